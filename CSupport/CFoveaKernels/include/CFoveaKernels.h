@@ -1,0 +1,29 @@
+// C kernels for Fovea's Dispatch backend: a GEMM micro-kernel compiled for AVX2+FMA with a
+// per-function target attribute (no global compiler flags), chosen at run time after a CPU check,
+// and per-thread scratch buffers for GEMM packing.
+#ifndef FOVEA_CFOVEAKERNELS_H
+#define FOVEA_CFOVEAKERNELS_H
+
+#include <stddef.h>
+
+/// Rows and columns of the micro-kernel's register tile.
+#define FOVEA_GEMM_MR 6
+#define FOVEA_GEMM_NR 16
+
+/// 1 when this CPU has AVX2 and FMA (the C micro-kernel can run), else 0.
+int fovea_cpu_has_avx2_fma(void);
+
+/// The 6×16 micro-kernel: C[0..<m, 0..<n] (= or +=) Apanel · Bpanel, with
+///   Apanel: kc steps of 6 floats (column p of a 6-row sliver of A, rows padded with zeros),
+///   Bpanel: kc steps of 16 floats (row p of a 16-column sliver of B, 64-byte aligned),
+///   C: row-major with row stride ldc; m ≤ 6, n ≤ 16 (edges are computed in full and stored
+///   partially). accumulate = 0 overwrites C, 1 adds to it.
+/// Requires fovea_cpu_has_avx2_fma().
+void fovea_sgemm_kernel_6x16_avx2(long kc, const float *a, const float *b, float *c, long ldc,
+                                  int m, int n, int accumulate);
+
+/// A 64-byte-aligned buffer of at least `floats` floats owned by the calling thread (slot 0 or 1),
+/// reused across calls and freed when the thread exits. Returns NULL if allocation fails.
+float *fovea_thread_scratch(int slot, size_t floats);
+
+#endif

@@ -1,0 +1,66 @@
+// swift-tools-version: 6.0
+//
+// Fovea — convolutional neural networks in Swift on Linux, with pluggable numerical devices.
+//
+// No target of the library uses `unsafeFlags`, so other packages can depend on Fovea by version.
+// Speed comes from algorithms, SIMD, a C micro-kernel compiled with per-function target attributes,
+// and OpenBLAS.
+
+import PackageDescription
+
+let package = Package(
+    name: "Fovea",
+    products: [
+        .library(name: "Fovea", targets: ["Fovea"]),
+        .executable(name: "fovea-bench", targets: ["FoveaBench"]),
+    ],
+    targets: [
+        // MARK: Public API
+        /// The public face: device selection, the checked operations, and (later) layers and models.
+        .target(
+            name: "Fovea",
+            dependencies: ["FoveaCore", "FoveaNaive", "FoveaDispatch", "FoveaOpenBLAS"]
+        ),
+
+        // MARK: Numerical core and backends
+        /// Tensor, Shape, convolution geometry, the Device protocol, errors, and the im2col driver
+        /// shared by the GEMM-based backends.
+        .target(name: "FoveaCore"),
+        /// The reference backend: plain loops that read like the textbook formulas.
+        .target(name: "FoveaNaive", dependencies: ["FoveaCore"]),
+        /// Parallel over Grand Central Dispatch with Fovea's own packed SIMD GEMM.
+        .target(name: "FoveaDispatch", dependencies: ["FoveaCore", "CFoveaKernels"]),
+        /// im2col + `cblas_sgemm` from OpenBLAS.
+        .target(name: "FoveaOpenBLAS", dependencies: ["FoveaCore", "COpenBLAS"]),
+
+        // MARK: C shims (implementation details)
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "CSupport/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        /// C micro-kernels compiled per function for AVX2+FMA, chosen at run time.
+        .target(name: "CFoveaKernels", path: "CSupport/CFoveaKernels"),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "FoveaBench",
+            dependencies: ["Fovea", "FoveaOpenBLAS"],
+            path: "Benchmarks/FoveaBench"
+        ),
+
+        // MARK: Tests
+        /// Shared test helpers: closeness assertions, the gradient checker, the backend matrix.
+        .target(
+            name: "FoveaTestSupport",
+            dependencies: ["Fovea"],
+            path: "Tests/FoveaTestSupport"
+        ),
+        .testTarget(
+            name: "FoveaTests",
+            dependencies: ["Fovea", "FoveaTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

@@ -1,0 +1,42 @@
+import Dispatch
+import Synchronization
+
+/// A raw pointer that may cross into `@Sendable` closures. Whoever creates one promises that
+/// concurrent users write disjoint elements.
+public struct SendablePointer<Pointee>: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Pointee>
+    public init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
+    public init(_ pointer: UnsafePointer<Pointee>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
+}
+
+/// Parallel loops over Grand Central Dispatch.
+public enum Parallel {
+    private final class Counter: Sendable {
+        let next = Atomic<Int>(0)
+    }
+
+    /// Runs `body(worker, item)` once for every `item` in `0..<count`, on at most `threads`
+    /// workers of `DispatchQueue.concurrentPerform`. Items are handed out dynamically (an atomic
+    /// counter), so uneven items balance; `worker` in `0..<min(threads, count)` identifies the
+    /// calling worker, for per-worker scratch memory. With `threads <= 1` everything runs inline.
+    ///
+    /// Results do not depend on which worker runs an item as long as items write disjoint memory.
+    public static func forEach(
+        _ count: Int, threads: Int, _ body: @Sendable (_ worker: Int, _ item: Int) -> Void
+    ) {
+        guard count > 0 else { return }
+        let workers = min(max(threads, 1), count)
+        if workers == 1 {
+            for item in 0..<count { body(0, item) }
+            return
+        }
+        let counter = Counter()
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            while true {
+                let item = counter.next.add(1, ordering: .relaxed).oldValue
+                if item >= count { break }
+                body(worker, item)
+            }
+        }
+    }
+}
