@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(
             name: "FoveaTests",
             dependencies: ["Fovea", "FoveaTestSupport"],
-            resources: [.copy("Fixtures")]
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -1,0 +1,62 @@
+import Fovea
+import Testing
+
+@Suite("Device selection")
+struct DeviceSelectionTests {
+    @Test func namesMakeTheirDevices() throws {
+        for name in Devices.names {
+            let device = try Devices.make(name, threads: 2)
+            #expect(device.name == name)
+        }
+        #expect(try Devices.make("openblas", threads: 3).threadCount == 3)
+        #expect(try Devices.make("naive", threads: 3).threadCount == 1)
+    }
+
+    @Test func unknownNameListsValidOnes() {
+        do {
+            _ = try Devices.make("cuda")
+            Issue.record("expected an error")
+        } catch let error as FoveaError {
+            #expect(error.kind == .unknownDevice)
+            #expect(error.message.contains("'cuda'"))
+            #expect(error.message.contains("naive, dispatch, openblas"), "\(error.message)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func environmentSelectsDeviceAndThreads() throws {
+        let device = try Devices.fromEnvironment(["FOVEA_DEVICE": "dispatch", "FOVEA_THREADS": "3"])
+        #expect(device.name == "dispatch")
+        #expect(device.threadCount == 3)
+        #expect(try Devices.fromEnvironment([:]).name == "openblas")
+    }
+
+    @Test func badEnvironmentIsAClearError() {
+        #expect(throws: FoveaError.self) { try Devices.fromEnvironment(["FOVEA_DEVICE": "gpu"]) }
+        do {
+            _ = try Devices.fromEnvironment(["FOVEA_DEVICE": "gpu"])
+        } catch let error as FoveaError {
+            #expect(error.message.contains("FOVEA_DEVICE=gpu") && error.message.contains("naive, dispatch, openblas"), "\(error.message)")
+        } catch {}
+        do {
+            _ = try Devices.fromEnvironment(["FOVEA_THREADS": "zero"])
+            Issue.record("expected an error")
+        } catch let error as FoveaError {
+            #expect(error.message.contains("FOVEA_THREADS") && error.message.contains("'zero'"), "\(error.message)")
+        } catch {}
+    }
+
+    @Test func scopedDeviceOverridesCurrent() throws {
+        let naive = try Devices.make("naive")
+        let inside = Devices.with(naive) { Devices.current.name }
+        #expect(inside == "naive")
+        let nested = try Devices.with(naive) { try Devices.with(Devices.make("dispatch", threads: 1)) { Devices.current.name } }
+        #expect(nested == "dispatch")
+    }
+
+    @Test func descriptionShowsFallbackChain() throws {
+        let text = Devices.describe(try Devices.make("openblas", threads: 2))
+        #expect(text == "openblas (2 threads) → dispatch → naive")
+    }
+}

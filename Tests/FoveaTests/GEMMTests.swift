@@ -1,0 +1,102 @@
+import Fovea
+import FoveaTestSupport
+import Testing
+
+@Suite("GEMM")
+struct GEMMTests {
+    struct Case: CustomStringConvertible {
+        var m, n, k: Int
+        var transposeA, transposeB: Bool
+        var alpha, beta: Float
+        var description: String { "\(m)×\(n)×\(k) tA=\(transposeA) tB=\(transposeB) α=\(alpha) β=\(beta)" }
+    }
+
+    /// Sizes around the micro-kernel's 6×16 tile and the 144/256 cache blocks, every transpose
+    /// combination, and alpha/beta other than 1/0.
+    static let cases: [Case] = {
+        var result: [Case] = []
+        let sizes = [(1, 1, 1), (5, 15, 3), (6, 16, 7), (7, 17, 9), (13, 33, 257), (145, 20, 300), (30, 200, 64), (2, 4097, 3)]
+        for (m, n, k) in sizes {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                result.append(Case(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: 1, beta: 0))
+            }
+            result.append(Case(m: m, n: n, k: k, transposeA: false, transposeB: false, alpha: -0.5, beta: 0.75))
+            result.append(Case(m: m, n: n, k: k, transposeA: true, transposeB: true, alpha: 2, beta: 1))
+        }
+        return result
+    }()
+
+    /// Runs `gemm` with padded leading dimensions (lda, ldb, ldc larger than the row length).
+    static func run(_ c: Case, seed: UInt64, gemm: (Case, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+        let (aRows, aCols) = c.transposeA ? (c.k, c.m) : (c.m, c.k)
+        let (bRows, bCols) = c.transposeB ? (c.n, c.k) : (c.k, c.n)
+        let (lda, ldb, ldc) = (aCols + 3, bCols + 1, c.n + 2)
+        let a = Tensor.randomNormal([aRows, lda], seed: seed)
+        let b = Tensor.randomNormal([bRows, ldb], seed: seed + 1)
+        var out = Tensor.randomNormal([c.m, ldc], seed: seed + 2)
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                out.withUnsafeMutableBufferPointer { pc in
+                    gemm(c, pa.baseAddress!, lda, pb.baseAddress!, ldb, pc.baseAddress!, ldc)
+                }
+            }
+        }
+        return out
+    }
+
+    static func deviceGEMM(_ device: any Device) -> (Case, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int) -> Void {
+        { c, a, lda, b, ldb, out, ldc in
+            device.gemm(transposeA: c.transposeA, transposeB: c.transposeB, m: c.m, n: c.n, k: c.k,
+                        alpha: c.alpha, a: a, lda: lda, b: b, ldb: ldb, beta: c.beta, c: out, ldc: ldc)
+        }
+    }
+
+    @Test(arguments: TestDevices.accelerated)
+    func deviceAgreesWithNaive(device: LabeledDevice) {
+        for (index, c) in Self.cases.enumerated() {
+            let expected = Self.run(c, seed: UInt64(index), gemm: Self.deviceGEMM(TestDevices.naive))
+            let actual = Self.run(c, seed: UInt64(index), gemm: Self.deviceGEMM(device.device))
+            expectClose(actual, expected, absolute: 1e-4, relative: 1e-4, "\(device) \(c)")
+        }
+    }
+
+    @Test func portableSwiftKernelAgreesWithNaive() {
+        for (index, c) in Self.cases.enumerated() {
+            let expected = Self.run(c, seed: UInt64(index), gemm: Self.deviceGEMM(TestDevices.naive))
+            let actual = Self.run(c, seed: UInt64(index)) { c, a, lda, b, ldb, out, ldc in
+                PackedGEMM.portable(c.transposeA, c.transposeB, c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, out, ldc)
+            }
+            expectClose(actual, expected, absolute: 1e-4, relative: 1e-4, "portable \(c)")
+        }
+    }
+
+    @Test func betaZeroOverwritesNaN() {
+        for device in TestDevices.all {
+            var c = Tensor(repeating: .nan, shape: [7, 9])
+            let a = Tensor.randomNormal([7, 5], seed: 1), b = Tensor.randomNormal([5, 9], seed: 2)
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        device.device.gemm(transposeA: false, transposeB: false, m: 7, n: 9, k: 5, alpha: 1,
+                                           a: pa.baseAddress!, lda: 5, b: pb.baseAddress!, ldb: 9, beta: 0, c: pc.baseAddress!, ldc: 9)
+                    }
+                }
+            }
+            #expect(c.scalars.allSatisfy { $0.isFinite }, "\(device)")
+        }
+    }
+
+    @Test func matmulMatchesHandComputedProduct() throws {
+        // [[1,2],[3,4]] · [[5,6],[7,8]] = [[19,22],[43,50]]; the expected values follow from the definition.
+        let a = Tensor(shape: [2, 2], scalars: [1, 2, 3, 4])
+        let b = Tensor(shape: [2, 2], scalars: [5, 6, 7, 8])
+        for device in TestDevices.all {
+            let c = try device.device.matmul(a, b)
+            let expected: [Float] = [1 * 5 + 2 * 7, 1 * 6 + 2 * 8, 3 * 5 + 4 * 7, 3 * 6 + 4 * 8]
+            #expect(c.scalars == expected, "\(device)")
+            let ct = try device.device.matmul(a, b, transposeA: true)
+            let expectedTransposed: [Float] = [1 * 5 + 3 * 7, 1 * 6 + 3 * 8, 2 * 5 + 4 * 7, 2 * 6 + 4 * 8]
+            #expect(ct.scalars == expectedTransposed, "\(device)")
+        }
+    }
+}
