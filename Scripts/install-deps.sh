@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Fovea needs to build, test and benchmark:
+#   libopenblas-dev, liblapacke-dev  cblas and LAPACKE (the COpenBLAS module)
+#   pkg-config                       lets SwiftPM find OpenBLAS's headers
+# Run as root or with sudo available. Safe to run again.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+PACKAGES=(libopenblas-dev liblapacke-dev pkg-config)
+missing=()
+for package in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq "${missing[@]}"
+fi
