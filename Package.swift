@@ -46,7 +46,7 @@ let package = Package(
         // MARK: Executables
         .executableTarget(
             name: "FoveaBench",
-            dependencies: ["Fovea", "FoveaOpenBLAS"],
+            dependencies: ["Fovea", "CFoveaKernels"],
             path: "Benchmarks/FoveaBench"
         ),
 

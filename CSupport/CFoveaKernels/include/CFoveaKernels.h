@@ -26,4 +26,8 @@ void fovea_sgemm_kernel_6x16_avx2(long kc, const float *a, const float *b, float
 /// reused across calls and freed when the thread exits. Returns NULL if allocation fails.
 float *fovea_thread_scratch(int slot, size_t floats);
 
+/// Runs `iterations` × 12 independent 8-wide FMAs (192 flops per iteration) and returns a value
+/// that depends on all of them. Requires fovea_cpu_has_avx2_fma().
+float fovea_fma_probe_avx2(long iterations);
+
 #endif
