@@ -1,0 +1,40 @@
+/// 2-D convolution forward and backward (shapes and formulas in `Conv2DGeometry`).
+public protocol ConvolutionOperations: DeviceIdentity {
+    /// Convolution forward (cross-correlation, as PyTorch):
+    /// `y[n,k,p,q] = bias[k] + Σ_{c∈group(k), r, s} x[n,c, p·sh−ph+r·dh, q·sw−pw+s·dw] · w[k,c,r,s]`
+    /// (out-of-range input positions read as zero). Returns `geometry.outputShape`.
+    func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry) -> Tensor
+
+    /// Convolution backward with respect to the input: `∂L/∂x` from `∂L/∂y` (`geometry.outputShape`).
+    /// Returns a new tensor of `geometry.inputShape` (it does not accumulate into an existing one).
+    func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor
+
+    /// Convolution backward with respect to the weight and the bias:
+    /// `∂L/∂w[k,c,r,s] = Σ_{n,p,q} ∂L/∂y[n,k,p,q] · x[n,c,…]`, `∂L/∂b[k] = Σ_{n,p,q} ∂L/∂y[n,k,p,q]`.
+    func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients
+}
+
+/// The gradients `conv2dBackwardFilter` returns: `weight` of `geometry.weightShape`, `bias` of `[K]`.
+public struct Conv2DFilterGradients: Sendable {
+    public var weight: Tensor
+    public var bias: Tensor
+
+    public init(weight: Tensor, bias: Tensor) {
+        self.weight = weight
+        self.bias = bias
+    }
+}
+
+extension ConvolutionOperations {
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry) -> Tensor {
+        delegate("conv2dForward").conv2dForward(input: input, weight: weight, bias: bias, geometry: geometry)
+    }
+
+    public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
+        delegate("conv2dBackwardData").conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
+    }
+
+    public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {
+        delegate("conv2dBackwardFilter").conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
+    }
+}

@@ -1,0 +1,103 @@
+/// Batch normalisation and local response normalisation, forward and backward.
+public protocol NormalizationOperations: DeviceIdentity {
+    /// Batch normalisation with the batch's own statistics (training mode). For each channel c,
+    /// over all n, h, w: `μ = mean(x)`, `σ² = mean((x − μ)²)` (biased), and
+    /// `y = γ·(x − μ)/√(σ² + ε) + β`. Input `[N, C, H, W]`, `scale` γ and `shift` β `[C]`.
+    /// Returns the output and the statistics backward needs (and the layer uses to update its
+    /// running estimates).
+    func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float) -> BatchNormTrainingResult
+
+    /// Batch normalisation with fixed statistics (evaluation mode):
+    /// `y = γ·(x − runningMean)/√(runningVariance + ε) + β`.
+    func batchNormInference(input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float) -> Tensor
+
+    /// Backward of `batchNormTraining`, with `x̂ = (x − μ)·invStd` and M = N·H·W values per channel:
+    /// `∂β = Σ ∂y`, `∂γ = Σ ∂y·x̂`, `∂x = γ·invStd/M · (M·∂y − ∂β − x̂·∂γ)`.
+    func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics) -> BatchNormGradients
+
+    /// Local response normalisation across channels (AlexNet; PyTorch's `LocalResponseNorm`):
+    /// `y[c] = x[c] / (k + α/size · Σ_{c′} x[c′]²)^β`, the sum over channels
+    /// `c − ⌊size/2⌋ … c + ⌊(size−1)/2⌋` that exist.
+    func localResponseNormForward(input: Tensor, options: LocalResponseNormOptions) -> Tensor
+
+    /// Backward of `localResponseNormForward`, with `s[c] = k + α/size·Σ x²`:
+    /// `∂x[j] = ∂y[j]·s[j]^(−β) − (2αβ/size)·x[j]·Σ_{c: j in window(c)} ∂y[c]·x[c]·s[c]^(−β−1)`.
+    func localResponseNormBackward(gradOutput: Tensor, input: Tensor, options: LocalResponseNormOptions) -> Tensor
+}
+
+/// Per-channel statistics of one training-mode batch-norm call, each `[C]`.
+public struct BatchNormStatistics: Sendable {
+    /// The batch mean μ.
+    public var mean: Tensor
+    /// The biased batch variance σ² (divided by M = N·H·W).
+    public var variance: Tensor
+    /// `1/√(σ² + ε)`.
+    public var inverseStandardDeviation: Tensor
+
+    public init(mean: Tensor, variance: Tensor, inverseStandardDeviation: Tensor) {
+        self.mean = mean
+        self.variance = variance
+        self.inverseStandardDeviation = inverseStandardDeviation
+    }
+}
+
+public struct BatchNormTrainingResult: Sendable {
+    public var output: Tensor
+    public var statistics: BatchNormStatistics
+
+    public init(output: Tensor, statistics: BatchNormStatistics) {
+        self.output = output
+        self.statistics = statistics
+    }
+}
+
+public struct BatchNormGradients: Sendable {
+    public var input: Tensor
+    public var scale: Tensor
+    public var shift: Tensor
+
+    public init(input: Tensor, scale: Tensor, shift: Tensor) {
+        self.input = input
+        self.scale = scale
+        self.shift = shift
+    }
+}
+
+/// Parameters of local response normalisation; the defaults are PyTorch's (AlexNet uses size 5,
+/// α 1e-4, β 0.75, k 2 in the paper; torchvision's AlexNet has no LRN).
+public struct LocalResponseNormOptions: Hashable, Sendable {
+    public var size: Int
+    public var alpha: Float
+    public var beta: Float
+    public var k: Float
+
+    public init(size: Int, alpha: Float = 1e-4, beta: Float = 0.75, k: Float = 1) {
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+    }
+}
+
+extension NormalizationOperations {
+    public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float) -> BatchNormTrainingResult {
+        delegate("batchNormTraining").batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon)
+    }
+
+    public func batchNormInference(input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float) -> Tensor {
+        delegate("batchNormInference").batchNormInference(
+            input: input, scale: scale, shift: shift, runningMean: runningMean, runningVariance: runningVariance, epsilon: epsilon)
+    }
+
+    public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics) -> BatchNormGradients {
+        delegate("batchNormBackward").batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics)
+    }
+
+    public func localResponseNormForward(input: Tensor, options: LocalResponseNormOptions) -> Tensor {
+        delegate("localResponseNormForward").localResponseNormForward(input: input, options: options)
+    }
+
+    public func localResponseNormBackward(gradOutput: Tensor, input: Tensor, options: LocalResponseNormOptions) -> Tensor {
+        delegate("localResponseNormBackward").localResponseNormBackward(gradOutput: gradOutput, input: input, options: options)
+    }
+}
