@@ -1,0 +1,106 @@
+/// DenseNet's dense layer (torchvision's `_DenseLayer`): BN → ReLU → 1×1 conv to
+/// `bottleneckWidth·growthRate` → BN → ReLU → 3×3 conv to `growthRate` channels. Children:
+/// norm1, relu1, conv1, norm2, relu2, conv2 (and dropout when the rate is positive).
+public final class DenseLayer: Sequential {
+    public init(inputChannels: Int, growthRate: Int, bottleneckWidth: Int = 4, dropRate: Float = 0, seed: UInt64 = 0) {
+        let width = bottleneckWidth * growthRate
+        var layers: [(String, Layer)] = [
+            ("norm1", BatchNorm2D(inputChannels)),
+            ("relu1", ReLU()),
+            ("conv1", Conv2D(inputChannels, width, kernelSize: 1, bias: false, seed: seed)),
+            ("norm2", BatchNorm2D(width)),
+            ("relu2", ReLU()),
+            ("conv2", Conv2D(width, growthRate, kernelSize: 3, padding: 1, bias: false, seed: seed &+ 1)),
+        ]
+        if dropRate > 0 { layers.append(("dropout", Dropout(probability: dropRate, seed: seed &+ 2))) }
+        super.init(named: layers)
+    }
+}
+
+/// DenseNet's dense block (torchvision's `_DenseBlock`): each layer sees the concatenation of the
+/// block's input and every earlier layer's output, and the block returns the concatenation of all
+/// of them: `C + layers·growthRate` channels. Children: denselayer1, denselayer2, ….
+public final class DenseBlock: Layer {
+    public let layers: [DenseLayer]
+
+    public init(layers count: Int, inputChannels: Int, growthRate: Int, bottleneckWidth: Int = 4, dropRate: Float = 0, seed: UInt64 = 0) {
+        layers = (0..<count).map { index in
+            DenseLayer(inputChannels: inputChannels + index * growthRate, growthRate: growthRate,
+                       bottleneckWidth: bottleneckWidth, dropRate: dropRate, seed: seed &+ UInt64(index) &* 4)
+        }
+        super.init()
+        assignNames(prefix: qualifiedName)
+    }
+
+    public override var children: [(name: String, layer: Layer)] {
+        layers.enumerated().map { ("denselayer\($0.offset + 1)", $0.element) }
+    }
+
+    public override func outputShape(for shape: Shape) throws -> Shape {
+        var current = shape
+        for layer in layers {
+            let new = try layer.outputShape(for: current)
+            guard new.rank == 4, new[0] == current[0], new[2] == current[2], new[3] == current[3] else {
+                throw shapeError("\(layer.displayName) gives \(new), which cannot be concatenated with \(current)")
+            }
+            current = [current[0], current[1] + new[1], current[2], current[3]]
+        }
+        return current
+    }
+
+    public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
+        var features = input
+        for layer in layers {
+            let new = try layer.forward(features, device: device)
+            features = device.concatenateChannels([features, new])
+        }
+        return features
+    }
+
+    /// The output is `[x, f₁, …, f_L]` along channels, and layer i saw `[x, f₁, …, f_{i−1}]`;
+    /// walking back from the last layer, each layer's input gradient is added onto the
+    /// gradients of the parts it saw.
+    public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
+        var gradFeatures = gradOutput
+        for layer in layers.reversed() {
+            let total = gradFeatures.shape[1]
+            let parts = device.splitChannels(gradFeatures, sizes: [total - layer.growthChannels, layer.growthChannels])
+            let gradInput = try layer.backward(parts[1], device: device)
+            gradFeatures = device.add(parts[0], gradInput)
+        }
+        return gradFeatures
+    }
+
+    public override func summaryRows(for shape: Shape) throws -> (rows: [SummaryRow], output: Shape) {
+        var rows: [SummaryRow] = []
+        var current = shape
+        for layer in layers {
+            let (childRows, new) = try layer.summaryRows(for: current)
+            rows += childRows
+            current = [current[0], current[1] + new[1], current[2], current[3]]
+            rows.append(SummaryRow(name: "\(layer.displayName) (concat)", type: "Concat", outputShape: current, parameters: 0,
+                                   flops: 0, activationBytes: current.count * MemoryLayout<Float>.stride))
+        }
+        return (rows, current)
+    }
+}
+
+extension DenseLayer {
+    /// The channels this layer adds (its last convolution's output channels).
+    var growthChannels: Int {
+        (layers.last { $0.layer is Conv2D }?.layer as? Conv2D)?.outputChannels ?? 0
+    }
+}
+
+/// DenseNet's transition (torchvision's `_Transition`): BN → ReLU → 1×1 conv → 2×2 average pool
+/// with stride 2. Children: norm, relu, conv, pool.
+public final class Transition: Sequential {
+    public init(inputChannels: Int, outputChannels: Int, seed: UInt64 = 0) {
+        super.init(named: [
+            ("norm", BatchNorm2D(inputChannels)),
+            ("relu", ReLU()),
+            ("conv", Conv2D(inputChannels, outputChannels, kernelSize: 1, bias: false, seed: seed)),
+            ("pool", AvgPool2D(kernelSize: 2, stride: 2)),
+        ])
+    }
+}

@@ -1,0 +1,62 @@
+/// Layers applied one after another (PyTorch's `nn.Sequential`). Children are named "0", "1", …
+/// unless names are given, so parameters are called `0.weight`, `features.3.bias`, ….
+public class Sequential: Layer {
+    public private(set) var layers: [(name: String, layer: Layer)]
+
+    /// Children named by position: "0", "1", ….
+    public init(_ layers: [Layer]) {
+        self.layers = layers.enumerated().map { (String($0.offset), $0.element) }
+        super.init()
+        assignNames(prefix: qualifiedName)
+    }
+
+    public convenience init(_ layers: Layer...) { self.init(layers) }
+
+    /// Children with explicit names, e.g. `[("conv1", Conv2D(…)), ("bn1", BatchNorm2D(…))]`.
+    public init(named layers: [(String, Layer)]) {
+        precondition(Set(layers.map(\.0)).count == layers.count, "Sequential: child names must be unique, got \(layers.map(\.0))")
+        self.layers = layers.map { ($0.0, $0.1) }
+        super.init()
+        assignNames(prefix: qualifiedName)
+    }
+
+    public override var children: [(name: String, layer: Layer)] { layers }
+
+    /// Replaces the child called `name` (e.g. a classifier head) and renames the subtree.
+    public func replace(_ name: String, with layer: Layer) {
+        guard let index = layers.firstIndex(where: { $0.name == name }) else {
+            preconditionFailure("Sequential \(displayName) has no child '\(name)'; children: \(layers.map(\.name))")
+        }
+        layers[index].layer = layer
+        assignNames(prefix: qualifiedName)
+    }
+
+    /// Appends a child named by its position (or `name`).
+    public func append(_ layer: Layer, name: String? = nil) {
+        layers.append((name ?? String(layers.count), layer))
+        assignNames(prefix: qualifiedName)
+    }
+
+    public override func outputShape(for shape: Shape) throws -> Shape {
+        try layers.reduce(shape) { try $1.layer.outputShape(for: $0) }
+    }
+
+    public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
+        try layers.reduce(input) { try $1.layer.forward($0, device: device) }
+    }
+
+    public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
+        try layers.reversed().reduce(gradOutput) { try $1.layer.backward($0, device: device) }
+    }
+
+    public override func summaryRows(for shape: Shape) throws -> (rows: [SummaryRow], output: Shape) {
+        var rows: [SummaryRow] = []
+        var current = shape
+        for (_, layer) in layers {
+            let (childRows, output) = try layer.summaryRows(for: current)
+            rows += childRows
+            current = output
+        }
+        return (rows, current)
+    }
+}

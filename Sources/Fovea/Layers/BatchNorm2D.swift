@@ -1,0 +1,93 @@
+/// Batch normalisation over channels (PyTorch's `nn.BatchNorm2d`).
+///
+/// Training mode: `y = γ·(x − μ_B)/√(σ²_B + ε) + β` with the batch's per-channel mean and biased
+/// variance; the running estimates are updated as
+/// `running = (1 − momentum)·running + momentum·batch`, the variance with the unbiased
+/// `σ²_B·M/(M−1)` (M = N·H·W), and `num_batches_tracked` counts the updates.
+/// Evaluation mode: the running estimates replace the batch statistics.
+///
+/// Parameters `weight` (γ, ones) and `bias` (β, zeros); buffers `running_mean` (zeros),
+/// `running_var` (ones), `num_batches_tracked` — PyTorch's names.
+public final class BatchNorm2D: Layer {
+    public let channels: Int
+    public let epsilon: Float
+    public let momentum: Float
+    public let weight: Parameter
+    public let bias: Parameter
+    public let runningMean: Buffer
+    public let runningVariance: Buffer
+    public let batchesTracked: Buffer
+    private var saved: (input: Tensor, statistics: BatchNormStatistics)?
+
+    public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) {
+        precondition(channels > 0, "BatchNorm2D needs a positive channel count, got \(channels)")
+        self.channels = channels
+        self.epsilon = epsilon
+        self.momentum = momentum
+        weight = Parameter(Tensor(repeating: 1, shape: [channels]))
+        bias = Parameter(Tensor(zeros: [channels]))
+        runningMean = Buffer(Tensor(zeros: [channels]))
+        runningVariance = Buffer(Tensor(repeating: 1, shape: [channels]))
+        batchesTracked = Buffer(Tensor(zeros: []))
+        super.init()
+    }
+
+    public override var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
+
+    public override var buffers: [(name: String, buffer: Buffer)] {
+        [("running_mean", runningMean), ("running_var", runningVariance), ("num_batches_tracked", batchesTracked)]
+    }
+
+    public override func outputShape(for shape: Shape) throws -> Shape {
+        guard shape.rank == 4 else { throw shapeError("expects a 4-D input [N, \(channels), H, W], got \(shape)") }
+        guard shape[1] == channels else { throw shapeError("expects \(channels) channels, got \(shape[1]) (input \(shape))") }
+        return shape
+    }
+
+    public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
+        _ = try outputShape(for: input.shape)
+        guard isTraining else {
+            saved = nil
+            return device.batchNormInference(
+                input: input, scale: weight.value, shift: bias.value,
+                runningMean: runningMean.value, runningVariance: runningVariance.value, epsilon: epsilon)
+        }
+        let count = input.count / channels
+        guard count > 1 else {
+            throw shapeError("training mode needs more than one value per channel to compute a variance, got input \(input.shape)")
+        }
+        let result = device.batchNormTraining(input: input, scale: weight.value, shift: bias.value, epsilon: epsilon)
+        updateRunningStatistics(result.statistics, count: count)
+        saved = (input, result.statistics)
+        return result.output
+    }
+
+    private func updateRunningStatistics(_ statistics: BatchNormStatistics, count: Int) {
+        let unbiased = Float(count) / Float(count - 1)
+        let m = momentum
+        runningMean.value.withUnsafeMutableBufferPointer { mean in
+            statistics.mean.withUnsafeBufferPointer { batch in
+                for c in mean.indices { mean[c] = (1 - m) * mean[c] + m * batch[c] }
+            }
+        }
+        runningVariance.value.withUnsafeMutableBufferPointer { variance in
+            statistics.variance.withUnsafeBufferPointer { batch in
+                for c in variance.indices { variance[c] = (1 - m) * variance[c] + m * batch[c] * unbiased }
+            }
+        }
+        batchesTracked.value[flat: 0] += 1
+    }
+
+    public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
+        guard let saved else { throw missingForwardError() }
+        guard gradOutput.shape == saved.input.shape else {
+            throw shapeError("output gradient must be \(saved.input.shape), got \(gradOutput.shape)")
+        }
+        let gradients = device.batchNormBackward(gradOutput: gradOutput, input: saved.input, scale: weight.value, statistics: saved.statistics)
+        weight.accumulateGradient(gradients.scale)
+        bias.accumulateGradient(gradients.shift)
+        return gradients.input
+    }
+
+    public override func flops(for shape: Shape) -> Double { 4 * Double(shape.count) }
+}

@@ -1,0 +1,82 @@
+/// 2-D convolution (PyTorch's `nn.Conv2d`): input `[N, C, H, W]` → output `[N, K, P, Q]`,
+/// weight `[K, C/groups, R, S]`, optional bias `[K]`, with per-axis stride, padding, dilation and
+/// groups. `P = (H + 2·padH − dilH·(R−1) − 1)/strideH + 1`, likewise Q.
+///
+/// Default initialisation is PyTorch's: weight and bias uniform in `±1/√fan_in`,
+/// `fan_in = (C/groups)·R·S` (Kaiming uniform with a = √5).
+public final class Conv2D: Layer {
+    public let inputChannels: Int
+    public let outputChannels: Int
+    public let kernelSize: Size2D
+    public let options: Conv2DOptions
+    public let weight: Parameter
+    public let bias: Parameter?
+    private var savedInput: Tensor?
+
+    public init(
+        _ inputChannels: Int, _ outputChannels: Int, kernelSize: Size2D,
+        stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1, groups: Int = 1,
+        bias: Bool = true, seed: UInt64 = 0
+    ) {
+        precondition(inputChannels > 0 && outputChannels > 0 && groups > 0,
+                     "Conv2D needs positive channel counts and groups, got \(inputChannels)→\(outputChannels), groups \(groups)")
+        precondition(inputChannels % groups == 0 && outputChannels % groups == 0,
+                     "Conv2D: channels \(inputChannels)→\(outputChannels) must be divisible by groups \(groups)")
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.kernelSize = kernelSize
+        options = Conv2DOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
+        let shape: Shape = [outputChannels, inputChannels / groups, kernelSize.height, kernelSize.width]
+        let fanIn = (inputChannels / groups) * kernelSize.height * kernelSize.width
+        var generator = SeededGenerator(seed: seed)
+        weight = Parameter(Initializer.pytorchDefault(shape, fanIn: fanIn, using: &generator))
+        self.bias = bias ? Parameter(Initializer.pytorchDefault([outputChannels], fanIn: fanIn, using: &generator)) : nil
+        super.init()
+    }
+
+    public override var parameters: [(name: String, parameter: Parameter)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+
+    func geometry(for shape: Shape) throws -> Conv2DGeometry {
+        guard shape.rank == 4 else { throw shapeError("expects a 4-D input [N, C, H, W], got \(shape)") }
+        guard shape[1] == inputChannels else {
+            throw shapeError("expects \(inputChannels) input channels, got \(shape[1]) (input \(shape))")
+        }
+        return try Conv2DGeometry(inputShape: shape, weightShape: weight.shape, options: options, name: displayName)
+    }
+
+    public override func outputShape(for shape: Shape) throws -> Shape { try geometry(for: shape).outputShape }
+
+    /// The output-size arithmetic for an input of `shape`, per axis, as shown in summaries.
+    public func arithmetic(for shape: Shape) -> (height: ConvolutionArithmetic, width: ConvolutionArithmetic) {
+        (ConvolutionArithmetic(input: shape[2], kernel: kernelSize.height, stride: options.stride.height,
+                               padding: options.padding.height, dilation: options.dilation.height),
+         ConvolutionArithmetic(input: shape[3], kernel: kernelSize.width, stride: options.stride.width,
+                               padding: options.padding.width, dilation: options.dilation.width))
+    }
+
+    public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
+        let g = try geometry(for: input.shape)
+        savedInput = isTraining ? input : nil
+        return device.conv2dForward(input: input, weight: weight.value, bias: bias?.value, geometry: g)
+    }
+
+    public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
+        guard let input = savedInput else { throw missingForwardError() }
+        let g = try geometry(for: input.shape)
+        guard gradOutput.shape == g.outputShape else {
+            throw shapeError("output gradient must be \(g.outputShape), got \(gradOutput.shape)")
+        }
+        if !weight.isFrozen || !(bias?.isFrozen ?? true) {
+            let gradients = device.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: g)
+            weight.accumulateGradient(gradients.weight)
+            bias?.accumulateGradient(gradients.bias)
+        }
+        return device.conv2dBackwardData(gradOutput: gradOutput, weight: weight.value, geometry: g)
+    }
+
+    public override func flops(for shape: Shape) -> Double {
+        (try? geometry(for: shape).flops) ?? 0
+    }
+}

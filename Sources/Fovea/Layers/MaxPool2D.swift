@@ -1,0 +1,35 @@
+/// 2-D max pooling (PyTorch's `nn.MaxPool2d`, floor mode): each output is the maximum of its
+/// window; padding counts as −∞. `[N, C, H, W]` → `[N, C, P, Q]` with the convolution
+/// arithmetic. Stride defaults to the kernel size.
+public final class MaxPool2D: Layer {
+    public let options: Pool2DOptions
+    private var saved: (argmax: [Int32], geometry: Pool2DGeometry)?
+
+    public init(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, dilation: Size2D = 1) {
+        options = Pool2DOptions(kernel: kernelSize, stride: stride, padding: padding, dilation: dilation)
+        super.init()
+    }
+
+    public override func outputShape(for shape: Shape) throws -> Shape {
+        try Pool2DGeometry(inputShape: shape, options: options, name: displayName).outputShape
+    }
+
+    public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
+        let g = try Pool2DGeometry(inputShape: input.shape, options: options, name: displayName)
+        let result = device.maxPool2dForward(input: input, geometry: g)
+        saved = isTraining ? (result.argmax, g) : nil
+        return result.output
+    }
+
+    public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
+        guard let saved else { throw missingForwardError() }
+        guard gradOutput.shape == saved.geometry.outputShape else {
+            throw shapeError("output gradient must be \(saved.geometry.outputShape), got \(gradOutput.shape)")
+        }
+        return device.maxPool2dBackward(gradOutput: gradOutput, argmax: saved.argmax, geometry: saved.geometry)
+    }
+
+    public override func flops(for shape: Shape) -> Double {
+        Double((try? outputShape(for: shape).count) ?? 0) * Double(options.kernel.height * options.kernel.width)
+    }
+}

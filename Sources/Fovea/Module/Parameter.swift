@@ -1,0 +1,37 @@
+/// A trainable tensor of a layer (a weight or a bias) with its accumulated gradient.
+///
+/// Parameters are reference types: the layer that owns one and the optimiser that updates it
+/// share the same object. `gradient` accumulates (`+=`) over backward passes until
+/// `zeroGradient()`, as in PyTorch. A frozen parameter gets no gradient and is skipped by
+/// optimisers.
+public final class Parameter {
+    public var value: Tensor
+    /// `∂L/∂value` summed over backward passes since the last `zeroGradient()`; nil when none yet.
+    public var gradient: Tensor?
+    /// Excluded from updates and, where the layer can, from gradient computation.
+    public var isFrozen = false
+
+    public init(_ value: Tensor) {
+        self.value = value
+    }
+
+    public var shape: Shape { value.shape }
+
+    /// Adds `delta` to the gradient (or sets it, the first time). Does nothing when frozen.
+    public func accumulateGradient(_ delta: Tensor) {
+        guard !isFrozen else { return }
+        if gradient == nil { gradient = delta } else { gradient! += delta }
+    }
+
+    public func zeroGradient() { gradient = nil }
+}
+
+/// A non-trainable tensor a layer keeps as state (batch norm's running mean and variance, the
+/// count of batches tracked). Saved and loaded with the parameters.
+public final class Buffer {
+    public var value: Tensor
+
+    public init(_ value: Tensor) {
+        self.value = value
+    }
+}

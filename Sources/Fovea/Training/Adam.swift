@@ -1,0 +1,77 @@
+import Foundation
+
+/// Adam and AdamW, as PyTorch's `torch.optim.Adam` / `AdamW`:
+///
+///     g ← ∇ + λ·p                       (Adam's L2 weight decay)      |  p ← p·(1 − lr·λ)   (AdamW, decoupled)
+///     m ← β₁·m + (1 − β₁)·g,  v ← β₂·v + (1 − β₂)·g²
+///     p ← p − lr · (m/(1 − β₁ᵗ)) / (√(v/(1 − β₂ᵗ)) + ε)
+public final class Adam: Optimizer {
+    public var learningRate: Float
+    public let beta1: Float
+    public let beta2: Float
+    public let epsilon: Float
+    public let weightDecay: Float
+    /// True for AdamW: weight decay applied to the parameter directly, not through the gradient.
+    public let decoupledWeightDecay: Bool
+    public let groups: [ParameterGroup]
+    private var firstMoment = ParameterState()
+    private var secondMoment = ParameterState()
+    private var steps: [ObjectIdentifier: Int] = [:]
+
+    public init(_ groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) {
+        self.groups = groups
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.decoupledWeightDecay = decoupledWeightDecay
+    }
+
+    public convenience init(_ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                            epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        self.init([ParameterGroup(parameters)], learningRate: learningRate, beta1: beta1, beta2: beta2,
+                  epsilon: epsilon, weightDecay: weightDecay)
+    }
+
+    /// AdamW (decoupled weight decay, default λ = 0.01 as PyTorch).
+    public static func adamW(_ groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                             epsilon: Float = 1e-8, weightDecay: Float = 0.01) -> Adam {
+        Adam(groups, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+             weightDecay: weightDecay, decoupledWeightDecay: true)
+    }
+
+    public func step() {
+        for (parameter, rate) in trainable() {
+            let id = ObjectIdentifier(parameter)
+            let t = (steps[id] ?? 0) + 1
+            steps[id] = t
+            var gradient = parameter.gradient!
+            if weightDecay != 0 {
+                if decoupledWeightDecay { parameter.value *= 1 - rate * weightDecay } else { gradient.addScaled(parameter.value, weightDecay) }
+            }
+            var m = firstMoment[parameter] ?? Tensor(zeros: parameter.shape)
+            var v = secondMoment[parameter] ?? Tensor(zeros: parameter.shape)
+            let (b1, b2, eps) = (beta1, beta2, epsilon)
+            let correction1 = 1 - Float(pow(Double(b1), Double(t)))
+            let correction2 = 1 - Float(pow(Double(b2), Double(t)))
+            gradient.withUnsafeBufferPointer { g in
+                m.withUnsafeMutableBufferPointer { m in
+                    v.withUnsafeMutableBufferPointer { v in
+                        parameter.value.withUnsafeMutableBufferPointer { p in
+                            for i in p.indices {
+                                m[i] = b1 * m[i] + (1 - b1) * g[i]
+                                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                                let denominator = (v[i] / correction2).squareRoot() + eps
+                                p[i] -= rate * (m[i] / correction1) / denominator
+                            }
+                        }
+                    }
+                }
+            }
+            firstMoment[parameter] = m
+            secondMoment[parameter] = v
+        }
+    }
+}

@@ -1,0 +1,70 @@
+/// Stochastic gradient descent with momentum, Nesterov momentum and weight decay, exactly as
+/// PyTorch's `torch.optim.SGD`:
+///
+///     g ← ∇ + λ·p                       (weight decay λ)
+///     b ← g (first step),  b ← μ·b + (1 − dampening)·g   (momentum μ)
+///     g ← g + μ·b  (Nesterov)  or  g ← b
+///     p ← p − lr·g
+public final class SGD: Optimizer {
+    public var learningRate: Float
+    public let momentum: Float
+    public let dampening: Float
+    public let nesterov: Bool
+    public let weightDecay: Float
+    public let groups: [ParameterGroup]
+    private var velocity = ParameterState()
+
+    public init(_ groups: [ParameterGroup], learningRate: Float, momentum: Float = 0, dampening: Float = 0,
+                nesterov: Bool = false, weightDecay: Float = 0) {
+        precondition(learningRate >= 0 && momentum >= 0 && weightDecay >= 0, "SGD: learning rate, momentum and weight decay must be ≥ 0")
+        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum needs momentum > 0 and no dampening")
+        self.groups = groups
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.dampening = dampening
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+    }
+
+    public convenience init(_ parameters: [Parameter], learningRate: Float, momentum: Float = 0, dampening: Float = 0,
+                            nesterov: Bool = false, weightDecay: Float = 0) {
+        self.init([ParameterGroup(parameters)], learningRate: learningRate, momentum: momentum, dampening: dampening,
+                  nesterov: nesterov, weightDecay: weightDecay)
+    }
+
+    public func step() {
+        for (parameter, rate) in trainable() {
+            var gradient = parameter.gradient!
+            let value = parameter.value
+            if weightDecay != 0 { gradient.addScaled(value, weightDecay) }
+            if momentum != 0 {
+                var buffer: Tensor
+                if var existing = velocity[parameter] {
+                    existing.scaleAndAdd(momentum, gradient, 1 - dampening)
+                    buffer = existing
+                } else {
+                    buffer = gradient
+                }
+                velocity[parameter] = buffer
+                if nesterov { gradient.addScaled(buffer, momentum) } else { gradient = buffer }
+            }
+            parameter.value.addScaled(gradient, -rate)
+        }
+    }
+}
+
+extension Tensor {
+    /// `self += scale·other`.
+    mutating func addScaled(_ other: Tensor, _ scale: Float) {
+        other.withUnsafeBufferPointer { b in
+            withUnsafeMutableBufferPointer { a in for i in a.indices { a[i] += scale * b[i] } }
+        }
+    }
+
+    /// `self = decay·self + scale·other`.
+    mutating func scaleAndAdd(_ decay: Float, _ other: Tensor, _ scale: Float) {
+        other.withUnsafeBufferPointer { b in
+            withUnsafeMutableBufferPointer { a in for i in a.indices { a[i] = decay * a[i] + scale * b[i] } }
+        }
+    }
+}
