@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """PyTorch reference values for Fovea's layer and training tests.
 
-Writes Tests/FoveaTests/Fixtures/small_network_torch.json: a small network with the building
-blocks of a ResNet — conv → batch norm → ReLU → max pool → residual basic block with a projection
-→ global average pool → linear → softmax cross-entropy — with seeded random weights and input, and
-PyTorch's
+Writes Tests/FoveaTests/Fixtures/small_network_torch.json with two small networks:
+  * small_resnet: conv → batch norm → ReLU → max pool → residual basic block with a projection
+    → global average pool → linear (the building blocks of a ResNet);
+  * small_densenet: conv → batch norm → ReLU → dense block of 2 layers → transition → batch norm
+    → ReLU → global average pool → linear (the building blocks of a DenseNet);
+each with seeded random weights and input, and PyTorch's
   * logits and loss of the first forward pass (training mode),
   * the gradient of every parameter,
   * every parameter and buffer after three SGD steps (momentum 0.9, Nesterov off,
@@ -19,9 +21,10 @@ import pathlib
 
 import torch
 from torch import nn
+from torchvision.models.densenet import _DenseBlock, _Transition
 from torchvision.models.resnet import BasicBlock
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "FoveaTests" / "Fixtures" / "small_network_torch.json"
 
 
@@ -43,13 +46,29 @@ class SmallResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
+class SmallDenseNet(nn.Module):
+    def __init__(self, classes=5):
+        super().__init__()
+        self.features = nn.Sequential()
+        self.features.add_module("conv0", nn.Conv2d(3, 8, kernel_size=3, padding=1, bias=False))
+        self.features.add_module("norm0", nn.BatchNorm2d(8))
+        self.features.add_module("relu0", nn.ReLU())
+        self.features.add_module("denseblock1", _DenseBlock(num_layers=2, num_input_features=8, bn_size=2, growth_rate=4, drop_rate=0))
+        self.features.add_module("transition1", _Transition(num_input_features=16, num_output_features=8))
+        self.features.add_module("norm5", nn.BatchNorm2d(8))
+        self.classifier = nn.Linear(8, classes)
+
+    def forward(self, x):
+        x = torch.relu(self.features(x))
+        return self.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
 def flat(t):
     return [float(v) for v in t.detach().double().flatten().tolist()]
 
 
-def main():
-    torch.manual_seed(20261126)
-    model = SmallResNet()
+def reference(model, seed):
+    torch.manual_seed(seed)
     # Non-trivial batch-norm affine parameters, so their gradients and updates are exercised.
     with torch.no_grad():
         for m in model.modules():
@@ -79,11 +98,7 @@ def main():
         loss.backward()
         optimizer.step()
     after = {k: flat(v) for k, v in model.state_dict().items()}
-
-    document = {
-        "format_version": FORMAT_VERSION,
-        "generator": "Scripts/make_torch_fixtures.py",
-        "torch_version": torch.__version__,
+    return {
         "input_shape": list(x.shape),
         "input": flat(x),
         "labels": labels.tolist(),
@@ -95,6 +110,22 @@ def main():
         "gradients": gradients,
         "sgd": {"lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4, "steps": 3},
         "state_after_sgd": after,
+    }
+
+
+def main():
+    torch.manual_seed(20261126)
+    resnet = SmallResNet()
+    torch.manual_seed(20261127)
+    densenet = SmallDenseNet()
+    document = {
+        "format_version": FORMAT_VERSION,
+        "generator": "Scripts/make_torch_fixtures.py",
+        "torch_version": torch.__version__,
+        "networks": {
+            "small_resnet": reference(resnet, 1),
+            "small_densenet": reference(densenet, 2),
+        },
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(document, separators=(",", ":")) + "\n")

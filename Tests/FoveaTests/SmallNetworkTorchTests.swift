@@ -3,10 +3,12 @@ import Fovea
 import FoveaTestSupport
 import Testing
 
-/// A small network with ResNet's building blocks against PyTorch, on every backend:
-/// conv → BN → ReLU → max pool → basic block with projection → global average pool → linear →
-/// softmax cross-entropy. Reference values from `Scripts/make_torch_fixtures.py`
-/// (`Fixtures/small_network_torch.json`).
+/// Two small networks against PyTorch, on every backend — one with ResNet's building blocks
+/// (conv → BN → ReLU → max pool → basic block with projection → global average pool → linear),
+/// one with DenseNet's (conv → BN → ReLU → dense block → transition → BN → ReLU → global average
+/// pool → linear) — each with softmax cross-entropy: logits, loss, every parameter gradient, and
+/// every parameter and buffer after three SGD-with-momentum steps. Reference values from
+/// `Scripts/make_torch_fixtures.py` (`Fixtures/small_network_torch.json`).
 ///
 /// Tolerances: logits and loss 1e-4 absolute + 1e-4 relative; gradients 1e-4 + 1e-3 relative;
 /// parameters and buffers after three SGD steps 1e-4 + 1e-3 relative.
@@ -14,6 +16,10 @@ import Testing
 struct SmallNetworkTorchTests {
     struct Document: Decodable {
         var format_version: Int
+        var networks: [String: Network]
+    }
+
+    struct Network: Decodable {
         var input_shape: [Int]
         var input: [Float]
         var labels: [Int]
@@ -26,17 +32,41 @@ struct SmallNetworkTorchTests {
         var state_after_sgd: [String: [Float]]
     }
 
-    static func load() throws -> Document {
+    static func load(_ network: String) throws -> Network {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/small_network_torch.json")
         let document = try JSONDecoder().decode(Document.self, from: Data(contentsOf: url))
-        guard document.format_version == 1 else {
-            throw FoveaError(.corruptFile, "\(url.path): format version \(document.format_version), expected 1; re-run Scripts/make_torch_fixtures.py")
+        guard document.format_version == 2, let result = document.networks[network] else {
+            throw FoveaError(.corruptFile, "\(url.path): format version \(document.format_version) without '\(network)', expected version 2; re-run Scripts/make_torch_fixtures.py")
         }
-        return document
+        return result
+    }
+
+    static let networks = ["small_resnet", "small_densenet"]
+
+    static func makeModel(_ network: String) -> Sequential {
+        network == "small_resnet" ? makeResNet() : makeDenseNet()
+    }
+
+    /// The Fovea twin of the script's `SmallDenseNet`, with PyTorch's parameter names.
+    static func makeDenseNet() -> Sequential {
+        Sequential(named: [
+            ("features", Sequential(named: [
+                ("conv0", Conv2D(3, 8, kernelSize: 3, padding: 1, bias: false)),
+                ("norm0", BatchNorm2D(8)),
+                ("relu0", ReLU()),
+                ("denseblock1", DenseBlock(layers: 2, inputChannels: 8, growthRate: 4, bottleneckWidth: 2)),
+                ("transition1", Transition(inputChannels: 16, outputChannels: 8)),
+                ("norm5", BatchNorm2D(8)),
+            ])),
+            ("relu", ReLU()),
+            ("avgpool", AdaptiveAvgPool2D(outputSize: 1)),
+            ("flatten", Flatten()),
+            ("classifier", Linear(8, 5)),
+        ])
     }
 
     /// The Fovea twin of the script's `SmallResNet`, with PyTorch's parameter names.
-    static func makeModel() -> Sequential {
+    static func makeResNet() -> Sequential {
         Sequential(named: [
             ("conv1", Conv2D(3, 8, kernelSize: 3, padding: 1, bias: false)),
             ("bn1", BatchNorm2D(8)),
@@ -55,10 +85,10 @@ struct SmallNetworkTorchTests {
         })
     }
 
-    @Test(arguments: TestDevices.all)
-    func forwardGradientsAndThreeSGDSteps(device: LabeledDevice) throws {
-        let reference = try Self.load()
-        let model = Self.makeModel()
+    @Test(arguments: TestDevices.all, networks)
+    func forwardGradientsAndThreeSGDSteps(device: LabeledDevice, network: String) throws {
+        let reference = try Self.load(network)
+        let model = Self.makeModel(network)
         try model.loadStateDict(Self.tensors(reference.initial_state, shapes: reference.shapes))
         let input = Tensor(shape: Shape(reference.input_shape), scalars: reference.input)
         let loss = SoftmaxCrossEntropy()
@@ -66,7 +96,7 @@ struct SmallNetworkTorchTests {
 
         model.train()
         let logits = try model.forward(input, device: device.device)
-        expectClose(logits, Tensor(shape: [4, 5], scalars: reference.logits), absolute: 1e-4, relative: 1e-4, "\(device) logits")
+        expectClose(logits, Tensor(shape: [4, 5], scalars: reference.logits), absolute: 1e-4, relative: 1e-4, "\(device) \(network) logits")
         let result = try loss(logits: logits, labels: reference.labels, device: device.device)
         #expect(abs(result.loss - reference.loss) < 1e-4, "\(device) loss \(result.loss) vs PyTorch \(reference.loss)")
         _ = try model.backward(result.gradient, device: device.device)
@@ -96,19 +126,20 @@ struct SmallNetworkTorchTests {
         }
     }
 
-    @Test func stateDictNamesMatchPyTorch() throws {
-        let reference = try Self.load()
-        let names = Set(Self.makeModel().stateDict().map(\.name))
+    @Test(arguments: networks)
+    func stateDictNamesMatchPyTorch(network: String) throws {
+        let reference = try Self.load(network)
+        let names = Set(Self.makeModel(network).stateDict().map(\.name))
         #expect(names == Set(reference.shapes.keys))
     }
 
     @Test func loadStateDictReportsMismatchesByName() throws {
-        let reference = try Self.load()
+        let reference = try Self.load("small_resnet")
         var dict = Self.tensors(reference.initial_state, shapes: reference.shapes)
         dict["fc.weight"] = Tensor(zeros: [3, 16])
         dict.removeValue(forKey: "bn1.running_mean")
         dict["head.weight"] = Tensor(zeros: [1])
-        let model = Self.makeModel()
+        let model = Self.makeResNet()
         do {
             try model.loadStateDict(dict)
             Issue.record("strict loading should have thrown")
