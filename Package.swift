@@ -19,7 +19,7 @@ let package = Package(
         /// The public face: device selection, the checked operations, and (later) layers and models.
         .target(
             name: "Fovea",
-            dependencies: ["FoveaCore", "FoveaNaive", "FoveaDispatch", "FoveaOpenBLAS"]
+            dependencies: ["FoveaCore", "FoveaNaive", "FoveaDispatch", "FoveaOpenBLAS", "CZlib", "CStb"]
         ),
 
         // MARK: Numerical core and backends
@@ -39,6 +39,17 @@ let package = Package(
             path: "CSupport/COpenBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            path: "CSupport/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
+            name: "CStb",
+            path: "CSupport/CStb",
+            pkgConfig: "stb",
+            providers: [.apt(["libstb-dev"])]
         ),
         /// C micro-kernels compiled per function for AVX2+FMA, chosen at run time.
         .target(name: "CFoveaKernels", path: "CSupport/CFoveaKernels"),

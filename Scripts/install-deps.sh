@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Fovea needs to build, test and benchmark:
 #   libopenblas-dev, liblapacke-dev  cblas and LAPACKE (the COpenBLAS module)
-#   pkg-config                       lets SwiftPM find OpenBLAS's headers
+#   pkg-config                       lets SwiftPM find the headers
+#   zlib1g-dev                       gzip decompression (IDX files)
+#   libstb-dev                       PNG/JPEG decoding and PNG writing (stb_image)
+#   dataset-fashion-mnist            Fashion-MNIST under /usr/share/datasets/fashion-mnist
 # Run as root or with sudo available. Safe to run again.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-PACKAGES=(libopenblas-dev liblapacke-dev pkg-config)
+PACKAGES=(libopenblas-dev liblapacke-dev pkg-config zlib1g-dev libstb-dev dataset-fashion-mnist)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
