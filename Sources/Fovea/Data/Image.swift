@@ -1,0 +1,100 @@
+import CStb
+import Foundation
+
+/// A decoded picture: `[C, H, W]` Float32, C = 1 (grey) or 3 (RGB), values in `[0, 255]` as
+/// decoded; `scaledToUnit()` maps them to `[0, 1]`. PNG and JPEG are decoded by stb_image
+/// (Debian's libstb); PNG is written by stb_image_write.
+public struct Image: Sendable {
+    public enum Channels: Int, Sendable { case grey = 1, rgb = 3 }
+
+    /// `[C, H, W]`.
+    public var pixels: Tensor
+    public var channels: Int { pixels.shape[0] }
+    public var height: Int { pixels.shape[1] }
+    public var width: Int { pixels.shape[2] }
+
+    public init(pixels: Tensor) {
+        precondition(pixels.shape.rank == 3 && (pixels.shape[0] == 1 || pixels.shape[0] == 3),
+                     "Image pixels must be [1 or 3, H, W], got \(pixels.shape)")
+        self.pixels = pixels
+    }
+
+    /// Decodes a PNG or JPEG file, converting to `channels`.
+    /// - Throws: `.io` when the file cannot be read, `.corruptFile` naming the file when it is not
+    ///   an image stb_image can decode (with stb's reason, e.g. "unknown image type", "bad png sig").
+    public static func read(from url: URL, channels: Channels = .rgb) throws -> Image {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw FoveaError(.io, "\(url.path): cannot read: \(error.localizedDescription)")
+        }
+        return try decode(data, source: url.path, channels: channels)
+    }
+
+    public static func decode(_ data: Data, source: String, channels: Channels = .rgb) throws -> Image {
+        guard !data.isEmpty, data.count < Int(Int32.max) else {
+            throw FoveaError(.corruptFile, "\(source): \(data.isEmpty ? "empty file" : "file too large") — not a PNG or JPEG image")
+        }
+        var width: Int32 = 0, height: Int32 = 0, original: Int32 = 0
+        let decoded = data.withUnsafeBytes { raw in
+            stbi_load_from_memory(raw.bindMemory(to: UInt8.self).baseAddress, Int32(raw.count), &width, &height, &original, Int32(channels.rawValue))
+        }
+        guard let decoded else {
+            let reason = stbi_failure_reason().map { String(cString: $0) } ?? "unknown error"
+            throw FoveaError(.corruptFile, "\(source): not a decodable PNG or JPEG image (\(reason))")
+        }
+        defer { stbi_image_free(decoded) }
+        let (c, h, w) = (channels.rawValue, Int(height), Int(width))
+        var pixels = Tensor(zeros: [c, h, w])
+        pixels.withUnsafeMutableBufferPointer { out in
+            for y in 0..<h {
+                for x in 0..<w {
+                    for channel in 0..<c { out[(channel * h + y) * w + x] = Float(decoded[(y * w + x) * c + channel]) }
+                }
+            }
+        }
+        return Image(pixels: pixels)
+    }
+
+    /// The image with values divided by 255.
+    public func scaledToUnit() -> Image {
+        var copy = pixels
+        copy *= 1 / 255
+        return Image(pixels: copy)
+    }
+
+    /// PNG bytes; values are rounded and clamped to `[0, 255]`.
+    public func pngData() throws -> Data {
+        let (c, h, w) = (channels, height, width)
+        var interleaved = [UInt8](repeating: 0, count: c * h * w)
+        pixels.withUnsafeBufferPointer { values in
+            for y in 0..<h {
+                for x in 0..<w {
+                    for channel in 0..<c {
+                        let value = values[(channel * h + y) * w + x]
+                        interleaved[(y * w + x) * c + channel] = UInt8(value.isNaN ? 0 : min(max(value.rounded(), 0), 255))
+                    }
+                }
+            }
+        }
+        let sink = PNGSink()
+        let context = Unmanaged.passRetained(sink).toOpaque()
+        defer { Unmanaged<PNGSink>.fromOpaque(context).release() }
+        let ok = interleaved.withUnsafeBytes { raw in
+            stbi_write_png_to_func({ context, bytes, size in
+                guard let context, let bytes, size > 0 else { return }
+                Unmanaged<PNGSink>.fromOpaque(context).takeUnretainedValue().data.append(bytes.assumingMemoryBound(to: UInt8.self), count: Int(size))
+            }, context, Int32(w), Int32(h), Int32(c), raw.baseAddress, Int32(w * c))
+        }
+        guard ok != 0 else { throw FoveaError(.io, "PNG encoding of a \(c)×\(h)×\(w) image failed") }
+        return sink.data
+    }
+
+    /// Writes a PNG atomically (the previous file is kept if writing fails).
+    public func writePNG(to url: URL) throws {
+        try AtomicFile.write(try pngData(), to: url)
+    }
+}
+
+private final class PNGSink {
+    var data = Data()
+}
