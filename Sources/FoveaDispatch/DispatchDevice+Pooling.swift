@@ -31,24 +31,12 @@ extension DispatchDevice {
                             let target = plane * outputPlane + p * outputWidth
                             for q in 0..<outputWidth {
                                 let (firstColumn, columnTaps) = (columns.first[q], columns.count[q])
-                                var best = -Float.infinity
-                                var chosen = -1
+                                var (best, chosen) = (-Float.infinity, -1)
                                 if rowTaps > 0 && columnTaps > 0 {
-                                    chosen = firstRow * width + firstColumn
-                                    best = source[chosen]
-                                    var h = firstRow
-                                    for _ in 0..<rowTaps {
-                                        var index = h * width + firstColumn
-                                        for _ in 0..<columnTaps {
-                                            let value = source[index]
-                                            if value > best || value.isNaN {
-                                                best = value
-                                                chosen = index
-                                            }
-                                            index += columns.step
-                                        }
-                                        h += rows.step
-                                    }
+                                    let window = MaxWindow(
+                                        firstRow: firstRow, rowTaps: rowTaps, rowStep: rows.step,
+                                        firstColumn: firstColumn, columnTaps: columnTaps, columnStep: columns.step, width: width)
+                                    (best, chosen) = window.maximum(in: source)
                                 }
                                 y.pointer[target + q] = best
                                 a.pointer[target + q] = Int32(chosen)
@@ -161,5 +149,51 @@ extension DispatchDevice {
             }
         }
         return gradInput
+    }
+}
+
+/// The in-image taps of one max-pooling window, rows `firstRow + i·rowStep` (`i < rowTaps`) and
+/// columns `firstColumn + j·columnStep` (`j < columnTaps`) of a plane `width` wide.
+struct MaxWindow {
+    let firstRow: Int, rowTaps: Int, rowStep: Int
+    let firstColumn: Int, columnTaps: Int, columnStep: Int
+    let width: Int
+
+    /// The largest tap and its flat index, by the rule of `NaiveDevice.maxPool2dForward`: the first
+    /// tap, replaced by any strictly larger one or any NaN. The common case, no NaN in the window,
+    /// runs without data-dependent branches (whether a tap is the new maximum is unpredictable on
+    /// real data and mispredicting it tripled the time); a window holding a NaN is scanned again
+    /// by the full rule.
+    @inline(__always)
+    func maximum(in plane: UnsafeMutablePointer<Float>) -> (value: Float, index: Int) {
+        var chosen = firstRow * width + firstColumn
+        var best = plane[chosen]
+        var sawNaN = false
+        var rowStart = chosen
+        for _ in 0..<rowTaps {
+            var index = rowStart
+            for _ in 0..<columnTaps {
+                let value = plane[index]
+                let takes = value > best
+                best = takes ? value : best
+                chosen = takes ? index : chosen
+                sawNaN = sawNaN || value.isNaN
+                index += columnStep
+            }
+            rowStart += rowStep * width
+        }
+        return sawNaN ? maximumWithNaN(in: plane) : (best, chosen)
+    }
+
+    private func maximumWithNaN(in plane: UnsafeMutablePointer<Float>) -> (value: Float, index: Int) {
+        var chosen = firstRow * width + firstColumn
+        var best = plane[chosen]
+        for i in 0..<rowTaps {
+            for j in 0..<columnTaps {
+                let index = (firstRow + i * rowStep) * width + firstColumn + j * columnStep
+                if plane[index] > best || plane[index].isNaN { (best, chosen) = (plane[index], index) }
+            }
+        }
+        return (best, chosen)
     }
 }

@@ -68,6 +68,10 @@ struct PoolingTests {
         #expect(result.argmax == [1, 7])
         let gradient = device.device.maxPool2dBackward(gradOutput: Tensor(shape: [1, 1, 1, 2], scalars: [2, 3]), argmax: result.argmax, geometry: g)
         #expect(gradient.scalars == [0, 2, 0, 0, 0, 0, 0, 3])
+
+        // Each NaN replaces the current choice, so of several NaNs the last is taken (as PyTorch).
+        let twoNaNs = plane([[.nan, 1], [.nan, 2]])
+        #expect(device.device.maxPool2dForward(input: twoNaNs, geometry: geometry(twoNaNs, Pool2DOptions(kernel: 2))).argmax == [2])
     }
 
     /// Dilation 3 on a 2×2 image with padding 1: the one window's taps are rows and columns −1 and
