@@ -41,3 +41,49 @@ struct PoolWindows: Sendable {
                         padding: o.padding.width, dilation: o.dilation.width, outputs: g.outputWidth))
     }
 }
+
+/// The in-image taps of one max-pooling window, rows `firstRow + i·rowStep` (`i < rowTaps`) and
+/// columns `firstColumn + j·columnStep` (`j < columnTaps`) of a plane `width` wide.
+struct MaxWindow {
+    let firstRow: Int, rowTaps: Int, rowStep: Int
+    let firstColumn: Int, columnTaps: Int, columnStep: Int
+    let width: Int
+
+    /// The largest tap and its flat index, by the rule of `NaiveDevice.maxPool2dForward`: the first
+    /// tap, replaced by any strictly larger one or any NaN. The common case, no NaN in the window,
+    /// runs without data-dependent branches (whether a tap is the new maximum is unpredictable on
+    /// real data and mispredicting it tripled the time); a window holding a NaN is scanned again
+    /// by the full rule.
+    @inline(__always)
+    func maximum(in plane: UnsafeMutablePointer<Float>) -> (value: Float, index: Int) {
+        var chosen = firstRow * width + firstColumn
+        var best = plane[chosen]
+        var sawNaN = false
+        var rowStart = chosen
+        for _ in 0..<rowTaps {
+            var index = rowStart
+            for _ in 0..<columnTaps {
+                let value = plane[index]
+                let takes = value > best
+                best = takes ? value : best
+                chosen = takes ? index : chosen
+                sawNaN = sawNaN || value.isNaN
+                index += columnStep
+            }
+            rowStart += rowStep * width
+        }
+        return sawNaN ? maximumWithNaN(in: plane) : (best, chosen)
+    }
+
+    private func maximumWithNaN(in plane: UnsafeMutablePointer<Float>) -> (value: Float, index: Int) {
+        var chosen = firstRow * width + firstColumn
+        var best = plane[chosen]
+        for i in 0..<rowTaps {
+            for j in 0..<columnTaps {
+                let index = (firstRow + i * rowStep) * width + firstColumn + j * columnStep
+                if plane[index] > best || plane[index].isNaN { (best, chosen) = (plane[index], index) }
+            }
+        }
+        return (best, chosen)
+    }
+}
