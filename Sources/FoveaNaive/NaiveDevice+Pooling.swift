@@ -1,8 +1,8 @@
 import FoveaCore
 
-/// Max and average pooling by their definitions. Each (n, c) plane is pooled on its own; `x` is `[N, C, H, W]`,
-/// `y` is `[N, C, P, Q]` (`geometry.outputShape`), and tap (i, j) of output (p, q) reads input
-/// `(p·sh − ph + i·dh, q·sw − pw + j·dw)` when that is inside the image.
+/// Max and average pooling by their definitions. Each (n, c) plane is pooled on its own; `x` is
+/// `[N, C, H, W]`, `y` is `[N, C, P, Q]` (`geometry.outputShape`), and tap (i, j) of output (p, q)
+/// reads input `(p·sh − ph + i·dh, q·sw − pw + j·dw)` when that is inside the image.
 extension NaiveDevice {
     /// `y[n,c,p,q] = max over the in-image taps of x` (padding is −∞). The first in-image tap in
     /// row-major window order is taken, then replaced by any tap that is strictly larger or NaN —
