@@ -1,0 +1,153 @@
+import FoveaCore
+
+/// Max and average pooling over GCD. `x` is `[N, C, H, W]`, `y` is `[N, C, P, Q]`; the in-image
+/// taps of every window come from `PoolWindows`, so the loops never test bounds.
+///
+/// Forward passes are split over (plane, block of output rows); each output element is reduced by
+/// one worker over its taps in row-major window order. Backward passes scatter into the input and
+/// are split over whole planes, each plane's outputs visited in row-major order. Either way the
+/// results do not depend on the thread count. Semantics (ties, NaN, all-padding windows, the
+/// divisor) are those of `NaiveDevice`.
+extension DispatchDevice {
+    /// `y = max over the window's in-image taps`: the first tap, replaced by any strictly larger
+    /// or NaN tap; −∞ and argmax −1 for a window with no in-image tap.
+    public func maxPool2dForward(input: Tensor, geometry g: Pool2DGeometry) -> MaxPool2DResult {
+        var output = Tensor(zeros: g.outputShape)
+        var argmax = [Int32](repeating: -1, count: g.outputShape.count)
+        guard g.outputShape.count > 0 else { return MaxPool2DResult(output: output, argmax: argmax) }
+        let (rows, columns) = PoolWindows.of(g)
+        let (width, inputPlane, outputWidth) = (g.inputWidth, g.inputHeight * g.inputWidth, g.outputWidth)
+        let outputPlane = g.outputHeight * g.outputWidth
+        let split = WorkSplit.PlaneRows(planes: g.batch * g.channels, rows: g.outputHeight, threads: threadCount)
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                argmax.withUnsafeMutableBufferPointer { a in
+                    let (x, y, a) = (SendablePointer(x.baseAddress!), SendablePointer(y.baseAddress!), SendablePointer(a.baseAddress!))
+                    Parallel.forEach(split.items, threads: threadCount) { _, item in
+                        let (plane, outputRows) = split.block(item)
+                        let source = x.pointer + plane * inputPlane
+                        for p in outputRows {
+                            let (firstRow, rowTaps) = (rows.first[p], rows.count[p])
+                            let target = plane * outputPlane + p * outputWidth
+                            for q in 0..<outputWidth {
+                                let (firstColumn, columnTaps) = (columns.first[q], columns.count[q])
+                                var (best, chosen) = (-Float.infinity, -1)
+                                if rowTaps > 0 && columnTaps > 0 {
+                                    let window = MaxWindow(
+                                        firstRow: firstRow, rowTaps: rowTaps, rowStep: rows.step,
+                                        firstColumn: firstColumn, columnTaps: columnTaps, columnStep: columns.step, width: width)
+                                    (best, chosen) = window.maximum(in: source)
+                                }
+                                y.pointer[target + q] = best
+                                a.pointer[target + q] = Int32(chosen)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return MaxPool2DResult(output: output, argmax: argmax)
+    }
+
+    /// `∂x[plane, argmax] += ∂y` for every output with an argmax (≥ 0), per plane in output order.
+    public func maxPool2dBackward(gradOutput: Tensor, argmax: [Int32], geometry g: Pool2DGeometry) -> Tensor {
+        var gradInput = Tensor(zeros: g.inputShape)
+        let planes = g.batch * g.channels
+        let inputPlane = g.inputHeight * g.inputWidth, outputPlane = g.outputHeight * g.outputWidth
+        guard planes > 0, outputPlane > 0 else { return gradInput }
+        gradOutput.withUnsafeBufferPointer { dy in
+            argmax.withUnsafeBufferPointer { a in
+                gradInput.withUnsafeMutableBufferPointer { dx in
+                    let (dy, a, dx) = (SendablePointer(dy.baseAddress!), SendablePointer(a.baseAddress!), SendablePointer(dx.baseAddress!))
+                    Parallel.forEach(planes, threads: threadCount) { _, plane in
+                        let target = dx.pointer + plane * inputPlane
+                        for o in (plane * outputPlane)..<((plane + 1) * outputPlane) {
+                            let chosen = Int(a.pointer[o])
+                            if chosen >= 0 { target[chosen] += dy.pointer[o] }
+                        }
+                    }
+                }
+            }
+        }
+        return gradInput
+    }
+
+    /// `y = (Σ of the window's in-image taps) / divisor`, the divisor `kH·kW` when
+    /// `countIncludesPadding`, else the number of in-image taps (0 for a window without any).
+    public func avgPool2dForward(input: Tensor, geometry g: Pool2DGeometry) -> Tensor {
+        var output = Tensor(zeros: g.outputShape)
+        guard g.outputShape.count > 0 else { return output }
+        let (rows, columns) = PoolWindows.of(g)
+        let (width, inputPlane, outputWidth) = (g.inputWidth, g.inputHeight * g.inputWidth, g.outputWidth)
+        let outputPlane = g.outputHeight * g.outputWidth
+        let wholeWindow = g.options.countIncludesPadding ? g.options.kernel.height * g.options.kernel.width : 0
+        let split = WorkSplit.PlaneRows(planes: g.batch * g.channels, rows: g.outputHeight, threads: threadCount)
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                let (x, y) = (SendablePointer(x.baseAddress!), SendablePointer(y.baseAddress!))
+                Parallel.forEach(split.items, threads: threadCount) { _, item in
+                    let (plane, outputRows) = split.block(item)
+                    let source = x.pointer + plane * inputPlane
+                    for p in outputRows {
+                        let (firstRow, rowTaps) = (rows.first[p], rows.count[p])
+                        let target = plane * outputPlane + p * outputWidth
+                        for q in 0..<outputWidth {
+                            let (firstColumn, columnTaps) = (columns.first[q], columns.count[q])
+                            var sum: Float = 0
+                            var h = firstRow
+                            for _ in 0..<rowTaps {
+                                var index = h * width + firstColumn
+                                for _ in 0..<columnTaps {
+                                    sum += source[index]
+                                    index += columns.step
+                                }
+                                h += rows.step
+                            }
+                            let divisor = wholeWindow > 0 ? wholeWindow : rowTaps * columnTaps
+                            y.pointer[target + q] = divisor == 0 ? 0 : sum / Float(divisor)
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// `∂x[tap] += ∂y / divisor` for every in-image tap of every window, per plane in output order.
+    public func avgPool2dBackward(gradOutput: Tensor, geometry g: Pool2DGeometry) -> Tensor {
+        var gradInput = Tensor(zeros: g.inputShape)
+        let planes = g.batch * g.channels
+        guard planes > 0, g.outputShape.count > 0 else { return gradInput }
+        let (rows, columns) = PoolWindows.of(g)
+        let (width, inputPlane, outputWidth) = (g.inputWidth, g.inputHeight * g.inputWidth, g.outputWidth)
+        let (outputHeight, outputPlane) = (g.outputHeight, g.outputHeight * g.outputWidth)
+        let wholeWindow = g.options.countIncludesPadding ? g.options.kernel.height * g.options.kernel.width : 0
+        gradOutput.withUnsafeBufferPointer { dy in
+            gradInput.withUnsafeMutableBufferPointer { dx in
+                let (dy, dx) = (SendablePointer(dy.baseAddress!), SendablePointer(dx.baseAddress!))
+                Parallel.forEach(planes, threads: threadCount) { _, plane in
+                    let target = dx.pointer + plane * inputPlane
+                    for p in 0..<outputHeight {
+                        let (firstRow, rowTaps) = (rows.first[p], rows.count[p])
+                        for q in 0..<outputWidth {
+                            let (firstColumn, columnTaps) = (columns.first[q], columns.count[q])
+                            let divisor = wholeWindow > 0 ? wholeWindow : rowTaps * columnTaps
+                            guard divisor > 0 else { continue }
+                            let share = dy.pointer[plane * outputPlane + p * outputWidth + q] / Float(divisor)
+                            var h = firstRow
+                            for _ in 0..<rowTaps {
+                                var index = h * width + firstColumn
+                                for _ in 0..<columnTaps {
+                                    target[index] += share
+                                    index += columns.step
+                                }
+                                h += rows.step
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return gradInput
+    }
+}

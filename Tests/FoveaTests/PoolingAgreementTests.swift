@@ -1,0 +1,77 @@
+import Fovea
+import FoveaTestSupport
+import Testing
+
+/// Every pooling pass of every accelerated backend agrees with `naive` on randomised shapes.
+/// Max pooling selects elements, so its output and argmax must be identical; sums agree to rounding.
+@Suite("Pooling backends agree with naive")
+struct PoolingAgreementTests {
+    static let cases = PoolCase.randomized(count: 40, seed: 4242)
+    static let adaptiveCases = AdaptiveCase.randomized(count: 16, seed: 4343)
+    let naive = TestDevices.naive
+
+    @Test(arguments: TestDevices.accelerated)
+    func maxPool(device: LabeledDevice) {
+        for c in Self.cases {
+            let expected = naive.maxPool2dForward(input: c.input, geometry: c.geometry)
+            let actual = device.device.maxPool2dForward(input: c.input, geometry: c.geometry)
+            expectIdentical(actual.output, expected.output, "\(device) max forward \(c)")
+            #expect(actual.argmax == expected.argmax, "\(device) max argmax \(c)")
+            let expectedGradient = naive.maxPool2dBackward(gradOutput: c.gradOutput, argmax: expected.argmax, geometry: c.geometry)
+            let gradient = device.device.maxPool2dBackward(gradOutput: c.gradOutput, argmax: actual.argmax, geometry: c.geometry)
+            expectClose(gradient, expectedGradient, absolute: 1e-5, relative: 1e-5, "\(device) max backward \(c)")
+        }
+    }
+
+    @Test(arguments: TestDevices.accelerated)
+    func averagePool(device: LabeledDevice) {
+        for c in Self.cases {
+            for countIncludesPadding in [true, false] {
+                var options = c.geometry.options
+                options.countIncludesPadding = countIncludesPadding
+                let g = try! Pool2DGeometry(inputShape: c.input.shape, options: options)
+                let forward = device.device.avgPool2dForward(input: c.input, geometry: g)
+                expectClose(forward, naive.avgPool2dForward(input: c.input, geometry: g), absolute: 1e-5, relative: 1e-5, "\(device) avg forward \(c)")
+                let backward = device.device.avgPool2dBackward(gradOutput: c.gradOutput, geometry: g)
+                expectClose(backward, naive.avgPool2dBackward(gradOutput: c.gradOutput, geometry: g), absolute: 1e-5, relative: 1e-5, "\(device) avg backward \(c)")
+            }
+        }
+    }
+
+    @Test(arguments: TestDevices.accelerated)
+    func adaptiveAveragePool(device: LabeledDevice) {
+        for c in Self.adaptiveCases {
+            let forward = device.device.adaptiveAvgPool2dForward(input: c.input, outputSize: c.outputSize)
+            expectClose(forward, naive.adaptiveAvgPool2dForward(input: c.input, outputSize: c.outputSize), absolute: 1e-5, relative: 1e-5, "\(device) forward \(c)")
+            let backward = device.device.adaptiveAvgPool2dBackward(gradOutput: c.gradOutput, inputShape: c.input.shape)
+            expectClose(backward, naive.adaptiveAvgPool2dBackward(gradOutput: c.gradOutput, inputShape: c.input.shape), absolute: 1e-5, relative: 1e-5, "\(device) backward \(c)")
+        }
+    }
+
+    /// The Dispatch backend's pooling gives identical bits at 1, 2, 3 and 4 threads (the work split
+    /// never changes the order in which an element is reduced).
+    @Test func dispatchResultsIndependentOfThreadCount() throws {
+        let devices = try [1, 2, 3, 4].map { try Devices.make("dispatch", threads: $0) }
+        for c in Self.cases.suffix(10) {
+            let max = devices.map { $0.maxPool2dForward(input: c.input, geometry: c.geometry) }
+            let maxBackward = devices.map { $0.maxPool2dBackward(gradOutput: c.gradOutput, argmax: max[0].argmax, geometry: c.geometry) }
+            let average = devices.map { $0.avgPool2dForward(input: c.input, geometry: c.geometry) }
+            let averageBackward = devices.map { $0.avgPool2dBackward(gradOutput: c.gradOutput, geometry: c.geometry) }
+            for i in 1..<devices.count {
+                expectIdentical(max[i].output, max[0].output, "max forward at \(i + 1) threads \(c)")
+                #expect(max[i].argmax == max[0].argmax, "max argmax at \(i + 1) threads \(c)")
+                expectIdentical(maxBackward[i], maxBackward[0], "max backward at \(i + 1) threads \(c)")
+                expectIdentical(average[i], average[0], "avg forward at \(i + 1) threads \(c)")
+                expectIdentical(averageBackward[i], averageBackward[0], "avg backward at \(i + 1) threads \(c)")
+            }
+        }
+        for c in Self.adaptiveCases.suffix(5) {
+            let forward = devices.map { $0.adaptiveAvgPool2dForward(input: c.input, outputSize: c.outputSize) }
+            let backward = devices.map { $0.adaptiveAvgPool2dBackward(gradOutput: c.gradOutput, inputShape: c.input.shape) }
+            for i in 1..<devices.count {
+                expectIdentical(forward[i], forward[0], "adaptive forward at \(i + 1) threads \(c)")
+                expectIdentical(backward[i], backward[0], "adaptive backward at \(i + 1) threads \(c)")
+            }
+        }
+    }
+}
