@@ -1,4 +1,5 @@
 import Fovea
+import FoveaTestSupport
 import Testing
 
 @Suite("Device selection")
@@ -58,5 +59,20 @@ struct DeviceSelectionTests {
     @Test func descriptionShowsFallbackChain() throws {
         let text = Devices.describe(try Devices.make("openblas", threads: 2))
         #expect(text == "openblas (2 threads) → dispatch → naive")
+    }
+}
+
+/// The GEMM backends implement GEMM and convolution themselves: with no fallback at all they
+/// still run them (a forwarding default would stop the process with "has no fallback device").
+@Suite("Backends implement their own operations")
+struct OwnImplementationTests {
+    @Test(arguments: [DispatchDevice(threads: 2, fallback: nil) as any Device, OpenBLASDevice(threads: 2, fallback: nil)])
+    func convolutionAndGEMMWithoutFallback(device: any Device) throws {
+        let input = Tensor.randomNormal([1, 2, 5, 5], seed: 1)
+        let weight = Tensor.randomNormal([3, 2, 3, 3], seed: 2)
+        let output = try device.conv2d(input, weight: weight)
+        expectClose(output, try NaiveDevice().conv2d(input, weight: weight), absolute: 1e-4, relative: 1e-4, "\(device)")
+        let product = try device.matmul(Tensor.randomNormal([4, 3], seed: 3), Tensor.randomNormal([3, 5], seed: 4))
+        #expect(product.shape == [4, 5])
     }
 }

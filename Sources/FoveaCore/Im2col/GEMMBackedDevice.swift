@@ -1,0 +1,35 @@
+/// A device built around one serial GEMM: large `gemm` calls are split over GCD workers by
+/// `ParallelGEMM`, and convolutions run as im2col tiles on an `Im2colConvolution` using the same
+/// GEMM. `DispatchDevice` (Fovea's packed GEMM) and `OpenBLASDevice` (`cblas_sgemm`) are both
+/// this; a new GEMM backend gets GEMM and convolution by conforming and naming its GEMM.
+public protocol GEMMBackedDevice: Device {
+    /// The single-threaded GEMM every operation of the device is built on.
+    var serialGEMM: SerialGEMM { get }
+    /// The convolution driver (holds the thread count and workspace budget).
+    var convolution: Im2colConvolution { get }
+}
+
+extension GEMMBackedDevice {
+    public func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        ParallelGEMM.run(
+            threads: threadCount, serial: serialGEMM, transposeA: transposeA, transposeB: transposeB,
+            m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry) -> Tensor {
+        convolution.forward(input: input, weight: weight, bias: bias, geometry: geometry)
+    }
+
+    public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
+        convolution.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
+    }
+
+    public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {
+        convolution.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
+    }
+}
