@@ -42,6 +42,19 @@ public final class Adam: Optimizer {
              weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 
+    public func stateTensors(names: [ObjectIdentifier: String]) -> [(name: String, tensor: Tensor)] {
+        let steps = self.steps.compactMap { id, count in names[id].map { ("\($0).step", Tensor(repeating: Float(count), shape: [])) } }
+        return firstMoment.named(names, suffix: "exp_avg") + secondMoment.named(names, suffix: "exp_avg_sq") + steps.sorted { $0.0 < $1.0 }
+    }
+
+    public func loadState(_ tensors: [String: Tensor], parameters: [String: Parameter]) throws {
+        try firstMoment.load(tensors, parameters: parameters, suffix: "exp_avg")
+        try secondMoment.load(tensors, parameters: parameters, suffix: "exp_avg_sq")
+        for (name, parameter) in parameters {
+            if let count = tensors["\(name).step"], count.count == 1 { steps[ObjectIdentifier(parameter)] = Int(count[flat: 0]) }
+        }
+    }
+
     public func step() {
         for (parameter, rate) in trainable() {
             let id = ObjectIdentifier(parameter)

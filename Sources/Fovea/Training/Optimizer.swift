@@ -19,6 +19,12 @@ public protocol Optimizer: AnyObject {
     var groups: [ParameterGroup] { get }
     /// Applies one update to every trainable parameter that has a gradient.
     func step()
+    /// The optimiser's per-parameter state (momentum buffers, moments, step counts) as named
+    /// tensors, `<parameter name>.<state>`, for checkpoints. `names` maps parameters to names.
+    func stateTensors(names: [ObjectIdentifier: String]) -> [(name: String, tensor: Tensor)]
+    /// Restores what `stateTensors` saved; `parameters` maps names back to parameters.
+    /// - Throws: `FoveaError` naming a state tensor whose shape does not fit its parameter.
+    func loadState(_ tensors: [String: Tensor], parameters: [String: Parameter]) throws
 }
 
 extension Optimizer {
@@ -37,10 +43,26 @@ extension Optimizer {
 
 /// Per-parameter optimiser state (momentum buffers, moment estimates), keyed by the parameter.
 struct ParameterState {
-    private var values: [ObjectIdentifier: Tensor] = [:]
+    private(set) var values: [ObjectIdentifier: Tensor] = [:]
 
     subscript(parameter: Parameter) -> Tensor? {
         get { values[ObjectIdentifier(parameter)] }
         set { values[ObjectIdentifier(parameter)] = newValue }
+    }
+
+    /// `<name>.<suffix>` for every parameter with state, sorted by name.
+    func named(_ names: [ObjectIdentifier: String], suffix: String) -> [(name: String, tensor: Tensor)] {
+        values.compactMap { id, tensor in names[id].map { ("\($0).\(suffix)", tensor) } }.sorted { $0.name < $1.name }
+    }
+
+    /// Restores entries `<name>.<suffix>` from `tensors`.
+    mutating func load(_ tensors: [String: Tensor], parameters: [String: Parameter], suffix: String) throws {
+        for (name, parameter) in parameters {
+            guard let tensor = tensors["\(name).\(suffix)"] else { continue }
+            guard tensor.count == parameter.value.count else {
+                throw FoveaError(.shapeMismatch, "optimizer state \(name).\(suffix) has shape \(tensor.shape), its parameter \(parameter.shape)")
+            }
+            self[parameter] = tensor.reshaped(to: parameter.shape)
+        }
     }
 }

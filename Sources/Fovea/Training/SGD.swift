@@ -32,6 +32,14 @@ public final class SGD: Optimizer {
                   nesterov: nesterov, weightDecay: weightDecay)
     }
 
+    public func stateTensors(names: [ObjectIdentifier: String]) -> [(name: String, tensor: Tensor)] {
+        velocity.named(names, suffix: "momentum_buffer")
+    }
+
+    public func loadState(_ tensors: [String: Tensor], parameters: [String: Parameter]) throws {
+        try velocity.load(tensors, parameters: parameters, suffix: "momentum_buffer")
+    }
+
     public func step() {
         for (parameter, rate) in trainable() {
             var gradient = parameter.gradient!
