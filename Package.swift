@@ -12,7 +12,11 @@ let package = Package(
     name: "Fovea",
     products: [
         .library(name: "Fovea", targets: ["Fovea"]),
+        .executable(name: "fovea", targets: ["FoveaCommand"]),
         .executable(name: "fovea-bench", targets: ["FoveaBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // MARK: Public API
@@ -55,6 +59,11 @@ let package = Package(
         .target(name: "CFoveaKernels", path: "CSupport/CFoveaKernels"),
 
         // MARK: Executables
+        /// The `fovea` command: train, eval, predict, summary.
+        .executableTarget(
+            name: "FoveaCommand",
+            dependencies: ["Fovea", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "FoveaBench",
             dependencies: ["Fovea", "CFoveaKernels"],

@@ -31,6 +31,7 @@ public struct EvaluationReport: Sendable, CustomStringConvertible {
     public var loss: Double
     public var accuracy: Double
     public var images: Int
+    public var confusion: ConfusionMatrix?
 
     public var description: String { String(format: "loss %.4f, accuracy %.2f%% on %d images", loss, accuracy * 100, images) }
 }
@@ -98,16 +99,20 @@ public final class Trainer {
     }
 
     /// Loss and accuracy over `batches` in evaluation mode (the model is left in evaluation mode).
-    public func evaluate<S: Sequence>(_ batches: S) throws -> EvaluationReport where S.Element == Batch {
+    public func evaluate<S: Sequence>(_ batches: S, classNames: [String]? = nil) throws -> EvaluationReport where S.Element == Batch {
         model.eval()
         var totalLoss: Double = 0, correct = 0, images = 0
+        var confusion: ConfusionMatrix?
         for batch in batches {
             let logits = try model.forward(batch.images, device: device)
             let result = try loss(logits: logits, labels: batch.labels, device: device)
+            if confusion == nil { confusion = ConfusionMatrix(classes: logits.shape[1], classNames: classNames) }
+            confusion!.add(logits: logits, labels: batch.labels)
             totalLoss += Double(result.loss) * Double(batch.labels.count)
             correct += result.correct
             images += batch.labels.count
         }
-        return EvaluationReport(loss: totalLoss / Double(max(images, 1)), accuracy: Double(correct) / Double(max(images, 1)), images: images)
+        return EvaluationReport(loss: totalLoss / Double(max(images, 1)), accuracy: Double(correct) / Double(max(images, 1)),
+                                images: images, confusion: confusion)
     }
 }

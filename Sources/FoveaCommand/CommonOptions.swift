@@ -1,0 +1,49 @@
+import ArgumentParser
+import Fovea
+import Foundation
+
+/// `--device` and `--threads`, falling back to FOVEA_DEVICE and FOVEA_THREADS.
+struct DeviceOptions: ParsableArguments {
+    @Option(help: "Backend: naive, dispatch or openblas (default: FOVEA_DEVICE, else openblas).")
+    var device: String?
+
+    @Option(help: "Threads (default: FOVEA_THREADS, else all cores).")
+    var threads: Int?
+
+    func makeDevice() throws -> any Device {
+        var environment = ProcessInfo.processInfo.environment
+        if let device { environment["FOVEA_DEVICE"] = device }
+        if let threads { environment["FOVEA_THREADS"] = String(threads) }
+        return try Devices.fromEnvironment(environment)
+    }
+}
+
+/// `--dataset`, `--data-dir`.
+struct DatasetOptions: ParsableArguments {
+    @Option(help: "Dataset: fashion-mnist (or mnist with --data-dir).")
+    var dataset: String = "fashion-mnist"
+
+    @Option(help: "Folder with the IDX files (default: FOVEA_FASHION_MNIST, else /usr/share/datasets/fashion-mnist).")
+    var dataDir: String?
+
+    func load(_ split: MNISTDataset.Split, limit: Int? = nil) throws -> MNISTDataset {
+        guard ["fashion-mnist", "mnist"].contains(dataset) else {
+            throw FoveaError.invalidArgument("unknown dataset '\(dataset)'; valid: fashion-mnist, mnist")
+        }
+        let folder = dataDir.map { URL(fileURLWithPath: $0) } ?? MNISTDataset.defaultFolder()
+        let names = dataset == "mnist" ? (0..<10).map(String.init) : MNISTDataset.fashionClassNames
+        return try MNISTDataset.load(folder: folder, split: split, limit: limit, classNames: names)
+    }
+}
+
+/// Prints to standard error (progress, warnings).
+func printError(_ text: String, terminator: String = "\n") {
+    FileHandle.standardError.write((text + terminator).data(using: .utf8)!)
+}
+
+/// The model named in a checkpoint's metadata, or the one given.
+func modelName(given: String?, checkpoint: Checkpoint?) throws -> String {
+    if let given { return given }
+    if let stored = checkpoint?.metadata["fovea.model"] { return stored }
+    throw FoveaError.invalidArgument("no --model given and the weights file does not name one")
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Fovea
+import Foundation
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval", abstract: "Test accuracy, per-class accuracy and the confusion matrix of trained weights.")
+
+    @OptionGroup var data: DatasetOptions
+    @OptionGroup var devices: DeviceOptions
+    @Option(help: "Weights or checkpoint (safetensors).")
+    var weights: String
+    @Option(help: "Model (default: the one named in the weights file).")
+    var model: String?
+    @Option(help: "Evaluate on only the first N test images.")
+    var limit: Int?
+
+    func run() throws {
+        let device = try devices.makeDevice()
+        let checkpoint = try Checkpoint.load(from: URL(fileURLWithPath: weights))
+        let test = try data.load(.test, limit: limit)
+        let network = try SmallModels.make(try modelName(given: model, checkpoint: checkpoint), classes: test.classNames.count)
+        try checkpoint.restore(into: network)
+        let trainer = Trainer(model: network, optimizer: SGD([ParameterGroup]() , learningRate: 0), device: device)
+        let report = try trainer.evaluate(DataLoader(test, batchSize: 256, shuffle: false), classNames: test.classNames)
+        print(String(format: "test accuracy %.2f%% (%d images), loss %.4f", report.accuracy * 100, report.images, report.loss))
+        if let confusion = report.confusion { print(confusion) }
+    }
+}

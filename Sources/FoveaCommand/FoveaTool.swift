@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `fovea`: train, evaluate and inspect convolutional networks.
+@main
+struct FoveaTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fovea",
+        abstract: "Convolutional neural networks in Swift: train, evaluate, predict, inspect.",
+        discussion: "The backend is chosen with --device or FOVEA_DEVICE (naive, dispatch, openblas), threads with --threads or FOVEA_THREADS.",
+        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, SummaryCommand.self])
+}

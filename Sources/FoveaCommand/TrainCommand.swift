@@ -1,0 +1,113 @@
+import ArgumentParser
+import Fovea
+import Foundation
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Train a model on Fashion-MNIST (or MNIST), evaluating after every epoch.")
+
+    @OptionGroup var data: DatasetOptions
+    @OptionGroup var devices: DeviceOptions
+
+    @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")).")
+    var model: String = "cnn-bn"
+    @Option(help: "Epochs in total (a resumed run continues up to this many).")
+    var epochs: Int = 3
+    @Option(name: .customLong("batch-size"), help: "Mini-batch size.")
+    var batchSize: Int = 64
+    @Option(help: "Learning rate.")
+    var lr: Float = 0.05
+    @Option(help: "Optimizer: sgd (momentum 0.9, Nesterov), adam, adamw.")
+    var optimizer: String = "sgd"
+    @Option(name: .customLong("weight-decay"), help: "Weight decay.")
+    var weightDecay: Float = 5e-4
+    @Option(help: "Learning-rate schedule over epochs: none, cosine, step (×0.1 every third of the run).")
+    var schedule: String = "cosine"
+    @Flag(help: "Augment: random crop with 2 pixels of padding and horizontal flips.")
+    var augment = false
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε.")
+    var labelSmoothing: Float = 0
+    @Option(help: "Seed for initialisation, shuffling and augmentation.")
+    var seed: UInt64 = 1
+    @Option(help: "Use only the first N training images.")
+    var limit: Int?
+    @Option(name: .customLong("test-limit"), help: "Evaluate on only the first N test images.")
+    var testLimit: Int?
+    @Option(help: "Where to write the checkpoint (weights, optimizer state, epoch) after each epoch.")
+    var out: String = "model.safetensors"
+    @Option(help: "Resume from this checkpoint.")
+    var resume: String?
+
+    func validate() throws {
+        guard epochs > 0, batchSize > 0, lr > 0 else { throw ValidationError("--epochs, --batch-size and --lr must be positive") }
+        guard ["sgd", "adam", "adamw"].contains(optimizer) else { throw ValidationError("--optimizer must be sgd, adam or adamw") }
+        guard ["none", "cosine", "step"].contains(schedule) else { throw ValidationError("--schedule must be none, cosine or step") }
+    }
+
+    func run() throws {
+        let device = try devices.makeDevice()
+        let train = try data.load(.train, limit: limit)
+        let test = try data.load(.test, limit: testLimit)
+        let network = try SmallModels.make(model, classes: train.classNames.count, seed: seed)
+        try network.build(inputShape: [batchSize, 1, 28, 28])
+        let optimizer = makeOptimizer(network)
+        var firstEpoch = 0
+        if let resume {
+            let checkpoint = try Checkpoint.load(from: URL(fileURLWithPath: resume))
+            if let stored = checkpoint.metadata["fovea.model"], stored != model {
+                throw FoveaError.invalidArgument("\(resume) holds a '\(stored)' model, not '\(model)'")
+            }
+            try checkpoint.restore(into: network, optimizer: optimizer)
+            firstEpoch = Int(checkpoint.metadata["fovea.epoch"] ?? "0") ?? 0
+            printError("resumed \(resume) after epoch \(firstEpoch)")
+        }
+        let trainer = Trainer(model: network, optimizer: optimizer, loss: SoftmaxCrossEntropy(labelSmoothing: labelSmoothing), device: device)
+        let loader = DataLoader(train, batchSize: batchSize, shuffle: true,
+                                augmentation: augment ? Augmentation(padding: 2, flipProbability: 0.5) : .none, seed: seed)
+        let testLoader = DataLoader(test, batchSize: 256, shuffle: false)
+        print("fovea train: \(model), \(network.parameterCount) parameters, \(train.count) training and \(test.count) test images, device \(Devices.describe(device))")
+        for epoch in firstEpoch..<epochs {
+            optimizer.learningRate = learningRate(epoch: epoch)
+            loader.epoch = epoch
+            var progress = ProgressBar(total: loader.batchCount, label: "epoch \(epoch + 1)/\(epochs)")
+            var (lossSum, correct, images) = (0.0, 0, 0)
+            let start = Date()
+            let iterator = loader.makeIterator()
+            while let batch = iterator.next() {
+                let step = try trainer.trainStep(batch)
+                lossSum += Double(step.loss) * Double(batch.labels.count)
+                correct += step.correct
+                images += batch.labels.count
+                progress.update(done: images / batchSize + (images % batchSize == 0 ? 0 : 1), loss: lossSum / Double(images),
+                                accuracy: Double(correct) / Double(images), images: images)
+            }
+            if let error = iterator.error { throw error }
+            let seconds = Date().timeIntervalSince(start)
+            let evaluation = try trainer.evaluate(testLoader, classNames: test.classNames)
+            print(String(format: "epoch %d/%d: train loss %.4f, train accuracy %.2f%%, test loss %.4f, test accuracy %.2f%%, %.1f s (%.0f images/s), lr %.4g",
+                         epoch + 1, epochs, lossSum / Double(images), 100 * Double(correct) / Double(images),
+                         evaluation.loss, evaluation.accuracy * 100, seconds, Double(images) / seconds, optimizer.learningRate))
+            try Checkpoint.save(model: network, optimizer: optimizer, metadata: [
+                "fovea.model": model, "fovea.epoch": String(epoch + 1), "fovea.seed": String(seed),
+                "fovea.test_accuracy": String(format: "%.4f", evaluation.accuracy), "fovea.format": "checkpoint-1",
+            ], to: URL(fileURLWithPath: out))
+        }
+        print("saved \(out)")
+    }
+
+    func makeOptimizer(_ network: Layer) -> any Optimizer {
+        switch optimizer {
+        case "adam": Adam(network.allParameters, learningRate: lr, weightDecay: weightDecay)
+        case "adamw": Adam.adamW([ParameterGroup(network.allParameters)], learningRate: lr, weightDecay: weightDecay)
+        default: SGD(network.allParameters, learningRate: lr, momentum: 0.9, nesterov: true, weightDecay: weightDecay)
+        }
+    }
+
+    func learningRate(epoch: Int) -> Float {
+        switch schedule {
+        case "cosine": CosineAnnealing(totalSteps: epochs).learningRate(base: lr, step: epoch)
+        case "step": StepDecay(stepSize: max(1, epochs / 3)).learningRate(base: lr, step: epoch)
+        default: lr
+        }
+    }
+}
