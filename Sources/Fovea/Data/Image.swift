@@ -58,7 +58,7 @@ public struct Image: Sendable {
     /// The image with values divided by 255.
     public func scaledToUnit() -> Image {
         var copy = pixels
-        copy *= 1 / 255
+        copy.withUnsafeMutableBufferPointer { values in for i in values.indices { values[i] /= 255 } }
         return Image(pixels: copy)
     }
 
