@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `fovea`: train, evaluate and inspect convolutional networks.
 @main
@@ -8,4 +9,14 @@ struct FoveaTool: ParsableCommand {
         abstract: "Convolutional neural networks in Swift: train, evaluate, predict, inspect.",
         discussion: "The backend is chosen with --device or FOVEA_DEVICE (naive, dispatch, openblas), threads with --threads or FOVEA_THREADS.",
         subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, SummaryCommand.self])
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+            fflush(nil)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

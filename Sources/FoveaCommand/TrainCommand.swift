@@ -65,6 +65,7 @@ struct TrainCommand: ParsableCommand {
         let loader = DataLoader(train, batchSize: batchSize, shuffle: true,
                                 augmentation: augment ? Augmentation(padding: 2, flipProbability: 0.5) : .none, seed: seed)
         let testLoader = DataLoader(test, batchSize: 256, shuffle: false)
+        defer { fflush(nil) }
         print("fovea train: \(model), \(network.parameterCount) parameters, \(train.count) training and \(test.count) test images, device \(Devices.describe(device))")
         for epoch in firstEpoch..<epochs {
             optimizer.learningRate = learningRate(epoch: epoch)
@@ -87,6 +88,7 @@ struct TrainCommand: ParsableCommand {
             print(String(format: "epoch %d/%d: train loss %.4f, train accuracy %.2f%%, test loss %.4f, test accuracy %.2f%%, %.1f s (%.0f images/s), lr %.4g",
                          epoch + 1, epochs, lossSum / Double(images), 100 * Double(correct) / Double(images),
                          evaluation.loss, evaluation.accuracy * 100, seconds, Double(images) / seconds, optimizer.learningRate))
+            fflush(nil)  // show each epoch as it ends, also when output goes to a file
             try Checkpoint.save(model: network, optimizer: optimizer, metadata: [
                 "fovea.model": model, "fovea.epoch": String(epoch + 1), "fovea.seed": String(seed),
                 "fovea.test_accuracy": String(format: "%.4f", evaluation.accuracy), "fovea.format": "checkpoint-1",
