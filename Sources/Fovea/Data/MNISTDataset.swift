@@ -14,6 +14,15 @@ public struct MNISTDataset: Sendable {
 
     public var count: Int { labels.count }
 
+    /// A dataset from tensors already in memory: `images` `[N, C, H, W]`, one label per image.
+    public init(images: Tensor, labels: [Int], classNames: [String]) {
+        precondition(images.shape.rank == 4 && images.shape[0] == labels.count,
+                     "MNISTDataset: \(labels.count) labels for images of shape \(images.shape)")
+        self.images = images
+        self.labels = labels
+        self.classNames = classNames
+    }
+
     /// Fashion-MNIST's class names, in label order.
     public static let fashionClassNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
