@@ -3,7 +3,7 @@ import Foundation
 /// A small, fast, seedable random number generator (xoshiro256**, seeded through SplitMix64),
 /// so that every random tensor, initialisation and shuffle in Fovea is reproducible from a seed.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: (UInt64, UInt64, UInt64, UInt64)
+    private var words: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
         var splitMix = seed
@@ -14,18 +14,27 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        state = (next(), next(), next(), next())
+        words = (next(), next(), next(), next())
+    }
+
+    /// The generator's full state, to save and restore it exactly (e.g. in checkpoints).
+    public var state: [UInt64] {
+        get { [words.0, words.1, words.2, words.3] }
+        set {
+            precondition(newValue.count == 4, "SeededGenerator state has 4 words, got \(newValue.count)")
+            words = (newValue[0], newValue[1], newValue[2], newValue[3])
+        }
     }
 
     public mutating func next() -> UInt64 {
-        let result = rotateLeft(state.1 &* 5, by: 7) &* 9
-        let t = state.1 << 17
-        state.2 ^= state.0
-        state.3 ^= state.1
-        state.1 ^= state.2
-        state.0 ^= state.3
-        state.2 ^= t
-        state.3 = rotateLeft(state.3, by: 45)
+        let result = rotateLeft(words.1 &* 5, by: 7) &* 9
+        let t = words.1 << 17
+        words.2 ^= words.0
+        words.3 ^= words.1
+        words.1 ^= words.2
+        words.0 ^= words.3
+        words.2 ^= t
+        words.3 = rotateLeft(words.3, by: 45)
         return result
     }
 

@@ -14,8 +14,15 @@ public final class Dropout: Layer {
         super.init()
     }
 
-    /// Re-seeds the mask generator (e.g. to resume a run exactly).
+    /// Re-seeds the mask generator.
     public func reseed(_ seed: UInt64) { generator = SeededGenerator(seed: seed) }
+
+    /// The mask generator's state; checkpoints save and restore it so a resumed run draws the
+    /// same masks as an uninterrupted one.
+    public var generatorState: [UInt64] {
+        get { generator.state }
+        set { generator.state = newValue }
+    }
 
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
         guard isTraining, probability > 0 else {

@@ -15,7 +15,7 @@ public enum SmallModels {
 
     /// The classic "2 conv + pooling" network (optionally with batch norm after each convolution):
     /// conv 5×5 32 → [BN] → ReLU → max pool 2 → conv 5×5 64 → [BN] → ReLU → max pool 2 →
-    /// flatten → linear 1024 → ReLU → linear `classes`.
+    /// flatten → linear 1024 → ReLU → dropout 0.3 → linear `classes`.
     public static func convNet(batchNorm: Bool, classes: Int = 10, inputChannels: Int = 1, seed: UInt64 = 0) -> Sequential {
         var layers: [(String, Layer)] = [("conv1", Conv2D(inputChannels, 32, kernelSize: 5, padding: 2, bias: !batchNorm, seed: seed))]
         if batchNorm { layers.append(("bn1", BatchNorm2D(32))) }
@@ -24,6 +24,7 @@ public enum SmallModels {
         if batchNorm { layers.append(("bn2", BatchNorm2D(64))) }
         layers += [("relu2", ReLU()), ("pool2", MaxPool2D(kernelSize: 2)), ("flatten", Flatten()),
                    ("fc1", Linear(64 * 7 * 7, 1024, seed: seed &+ 2)), ("relu3", ReLU()),
+                   ("dropout", Dropout(probability: 0.3, seed: seed &+ 4)),
                    ("fc2", Linear(1024, classes, seed: seed &+ 3))]
         return Sequential(named: layers)
     }
