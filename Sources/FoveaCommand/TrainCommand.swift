@@ -21,7 +21,7 @@ struct TrainCommand: ParsableCommand {
     var optimizer: String = "sgd"
     @Option(name: .customLong("weight-decay"), help: "Weight decay.")
     var weightDecay: Float = 5e-4
-    @Option(help: "Learning-rate schedule over epochs: none, cosine, step (×0.1 every third of the run).")
+    @Option(help: "Learning-rate schedule: none, cosine (per step, to zero at the end of the run), step (×0.1 every third of the epochs).")
     var schedule: String = "cosine"
     @Flag(help: "Augment: random crop with 2 pixels of padding and horizontal flips.")
     var augment = false
@@ -68,13 +68,15 @@ struct TrainCommand: ParsableCommand {
         defer { fflush(nil) }
         print("fovea train: \(model), \(network.parameterCount) parameters, \(train.count) training and \(test.count) test images, device \(Devices.describe(device))")
         for epoch in firstEpoch..<epochs {
-            optimizer.learningRate = learningRate(epoch: epoch)
             loader.epoch = epoch
             var progress = ProgressBar(total: loader.batchCount, label: "epoch \(epoch + 1)/\(epochs)")
             var (lossSum, correct, images) = (0.0, 0, 0)
             let start = Date()
             let iterator = loader.makeIterator()
+            var batchIndex = 0
             while let batch = iterator.next() {
+                optimizer.learningRate = learningRate(step: epoch * loader.batchCount + batchIndex, stepsPerEpoch: loader.batchCount)
+                batchIndex += 1
                 let step = try trainer.trainStep(batch)
                 lossSum += Double(step.loss) * Double(batch.labels.count)
                 correct += step.correct
@@ -105,10 +107,11 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    func learningRate(epoch: Int) -> Float {
+    /// The rate at optimisation step `step` (counted over the whole run).
+    func learningRate(step: Int, stepsPerEpoch: Int) -> Float {
         switch schedule {
-        case "cosine": CosineAnnealing(totalSteps: epochs).learningRate(base: lr, step: epoch)
-        case "step": StepDecay(stepSize: max(1, epochs / 3)).learningRate(base: lr, step: epoch)
+        case "cosine": CosineAnnealing(totalSteps: epochs * stepsPerEpoch).learningRate(base: lr, step: step)
+        case "step": StepDecay(stepSize: max(1, epochs / 3) * stepsPerEpoch).learningRate(base: lr, step: step)
         default: lr
         }
     }
