@@ -33,6 +33,16 @@ struct TrainCommand: ParsableCommand {
     var limit: Int?
     @Option(name: .customLong("test-limit"), help: "Evaluate on only the first N test images.")
     var testLimit: Int?
+    @Option(help: "Train on these classes only, relabelled from 0, e.g. 5,6,7,8,9 or 5-9.")
+    var classes: String?
+    @Option(name: .customLong("per-class"), help: "Use at most N training images per class (few-shot experiments).")
+    var perClass: Int?
+    @Option(help: "Start from these pretrained weights (safetensors); the classification head is replaced.")
+    var from: String?
+    @Option(help: "Freeze part of the model: none or backbone (everything but the classification head).")
+    var freeze: String = "none"
+    @Option(name: .customLong("backbone-lr-scale"), help: "Learning-rate multiplier for the backbone (e.g. 0.1 when fine-tuning).")
+    var backboneLRScale: Float = 1
     @Option(help: "Where to write the checkpoint (weights, optimizer state, epoch) after each epoch.")
     var out: String = "model.safetensors"
     @Option(help: "Resume from this checkpoint.")
@@ -42,14 +52,29 @@ struct TrainCommand: ParsableCommand {
         guard epochs > 0, batchSize > 0, lr > 0 else { throw ValidationError("--epochs, --batch-size and --lr must be positive") }
         guard ["sgd", "adam", "adamw"].contains(optimizer) else { throw ValidationError("--optimizer must be sgd, adam or adamw") }
         guard ["none", "cosine", "step"].contains(schedule) else { throw ValidationError("--schedule must be none, cosine or step") }
+        guard ["none", "backbone"].contains(freeze) else { throw ValidationError("--freeze must be none or backbone") }
+        guard freeze == "none" || from != nil || resume != nil else { throw ValidationError("--freeze backbone needs --from (pretrained weights)") }
+        _ = try classList()
     }
 
     func run() throws {
         let device = try devices.makeDevice()
-        let train = try data.load(.train, limit: limit)
-        let test = try data.load(.test, limit: testLimit)
+        var train = try data.load(.train, limit: limit)
+        var test = try data.load(.test, limit: testLimit)
+        if let subset = try classList() {
+            train = train.restricted(toClasses: subset, perClass: perClass)
+            test = test.restricted(toClasses: subset)
+        } else if let perClass {
+            train = train.restricted(toClasses: Array(0..<train.classNames.count), perClass: perClass)
+        }
         let network = try SmallModels.make(model, classes: train.classNames.count, seed: seed)
         try network.build(inputShape: [batchSize, 1, 28, 28])
+        if let from {
+            let pretrained = try Checkpoint.load(from: URL(fileURLWithPath: from))
+            try network.loadBackbone(pretrained.weights)
+            printError("loaded the backbone of \(from); new head \(network.classifierPath ?? "?") with \(train.classNames.count) classes")
+        }
+        if freeze == "backbone" { network.freezeBackbone() }
         let optimizer = makeOptimizer(network)
         var firstEpoch = 0
         if let resume {
@@ -100,11 +125,27 @@ struct TrainCommand: ParsableCommand {
     }
 
     func makeOptimizer(_ network: Layer) -> any Optimizer {
+        let groups = [ParameterGroup(network.backboneParameters, learningRateScale: backboneLRScale),
+                      ParameterGroup(network.classifier?.allParameters ?? [])]
         switch optimizer {
-        case "adam": Adam(network.allParameters, learningRate: lr, weightDecay: weightDecay)
-        case "adamw": Adam.adamW([ParameterGroup(network.allParameters)], learningRate: lr, weightDecay: weightDecay)
-        default: SGD(network.allParameters, learningRate: lr, momentum: 0.9, nesterov: true, weightDecay: weightDecay)
+        case "adam": return Adam(groups, learningRate: lr, weightDecay: weightDecay)
+        case "adamw": return Adam.adamW(groups, learningRate: lr, weightDecay: weightDecay)
+        default: return SGD(groups, learningRate: lr, momentum: 0.9, nesterov: true, weightDecay: weightDecay)
         }
+    }
+
+    /// `--classes` as a list: "5,6,7" or "5-9".
+    func classList() throws -> [Int]? {
+        guard let classes else { return nil }
+        var result: [Int] = []
+        for part in classes.split(separator: ",") {
+            let bounds = part.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !bounds.isEmpty, bounds.allSatisfy({ $0 != nil && $0! >= 0 }), bounds.count <= 2 else {
+                throw ValidationError("--classes takes numbers and ranges like 0,2,4 or 5-9; got '\(classes)'")
+            }
+            result += bounds.count == 2 ? Array(bounds[0]!...max(bounds[0]!, bounds[1]!)) : [bounds[0]!]
+        }
+        return result
     }
 
     /// The rate at optimisation step `step` (counted over the whole run).

@@ -36,4 +36,21 @@ extension MNISTDataset: ImageDataset {
         }
         return MNISTDataset(images: picked, labels: indices.map { labels[$0] }, classNames: classNames)
     }
+
+    /// Only the examples of `classes`, relabelled `0..<classes.count` in the given order, and at
+    /// most `perClass` of each (the first ones): for class subsets and few-shot experiments.
+    public func restricted(toClasses classes: [Int], perClass: Int? = nil) -> MNISTDataset {
+        var taken = [Int: Int]()
+        var indices: [Int] = []
+        for (index, label) in labels.enumerated() where classes.contains(label) {
+            let count = taken[label, default: 0]
+            if let perClass, count >= perClass { continue }
+            taken[label] = count + 1
+            indices.append(index)
+        }
+        var result = subset(indices)
+        result.labels = result.labels.map { classes.firstIndex(of: $0)! }
+        result.classNames = classes.map { classNames[$0] }
+        return result
+    }
 }
