@@ -66,8 +66,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "FoveaBench",
-            dependencies: ["Fovea", "CFoveaKernels"],
+            dependencies: ["FoveaBenchKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/FoveaBench"
+        ),
+        /// The benchmark harness: layer suite, runners, statistics, reports, comparison, charts.
+        .target(
+            name: "FoveaBenchKit",
+            dependencies: ["Fovea", "CFoveaKernels"],
+            path: "Benchmarks/FoveaBenchKit"
         ),
 
         // MARK: Tests
@@ -76,6 +82,10 @@ let package = Package(
             name: "FoveaTestSupport",
             dependencies: ["Fovea"],
             path: "Tests/FoveaTestSupport"
+        ),
+        .testTarget(
+            name: "FoveaBenchTests",
+            dependencies: ["FoveaBenchKit"]
         ),
         .testTarget(
             name: "FoveaTests",

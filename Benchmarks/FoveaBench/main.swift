@@ -1,186 +1,173 @@
+import ArgumentParser
 import Foundation
 import Fovea
+import FoveaBenchKit
 
-// fovea-bench: convolution forward throughput of every backend on ImageNet-sized layers.
-//
-//   swift run -c release fovea-bench [--threads T] [--batch N] [--runs R] [--skip-naive]
-//
-// Method (see Docs/Backends.md):
-// - every engine gets the same seeded input and weights; each backend's output is checked once
-//   against `naive` (naive runs each layer once, as the reference, and is not timed);
-// - one warm-up call per engine, then R rounds in which every backend runs once (interleaved, so
-//   drifts in machine speed hit all alike); before each timed call, an FMA probe waits until every
-//   core runs at ≥ 90% of the measured peak; the median is reported;
-// - `sgemm alone` is cblas_sgemm with OpenBLAS's own T threads on the layer's per-image im2col GEMM
-//   (M = K, N = P·Q, K = C·R·S) × batch, without the im2col: what the GEMM alone can do. It is
-//   timed in its own block after the backends' rounds (OpenBLAS threads spin after each call).
-
-struct Options {
-    var threads = ProcessInfo.processInfo.activeProcessorCount
-    var batch = 1
-    var runs = 9
-    var naive = true
-    var engines: Set<String> = ["openblas", "dispatch", "sgemm", "kernels"]
-
-    init(arguments: [String]) throws {
-        var iterator = arguments.dropFirst().makeIterator()
-        func value(_ flag: String) throws -> Int {
-            guard let text = iterator.next(), let value = Int(text), value >= 1 else {
-                throw FoveaError.invalidArgument("\(flag) needs a positive integer")
-            }
-            return value
-        }
-        while let argument = iterator.next() {
-            switch argument {
-            case "--threads": threads = try value(argument)
-            case "--batch": batch = try value(argument)
-            case "--runs": runs = try value(argument)
-            case "--skip-naive": naive = false
-            case "--engines":
-                guard let list = iterator.next() else { throw FoveaError.invalidArgument("--engines needs a list, e.g. openblas,dispatch,sgemm") }
-                engines = Set(list.split(separator: ",").map(String.init))
-            case "-h", "--help":
-                print("usage: fovea-bench [--threads T] [--batch N] [--runs R] [--skip-naive] [--engines openblas,dispatch,sgemm,kernels]")
-                exit(0)
-            default: throw FoveaError.invalidArgument("unknown argument '\(argument)'; try --help")
-            }
-        }
-    }
-}
-
-/// Something timed: a backend's convolution, or the bare GEMM.
-struct Engine {
-    var name: String
-    var run: () -> Void
-    var checkError: String
+/// `fovea-bench`: how fast each backend convolves, next to the machine's limit.
+struct FoveaBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fovea-bench",
+        abstract: "Convolution and network throughput of Fovea's backends, with the machine's peak beside them.",
+        subcommands: [LayersCommand.self, PeakCommand.self, CompareCommand.self, ChartCommand.self],
+        defaultSubcommand: LayersCommand.self)
 }
 
 func progress(_ text: String) {
-    FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
+    FileHandle.standardError.write(("  " + text + "\n").data(using: .utf8)!)
 }
 
-func runBenchmark() throws {
-    let options = try Options(arguments: CommandLine.arguments)
-    let devices: [any Device] = try ["openblas", "dispatch"].filter(options.engines.contains).map {
-        try Devices.make($0, threads: options.threads)
-    }
+/// The machine header, with the FMA peak measured now.
+func machineInfo(threads: [Int]) -> MachineInfo {
     progress("measuring the FMA peak…")
-    let peak = MachinePeak.measure(threads: options.threads)
-    print("fovea-bench — convolution forward, fp32 NCHW, batch \(options.batch), \(options.threads) thread(s)")
-    print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; FMA peak \(String(format: "%.1f", peak.perCore)) GFLOP/s per core, \(String(format: "%.1f", peak.allCores)) on \(options.threads)")
-    print("\(OpenBLAS.configuration) (core \(OpenBLAS.coreName)); dispatch micro-kernel: \(PackedGEMM.kernelDescription)")
-    print("median of \(options.runs) interleaved rounds, each call gated on all cores ≥ 90% of peak")
-    print("")
-    let header = ["layer", "engine", "ms", "GFLOP/s", "% peak", "spread", "vs sgemm", "max rel err"]
-    var rows: [[String]] = []
+    let peak = MachinePeak.measure(threads: threads.max() ?? 1)
+    let formatter = ISO8601DateFormatter()
+    return MachineInfo(
+        cpu: MachineInfo.cpuModel(), cores: ProcessInfo.processInfo.activeProcessorCount, threads: threads,
+        openBLAS: OpenBLAS.configuration, openBLASCore: OpenBLAS.coreName, swiftVersion: MachineInfo.swiftCompilerVersion,
+        buildConfiguration: MachineInfo.buildConfigurationName, microKernel: PackedGEMM.kernelDescription,
+        peakPerCore: peak.perCore, peakAllCores: peak.allCores, date: formatter.string(from: Date()))
+}
 
-    for layer in BenchLayer.foundationSuite {
-        let g = try layer.geometry(batch: options.batch)
-        let input = Tensor.randomNormal(g.inputShape, seed: 1)
-        let weight = Tensor.randomNormal(g.weightShape, standardDeviation: 0.05, seed: 2)
-        let bias = Tensor.randomNormal([g.outputChannels], seed: 3)
-        progress("\(layer.name): checking against naive…")
+func printHeader(_ machine: MachineInfo) {
+    print("fovea-bench — \(machine.cpu), \(machine.cores) cores, threads \(machine.threads.map(String.init).joined(separator: ", ")), \(machine.buildConfiguration) build, Swift \(machine.swiftVersion)")
+    print(String(format: "FMA peak %.1f GFLOP/s per core, %.1f on %d; %@ (core %@); dispatch micro-kernel %@",
+                 machine.peakPerCore, machine.peakAllCores, machine.threads.max() ?? 1, machine.openBLAS, machine.openBLASCore, machine.microKernel))
+}
 
-        let expected = options.naive ? NaiveDevice().conv2dForward(input: input, weight: weight, bias: bias, geometry: g) : nil
-        var engines: [Engine] = devices.map { device in
-            var error = "not checked"
-            if let expected {
-                let actual = device.conv2dForward(input: input, weight: weight, bias: bias, geometry: g)
-                error = String(format: "%.1e", actual.difference(from: expected, relativeFloor: 1).maxRelative)
+/// Writes `text` to `path` ("-" for standard output).
+func write(_ text: String, to path: String) throws {
+    if path == "-" { print(text, terminator: "") } else { try text.write(toFile: path, atomically: true, encoding: .utf8) }
+}
+
+struct LayersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "layers", abstract: "Time convolution passes of the ImageNet layer suite.")
+
+    @Option(help: "Only layers whose name contains one of these comma-separated words (e.g. vgg,resnet50).")
+    var filter: String?
+    @Option(help: "Passes: forward, backward-data, backward-filter (comma-separated).")
+    var passes: String = "forward,backward-data,backward-filter"
+    @Option(help: "Batch sizes (comma-separated).")
+    var batches: String = "1,8"
+    @Option(help: "Thread counts (comma-separated); default 1 and all cores.")
+    var threads: String?
+    @Option(help: "Timed runs per engine after a warm-up.")
+    var runs: Int = 5
+    @Option(help: "Engines: openblas, dispatch, naive (one run, small layers only), sgemm (cblas_sgemm alone).")
+    var engines: String = "openblas,dispatch,naive,sgemm"
+    @Flag(help: "The tiny CI smoke suite instead of the ImageNet layers.")
+    var tiny = false
+    @Option(help: "Also write the report as JSON to this file (- for standard output).")
+    var json: String?
+    @Option(help: "Also write the results as CSV to this file (- for standard output).")
+    var csv: String?
+
+    func run() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let threadCounts = try threads.map(Self.numbers) ?? Array(Set([1, cores])).sorted()
+        let words = filter?.split(separator: ",").map { $0.lowercased() }
+        let suite = (tiny ? LayerSuite.tiny : LayerSuite.imageNet).filter { layer in
+            words.map { $0.contains { layer.name.lowercased().contains($0) } } ?? true
+        }
+        guard !suite.isEmpty else { throw ValidationError("--filter \(filter ?? "") matches no layer") }
+        let passList = try passes.split(separator: ",").map { name in
+            guard let pass = LayerRunner.Pass(rawValue: String(name)) else {
+                throw ValidationError("unknown pass '\(name)'; valid: forward, backward-data, backward-filter")
             }
-            return Engine(name: device.name, run: { _ = device.conv2dForward(input: input, weight: weight, bias: bias, geometry: g) }, checkError: error)
+            return pass
         }
-        if options.engines.contains("sgemm") {
-            engines.append(sgemmAlone(geometry: g, weight: weight, threads: options.threads))
+        let engineList = engines.split(separator: ",").map(String.init)
+        for engine in engineList where !["openblas", "dispatch", "naive", "sgemm"].contains(engine) {
+            throw ValidationError("unknown engine '\(engine)'; valid: openblas, dispatch, naive, sgemm")
         }
-
-        progress("\(layer.name): timing…")
-        var times = [[Double]](repeating: [], count: engines.count)
-        for engine in engines { engine.run() }  // warm-up
-        // Fovea's engines interleaved; the OpenBLAS-threaded GEMM in a block of its own afterwards,
-        // because OpenBLAS's idle threads keep spinning for a while after each call and would
-        // steal a core from the GCD workers of the next engine.
-        let interleaved = engines.indices.filter { engines[$0].name != "sgemm alone" }
-        for _ in 0..<options.runs {
-            for index in interleaved {
-                peak.waitUntilQuiet(threads: options.threads)
-                times[index].append(Timing.seconds(engines[index].run))
-            }
-        }
-        for index in engines.indices where !interleaved.contains(index) {
-            for _ in 0..<options.runs {
-                peak.waitUntilQuiet(threads: options.threads)
-                times[index].append(Timing.seconds(engines[index].run))
-            }
-            usleep(300_000)  // let OpenBLAS's threads go back to sleep
-        }
-        let sgemmMedian = engines.last?.name == "sgemm alone" ? Timing.median(times[engines.count - 1]) : .nan
-        for (index, engine) in engines.enumerated() {
-            let median = Timing.median(times[index])
-            let rate = g.flops / median / 1e9
-            rows.append([
-                index == 0 ? layer.name : "", engine.name,
-                String(format: "%.2f", median * 1e3),
-                String(format: "%.1f", rate),
-                String(format: "%.0f%%", rate / peak.allCores * 100),
-                String(format: "±%.0f%%", Timing.relativeSpread(times[index]) * 100),
-                String(format: "%.0f%%", sgemmMedian / median * 100),
-                engine.checkError,
-            ])
-        }
-    }
-    printTable(header: header, rows: rows)
-
-    if options.engines.contains("kernels") {
-        progress("comparing GEMM micro-kernels on one thread…")
+        let machine = machineInfo(threads: threadCounts)
+        let peak = MachinePeak(perCore: machine.peakPerCore, allCores: machine.peakAllCores, threads: threadCounts.max() ?? 1)
+        let runner = LayerRunner(layers: suite, passes: passList, batches: try Self.numbers(batches), threads: threadCounts,
+                                 runs: runs, engines: engineList, peak: peak, progress: progress)
+        let results = try runner.run()
+        let report = BenchReport(machine: machine, layers: results)
+        printHeader(machine)
+        print("median of \(runs) interleaved runs after a warm-up, each gated on the cores running at ≥ 90% of peak; naive: one run, layers ≤ 0.2 GFLOP")
         print("")
-        print("GEMM micro-kernels, one thread, 512×512×512:")
-        printTable(header: ["kernel", "GFLOP/s", "% core peak"], rows: compareKernels(size: 512, runs: 5, peak: peak))
+        print(Self.table(results))
+        if let json { try write(String(decoding: try report.jsonData(), as: UTF8.self) + "\n", to: json) }
+        if let csv { try write(CSVWriter.csv(report), to: csv) }
     }
-}
 
-/// cblas_sgemm with OpenBLAS's own threads on the layer's GEMM shape, once per image.
-func sgemmAlone(geometry g: Conv2DGeometry, weight: Tensor, threads: Int) -> Engine {
-    let (m, n, k) = (g.outputChannels, g.columnCount, g.columnRows)
-    let columns = Tensor.randomNormal([k, n], seed: 4)
-    let product = TensorBox(Tensor(zeros: [m, n]))
-    return Engine(name: "sgemm alone", run: {
-        OpenBLAS.setThreads(threads)
-        weight.withUnsafeBufferPointer { a in
-            columns.withUnsafeBufferPointer { b in
-                product.tensor.withUnsafeMutableBufferPointer { c in
-                    for _ in 0..<g.batch {
-                        OpenBLAS.sgemm(false, false, m, n, k, 1, a.baseAddress!, k, b.baseAddress!, n, 0, c.baseAddress!, n)
-                    }
-                }
-            }
+    static func numbers(_ text: String) throws -> [Int] {
+        try text.split(separator: ",").map {
+            guard let value = Int($0), value > 0 else { throw ValidationError("'\(text)' must be positive integers separated by commas") }
+            return value
         }
-        OpenBLAS.useSingleThread()
-    }, checkError: "")
-}
-
-final class TensorBox {
-    var tensor: Tensor
-    init(_ tensor: Tensor) { self.tensor = tensor }
-}
-
-func printTable(header: [String], rows: [[String]]) {
-    let all = [header] + rows
-    let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-    func line(_ row: [String]) -> String {
-        row.enumerated().map { column, text in
-            column < 2 ? text.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-                : String(repeating: " ", count: widths[column] - text.count) + text
-        }.joined(separator: "  ")
     }
-    print(line(header))
-    print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
-    for row in rows { print(line(row)) }
+
+    static func table(_ results: [LayerResult]) -> String {
+        var table = TextTable(header: ["layer", "pass", "engine", "batch", "threads", "ms", "GFLOP/s", "% peak", "spread", "workspace", "max rel err"], leftColumns: 3)
+        var previous = ""
+        for r in results {
+            let key = "\(r.layer)|\(r.pass)|\(r.batch)|\(r.threads)"
+            table.rows.append([
+                key == previous ? "" : r.layer, key == previous ? "" : r.pass, r.engine, String(r.batch), String(r.threads),
+                String(format: "%.2f", r.medianMilliseconds), String(format: "%.1f", r.gflops),
+                r.percentOfPeak.map { String(format: "%.0f%%", $0) } ?? "", r.runs > 1 ? String(format: "±%.0f%%", r.spread * 100) : "1 run",
+                r.workspaceBytes.map { $0 == 0 ? "0" : String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "",
+                r.maxRelativeError.map { String(format: "%.1e", $0) } ?? "",
+            ])
+            previous = key
+        }
+        return table.description
+    }
 }
 
-do {
-    try runBenchmark()
-} catch {
-    progress("fovea-bench: \(error)")
-    exit(1)
+struct PeakCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "peak", abstract: "The FMA peak and the GEMM micro-kernels on one thread.")
+
+    func run() throws {
+        let machine = machineInfo(threads: [ProcessInfo.processInfo.activeProcessorCount])
+        printHeader(machine)
+        let peak = MachinePeak(perCore: machine.peakPerCore, allCores: machine.peakAllCores, threads: machine.cores)
+        print("\nGEMM micro-kernels, one thread, 512×512×512:")
+        print(TextTable(header: ["kernel", "GFLOP/s", "% core peak"], rows: compareKernels(size: 512, runs: 5, peak: peak), leftColumns: 1))
+    }
 }
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "compare", abstract: "Throughput ratios of report A's engines over report B's.")
+
+    @Argument(help: "Report A (JSON from fovea-bench --json, or from Benchmarks/pytorch_bench.py).")
+    var a: String
+    @Argument(help: "Report B.")
+    var b: String
+    @Flag(help: "List every matched entry, not only the geometric means.")
+    var details = false
+
+    func run() throws {
+        let comparison = Comparison(try BenchReport.read(from: URL(fileURLWithPath: a)), try BenchReport.read(from: URL(fileURLWithPath: b)))
+        guard !comparison.rows.isEmpty else { throw BenchError("\(a) and \(b) have no layer or network in common") }
+        print(comparison.table(details: details))
+    }
+}
+
+struct ChartCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "chart", abstract: "An SVG bar chart of GFLOP/s per layer and engine from one or more reports.")
+
+    @Argument(help: "Reports to draw (their results are merged).")
+    var reports: [String]
+    @Option(help: "The SVG file to write.")
+    var output: String
+    @Option(help: "Pass to draw.")
+    var pass: String = "forward"
+    @Option(help: "Batch size to draw.")
+    var batch: Int = 1
+    @Option(help: "Thread count to draw.")
+    var threads: Int = 2
+
+    func run() throws {
+        let loaded = try reports.map { try BenchReport.read(from: URL(fileURLWithPath: $0)) }
+        let results = loaded.flatMap(\.layers).filter { $0.pass == pass && $0.batch == batch && $0.threads == threads && $0.engine != "naive" }
+        guard !results.isEmpty else { throw BenchError("no \(pass) results at batch \(batch) and \(threads) threads in \(reports.joined(separator: ", "))") }
+        let peak = loaded.first.map { $0.machine.peak(threads: threads) }
+        try write(SVGChart.bars(results, title: "Convolution \(pass), batch \(batch), \(threads) thread(s): GFLOP/s", peak: peak), to: output)
+    }
+}
+
+FoveaBench.main()

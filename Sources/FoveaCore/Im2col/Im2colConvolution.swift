@@ -52,6 +52,68 @@ public struct Im2colConvolution: Sendable {
         return min(width, total)
     }
 
+    /// How a forward call is split: tiles of `width` output positions per (image, group), and
+    /// `channelBlocks` blocks of `blockHeight` output channels.
+    struct ForwardPlan {
+        var width: Int, tiles: Int, channelBlocks: Int, blockHeight: Int, items: Int, workers: Int, scratchFloats: Int
+    }
+
+    func forwardPlan(_ g: Conv2DGeometry) -> ForwardPlan {
+        let positions = g.columnCount
+        // Enough tiles to keep every worker busy (about four items each), no wider than the buffer.
+        let images = g.batch * g.groups
+        let wantedTiles = max(1, (4 * threads + images - 1) / images)
+        let width = min(tileWidth(rows: g.columnRows, total: positions), max((positions + wantedTiles - 1) / wantedTiles, 64), positions)
+        let tiles = (positions + width - 1) / width
+        // Split output channels too when images × tiles still leave workers idle.
+        let channelBlocks = min(max(1, (2 * threads) / (images * tiles)), max(g.outputChannelsPerGroup / 16, 1))
+        let blockHeight = (g.outputChannelsPerGroup + channelBlocks - 1) / channelBlocks
+        let items = images * tiles * channelBlocks
+        let pointwise = Self.isPointwise(g)
+        return ForwardPlan(width: width, tiles: tiles, channelBlocks: channelBlocks, blockHeight: blockHeight, items: items,
+                           workers: pointwise ? 0 : min(threads, items), scratchFloats: pointwise ? 0 : g.columnRows * width)
+    }
+
+    /// How a backward call is split: blocks of `blockSize` input channels per unit (image and
+    /// group for backward-data, group for backward-filter), tiles of `width` output positions.
+    struct ChannelBlockPlan {
+        var blockSize: Int, blocks: Int, width: Int, items: Int, workers: Int, scratchFloats: Int
+    }
+
+    func channelBlockPlan(_ g: Conv2DGeometry, units: Int, tileRowsPerChannel: Int?) -> ChannelBlockPlan {
+        let area = g.kernelHeight * g.kernelWidth
+        let wantedBlocks = max(1, (4 * threads + units - 1) / units)
+        let blockSize = max(1, (g.inputChannelsPerGroup + wantedBlocks - 1) / wantedBlocks)
+        let blocks = (g.inputChannelsPerGroup + blockSize - 1) / blockSize
+        let width = tileWidth(rows: (tileRowsPerChannel ?? blockSize) * area, total: g.columnCount)
+        let items = units * blocks
+        let pointwise = Self.isPointwise(g)
+        return ChannelBlockPlan(blockSize: blockSize, blocks: blocks, width: width, items: items,
+                                workers: pointwise ? 0 : min(threads, items), scratchFloats: pointwise ? 0 : blockSize * area * width)
+    }
+
+    /// Backward-data: units are (image, group); the tile width follows the block's rows.
+    func backwardDataPlan(_ g: Conv2DGeometry) -> ChannelBlockPlan {
+        channelBlockPlan(g, units: g.batch * g.groups, tileRowsPerChannel: nil)
+    }
+
+    /// Backward-filter: units are groups; the tile width (the reduction order) depends on the
+    /// group's full column rows, never on the thread count.
+    func backwardFilterPlan(_ g: Conv2DGeometry) -> ChannelBlockPlan {
+        channelBlockPlan(g, units: g.groups, tileRowsPerChannel: g.inputChannelsPerGroup)
+    }
+
+    /// The workspace bytes one call of `pass` (`forward`, `backward-data`, `backward-filter`)
+    /// allocates for `g`: one column-tile buffer per worker that runs (0 for pointwise layers).
+    public func workspaceBytes(for g: Conv2DGeometry, pass: String) -> Int {
+        let (workers, floats) = switch pass {
+        case "forward": (forwardPlan(g).workers, forwardPlan(g).scratchFloats)
+        case "backward-data": (backwardDataPlan(g).workers, backwardDataPlan(g).scratchFloats)
+        default: (backwardFilterPlan(g).workers, backwardFilterPlan(g).scratchFloats)
+        }
+        return workers * floats * MemoryLayout<Float>.stride
+    }
+
     // MARK: Forward
 
     public func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: Conv2DGeometry) -> Tensor {
@@ -60,21 +122,15 @@ public struct Im2colConvolution: Sendable {
         let rows = g.columnRows
         let positions = g.columnCount
         let outputsPerGroup = g.outputChannelsPerGroup
-        // Enough tiles to keep every worker busy (about four items each), no wider than the buffer.
-        let images = g.batch * g.groups
-        let wantedTiles = max(1, (4 * threads + images - 1) / images)
-        let width = min(tileWidth(rows: rows, total: positions), max((positions + wantedTiles - 1) / wantedTiles, 64), positions)
-        let tiles = (positions + width - 1) / width
-        // Split output channels too when images × tiles still leave workers idle.
-        let channelBlocks = min(max(1, (2 * threads) / (images * tiles)), max(outputsPerGroup / 16, 1))
-        let blockHeight = (outputsPerGroup + channelBlocks - 1) / channelBlocks
-        let scratch = ScratchBuffers(workers: pointwise ? 0 : min(threads, images * tiles * channelBlocks), capacity: pointwise ? 0 : rows * width)
+        let plan = forwardPlan(g)
+        let (width, tiles, channelBlocks, blockHeight) = (plan.width, plan.tiles, plan.channelBlocks, plan.blockHeight)
+        let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.scratchFloats)
         let gemm = self.gemm
         input.withUnsafeBufferPointer { x in
             weight.withUnsafeBufferPointer { wt in
                 output.withUnsafeMutableBufferPointer { y in
                     let (x, wt, y) = (SendablePointer(x.baseAddress!), SendablePointer(wt.baseAddress!), SendablePointer(y.baseAddress!))
-                    Parallel.forEach(images * tiles * channelBlocks, threads: threads) { worker, item in
+                    Parallel.forEach(plan.items, threads: threads) { worker, item in
                         let block = item % channelBlocks
                         let tile = (item / channelBlocks) % tiles
                         let image = item / (channelBlocks * tiles)
@@ -133,19 +189,15 @@ public struct Im2colConvolution: Sendable {
         let planeSize = g.inputHeight * g.inputWidth
         let channelsPerGroup = g.inputChannelsPerGroup
         let outputsPerGroup = g.outputChannelsPerGroup
-        let images = g.batch * g.groups
-        // Blocks of input channels: enough items for the workers, each block's columns tiled to the buffer.
-        let wantedBlocks = max(1, (4 * threads + images - 1) / images)
-        let blockSize = max(1, (channelsPerGroup + wantedBlocks - 1) / wantedBlocks)
-        let blocks = (channelsPerGroup + blockSize - 1) / blockSize
-        let width = tileWidth(rows: blockSize * kernelArea, total: positions)
-        let scratch = ScratchBuffers(workers: pointwise ? 0 : min(threads, images * blocks), capacity: pointwise ? 0 : blockSize * kernelArea * width)
+        let plan = backwardDataPlan(g)
+        let (blockSize, blocks, width) = (plan.blockSize, plan.blocks, plan.width)
+        let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.scratchFloats)
         let gemm = self.gemm
         gradOutput.withUnsafeBufferPointer { dy in
             weight.withUnsafeBufferPointer { wt in
                 gradInput.withUnsafeMutableBufferPointer { dx in
                     let (dy, wt, dx) = (SendablePointer(dy.baseAddress!), SendablePointer(wt.baseAddress!), SendablePointer(dx.baseAddress!))
-                    Parallel.forEach(images * blocks, threads: threads) { worker, item in
+                    Parallel.forEach(plan.items, threads: threads) { worker, item in
                         let block = item % blocks
                         let image = item / blocks
                         let (n, group) = (image / g.groups, image % g.groups)
@@ -195,17 +247,15 @@ public struct Im2colConvolution: Sendable {
         let outputsPerGroup = g.outputChannelsPerGroup
         // Channel blocks only partition the result; the tile width (the reduction order) depends
         // on the shapes and the budget alone.
-        let wantedBlocks = max(1, (4 * threads + g.groups - 1) / g.groups)
-        let blockSize = max(1, (channelsPerGroup + wantedBlocks - 1) / wantedBlocks)
-        let blocks = (channelsPerGroup + blockSize - 1) / blockSize
-        let width = tileWidth(rows: kernelArea * channelsPerGroup, total: positions)
-        let scratch = ScratchBuffers(workers: pointwise ? 0 : min(threads, g.groups * blocks), capacity: pointwise ? 0 : blockSize * kernelArea * width)
+        let plan = backwardFilterPlan(g)
+        let (blockSize, blocks, width) = (plan.blockSize, plan.blocks, plan.width)
+        let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.scratchFloats)
         let gemm = self.gemm
         gradOutput.withUnsafeBufferPointer { dy in
             input.withUnsafeBufferPointer { x in
                 gradWeight.withUnsafeMutableBufferPointer { dw in
                     let (dy, x, dw) = (SendablePointer(dy.baseAddress!), SendablePointer(x.baseAddress!), SendablePointer(dw.baseAddress!))
-                    Parallel.forEach(g.groups * blocks, threads: threads) { worker, item in
+                    Parallel.forEach(plan.items, threads: threads) { worker, item in
                         let block = item % blocks
                         let group = item / blocks
                         let firstLocal = block * blockSize

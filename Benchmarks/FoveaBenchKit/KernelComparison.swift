@@ -1,9 +1,10 @@
 import Fovea
+import FoveaOpenBLAS
 
 /// Single-thread GEMM rate of the Dispatch backend's two micro-kernels (C with AVX2+FMA, and the
 /// portable Swift SIMD kernel) beside OpenBLAS on one thread, on a square problem. This is the
 /// measurement behind the choice of a C micro-kernel (Docs/Backends.md).
-func compareKernels(size: Int, runs: Int, peak: MachinePeak) -> [[String]] {
+public func compareKernels(size: Int, runs: Int, peak: MachinePeak) -> [[String]] {
     let a = Tensor.randomNormal([size, size], seed: 11)
     let b = Tensor.randomNormal([size, size], seed: 12)
     let c = TensorBox(Tensor(zeros: [size, size]))
@@ -18,7 +19,7 @@ func compareKernels(size: Int, runs: Int, peak: MachinePeak) -> [[String]] {
         var times: [Double] = []
         for run in 0...runs {
             peak.waitUntilQuiet(threads: 1)
-            let t = Timing.seconds {
+            let t = Statistics.seconds {
                 a.withUnsafeBufferPointer { pa in
                     b.withUnsafeBufferPointer { pb in
                         c.tensor.withUnsafeMutableBufferPointer { pc in
@@ -29,7 +30,13 @@ func compareKernels(size: Int, runs: Int, peak: MachinePeak) -> [[String]] {
             }
             if run > 0 { times.append(t) }  // the first call is a warm-up
         }
-        let rate = flops / Timing.median(times) / 1e9
+        let rate = flops / Statistics.median(times) / 1e9
         return [name, String(format: "%.1f", rate), String(format: "%.0f%%", rate / peak.perCore * 100)]
     }
+}
+
+/// A tensor that closures can mutate.
+final class TensorBox {
+    var tensor: Tensor
+    init(_ tensor: Tensor) { self.tensor = tensor }
 }

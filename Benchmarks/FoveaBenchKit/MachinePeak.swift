@@ -6,16 +6,22 @@ import Fovea
 /// until every core delivers it before a timed block: on a shared host, a core can run at a
 /// fraction of its speed for a while, and timing then says more about the neighbours than about
 /// the code.
-struct MachinePeak {
+public struct MachinePeak: Codable, Sendable {
     /// GFLOP/s of one core, and of `threads` cores together.
-    var perCore: Double
-    var allCores: Double
-    var threads: Int
+    public var perCore: Double
+    public var allCores: Double
+    public var threads: Int
 
-    static let probeIterations = 1_000_000  // 192 Mflop, ≈ 2 ms per core
+    public init(perCore: Double, allCores: Double, threads: Int) {
+        self.perCore = perCore
+        self.allCores = allCores
+        self.threads = threads
+    }
+
+    public static let probeIterations = 1_000_000  // 192 Mflop, ≈ 2 ms per core
 
     /// GFLOP/s each of `threads` concurrent probes achieved.
-    static func probe(threads: Int, iterations: Int = probeIterations) -> [Double] {
+    public static func probe(threads: Int, iterations: Int = probeIterations) -> [Double] {
         guard fovea_cpu_has_avx2_fma() != 0 else { return [] }
         let rates = RateBox(count: threads)
         DispatchQueue.concurrentPerform(iterations: threads) { index in
@@ -28,7 +34,7 @@ struct MachinePeak {
     }
 
     /// The best of several probes, one core alone and all together.
-    static func measure(threads: Int, attempts: Int = 15) -> MachinePeak {
+    public static func measure(threads: Int, attempts: Int = 15) -> MachinePeak {
         var single = 0.0, all = 0.0
         for _ in 0..<attempts {
             single = max(single, probe(threads: 1).first ?? 0)
@@ -40,7 +46,7 @@ struct MachinePeak {
     /// Waits (probing) until every one of `threads` cores reaches `fraction` of the per-core peak,
     /// or `timeout` seconds pass. Returns whether the machine was quiet.
     @discardableResult
-    func waitUntilQuiet(threads: Int, fraction: Double = 0.9, timeout: Double = 3) -> Bool {
+    public func waitUntilQuiet(threads: Int, fraction: Double = 0.9, timeout: Double = 3) -> Bool {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout * 1e9)
         while DispatchTime.now().uptimeNanoseconds < deadline {
             let rates = Self.probe(threads: threads, iterations: Self.probeIterations / 4)

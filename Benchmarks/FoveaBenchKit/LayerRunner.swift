@@ -1,0 +1,179 @@
+import Foundation
+import Fovea
+
+/// Times convolution passes of the layer suite on Fovea's backends (and `cblas_sgemm` alone).
+///
+/// Method:
+/// - every engine gets the same seeded input, weight and output gradient;
+/// - correctness: each backend is compared with `naive` on a reduced-size copy of the layer (same
+///   channels, kernel, stride and padding; the input shrunk so the output has 2–3 rows and
+///   columns), because naive on a full ImageNet layer takes minutes;
+/// - timing: one warm-up call per engine, then `runs` rounds in which every backend runs once
+///   (interleaved, so drifts in machine speed hit all alike); before each timed call an FMA probe
+///   waits until the cores run at ≥ 90% of the measured peak; the median is reported;
+/// - `naive` is timed with one run, only on layers of at most `naiveFlopLimit` FLOPs;
+/// - `sgemm` is `cblas_sgemm` with OpenBLAS's own threads on the per-image GEMM shape of the pass,
+///   × batch, without im2col — timed in a block of its own after the backends (OpenBLAS threads
+///   spin after each call and would steal a core from the next engine).
+public struct LayerRunner {
+    public enum Pass: String, CaseIterable, Sendable { case forward, backwardData = "backward-data", backwardFilter = "backward-filter" }
+
+    public var layers: [BenchLayer]
+    public var passes: [Pass]
+    public var batches: [Int]
+    public var threads: [Int]
+    public var runs: Int
+    public var engines: [String]
+    public var naiveFlopLimit: Double
+    public var peak: MachinePeak
+    public var progress: (String) -> Void
+
+    public init(layers: [BenchLayer], passes: [Pass], batches: [Int], threads: [Int], runs: Int, engines: [String],
+                naiveFlopLimit: Double = 2e8, peak: MachinePeak, progress: @escaping (String) -> Void) {
+        self.layers = layers
+        self.passes = passes
+        self.batches = batches
+        self.threads = threads
+        self.runs = runs
+        self.engines = engines
+        self.naiveFlopLimit = naiveFlopLimit
+        self.peak = peak
+        self.progress = progress
+    }
+
+    /// The operands of one pass, made once per layer and batch.
+    struct Operands {
+        var input: Tensor
+        var weight: Tensor
+        var bias: Tensor
+        var gradOutput: Tensor
+        var geometry: Conv2DGeometry
+
+        init(_ geometry: Conv2DGeometry) {
+            self.geometry = geometry
+            input = Tensor.randomNormal(geometry.inputShape, seed: 1)
+            weight = Tensor.randomNormal(geometry.weightShape, standardDeviation: 0.05, seed: 2)
+            bias = Tensor.randomNormal([geometry.outputChannels], seed: 3)
+            gradOutput = Tensor.randomNormal(geometry.outputShape, seed: 4)
+        }
+
+        func run(_ pass: Pass, on device: any Device) -> Tensor {
+            switch pass {
+            case .forward: device.conv2dForward(input: input, weight: weight, bias: bias, geometry: geometry)
+            case .backwardData: device.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
+            case .backwardFilter: device.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: geometry).weight
+            }
+        }
+    }
+
+    /// The layer with its input shrunk so the output is 2–3 positions high and wide.
+    static func reduced(_ layer: BenchLayer) -> BenchLayer {
+        var small = layer
+        let stride = layer.options.stride.height, padding = layer.options.padding.height
+        small.size = min(layer.size, max(1, 2 * stride + layer.kernel - 2 * padding))
+        return small
+    }
+
+    public func run() throws -> [LayerResult] {
+        var results: [LayerResult] = []
+        let naive = NaiveDevice()
+        for layer in layers {
+            // Correctness once per layer and pass, on the reduced copy.
+            var errors: [String: [Pass: Double]] = [:]
+            let small = Operands(try Self.reduced(layer).geometry(batch: 2))
+            for count in threads {
+                for name in engines where name != "naive" && name != "sgemm" {
+                    let device = try Devices.make(name, threads: count)
+                    for pass in passes {
+                        let difference = small.run(pass, on: device).difference(from: small.run(pass, on: naive), relativeFloor: 1e-2)
+                        errors[name, default: [:]][pass] = max(errors[name]?[pass] ?? 0, Double(difference.maxRelative))
+                    }
+                }
+            }
+            for batch in batches {
+                let operands = Operands(try layer.geometry(batch: batch))
+                let flops = operands.geometry.flops
+                for count in threads {
+                    let devices = try engines.filter { $0 != "naive" && $0 != "sgemm" }.map { try Devices.make($0, threads: count) }
+                    for pass in passes {
+                        progress("\(layer.name) · \(pass.rawValue) · batch \(batch) · \(count) thread\(count == 1 ? "" : "s")")
+                        var times = [[Double]](repeating: [], count: devices.count)
+                        for device in devices { _ = operands.run(pass, on: device) }  // warm-up
+                        for _ in 0..<runs {
+                            for (index, device) in devices.enumerated() {
+                                peak.waitUntilQuiet(threads: count)
+                                times[index].append(Statistics.seconds { _ = operands.run(pass, on: device) })
+                            }
+                        }
+                        for (index, device) in devices.enumerated() {
+                            results.append(result(layer, pass, device.name, batch, count, times[index], flops,
+                                                  workspace: workspaceBytes(operands.geometry, pass: pass, threads: count),
+                                                  error: errors[device.name]?[pass]))
+                        }
+                        if engines.contains("naive") && flops <= naiveFlopLimit {
+                            let seconds = Statistics.seconds { _ = operands.run(pass, on: naive) }
+                            results.append(result(layer, pass, "naive", batch, count, [seconds], flops, workspace: 0, error: 0))
+                        }
+                        if engines.contains("sgemm") {
+                            let times = sgemmAlone(operands.geometry, pass: pass, threads: count)
+                            results.append(result(layer, pass, "sgemm", batch, count, times, flops, workspace: nil, error: nil))
+                            usleep(200_000)  // let OpenBLAS's threads go back to sleep
+                        }
+                    }
+                }
+            }
+        }
+        return results
+    }
+
+    func result(_ layer: BenchLayer, _ pass: Pass, _ engine: String, _ batch: Int, _ threads: Int, _ times: [Double],
+                _ flops: Double, workspace: Int?, error: Double?) -> LayerResult {
+        let median = Statistics.median(times)
+        let rate = flops / median / 1e9
+        let limit = threads <= 1 ? peak.perCore : min(peak.perCore * Double(threads), max(peak.allCores, peak.perCore))
+        return LayerResult(layer: layer.name, pass: pass.rawValue, engine: engine, batch: batch, threads: threads, runs: times.count,
+                           medianMilliseconds: median * 1e3, spread: Statistics.relativeSpread(times), gflops: rate,
+                           percentOfPeak: limit > 0 ? rate / limit * 100 : nil, workspaceBytes: workspace, maxRelativeError: error)
+    }
+
+    /// The im2col workspace a pass allocates: per worker, the column tile (none for 1×1 stride-1
+    /// convolutions without padding).
+    func workspaceBytes(_ g: Conv2DGeometry, pass: Pass, threads: Int) -> Int {
+        Im2colConvolution(threads: threads, gemm: OpenBLAS.sgemm).workspaceBytes(for: g, pass: pass.rawValue)
+    }
+
+    /// `cblas_sgemm` on the pass's per-image GEMM, `batch` times, with OpenBLAS's own threads.
+    func sgemmAlone(_ g: Conv2DGeometry, pass: Pass, threads: Int) -> [Double] {
+        let (k, n, rows) = (g.outputChannelsPerGroup, g.columnCount, g.columnRows)
+        // forward: [K×CRS]·[CRS×PQ]; backward-data: [CRS×K]·[K×PQ]; backward-filter: [K×PQ]·[PQ×CRS].
+        let (m, nn, kk, ta, tb): (Int, Int, Int, Bool, Bool) = switch pass {
+        case .forward: (k, n, rows, false, false)
+        case .backwardData: (rows, n, k, true, false)
+        case .backwardFilter: (k, rows, n, false, true)
+        }
+        let a = Tensor.randomNormal([ta ? kk : m, ta ? m : kk], seed: 5)
+        let b = Tensor.randomNormal([tb ? nn : kk, tb ? kk : nn], seed: 6)
+        var c = Tensor(zeros: [m, nn])
+        let repeats = g.batch * g.groups
+        func once() {
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        for _ in 0..<repeats {
+                            OpenBLAS.sgemm(ta, tb, m, nn, kk, 1, pa.baseAddress!, ta ? m : kk, pb.baseAddress!, tb ? kk : nn, 0, pc.baseAddress!, nn)
+                        }
+                    }
+                }
+            }
+        }
+        OpenBLAS.setThreads(threads)
+        defer { OpenBLAS.useSingleThread() }
+        once()
+        var times: [Double] = []
+        for _ in 0..<runs {
+            peak.waitUntilQuiet(threads: threads)
+            times.append(Statistics.seconds(once))
+        }
+        return times
+    }
+}

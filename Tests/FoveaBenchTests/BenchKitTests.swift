@@ -1,0 +1,97 @@
+import Foundation
+import FoveaBenchKit
+import Testing
+
+@Suite("Benchmark harness")
+struct BenchKitTests {
+    @Test func flopFormula() throws {
+        // 2·N·K·C·R·S·P·Q for VGG's 256→256 3×3 at 56 (P = Q = 56) and AlexNet conv1 (P = Q = 55).
+        let vgg = BenchLayer("v", 256, 256, kernel: 3, size: 56, padding: 1)
+        #expect(try vgg.flops(batch: 8) == 2.0 * 8 * 256 * 256 * 9 * 56 * 56)
+        let alexnet = try #require(LayerSuite.imageNet.first { $0.name.hasPrefix("alexnet.conv1") })
+        #expect(try alexnet.geometry(batch: 1).outputShape == [1, 64, 55, 55])
+        #expect(try alexnet.flops(batch: 1) == 2.0 * 64 * 3 * 121 * 55 * 55)
+        #expect(LayerSuite.imageNet.count >= 28)
+    }
+
+    @Test func statistics() {
+        #expect(Statistics.median([3, 1, 2]) == 2)
+        #expect(Statistics.median([4, 1, 3, 2]) == 2.5)
+        #expect(Statistics.median([]).isNaN)
+        #expect(Statistics.quantile([1, 2, 3, 4, 5], 0.25) == 2)
+        #expect(Statistics.quantile([1, 2, 3, 4], 0.5) == 2.5)
+        #expect(abs(Statistics.relativeSpread([1, 2, 3, 4, 5]) - 1.0 / 3) < 1e-12)  // (4 − 2)/2 / 3
+        #expect(Statistics.relativeSpread([7]) == 0)
+        #expect(abs(Statistics.geometricMean([1, 4, 16]) - 4) < 1e-12)
+        #expect(Statistics.geometricMean([1, -1]).isNaN)
+    }
+
+    static let machine = MachineInfo(cpu: "Test CPU, \"quoted\"", cores: 2, threads: [1, 2], openBLAS: "OpenBLAS x", openBLASCore: "Haswell",
+                                     swiftVersion: "6.3", buildConfiguration: "debug", microKernel: "k", peakPerCore: 100, peakAllCores: 190, date: "2026-11-27")
+
+    static func result(_ layer: String, _ engine: String, gflops: Double, pass: String = "forward", threads: Int = 1) -> LayerResult {
+        LayerResult(layer: layer, pass: pass, engine: engine, batch: 1, threads: threads, runs: 3, medianMilliseconds: 1,
+                    spread: 0.01, gflops: gflops, percentOfPeak: gflops, workspaceBytes: 1024, maxRelativeError: 1e-6)
+    }
+
+    @Test func jsonRoundTripAndVersionCheck() throws {
+        let report = BenchReport(machine: Self.machine, layers: [Self.result("a,b", "openblas", gflops: 50)],
+                                 networks: [NetworkResult(network: "resnet50", mode: "forward", engine: "dispatch", batch: 1, threads: 2, runs: 3,
+                                                          imagesPerSecond: 20, medianMilliseconds: 50, peakResidentBytes: 1 << 20)])
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(getpid()).json")
+        try report.jsonData().write(to: url)
+        let back = try BenchReport.read(from: url)
+        #expect(back.layers == report.layers && back.networks == report.networks && back.machine.cpu == Self.machine.cpu)
+        var wrong = String(decoding: try report.jsonData(), as: UTF8.self)
+        wrong = wrong.replacingOccurrences(of: "\"formatVersion\" : 1", with: "\"formatVersion\" : 9")
+        try wrong.write(to: url, atomically: true, encoding: .utf8)
+        #expect(throws: BenchError.self) { try BenchReport.read(from: url) }
+        try "not json".write(to: url, atomically: true, encoding: .utf8)
+        #expect(throws: BenchError.self) { try BenchReport.read(from: url) }
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    @Test func csvQuotesFields() {
+        #expect(CSVWriter.line(["plain", "a,b", "say \"hi\""]) == "plain,\"a,b\",\"say \"\"hi\"\"\"")
+        let csv = CSVWriter.csv(BenchReport(machine: Self.machine, layers: [Self.result("x", "dispatch", gflops: 10)]))
+        let lines = csv.split(separator: "\n")
+        #expect(lines.count == 2 && lines[0].hasPrefix("layer,pass,engine") && lines[1].hasPrefix("x,forward,dispatch,1,1,3,"))
+    }
+
+    @Test func compareGivesRatiosAndGeometricMeans() {
+        let a = BenchReport(machine: Self.machine, layers: [Self.result("l1", "openblas", gflops: 100), Self.result("l2", "openblas", gflops: 50),
+                                                            Self.result("only-a", "openblas", gflops: 1)])
+        let b = BenchReport(machine: Self.machine, layers: [Self.result("l1", "pytorch", gflops: 50), Self.result("l2", "pytorch", gflops: 100)])
+        let comparison = Comparison(a, b)
+        #expect(comparison.rows.count == 2)
+        #expect(Set(comparison.rows.map(\.ratio)) == [2, 0.5])
+        let summary = comparison.summary
+        #expect(summary.count == 1 && summary[0].engineA == "openblas" && summary[0].engineB == "pytorch")
+        #expect(abs(summary[0].geometricMean - 1) < 1e-12)
+        #expect(comparison.table(details: true).contains("1.00×"))
+    }
+
+    @Test func svgChartHasABarPerResult() {
+        let results = [Self.result("l1", "openblas", gflops: 100), Self.result("l1", "dispatch", gflops: 80), Self.result("l2", "openblas", gflops: 60)]
+        let svg = SVGChart.bars(results, title: "t <&>", peak: 120)
+        #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n"))
+        #expect(svg.components(separatedBy: "height=\"8.0\"").count - 1 == 3)  // one bar per result
+        #expect(svg.contains("t &lt;&amp;&gt;") && svg.contains("peak 120"))
+    }
+
+    /// The harness itself on the tiny suite (one run, one thread): every engine gives a row per
+    /// pass, the backends agree with naive, and the workspace of a 1×1 layer is zero.
+    @Test func smokeRunOnTheTinySuite() throws {
+        let runner = LayerRunner(layers: LayerSuite.tiny, passes: LayerRunner.Pass.allCases, batches: [2], threads: [1], runs: 1,
+                                 engines: ["openblas", "dispatch", "naive", "sgemm"],
+                                 peak: MachinePeak(perCore: 1, allCores: 1, threads: 1), progress: { _ in })
+        let results = try runner.run()
+        #expect(results.count == LayerSuite.tiny.count * 3 * 4)
+        for r in results where r.engine == "openblas" || r.engine == "dispatch" {
+            #expect((r.maxRelativeError ?? 1) < 1e-4, "\(r.layer) \(r.pass) \(r.engine)")
+            #expect(r.gflops > 0 && r.medianMilliseconds > 0)
+        }
+        #expect(results.filter { $0.layer.contains("1×1") && $0.engine == "openblas" }.allSatisfy { $0.workspaceBytes == 0 })
+        #expect(results.filter { $0.layer.contains("3×3") && $0.engine == "openblas" && $0.pass == "forward" }.allSatisfy { ($0.workspaceBytes ?? 0) > 0 })
+    }
+}
