@@ -22,9 +22,12 @@ import json
 import platform
 import statistics
 import time
+import warnings
 
 import torch
 import torch.nn.functional as F
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 LAYERS = [
     ("alexnet.conv1 3→64 11×11/4 @224", 3, 64, 11, 224, 4, 2),
