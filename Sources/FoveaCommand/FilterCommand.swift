@@ -36,6 +36,8 @@ struct FilterCommand: ParsableCommand {
     var mapping: String?
     @Flag(help: "Convert a colour photo to grey first.")
     var grey = false
+    @Option(help: "Resize the photo to this width first (bilinear, keeping the aspect ratio).")
+    var resize: Int?
     @Flag(name: .customLong("list-kernels"), help: "Print the named kernels and exit.")
     var listKernels = false
     @Argument(help: "The input photo (PNG or JPEG; grey stays grey, colour is filtered per channel).")
@@ -47,6 +49,7 @@ struct FilterCommand: ParsableCommand {
         if listKernels { return }
         guard (kernel == nil) != (kernelFile == nil) else { throw ValidationError("give exactly one of --kernel and --kernel-file") }
         guard input != nil, output != nil else { throw ValidationError("give the input photo and the output PNG") }
+        guard (resize ?? 1) > 0 else { throw ValidationError("--resize must be a positive width") }
         guard pool == nil || FilterPooling.Kind(rawValue: pool!) != nil else { throw ValidationError("--pool must be max or avg, got '\(pool!)'") }
         guard mapping == nil || PixelMapping(rawValue: mapping!) != nil else {
             throw ValidationError("--mapping must be clamp, abs or rescale, got '\(mapping!)'")
@@ -66,13 +69,21 @@ struct FilterCommand: ParsableCommand {
         let filter = ImageFilter(
             kernel: kernel, stride: Size2D(stride), padding: try FilterPadding(parsing: padding), dilation: Size2D(dilation),
             pooling: pool.map { FilterPooling(FilterPooling.Kind(rawValue: $0)!, size: poolSize) })
-        let picture = try Image.read(from: URL(fileURLWithPath: input), channels: grey ? .grey : nil)
+        var picture = try Image.read(from: URL(fileURLWithPath: input), channels: grey ? .grey : nil)
         let kind = picture.channels == 1 ? "grey" : "RGB"
-        print("input   \(input): \(picture.width)×\(picture.height) \(kind)")
-        print("kernel  \(kernel.name) \(kernel.rows)×\(kernel.columns) \(kernel), weights sum to \(ImageKernel.formatted(kernel.sum))")
+        var resized = ""
+        if let resize, resize != picture.width {
+            resized = ", resized from \(picture.width)×\(picture.height)"
+            let height = max(1, (picture.height * resize + picture.width / 2) / picture.width)
+            picture = Image(pixels: ImageTransforms.resize(picture.pixels, height: height, width: resize))
+        }
+        print("input   \(input): \(picture.width)×\(picture.height) \(kind)\(resized)")
+        let matrix = kernel.weights.count <= 25 ? "\(kernel)"
+            : "weights \(ImageKernel.formatted(kernel.weights.min()!))…\(ImageKernel.formatted(kernel.weights.max()!))"
+        print("kernel  \(kernel.name) \(kernel.rows)×\(kernel.columns) \(matrix), weights sum to \(ImageKernel.formatted(kernel.sum))")
         let result = try filter.apply(to: picture.pixels, device: device, name: "\(input): kernel \(kernel.name)")
         let options = try filter.convolutionOptions(channels: picture.channels)
-        print("conv    depthwise (groups \(picture.channels)), stride \(options.stride), padding \(options.padding) (\(padding)), dilation \(options.dilation), device \(Devices.describe(device))")
+        print("conv    depthwise (groups \(picture.channels)), stride \(options.stride), padding \(options.padding)\(Int(padding) == nil ? " (\(padding))" : ""), dilation \(options.dilation), device \(Devices.describe(device))")
         print("        output = (input + 2·padding − dilation·(kernel−1) − 1)/stride + 1")
         print("        height: \(result.convolution.height.explanation)")
         print("        width:  \(result.convolution.width.explanation)")
