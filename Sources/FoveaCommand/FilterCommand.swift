@@ -103,6 +103,6 @@ struct FilterCommand: ParsableCommand {
         if let kernelFile { return try ImageKernel.read(from: URL(fileURLWithPath: kernelFile)) }
         let text = kernel!
         let looksLikeMatrix = text.contains(where: { ",; ".contains($0) }) || Float(text.replacingOccurrences(of: "−", with: "-")) != nil
-        return looksLikeMatrix ? try ImageKernel.parse(text, source: "--kernel '\(text)'", name: "custom") : try ImageKernel.named(text)
+        return looksLikeMatrix ? try ImageKernel.parse(text, source: "--kernel '\(text)'", name: "'\(text)'") : try ImageKernel.named(text)
     }
 }

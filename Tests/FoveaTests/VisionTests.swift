@@ -88,8 +88,8 @@ struct VisionTests {
     @Test func evenKernelsWithSameAndOversizedKernelsAreErrors() throws {
         let image = Tensor(zeros: [1, 4, 4])
         let even = try ImageKernel.parse("1 1; 1 1", source: "even")
-        expectError(.invalidArgument, containing: ["even", "odd kernel", "2×2"]) {
-            try ImageFilter(kernel: even, padding: .same).apply(to: image, device: TestDevices.naive)
+        expectError(.invalidArgument, containing: ["photo.png: kernel even", "odd kernel", "2×2"]) {
+            try ImageFilter(kernel: even, padding: .same).apply(to: image, device: TestDevices.naive, name: "photo.png: kernel even")
         }
         #expect(try ImageFilter(kernel: even, padding: .valid).apply(to: image, device: TestDevices.naive).values.shape == [1, 3, 3])
         let big = try ImageKernel.named("gaussian:7:2")

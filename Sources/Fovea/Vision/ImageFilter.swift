@@ -65,23 +65,23 @@ public struct ImageFilter: Sendable {
     }
 
     /// The padding in pixels per axis.
-    /// - Throws: `.invalidArgument` for `same` with an even kernel side.
-    public func resolvedPadding() throws -> Size2D {
+    /// - Throws: `.invalidArgument` naming `name` for `same` with an even kernel side.
+    public func resolvedPadding(name: String? = nil) throws -> Size2D {
         switch padding {
         case .valid: return 0
         case .explicit(let size): return size
         case .same:
             for (axis, side) in [("height", kernel.rows), ("width", kernel.columns)] where side % 2 == 0 {
                 throw FoveaError.invalidArgument(
-                    "\(kernel.name): padding 'same' needs an odd kernel, but the kernel is \(kernel.rows)×\(kernel.columns) (even \(axis)); symmetric padding cannot keep the size — give --padding valid or a number")
+                    "\(name ?? "kernel \(kernel.name)"): padding 'same' needs an odd kernel, but the kernel is \(kernel.rows)×\(kernel.columns) (even \(axis)); symmetric padding cannot keep the size — give --padding valid or a number")
             }
             return Size2D(height: dilation.height * (kernel.rows - 1) / 2, width: dilation.width * (kernel.columns - 1) / 2)
         }
     }
 
     /// The convolution's options for an image with `channels` channels (depthwise: groups = channels).
-    public func convolutionOptions(channels: Int) throws -> Conv2DOptions {
-        Conv2DOptions(stride: stride, padding: try resolvedPadding(), dilation: dilation, groups: channels)
+    public func convolutionOptions(channels: Int, name: String? = nil) throws -> Conv2DOptions {
+        Conv2DOptions(stride: stride, padding: try resolvedPadding(name: name), dilation: dilation, groups: channels)
     }
 
     /// Filters `pixels` `[C, H, W]` on `device`.
@@ -91,7 +91,7 @@ public struct ImageFilter: Sendable {
     public func apply(to pixels: Tensor, device: any Device, name: String = "filter") throws -> FilterResult {
         precondition(pixels.shape.rank == 3, "ImageFilter.apply expects [C, H, W], got \(pixels.shape)")
         let (c, h, w) = (pixels.shape[0], pixels.shape[1], pixels.shape[2])
-        let options = try convolutionOptions(channels: c)
+        let options = try convolutionOptions(channels: c, name: name)
         var depthwise = Tensor(zeros: [c, 1, kernel.rows, kernel.columns])
         depthwise.withUnsafeMutableBufferPointer { weight in
             for channel in 0..<c {
