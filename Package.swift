@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "CFoveaKernels", path: "CSupport/CFoveaKernels"),
 
         // MARK: Executables
-        /// The `fovea` command: train, eval, predict, summary.
+        /// The `fovea` command: train, eval, predict, summary, filter, features, kernels.
         .executableTarget(
             name: "FoveaCommand",
             dependencies: ["Fovea", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -19,10 +19,11 @@ public struct Image: Sendable {
         self.pixels = pixels
     }
 
-    /// Decodes a PNG or JPEG file, converting to `channels`.
+    /// Decodes a PNG or JPEG file, converting to `channels`; `nil` keeps the file's own kind (grey
+    /// and grey+alpha → grey, RGB and RGBA → RGB; alpha is dropped).
     /// - Throws: `.io` when the file cannot be read, `.corruptFile` naming the file when it is not
     ///   an image stb_image can decode (with stb's reason, e.g. "unknown image type", "bad png sig").
-    public static func read(from url: URL, channels: Channels = .rgb) throws -> Image {
+    public static func read(from url: URL, channels: Channels? = .rgb) throws -> Image {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw FoveaError(.io, "\(url.path): cannot read: \(error.localizedDescription)")
@@ -30,11 +31,14 @@ public struct Image: Sendable {
         return try decode(data, source: url.path, channels: channels)
     }
 
-    public static func decode(_ data: Data, source: String, channels: Channels = .rgb) throws -> Image {
+    public static func decode(_ data: Data, source: String, channels: Channels? = .rgb) throws -> Image {
         guard !data.isEmpty, data.count < Int(Int32.max) else {
             throw FoveaError(.corruptFile, "\(source): \(data.isEmpty ? "empty file" : "file too large") — not a PNG or JPEG image")
         }
         var width: Int32 = 0, height: Int32 = 0, original: Int32 = 0
+        let channels = channels ?? (data.withUnsafeBytes { raw in
+            stbi_info_from_memory(raw.bindMemory(to: UInt8.self).baseAddress, Int32(raw.count), &width, &height, &original)
+        } != 0 && original <= 2 ? .grey : .rgb)
         let decoded = data.withUnsafeBytes { raw in
             stbi_load_from_memory(raw.bindMemory(to: UInt8.self).baseAddress, Int32(raw.count), &width, &height, &original, Int32(channels.rawValue))
         }
