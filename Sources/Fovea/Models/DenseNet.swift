@@ -46,6 +46,28 @@ public final class DenseNet: Sequential {
 
     public init(_ configuration: Configuration, classes: Int = 1000, inputChannels: Int = 3, seed: UInt64 = 0) {
         self.configuration = configuration
+        // Built without drawing random values: the scheme below replaces every convolution.
+        let (features, channels) = Initializer.withoutRandomValues {
+            Self.makeFeatures(configuration, inputChannels: inputChannels, seed: seed)
+        }
+        super.init(named: [
+            ("features", features),
+            ("relu", ReLU()),
+            ("avgpool", AdaptiveAvgPool2D(outputSize: 1)),
+            ("flatten", Flatten()),
+            ("classifier", Linear(channels, classes, seed: seed)),
+        ])
+        initializeLayers(seed: seed) { layer, layerSeed in
+            if let conv = layer as? Conv2D {
+                conv.weight.value = Initializer.kaimingNormal(conv.weight.shape, fan: .fanIn, seed: layerSeed)
+            } else if let linear = layer as? Linear {
+                linear.bias?.value = Tensor(zeros: [linear.outputFeatures])
+            }
+        }
+    }
+
+    /// The `features` stack (stem, dense blocks, transitions, final norm) and its output channels.
+    private static func makeFeatures(_ configuration: Configuration, inputChannels: Int, seed: UInt64) -> (Sequential, Int) {
         let growth = configuration.growthRate
         var channels = configuration.initialFeatures
         var features: [(String, Layer)] = [
@@ -65,20 +87,7 @@ public final class DenseNet: Sequential {
             }
         }
         features.append(("norm5", BatchNorm2D(channels)))
-        super.init(named: [
-            ("features", Sequential(named: features)),
-            ("relu", ReLU()),
-            ("avgpool", AdaptiveAvgPool2D(outputSize: 1)),
-            ("flatten", Flatten()),
-            ("classifier", Linear(channels, classes, seed: seed)),
-        ])
-        initializeLayers(seed: seed) { layer, layerSeed in
-            if let conv = layer as? Conv2D {
-                conv.weight.value = Initializer.kaimingNormal(conv.weight.shape, fan: .fanIn, seed: layerSeed)
-            } else if let linear = layer as? Linear {
-                linear.bias?.value = Tensor(zeros: [linear.outputFeatures])
-            }
-        }
+        return (Sequential(named: features), channels)
     }
 }
 

@@ -48,6 +48,23 @@ public final class ResNet: Sequential {
 
     public init(_ configuration: Configuration, classes: Int = 1000, inputChannels: Int = 3, seed: UInt64 = 0) {
         self.configuration = configuration
+        // The convolutions are built without drawing random values: the scheme below replaces them.
+        var (layers, channels) = Initializer.withoutRandomValues { Self.makeBody(configuration, inputChannels: inputChannels) }
+        layers += [
+            ("avgpool", AdaptiveAvgPool2D(outputSize: 1)),
+            ("flatten", Flatten()),
+            ("fc", Linear(channels, classes, seed: seed)),
+        ]
+        super.init(named: layers)
+        initializeLayers(seed: seed) { layer, layerSeed in
+            if let conv = layer as? Conv2D {
+                conv.weight.value = Initializer.kaimingNormal(conv.weight.shape, fan: .fanOut, seed: layerSeed)
+            }
+        }
+    }
+
+    /// The stem and the four stages, and the channels they output.
+    private static func makeBody(_ configuration: Configuration, inputChannels: Int) -> ([(String, Layer)], Int) {
         let stem = configuration.widths[0]
         var layers: [(String, Layer)] = [
             ("conv1", Conv2D(inputChannels, stem, kernelSize: 7, stride: 2, padding: 3, bias: false)),
@@ -67,17 +84,7 @@ public final class ResNet: Sequential {
             }
             layers.append(("layer\(stage + 1)", Sequential(blocks)))
         }
-        layers += [
-            ("avgpool", AdaptiveAvgPool2D(outputSize: 1)),
-            ("flatten", Flatten()),
-            ("fc", Linear(channels, classes, seed: seed)),
-        ]
-        super.init(named: layers)
-        initializeLayers(seed: seed) { layer, layerSeed in
-            if let conv = layer as? Conv2D {
-                conv.weight.value = Initializer.kaimingNormal(conv.weight.shape, fan: .fanOut, seed: layerSeed)
-            }
-        }
+        return (layers, channels)
     }
 }
 

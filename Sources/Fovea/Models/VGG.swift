@@ -63,6 +63,29 @@ public final class VGG: Sequential {
 
     public init(_ configuration: Configuration, classes: Int = 1000, inputChannels: Int = 3, seed: UInt64 = 0) {
         self.configuration = configuration
+        // Built without drawing random values: the scheme below replaces every weight.
+        let (features, classifier) = Initializer.withoutRandomValues {
+            Self.makeLayers(configuration, classes: classes, inputChannels: inputChannels, seed: seed)
+        }
+        super.init(named: [
+            ("features", features),
+            ("avgpool", AdaptiveAvgPool2D(outputSize: Size2D(configuration.pooledSize))),
+            ("flatten", Flatten()),
+            ("classifier", classifier),
+        ])
+        initializeLayers(seed: seed) { layer, layerSeed in
+            if let conv = layer as? Conv2D {
+                conv.weight.value = Initializer.kaimingNormal(conv.weight.shape, fan: .fanOut, seed: layerSeed)
+                conv.bias?.value = Tensor(zeros: [conv.outputChannels])
+            } else if let linear = layer as? Linear {
+                linear.weight.value = Initializer.normal(linear.weight.shape, standardDeviation: 0.01, seed: layerSeed)
+                linear.bias?.value = Tensor(zeros: [linear.outputFeatures])
+            }
+        }
+    }
+
+    /// The `features` and `classifier` stacks.
+    private static func makeLayers(_ configuration: Configuration, classes: Int, inputChannels: Int, seed: UInt64) -> (Sequential, Sequential) {
         var layers: [Layer] = []
         var channels = inputChannels
         for item in configuration.features {
@@ -86,21 +109,7 @@ public final class VGG: Sequential {
             Dropout(probability: configuration.dropout, seed: seed &+ 2),
             Linear(hidden, classes),
         ])
-        super.init(named: [
-            ("features", Sequential(layers)),
-            ("avgpool", AdaptiveAvgPool2D(outputSize: Size2D(pooled))),
-            ("flatten", Flatten()),
-            ("classifier", classifier),
-        ])
-        initializeLayers(seed: seed) { layer, layerSeed in
-            if let conv = layer as? Conv2D {
-                conv.weight.value = Initializer.kaimingNormal(conv.weight.shape, fan: .fanOut, seed: layerSeed)
-                conv.bias?.value = Tensor(zeros: [conv.outputChannels])
-            } else if let linear = layer as? Linear {
-                linear.weight.value = Tensor.randomNormal(linear.weight.shape, standardDeviation: 0.01, seed: layerSeed)
-                linear.bias?.value = Tensor(zeros: [linear.outputFeatures])
-            }
-        }
+        return (Sequential(layers), classifier)
     }
 }
 
