@@ -89,3 +89,63 @@ struct ZooConformanceTests {
         }
     }
 }
+
+/// Loading torchvision state dicts into zoo models: what a `save_file(model.state_dict())` file
+/// holds, and how missing, unexpected and mis-shaped entries are reported.
+@Suite("Model zoo: loading torchvision weights")
+struct ZooLoadingTests {
+    static func weightsURL(_ variant: String) -> URL { ZooFixtures.folder.appendingPathComponent("\(variant).weights.safetensors") }
+
+    static func twin(_ variant: String, classes: Int? = nil) throws -> Sequential {
+        var configuration = try #require(try ZooFixtures.manifest().small[variant])
+        if let classes { configuration.classes = classes }
+        return try ZooFixtures.makeModel(variant, configuration)
+    }
+
+    /// The fixture is what torchvision writes: F32 tensors, and `num_batches_tracked` as I64,
+    /// which loads as the same integer.
+    @Test func weightsFileIsTorchvisionsFormat() throws {
+        let data = try Data(contentsOf: Self.weightsURL("resnet_basic_small"))
+        let length = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try #require(try JSONSerialization.jsonObject(with: data.subdata(in: 8..<8 + length)) as? [String: Any])
+        var dtypes: [String: String] = [:]
+        for (name, entry) in header where name != "__metadata__" { dtypes[name] = (entry as? [String: Any])?["dtype"] as? String }
+        #expect(dtypes["bn1.num_batches_tracked"] == "I64" && dtypes["conv1.weight"] == "F32")
+        #expect(dtypes.filter { $0.key.hasSuffix("num_batches_tracked") }.allSatisfy { $0.value == "I64" })
+        #expect(dtypes.filter { !$0.key.hasSuffix("num_batches_tracked") }.allSatisfy { $0.value == "F32" })
+
+        let model = try Self.twin("resnet_basic_small")
+        let checkpoint = try Checkpoint.load(from: Self.weightsURL("resnet_basic_small"))
+        try checkpoint.restore(into: model)
+        let tracked = try #require(checkpoint.weights["bn1.num_batches_tracked"])
+        let loaded = try #require(model.namedBuffers().first { $0.name == "bn1.num_batches_tracked" }).buffer.value
+        #expect(tracked[flat: 0] >= 1 && tracked[flat: 0] == tracked[flat: 0].rounded() && loaded[flat: 0] == tracked[flat: 0])
+    }
+
+    @Test func mismatchesAreReportedByName() throws {
+        var weights = try Checkpoint.load(from: Self.weightsURL("densenet_small")).weights
+        weights.removeValue(forKey: "features.norm5.running_var")
+        weights["features.denseblock5.denselayer1.conv1.weight"] = Tensor(zeros: [1])
+        weights["classifier.weight"] = Tensor(zeros: [7, 3])
+        let model = try Self.twin("densenet_small")
+        let error = try #require(throws: FoveaError.self) { try model.loadStateDict(weights) }
+        #expect(error.message.contains("missing keys: features.norm5.running_var"), "\(error.message)")
+        #expect(error.message.contains("unexpected keys: features.denseblock5.denselayer1.conv1.weight"), "\(error.message)")
+        #expect(error.message.contains("classifier.weight expects 10×28, got 7×3"), "\(error.message)")
+        let mismatch = try model.loadStateDict(weights, strict: false)
+        #expect(mismatch.missing == ["features.norm5.running_var"])
+        #expect(mismatch.unexpected == ["features.denseblock5.denselayer1.conv1.weight"])
+        #expect(mismatch.shapeMismatches.map(\.name) == ["classifier.weight"])
+    }
+
+    /// Weights of another architecture, or for another number of classes, are refused with the
+    /// names that differ.
+    @Test func weightsOfAnotherModelAreRefused() throws {
+        let bottleneck = try Checkpoint.load(from: Self.weightsURL("resnet_bottleneck_small"))
+        let error = try #require(throws: FoveaError.self) { try bottleneck.restore(into: try Self.twin("resnet_basic_small")) }
+        #expect(error.message.contains("unexpected keys:") && error.message.contains("layer1.0.conv3.weight"), "\(error.message)")
+        let basic = try Checkpoint.load(from: Self.weightsURL("resnet_basic_small"))
+        let classes = try #require(throws: FoveaError.self) { try basic.restore(into: try Self.twin("resnet_basic_small", classes: 5)) }
+        #expect(classes.message.contains("fc.weight expects 5×32, got 10×32"), "\(classes.message)")
+    }
+}
