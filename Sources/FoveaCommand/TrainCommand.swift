@@ -9,7 +9,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var data: DatasetOptions
     @OptionGroup var devices: DeviceOptions
 
-    @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")).")
+    @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")), or a zoo model that takes 28×28 images (resnet18 … resnet152).")
     var model: String = "cnn-bn"
     @Option(help: "Epochs in total (a resumed run continues up to this many).")
     var epochs: Int = 3
@@ -48,7 +48,7 @@ struct TrainCommand: ParsableCommand {
         let device = try devices.makeDevice()
         let train = try data.load(.train, limit: limit)
         let test = try data.load(.test, limit: testLimit)
-        let network = try SmallModels.make(model, classes: train.classNames.count, seed: seed)
+        let network = try BuiltInModels.make(model, classes: train.classNames.count, inputChannels: 1, seed: seed)
         try network.build(inputShape: [batchSize, 1, 28, 28])
         let optimizer = makeOptimizer(network)
         var firstEpoch = 0

@@ -32,6 +32,16 @@ public enum BuiltInModels {
         return try ModelZoo.make(name, classes: classes, inputChannels: channels, seed: seed)
     }
 
+    /// The number of classes `weights` were trained for: the rows of the weight of the last linear
+    /// layer of `name`, or nil when the weights lack it (loading will name what is missing).
+    /// - Throws: `.invalidArgument` listing every valid name.
+    public static func classes(of name: String, in weights: [String: Tensor]) throws -> Int? {
+        let model = try Initializer.withoutRandomValues { try make(name) }
+        guard let head = model.namedLayers().last(where: { $0.layer is Linear }),
+              let weight = weights[head.name.isEmpty ? "weight" : head.name + ".weight"], weight.shape.rank == 2 else { return nil }
+        return weight.shape[0]
+    }
+
     static func unknown(_ name: String) -> FoveaError {
         FoveaError.invalidArgument(
             "unknown model '\(name)'; valid models are \(SmallModels.names.joined(separator: ", ")) (28×28 grey images) and "
