@@ -8,6 +8,11 @@ public enum BuiltInModels {
         public var inputShape: Shape
         /// 10 for the small models, 1000 (ImageNet) for the zoo.
         public var classes: Int
+
+        public init(inputShape: Shape, classes: Int) {
+            self.inputShape = inputShape
+            self.classes = classes
+        }
     }
 
     public static var names: [String] { SmallModels.names + ModelZoo.names }
