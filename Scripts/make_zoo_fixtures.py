@@ -21,7 +21,9 @@ Default (small, committed, run by CI) — writes Tests/FoveaTests/Fixtures/zoo/:
 Full size (optional, not committed):
     $(Scripts/torch-venv.sh) Scripts/make_zoo_fixtures.py --full resnet50 densenet121 --out /tmp/fovea-zoo
   writes <name>.weights.safetensors and <name>.reference.safetensors (224×224 input, F32) for each
-  named torchvision model into the folder and adds them to its manifest.json; then
+  named torchvision model into the folder and adds them to its manifest.json (random weights,
+  randomised batch-norm affine parameters, running statistics estimated from random batches);
+  then
     FOVEA_ZOO_FULL_FIXTURES=/tmp/fovea-zoo swift test --filter ZooConformance
   checks Fovea against them.
 
@@ -142,6 +144,27 @@ def randomise_batch_norm(model, generator):
                 m.num_batches_tracked.fill_(int(torch.randint(1, 10_000, (1,), generator=generator)))
 
 
+def calibrate_batch_norm(model, input_shape, generator):
+    """Running statistics estimated from two random batches, the variances then scaled by
+    U(0.8, 1.2) (the affine parameters stay randomised), so that, as in a trained network, they
+    roughly match the activations: with purely random statistics a 152-layer ResNet's logits grow
+    to 1e8. Used for the full-size fixtures."""
+    saved = {}
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            saved[m] = int(m.num_batches_tracked)
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average
+    model.train()
+    with torch.no_grad():
+        for _ in range(2):
+            model(torch.randn(*input_shape, generator=generator))
+    for m, tracked in saved.items():
+        m.momentum = 0.1
+        m.num_batches_tracked.fill_(tracked)
+        m.running_var.mul_(torch.rand(m.num_features, generator=generator) * 0.4 + 0.8)  # × U(0.8, 1.2)
+
+
 def reference(model, input_shape, seed, half_input):
     """The eval-mode logits in float64 for a seeded standard-normal batch (also PyTorch's own
     float32 logits' distance from them)."""
@@ -218,12 +241,15 @@ def make_full(names, folder, size, batch):
     folder.mkdir(parents=True, exist_ok=True)
     manifest_path = folder / "manifest.json"
     document = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"format_version": FORMAT_VERSION, "models": {}}
-    for index, name in enumerate(names):
+    for name in names:
         if name not in ZOO:
             raise SystemExit(f"unknown model '{name}'; the zoo has: {', '.join(ZOO)}")
+        index = ZOO.index(name)  # seeds depend on the model only, not on the order asked
         torch.manual_seed(4000 + index)
         model = getattr(torchvision.models, name)()
-        randomise_batch_norm(model, torch.Generator().manual_seed(5000 + index))
+        generator = torch.Generator().manual_seed(5000 + index)
+        randomise_batch_norm(model, generator)
+        calibrate_batch_norm(model, [4, 3, size, size], generator)
         x, logits, errors = reference(model, [batch, 3, size, size], 6000 + index, half_input=False)
         write_pair(folder, name, model, x, logits, half_input=False)
         document["models"][name] = {"input_shape": [batch, 3, size, size], "classes": 1000, **errors,

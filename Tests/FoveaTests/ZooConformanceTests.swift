@@ -11,25 +11,35 @@ import Testing
 /// (`Checkpoint.load(from:)`, strict), run in evaluation mode on every backend, their logits
 /// compared with PyTorch's (computed in float64).
 ///
-/// Tolerance: `|fovea − torch| ≤ 1e-5 · max(1, max|torch|)` per logit (the logits are at most 3).
+/// Tolerance, per logit: `|fovea − exact| ≤ max(1e-5 · max(1, max|exact|), 4 · e_torch)`, where
+/// `exact` is PyTorch's result in float64 and `e_torch` the largest distance of PyTorch's own
+/// float32 result from it (recorded in the manifest): Fovea must be about as accurate as PyTorch.
+/// The second term matters for deep networks whose eval-mode batch norm amplifies rounding (on
+/// ResNet-152 PyTorch's float32 logits are 8e-4 off). Measured (Docs/Models.md): at most 1.2e-6
+/// on the small variants; on the full models never more than 1.2 × e_torch.
 ///
 /// Full size (optional): `FOVEA_ZOO_FULL_FIXTURES=<folder>` made by
 /// `Scripts/make_zoo_fixtures.py --full resnet50 … --out <folder>` checks the full models at
 /// 224×224 the same way on the accelerated backends (naive too when `FOVEA_ZOO_FULL_NAIVE=1`).
 @Suite("Model zoo against PyTorch")
 struct ZooConformanceTests {
-    static let tolerance: Float = 1e-5
+    /// `FOVEA_ZOO_REPORT=1` prints the error of every comparison (the full-size check always does).
+    static let report = ProcessInfo.processInfo.environment["FOVEA_ZOO_REPORT"] == "1"
 
-    /// Expects the logits to agree within `tolerance · max(1, max|expected|)`; returns the error.
+    /// The largest error allowed for logits up to `maxLogit` where PyTorch's float32 is `torchError` off.
+    static func allowedError(maxLogit: Float, torchError: Double) -> Float {
+        max(1e-5 * max(1, maxLogit), 4 * Float(torchError))
+    }
+
+    /// Expects the logits to agree within `allowed`; returns the error.
     @discardableResult
-    static func expectLogitsClose(_ actual: Tensor, _ expected: Tensor, tolerance: Float, _ context: String,
+    static func expectLogitsClose(_ actual: Tensor, _ expected: Tensor, allowed: Float, _ context: String,
                                   sourceLocation: SourceLocation = #_sourceLocation) -> TensorDifference? {
         guard actual.shape == expected.shape else {
             Issue.record("\(context): logits \(actual.shape), PyTorch's \(expected.shape)", sourceLocation: sourceLocation)
             return nil
         }
-        let scale = max(1, expected.scalars.map(abs).max() ?? 0)
-        expectClose(actual, expected, absolute: tolerance * scale, relative: 0, context, sourceLocation: sourceLocation)
+        expectClose(actual, expected, absolute: allowed, relative: 0, context, sourceLocation: sourceLocation)
         return actual.difference(from: expected)
     }
 
@@ -45,8 +55,11 @@ struct ZooConformanceTests {
         #expect(reference.input.shape == Shape(configuration.input_shape))
         model.eval()
         let logits = try model.forward(reference.input, device: device.device)
-        let difference = Self.expectLogitsClose(logits, reference.output, tolerance: Self.tolerance, "\(device) \(variant)")
-        if let difference { print("zoo conformance \(variant) on \(device): \(difference), logits up to \(configuration.max_abs_logit)") }
+        let allowed = Self.allowedError(maxLogit: configuration.max_abs_logit, torchError: configuration.torch_float32_max_abs_error)
+        let difference = Self.expectLogitsClose(logits, reference.output, allowed: allowed, "\(device) \(variant)")
+        if let difference, Self.report {
+            print("zoo conformance \(variant) on \(device): \(difference), logits up to \(configuration.max_abs_logit)")
+        }
     }
 
     /// The weights change the logits: a model with its own random initialisation disagrees with
@@ -80,10 +93,12 @@ struct ZooConformanceTests {
             model.eval()
             for device in devices {
                 let logits = try model.forward(reference.input, device: device.device)
-                if let difference = Self.expectLogitsClose(logits, reference.output, tolerance: Self.tolerance, "\(device) \(name) full size") {
+                let allowed = Self.allowedError(maxLogit: entry.max_abs_logit, torchError: entry.torch_float32_max_abs_error)
+                if let difference = Self.expectLogitsClose(logits, reference.output, allowed: allowed, "\(device) \(name) full size") {
                     let relative = difference.maxAbsolute / max(entry.max_abs_logit, .leastNormalMagnitude)
-                    print("zoo full size \(name) on \(device): \(difference); max abs error / max |logit| = \(relative) "
-                          + "(logits up to \(entry.max_abs_logit); PyTorch float32 off by \(entry.torch_float32_max_abs_error))")
+                    let ratio = Double(difference.maxAbsolute) / max(entry.torch_float32_max_abs_error, 1e-30)
+                    print("zoo full size \(name) on \(device): \(difference); / max|logit| = \(relative); / PyTorch float32's error = \(ratio) "
+                          + "(logits up to \(entry.max_abs_logit); PyTorch float32 off by \(entry.torch_float32_max_abs_error); allowed \(allowed))")
                 }
             }
         }
