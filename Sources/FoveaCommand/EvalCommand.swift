@@ -19,7 +19,8 @@ struct EvalCommand: ParsableCommand {
         let device = try devices.makeDevice()
         let checkpoint = try Checkpoint.load(from: URL(fileURLWithPath: weights))
         let test = try data.load(.test, limit: limit)
-        let network = try SmallModels.make(try modelName(given: model, checkpoint: checkpoint), classes: test.classNames.count)
+        let name = try modelName(given: model, checkpoint: checkpoint)
+        let network = try Initializer.withoutRandomValues { try BuiltInModels.make(name, classes: test.classNames.count, inputChannels: 1) }
         try checkpoint.restore(into: network)
         let trainer = Trainer(model: network, optimizer: SGD([ParameterGroup]() , learningRate: 0), device: device)
         let report = try trainer.evaluate(DataLoader(test, batchSize: 256, shuffle: false), classNames: test.classNames)

@@ -22,7 +22,8 @@ struct PredictCommand: ParsableCommand {
         let device = try devices.makeDevice()
         let checkpoint = try Checkpoint.load(from: URL(fileURLWithPath: weights))
         let names = MNISTDataset.fashionClassNames
-        let network = try SmallModels.make(try modelName(given: model, checkpoint: checkpoint), classes: names.count)
+        let name = try modelName(given: model, checkpoint: checkpoint)
+        let network = try Initializer.withoutRandomValues { try BuiltInModels.make(name, classes: names.count, inputChannels: 1) }
         try checkpoint.restore(into: network)
         network.eval()
         let picture = try Image.read(from: URL(fileURLWithPath: image), channels: .grey)

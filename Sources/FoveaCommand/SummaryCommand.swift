@@ -1,25 +1,66 @@
 import ArgumentParser
 import Fovea
+import Foundation
 
 struct SummaryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "summary", abstract: "Print a model's layers: output shapes, parameters, FLOPs, activation memory.")
 
-    @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")).")
+    @OptionGroup var devices: DeviceOptions
+    @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")) (28×28 grey) or \(ModelZoo.names.joined(separator: ", ")) (224×224 RGB).")
     var model: String = "cnn-bn"
-    @Option(help: "Input shape N×C×H×W, e.g. 1x1x28x28.")
-    var input: String = "1x1x28x28"
-    @Option(help: "Number of classes.")
-    var classes: Int = 10
+    @Option(help: "Input shape N×C×H×W (default: the model's, 1x1x28x28 or 1x3x224x224).")
+    var input: String?
+    @Option(help: "Number of classes (default: the model's, 10 or 1000).")
+    var classes: Int?
+    @Flag(help: "Also time a forward pass (evaluation mode, zero weights) on the device.")
+    var time = false
 
     func run() throws {
-        let dimensions = input.lowercased().split(whereSeparator: { $0 == "x" || $0 == "×" }).map { Int($0) }
-        guard dimensions.count == 4, dimensions.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw ValidationError("--input must be four positive sizes N×C×H×W, like 1x1x28x28; got '\(input)'")
+        let defaults = try BuiltInModels.defaults(for: model)
+        let shape = try input.map(parseShape) ?? defaults.inputShape
+        if let classes, classes < 1 { throw ValidationError("--classes must be positive, got \(classes)") }
+        // The table needs shapes only: skip drawing millions of random weights.
+        let network = try Initializer.withoutRandomValues {
+            try BuiltInModels.make(model, classes: classes, inputChannels: shape[1])
         }
-        let shape = Shape(dimensions.map { $0! })
-        let network = try SmallModels.make(model, classes: classes, inputChannels: shape[1])
+        let summary = try network.summary(inputShape: shape)
         print("\(model):")
-        print(try network.summary(inputShape: shape))
+        print(summary)
+        print(String(format: "%@ parameters, %.2f GFLOPs per forward pass of %@", grouped(summary.totalParameters),
+                     summary.totalFlops / 1e9, shape.description))
+        if time { try timeForward(network, shape: shape, flops: summary.totalFlops) }
     }
+
+    /// One warm-up pass, then the best of three.
+    func timeForward(_ network: Layer, shape: Shape, flops: Double) throws {
+        let device = try devices.makeDevice()
+        network.eval()
+        let x = Tensor.randomNormal(shape, seed: 1)
+        _ = try network.forward(x, device: device)
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try network.forward(x, device: device)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        print(String(format: "forward pass: %.1f ms (%.1f GFLOP/s) on %@", best * 1e3, flops / best / 1e9, Devices.describe(device)))
+    }
+}
+
+/// Parses "N×C×H×W" (or with x) into a 4-D shape.
+func parseShape(_ text: String) throws -> Shape {
+    let dimensions = text.lowercased().split(whereSeparator: { $0 == "x" || $0 == "×" }).map { Int($0) }
+    guard dimensions.count == 4, dimensions.allSatisfy({ ($0 ?? 0) > 0 }) else {
+        throw ValidationError("--input must be four positive sizes N×C×H×W, like 1x3x224x224; got '\(text)'")
+    }
+    return Shape(dimensions.map { $0! })
+}
+
+/// 25557032 → "25,557,032".
+func grouped(_ value: Int) -> String {
+    let digits = String(value)
+    return digits.enumerated().map { index, digit in
+        index > 0 && (digits.count - index) % 3 == 0 ? ",\(digit)" : String(digit)
+    }.joined()
 }

@@ -9,7 +9,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var data: DatasetOptions
     @OptionGroup var devices: DeviceOptions
 
-    @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")).")
+    @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")), or a zoo model that takes 28×28 images (resnet18 … resnet152).")
     var model: String = "cnn-bn"
     @Option(help: "Epochs in total (a resumed run continues up to this many).")
     var epochs: Int = 3
@@ -67,7 +67,7 @@ struct TrainCommand: ParsableCommand {
         } else if let perClass {
             train = train.restricted(toClasses: Array(0..<train.classNames.count), perClass: perClass)
         }
-        let network = try SmallModels.make(model, classes: train.classNames.count, seed: seed)
+        let network = try BuiltInModels.make(model, classes: train.classNames.count, inputChannels: 1, seed: seed)
         try network.build(inputShape: [batchSize, 1, 28, 28])
         if let from {
             let pretrained = try Checkpoint.load(from: URL(fileURLWithPath: from))

@@ -1,0 +1,91 @@
+import Foundation
+import Fovea
+import FoveaTestSupport
+import Testing
+
+/// The name resolver the command line uses (`BuiltInModels`), and the built `fovea` binary's
+/// `summary` and `infer` on zoo models (run as a child process; `swift test` builds it beside the
+/// test bundle).
+@Suite("fovea command: zoo models")
+struct ZooCommandTests {
+    @Test func resolverKnowsSmallModelsAndTheZoo() throws {
+        #expect(BuiltInModels.names == SmallModels.names + ModelZoo.names)
+        #expect(try BuiltInModels.defaults(for: "cnn-bn") == .init(inputShape: [1, 1, 28, 28], classes: 10))
+        #expect(try BuiltInModels.defaults(for: "densenet161") == .init(inputShape: [1, 3, 224, 224], classes: 1000))
+        let small = try BuiltInModels.make("resnet-small")
+        #expect(try small.outputShape(for: [2, 1, 28, 28]) == [2, 10])
+        let zoo = try Initializer.withoutRandomValues { try BuiltInModels.make("resnet18", classes: 4, inputChannels: 1) }
+        #expect(try zoo.outputShape(for: [2, 1, 28, 28]) == [2, 4])
+        let error = try #require(throws: FoveaError.self) { try BuiltInModels.make("resnet51") }
+        #expect(error.kind == .invalidArgument)
+        for name in ["resnet51", "cnn-bn", "alexnet", "vgg19_bn", "densenet201"] { #expect(error.message.contains(name), "\(error.message)") }
+    }
+
+    @Test func classesComeFromTheWeightsLastLinearLayer() throws {
+        #expect(try BuiltInModels.classes(of: "vgg11", in: ["classifier.6.weight": Tensor(zeros: [37, 4096])]) == 37)
+        #expect(try BuiltInModels.classes(of: "resnet18", in: ["fc.weight": Tensor(zeros: [5, 512])]) == 5)
+        #expect(try BuiltInModels.classes(of: "densenet121", in: ["classifier.weight": Tensor(zeros: [3, 1024])]) == 3)
+        #expect(try BuiltInModels.classes(of: "cnn", in: ["fc2.weight": Tensor(zeros: [10, 1024])]) == 10)
+        #expect(try BuiltInModels.classes(of: "resnet18", in: [:]) == nil)
+    }
+
+    /// The `fovea` executable next to the test bundle.
+    static func fovea() throws -> URL {
+        let url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fovea")
+        guard FileManager.default.isExecutableFile(atPath: url.path) else {
+            throw FoveaError(.io, "no fovea executable at \(url.path); build it with `swift build` (swift test does)")
+        }
+        return url
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = try fovea()
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile(), err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    @Test func summaryOfAZooModel() throws {
+        let result = try Self.run(["summary", "--model", "resnet50"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("25,557,032 parameters"), "\(result.output.suffix(300))")
+        #expect(result.output.contains("layer4.2.conv3") && result.output.contains("1×3×224×224"))
+        let unknown = try Self.run(["summary", "--model", "resnet51"])
+        #expect(unknown.status != 0)
+        #expect(unknown.error.contains("unknown model 'resnet51'") && unknown.error.contains("densenet201"), "\(unknown.error)")
+    }
+
+    /// `fovea infer` on dispatch gives the logits of an in-process forward pass on openblas, for a
+    /// batch of 3 run 2 at a time, with the class count read from the weights.
+    @Test func inferWritesTheLogits() throws {
+        let folder = try DataFixtures.temporaryFolder("infer")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try Initializer.withoutRandomValues { try ModelZoo.make("resnet18", classes: 7) }
+        ZooForwardTests.fillWeights(model)
+        let weights = folder.appendingPathComponent("w.safetensors"), input = folder.appendingPathComponent("x.safetensors")
+        let output = folder.appendingPathComponent("y.safetensors")
+        try Checkpoint.save(model: model, to: weights)
+        let x = Tensor.randomNormal([3, 3, 32, 32], seed: 5)
+        try SafeTensors(tensors: [("input", x)]).write(to: input)
+
+        let result = try Self.run(["infer", "--model", "resnet18", "--weights", weights.path, "--input", input.path, "--output", output.path,
+                                   "--batch-size", "2"], environment: ["FOVEA_DEVICE": "dispatch", "FOVEA_THREADS": "2"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.error.contains("dispatch (2 threads)"), "\(result.error)")
+        let logits = try #require(try SafeTensors.read(from: output)["output"])
+        model.eval()
+        let expected = try model.forward(x, device: TestDevices.accelerated[1].device)
+        #expect(expected.shape == [3, 7])
+        expectClose(logits, expected, absolute: 1e-4 * max(1, expected.scalars.map(abs).max()!), relative: 0, "fovea infer")
+
+        let missing = try Self.run(["infer", "--model", "resnet18", "--weights", weights.path, "--input", weights.path, "--output", output.path])
+        #expect(missing.status != 0 && missing.error.contains("has no tensor 'input'"), "\(missing.error)")
+    }
+}
