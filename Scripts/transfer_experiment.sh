@@ -14,7 +14,7 @@ swift build -c release --product fovea >&2
 FOVEA=.build/release/fovea
 run() { echo "\$ fovea $*"; "$FOVEA" "$@" 2>/dev/null | tail -2; }
 run train --model resnet-small --classes 0-4 --epochs 3 --seed 1 --out "$OUT/pretrained.safetensors"
-COMMON=(--model resnet-small --classes 5-9 --per-class 100 --batch-size 50 --epochs 30 --seed 2)
+COMMON=(--model resnet-small --classes 5-9 --per-class 100 --batch-size 50 --epochs 20 --seed 2)
 run train "${COMMON[@]}" --out "$OUT/scratch.safetensors"
 run train "${COMMON[@]}" --from "$OUT/pretrained.safetensors" --freeze backbone --out "$OUT/frozen.safetensors"
 run train "${COMMON[@]}" --from "$OUT/pretrained.safetensors" --backbone-lr-scale 0.1 --out "$OUT/finetuned.safetensors"

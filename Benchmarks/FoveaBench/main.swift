@@ -8,7 +8,7 @@ struct FoveaBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fovea-bench",
         abstract: "Convolution and network throughput of Fovea's backends, with the machine's peak beside them.",
-        subcommands: [LayersCommand.self, PeakCommand.self, CompareCommand.self, ChartCommand.self],
+        subcommands: [LayersCommand.self, NetsCommand.self, PeakCommand.self, CompareCommand.self, ChartCommand.self],
         defaultSubcommand: LayersCommand.self)
 }
 
@@ -115,6 +115,49 @@ struct LayersCommand: ParsableCommand {
             previous = key
         }
         return table.description
+    }
+}
+
+struct NetsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "nets", abstract: "Whole networks at 224×224: forward and training-step images/s per backend.")
+
+    @Option(help: "Networks (comma-separated zoo names).")
+    var networks: String = "alexnet,vgg16,resnet50,densenet121"
+    @Option(help: "Batch sizes (comma-separated).")
+    var batches: String = "1,8"
+    @Option(help: "Thread counts (comma-separated); default all cores.")
+    var threads: String?
+    @Option(help: "Engines: openblas, dispatch (naive is far too slow at this size).")
+    var engines: String = "openblas,dispatch"
+    @Option(help: "Timed runs after a warm-up.")
+    var runs: Int = 3
+    @Flag(name: .customLong("no-train"), help: "Forward only, no training step.")
+    var noTrain = false
+    @Option(help: "Also write the report as JSON to this file (- for standard output).")
+    var json: String?
+    @Option(help: "Also write the results as CSV to this file (- for standard output).")
+    var csv: String?
+
+    func run() throws {
+        let threadCounts = try threads.map(LayersCommand.numbers) ?? [ProcessInfo.processInfo.activeProcessorCount]
+        let names = networks.split(separator: ",").map(String.init)
+        for name in names { _ = try ModelZoo.entry(name) }
+        let machine = machineInfo(threads: threadCounts)
+        let peak = MachinePeak(perCore: machine.peakPerCore, allCores: machine.peakAllCores, threads: threadCounts.max() ?? 1)
+        let runner = NetworkRunner(networks: names, batches: try LayersCommand.numbers(batches), threads: threadCounts,
+                                   engines: engines.split(separator: ",").map(String.init), runs: runs, trainStep: !noTrain,
+                                   peak: peak, progress: progress)
+        let results = try runner.run()
+        printHeader(machine)
+        var table = TextTable(header: ["network", "mode", "engine", "batch", "threads", "images/s", "latency ms", "peak RSS"], leftColumns: 3)
+        table.rows = results.map {
+            [$0.network, $0.mode, $0.engine, String($0.batch), String($0.threads), String(format: "%.2f", $0.imagesPerSecond),
+             String(format: "%.1f", $0.medianMilliseconds), $0.peakResidentBytes.map { String(format: "%.0f MiB", Double($0) / 1_048_576) } ?? ""]
+        }
+        print(table)
+        let report = BenchReport(machine: machine, networks: results)
+        if let json { try write(String(decoding: try report.jsonData(), as: UTF8.self) + "\n", to: json) }
+        if let csv { try write(CSVWriter.csv(report), to: csv) }
     }
 }
 

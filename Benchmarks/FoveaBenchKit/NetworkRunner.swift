@@ -1,0 +1,83 @@
+import Foundation
+import Fovea
+
+/// Times whole zoo networks at 224×224: forward in evaluation mode, and one training step
+/// (forward, softmax cross-entropy, backward, SGD with momentum) in training mode, per backend,
+/// with the process's peak resident memory after each.
+public struct NetworkRunner {
+    public var networks: [String]
+    public var batches: [Int]
+    public var threads: [Int]
+    public var engines: [String]
+    public var runs: Int
+    public var trainStep: Bool
+    public var peak: MachinePeak
+    public var progress: (String) -> Void
+
+    public init(networks: [String], batches: [Int], threads: [Int], engines: [String], runs: Int, trainStep: Bool,
+                peak: MachinePeak, progress: @escaping (String) -> Void) {
+        self.networks = networks
+        self.batches = batches
+        self.threads = threads
+        self.engines = engines
+        self.runs = runs
+        self.trainStep = trainStep
+        self.peak = peak
+        self.progress = progress
+    }
+
+    /// VmHWM of /proc/self/status: the peak resident set size, in bytes.
+    public static func peakResidentBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first
+            return kilobytes.map { $0 * 1024 }
+        }
+        return nil
+    }
+
+    public func run() throws -> [NetworkResult] {
+        var results: [NetworkResult] = []
+        for name in networks {
+            let model = try ModelZoo.make(name)
+            for batch in batches {
+                let input = Tensor.randomNormal([batch, 3, 224, 224], seed: 7)
+                let labels = (0..<batch).map { $0 % 1000 }
+                for count in threads {
+                    for engine in engines {
+                        let device = try Devices.make(engine, threads: count)
+                        progress("\(name) · \(engine) · batch \(batch) · \(count) thread\(count == 1 ? "" : "s")")
+                        model.eval()
+                        let forward = try time { _ = try model.forward(input, device: device) }
+                        results.append(NetworkResult(network: name, mode: "forward", engine: engine, batch: batch, threads: count,
+                                                     runs: forward.count, imagesPerSecond: Double(batch) / Statistics.median(forward),
+                                                     medianMilliseconds: Statistics.median(forward) * 1e3, peakResidentBytes: Self.peakResidentBytes()))
+                        guard trainStep else { continue }
+                        model.train()
+                        let optimizer = SGD(model.allParameters, learningRate: 1e-4, momentum: 0.9)
+                        let trainer = Trainer(model: model, optimizer: optimizer, device: device)
+                        let step = try time { try trainer.trainStep(Batch(images: input, labels: labels)) }
+                        model.zeroGradients()
+                        results.append(NetworkResult(network: name, mode: "train-step", engine: engine, batch: batch, threads: count,
+                                                     runs: step.count, imagesPerSecond: Double(batch) / Statistics.median(step),
+                                                     medianMilliseconds: Statistics.median(step) * 1e3, peakResidentBytes: Self.peakResidentBytes()))
+                    }
+                }
+            }
+        }
+        return results
+    }
+
+    /// One warm-up call, then `runs` timed calls, each gated on a quiet machine.
+    func time(_ body: () throws -> Void) throws -> [Double] {
+        try body()
+        var times: [Double] = []
+        for _ in 0..<runs {
+            peak.waitUntilQuiet(threads: threads.max() ?? 1)
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return times
+    }
+}
