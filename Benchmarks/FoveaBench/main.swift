@@ -203,13 +203,15 @@ struct ChartCommand: ParsableCommand {
     var batch: Int = 1
     @Option(help: "Thread count to draw.")
     var threads: Int = 2
+    @Option(help: "The peak line in GFLOP/s (default: the first report's measured peak for --threads).")
+    var peak: Double?
 
     func run() throws {
         let loaded = try reports.map { try BenchReport.read(from: URL(fileURLWithPath: $0)) }
         let results = loaded.flatMap(\.layers).filter { $0.pass == pass && $0.batch == batch && $0.threads == threads && $0.engine != "naive" }
         guard !results.isEmpty else { throw BenchError("no \(pass) results at batch \(batch) and \(threads) threads in \(reports.joined(separator: ", "))") }
-        let peak = loaded.first.map { $0.machine.peak(threads: threads) }
-        try write(SVGChart.bars(results, title: "Convolution \(pass), batch \(batch), \(threads) thread(s): GFLOP/s", peak: peak), to: output)
+        let line = peak ?? loaded.first.map { $0.machine.peak(threads: threads) }
+        try write(SVGChart.bars(results, title: "Convolution \(pass), batch \(batch), \(threads) thread(s): GFLOP/s", peak: line), to: output)
     }
 }
 

@@ -30,4 +30,10 @@ float *fovea_thread_scratch(int slot, size_t floats);
 /// that depends on all of them. Requires fovea_cpu_has_avx2_fma().
 float fovea_fma_probe_avx2(long iterations);
 
+/// 1 when this CPU has AVX-512F, else 0.
+int fovea_cpu_has_avx512f(void);
+
+/// `iterations` × 12 independent 16-wide FMAs (384 flops per iteration). Requires AVX-512F.
+float fovea_fma_probe_avx512(long iterations);
+
 #endif
