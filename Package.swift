@@ -2,7 +2,8 @@
 //
 // Fovea — convolutional neural networks in Swift on Linux, with pluggable numerical devices.
 //
-// No target of the library uses `unsafeFlags`, so other packages can depend on Fovea by version.
+// No target of the library sets unsafe compiler flags, so other packages can depend on Fovea by
+// version.
 // Speed comes from algorithms, SIMD, a C micro-kernel compiled with per-function target attributes,
 // and OpenBLAS.
 

@@ -39,6 +39,12 @@ func write(_ text: String, to path: String) throws {
     if path == "-" { print(text, terminator: "") } else { try text.write(toFile: path, atomically: true, encoding: .utf8) }
 }
 
+/// Writes `report` as JSON and/or CSV where the options ask.
+func writeReport(_ report: BenchReport, json: String?, csv: String?) throws {
+    if let json { try write(String(decoding: try report.jsonData(), as: UTF8.self) + "\n", to: json) }
+    if let csv { try write(CSVWriter.csv(report), to: csv) }
+}
+
 struct LayersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "layers", abstract: "Time convolution passes of the ImageNet layer suite.")
 
@@ -89,8 +95,7 @@ struct LayersCommand: ParsableCommand {
         print("median of \(runs) interleaved runs after a warm-up, each gated on the cores running at ≥ 90% of peak; naive: one run, layers ≤ 0.2 GFLOP")
         print("")
         print(Self.table(results))
-        if let json { try write(String(decoding: try report.jsonData(), as: UTF8.self) + "\n", to: json) }
-        if let csv { try write(CSVWriter.csv(report), to: csv) }
+        try writeReport(report, json: json, csv: csv)
     }
 
     static func numbers(_ text: String) throws -> [Int] {
@@ -155,9 +160,7 @@ struct NetsCommand: ParsableCommand {
              String(format: "%.1f", $0.medianMilliseconds), $0.peakResidentBytes.map { String(format: "%.0f MiB", Double($0) / 1_048_576) } ?? ""]
         }
         print(table)
-        let report = BenchReport(machine: machine, networks: results)
-        if let json { try write(String(decoding: try report.jsonData(), as: UTF8.self) + "\n", to: json) }
-        if let csv { try write(CSVWriter.csv(report), to: csv) }
+        try writeReport(BenchReport(machine: machine, networks: results), json: json, csv: csv)
     }
 }
 

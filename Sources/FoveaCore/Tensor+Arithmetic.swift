@@ -22,9 +22,4 @@ extension Tensor {
     public var isFinite: Bool {
         withUnsafeBufferPointer { $0.allSatisfy { $0.isFinite } }
     }
-
-    /// The sum of all elements, accumulated in Double.
-    public var sum: Double {
-        withUnsafeBufferPointer { values in values.reduce(0.0) { $0 + Double($1) } }
-    }
 }

@@ -5,26 +5,15 @@ import FoveaCore
 /// of `Cᵢ·H·W` floats, and so is its place in the concatenation.
 extension DispatchDevice {
     /// `y[i] = a[i] + b[i]`.
-    public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
-        ElementwiseShapes.checkEqual(a.shape, b.shape, operation: "add")
-        var output = Tensor(zeros: a.shape)
-        let chunks = WorkSplit.Chunks(count: a.count, threads: threadCount)
-        a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                output.withUnsafeMutableBufferPointer { y in
-                    let (a, b, y) = (SendablePointer(a.baseAddress!), SendablePointer(b.baseAddress!), SendablePointer(y.baseAddress!))
-                    Parallel.forEach(chunks.items, threads: threadCount) { _, item in
-                        for i in chunks.range(item) { y.pointer[i] = a.pointer[i] + b.pointer[i] }
-                    }
-                }
-            }
-        }
-        return output
-    }
+    public func add(_ a: Tensor, _ b: Tensor) -> Tensor { combine(a, b, operation: "add", +) }
 
     /// `y[i] = a[i] · b[i]`.
-    public func multiply(_ a: Tensor, _ b: Tensor) -> Tensor {
-        ElementwiseShapes.checkEqual(a.shape, b.shape, operation: "multiply")
+    public func multiply(_ a: Tensor, _ b: Tensor) -> Tensor { combine(a, b, operation: "multiply", *) }
+
+    /// `y[i] = f(a[i], b[i])` over chunks of consecutive elements.
+    @inline(__always)
+    private func combine(_ a: Tensor, _ b: Tensor, operation: String, _ f: @escaping @Sendable (Float, Float) -> Float) -> Tensor {
+        ElementwiseShapes.checkEqual(a.shape, b.shape, operation: operation)
         var output = Tensor(zeros: a.shape)
         let chunks = WorkSplit.Chunks(count: a.count, threads: threadCount)
         a.withUnsafeBufferPointer { a in
@@ -32,7 +21,7 @@ extension DispatchDevice {
                 output.withUnsafeMutableBufferPointer { y in
                     let (a, b, y) = (SendablePointer(a.baseAddress!), SendablePointer(b.baseAddress!), SendablePointer(y.baseAddress!))
                     Parallel.forEach(chunks.items, threads: threadCount) { _, item in
-                        for i in chunks.range(item) { y.pointer[i] = a.pointer[i] * b.pointer[i] }
+                        for i in chunks.range(item) { y.pointer[i] = f(a.pointer[i], b.pointer[i]) }
                     }
                 }
             }

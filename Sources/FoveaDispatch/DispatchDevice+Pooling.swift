@@ -75,13 +75,26 @@ extension DispatchDevice {
     /// `y = (Σ of the window's in-image taps) / divisor`, the divisor `kH·kW` when
     /// `countIncludesPadding`, else the number of in-image taps (0 for a window without any).
     public func avgPool2dForward(input: Tensor, geometry g: Pool2DGeometry) -> Tensor {
-        var output = Tensor(zeros: g.outputShape)
-        guard g.outputShape.count > 0 else { return output }
         let (rows, columns) = PoolWindows.of(g)
-        let (width, inputPlane, outputWidth) = (g.inputWidth, g.inputHeight * g.inputWidth, g.outputWidth)
-        let outputPlane = g.outputHeight * g.outputWidth
-        let wholeWindow = g.options.countIncludesPadding ? g.options.kernel.height * g.options.kernel.width : 0
-        let split = WorkSplit.PlaneRows(planes: g.batch * g.channels, rows: g.outputHeight, threads: threadCount)
+        return windowAverage(input, rows: rows, columns: columns, outputShape: g.outputShape, divisor: g.averageDivisor)
+    }
+
+    /// `∂x[tap] += ∂y / divisor` for every in-image tap of every window, per plane in output order.
+    public func avgPool2dBackward(gradOutput: Tensor, geometry g: Pool2DGeometry) -> Tensor {
+        let (rows, columns) = PoolWindows.of(g)
+        return windowAverageBackward(gradOutput, rows: rows, columns: columns, inputShape: g.inputShape, divisor: g.averageDivisor)
+    }
+
+    /// The average over each window of `rows × columns` for every (n, c) plane, output `[N, C, P, Q]`
+    /// with P = `rows.count.count`, Q = `columns.count.count`; `divisor` is the fixed window size, or
+    /// 0 to divide by the number of in-image taps. Split by plane and block of output rows.
+    func windowAverage(_ input: Tensor, rows: PoolWindows, columns: PoolWindows, outputShape: Shape, divisor wholeWindow: Int) -> Tensor {
+        var output = Tensor(zeros: outputShape)
+        guard outputShape.count > 0 else { return output }
+        let (width, inputPlane) = (input.shape[3], input.shape[2] * input.shape[3])
+        let (outputHeight, outputWidth) = (outputShape[2], outputShape[3])
+        let outputPlane = outputHeight * outputWidth
+        let split = WorkSplit.PlaneRows(planes: outputShape[0] * outputShape[1], rows: outputHeight, threads: threadCount)
         input.withUnsafeBufferPointer { x in
             output.withUnsafeMutableBufferPointer { y in
                 let (x, y) = (SendablePointer(x.baseAddress!), SendablePointer(y.baseAddress!))
@@ -113,15 +126,14 @@ extension DispatchDevice {
         return output
     }
 
-    /// `∂x[tap] += ∂y / divisor` for every in-image tap of every window, per plane in output order.
-    public func avgPool2dBackward(gradOutput: Tensor, geometry g: Pool2DGeometry) -> Tensor {
-        var gradInput = Tensor(zeros: g.inputShape)
-        let planes = g.batch * g.channels
-        guard planes > 0, g.outputShape.count > 0 else { return gradInput }
-        let (rows, columns) = PoolWindows.of(g)
-        let (width, inputPlane, outputWidth) = (g.inputWidth, g.inputHeight * g.inputWidth, g.outputWidth)
-        let (outputHeight, outputPlane) = (g.outputHeight, g.outputHeight * g.outputWidth)
-        let wholeWindow = g.options.countIncludesPadding ? g.options.kernel.height * g.options.kernel.width : 0
+    /// The adjoint of `windowAverage`: returns `inputShape`. Split by plane.
+    func windowAverageBackward(_ gradOutput: Tensor, rows: PoolWindows, columns: PoolWindows, inputShape: Shape, divisor wholeWindow: Int) -> Tensor {
+        var gradInput = Tensor(zeros: inputShape)
+        let planes = inputShape[0] * inputShape[1]
+        guard planes > 0, gradOutput.count > 0 else { return gradInput }
+        let (width, inputPlane) = (inputShape[3], inputShape[2] * inputShape[3])
+        let (outputHeight, outputWidth) = (gradOutput.shape[2], gradOutput.shape[3])
+        let outputPlane = outputHeight * outputWidth
         gradOutput.withUnsafeBufferPointer { dy in
             gradInput.withUnsafeMutableBufferPointer { dx in
                 let (dy, dx) = (SendablePointer(dy.baseAddress!), SendablePointer(dx.baseAddress!))
@@ -150,4 +162,9 @@ extension DispatchDevice {
         }
         return gradInput
     }
+}
+
+extension Pool2DGeometry {
+    /// Average pooling's fixed divisor `kH·kW` when padding counts, else 0 (divide by the in-image taps).
+    var averageDivisor: Int { options.countIncludesPadding ? options.kernel.height * options.kernel.width : 0 }
 }

@@ -24,11 +24,6 @@ public struct SafeTensors: Sendable {
         self.metadata = metadata
     }
 
-    /// The tensors by name.
-    public var dictionary: [String: Tensor] {
-        Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
-    }
-
     public subscript(name: String) -> Tensor? { tensors.first { $0.name == name }?.tensor }
 
     /// Largest header accepted (as the reference implementation: 100 MB).

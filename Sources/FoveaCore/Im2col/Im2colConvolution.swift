@@ -106,12 +106,12 @@ public struct Im2colConvolution: Sendable {
     /// The workspace bytes one call of `pass` (`forward`, `backward-data`, `backward-filter`)
     /// allocates for `g`: one column-tile buffer per worker that runs (0 for pointwise layers).
     public func workspaceBytes(for g: Conv2DGeometry, pass: String) -> Int {
-        let (workers, floats) = switch pass {
-        case "forward": (forwardPlan(g).workers, forwardPlan(g).scratchFloats)
-        case "backward-data": (backwardDataPlan(g).workers, backwardDataPlan(g).scratchFloats)
-        default: (backwardFilterPlan(g).workers, backwardFilterPlan(g).scratchFloats)
+        if pass == "forward" {
+            let plan = forwardPlan(g)
+            return plan.workers * plan.scratchFloats * MemoryLayout<Float>.stride
         }
-        return workers * floats * MemoryLayout<Float>.stride
+        let plan = pass == "backward-data" ? backwardDataPlan(g) : backwardFilterPlan(g)
+        return plan.workers * plan.scratchFloats * MemoryLayout<Float>.stride
     }
 
     // MARK: Forward
