@@ -167,12 +167,21 @@ struct NetsCommand: ParsableCommand {
 struct PeakCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "peak", abstract: "The FMA peak and the GEMM micro-kernels on one thread.")
 
+    @Option(help: "Square GEMM sizes (comma-separated).")
+    var sizes: String = "512,1536"
+    @Flag(help: "Also time the other AVX-512 register tiles and blockings (how the default was chosen).")
+    var tuning = false
+
     func run() throws {
         let machine = machineInfo(threads: [ProcessInfo.processInfo.activeProcessorCount])
         printHeader(machine)
         let peak = MachinePeak(perCore: machine.peakPerCore, allCores: machine.peakAllCores, threads: machine.cores)
-        print("\nGEMM micro-kernels, one thread, 512×512×512:")
-        print(TextTable(header: ["kernel", "GFLOP/s", "% core peak"], rows: compareKernels(size: 512, runs: 5, peak: peak), leftColumns: 1))
+        for size in try LayersCommand.numbers(sizes) {
+            print("\nGEMM micro-kernels, one thread, \(size)×\(size)×\(size):")
+            print(TextTable(header: ["kernel", "GFLOP/s", "% core peak"],
+                            rows: compareKernels(size: size, runs: size > 1024 ? 3 : 5, peak: peak, extra: tuning ? avx512Variants : []),
+                            leftColumns: 1))
+        }
     }
 }
 

@@ -1,18 +1,17 @@
+import CFoveaKernels
 import Fovea
 import FoveaOpenBLAS
 
-/// Single-thread GEMM rate of the Dispatch backend's two micro-kernels (C with AVX2+FMA, and the
-/// portable Swift SIMD kernel) beside OpenBLAS on one thread, on a square problem. This is the
-/// measurement behind the choice of a C micro-kernel (Docs/Backends.md).
-public func compareKernels(size: Int, runs: Int, peak: MachinePeak) -> [[String]] {
+/// Single-thread GEMM rate of every Dispatch micro-kernel this CPU can run (`GEMMKernel.available`:
+/// AVX-512, AVX2+FMA, portable Swift SIMD) beside OpenBLAS on one thread, on a square problem. This
+/// is the measurement behind the choice of C micro-kernels (Docs/Backends.md, Docs/Performance.md).
+public func compareKernels(size: Int, runs: Int, peak: MachinePeak, extra: [GEMMKernel] = []) -> [[String]] {
     let a = Tensor.randomNormal([size, size], seed: 11)
     let b = Tensor.randomNormal([size, size], seed: 12)
     let c = TensorBox(Tensor(zeros: [size, size]))
-    let candidates: [(String, SerialGEMM)] = [
-        ("dispatch C avx2-fma", PackedGEMM.serial),
-        ("dispatch Swift SIMD16", PackedGEMM.portable),
-        ("cblas_sgemm", OpenBLAS.sgemm),
-    ]
+    let candidates: [(String, SerialGEMM)] = (GEMMKernel.available + extra).map {
+        ("dispatch \($0.name)", PackedGEMM.serial(kernel: $0))
+    } + [("cblas_sgemm", OpenBLAS.sgemm)]
     let flops = 2 * Double(size) * Double(size) * Double(size)
     OpenBLAS.useSingleThread()
     return candidates.map { name, gemm in
@@ -40,3 +39,23 @@ final class TensorBox {
     var tensor: Tensor
     init(_ tensor: Tensor) { self.tensor = tensor }
 }
+
+/// The AVX-512 register tiles and blockings tried against the default (`fovea-bench peak --tuning`),
+/// or none when the CPU lacks AVX-512F.
+public let avx512Variants: [GEMMKernel] = fovea_cpu_has_avx512f() == 0 ? [] : [
+    GEMMKernel(name: "avx512 8×32 kc256 mc256", mr: 8, nr: 32, mc: 256, kc: 256, nc: 4096) { kc, a, b, c, ldc, m, n, acc in
+        fovea_sgemm_kernel_8x32_avx512(kc, a, b, c, ldc, m, n, acc)
+    },
+    GEMMKernel(name: "avx512 14×32 kc256 mc238", mr: 14, nr: 32, mc: 238, kc: 256, nc: 4096) { kc, a, b, c, ldc, m, n, acc in
+        fovea_sgemm_kernel_14x32_avx512(kc, a, b, c, ldc, m, n, acc)
+    },
+    GEMMKernel(name: "avx512 12×32 kc192 mc240", mr: 12, nr: 32, mc: 240, kc: 192, nc: 4096) { kc, a, b, c, ldc, m, n, acc in
+        fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, acc)
+    },
+    GEMMKernel(name: "avx512 12×32 kc384 mc120", mr: 12, nr: 32, mc: 120, kc: 384, nc: 4096) { kc, a, b, c, ldc, m, n, acc in
+        fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, acc)
+    },
+    GEMMKernel(name: "avx512 12×32 kc256 mc480", mr: 12, nr: 32, mc: 480, kc: 256, nc: 4096) { kc, a, b, c, ldc, m, n, acc in
+        fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, acc)
+    },
+]

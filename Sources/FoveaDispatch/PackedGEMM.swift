@@ -3,34 +3,34 @@ import FoveaCore
 
 /// Fovea's own single-threaded GEMM, blocked for the cache hierarchy in the manner of BLIS/GotoBLAS:
 ///
-///     for jc in 0..<n step NC            // a column block of B and C (fits L3)
-///       for pc in 0..<k step KC          //   pack op(B)[pc.., jc..] into 16-column panels
-///         for ic in 0..<m step MC        //   pack alpha·op(A)[ic.., pc..] into 6-row panels (fits L2)
-///           for jr in 0..<NC step 16     //     one B panel (KC×16, fits L1) …
-///             for ir in 0..<MC step 6    //       … against every A panel: the 6×16 micro-kernel
+///     for jc in 0..<n step NC            // a column block of B and C
+///       for pc in 0..<k step KC          //   pack op(B)[pc.., jc..] into NR-column panels
+///         for ic in 0..<m step MC        //   pack alpha·op(A)[ic.., pc..] into MR-row panels (fits L2)
+///           for jr in 0..<NC step NR     //     one B panel (KC×NR, fits L1) …
+///             for ir in 0..<MC step MR   //       … against every A panel: the MR×NR micro-kernel
 ///
 /// Packing copies each block once into contiguous, aligned panels in the order the micro-kernel
 /// reads them, zero-padding ragged edges, and folds in transposition and alpha. The micro-kernel
-/// is C with AVX2+FMA (`CFoveaKernels`) when the CPU has them, else a portable Swift SIMD kernel.
+/// and its MR/NR/MC/KC/NC come from a `GEMMKernel` (AVX-512, AVX2+FMA or portable Swift).
+///
+/// The loop nest itself is `PackedGEMM.compute`, which takes the two packing steps as closures so
+/// that convolution can pack B straight from the image (`ConvolutionPacking`).
 public enum PackedGEMM {
-    static let mr = Int(FOVEA_GEMM_MR)
-    static let nr = Int(FOVEA_GEMM_NR)
-    /// Rows of A per L2 block (a multiple of 6), depth per block, columns of B per L3 block (a multiple of 16).
-    static let mc = 144, kc = 256, nc = 4080
-
-    /// The kernel this machine uses: `avx2-fma (C)` or `portable (Swift SIMD)`.
-    public static var kernelDescription: String { MicroKernel.usesAVX2 ? "avx2-fma (C)" : "portable (Swift SIMD)" }
+    /// The kernel this machine uses, e.g. `avx512 12×32 (C)`.
+    public static var kernelDescription: String { GEMMKernel.best.name }
 
     /// `C ← alpha·op(A)·op(B) + beta·C`, row-major, on the calling thread (arguments as in `Device.gemm`).
-    public static let serial: SerialGEMM = { transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc in
-        multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, kernel: MicroKernel.best)
-    }
+    public static let serial: SerialGEMM = serial(kernel: .best)
 
     /// The same GEMM with the portable Swift micro-kernel forced (for tests and measurements).
-    public static let portable: SerialGEMM = { transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc in
-        multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, kernel: MicroKernel.portable)
+    public static let portable: SerialGEMM = serial(kernel: .portable)
+
+    /// The serial GEMM with a chosen micro-kernel (which the CPU must support: see `GEMMKernel.available`).
+    public static func serial(kernel: GEMMKernel) -> SerialGEMM {
+        { transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc in
+            multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                     a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, kernel: kernel)
+        }
     }
 
     static func multiply(
@@ -38,7 +38,7 @@ public enum PackedGEMM {
         alpha: Float, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-        kernel: MicroKernel.Function
+        kernel: GEMMKernel
     ) {
         guard m > 0, n > 0 else { return }
         if beta != 1 {
@@ -48,25 +48,65 @@ public enum PackedGEMM {
             }
         }
         guard k > 0, alpha != 0 else { return }
+        compute(m: m, n: n, k: k, kernel: kernel, c: c, ldc: ldc, overwrite: false,
+                packA: { rows, count, depth, length, out in
+                    packA(transposed: transposeA, a: a, lda: lda, rows: rows, count: count, depth: depth, length: length,
+                          alpha: alpha, mr: kernel.mr, into: out)
+                },
+                packB: { rows, depth, columns, count, out in
+                    packB(transposed: transposeB, b: b, ldb: ldb, rows: rows, depth: depth, columns: columns, count: count,
+                          nr: kernel.nr, into: out)
+                })
+    }
+
+    /// Adds a tile's finishing touch while it is still in cache: called once per micro-tile after
+    /// the last depth block, with the tile's first row and column in C, its size and its address.
+    public typealias Epilogue = (_ row: Int, _ column: Int, _ rows: Int, _ columns: Int, _ tile: UnsafeMutablePointer<Float>) -> Void
+
+    /// The blocked loop nest over packed panels: `C[0..<m, 0..<n] (= or +=) A·B` where `packA`
+    /// writes rows `rows..<rows+count`, depths `depth..<depth+length` of A into MR-row panels
+    /// (zero rows past `count`) and `packB` writes depths `rows..<rows+depth`, columns
+    /// `columns..<columns+count` of B into NR-column panels (zero columns past `count`).
+    /// With `overwrite` the first depth block stores instead of adding (C need not be initialised).
+    /// Each element of C is reduced over k in the same order (blocks of `kernel.kc`, in order)
+    /// whatever m and n are, so splitting a product into row or column blocks gives bit-identical results.
+    static func compute(
+        m: Int, n: Int, k: Int, kernel: GEMMKernel, c: UnsafeMutablePointer<Float>, ldc: Int, overwrite: Bool,
+        packA: (_ rows: Int, _ count: Int, _ depth: Int, _ length: Int, _ out: UnsafeMutablePointer<Float>) -> Void,
+        packB: (_ rows: Int, _ depth: Int, _ columns: Int, _ count: Int, _ out: UnsafeMutablePointer<Float>) -> Void,
+        epilogue: Epilogue? = nil
+    ) {
+        guard m > 0, n > 0 else { return }
+        let (mr, nr, mc, kc, nc) = (kernel.mr, kernel.nr, kernel.mc, kernel.kc, kernel.nc)
+        let blockRows = min(mc, roundUp(m, to: mr))
         let blockColumns = min(nc, roundUp(n, to: nr))
-        guard let packedA = fovea_thread_scratch(0, mc * kc),
+        guard let packedA = fovea_thread_scratch(0, blockRows * kc),
               let packedB = fovea_thread_scratch(1, kc * blockColumns)
         else { fatalError("PackedGEMM: could not allocate packing buffers") }
-
+        let micro = kernel.function
+        if k <= 0 {
+            if overwrite { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            if let epilogue { tiles(m: m, n: n, mr: mr, nr: nr) { i, j, rows, columns in epilogue(i, j, rows, columns, c + i * ldc + j) } }
+            return
+        }
         for jc in stride(from: 0, to: n, by: nc) {
             let columns = min(nc, n - jc)
             for pc in stride(from: 0, to: k, by: kc) {
                 let depth = min(kc, k - pc)
-                packB(transposed: transposeB, b: b, ldb: ldb, rows: pc, depth: depth, columns: jc, count: columns, into: packedB)
+                let accumulate: Int32 = overwrite && pc == 0 ? 0 : 1
+                let last = pc + depth == k
+                packB(pc, depth, jc, columns, packedB)
                 for ic in stride(from: 0, to: m, by: mc) {
                     let rows = min(mc, m - ic)
-                    packA(transposed: transposeA, a: a, lda: lda, rows: ic, count: rows, depth: pc, length: depth,
-                          alpha: alpha, into: packedA)
+                    packA(ic, rows, pc, depth, packedA)
                     for jr in stride(from: 0, to: columns, by: nr) {
                         let panelB = packedB + jr * depth
+                        let liveColumns = min(nr, columns - jr)
                         for ir in stride(from: 0, to: rows, by: mr) {
-                            kernel(depth, packedA + ir * depth, panelB, c + (ic + ir) * ldc + jc + jr, ldc,
-                                   Int32(min(mr, rows - ir)), Int32(min(nr, columns - jr)), 1)
+                            let tile = c + (ic + ir) * ldc + jc + jr
+                            let liveRows = min(mr, rows - ir)
+                            micro(depth, packedA + ir * depth, panelB, tile, ldc, Int32(liveRows), Int32(liveColumns), accumulate)
+                            if last, let epilogue { epilogue(ic + ir, jc + jr, liveRows, liveColumns, tile) }
                         }
                     }
                 }
@@ -74,11 +114,15 @@ public enum PackedGEMM {
         }
     }
 
+    private static func tiles(m: Int, n: Int, mr: Int, nr: Int, _ body: (Int, Int, Int, Int) -> Void) {
+        for i in stride(from: 0, to: m, by: mr) { for j in stride(from: 0, to: n, by: nr) { body(i, j, min(mr, m - i), min(nr, n - j)) } }
+    }
+
     /// Packs rows `rows..<rows+count` and columns `depth..<depth+length` of alpha·op(A) into panels
-    /// of 6 rows: panel i holds `length` steps of 6 values, rows past `count` are zero.
+    /// of `mr` rows: panel i holds `length` steps of `mr` values, rows past `count` are zero.
     static func packA(
         transposed: Bool, a: UnsafePointer<Float>, lda: Int, rows: Int, count: Int, depth: Int, length: Int,
-        alpha: Float, into out: UnsafeMutablePointer<Float>
+        alpha: Float, mr: Int, into out: UnsafeMutablePointer<Float>
     ) {
         for panel in stride(from: 0, to: count, by: mr) {
             let destination = out + panel * length
@@ -105,10 +149,10 @@ public enum PackedGEMM {
     }
 
     /// Packs rows `rows..<rows+depth` and columns `columns..<columns+count` of op(B) into panels of
-    /// 16 columns: panel j holds `depth` steps of 16 values, columns past `count` are zero.
+    /// `nr` columns: panel j holds `depth` steps of `nr` values, columns past `count` are zero.
     static func packB(
         transposed: Bool, b: UnsafePointer<Float>, ldb: Int, rows: Int, depth: Int, columns: Int, count: Int,
-        into out: UnsafeMutablePointer<Float>
+        nr: Int, into out: UnsafeMutablePointer<Float>
     ) {
         for panel in stride(from: 0, to: count, by: nr) {
             let destination = out + panel * depth

@@ -11,11 +11,12 @@ struct GEMMTests {
         var description: String { "\(m)×\(n)×\(k) tA=\(transposeA) tB=\(transposeB) α=\(alpha) β=\(beta)" }
     }
 
-    /// Sizes around the micro-kernel's 6×16 tile and the 144/256 cache blocks, every transpose
-    /// combination, and alpha/beta other than 1/0.
+    /// Sizes around the micro-kernels' 6×16 and 12×32 tiles and the 144/240 × 256 cache blocks,
+    /// k = 1, every transpose combination, and alpha/beta other than 1/0.
     static let cases: [Case] = {
         var result: [Case] = []
-        let sizes = [(1, 1, 1), (5, 15, 3), (6, 16, 7), (7, 17, 9), (13, 33, 257), (145, 20, 300), (30, 200, 64), (2, 4097, 3)]
+        let sizes = [(1, 1, 1), (5, 15, 3), (6, 16, 7), (7, 17, 9), (13, 33, 257), (145, 20, 300), (30, 200, 64), (2, 4097, 3),
+                     (12, 32, 1), (11, 31, 5), (25, 65, 2), (241, 47, 513), (37, 4099, 20)]
         for (m, n, k) in sizes {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 result.append(Case(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: 1, beta: 0))
@@ -60,14 +61,29 @@ struct GEMMTests {
         }
     }
 
-    @Test func portableSwiftKernelAgreesWithNaive() {
+    /// Every micro-kernel this CPU can run (AVX-512, AVX2+FMA, portable Swift), each named.
+    @Test(arguments: GEMMKernel.available.map(\.name))
+    func kernelAgreesWithNaive(kernelName: String) throws {
+        let kernel = try #require(GEMMKernel.available.first { $0.name == kernelName })
+        let gemm = PackedGEMM.serial(kernel: kernel)
         for (index, c) in Self.cases.enumerated() {
             let expected = Self.run(c, seed: UInt64(index), gemm: Self.deviceGEMM(TestDevices.naive))
             let actual = Self.run(c, seed: UInt64(index)) { c, a, lda, b, ldb, out, ldc in
-                PackedGEMM.portable(c.transposeA, c.transposeB, c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, out, ldc)
+                gemm(c.transposeA, c.transposeB, c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, out, ldc)
             }
-            expectClose(actual, expected, absolute: 1e-4, relative: 1e-4, "portable \(c)")
+            expectClose(actual, expected, absolute: 1e-4, relative: 1e-4, "\(kernelName) \(c)")
         }
+    }
+
+    /// The kernel list follows the CPU flags Linux reports, so no kernel is skipped silently.
+    @Test func availableKernelsMatchCPUFlags() throws {
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+        let names = GEMMKernel.available.map(\.name)
+        #expect(names.contains(GEMMKernel.avx512.name) == flags.contains("avx512f"), "\(names)")
+        #expect(names.contains(GEMMKernel.avx2.name) == (flags.contains("avx2") && flags.contains("fma")), "\(names)")
+        #expect(names.last == GEMMKernel.portable.name)
+        #expect(GEMMKernel.best.name == names[0])
     }
 
     @Test func betaZeroOverwritesNaN() {

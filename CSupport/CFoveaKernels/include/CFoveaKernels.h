@@ -22,6 +22,19 @@ int fovea_cpu_has_avx2_fma(void);
 void fovea_sgemm_kernel_6x16_avx2(long kc, const float *a, const float *b, float *c, long ldc,
                                   int m, int n, int accumulate);
 
+/// The AVX-512 micro-kernels: C[0..<m, 0..<n] (= or +=) Apanel · Bpanel for an MR×32 tile
+/// (MR = 8, 12 or 14), with
+///   Apanel: kc steps of MR floats, Bpanel: kc steps of 32 floats (64-byte aligned),
+///   C: row-major with row stride ldc; m ≤ MR, n ≤ 32 (edges stored through write masks).
+///   accumulate = 0 overwrites C, 1 adds to it.
+/// Require fovea_cpu_has_avx512f().
+void fovea_sgemm_kernel_8x32_avx512(long kc, const float *a, const float *b, float *c, long ldc,
+                                    int m, int n, int accumulate);
+void fovea_sgemm_kernel_12x32_avx512(long kc, const float *a, const float *b, float *c, long ldc,
+                                     int m, int n, int accumulate);
+void fovea_sgemm_kernel_14x32_avx512(long kc, const float *a, const float *b, float *c, long ldc,
+                                     int m, int n, int accumulate);
+
 /// A 64-byte-aligned buffer of at least `floats` floats owned by the calling thread (slot 0 or 1),
 /// reused across calls and freed when the thread exits. Returns NULL if allocation fails.
 float *fovea_thread_scratch(int slot, size_t floats);

@@ -1,0 +1,89 @@
+// The AVX-512 GEMM micro-kernels: an MR×32 tile of C held in 2·MR zmm accumulators. Each step
+// loads one 32-float row of the packed B panel (two zmm) and, for each of the MR rows, broadcasts
+// one element of the packed A panel and issues two FMAs. With MR = 12 that is 24 independent FMA
+// chains, three times what two 4-cycle FMA pipes need in flight, leaving room to hide the loads.
+// Ragged edges (m < MR, n < 32) are computed in full and stored through AVX-512 write masks.
+#include "CFoveaKernels.h"
+
+#include <immintrin.h>
+
+#define FOVEA_AVX512_MAX_MR 14
+
+// The shared body; `mr` is a compile-time constant in each wrapper below, so after inlining the
+// accumulator arrays live in registers and every loop over rows is unrolled.
+__attribute__((target("avx512f"), always_inline))
+static inline void kernel_mrx32(const int mr, long kc, const float *a, const float *b, float *c, long ldc,
+                                int m, int n, int accumulate) {
+    __m512 lo[FOVEA_AVX512_MAX_MR], hi[FOVEA_AVX512_MAX_MR];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < mr; ++i) {
+        lo[i] = _mm512_setzero_ps();
+        hi[i] = _mm512_setzero_ps();
+    }
+    for (int i = 0; i < m; ++i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+
+    long p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        _mm_prefetch((const char *)(b + 32 * 8), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 32 * 8 + 16), _MM_HINT_T0);
+#pragma clang loop unroll(full)
+        for (int u = 0; u < 4; ++u) {
+            const __m512 b0 = _mm512_load_ps(b + 32 * u);
+            const __m512 b1 = _mm512_load_ps(b + 32 * u + 16);
+#pragma clang loop unroll(full)
+            for (int i = 0; i < mr; ++i) {
+                const __m512 av = _mm512_set1_ps(a[mr * u + i]);
+                lo[i] = _mm512_fmadd_ps(av, b0, lo[i]);
+                hi[i] = _mm512_fmadd_ps(av, b1, hi[i]);
+            }
+        }
+        a += 4 * mr;
+        b += 128;
+    }
+    for (; p < kc; ++p) {
+        const __m512 b0 = _mm512_load_ps(b);
+        const __m512 b1 = _mm512_load_ps(b + 16);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < mr; ++i) {
+            const __m512 av = _mm512_set1_ps(a[i]);
+            lo[i] = _mm512_fmadd_ps(av, b0, lo[i]);
+            hi[i] = _mm512_fmadd_ps(av, b1, hi[i]);
+        }
+        a += mr;
+        b += 32;
+    }
+
+    const __mmask16 maskLo = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    const __mmask16 maskHi = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < mr; ++i) {
+        if (i < m) {
+            float *row = c + i * ldc;
+            __m512 x = lo[i], y = hi[i];
+            if (accumulate) {
+                x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(maskLo, row));
+                y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(maskHi, row + 16));
+            }
+            _mm512_mask_storeu_ps(row, maskLo, x);
+            _mm512_mask_storeu_ps(row + 16, maskHi, y);
+        }
+    }
+}
+
+__attribute__((target("avx512f")))
+void fovea_sgemm_kernel_8x32_avx512(long kc, const float *a, const float *b, float *c, long ldc,
+                                    int m, int n, int accumulate) {
+    kernel_mrx32(8, kc, a, b, c, ldc, m, n, accumulate);
+}
+
+__attribute__((target("avx512f")))
+void fovea_sgemm_kernel_12x32_avx512(long kc, const float *a, const float *b, float *c, long ldc,
+                                     int m, int n, int accumulate) {
+    kernel_mrx32(12, kc, a, b, c, ldc, m, n, accumulate);
+}
+
+__attribute__((target("avx512f")))
+void fovea_sgemm_kernel_14x32_avx512(long kc, const float *a, const float *b, float *c, long ldc,
+                                     int m, int n, int accumulate) {
+    kernel_mrx32(14, kc, a, b, c, ldc, m, n, accumulate);
+}

@@ -1,0 +1,81 @@
+import CFoveaKernels
+
+/// One GEMM micro-kernel and the cache blocking that suits it:
+/// `C[0..<m, 0..<n] (+)= Apanel · Bpanel` for an `mr × nr` register tile (see `CFoveaKernels.h`),
+/// Apanel being `kc` steps of `mr` floats and Bpanel `kc` steps of `nr` floats.
+///
+/// Why C: Swift's default x86-64 target has neither AVX2/FMA nor AVX-512, and a package may not
+/// raise it for its users without unsafe flags. The C kernels get their instruction sets through
+/// per-function `target` attributes and are used only after a CPU check. The portable Swift
+/// kernel compiles to SSE and is always available.
+///
+/// Blocking (BLIS terms): a `kc × nr` B panel stays in L1 while every A panel of the `mc × kc`
+/// block (in L2) passes it; `nc` columns of B are packed at a time.
+public struct GEMMKernel: Sendable, CustomStringConvertible {
+    public typealias Function = @Sendable (
+        _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+        _ ldc: Int, _ m: Int32, _ n: Int32, _ accumulate: Int32
+    ) -> Void
+
+    /// E.g. `avx512 12×32 (C)`.
+    public let name: String
+    /// Register tile rows and columns.
+    public let mr: Int, nr: Int
+    /// Rows of A per L2 block (a multiple of `mr`), depth per block, columns of B per packed block
+    /// (a multiple of `nr`).
+    public let mc: Int, kc: Int, nc: Int
+    let function: Function
+
+    public var description: String { name }
+
+    public init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, function: @escaping Function) {
+        precondition(mc % mr == 0 && nc % nr == 0, "GEMMKernel \(name): mc must be a multiple of mr and nc of nr")
+        (self.name, self.mr, self.nr, self.mc, self.kc, self.nc, self.function) = (name, mr, nr, mc, kc, nc, function)
+    }
+
+    /// 12×32 with AVX-512F: 24 zmm accumulators. KC 256 keeps the 32 KiB B panel plus the 12 KiB
+    /// A panel within Zen 5's 48 KiB L1D; MC 240 makes the A block 240 KiB of the 1 MiB L2.
+    public static let avx512 = GEMMKernel(
+        name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 240, kc: 256, nc: 4096
+    ) { kc, a, b, c, ldc, m, n, accumulate in
+        fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, accumulate)
+    }
+
+    /// 6×16 with AVX2+FMA: 12 ymm accumulators.
+    public static let avx2 = GEMMKernel(
+        name: "avx2-fma 6×16 (C)", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080
+    ) { kc, a, b, c, ldc, m, n, accumulate in
+        fovea_sgemm_kernel_6x16_avx2(kc, a, b, c, ldc, m, n, accumulate)
+    }
+
+    /// 6×16 in Swift: six rows of `SIMD16<Float>` accumulators.
+    public static let portable = GEMMKernel(
+        name: "portable 6×16 (Swift SIMD)", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080
+    ) { kc, a, b, c, ldc, m, n, accumulate in
+        var r0 = SIMD16<Float>(), r1 = SIMD16<Float>(), r2 = SIMD16<Float>()
+        var r3 = SIMD16<Float>(), r4 = SIMD16<Float>(), r5 = SIMD16<Float>()
+        let vectors = UnsafeRawPointer(b)
+        for p in 0..<kc {
+            let bv = vectors.loadUnaligned(fromByteOffset: p * 64, as: SIMD16<Float>.self)
+            let ap = a + p * 6
+            r0 = ap[0] * bv + r0
+            r1 = ap[1] * bv + r1
+            r2 = ap[2] * bv + r2
+            r3 = ap[3] * bv + r3
+            r4 = ap[4] * bv + r4
+            r5 = ap[5] * bv + r5
+        }
+        let rows = [r0, r1, r2, r3, r4, r5]
+        for i in 0..<Int(m) {
+            let row = c + i * ldc
+            for j in 0..<Int(n) { row[j] = accumulate != 0 ? row[j] + rows[i][j] : rows[i][j] }
+        }
+    }
+
+    /// The kernels this CPU can run, fastest first (the portable one is always last).
+    public static let available: [GEMMKernel] =
+        (fovea_cpu_has_avx512f() != 0 ? [avx512] : []) + (fovea_cpu_has_avx2_fma() != 0 ? [avx2] : []) + [portable]
+
+    /// The kernel the Dispatch backend uses: AVX-512 → AVX2+FMA → portable Swift.
+    public static let best: GEMMKernel = available[0]
+}
