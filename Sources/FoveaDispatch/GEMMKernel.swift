@@ -72,6 +72,11 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The same kernel with other cache blocks (tests use tiny ones to reach every block edge).
+    public func withBlocking(mc: Int, kc: Int, nc: Int) -> GEMMKernel {
+        GEMMKernel(name: "\(name) mc\(mc) kc\(kc) nc\(nc)", mr: mr, nr: nr, mc: mc, kc: kc, nc: nc, function: function)
+    }
+
     /// The kernels this CPU can run, fastest first (the portable one is always last).
     public static let available: [GEMMKernel] =
         (fovea_cpu_has_avx512f() != 0 ? [avx512] : []) + (fovea_cpu_has_avx2_fma() != 0 ? [avx2] : []) + [portable]

@@ -1,0 +1,116 @@
+import FoveaCore
+
+/// The Dispatch backend's convolution forward: one packed GEMM per (image, group),
+///
+///     y[n, group's K/g channels, :] = W_group [K/g × (C/g)·R·S] · col [(C/g)·R·S × P·Q]  (+ bias)
+///
+/// whose B panels are packed straight from the image (`ConvolutionPacking`; for a 1×1, stride-1,
+/// unpadded layer the image *is* B), so no im2col matrix is written and no workspace is needed
+/// beyond the GEMM's per-thread packing buffers. The bias is added by the GEMM's epilogue while
+/// each output tile is in cache.
+///
+/// **Split** (`Split`): whole GEMMs across workers when the (image, group) units divide evenly
+/// among them; otherwise each unit's GEMM is cut into `parts` blocks of output columns (positions,
+/// in whole NR panels) or of output rows (channels, in whole MR panels), whichever leaves the
+/// largest block cheapest, so that every worker is busy even at batch 1. Every output element is
+/// reduced over k by the same sequence of micro-kernel calls whatever the split, so results are
+/// bit-identical at any thread count.
+struct DirectGEMMConvolution: Sendable {
+    let threads: Int
+    let kernel: GEMMKernel
+
+    /// `units` (image, group) GEMMs, each cut into `parts` blocks of `partSize` columns
+    /// (`byColumns`) or rows; `items = units · parts`.
+    struct Split: Equatable {
+        var units: Int, parts: Int, byColumns: Bool, partSize: Int
+        var items: Int { units * parts }
+    }
+
+    /// Packing one element costs about this many flops of micro-kernel time (a rough model used
+    /// only to choose between splitting rows or columns).
+    static let packingCostInFlops = 32.0
+
+    func split(_ g: Conv2DGeometry) -> Split {
+        let units = g.batch * g.groups
+        let (m, n, k) = (g.outputChannelsPerGroup, g.columnCount, Double(g.columnRows))
+        let (mr, nr) = (kernel.mr, kernel.nr)
+        let parts = threads / greatestCommonDivisor(units, threads)
+        let whole = Split(units: units, parts: 1, byColumns: true, partSize: n)
+        guard parts > 1 else { return whole }
+        func padded(_ x: Int, _ to: Int) -> Double { Double((x + to - 1) / to * to) }
+        let columnPart = (n + parts - 1) / parts
+        let columnSize = (columnPart + nr - 1) / nr * nr
+        let rowPart = (m + parts - 1) / parts
+        let rowSize = (rowPart + mr - 1) / mr * mr
+        let c = Self.packingCostInFlops
+        let byColumnsCost = 2 * padded(m, mr) * padded(min(columnSize, n), nr) * k + c * k * Double(m + min(columnSize, n))
+        let byRowsCost = 2 * padded(min(rowSize, m), mr) * padded(n, nr) * k + c * k * Double(min(rowSize, m) + n)
+        let wholeCost = 2 * padded(m, mr) * padded(n, nr) * k + c * k * Double(m + n)
+        if min(byColumnsCost, byRowsCost) >= wholeCost { return whole }
+        return byColumnsCost <= byRowsCost
+            ? Split(units: units, parts: parts, byColumns: true, partSize: columnSize)
+            : Split(units: units, parts: parts, byColumns: false, partSize: rowSize)
+    }
+
+    func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: Conv2DGeometry) -> Tensor {
+        var output = Tensor(zeros: g.outputShape)
+        let plan = split(g)
+        let (m, n, k) = (g.outputChannelsPerGroup, g.columnCount, g.columnRows)
+        let pointwise = g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.stride == 1 && g.options.padding == 0
+        let imageSize = g.inputChannels * g.inputHeight * g.inputWidth
+        let groupInputSize = g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
+        let kernel = self.kernel
+        input.withUnsafeBufferPointer { x in
+            weight.withUnsafeBufferPointer { wt in
+                output.withUnsafeMutableBufferPointer { y in
+                    let (x, wt, y) = (SendablePointer(x.baseAddress!), SendablePointer(wt.baseAddress!), SendablePointer(y.baseAddress!))
+                    let b = bias.map { bias in bias.withUnsafeBufferPointer { Array($0) } }
+                    Parallel.forEach(plan.items, threads: threads) { _, item in
+                        let (unit, part) = (item / plan.parts, item % plan.parts)
+                        let (image, group) = (unit / g.groups, unit % g.groups)
+                        let (rows, columns): (Range<Int>, Range<Int>) = plan.byColumns
+                            ? (0..<m, min(part * plan.partSize, n)..<min((part + 1) * plan.partSize, n))
+                            : (min(part * plan.partSize, m)..<min((part + 1) * plan.partSize, m), 0..<n)
+                        guard !rows.isEmpty, !columns.isEmpty else { return }
+                        let firstOutput = group * m + rows.lowerBound
+                        let weights = UnsafePointer(wt.pointer + firstOutput * k)
+                        let source = UnsafePointer(x.pointer + image * imageSize + group * groupInputSize)
+                        let out = y.pointer + (image * g.outputChannels + firstOutput) * n + columns.lowerBound
+                        let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr)
+                        let epilogue: PackedGEMM.Epilogue? = b.map { b in
+                            { row, _, tileRows, tileColumns, tile in
+                                for i in 0..<tileRows {
+                                    let value = b[firstOutput + row + i]
+                                    let line = tile + i * n
+                                    for j in 0..<tileColumns { line[j] += value }
+                                }
+                            }
+                        }
+                        PackedGEMM.compute(
+                            m: rows.count, n: columns.count, k: k, kernel: kernel, c: out, ldc: n, overwrite: true,
+                            packA: { first, count, depth, length, packed in
+                                PackedGEMM.packA(transposed: false, a: weights, lda: k, rows: first, count: count,
+                                                 depth: depth, length: length, alpha: 1, mr: kernel.mr, into: packed)
+                            },
+                            packB: { depth, length, first, count, packed in
+                                if pointwise {
+                                    PackedGEMM.packB(transposed: false, b: source, ldb: n, rows: depth, depth: length,
+                                                     columns: columns.lowerBound + first, count: count, nr: kernel.nr, into: packed)
+                                } else {
+                                    packing.pack(rows: depth, depth: length, columns: columns.lowerBound + first, count: count, into: packed)
+                                }
+                            },
+                            epilogue: epilogue)
+                    }
+                }
+            }
+        }
+        return output
+    }
+}
+
+private func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int {
+    var (a, b) = (a, b)
+    while b != 0 { (a, b) = (b, a % b) }
+    return max(a, 1)
+}
