@@ -1,3 +1,4 @@
+import CFoveaKernels
 import FoveaCore
 
 /// Packs the GEMM's B panels of a convolution straight from the NCHW image, without writing the
@@ -35,55 +36,82 @@ struct ConvolutionPacking {
                 valid[2 * s] = max(0, ceilDivision(-shift, by: sw))
                 valid[2 * s + 1] = max(valid[2 * s], min(q, floorDivision(w - 1 - shift, by: sw) + 1))
             }
-            for panel in stride(from: 0, to: count, by: nr) {
-                let destination = out + panel * depth
-                let live = min(nr, count - panel)
-                let firstColumn = columns + panel
-                // The tap of the first step, advanced step by step.
-                var s = rows % kw, r = (rows / kw) % kh, c = rows / (kw * kh)
-                for step in 0..<depth {
-                    let lanes = destination + step * nr
-                    let rowShift = r * o.dilation.height - o.padding.height
-                    let columnShift = s * o.dilation.width - o.padding.width
-                    let (validStart, validEnd) = (valid[2 * s], valid[2 * s + 1])
-                    let channel = image + c * plane
+            // A panel's columns as runs of one output row each: (first lane, output row p, first q, length).
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * nr) { runs in
+                for panel in stride(from: 0, to: count, by: nr) {
+                    let live = min(nr, count - panel)
+                    var runCount = 0
                     var lane = 0
-                    var p = firstColumn / q, qStart = firstColumn - p * q
+                    var p = (columns + panel) / q, qStart = columns + panel - p * q
                     while lane < live {
-                        let run = min(q - qStart, live - lane)
-                        let qEnd = qStart + run
-                        let ih = p * sh + rowShift
-                        if ih < 0 || ih >= h {
-                            (lanes + lane).update(repeating: 0, count: run)
-                        } else {
-                            let copyStart = min(max(qStart, validStart), qEnd)
-                            let copyEnd = max(min(qEnd, validEnd), copyStart)
-                            let lead = copyStart - qStart
-                            (lanes + lane).update(repeating: 0, count: lead)
-                            let target = lanes + lane + lead
-                            let source = channel + ih * w + copyStart * sw + columnShift
-                            let copies = copyEnd - copyStart
-                            if sw == 1 {
-                                for i in 0..<copies { target[i] = source[i] }
-                            } else {
-                                for i in 0..<copies { target[i] = source[i * sw] }
-                            }
-                            (target + copies).update(repeating: 0, count: qEnd - copyEnd)
-                        }
-                        lane += run
+                        let length = min(q - qStart, live - lane)
+                        (runs[4 * runCount], runs[4 * runCount + 1], runs[4 * runCount + 2], runs[4 * runCount + 3]) = (lane, p, qStart, length)
+                        runCount += 1
+                        lane += length
                         p += 1
                         qStart = 0
                     }
-                    (lanes + live).update(repeating: 0, count: nr - live)
-                    s += 1
-                    if s == kw {
-                        s = 0
-                        r += 1
-                        if r == kh { r = 0; c += 1 }
+                    let destination = out + panel * depth
+                    // The tap of the first step, advanced step by step.
+                    var s = rows % kw, r = (rows / kw) % kh, c = rows / (kw * kh)
+                    for step in 0..<depth {
+                        let lanes = destination + step * nr
+                        let rowShift = r * o.dilation.height - o.padding.height
+                        let columnShift = s * o.dilation.width - o.padding.width
+                        let (validStart, validEnd) = (valid[2 * s], valid[2 * s + 1])
+                        let channel = image + c * plane
+                        for index in 0..<runCount {
+                            let (first, p, qStart, length) = (runs[4 * index], runs[4 * index + 1], runs[4 * index + 2], runs[4 * index + 3])
+                            let target = lanes + first
+                            let ih = p * sh + rowShift
+                            let qEnd = qStart + length
+                            guard ih >= 0 && ih < h else {
+                                target.update(repeating: 0, count: length)
+                                continue
+                            }
+                            let source = channel + ih * w + columnShift
+                            if sw == 1 && qStart >= validStart && qEnd <= validEnd {
+                                // The next panels read on along the same input row: fetch it ahead.
+                                fovea_prefetch(source + qStart + nr)
+                                fovea_prefetch(source + qStart + nr + 16)
+                                Self.copy(from: source + qStart, to: target, count: length)
+                                continue
+                            }
+                            let copyStart = min(max(qStart, validStart), qEnd)
+                            let copyEnd = max(min(qEnd, validEnd), copyStart)
+                            let lead = copyStart - qStart
+                            for i in 0..<lead { target[i] = 0 }
+                            let copied = target + lead
+                            let read = source + copyStart * sw
+                            if sw == 1 {
+                                Self.copy(from: read, to: copied, count: copyEnd - copyStart)
+                            } else {
+                                for i in 0..<(copyEnd - copyStart) { copied[i] = read[i * sw] }
+                            }
+                            for i in (copyEnd - qStart)..<length { target[i] = 0 }
+                        }
+                        (lanes + live).update(repeating: 0, count: nr - live)
+                        s += 1
+                        if s == kw {
+                            s = 0
+                            r += 1
+                            if r == kh { r = 0; c += 1 }
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Contiguous copy; whole 16-float vectors first.
+    @inline(__always) private static func copy(from source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target)
+        while i + 16 <= count {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self), toByteOffset: 4 * i, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count { target[i] = source[i]; i += 1 }
     }
 }
 

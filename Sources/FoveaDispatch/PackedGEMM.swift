@@ -68,6 +68,7 @@ public enum PackedGEMM {
     /// (zero rows past `count`) and `packB` writes depths `rows..<rows+depth`, columns
     /// `columns..<columns+count` of B into NR-column panels (zero columns past `count`).
     /// With `overwrite` the first depth block stores instead of adding (C need not be initialised).
+    /// When A is a single block (m ≤ MC), each B panel is packed right before its micro-kernel calls.
     /// Each element of C is reduced over k in the same order (blocks of `kernel.kc`, in order)
     /// whatever m and n are, so splitting a product into row or column blocks gives bit-identical results.
     static func compute(
@@ -87,6 +88,27 @@ public enum PackedGEMM {
         if k <= 0 {
             if overwrite { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             if let epilogue { tiles(m: m, n: n, mr: mr, nr: nr) { i, j, rows, columns in epilogue(i, j, rows, columns, c + i * ldc + j) } }
+            return
+        }
+        if m <= mc {
+            // One block of A: pack it once per depth block and each B panel just before the
+            // micro-kernels use it, so the panel is still in L1 (no KC×NC block round trip via L3).
+            for pc in stride(from: 0, to: k, by: kc) {
+                let depth = min(kc, k - pc)
+                let accumulate: Int32 = overwrite && pc == 0 ? 0 : 1
+                let last = pc + depth == k
+                packA(0, m, pc, depth, packedA)
+                for jr in stride(from: 0, to: n, by: nr) {
+                    let liveColumns = min(nr, n - jr)
+                    packB(pc, depth, jr, liveColumns, packedB)
+                    for ir in stride(from: 0, to: m, by: mr) {
+                        let tile = c + ir * ldc + jr
+                        let liveRows = min(mr, m - ir)
+                        micro(depth, packedA + ir * depth, packedB, tile, ldc, Int32(liveRows), Int32(liveColumns), accumulate)
+                        if last, let epilogue { epilogue(ir, jr, liveRows, liveColumns, tile) }
+                    }
+                }
+            }
             return
         }
         for jc in stride(from: 0, to: n, by: nc) {

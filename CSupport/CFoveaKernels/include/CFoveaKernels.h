@@ -49,4 +49,7 @@ int fovea_cpu_has_avx512f(void);
 /// `iterations` × 12 independent 16-wide FMAs (384 flops per iteration). Requires AVX-512F.
 float fovea_fma_probe_avx512(long iterations);
 
+/// A hint to fetch the cache line holding `address` into all cache levels (no effect on results).
+static inline void fovea_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+
 #endif
