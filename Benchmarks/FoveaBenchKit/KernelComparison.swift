@@ -55,7 +55,7 @@ public let avx512Variants: [GEMMKernel] = fovea_cpu_has_avx512f() == 0 ? [] : [
     GEMMKernel(name: "avx512 12×32 kc384 mc120", mr: 12, nr: 32, mc: 120, kc: 384, nc: 4096) { kc, a, b, c, ldc, m, n, acc in
         fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, acc)
     },
-    GEMMKernel(name: "avx512 12×32 kc256 mc480", mr: 12, nr: 32, mc: 480, kc: 256, nc: 4096) { kc, a, b, c, ldc, m, n, acc in
+    GEMMKernel(name: "avx512 12×32 kc256 mc240", mr: 12, nr: 32, mc: 240, kc: 256, nc: 4096) { kc, a, b, c, ldc, m, n, acc in
         fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, acc)
     },
 ]

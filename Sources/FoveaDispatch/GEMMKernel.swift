@@ -34,9 +34,11 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
     }
 
     /// 12×32 with AVX-512F: 24 zmm accumulators. KC 256 keeps the 32 KiB B panel plus the 12 KiB
-    /// A panel within Zen 5's 48 KiB L1D; MC 240 makes the A block 240 KiB of the 1 MiB L2.
+    /// A panel within Zen 5's 48 KiB L1D; MC 516 (43 panels) makes the A block 516 KiB of the
+    /// 1 MiB L2 and lets every convolution with up to 516 output channels take the single-A-block
+    /// path of `PackedGEMM.compute`.
     public static let avx512 = GEMMKernel(
-        name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 240, kc: 256, nc: 4096
+        name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 516, kc: 256, nc: 4096
     ) { kc, a, b, c, ldc, m, n, accumulate in
         fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, accumulate)
     }
@@ -76,6 +78,8 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
     public func withBlocking(mc: Int, kc: Int, nc: Int) -> GEMMKernel {
         GEMMKernel(name: "\(name) mc\(mc) kc\(kc) nc\(nc)", mr: mr, nr: nr, mc: mc, kc: kc, nc: nc, function: function)
     }
+
+    static let cpuHasAVX512F = fovea_cpu_has_avx512f() != 0
 
     /// The kernels this CPU can run, fastest first (the portable one is always last).
     public static let available: [GEMMKernel] =

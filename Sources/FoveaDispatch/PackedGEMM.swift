@@ -158,12 +158,20 @@ public enum PackedGEMM {
                     for i in live..<mr { step[i] = 0 }
                 }
             } else {
-                for i in 0..<mr {
-                    if i < live {
-                        let source = a + (rows + panel + i) * lda + depth
-                        for p in 0..<length { destination[p * mr + i] = alpha * source[p] }
-                    } else {
-                        for p in 0..<length { destination[p * mr + i] = 0 }
+                // Step by step, so the writes are contiguous and each row is read as a sequential stream.
+                let source = a + (rows + panel) * lda + depth
+                if mr == 12 && alpha == 1 && GEMMKernel.cpuHasAVX512F {
+                    fovea_pack_a12_avx512(source, lda, Int32(live), length, destination)
+                } else if live == mr && alpha == 1 {
+                    for p in 0..<length {
+                        let step = destination + p * mr
+                        for i in 0..<mr { step[i] = source[i * lda + p] }
+                    }
+                } else {
+                    for p in 0..<length {
+                        let step = destination + p * mr
+                        for i in 0..<live { step[i] = alpha * source[i * lda + p] }
+                        for i in live..<mr { step[i] = 0 }
                     }
                 }
             }

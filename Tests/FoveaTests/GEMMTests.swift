@@ -1,3 +1,4 @@
+@testable import FoveaDispatch
 import Fovea
 import FoveaTestSupport
 import Testing
@@ -11,12 +12,12 @@ struct GEMMTests {
         var description: String { "\(m)×\(n)×\(k) tA=\(transposeA) tB=\(transposeB) α=\(alpha) β=\(beta)" }
     }
 
-    /// Sizes around the micro-kernels' 6×16 and 12×32 tiles and the 144/240 × 256 cache blocks,
+    /// Sizes around the micro-kernels' 6×16 and 12×32 tiles and the 144/516 × 256 cache blocks,
     /// k = 1, every transpose combination, and alpha/beta other than 1/0.
     static let cases: [Case] = {
         var result: [Case] = []
         let sizes = [(1, 1, 1), (5, 15, 3), (6, 16, 7), (7, 17, 9), (13, 33, 257), (145, 20, 300), (30, 200, 64), (2, 4097, 3),
-                     (12, 32, 1), (11, 31, 5), (25, 65, 2), (241, 47, 513), (37, 4099, 20)]
+                     (12, 32, 1), (11, 31, 5), (25, 65, 2), (241, 47, 513), (37, 4099, 20), (530, 40, 300)]
         for (m, n, k) in sizes {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 result.append(Case(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: 1, beta: 0))
@@ -73,6 +74,26 @@ struct GEMMTests {
             }
             expectClose(actual, expected, absolute: 1e-4, relative: 1e-4, "\(kernelName) \(c)")
         }
+    }
+
+    /// Packing A for 12-row panels (the AVX-512 transposing packer where the CPU has it) writes
+    /// exactly `out[panel][p·12 + i] = alpha·A[row + i, depth + p]`, zero past the live rows.
+    @Test(arguments: [Float(1), -0.5])
+    func twelveRowPackingOfA(alpha: Float) {
+        let (lda, rows, count, depth, length) = (47, 3, 20, 5, 37)
+        let a = Tensor.randomNormal([30, lda], seed: 5).scalars
+        var packed = [Float](repeating: .nan, count: 24 * length)
+        PackedGEMM.packA(transposed: false, a: a, lda: lda, rows: rows, count: count, depth: depth, length: length,
+                         alpha: alpha, mr: 12, into: &packed)
+        var expected = [Float](repeating: 0, count: 24 * length)
+        for panel in 0..<2 {
+            for p in 0..<length {
+                for i in 0..<12 where panel * 12 + i < count {
+                    expected[panel * 12 * length + p * 12 + i] = alpha * a[(rows + panel * 12 + i) * lda + depth + p]
+                }
+            }
+        }
+        #expect(packed == expected)
     }
 
     /// The kernel list follows the CPU flags Linux reports, so no kernel is skipped silently.

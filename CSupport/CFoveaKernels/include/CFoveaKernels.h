@@ -35,6 +35,10 @@ void fovea_sgemm_kernel_12x32_avx512(long kc, const float *a, const float *b, fl
 void fovea_sgemm_kernel_14x32_avx512(long kc, const float *a, const float *b, float *c, long ldc,
                                      int m, int n, int accumulate);
 
+/// Packs a 12-row sliver for the 12×32 kernel: out[p·12 + i] = a[i·lda + p] for i < rows (≤ 12),
+/// 0 for rows ≤ i < 12, p < length. Requires fovea_cpu_has_avx512f().
+void fovea_pack_a12_avx512(const float *a, long lda, int rows, long length, float *out);
+
 /// A 64-byte-aligned buffer of at least `floats` floats owned by the calling thread (slot 0 or 1),
 /// reused across calls and freed when the thread exits. Returns NULL if allocation fails.
 float *fovea_thread_scratch(int slot, size_t floats);
