@@ -90,12 +90,14 @@ struct DirectGEMMConvolution: Sendable {
                             m: rows.count, n: columns.count, k: k, kernel: kernel, c: out, ldc: n, overwrite: true,
                             packA: { first, count, depth, length, packed in
                                 PackedGEMM.packA(transposed: false, a: weights, lda: k, rows: first, count: count,
-                                                 depth: depth, length: length, alpha: 1, mr: kernel.mr, into: packed)
+                                                 depth: depth, length: length, alpha: 1, mr: kernel.mr,
+                                                 transposingPacker: kernel.transposingPacker, into: packed)
                             },
                             packB: { depth, length, first, count, packed in
                                 if pointwise {
                                     PackedGEMM.packB(transposed: false, b: source, ldb: n, rows: depth, depth: length,
-                                                     columns: columns.lowerBound + first, count: count, nr: kernel.nr, into: packed)
+                                                     columns: columns.lowerBound + first, count: count, nr: kernel.nr,
+                                                     transposingPacker: kernel.transposingPacker, into: packed)
                                 } else {
                                     packing.pack(rows: depth, depth: length, columns: columns.lowerBound + first, count: count, into: packed)
                                 }

@@ -25,12 +25,16 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
     /// (a multiple of `nr`).
     public let mc: Int, kc: Int, nc: Int
     let function: Function
+    /// Packs with the AVX-512 transposing packer (`fovea_pack_transposed_avx512`); AVX-512 kernels only.
+    let transposingPacker: Bool
 
     public var description: String { name }
 
-    public init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, function: @escaping Function) {
+    /// - Parameter transposingPacker: pack with the AVX-512 transposing packer (the CPU must have AVX-512F).
+    public init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, transposingPacker: Bool = false, function: @escaping Function) {
         precondition(mc % mr == 0 && nc % nr == 0, "GEMMKernel \(name): mc must be a multiple of mr and nc of nr")
-        (self.name, self.mr, self.nr, self.mc, self.kc, self.nc, self.function) = (name, mr, nr, mc, kc, nc, function)
+        (self.name, self.mr, self.nr, self.mc, self.kc, self.nc) = (name, mr, nr, mc, kc, nc)
+        (self.transposingPacker, self.function) = (transposingPacker, function)
     }
 
     /// 12×32 with AVX-512F: 24 zmm accumulators. KC 256 keeps the 32 KiB B panel plus the 12 KiB
@@ -38,7 +42,7 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
     /// 1 MiB L2 and lets every convolution with up to 516 output channels take the single-A-block
     /// path of `PackedGEMM.compute`.
     public static let avx512 = GEMMKernel(
-        name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 516, kc: 256, nc: 4096
+        name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 516, kc: 256, nc: 4096, transposingPacker: true
     ) { kc, a, b, c, ldc, m, n, accumulate in
         fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, accumulate)
     }
@@ -76,10 +80,9 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
 
     /// The same kernel with other cache blocks (tests use tiny ones to reach every block edge).
     public func withBlocking(mc: Int, kc: Int, nc: Int) -> GEMMKernel {
-        GEMMKernel(name: "\(name) mc\(mc) kc\(kc) nc\(nc)", mr: mr, nr: nr, mc: mc, kc: kc, nc: nc, function: function)
+        GEMMKernel(name: "\(name) mc\(mc) kc\(kc) nc\(nc)", mr: mr, nr: nr, mc: mc, kc: kc, nc: nc,
+                   transposingPacker: transposingPacker, function: function)
     }
-
-    static let cpuHasAVX512F = fovea_cpu_has_avx512f() != 0
 
     /// The kernels this CPU can run, fastest first (the portable one is always last).
     public static let available: [GEMMKernel] =

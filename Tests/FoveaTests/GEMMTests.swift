@@ -76,24 +76,40 @@ struct GEMMTests {
         }
     }
 
-    /// Packing A for 12-row panels (the AVX-512 transposing packer where the CPU has it) writes
-    /// exactly `out[panel][p·12 + i] = alpha·A[row + i, depth + p]`, zero past the live rows.
-    @Test(arguments: [Float(1), -0.5])
-    func twelveRowPackingOfA(alpha: Float) {
-        let (lda, rows, count, depth, length) = (47, 3, 20, 5, 37)
-        let a = Tensor.randomNormal([30, lda], seed: 5).scalars
-        var packed = [Float](repeating: .nan, count: 24 * length)
-        PackedGEMM.packA(transposed: false, a: a, lda: lda, rows: rows, count: count, depth: depth, length: length,
-                         alpha: alpha, mr: 12, into: &packed)
-        var expected = [Float](repeating: 0, count: 24 * length)
+    /// Packing A into 12-row panels and Bᵀ into 32-column panels writes exactly
+    /// `A[row + i, depth + p]·alpha` (resp. `B[column + j, row + p]`) in step p, zero past the live
+    /// rows or columns: with the Swift packers, and with the AVX-512 transposing packer where the CPU has it.
+    @Test(arguments: GEMMKernel.available.contains(where: \.transposingPacker) ? [false, true] : [false])
+    func transposingPackersAreExact(avx512: Bool) {
+        let (lda, first, count, depth, length) = (47, 3, 20, 5, 37)
+        let a = Tensor.randomNormal([60, lda], seed: 5).scalars
+        for alpha: Float in [1, -0.5] {
+            var packed = [Float](repeating: .nan, count: 24 * length)
+            PackedGEMM.packA(transposed: false, a: a, lda: lda, rows: first, count: count, depth: depth, length: length,
+                             alpha: alpha, mr: 12, transposingPacker: avx512, into: &packed)
+            var expected = [Float](repeating: 0, count: 24 * length)
+            for panel in 0..<2 {
+                for p in 0..<length {
+                    for i in 0..<12 where panel * 12 + i < count {
+                        expected[panel * 12 * length + p * 12 + i] = alpha * a[(first + panel * 12 + i) * lda + depth + p]
+                    }
+                }
+            }
+            #expect(packed == expected, "A alpha \(alpha) avx512 \(avx512)")
+        }
+        let columns = 45
+        var packed = [Float](repeating: .nan, count: 64 * length)
+        PackedGEMM.packB(transposed: true, b: a, ldb: lda, rows: depth, depth: length, columns: first, count: columns,
+                         nr: 32, transposingPacker: avx512, into: &packed)
+        var expected = [Float](repeating: 0, count: 64 * length)
         for panel in 0..<2 {
             for p in 0..<length {
-                for i in 0..<12 where panel * 12 + i < count {
-                    expected[panel * 12 * length + p * 12 + i] = alpha * a[(rows + panel * 12 + i) * lda + depth + p]
+                for j in 0..<32 where panel * 32 + j < columns {
+                    expected[panel * 32 * length + p * 32 + j] = a[(first + panel * 32 + j) * lda + depth + p]
                 }
             }
         }
-        #expect(packed == expected)
+        #expect(packed == expected, "Bᵀ avx512 \(avx512)")
     }
 
     /// The kernel list follows the CPU flags Linux reports, so no kernel is skipped silently.

@@ -35,9 +35,10 @@ void fovea_sgemm_kernel_12x32_avx512(long kc, const float *a, const float *b, fl
 void fovea_sgemm_kernel_14x32_avx512(long kc, const float *a, const float *b, float *c, long ldc,
                                      int m, int n, int accumulate);
 
-/// Packs a 12-row sliver for the 12×32 kernel: out[p·12 + i] = a[i·lda + p] for i < rows (≤ 12),
-/// 0 for rows ≤ i < 12, p < length. Requires fovea_cpu_has_avx512f().
-void fovea_pack_a12_avx512(const float *a, long lda, int rows, long length, float *out);
+/// Transposing panel packing: out[p·width + i] = a[i·lda + p] for i < rows (≤ width), 0 for
+/// rows ≤ i < width, p < length. Packs A (width 12) and Bᵀ (width 32) for the 12×32 kernel.
+/// Requires fovea_cpu_has_avx512f().
+void fovea_pack_transposed_avx512(const float *a, long lda, int rows, long length, int width, float *out);
 
 /// A 64-byte-aligned buffer of at least `floats` floats owned by the calling thread (slot 0 or 1),
 /// reused across calls and freed when the thread exits. Returns NULL if allocation fails.
