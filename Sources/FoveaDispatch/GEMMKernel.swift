@@ -12,8 +12,9 @@ import CFoveaKernels
 /// Blocking (BLIS terms): a `kc × nr` B panel stays in L1 while every A panel of the `mc × kc`
 /// block (in L2) passes it; `nc` columns of B are packed at a time.
 public struct GEMMKernel: Sendable, CustomStringConvertible {
-    public typealias Function = @Sendable (
-        _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+    /// A C function pointer (no closure context, so calling it per tile costs no reference counting).
+    public typealias Function = @convention(c) (
+        _ kc: Int, _ a: UnsafePointer<Float>?, _ b: UnsafePointer<Float>?, _ c: UnsafeMutablePointer<Float>?,
         _ ldc: Int, _ m: Int32, _ n: Int32, _ accumulate: Int32
     ) -> Void
 
@@ -31,7 +32,7 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
     public var description: String { name }
 
     /// - Parameter transposingPacker: pack with the AVX-512 transposing packer (the CPU must have AVX-512F).
-    public init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, transposingPacker: Bool = false, function: @escaping Function) {
+    public init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, transposingPacker: Bool = false, function: Function) {
         precondition(mc % mr == 0 && nc % nr == 0, "GEMMKernel \(name): mc must be a multiple of mr and nc of nr")
         (self.name, self.mr, self.nr, self.mc, self.kc, self.nc) = (name, mr, nr, mc, kc, nc)
         (self.transposingPacker, self.function) = (transposingPacker, function)
@@ -43,21 +44,18 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
     /// path of `PackedGEMM.compute`.
     public static let avx512 = GEMMKernel(
         name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 516, kc: 256, nc: 4096, transposingPacker: true
-    ) { kc, a, b, c, ldc, m, n, accumulate in
-        fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, accumulate)
-    }
+    ) { kc, a, b, c, ldc, m, n, accumulate in fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, accumulate) }
 
     /// 6×16 with AVX2+FMA: 12 ymm accumulators.
     public static let avx2 = GEMMKernel(
         name: "avx2-fma 6×16 (C)", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080
-    ) { kc, a, b, c, ldc, m, n, accumulate in
-        fovea_sgemm_kernel_6x16_avx2(kc, a, b, c, ldc, m, n, accumulate)
-    }
+    ) { kc, a, b, c, ldc, m, n, accumulate in fovea_sgemm_kernel_6x16_avx2(kc, a, b, c, ldc, m, n, accumulate) }
 
     /// 6×16 in Swift: six rows of `SIMD16<Float>` accumulators.
     public static let portable = GEMMKernel(
         name: "portable 6×16 (Swift SIMD)", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080
     ) { kc, a, b, c, ldc, m, n, accumulate in
+        guard let a, let b, let c else { return }
         var r0 = SIMD16<Float>(), r1 = SIMD16<Float>(), r2 = SIMD16<Float>()
         var r3 = SIMD16<Float>(), r4 = SIMD16<Float>(), r5 = SIMD16<Float>()
         let vectors = UnsafeRawPointer(b)
