@@ -88,9 +88,22 @@ let package = Package(
             name: "FoveaBenchTests",
             dependencies: ["FoveaBenchKit"]
         ),
+        /// The tiny training run that CrashSafetyTests kills while it writes checkpoints, shared by
+        /// the test and the child process it spawns.
+        .target(
+            name: "CrashDrill",
+            dependencies: ["Fovea"],
+            path: "Tests/CrashDrill"
+        ),
+        /// The child process of CrashSafetyTests: trains CrashDrill and checkpoints after every step.
+        .executableTarget(
+            name: "CrashDrillChild",
+            dependencies: ["CrashDrill"],
+            path: "Tests/CrashDrillChild"
+        ),
         .testTarget(
             name: "FoveaTests",
-            dependencies: ["Fovea", "FoveaTestSupport"],
+            dependencies: ["Fovea", "FoveaTestSupport", "CrashDrill"],
             exclude: ["Fixtures"]
         ),
     ]
