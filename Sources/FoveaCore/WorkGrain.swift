@@ -1,0 +1,21 @@
+/// How finely the GEMM-based operations (`ParallelGEMM`, `Im2colConvolution`) cut their work —
+/// the same at every thread count.
+///
+/// **Why it must not depend on the thread count.** A cut fixes the arguments of every serial GEMM
+/// call: its `m`, `n` and `k`, and which calls accumulate into the same output. OpenBLAS's
+/// `cblas_sgemm` rounds some elements differently when only `m` or `n` changes (its edge kernels
+/// and blockings sum in other orders; measured on OpenBLAS 0.3.21: splitting a 64×3136×576
+/// product into 128-column calls changes about 5% of the results in the last bit). So every cut is
+/// a function of the shapes and of `items` alone; the thread count decides only which worker runs
+/// which item (`Parallel.forEach` hands them out dynamically), never what an item computes. Then
+/// every GEMM call is the same at 1, 2, 3 or 64 threads and so are the results, bit for bit,
+/// whatever the serial GEMM does inside.
+///
+/// **What it costs.** At one thread the work is still cut into about `items` calls (so smaller
+/// GEMMs than one big call), and on machines with many more than `items / 4` cores a single
+/// small image leaves some cores idle (large batches give one item per image and stay balanced).
+public enum WorkGrain {
+    /// How many items a call is cut into when the shapes allow it: about four per worker up to
+    /// four workers, enough for dynamic scheduling to balance uneven items.
+    public static let items = 16
+}
