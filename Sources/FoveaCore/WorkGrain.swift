@@ -11,11 +11,14 @@
 /// every GEMM call is the same at 1, 2, 3 or 64 threads and so are the results, bit for bit,
 /// whatever the serial GEMM does inside.
 ///
-/// **What it costs.** At one thread the work is still cut into about `items` calls (so smaller
-/// GEMMs than one big call), and on machines with many more than `items / 4` cores a single
-/// small image leaves some cores idle (large batches give one item per image and stay balanced).
+/// **What it costs.** At one thread the work is still cut into about `items` calls (smaller GEMMs
+/// than the 4 a thread-dependent cut would make), and on machines with many more than `items / 2`
+/// cores a single small image leaves some cores idle (a batch gives at least one item per image).
+/// 8 is the cut the thread-dependent rule made at two threads (this project's machine), so two
+/// threads lose nothing; 16 cost up to 2–3.5× CPU time at one thread in backward-filter of
+/// pointwise layers (Docs/Backends.md).
 public enum WorkGrain {
-    /// How many items a call is cut into when the shapes allow it: about four per worker up to
-    /// four workers, enough for dynamic scheduling to balance uneven items.
-    public static let items = 16
+    /// How many items a call is cut into when the shapes allow it: four per worker at two
+    /// workers, two at four.
+    public static let items = 8
 }

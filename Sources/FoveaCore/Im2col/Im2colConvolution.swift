@@ -83,10 +83,16 @@ public struct Im2colConvolution: Sendable {
         var blockSize: Int, blocks: Int, width: Int, items: Int, workers: Int, scratchFloats: Int
     }
 
+    /// The fewest column rows (input channels × R·S) a backward channel block has, when the group has that many.
+    static let minimumBlockRows = 32
+
     func channelBlockPlan(_ g: Conv2DGeometry, units: Int, tileRowsPerChannel: Int?) -> ChannelBlockPlan {
         let area = g.kernelHeight * g.kernelWidth
         let wantedBlocks = max(1, (WorkGrain.items + units - 1) / units)
-        let blockSize = max(1, (g.inputChannelsPerGroup + wantedBlocks - 1) / wantedBlocks)
+        // At least `minimumBlockRows` column rows per block (a pointwise layer has one row per
+        // channel), so that no block's GEMM is a sliver.
+        let minimumChannels = (Self.minimumBlockRows + area - 1) / area
+        let blockSize = min(max(minimumChannels, (g.inputChannelsPerGroup + wantedBlocks - 1) / wantedBlocks), g.inputChannelsPerGroup)
         let blocks = (g.inputChannelsPerGroup + blockSize - 1) / blockSize
         let width = tileWidth(rows: (tileRowsPerChannel ?? blockSize) * area, total: g.columnCount)
         let items = units * blocks
