@@ -5,7 +5,8 @@
 /// call: its `m`, `n` and `k`, and which calls accumulate into the same output. OpenBLAS's
 /// `cblas_sgemm` rounds some elements differently when only `m` or `n` changes (its edge kernels
 /// and blockings sum in other orders; measured on OpenBLAS 0.3.21: splitting a 64×3136×576
-/// product into 128-column calls changes about 5% of the results in the last bit). So every cut is
+/// product into 128-column calls changes about 5% of the results by rounding,
+/// `Scripts/openblas_split_bits.py`). So every cut is
 /// a function of the shapes and of `items` alone; the thread count decides only which worker runs
 /// which item (`Parallel.forEach` hands them out dynamically), never what an item computes. Then
 /// every GEMM call is the same at 1, 2, 3 or 64 threads and so are the results, bit for bit,
