@@ -41,11 +41,9 @@ struct BackendAgreementTests {
         }
     }
 
-    /// Results of the Dispatch backend do not depend on the thread count: 1, 2, 3 and 4 workers
-    /// give identical bits (its GEMM reduces every element in the same order whatever the block
-    /// split). OpenBLAS's kernels take different code paths for different block widths, so the
-    /// `openblas` backend agrees across thread counts only to rounding (Docs/Backends.md).
-    @Test(arguments: ["dispatch"])
+    /// Results do not depend on the thread count: 1, 2, 3 and 4 workers give identical bits (the
+    /// work is cut by the shapes alone, `WorkGrain`; more in ThreadCountIndependenceTests).
+    @Test(arguments: ["dispatch", "openblas"])
     func resultsIndependentOfThreadCount(name: String) throws {
         let devices = try [1, 2, 3, 4].map { try Devices.make(name, threads: $0) }
         for convCase in Self.cases.suffix(8) {

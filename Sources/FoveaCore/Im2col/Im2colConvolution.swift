@@ -24,8 +24,11 @@ public typealias SerialGEMM = @Sendable (
 /// - backward-data: items are (image, group, block of input channels); each computes the column
 ///   gradient `Wᵀ·∂y` for its channels tile by tile and scatters it (col2im) into its channels only.
 /// - backward-filter: items are (group, block of input channels); each sums over images and tiles
-///   in a fixed order. The tiling depends on the shapes and the workspace budget, never on the
-///   thread count, so results are identical at any thread count.
+///   in a fixed order.
+///
+/// Every cut (tile widths, channel blocks, hence every GEMM call's m, n, k) depends on the shapes,
+/// the workspace budget and `WorkGrain.items` only, never on the thread count; the threads only
+/// pick up items. So results are bit-identical at any thread count, whatever the serial GEMM.
 public struct Im2colConvolution: Sendable {
     public let gemm: SerialGEMM
     public let threads: Int
@@ -60,13 +63,13 @@ public struct Im2colConvolution: Sendable {
 
     func forwardPlan(_ g: Conv2DGeometry) -> ForwardPlan {
         let positions = g.columnCount
-        // Enough tiles to keep every worker busy (about four items each), no wider than the buffer.
+        // Enough tiles for about `WorkGrain.items` items (never the thread count: see WorkGrain).
         let images = g.batch * g.groups
-        let wantedTiles = max(1, (4 * threads + images - 1) / images)
+        let wantedTiles = max(1, (WorkGrain.items + images - 1) / images)
         let width = min(tileWidth(rows: g.columnRows, total: positions), max((positions + wantedTiles - 1) / wantedTiles, 64), positions)
         let tiles = (positions + width - 1) / width
-        // Split output channels too when images × tiles still leave workers idle.
-        let channelBlocks = min(max(1, (2 * threads) / (images * tiles)), max(g.outputChannelsPerGroup / 16, 1))
+        // Split output channels too when images × tiles are still few.
+        let channelBlocks = min(max(1, (WorkGrain.items / 2) / (images * tiles)), max(g.outputChannelsPerGroup / 16, 1))
         let blockHeight = (g.outputChannelsPerGroup + channelBlocks - 1) / channelBlocks
         let items = images * tiles * channelBlocks
         let pointwise = Self.isPointwise(g)
@@ -80,10 +83,16 @@ public struct Im2colConvolution: Sendable {
         var blockSize: Int, blocks: Int, width: Int, items: Int, workers: Int, scratchFloats: Int
     }
 
+    /// The fewest column rows (input channels × R·S) a backward channel block has, when the group has that many.
+    static let minimumBlockRows = 32
+
     func channelBlockPlan(_ g: Conv2DGeometry, units: Int, tileRowsPerChannel: Int?) -> ChannelBlockPlan {
         let area = g.kernelHeight * g.kernelWidth
-        let wantedBlocks = max(1, (4 * threads + units - 1) / units)
-        let blockSize = max(1, (g.inputChannelsPerGroup + wantedBlocks - 1) / wantedBlocks)
+        let wantedBlocks = max(1, (WorkGrain.items + units - 1) / units)
+        // At least `minimumBlockRows` column rows per block (a pointwise layer has one row per
+        // channel), so that no block's GEMM is a sliver.
+        let minimumChannels = (Self.minimumBlockRows + area - 1) / area
+        let blockSize = min(max(minimumChannels, (g.inputChannelsPerGroup + wantedBlocks - 1) / wantedBlocks), g.inputChannelsPerGroup)
         let blocks = (g.inputChannelsPerGroup + blockSize - 1) / blockSize
         let width = tileWidth(rows: (tileRowsPerChannel ?? blockSize) * area, total: g.columnCount)
         let items = units * blocks
