@@ -2,7 +2,7 @@
 /// GEMMs done by the device's serial GEMM (so a faster GEMM speeds this up too).
 ///
 /// For input `x [N, C, H, W]`, weight `w [K, C, 3, 3]` and output `y [N, K, P, Q]`:
-/// 1. filter transform, once per call (in Double): `U_ξ[k, c] = (G w[k,c] Gᵀ)_ξ` for ξ in 0..<α²;
+/// 1. filter transform, once per call: `U_ξ[k, c] = (G w[k,c] Gᵀ)_ξ` for ξ in 0..<α²;
 /// 2. input transform of the overlapping α×α patches (stride m, zeros outside the image, partial
 ///    tiles at the right and bottom edges): `V_ξ[c, t] = (Bᵀ d[c,t] B)_ξ` for tile t;
 /// 3. α² GEMMs `M_ξ [K × tiles] = U_ξ [K × C] · V_ξ [C × tiles]`;

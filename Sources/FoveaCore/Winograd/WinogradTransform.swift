@@ -17,9 +17,8 @@ public protocol WinogradTransform {
     static func input(_ d: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int)
     /// `out[i·os] = Σⱼ Aᵀ[i][j] · v[j·s]` for i in 0..<m, j in 0..<α.
     static func output(_ v: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int)
-    /// `out[i·os] = Σⱼ G[i][j] · g[j·s]` for i in 0..<α, j in 0..<3, in Double (G has fractions
-    /// such as 1/6 that Float cannot hold exactly; the filter transform is cheap).
-    static func filter(_ g: UnsafePointer<Double>, _ s: Int, _ out: UnsafeMutablePointer<Double>, _ os: Int)
+    /// `out[i·os] = Σⱼ G[i][j] · g[j·s]` for i in 0..<α, j in 0..<3 (lanes: eight input channels).
+    static func filter(_ g: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int)
 }
 
 /// F(2×2, 3×3): 4×4 input tiles, 16 GEMMs, 2.25× fewer multiplications than direct convolution.
@@ -49,11 +48,11 @@ public enum WinogradF2x2: WinogradTransform {
     }
 
     @inline(__always)
-    public static func filter(_ g: UnsafePointer<Double>, _ s: Int, _ out: UnsafeMutablePointer<Double>, _ os: Int) {
+    public static func filter(_ g: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
         let (g0, g1, g2) = (g[0], g[s], g[2 * s])
         out[0] = g0
-        out[os] = (g0 + g1 + g2) / 2
-        out[2 * os] = (g0 - g1 + g2) / 2
+        out[os] = (g0 + g1 + g2) * 0.5
+        out[2 * os] = (g0 - g1 + g2) * 0.5
         out[3 * os] = g2
     }
 }
@@ -65,7 +64,7 @@ public enum WinogradF2x2: WinogradTransform {
 ///     G  = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]
 ///     Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
 ///
-/// Scripts/winograd_matrices.py derives these from the points and checks them against direct
+/// Scripts/winograd_matrices.py checks these (in float64) against direct
 /// correlation.
 public enum WinogradF4x4: WinogradTransform {
     public static var outputTile: Int { 4 }
@@ -97,13 +96,16 @@ public enum WinogradF4x4: WinogradTransform {
     }
 
     @inline(__always)
-    public static func filter(_ g: UnsafePointer<Double>, _ s: Int, _ out: UnsafeMutablePointer<Double>, _ os: Int) {
+    public static func filter(_ g: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
         let (g0, g1, g2) = (g[0], g[s], g[2 * s])
-        out[0] = g0 / 4
-        out[os] = -(g0 + g1 + g2) / 6
-        out[2 * os] = -(g0 - g1 + g2) / 6
-        out[3 * os] = g0 / 24 + g1 / 12 + g2 / 6
-        out[4 * os] = g0 / 24 - g1 / 12 + g2 / 6
+        let sum02 = g0 + g2
+        let a = (sum02 + g1) * (-1 / 6 as Float), b = (sum02 - g1) * (-1 / 6 as Float)
+        let c = g0 * (1 / 24 as Float) + g2 * (1 / 6 as Float), d = g1 * (1 / 12 as Float)
+        out[0] = g0 * 0.25
+        out[os] = a
+        out[2 * os] = b
+        out[3 * os] = c + d
+        out[4 * os] = c - d
         out[5 * os] = g2
     }
 }
