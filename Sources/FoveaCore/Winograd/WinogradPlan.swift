@@ -87,10 +87,11 @@ public struct WinogradPlan: Sendable, Equatable {
     }
 
     /// The automatic rule (Docs/Performance.md, "Winograd for 3×3 convolutions"): both channel
-    /// counts at least 16 (below that the transforms, not the GEMMs, dominate) and at least 16
-    /// output tiles in the batch (fewer leave the GEMMs too narrow to run at speed).
+    /// counts at least 16 (below that the transforms, not the GEMMs, dominate) and at least 64
+    /// output tiles in the batch (with 16, e.g. AlexNet's 13×13 layers at batch 1, the narrow
+    /// GEMMs and the per-call filter transform made it about 2× slower than im2col).
     public func pays(_ g: Conv2DGeometry) -> Bool {
-        g.inputChannels >= 16 && g.outputChannels >= 16 && tiles >= 16
+        g.inputChannels >= 16 && g.outputChannels >= 16 && tiles >= 64
     }
 
     /// The plan for `g`, or nil when `g` is not a 3×3 stride-1 convolution or does not fit the budget.
