@@ -4,6 +4,7 @@ import Foundation
 ///
 /// - `FOVEA_DEVICE` = `naive` | `dispatch` | `openblas` (default `openblas`), read once.
 /// - `FOVEA_THREADS` = a positive integer (default: all cores), for `dispatch` and `openblas`.
+/// - `FOVEA_WINOGRAD` = `auto` | `off` | `f2x2`, for the 3×3 stride-1 convolutions of both.
 /// - In code: pass a device explicitly (`try Devices.make("dispatch", threads: 2)`), or run a
 ///   block on one with `Devices.with(device) { … }`; `Devices.current` is what layers use.
 public enum Devices {
@@ -17,15 +18,30 @@ public enum Devices {
         guard threads >= 1 else {
             throw FoveaError.invalidArgument("thread count must be ≥ 1, got \(threads)")
         }
+        let (policy, tileSize) = try winogradSetting(ProcessInfo.processInfo.environment["FOVEA_WINOGRAD"])
         switch name.lowercased() {
         case "naive":
             return NaiveDevice()
         case "dispatch":
-            return DispatchDevice(threads: threads, fallback: NaiveDevice())
+            return DispatchDevice(threads: threads, fallback: NaiveDevice(), winograd: policy, winogradTileSize: tileSize)
         case "openblas":
-            return OpenBLASDevice(threads: threads, fallback: DispatchDevice(threads: threads, fallback: NaiveDevice()))
+            return OpenBLASDevice(threads: threads, fallback: DispatchDevice(threads: threads, fallback: NaiveDevice(), winograd: policy, winogradTileSize: tileSize),
+                                  winograd: policy, winogradTileSize: tileSize)
         default:
             throw FoveaError(.unknownDevice, "unknown device '\(name)'; valid devices are: \(names.joined(separator: ", "))")
+        }
+    }
+
+    /// `FOVEA_WINOGRAD` = `auto` (default: Winograd F(4×4,3×3) for the 3×3 stride-1 layers that
+    /// gain, Docs/Performance.md) | `off` (im2col for everything) | `f2x2` (the same rule with
+    /// F(2×2,3×3): half the speed-up, direct convolution's accuracy).
+    /// - Throws: `FoveaError` naming the variable, its value and the valid values.
+    public static func winogradSetting(_ text: String?) throws -> (WinogradPolicy, WinogradTileSize) {
+        switch text?.lowercased() ?? "" {
+        case "", "auto": return (.automatic, .f4x4)
+        case "off": return (.never, .f4x4)
+        case "f2x2": return (.automatic, .f2x2)
+        default: throw FoveaError.invalidArgument("FOVEA_WINOGRAD must be auto, off or f2x2, got '\(text ?? "")'")
         }
     }
 

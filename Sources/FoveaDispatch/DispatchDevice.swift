@@ -8,11 +8,15 @@ public struct DispatchDevice: GEMMBackedDevice {
     public let threadCount: Int
     public let fallback: (any Device)?
     public let convolution: Im2colConvolution
+    public let winograd: WinogradConvolution
 
-    public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker) {
+    public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
+                winograd policy: WinogradPolicy = .automatic, winogradTileSize: WinogradTileSize = .f4x4) {
         threadCount = max(threads, 1)
         self.fallback = fallback
         convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker, gemm: PackedGEMM.serial)
+        winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                       policy: policy, tileSize: winogradTileSize, gemm: PackedGEMM.serial)
     }
 
     public var name: String { "dispatch" }

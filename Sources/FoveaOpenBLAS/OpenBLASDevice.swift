@@ -13,12 +13,16 @@ public struct OpenBLASDevice: GEMMBackedDevice {
     public let threadCount: Int
     public let fallback: (any Device)?
     public let convolution: Im2colConvolution
+    public let winograd: WinogradConvolution
 
-    public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker) {
+    public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
+                winograd policy: WinogradPolicy = .automatic, winogradTileSize: WinogradTileSize = .f4x4) {
         OpenBLAS.useSingleThread()
         threadCount = max(threads, 1)
         self.fallback = fallback
         convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker, gemm: OpenBLAS.sgemm)
+        winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                       policy: policy, tileSize: winogradTileSize, gemm: OpenBLAS.sgemm)
     }
 
     public var name: String { "openblas" }
