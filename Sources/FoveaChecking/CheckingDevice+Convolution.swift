@@ -18,7 +18,8 @@ extension CheckingDevice {
             $0.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
         } outputs: { actual, expected, floor in
             [Output("weight gradient", actual.weight, expected.weight, floor: floor),
-             Output("bias gradient", actual.bias, expected.bias, floor: floor)]
+             Output("bias gradient", actual.bias, expected.bias, floor: floor,
+                    scale: ReductionScale.largestChannelAbsoluteSum(gradOutput))]
         }
     }
 

@@ -12,7 +12,8 @@ extension CheckingDevice {
             $0.linearBackward(gradOutput: gradOutput, input: input, weight: weight, needsInputGradient: needsInputGradient)
         } outputs: { actual, expected, floor in
             var outputs = [Output("weight gradient", actual.weight, expected.weight, floor: floor),
-                           Output("bias gradient", actual.bias, expected.bias, floor: floor)]
+                           Output("bias gradient", actual.bias, expected.bias, floor: floor,
+                                  scale: ReductionScale.largestChannelAbsoluteSum(gradOutput))]
             switch (actual.input, expected.input) {
             case let (subject?, reference?): outputs.append(Output("input gradient", subject, reference, floor: floor))
             case (nil, nil): break

@@ -30,7 +30,8 @@ extension CheckingDevice {
         } outputs: { actual, expected, floor in
             [Output("input gradient", actual.input, expected.input, floor: floor),
              Output("scale gradient", actual.scale, expected.scale, floor: floor),
-             Output("shift gradient", actual.shift, expected.shift, floor: floor)]
+             Output("shift gradient", actual.shift, expected.shift, floor: floor,
+                    scale: ReductionScale.largestChannelAbsoluteSum(gradOutput))]
         }
     }
 

@@ -64,9 +64,11 @@ public struct CheckingDevice: Device, DeferredErrorReporting {
         var name: String
         var discrepancy: Discrepancy
 
-        init(_ name: String, _ subject: Tensor, _ reference: Tensor, floor: Double) {
+        /// `scale`: for a sum that may cancel, the magnitude of its terms (`ReductionScale`); the
+        /// relative error's denominator is then at least `scale`.
+        init(_ name: String, _ subject: Tensor, _ reference: Tensor, floor: Double, scale: Double = 0) {
             self.name = name
-            discrepancy = Discrepancy(subject: subject, reference: reference, floor: floor)
+            discrepancy = Discrepancy(subject: subject, reference: reference, floor: max(floor, scale))
         }
 
         init(_ name: String, exact subject: [Int32], _ reference: [Int32]) {
