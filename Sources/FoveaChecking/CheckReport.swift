@@ -2,9 +2,10 @@ import Foundation
 import FoveaCore
 import Synchronization
 
-/// What a checking device found, per (layer, operation): how many calls, the largest absolute and
-/// relative errors over all of them, and the shapes of the worst call. Thread-safe; shared by
-/// every copy of the device that holds it.
+/// What a checking device found, per (device, layer, operation): how many calls, the largest
+/// absolute and relative errors over all of them, and the shapes of the worst call. Thread-safe;
+/// shared by every copy of the device that holds it (and by several devices, e.g. `check:openblas`
+/// and `check:dispatch` in one `fovea-bench` run, whose rows then carry the device's name).
 public final class CheckReport: Sendable {
     /// The layer name of operations that ran outside every `OperationScope`.
     public static let outsideLayers = "(no layer)"
@@ -15,6 +16,8 @@ public final class CheckReport: Sendable {
 
     /// One row of the report.
     public struct Entry: Sendable {
+        /// The checking device, e.g. `check:openblas`.
+        public var device: String
         public var layer: String
         public var operation: String
         public var calls: Int
@@ -27,6 +30,7 @@ public final class CheckReport: Sendable {
     }
 
     private struct Key: Hashable {
+        var device: String
         var layer: String
         var operation: String
     }
@@ -44,9 +48,10 @@ public final class CheckReport: Sendable {
 
     /// Adds one call's result; a violation is also kept as pending (the first one only, until it
     /// is taken) and in `violations`.
-    public func record(layer: String, operation: String, shapes: String, discrepancy: Discrepancy, violation: CheckViolation?) {
+    public func record(device: String, layer: String, operation: String, shapes: String, discrepancy: Discrepancy,
+                       violation: CheckViolation?) {
         state.withLock { state in
-            let key = Key(layer: layer, operation: operation)
+            let key = Key(device: device, layer: layer, operation: operation)
             if var entry = state.entries[key] {
                 entry.calls += 1
                 if !(discrepancy.relative <= entry.discrepancy.relative) { entry.shapes = shapes }
@@ -55,7 +60,7 @@ public final class CheckReport: Sendable {
                 state.entries[key] = entry
             } else {
                 state.order.append(key)
-                state.entries[key] = Entry(layer: layer, operation: operation, calls: 1, discrepancy: discrepancy,
+                state.entries[key] = Entry(device: device, layer: layer, operation: operation, calls: 1, discrepancy: discrepancy,
                                            shapes: shapes, exceeded: violation != nil)
             }
             if let violation {
@@ -85,15 +90,18 @@ public final class CheckReport: Sendable {
     public func reset() { state.withLock { $0 = State() } }
 
     /// The report as a text table: layer, op, calls, max abs error, max rel error, status, and the
-    /// shapes of the worst call.
+    /// shapes of the worst call; a first column names the device when several recorded here.
     public func table() -> String {
+        let entries = entries
+        let showDevice = Set(entries.map(\.device)).count > 1
         let rows = entries.map { entry in
-            [entry.layer, entry.operation, String(entry.calls), Discrepancy.format(entry.discrepancy.absolute),
-             Discrepancy.format(entry.discrepancy.relative), entry.exceeded ? "FAIL" : "ok", entry.shapes]
+            (showDevice ? [entry.device] : [])
+                + [entry.layer, entry.operation, String(entry.calls), Discrepancy.format(entry.discrepancy.absolute),
+                   Discrepancy.format(entry.discrepancy.relative), entry.exceeded ? "FAIL" : "ok", entry.shapes]
         }
-        let header = ["layer", "op", "calls", "max abs", "max rel", "", "shapes (worst call)"]
+        let header = (showDevice ? ["device"] : []) + ["layer", "op", "calls", "max abs", "max rel", "", "shapes (worst call)"]
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        let rightAligned: Set = [2, 3, 4]
+        let rightAligned: Set = showDevice ? [3, 4, 5] : [2, 3, 4]
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { column, cell in
                 let padding = String(repeating: " ", count: widths[column] - cell.count)

@@ -111,6 +111,6 @@ public struct CheckingDevice: Device, DeferredErrorReporting {
             ? CheckViolation(device: name, reference: reference.name, layer: layer, operation: operation, shapes: shapes,
                              output: worst.name, discrepancy: worst.discrepancy, tolerance: tolerance)
             : nil
-        report.record(layer: layer, operation: operation, shapes: shapes, discrepancy: total, violation: violation)
+        report.record(device: name, layer: layer, operation: operation, shapes: shapes, discrepancy: total, violation: violation)
     }
 }
