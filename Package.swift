@@ -24,7 +24,7 @@ let package = Package(
         /// The public face: device selection, the checked operations, and (later) layers and models.
         .target(
             name: "Fovea",
-            dependencies: ["FoveaCore", "FoveaNaive", "FoveaDispatch", "FoveaOpenBLAS", "CZlib", "CStb"]
+            dependencies: ["FoveaCore", "FoveaNaive", "FoveaDispatch", "FoveaOpenBLAS", "FoveaChecking", "CZlib", "CStb"]
         ),
 
         // MARK: Numerical core and backends
@@ -37,6 +37,9 @@ let package = Package(
         .target(name: "FoveaDispatch", dependencies: ["FoveaCore", "CFoveaKernels"]),
         /// im2col + `cblas_sgemm` from OpenBLAS.
         .target(name: "FoveaOpenBLAS", dependencies: ["FoveaCore", "COpenBLAS"]),
+        /// A device that runs every operation on a subject and a reference device and compares
+        /// them (`FOVEA_DEVICE=check:<backend>`); built on the Device protocol alone.
+        .target(name: "FoveaChecking", dependencies: ["FoveaCore"]),
 
         // MARK: C shims (implementation details)
         .systemLibrary(

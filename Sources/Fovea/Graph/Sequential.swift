@@ -42,11 +42,11 @@ public class Sequential: Layer {
     }
 
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
-        try layers.reduce(input) { try $1.layer.forward($0, device: device) }
+        try layers.reduce(input) { try $1.layer.scopedForward($0, device: device) }
     }
 
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
-        try layers.reversed().reduce(gradOutput) { try $1.layer.backward($0, device: device) }
+        try layers.reversed().reduce(gradOutput) { try $1.layer.scopedBackward($0, device: device) }
     }
 
     public override func summaryRows(for shape: Shape) throws -> (rows: [SummaryRow], output: Shape) {

@@ -1,0 +1,30 @@
+import FoveaCore
+
+extension CheckingDevice {
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry) -> Tensor {
+        checked("conv2dForward", shapes: Self.describe(geometry)) {
+            $0.conv2dForward(input: input, weight: weight, bias: bias, geometry: geometry)
+        }
+    }
+
+    public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
+        checked("conv2dBackwardData", shapes: Self.describe(geometry)) {
+            $0.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
+        }
+    }
+
+    public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {
+        checked("conv2dBackwardFilter", shapes: Self.describe(geometry)) {
+            $0.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
+        } outputs: { actual, expected, floor in
+            [Output("weight gradient", actual.weight, expected.weight, floor: floor),
+             Output("bias gradient", actual.bias, expected.bias, floor: floor,
+                    scale: ReductionScale.largestChannelAbsoluteSum(gradOutput))]
+        }
+    }
+
+    /// E.g. `input 8×3×32×32, weight 16×3×3×3 → 8×16×32×32`.
+    static func describe(_ geometry: Conv2DGeometry) -> String {
+        "input \(geometry.inputShape), weight \(geometry.weightShape) → \(geometry.outputShape)"
+    }
+}
