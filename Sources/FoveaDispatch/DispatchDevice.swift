@@ -9,10 +9,16 @@ public struct DispatchDevice: GEMMBackedDevice {
     public let fallback: (any Device)?
     public let convolution: Im2colConvolution
 
-    public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker) {
+    /// - Parameters:
+    ///   - workspaceBytesPerWorker: the largest im2col tile one worker packs (default 8 MiB).
+    ///   - workspaceLimitBytes: the most convolution workspace one call allocates over all its
+    ///     workers (default 64 MiB; see `Im2colConvolution`).
+    public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
+                workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes) {
         threadCount = max(threads, 1)
         self.fallback = fallback
-        convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker, gemm: PackedGEMM.serial)
+        convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                          workspaceLimitBytes: workspaceLimitBytes, gemm: PackedGEMM.serial)
     }
 
     public var name: String { "dispatch" }

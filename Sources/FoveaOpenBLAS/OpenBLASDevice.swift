@@ -14,11 +14,17 @@ public struct OpenBLASDevice: GEMMBackedDevice {
     public let fallback: (any Device)?
     public let convolution: Im2colConvolution
 
-    public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker) {
+    /// - Parameters:
+    ///   - workspaceBytesPerWorker: the largest im2col tile one worker packs (default 8 MiB).
+    ///   - workspaceLimitBytes: the most convolution workspace one call allocates over all its
+    ///     workers (default 64 MiB; see `Im2colConvolution`).
+    public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
+                workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes) {
         OpenBLAS.useSingleThread()
         threadCount = max(threads, 1)
         self.fallback = fallback
-        convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker, gemm: OpenBLAS.sgemm)
+        convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                          workspaceLimitBytes: workspaceLimitBytes, gemm: OpenBLAS.sgemm)
     }
 
     public var name: String { "openblas" }

@@ -62,6 +62,10 @@ public final class BatchNorm2D: Layer {
         return result.output
     }
 
+    /// Takes the place of an evaluation-mode `forward` when the preceding convolution folded this
+    /// layer into its weights (`Conv2D.foldedParameters`): nothing to keep for backward.
+    func recordFoldedForward() { saved = nil }
+
     private func updateRunningStatistics(_ statistics: BatchNormStatistics, count: Int) {
         let unbiased = Float(count) / Float(count - 1)
         let m = momentum

@@ -25,6 +25,10 @@ extension GEMMBackedDevice {
         convolution.forward(input: input, weight: weight, bias: bias, geometry: geometry)
     }
 
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
+        convolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+    }
+
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         convolution.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
     }
