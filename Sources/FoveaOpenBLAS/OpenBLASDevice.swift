@@ -28,5 +28,14 @@ public struct OpenBLASDevice: GEMMBackedDevice {
     }
 
     public var name: String { "openblas" }
+
+    /// Batch norm is the fallback's; so is its fused form (the default would run the fallback's
+    /// batch norm and activation as two passes).
+    public func batchNormInference(input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
+                                   activation: Activation) -> Tensor {
+        delegate("batchNormInference").batchNormInference(
+            input: input, scale: scale, shift: shift, runningMean: runningMean, runningVariance: runningVariance, epsilon: epsilon,
+            activation: activation)
+    }
     public var serialGEMM: SerialGEMM { OpenBLAS.sgemm }
 }

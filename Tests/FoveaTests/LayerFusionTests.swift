@@ -161,6 +161,27 @@ struct LayerFusionTests {
         expectClose(try Self.fused(model, x, device.device), expected, absolute: 1e-3, relative: 1e-3, "\(device) resnet18")
     }
 
+    /// DenseNet's pre-activation BN → ReLU → conv, and the device operation it uses, on every backend.
+    @Test(arguments: TestDevices.all)
+    func batchNormReLUMatchesLayerByLayer(device: LabeledDevice) throws {
+        let norm = BatchNorm2D(3), relu = ReLU(), conv = Conv2D(3, 4, kernelSize: 3, padding: 1, bias: false, seed: 6)
+        Self.randomize(norm, seed: 21)
+        let chain = Sequential([norm, relu, conv, BatchNorm2D(4), LeakyReLU()])
+        chain.eval()
+        let expected = try Self.unfused(chain, Self.input, TestDevices.naive)
+        expectClose(try Self.fused(chain, Self.input, device.device), expected, absolute: 1e-4, relative: 1e-4, "\(device) chain")
+        for activation in [Activation.relu, .leakyReLU(negativeSlope: 0.2)] {
+            let naive = TestDevices.naive
+            let reference = naive.activationForward(activation, input: naive.batchNormInference(
+                input: Self.input, scale: norm.weight.value, shift: norm.bias.value, runningMean: norm.runningMean.value,
+                runningVariance: norm.runningVariance.value, epsilon: norm.epsilon))
+            let fused = device.device.batchNormInference(
+                input: Self.input, scale: norm.weight.value, shift: norm.bias.value, runningMean: norm.runningMean.value,
+                runningVariance: norm.runningVariance.value, epsilon: norm.epsilon, activation: activation)
+            expectClose(fused, reference, absolute: 1e-5, relative: 1e-5, "\(device) batchNormInference + \(activation)")
+        }
+    }
+
     /// Capturing an intermediate output still returns the layer's own output, fused or not.
     @Test func captureIsUnaffected() throws {
         let chain = Self.makeChain()

@@ -10,6 +10,9 @@ import Foundation
 ///   epilogue (`ConvolutionEpilogue.relu`). In training mode the ReLU keeps its output for
 ///   backward, which gives the same mask as its input (`y > 0 ⇔ x > 0`).
 ///
+/// - `BatchNorm2D → ReLU` not after a convolution (DenseNet's pre-activation), in evaluation
+///   mode: one element-wise pass (`batchNormInference(…, activation:)`).
+///
 /// Every layer of a fused group still sees its usual bookkeeping (what backward needs), so
 /// `backward`, `forward(_:device:upTo:)` and mode changes behave as without fusion. Results
 /// differ from the unfused chain only by float rounding of the folded weights (folding) or not
@@ -42,6 +45,13 @@ public enum LayerFusion {
         var current = input
         var index = 0
         while index < layers.count {
+            if let norm = layers[index].layer as? BatchNorm2D, !norm.isTraining, index + 1 < layers.count,
+               let relu = layers[index + 1].layer as? ActivationLayer, relu.activation == .relu, !relu.isTraining {
+                current = try norm.forwardInference(current, device: device, activation: .relu)
+                relu.recordFusedForward(output: current)
+                index += 2
+                continue
+            }
             guard let conv = layers[index].layer as? Conv2D else {
                 current = try layers[index].layer.forward(current, device: device)
                 index += 1
