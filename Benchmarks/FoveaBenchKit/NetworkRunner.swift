@@ -43,6 +43,7 @@ public struct NetworkRunner {
         var results: [NetworkResult] = []
         for name in networks {
             let model = try ModelZoo.make(name)
+            progress("\(name) built; peak RSS so far \((Self.peakResidentBytes() ?? 0) >> 20) MiB")
             for batch in batches {
                 let input = Tensor.randomNormal([batch, 3, 224, 224], seed: 7)
                 let labels = (0..<batch).map { $0 % 1000 }
