@@ -14,9 +14,10 @@ import Foundation
 ///   mode: one element-wise pass (`batchNormInference(…, activation:)`).
 ///
 /// Every layer of a fused group still sees its usual bookkeeping (what backward needs), so
-/// `backward`, `forward(_:device:upTo:)` and mode changes behave as without fusion. Results
-/// differ from the unfused chain only by float rounding of the folded weights (folding) or not
-/// at all (the ReLU epilogue).
+/// `backward` and mode changes behave as without fusion. Results differ from the unfused chain
+/// only by float rounding of the folded weights (folding) or not at all (the ReLU epilogues).
+/// `forward(_:device:upTo:)` runs the chain that holds its target one layer at a time (each
+/// layer's own forward, fused inside it), so it returns exactly that layer's output.
 ///
 /// Fusion is on by default; `FOVEA_FUSION=0` turns it off for the process, and
 /// `LayerFusion.withoutFusion { … }` for a scope (for comparisons and measurements).
