@@ -151,6 +151,8 @@ struct NetsCommand: ParsableCommand {
     var runs: Int = 3
     @Flag(name: .customLong("no-train"), help: "Forward only, no training step.")
     var noTrain = false
+    @Flag(name: .customLong("compare-fusion"), help: "Also time the forward pass without layer fusion, interleaved run by run (engine <name>-unfused).")
+    var compareFusion = false
     @Option(help: "Also write the report as JSON to this file (- for standard output).")
     var json: String?
     @Option(help: "Also write the results as CSV to this file (- for standard output).")
@@ -162,9 +164,10 @@ struct NetsCommand: ParsableCommand {
         for name in names { _ = try ModelZoo.entry(name) }
         let machine = machineInfo(threads: threadCounts)
         let peak = MachinePeak(perCore: machine.peakPerCore, allCores: machine.peakAllCores, threads: threadCounts.max() ?? 1)
-        let runner = NetworkRunner(networks: names, batches: try LayersCommand.numbers(batches), threads: threadCounts,
+        var runner = NetworkRunner(networks: names, batches: try LayersCommand.numbers(batches), threads: threadCounts,
                                    engines: engines.split(separator: ",").map(String.init), runs: runs, trainStep: !noTrain,
                                    peak: peak, progress: progress)
+        runner.compareFusion = compareFusion
         let results = try runner.run()
         printHeader(machine)
         var table = TextTable(header: ["network", "mode", "engine", "batch", "threads", "images/s", "latency ms", "peak RSS"], leftColumns: 3)

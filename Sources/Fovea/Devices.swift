@@ -7,6 +7,8 @@ import Foundation
 ///   and is compared (`CheckingDevice`; tolerance from `FOVEA_CHECK_TOLERANCE`).
 /// - `FOVEA_THREADS` = a positive integer (default: all cores), for `dispatch` and `openblas`.
 /// - `FOVEA_WINOGRAD` = `auto` | `off` | `f2x2`, for the 3×3 stride-1 convolutions of both.
+/// - `FOVEA_WORKSPACE_MB` = a positive integer: the most convolution workspace (im2col tiles) one
+///   convolution call may allocate, in MiB (default 64), for `dispatch` and `openblas`.
 /// - In code: pass a device explicitly (`try Devices.make("dispatch", threads: 2)`), or run a
 ///   block on one with `Devices.with(device) { … }`; `Devices.current` is what layers use.
 public enum Devices {
@@ -19,16 +21,22 @@ public enum Devices {
     /// Every accepted form, for messages: `naive, dispatch, openblas, check:<backend>`.
     static var validNames: String { (names + ["\(checkPrefix)<backend>"]).joined(separator: ", ") }
 
-    /// Makes the device called `name` with `threads` threads (ignored by `naive`).
+    /// Makes the device called `name` with `threads` threads (ignored by `naive`) and at most
+    /// `workspaceBytes` of convolution workspace per call (default 64 MiB; ignored by `naive`).
     /// `check:<backend>` makes a `CheckingDevice` over that backend, against `naive`, with
     /// `checkTolerance` (default: from `FOVEA_CHECK_TOLERANCE`, else `CheckTolerance.default`),
     /// recording into `CheckReport.process`.
     /// - Throws: `FoveaError` of kind `.unknownDevice` listing the valid names; of kind
-    ///   `.invalidArgument` for a bad thread count or `FOVEA_CHECK_TOLERANCE`.
-    public static func make(_ name: String, threads: Int? = nil, checkTolerance: CheckTolerance? = nil) throws -> any Device {
+    ///   `.invalidArgument` for a thread count or workspace below 1, or a bad `FOVEA_CHECK_TOLERANCE`.
+    public static func make(_ name: String, threads: Int? = nil, workspaceBytes: Int? = nil,
+                            checkTolerance: CheckTolerance? = nil) throws -> any Device {
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else {
             throw FoveaError.invalidArgument("thread count must be ≥ 1, got \(threads)")
+        }
+        let limit = workspaceBytes ?? Im2colConvolution.defaultWorkspaceLimitBytes
+        guard limit >= 1 else {
+            throw FoveaError.invalidArgument("convolution workspace must be ≥ 1 byte, got \(limit)")
         }
         let (policy, tileSize) = try winogradSetting(ProcessInfo.processInfo.environment["FOVEA_WINOGRAD"])
         let lowercased = name.lowercased()
@@ -38,16 +46,20 @@ public enum Devices {
                 throw FoveaError(.unknownDevice, "unknown device '\(name)': '\(backend)' is not a backend to check; valid devices are: \(validNames) (check:naive, check:dispatch, check:openblas)")
             }
             let tolerance = try checkTolerance ?? CheckTolerance.fromEnvironment(ProcessInfo.processInfo.environment)
-            return CheckingDevice(subject: try make(backend, threads: threads), reference: NaiveDevice(),
+            return CheckingDevice(subject: try make(backend, threads: threads, workspaceBytes: limit), reference: NaiveDevice(),
                                   tolerance: tolerance, report: CheckReport.process)
+        }
+        func dispatch() -> DispatchDevice {
+            DispatchDevice(threads: threads, fallback: NaiveDevice(), workspaceLimitBytes: limit,
+                           winograd: policy, winogradTileSize: tileSize)
         }
         switch lowercased {
         case "naive":
             return NaiveDevice()
         case "dispatch":
-            return DispatchDevice(threads: threads, fallback: NaiveDevice(), winograd: policy, winogradTileSize: tileSize)
+            return dispatch()
         case "openblas":
-            return OpenBLASDevice(threads: threads, fallback: DispatchDevice(threads: threads, fallback: NaiveDevice(), winograd: policy, winogradTileSize: tileSize),
+            return OpenBLASDevice(threads: threads, fallback: dispatch(), workspaceLimitBytes: limit,
                                   winograd: policy, winogradTileSize: tileSize)
         default:
             throw FoveaError(.unknownDevice, "unknown device '\(name)'; valid devices are: \(validNames)")
@@ -68,8 +80,8 @@ public enum Devices {
     }
 
     /// The device the environment asks for: `FOVEA_DEVICE` (default `openblas`) with
-    /// `FOVEA_THREADS` threads (default: all cores) and, for `check:<backend>`,
-    /// `FOVEA_CHECK_TOLERANCE`.
+    /// `FOVEA_THREADS` threads (default: all cores), `FOVEA_WORKSPACE_MB` MiB of convolution
+    /// workspace per call (default 64) and, for `check:<backend>`, `FOVEA_CHECK_TOLERANCE`.
     /// - Throws: `FoveaError` naming the bad variable, its value, and the valid values.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any Device {
         var threads: Int?
@@ -79,10 +91,18 @@ public enum Devices {
             }
             threads = value
         }
+        var workspaceBytes: Int?
+        if let text = environment["FOVEA_WORKSPACE_MB"], !text.isEmpty {
+            guard text.allSatisfy(\.isASCII), let value = Int(text), value >= 1, value <= 1 << 20 else {
+                throw FoveaError.invalidArgument(
+                    "FOVEA_WORKSPACE_MB must be a whole number of MiB from 1 to \(1 << 20) (the convolution workspace per call; default 64), got '\(text)'")
+            }
+            workspaceBytes = value << 20
+        }
         let name = environment["FOVEA_DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? "openblas"
         let tolerance = name.lowercased().hasPrefix(checkPrefix) ? try CheckTolerance.fromEnvironment(environment) : nil
         do {
-            return try make(name, threads: threads, checkTolerance: tolerance)
+            return try make(name, threads: threads, workspaceBytes: workspaceBytes, checkTolerance: tolerance)
         } catch let error as FoveaError where error.kind == .unknownDevice {
             throw FoveaError(.unknownDevice, "FOVEA_DEVICE=\(name) is not a device; valid devices are: \(validNames)")
         }

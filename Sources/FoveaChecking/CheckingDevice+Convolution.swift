@@ -7,6 +7,15 @@ extension CheckingDevice {
         }
     }
 
+    /// The fused forward is checked as its own operation, so a subject's epilogue is compared
+    /// with the reference's (not composed from the checked convolution and activation).
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
+                              geometry: Conv2DGeometry) -> Tensor {
+        checked("conv2dForward+\(epilogue)", shapes: Self.describe(geometry)) {
+            $0.conv2dForward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+        }
+    }
+
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         checked("conv2dBackwardData", shapes: Self.describe(geometry)) {
             $0.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)

@@ -24,6 +24,16 @@ extension CheckingDevice {
         }
     }
 
+    public func batchNormInference(
+        input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
+        activation: Activation
+    ) -> Tensor {
+        checked("batchNormInference+\(activation)", shapes: "input \(input.shape), ε \(epsilon)") {
+            $0.batchNormInference(input: input, scale: scale, shift: shift, runningMean: runningMean,
+                                  runningVariance: runningVariance, epsilon: epsilon, activation: activation)
+        }
+    }
+
     public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics) -> BatchNormGradients {
         checked("batchNormBackward", shapes: "input \(input.shape)") {
             $0.batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics)

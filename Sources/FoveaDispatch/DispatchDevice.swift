@@ -10,12 +10,20 @@ public struct DispatchDevice: GEMMBackedDevice {
     public let convolution: Im2colConvolution
     public let winograd: WinogradConvolution
 
+    /// - Parameters:
+    ///   - workspaceBytesPerWorker: the largest im2col tile one worker packs (default 8 MiB).
+    ///   - workspaceLimitBytes: the most convolution workspace one call allocates over all its
+    ///     workers (default 64 MiB; see `Im2colConvolution`).
+    ///   - policy, winogradTileSize: when 3×3 stride-1 convolutions use Winograd (`WinogradPlan`).
     public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
+                workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
                 winograd policy: WinogradPolicy = .automatic, winogradTileSize: WinogradTileSize = .f4x4) {
         threadCount = max(threads, 1)
         self.fallback = fallback
-        convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker, gemm: PackedGEMM.serial)
+        convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                          workspaceLimitBytes: workspaceLimitBytes, gemm: PackedGEMM.serial)
         winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                       workspaceLimitBytes: workspaceLimitBytes,
                                        policy: policy, tileSize: winogradTileSize, gemm: PackedGEMM.serial)
     }
 

@@ -109,17 +109,17 @@ struct CheckingDeviceTests {
 
     // MARK: Every operation is checked
 
-    /// The 25 operations of the 8 families in Sources/FoveaCore/Device/. A family that grows must
+    /// The 25 operations of the 8 families, and the 2 fused variants, in Sources/FoveaCore/Device/. A family that grows must
     /// grow here too: an operation the checking device forgets either traps (it has no fallback)
     /// or, for the linear defaults composed from `gemm`, shows up as `gemm` instead of itself.
     static let allOperations: Set<String> = [
         "gemm",
-        "conv2dForward", "conv2dBackwardData", "conv2dBackwardFilter",
+        "conv2dForward", "conv2dForward+ReLU", "conv2dBackwardData", "conv2dBackwardFilter",
         "maxPool2dForward", "maxPool2dBackward", "avgPool2dForward", "avgPool2dBackward",
         "adaptiveAvgPool2dForward", "adaptiveAvgPool2dBackward",
         "activationForward", "activationBackward",
         "add", "multiply", "concatenateChannels", "splitChannels",
-        "batchNormTraining", "batchNormInference", "batchNormBackward",
+        "batchNormTraining", "batchNormInference", "batchNormInference+ReLU", "batchNormBackward",
         "localResponseNormForward", "localResponseNormBackward",
         "softmaxForward", "softmaxBackward",
         "linearForward", "linearBackward",
@@ -132,6 +132,8 @@ struct CheckingDeviceTests {
         let y = try device.conv2d(x, weight: w, bias: Tensor.randomNormal([4], seed: 3), options: Conv2DOptions(padding: 1))
         _ = try device.conv2dGradientInput(gradOutput: y, weight: w, inputShape: x.shape, options: Conv2DOptions(padding: 1))
         _ = try device.conv2dGradientFilter(gradOutput: y, input: x, weightShape: w.shape, options: Conv2DOptions(padding: 1))
+        let g = try Conv2DGeometry(inputShape: x.shape, weightShape: w.shape, options: Conv2DOptions(padding: 1))
+        _ = device.conv2dForward(input: x, weight: w, bias: nil, epilogue: .relu, geometry: g)
         _ = try device.matmul(Tensor.randomNormal([5, 7], seed: 4), Tensor.randomNormal([6, 7], seed: 5), transposeB: true)
 
         let pool = try Pool2DGeometry(inputShape: x.shape, options: Pool2DOptions(kernel: 2))
@@ -154,6 +156,8 @@ struct CheckingDeviceTests {
         let normalized = device.batchNormTraining(input: x, scale: scale, shift: shift, epsilon: 1e-5)
         _ = device.batchNormInference(input: x, scale: scale, shift: shift, runningMean: normalized.statistics.mean,
                                       runningVariance: normalized.statistics.variance, epsilon: 1e-5)
+        _ = device.batchNormInference(input: x, scale: scale, shift: shift, runningMean: normalized.statistics.mean,
+                                      runningVariance: normalized.statistics.variance, epsilon: 1e-5, activation: .relu)
         _ = device.batchNormBackward(gradOutput: activated, input: x, scale: scale, statistics: normalized.statistics)
         let lrn = LocalResponseNormOptions(size: 3, alpha: 1e-2, beta: 0.75, k: 2)
         _ = device.localResponseNormForward(input: x, options: lrn)

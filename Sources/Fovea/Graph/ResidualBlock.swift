@@ -30,7 +30,7 @@ public class ResidualBlock: Layer {
     }
 
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
-        let main = try branch.reduce(input) { try $1.layer.scopedForward($0, device: device) }
+        let main = try LayerFusion.forward(branch, input: input, device: device)
         let skip = try downsample?.scopedForward(input, device: device) ?? input
         guard main.shape == skip.shape else {
             throw shapeError("the residual branch gives \(main.shape) but the skip path gives \(skip.shape)")

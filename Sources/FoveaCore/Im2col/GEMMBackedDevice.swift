@@ -30,6 +30,11 @@ extension GEMMBackedDevice {
             ?? convolution.forward(input: input, weight: weight, bias: bias, geometry: geometry)
     }
 
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
+        winograd.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+            ?? convolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+    }
+
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         winograd.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
             ?? convolution.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)

@@ -19,14 +19,18 @@ public struct WinogradConvolution: Sendable {
     public let gemm: SerialGEMM
     public let threads: Int
     public let workspaceBytesPerWorker: Int
+    /// The most workspace one call allocates over all its workers (see `WinogradPlan`).
+    public let workspaceLimitBytes: Int
     public let policy: WinogradPolicy
     public let tileSize: WinogradTileSize
 
     public init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
+                workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
                 policy: WinogradPolicy = .automatic, tileSize: WinogradTileSize = .f4x4, gemm: @escaping SerialGEMM) {
         self.gemm = gemm
         self.threads = max(threads, 1)
-        self.workspaceBytesPerWorker = workspaceBytesPerWorker
+        self.workspaceBytesPerWorker = min(workspaceBytesPerWorker, workspaceLimitBytes)
+        self.workspaceLimitBytes = workspaceLimitBytes
         self.policy = policy
         self.tileSize = tileSize
     }
@@ -34,7 +38,8 @@ public struct WinogradConvolution: Sendable {
     /// The plan this device would use for the forward convolution `g`, or nil for im2col.
     public func plan(for g: Conv2DGeometry) -> WinogradPlan? {
         guard policy != .never,
-              let plan = WinogradPlan(g, tileSize: tileSize, threads: threads, workspaceBytesPerWorker: workspaceBytesPerWorker)
+              let plan = WinogradPlan(g, tileSize: tileSize, threads: threads, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                     workspaceLimitBytes: workspaceLimitBytes)
         else { return nil }
         return policy == .always || plan.pays(g) ? plan : nil
     }
@@ -60,26 +65,29 @@ public struct WinogradConvolution: Sendable {
     }
 
     /// `y = conv(x, w) + b`, or nil when this layer does not take the Winograd path.
-    public func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: Conv2DGeometry) -> Tensor? {
+    public func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
+                        geometry g: Conv2DGeometry) -> Tensor? {
         guard let plan = plan(for: g) else { return nil }
-        return run(input: input, weight: weight, bias: bias, geometry: g, plan: plan, flippedWeight: false)
+        return run(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: false)
     }
 
     /// `∂x` of the convolution `g`, or nil when it does not take the Winograd path.
     public func backwardData(gradOutput: Tensor, weight: Tensor, geometry g: Conv2DGeometry) -> Tensor? {
         guard let h = Self.backwardDataGeometry(g), let plan = plan(for: h) else { return nil }
-        return run(input: gradOutput, weight: weight, bias: nil, geometry: h, plan: plan, flippedWeight: true)
+        return run(input: gradOutput, weight: weight, bias: nil, epilogue: .none, geometry: h, plan: plan, flippedWeight: true)
     }
 
-    func run(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: Conv2DGeometry, plan: WinogradPlan, flippedWeight: Bool) -> Tensor {
+    func run(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry g: Conv2DGeometry,
+             plan: WinogradPlan, flippedWeight: Bool) -> Tensor {
         switch tileSize {
-        case .f2x2: run(WinogradF2x2.self, input: input, weight: weight, bias: bias, geometry: g, plan: plan, flippedWeight: flippedWeight)
-        case .f4x4: run(WinogradF4x4.self, input: input, weight: weight, bias: bias, geometry: g, plan: plan, flippedWeight: flippedWeight)
+        case .f2x2: run(WinogradF2x2.self, input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: flippedWeight)
+        case .f4x4: run(WinogradF4x4.self, input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: flippedWeight)
         }
     }
 
     func run<T: WinogradTransform>(
-        _: T.Type, input: Tensor, weight: Tensor, bias: Tensor?, geometry g: Conv2DGeometry, plan: WinogradPlan, flippedWeight: Bool
+        _: T.Type, input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry g: Conv2DGeometry,
+        plan: WinogradPlan, flippedWeight: Bool
     ) -> Tensor {
         var output = Tensor(zeros: g.outputShape)
         let biasValues = bias?.scalars ?? [Float](repeating: 0, count: g.outputChannels)
@@ -104,7 +112,7 @@ public struct WinogradConvolution: Sendable {
                                 WinogradFilters.transform(T.self, weight: w.pointer, geometry: g, flipped: flippedWeight,
                                                           outputChannel: firstOutput + row, row: row, plan: plan, into: u.pointer)
                             }
-                            Parallel.forEach(plan.blocks * plan.kBlocks, threads: threads) { worker, item in
+                            Parallel.forEach(plan.blocks * plan.kBlocks, threads: plan.workers) { worker, item in
                                 let block = item / plan.kBlocks
                                 let kStart = (item % plan.kBlocks) * plan.kBlockHeight
                                 let kCount = min(plan.kBlockHeight, chunkCount - kStart)
@@ -125,7 +133,7 @@ public struct WinogradConvolution: Sendable {
                                 }
                                 tiles.transformOutput(T.self, products, rowStride: plan.kBlockHeight, firstTile: firstTile, count: tileCount,
                                                       outputChannels: (firstOutput + kStart)..<(firstOutput + kStart + kCount),
-                                                      bias: b.pointer, into: y.pointer)
+                                                      bias: b.pointer, epilogue: epilogue, into: y.pointer)
                             }
                         }
                     }

@@ -37,14 +37,14 @@ public enum WinogradTileSize: String, Sendable, CaseIterable {
 ///
 /// **Workspace** (Floats): `α²·chunkHeight·C` for U, plus per worker `α²·C·paddedWidth` for V and
 /// `α²·kBlockHeight·paddedWidth` for M (and a few tiles of scratch). The plan is chosen so that
-/// U + V + M of one worker fit `workspaceBytesPerWorker`, so a call never takes more than
-/// `threads × workspaceBytesPerWorker`. The chunk is all K channels if a block of 32 tiles (or all
+/// U + V + M of one worker fit `workspaceBytesPerWorker`, and no more workers run than keep the
+/// call within `workspaceLimitBytes` (the device's total convolution workspace, default 64 MiB). The chunk is all K channels if a block of 32 tiles (or all
 /// tiles, if fewer) fits beside it, else halved down to 16 channels, where 8 tiles are enough; when
 /// even that does not fit there is no plan and the caller uses im2col.
 ///
 /// **Reproducibility.** `blockWidth` and `chunkHeight` depend on the shapes and the budget only;
-/// `kBlocks` depends on the thread count but only splits the rows of each GEMM, which leaves every
-/// element's reduction over C unchanged (the same property `ParallelGEMM` relies on).
+/// `kBlocks` depends on them and `WorkGrain.items` too, never on the thread count (a GEMM of
+/// another height can round differently in OpenBLAS; see `WorkGrain`).
 public struct WinogradPlan: Sendable, Equatable {
     public var outputTile: Int
     public var inputTile: Int
@@ -95,7 +95,8 @@ public struct WinogradPlan: Sendable, Equatable {
     }
 
     /// The plan for `g`, or nil when `g` is not a 3×3 stride-1 convolution or does not fit the budget.
-    public init?(_ g: Conv2DGeometry, tileSize: WinogradTileSize, threads: Int, workspaceBytesPerWorker: Int) {
+    public init?(_ g: Conv2DGeometry, tileSize: WinogradTileSize, threads: Int, workspaceBytesPerWorker: Int,
+                 workspaceLimitBytes: Int = .max) {
         guard Self.isEligible(g) else { return nil }
         let m = tileSize.transform.outputTile, alpha = tileSize.transform.inputTile
         let alphaSquared = alpha * alpha
@@ -130,9 +131,13 @@ public struct WinogradPlan: Sendable, Equatable {
         blocks = (tiles + blockWidth - 1) / blockWidth
         // Split the chunk's output channels when there are too few tile blocks for the workers.
         let threads = max(threads, 1)
-        kBlocks = blocks >= 2 * threads ? 1 : min((2 * threads + blocks - 1) / blocks, max(chunkHeight / 32, 1))
+        kBlocks = blocks >= WorkGrain.items ? 1 : min((WorkGrain.items + blocks - 1) / blocks, max(chunkHeight / 32, 1))
         kBlockHeight = (chunkHeight + kBlocks - 1) / kBlocks
         workers = min(threads, blocks * kBlocks)
+        // Fewer workers when the call's total (shared filters + one share per worker) would pass the limit.
+        let limitFloats = workspaceLimitBytes / MemoryLayout<Float>.stride
+        let affordable = max((limitFloats - filterFloats) / max(workerFloats, 1), 1)
+        workers = min(workers, affordable)
     }
 
     static func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }

@@ -81,8 +81,11 @@ struct WinogradTiles: Sendable {
     /// output channels `outputs`; `products` is `[α², rowStride, paddedWidth]`, row 0 being `outputs.lowerBound`.
     func transformOutput<T: WinogradTransform>(
         _: T.Type, _ products: UnsafePointer<Float>, rowStride: Int, firstTile: Int, count: Int,
-        outputChannels outputs: Range<Int>, bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>
+        outputChannels outputs: Range<Int>, bias: UnsafePointer<Float>, epilogue: ConvolutionEpilogue,
+        into y: UnsafeMutablePointer<Float>
     ) {
+        let relu = epilogue == .relu
+        let zero = SIMD8<Float>(repeating: 0)
         let (m, alpha) = (T.outputTile, T.inputTile)
         let area = alpha * alpha
         let planeSize = outputHeight * outputWidth
@@ -100,6 +103,7 @@ struct WinogradTiles: Sendable {
                     for i in 0..<m { T.output(columns + i * alpha, 1, patch + i * m, 1) }  // (Aᵀ·M)·A: m×m
                     let b = SIMD8<Float>(repeating: bias[k])
                     for i in 0..<(m * m) { patch[i] += b }
+                    if relu { for i in 0..<(m * m) { patch[i].replace(with: zero, where: patch[i] .< zero) } }
                     for lane in 0..<lanes {
                         let (image, top, left) = origin(ofTile: firstTile + group + lane, outputTile: m)
                         let rows = min(m, outputHeight - top), cols = min(m, outputWidth - left)
