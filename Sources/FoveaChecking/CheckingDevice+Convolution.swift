@@ -11,7 +11,7 @@ extension CheckingDevice {
     /// with the reference's (not composed from the checked convolution and activation).
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
-        checked("conv2dForward+\(epilogue)", shapes: Self.describe(geometry)) {
+        checked(epilogue == .none ? "conv2dForward" : "conv2dForward+\(epilogue)", shapes: Self.describe(geometry)) {
             $0.conv2dForward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
         }
     }

@@ -17,10 +17,10 @@ struct FusedEpilogueTests {
                 let convolved = naive.conv2dForward(input: convCase.input, weight: convCase.weight, bias: bias, geometry: g)
                 let expectedReLU = naive.activationForward(.relu, input: convolved)
                 let fused = device.device.conv2dForward(input: convCase.input, weight: convCase.weight, bias: bias, epilogue: .relu, geometry: g)
-                expectClose(fused, expectedReLU, absolute: 1e-4, relative: 1e-4, "\(device) relu epilogue, bias \(bias != nil) \(convCase)")
+                expectClose(fused, expectedReLU, absolute: device.absoluteTolerance(1e-4, expected: convolved), relative: 1e-4, "\(device) relu epilogue, bias \(bias != nil) \(convCase)")
                 #expect(fused.scalars.allSatisfy { $0 >= 0 }, "\(device): a ReLU epilogue output is never negative")
                 let plain = device.device.conv2dForward(input: convCase.input, weight: convCase.weight, bias: bias, epilogue: .none, geometry: g)
-                expectClose(plain, convolved, absolute: 1e-4, relative: 1e-4, "\(device) no epilogue, bias \(bias != nil) \(convCase)")
+                expectClose(plain, convolved, absolute: device.absoluteTolerance(1e-4, expected: convolved), relative: 1e-4, "\(device) no epilogue, bias \(bias != nil) \(convCase)")
             }
         }
     }
