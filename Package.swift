@@ -24,7 +24,7 @@ let package = Package(
         /// The public face: device selection, the checked operations, and (later) layers and models.
         .target(
             name: "Fovea",
-            dependencies: ["FoveaCore", "FoveaNaive", "FoveaDispatch", "FoveaOpenBLAS", "CZlib", "CStb"]
+            dependencies: ["FoveaCore", "FoveaNaive", "FoveaDispatch", "FoveaOpenBLAS", "FoveaChecking", "CZlib", "CStb"]
         ),
 
         // MARK: Numerical core and backends
@@ -37,6 +37,9 @@ let package = Package(
         .target(name: "FoveaDispatch", dependencies: ["FoveaCore", "CFoveaKernels"]),
         /// im2col + `cblas_sgemm` from OpenBLAS.
         .target(name: "FoveaOpenBLAS", dependencies: ["FoveaCore", "COpenBLAS"]),
+        /// A device that runs every operation on a subject and a reference device and compares
+        /// them (`FOVEA_DEVICE=check:<backend>`); built on the Device protocol alone.
+        .target(name: "FoveaChecking", dependencies: ["FoveaCore"]),
 
         // MARK: C shims (implementation details)
         .systemLibrary(
@@ -88,9 +91,22 @@ let package = Package(
             name: "FoveaBenchTests",
             dependencies: ["FoveaBenchKit"]
         ),
+        /// The tiny training run that CrashSafetyTests kills while it writes checkpoints, shared by
+        /// the test and the child process it spawns.
+        .target(
+            name: "CrashDrill",
+            dependencies: ["Fovea"],
+            path: "Tests/CrashDrill"
+        ),
+        /// The child process of CrashSafetyTests: trains CrashDrill and checkpoints after every step.
+        .executableTarget(
+            name: "CrashDrillChild",
+            dependencies: ["CrashDrill"],
+            path: "Tests/CrashDrillChild"
+        ),
         .testTarget(
             name: "FoveaTests",
-            dependencies: ["Fovea", "FoveaTestSupport"],
+            dependencies: ["Fovea", "FoveaTestSupport", "CrashDrill"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -34,6 +34,15 @@ func printHeader(_ machine: MachineInfo) {
                  machine.peakPerCore, machine.peakAllCores, machine.threads.max() ?? 1, machine.openBLAS, machine.openBLASCore, machine.microKernel))
 }
 
+/// When an engine is `check:<backend>`: prints the checking device's report (every operation
+/// against naive, per layer and op), then throws its first violation, if any.
+func finishChecking(engines: [String]) throws {
+    guard engines.contains(where: { $0.lowercased().hasPrefix(Devices.checkPrefix) }) else { return }
+    print("\ncheck report (each operation also run on naive; max abs and normwise max rel error):")
+    print(CheckReport.process.table())
+    if let violation = CheckReport.process.violations.first { throw violation.error }
+}
+
 /// Writes `text` to `path` ("-" for standard output).
 func write(_ text: String, to path: String) throws {
     if path == "-" { print(text, terminator: "") } else { try text.write(toFile: path, atomically: true, encoding: .utf8) }
@@ -58,7 +67,7 @@ struct LayersCommand: ParsableCommand {
     var threads: String?
     @Option(help: "Timed runs per engine after a warm-up.")
     var runs: Int = 5
-    @Option(help: "Engines: openblas, dispatch, naive (one run, small layers only), sgemm (cblas_sgemm alone).")
+    @Option(help: "Engines: openblas, dispatch, naive (one run, small layers only), sgemm (cblas_sgemm alone), check:<backend> (checked against naive; slow).")
     var engines: String = "openblas,dispatch,naive,sgemm"
     @Flag(help: "The tiny CI smoke suite instead of the ImageNet layers.")
     var tiny = false
@@ -83,7 +92,10 @@ struct LayersCommand: ParsableCommand {
         }
         let engineList = engines.split(separator: ",").map(String.init)
         for engine in engineList where !["openblas", "dispatch", "naive", "sgemm"].contains(engine) {
-            throw ValidationError("unknown engine '\(engine)'; valid: openblas, dispatch, naive, sgemm")
+            guard engine.lowercased().hasPrefix(Devices.checkPrefix) else {
+                throw ValidationError("unknown engine '\(engine)'; valid: openblas, dispatch, naive, sgemm, check:<backend>")
+            }
+            _ = try Devices.make(engine, threads: 1)
         }
         let machine = machineInfo(threads: threadCounts)
         let peak = MachinePeak(perCore: machine.peakPerCore, allCores: machine.peakAllCores, threads: threadCounts.max() ?? 1)
@@ -96,6 +108,7 @@ struct LayersCommand: ParsableCommand {
         print("")
         print(Self.table(results))
         try writeReport(report, json: json, csv: csv)
+        try finishChecking(engines: engineList)
     }
 
     static func numbers(_ text: String) throws -> [Int] {
@@ -132,12 +145,14 @@ struct NetsCommand: ParsableCommand {
     var batches: String = "1,8"
     @Option(help: "Thread counts (comma-separated); default all cores.")
     var threads: String?
-    @Option(help: "Engines: openblas, dispatch (naive is far too slow at this size).")
+    @Option(help: "Engines: openblas, dispatch, check:<backend> (naive is far too slow at this size, and so is checking).")
     var engines: String = "openblas,dispatch"
     @Option(help: "Timed runs after a warm-up.")
     var runs: Int = 3
     @Flag(name: .customLong("no-train"), help: "Forward only, no training step.")
     var noTrain = false
+    @Flag(name: .customLong("compare-fusion"), help: "Also time the forward pass without layer fusion, interleaved run by run (engine <name>-unfused).")
+    var compareFusion = false
     @Option(help: "Also write the report as JSON to this file (- for standard output).")
     var json: String?
     @Option(help: "Also write the results as CSV to this file (- for standard output).")
@@ -149,9 +164,10 @@ struct NetsCommand: ParsableCommand {
         for name in names { _ = try ModelZoo.entry(name) }
         let machine = machineInfo(threads: threadCounts)
         let peak = MachinePeak(perCore: machine.peakPerCore, allCores: machine.peakAllCores, threads: threadCounts.max() ?? 1)
-        let runner = NetworkRunner(networks: names, batches: try LayersCommand.numbers(batches), threads: threadCounts,
+        var runner = NetworkRunner(networks: names, batches: try LayersCommand.numbers(batches), threads: threadCounts,
                                    engines: engines.split(separator: ",").map(String.init), runs: runs, trainStep: !noTrain,
                                    peak: peak, progress: progress)
+        runner.compareFusion = compareFusion
         let results = try runner.run()
         printHeader(machine)
         var table = TextTable(header: ["network", "mode", "engine", "batch", "threads", "images/s", "latency ms", "peak RSS"], leftColumns: 3)
@@ -161,6 +177,7 @@ struct NetsCommand: ParsableCommand {
         }
         print(table)
         try writeReport(BenchReport(machine: machine, networks: results), json: json, csv: csv)
+        try finishChecking(engines: engines.split(separator: ",").map(String.init))
     }
 }
 

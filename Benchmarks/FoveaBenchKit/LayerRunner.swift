@@ -48,9 +48,12 @@ public struct LayerRunner {
         var bias: Tensor
         var gradOutput: Tensor
         var geometry: Conv2DGeometry
+        /// The suite layer's name, the `OperationScope` of its passes (a checking device reports them so).
+        var layerName: String
 
-        init(_ geometry: Conv2DGeometry) {
+        init(_ geometry: Conv2DGeometry, layerName: String) {
             self.geometry = geometry
+            self.layerName = layerName
             input = Tensor.randomNormal(geometry.inputShape, seed: 1)
             weight = Tensor.randomNormal(geometry.weightShape, standardDeviation: 0.05, seed: 2)
             bias = Tensor.randomNormal([geometry.outputChannels], seed: 3)
@@ -58,6 +61,10 @@ public struct LayerRunner {
         }
 
         func run(_ pass: Pass, on device: any Device) -> Tensor {
+            OperationScope.$current.withValue(layerName) { compute(pass, on: device) }
+        }
+
+        private func compute(_ pass: Pass, on device: any Device) -> Tensor {
             switch pass {
             case .forward: device.conv2dForward(input: input, weight: weight, bias: bias, geometry: geometry)
             case .backwardData: device.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
@@ -80,7 +87,7 @@ public struct LayerRunner {
         for layer in layers {
             // Correctness once per layer and pass, on the reduced copy.
             var errors: [String: [Pass: Double]] = [:]
-            let small = Operands(try Self.reduced(layer).geometry(batch: 2))
+            let small = Operands(try Self.reduced(layer).geometry(batch: 2), layerName: layer.name)
             for count in threads {
                 for name in engines where name != "naive" && name != "sgemm" {
                     let device = try Devices.make(name, threads: count)
@@ -91,7 +98,7 @@ public struct LayerRunner {
                 }
             }
             for batch in batches {
-                let operands = Operands(try layer.geometry(batch: batch))
+                let operands = Operands(try layer.geometry(batch: batch), layerName: layer.name)
                 let flops = operands.geometry.flops
                 for count in threads {
                     let devices = try engines.filter { $0 != "naive" && $0 != "sgemm" }.map { try Devices.make($0, threads: count) }

@@ -13,6 +13,9 @@ public struct NetworkRunner {
     public var trainStep: Bool
     public var peak: MachinePeak
     public var progress: (String) -> Void
+    /// Also time the forward pass with layer fusion off (`LayerFusion.withoutFusion`), run by run
+    /// interleaved with the fused one, reported as engine "<engine>-unfused".
+    public var compareFusion = false
 
     public init(networks: [String], batches: [Int], threads: [Int], engines: [String], runs: Int, trainStep: Bool,
                 peak: MachinePeak, progress: @escaping (String) -> Void) {
@@ -40,6 +43,7 @@ public struct NetworkRunner {
         var results: [NetworkResult] = []
         for name in networks {
             let model = try ModelZoo.make(name)
+            progress("\(name) built; peak RSS so far \((Self.peakResidentBytes() ?? 0) >> 20) MiB")
             for batch in batches {
                 let input = Tensor.randomNormal([batch, 3, 224, 224], seed: 7)
                 let labels = (0..<batch).map { $0 % 1000 }
@@ -48,7 +52,18 @@ public struct NetworkRunner {
                         let device = try Devices.make(engine, threads: count)
                         progress("\(name) · \(engine) · batch \(batch) · \(count) thread\(count == 1 ? "" : "s")")
                         model.eval()
-                        let forward = try time { _ = try model.forward(input, device: device) }
+                        let forward: [Double]
+                        if compareFusion {
+                            let (fused, unfused) = try timeInterleaved(
+                                { _ = try LayerFusion.withFusion { try model.forward(input, device: device) } },
+                                { _ = try LayerFusion.withoutFusion { try model.forward(input, device: device) } })
+                            forward = fused
+                            results.append(NetworkResult(network: name, mode: "forward", engine: engine + "-unfused", batch: batch, threads: count,
+                                                         runs: unfused.count, imagesPerSecond: Double(batch) / Statistics.median(unfused),
+                                                         medianMilliseconds: Statistics.median(unfused) * 1e3, peakResidentBytes: nil))
+                        } else {
+                            forward = try time { _ = try model.forward(input, device: device) }
+                        }
                         results.append(NetworkResult(network: name, mode: "forward", engine: engine, batch: batch, threads: count,
                                                      runs: forward.count, imagesPerSecond: Double(batch) / Statistics.median(forward),
                                                      medianMilliseconds: Statistics.median(forward) * 1e3, peakResidentBytes: Self.peakResidentBytes()))
@@ -66,6 +81,24 @@ public struct NetworkRunner {
             }
         }
         return results
+    }
+
+    /// One warm-up call of each, then `runs` rounds timing `a` then `b`, each gated on a quiet machine.
+    func timeInterleaved(_ a: () throws -> Void, _ b: () throws -> Void) throws -> ([Double], [Double]) {
+        try a()
+        try b()
+        func seconds(_ body: () throws -> Void) throws -> Double {
+            peak.waitUntilQuiet(threads: threads.max() ?? 1)
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        var times: ([Double], [Double]) = ([], [])
+        for _ in 0..<runs {
+            times.0.append(try seconds(a))
+            times.1.append(try seconds(b))
+        }
+        return times
     }
 
     /// One warm-up call, then `runs` timed calls, each gated on a quiet machine.

@@ -2,35 +2,86 @@ import Foundation
 
 /// Choosing the device operations run on.
 ///
-/// - `FOVEA_DEVICE` = `naive` | `dispatch` | `openblas` (default `openblas`), read once.
+/// - `FOVEA_DEVICE` = `naive` | `dispatch` | `openblas` (default `openblas`), read once; or
+///   `check:<backend>` (e.g. `check:openblas`): every operation runs on that backend and on `naive`
+///   and is compared (`CheckingDevice`; tolerance from `FOVEA_CHECK_TOLERANCE`).
 /// - `FOVEA_THREADS` = a positive integer (default: all cores), for `dispatch` and `openblas`.
+/// - `FOVEA_WINOGRAD` = `auto` | `off` | `f2x2`, for the 3×3 stride-1 convolutions of both.
+/// - `FOVEA_WORKSPACE_MB` = a positive integer: the most convolution workspace (im2col tiles) one
+///   convolution call may allocate, in MiB (default 64), for `dispatch` and `openblas`.
 /// - In code: pass a device explicitly (`try Devices.make("dispatch", threads: 2)`), or run a
 ///   block on one with `Devices.with(device) { … }`; `Devices.current` is what layers use.
 public enum Devices {
-    /// The names `FOVEA_DEVICE` accepts.
+    /// The backends `FOVEA_DEVICE` accepts by name; each also as `check:<name>`.
     public static let names = ["naive", "dispatch", "openblas"]
 
-    /// Makes the device called `name` with `threads` threads (ignored by `naive`).
-    /// - Throws: `FoveaError` of kind `.unknownDevice` listing the valid names.
-    public static func make(_ name: String, threads: Int? = nil) throws -> any Device {
+    /// The prefix that wraps a backend in a `CheckingDevice`: `check:openblas`.
+    public static let checkPrefix = "check:"
+
+    /// Every accepted form, for messages: `naive, dispatch, openblas, check:<backend>`.
+    static var validNames: String { (names + ["\(checkPrefix)<backend>"]).joined(separator: ", ") }
+
+    /// Makes the device called `name` with `threads` threads (ignored by `naive`) and at most
+    /// `workspaceBytes` of convolution workspace per call (default 64 MiB; ignored by `naive`).
+    /// `check:<backend>` makes a `CheckingDevice` over that backend, against `naive`, with
+    /// `checkTolerance` (default: from `FOVEA_CHECK_TOLERANCE`, else `CheckTolerance.default`),
+    /// recording into `CheckReport.process`.
+    /// - Throws: `FoveaError` of kind `.unknownDevice` listing the valid names; of kind
+    ///   `.invalidArgument` for a thread count or workspace below 1, or a bad `FOVEA_CHECK_TOLERANCE`.
+    public static func make(_ name: String, threads: Int? = nil, workspaceBytes: Int? = nil,
+                            checkTolerance: CheckTolerance? = nil) throws -> any Device {
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else {
             throw FoveaError.invalidArgument("thread count must be ≥ 1, got \(threads)")
         }
-        switch name.lowercased() {
+        let limit = workspaceBytes ?? Im2colConvolution.defaultWorkspaceLimitBytes
+        guard limit >= 1 else {
+            throw FoveaError.invalidArgument("convolution workspace must be ≥ 1 byte, got \(limit)")
+        }
+        let (policy, tileSize) = try winogradSetting(ProcessInfo.processInfo.environment["FOVEA_WINOGRAD"])
+        let lowercased = name.lowercased()
+        if lowercased.hasPrefix(checkPrefix) {
+            let backend = String(lowercased.dropFirst(checkPrefix.count))
+            guard names.contains(backend) else {
+                throw FoveaError(.unknownDevice, "unknown device '\(name)': '\(backend)' is not a backend to check; valid devices are: \(validNames) (check:naive, check:dispatch, check:openblas)")
+            }
+            let tolerance = try checkTolerance ?? CheckTolerance.fromEnvironment(ProcessInfo.processInfo.environment)
+            return CheckingDevice(subject: try make(backend, threads: threads, workspaceBytes: limit), reference: NaiveDevice(),
+                                  tolerance: tolerance, report: CheckReport.process)
+        }
+        func dispatch() -> DispatchDevice {
+            DispatchDevice(threads: threads, fallback: NaiveDevice(), workspaceLimitBytes: limit,
+                           winograd: policy, winogradTileSize: tileSize)
+        }
+        switch lowercased {
         case "naive":
             return NaiveDevice()
         case "dispatch":
-            return DispatchDevice(threads: threads, fallback: NaiveDevice())
+            return dispatch()
         case "openblas":
-            return OpenBLASDevice(threads: threads, fallback: DispatchDevice(threads: threads, fallback: NaiveDevice()))
+            return OpenBLASDevice(threads: threads, fallback: dispatch(), workspaceLimitBytes: limit,
+                                  winograd: policy, winogradTileSize: tileSize)
         default:
-            throw FoveaError(.unknownDevice, "unknown device '\(name)'; valid devices are: \(names.joined(separator: ", "))")
+            throw FoveaError(.unknownDevice, "unknown device '\(name)'; valid devices are: \(validNames)")
+        }
+    }
+
+    /// `FOVEA_WINOGRAD` = `auto` (default: Winograd F(4×4,3×3) for the 3×3 stride-1 layers that
+    /// gain, Docs/Performance.md) | `off` (im2col for everything) | `f2x2` (the same rule with
+    /// F(2×2,3×3): half the speed-up, direct convolution's accuracy).
+    /// - Throws: `FoveaError` naming the variable, its value and the valid values.
+    public static func winogradSetting(_ text: String?) throws -> (WinogradPolicy, WinogradTileSize) {
+        switch text?.lowercased() ?? "" {
+        case "", "auto": return (.automatic, .f4x4)
+        case "off": return (.never, .f4x4)
+        case "f2x2": return (.automatic, .f2x2)
+        default: throw FoveaError.invalidArgument("FOVEA_WINOGRAD must be auto, off or f2x2, got '\(text ?? "")'")
         }
     }
 
     /// The device the environment asks for: `FOVEA_DEVICE` (default `openblas`) with
-    /// `FOVEA_THREADS` threads (default: all cores).
+    /// `FOVEA_THREADS` threads (default: all cores), `FOVEA_WORKSPACE_MB` MiB of convolution
+    /// workspace per call (default 64) and, for `check:<backend>`, `FOVEA_CHECK_TOLERANCE`.
     /// - Throws: `FoveaError` naming the bad variable, its value, and the valid values.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any Device {
         var threads: Int?
@@ -40,11 +91,20 @@ public enum Devices {
             }
             threads = value
         }
+        var workspaceBytes: Int?
+        if let text = environment["FOVEA_WORKSPACE_MB"], !text.isEmpty {
+            guard text.allSatisfy(\.isASCII), let value = Int(text), value >= 1, value <= 1 << 20 else {
+                throw FoveaError.invalidArgument(
+                    "FOVEA_WORKSPACE_MB must be a whole number of MiB from 1 to \(1 << 20) (the convolution workspace per call; default 64), got '\(text)'")
+            }
+            workspaceBytes = value << 20
+        }
         let name = environment["FOVEA_DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? "openblas"
+        let tolerance = name.lowercased().hasPrefix(checkPrefix) ? try CheckTolerance.fromEnvironment(environment) : nil
         do {
-            return try make(name, threads: threads)
+            return try make(name, threads: threads, workspaceBytes: workspaceBytes, checkTolerance: tolerance)
         } catch let error as FoveaError where error.kind == .unknownDevice {
-            throw FoveaError(.unknownDevice, "FOVEA_DEVICE=\(name) is not a device; valid devices are: \(names.joined(separator: ", "))")
+            throw FoveaError(.unknownDevice, "FOVEA_DEVICE=\(name) is not a device; valid devices are: \(validNames)")
         }
     }
 
@@ -64,8 +124,10 @@ public enum Devices {
         try $scoped.withValue(device, operation: body)
     }
 
-    /// One line for logs and benchmark headers, e.g. `openblas (2 threads) → dispatch → naive`.
+    /// One line for logs and benchmark headers, e.g. `openblas (2 threads) → dispatch → naive`
+    /// (a checking device describes itself: `check:openblas (2 threads) → dispatch → naive, against naive`).
     public static func describe(_ device: any Device) -> String {
+        if device is CheckingDevice { return device.description }
         var parts = [device.description]
         var next = device.fallback
         while let fallback = next {

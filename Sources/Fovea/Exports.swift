@@ -1,5 +1,6 @@
 // `import Fovea` brings the whole public surface: tensors, the Device protocol and the
-// checked operations (FoveaCore), and the three backends.
+// checked operations (FoveaCore), the three backends, and the checking device.
+@_exported import FoveaChecking
 @_exported import FoveaCore
 @_exported import FoveaDispatch
 @_exported import FoveaNaive

@@ -4,7 +4,7 @@ import Foundation
 
 /// `--device` and `--threads`, falling back to FOVEA_DEVICE and FOVEA_THREADS.
 struct DeviceOptions: ParsableArguments {
-    @Option(help: "Backend: naive, dispatch or openblas (default: FOVEA_DEVICE, else openblas).")
+    @Option(help: "Backend: naive, dispatch, openblas, or check:<backend> to compare every operation with naive (default: FOVEA_DEVICE, else openblas).")
     var device: String?
 
     @Option(help: "Threads (default: FOVEA_THREADS, else all cores).")
@@ -16,6 +16,15 @@ struct DeviceOptions: ParsableArguments {
         if let threads { environment["FOVEA_THREADS"] = String(threads) }
         return try Devices.fromEnvironment(environment)
     }
+}
+
+/// Under `check:<backend>`: prints the checking device's report, per layer and op (to standard
+/// output, after the run's own lines).
+func printCheckReport(_ device: any Device) {
+    guard let checking = device as? CheckingDevice else { return }
+    print("check report: \(Devices.describe(checking)), tolerance \(checking.tolerance) (\(CheckTolerance.environmentVariable))")
+    print(checking.report.table())
+    fflush(nil)
 }
 
 /// `--dataset`, `--data-dir`.

@@ -59,6 +59,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let device = try devices.makeDevice()
+        defer { printCheckReport(device) }
         var train = try data.load(.train, limit: limit)
         var test = try data.load(.test, limit: testLimit)
         if let subset = try classList() {

@@ -1,7 +1,8 @@
 /// Runs one large GEMM on `threads` GCD workers by splitting it into independent blocks — of
 /// columns of C when C is wide, of rows when it is tall — each computed by a serial GEMM.
-/// Each element of C is still reduced over k by one serial call, so the result does not depend
-/// on the number of blocks.
+/// Each element of C is reduced over k by one serial call. The blocks depend on m, n, k and
+/// `WorkGrain.items` only (a large product is split even at one thread), so every serial call,
+/// and hence every result bit, is the same at any thread count.
 public enum ParallelGEMM {
     public static func run(
         threads: Int, serial: SerialGEMM,
@@ -11,13 +12,13 @@ public enum ParallelGEMM {
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         let work = Double(m) * Double(n) * Double(max(k, 1))
-        guard threads > 1, work >= 2e6 else {
+        guard work >= 2e6 else {
             serial(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
         let (aa, bb, cc) = (SendablePointer(a), SendablePointer(b), SendablePointer(c))
         if n >= m {
-            let blocks = min(4 * threads, max(n / 64, 1))
+            let blocks = min(WorkGrain.items, max(n / 64, 1))
             let width = (n + blocks - 1) / blocks
             Parallel.forEach(blocks, threads: threads) { _, block in
                 let start = block * width
@@ -27,7 +28,7 @@ public enum ParallelGEMM {
                 serial(transposeA, transposeB, m, count, k, alpha, aa.pointer, lda, bStart, ldb, beta, cc.pointer + start, ldc)
             }
         } else {
-            let blocks = min(4 * threads, max(m / 32, 1))
+            let blocks = min(WorkGrain.items, max(m / 32, 1))
             let height = (m + blocks - 1) / blocks
             Parallel.forEach(blocks, threads: threads) { _, block in
                 let start = block * height

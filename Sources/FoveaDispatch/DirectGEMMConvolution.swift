@@ -6,8 +6,8 @@ import FoveaCore
 ///
 /// whose B panels are packed straight from the image (`ConvolutionPacking`; for a 1×1, stride-1,
 /// unpadded layer the image *is* B), so no im2col matrix is written and no workspace is needed
-/// beyond the GEMM's per-thread packing buffers. The bias is added by the GEMM's epilogue while
-/// each output tile is in cache.
+/// beyond the GEMM's per-thread packing buffers. The bias and the fused activation
+/// (`ConvolutionEpilogue`) are applied by the GEMM's epilogue while each output tile is in cache.
 ///
 /// **Split** (`Split`): whole GEMMs across workers when the (image, group) units divide evenly
 /// among them; otherwise each unit's GEMM is cut into `parts` blocks of output columns (positions,
@@ -52,7 +52,10 @@ struct DirectGEMMConvolution: Sendable {
             : Split(units: units, parts: parts, byColumns: false, partSize: rowSize)
     }
 
-    func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: Conv2DGeometry) -> Tensor {
+    /// `y = epilogue(conv(x, w) + bias)`; the bias and the epilogue are applied to each output tile
+    /// right after its last depth block.
+    func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
+                 geometry g: Conv2DGeometry) -> Tensor {
         var output = Tensor(zeros: g.outputShape)
         let plan = split(g)
         let (m, n, k) = (g.outputChannelsPerGroup, g.columnCount, g.columnRows)
@@ -77,13 +80,9 @@ struct DirectGEMMConvolution: Sendable {
                         let source = UnsafePointer(x.pointer + image * imageSize + group * groupInputSize)
                         let out = y.pointer + (image * g.outputChannels + firstOutput) * n + columns.lowerBound
                         let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr)
-                        let epilogue: PackedGEMM.Epilogue? = b.map { b in
-                            { row, _, tileRows, tileColumns, tile in
-                                for i in 0..<tileRows {
-                                    let value = b[firstOutput + row + i]
-                                    let line = tile + i * n
-                                    for j in 0..<tileColumns { line[j] += value }
-                                }
+                        let epilogue: PackedGEMM.Epilogue? = b == nil && activation == .none ? nil : { row, _, tileRows, tileColumns, tile in
+                            for i in 0..<tileRows {
+                                activation.apply(row: tile + i * n, count: tileColumns, bias: b?[firstOutput + row + i] ?? 0)
                             }
                         }
                         PackedGEMM.compute(

@@ -49,6 +49,21 @@ extension DispatchDevice {
     public func batchNormInference(
         input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float
     ) -> Tensor {
+        batchNormInference(input: input, scale: scale, shift: shift, runningMean: runningMean, runningVariance: runningVariance,
+                           epsilon: epsilon, activation: nil)
+    }
+
+    /// The same, then `activation` applied to each plane while it is in cache (BN → ReLU fused).
+    public func batchNormInference(
+        input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float, activation: Activation
+    ) -> Tensor {
+        batchNormInference(input: input, scale: scale, shift: shift, runningMean: runningMean, runningVariance: runningVariance,
+                           epsilon: epsilon, activation: Optional(activation))
+    }
+
+    private func batchNormInference(
+        input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float, activation: Activation?
+    ) -> Tensor {
         let planes = ChannelPlanes(input.shape)
         let (gamma, beta, mean, variance) = (scale.scalars, shift.scalars, runningMean.scalars, runningVariance.scalars)
         var output = Tensor(zeros: input.shape)
@@ -61,6 +76,20 @@ extension DispatchDevice {
                     let start = item * planes.plane
                     planes.normalize(x.pointer + start, into: y.pointer + start, count: planes.plane,
                                      mean: Double(mean[c]), factor: Double(gamma[c]) * invStd, shift: Double(beta[c]))
+                    guard let activation else { return }
+                    let row = y.pointer + start
+                    switch activation {
+                    case .relu:
+                        for i in 0..<planes.plane {
+                            let value = row[i]
+                            row[i] = value < 0 ? 0 : value
+                        }
+                    case .leakyReLU(let slope):
+                        for i in 0..<planes.plane {
+                            let value = row[i]
+                            row[i] = value > 0 ? value : slope * value
+                        }
+                    }
                 }
             }
         }

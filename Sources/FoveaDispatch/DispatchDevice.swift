@@ -2,27 +2,39 @@ import FoveaCore
 
 /// The Grand Central Dispatch backend: Fovea's own packed SIMD GEMM (`PackedGEMM`, with the
 /// fastest micro-kernel the CPU runs), convolution forward as a GEMM packed straight from the
-/// image (`DirectGEMMConvolution`), the backward passes by im2col + that GEMM
-/// (`GEMMBackedDevice`), and the other operations in `DispatchDevice+*.swift`, parallel over
-/// `DispatchQueue.concurrentPerform` with `threadCount` workers. Operations it does not implement
-/// go to `fallback` (normally `NaiveDevice`).
+/// image (`DirectGEMMConvolution`) unless Winograd takes the layer, the backward passes by
+/// Winograd or im2col + that GEMM (`GEMMBackedDevice`), and the other operations in
+/// `DispatchDevice+*.swift`, parallel over `DispatchQueue.concurrentPerform` with `threadCount`
+/// workers. Operations it does not implement go to `fallback` (normally `NaiveDevice`).
 public struct DispatchDevice: GEMMBackedDevice {
     public let threadCount: Int
     public let fallback: (any Device)?
     public let convolution: Im2colConvolution
+    public let winograd: WinogradConvolution
     /// The micro-kernel and blocking of every GEMM the device runs.
     public let kernel: GEMMKernel
     let directConvolution: DirectGEMMConvolution
 
-    /// - Parameter kernel: normally `GEMMKernel.best`; tests pass kernels with tiny blocking to
-    ///   exercise every block edge on small shapes. It must be one of `GEMMKernel.available`.
+    /// - Parameters:
+    ///   - workspaceBytesPerWorker: the largest im2col tile one worker packs (default 8 MiB).
+    ///   - workspaceLimitBytes: the most convolution workspace one call allocates over all its
+    ///     workers (default 64 MiB; see `Im2colConvolution`).
+    ///   - policy, winogradTileSize: when 3×3 stride-1 convolutions use Winograd (`WinogradPlan`).
+    ///   - kernel: normally `GEMMKernel.best`; tests pass kernels with tiny blocking to exercise
+    ///     every block edge on small shapes. It must be one of `GEMMKernel.available`.
     public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
+                workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
+                winograd policy: WinogradPolicy = .automatic, winogradTileSize: WinogradTileSize = .f4x4,
                 kernel: GEMMKernel = .best) {
         threadCount = max(threads, 1)
         self.fallback = fallback
         self.kernel = kernel
+        let gemm = PackedGEMM.serial(kernel: kernel)
         convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
-                                        gemm: PackedGEMM.serial(kernel: kernel))
+                                        workspaceLimitBytes: workspaceLimitBytes, gemm: gemm)
+        winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                       workspaceLimitBytes: workspaceLimitBytes,
+                                       policy: policy, tileSize: winogradTileSize, gemm: gemm)
         directConvolution = DirectGEMMConvolution(threads: threadCount, kernel: kernel)
     }
 
@@ -30,6 +42,11 @@ public struct DispatchDevice: GEMMBackedDevice {
     public var serialGEMM: SerialGEMM { convolution.gemm }
 
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry) -> Tensor {
-        directConvolution.forward(input: input, weight: weight, bias: bias, geometry: geometry)
+        conv2dForward(input: input, weight: weight, bias: bias, epilogue: .none, geometry: geometry)
+    }
+
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
+        winograd.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+            ?? directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
     }
 }

@@ -13,14 +13,35 @@ public struct OpenBLASDevice: GEMMBackedDevice {
     public let threadCount: Int
     public let fallback: (any Device)?
     public let convolution: Im2colConvolution
+    public let winograd: WinogradConvolution
 
-    public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker) {
+    /// - Parameters:
+    ///   - workspaceBytesPerWorker: the largest im2col tile one worker packs (default 8 MiB).
+    ///   - workspaceLimitBytes: the most convolution workspace one call allocates over all its
+    ///     workers (default 64 MiB; see `Im2colConvolution`).
+    ///   - policy, winogradTileSize: when 3×3 stride-1 convolutions use Winograd (`WinogradPlan`).
+    public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
+                workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
+                winograd policy: WinogradPolicy = .automatic, winogradTileSize: WinogradTileSize = .f4x4) {
         OpenBLAS.useSingleThread()
         threadCount = max(threads, 1)
         self.fallback = fallback
-        convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker, gemm: OpenBLAS.sgemm)
+        convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                          workspaceLimitBytes: workspaceLimitBytes, gemm: OpenBLAS.sgemm)
+        winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                       workspaceLimitBytes: workspaceLimitBytes,
+                                       policy: policy, tileSize: winogradTileSize, gemm: OpenBLAS.sgemm)
     }
 
     public var name: String { "openblas" }
+
+    /// Batch norm is the fallback's; so is its fused form (the default would run the fallback's
+    /// batch norm and activation as two passes).
+    public func batchNormInference(input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
+                                   activation: Activation) -> Tensor {
+        delegate("batchNormInference").batchNormInference(
+            input: input, scale: scale, shift: shift, runningMean: runningMean, runningVariance: runningVariance, epsilon: epsilon,
+            activation: activation)
+    }
     public var serialGEMM: SerialGEMM { OpenBLAS.sgemm }
 }

@@ -49,7 +49,7 @@ struct DirectConvolutionTests {
 
     /// Batch 1 at two threads: a wide layer is split by output positions, a small-image layer
     /// with many channels by output channels; both agree with naive and are bit-identical at 1–4
-    /// threads, with the default and with tiny GEMM blocks.
+    /// threads, with the default and with tiny GEMM blocks (Winograd off, so the direct path runs).
     @Test(arguments: [true, false])
     func splitIsBitIdenticalAcrossThreads(byColumns: Bool) throws {
         let (inputShape, weightShape): (Shape, Shape) = byColumns ? ([1, 16, 20, 21], [24, 16, 3, 3]) : ([1, 40, 5, 4], [70, 40, 3, 3])
@@ -62,7 +62,7 @@ struct DirectConvolutionTests {
         let expected = TestDevices.naive.conv2dForward(input: input, weight: weight, bias: bias, geometry: g)
         for kernel in [GEMMKernel.best, TestDevices.tinyBlocks] {
             let outputs = [1, 2, 3, 4].map {
-                DispatchDevice(threads: $0, fallback: nil, kernel: kernel).conv2dForward(input: input, weight: weight, bias: bias, geometry: g)
+                DispatchDevice(threads: $0, fallback: nil, winograd: .never, kernel: kernel).conv2dForward(input: input, weight: weight, bias: bias, geometry: g)
             }
             expectClose(outputs[0], expected, absolute: 1e-4, relative: 1e-4, "\(kernel) \(g)")
             for i in 1..<outputs.count { expectIdentical(outputs[i], outputs[0], "\(kernel) at \(i + 1) threads \(g)") }

@@ -11,6 +11,9 @@ struct GradientCheckTests {
         try! ConvCase(input: [1, 4, 8, 8], weight: [4, 2, 3, 3], options: Conv2DOptions(padding: 2, dilation: 2, groups: 2), seed: 12),
         try! ConvCase(input: [2, 3, 5, 7], weight: [3, 1, 2, 3], options: Conv2DOptions(stride: 3, padding: Size2D(height: 0, width: 3), groups: 3), seed: 13),
         try! ConvCase(input: [2, 5, 4, 4], weight: [3, 5, 1, 1], options: Conv2DOptions(), seed: 14),
+        // 3×3 stride 1: the Winograd devices of TestDevices take these (padding 1 and 0).
+        try! ConvCase(input: [2, 3, 9, 7], weight: [4, 3, 3, 3], options: Conv2DOptions(padding: 1), seed: 15),
+        try! ConvCase(input: [1, 2, 6, 5], weight: [3, 2, 3, 3], options: Conv2DOptions(), seed: 16),
     ]
     let checker = GradientChecker(step: 1e-2, tolerance: 2e-2, floor: 1e-1, maxChecks: 48)
 

@@ -56,6 +56,9 @@ struct ConvCase: CustomStringConvertible {
             try! ConvCase(input: [2, 40, 9, 11], weight: [35, 40, 3, 3], options: Conv2DOptions(padding: 1), seed: 103),  // several GEMM panels
             try! ConvCase(input: [1, 8, 23, 19], weight: [8, 1, 3, 3], options: Conv2DOptions(stride: 2, padding: 1, groups: 8), seed: 104),  // depthwise
             try! ConvCase(input: [3, 4, 16, 16], weight: [9, 4, 5, 5], options: Conv2DOptions(stride: 1, padding: 2), seed: 105),
+            // 3×3 stride 1 (Winograd on the devices that force it): no padding, and padding 2.
+            try! ConvCase(input: [3, 5, 13, 10], weight: [6, 5, 3, 3], options: Conv2DOptions(), seed: 106),
+            try! ConvCase(input: [1, 1, 7, 11], weight: [1, 1, 3, 3], options: Conv2DOptions(padding: 2), seed: 107),
         ]
     }
 }

@@ -51,7 +51,7 @@ public final class DenseBlock: Layer {
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
         var features = input
         for layer in layers {
-            let new = try layer.forward(features, device: device)
+            let new = try layer.scopedForward(features, device: device)
             features = device.concatenateChannels([features, new])
         }
         return features
@@ -65,7 +65,7 @@ public final class DenseBlock: Layer {
         for layer in layers.reversed() {
             let total = gradFeatures.shape[1]
             let parts = device.splitChannels(gradFeatures, sizes: [total - layer.growthChannels, layer.growthChannels])
-            let gradInput = try layer.backward(parts[1], device: device)
+            let gradInput = try layer.scopedBackward(parts[1], device: device)
             gradFeatures = device.add(parts[0], gradInput)
         }
         return gradFeatures

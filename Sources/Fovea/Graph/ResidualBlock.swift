@@ -30,18 +30,18 @@ public class ResidualBlock: Layer {
     }
 
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
-        let main = try branch.reduce(input) { try $1.layer.forward($0, device: device) }
-        let skip = try downsample?.forward(input, device: device) ?? input
+        let main = try LayerFusion.forward(branch, input: input, device: device)
+        let skip = try downsample?.scopedForward(input, device: device) ?? input
         guard main.shape == skip.shape else {
             throw shapeError("the residual branch gives \(main.shape) but the skip path gives \(skip.shape)")
         }
-        return try relu.forward(device.add(main, skip), device: device)
+        return try relu.scopedForward(device.add(main, skip), device: device)
     }
 
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
-        let gradSum = try relu.backward(gradOutput, device: device)
-        let gradMain = try branch.reversed().reduce(gradSum) { try $1.layer.backward($0, device: device) }
-        let gradSkip = try downsample?.backward(gradSum, device: device) ?? gradSum
+        let gradSum = try relu.scopedBackward(gradOutput, device: device)
+        let gradMain = try branch.reversed().reduce(gradSum) { try $1.layer.scopedBackward($0, device: device) }
+        let gradSkip = try downsample?.scopedBackward(gradSum, device: device) ?? gradSum
         return device.add(gradMain, gradSkip)
     }
 

@@ -41,12 +41,13 @@ public class Sequential: Layer {
         try layers.reduce(shape) { try $1.layer.outputShape(for: $0) }
     }
 
+    /// The children in order, neighbours fused where that gives the same result (`LayerFusion`).
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
-        try layers.reduce(input) { try $1.layer.forward($0, device: device) }
+        try LayerFusion.forward(layers, input: input, device: device)
     }
 
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
-        try layers.reversed().reduce(gradOutput) { try $1.layer.backward($0, device: device) }
+        try layers.reversed().reduce(gradOutput) { try $1.layer.scopedBackward($0, device: device) }
     }
 
     public override func summaryRows(for shape: Shape) throws -> (rows: [SummaryRow], output: Shape) {

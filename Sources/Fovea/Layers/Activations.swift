@@ -13,6 +13,14 @@ public class ActivationLayer: Layer {
         return device.activationForward(activation, input: input)
     }
 
+    /// Takes the place of `forward` when a convolution applied this ReLU as its fused epilogue:
+    /// `output` is the ReLU's output. For ReLU, `output > 0` exactly where `input > 0`, so the
+    /// output serves backward as well as the input would (`∂x = ∂y · [y > 0]`).
+    func recordFusedForward(output: Tensor) {
+        precondition(activation == .relu, "\(displayName): only ReLU can be fused into a convolution, not \(activation)")
+        savedInput = isTraining ? output : nil
+    }
+
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
         guard let input = savedInput else { throw missingForwardError() }
         guard gradOutput.shape == input.shape else { throw shapeError("output gradient must be \(input.shape), got \(gradOutput.shape)") }

@@ -62,6 +62,21 @@ public final class BatchNorm2D: Layer {
         return result.output
     }
 
+    /// Evaluation-mode `forward` with `activation` fused into the same pass (BN → ReLU); the
+    /// caller runs it instead of this layer's and the activation's `forward`.
+    func forwardInference(_ input: Tensor, device: any Device, activation: Activation) throws -> Tensor {
+        precondition(!isTraining, "\(displayName): a fused batch norm runs in evaluation mode only")
+        _ = try outputShape(for: input.shape)
+        saved = nil
+        return device.batchNormInference(
+            input: input, scale: weight.value, shift: bias.value, runningMean: runningMean.value,
+            runningVariance: runningVariance.value, epsilon: epsilon, activation: activation)
+    }
+
+    /// Takes the place of an evaluation-mode `forward` when the preceding convolution folded this
+    /// layer into its weights (`Conv2D.foldedParameters`): nothing to keep for backward.
+    func recordFoldedForward() { saved = nil }
+
     private func updateRunningStatistics(_ statistics: BatchNormStatistics, count: Int) {
         let unbiased = Float(count) / Float(count - 1)
         let m = momentum

@@ -12,6 +12,9 @@ public final class Conv2D: Layer {
     public let weight: Parameter
     public let bias: Parameter?
     private var savedInput: Tensor?
+    /// The weight and bias with the following batch norm folded in, while it is current
+    /// (`Conv2D+BatchNormFolding.swift`); dropped on every mode change.
+    var foldedBatchNorm: FoldedBatchNorm?
 
     public init(
         _ inputChannels: Int, _ outputChannels: Int, kernelSize: Size2D,
@@ -61,6 +64,24 @@ public final class Conv2D: Layer {
         savedInput = isTraining ? input : nil
         return device.conv2dForward(input: input, weight: weight.value, bias: bias?.value, geometry: g)
     }
+
+    /// `forward` with the evaluation-mode batch norm `norm` that follows this layer folded into
+    /// the weight and bias (when given), and `epilogue` fused into the convolution:
+    /// `y = epilogue(conv(x, w′) + b′)`. The caller runs it instead of this layer's, the batch
+    /// norm's and the activation's own `forward`, and tells them (`recordFoldedForward`,
+    /// `recordFusedForward`).
+    func forward(_ input: Tensor, device: any Device, folding norm: BatchNorm2D?, epilogue: ConvolutionEpilogue) throws -> Tensor {
+        let g = try geometry(for: input.shape)
+        savedInput = isTraining ? input : nil
+        guard let norm else {
+            return device.conv2dForward(input: input, weight: weight.value, bias: bias?.value, epilogue: epilogue, geometry: g)
+        }
+        _ = try norm.outputShape(for: g.outputShape)
+        let folded = try foldedParameters(with: norm)
+        return device.conv2dForward(input: input, weight: folded.weight, bias: folded.bias, epilogue: epilogue, geometry: g)
+    }
+
+    public override func modeDidChange() { foldedBatchNorm = nil }
 
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
         guard let input = savedInput else { throw missingForwardError() }

@@ -42,12 +42,12 @@ extension Layer {
 
     /// The output of `target`, which lies in this subtree on a chain of `Sequential`s.
     private func forwardPrefix(_ input: Tensor, device: any Device, target: Layer) throws -> Tensor {
-        if self === target { return try forward(input, device: device) }
+        if self === target { return try scopedForward(input, device: device) }
         guard let sequential = self as? Sequential else { preconditionFailure("\(displayName) is not a Sequential") }
         var current = input
         for (_, child) in sequential.layers {
             if child.contains(target) { return try child.forwardPrefix(current, device: device, target: target) }
-            current = try child.forward(current, device: device)
+            current = try child.scopedForward(current, device: device)
         }
         preconditionFailure("\(target.displayName) is not below \(displayName)")
     }

@@ -5,7 +5,10 @@
 /// `zeroGradient()`, as in PyTorch. A frozen parameter gets no gradient and is skipped by
 /// optimisers.
 public final class Parameter {
-    public var value: Tensor
+    /// The tensor. Every change — assignment, in-place update, loading a state dict — bumps `version`.
+    public var value: Tensor { didSet { version &+= 1 } }
+    /// Counts the changes of `value`; caches derived from it (folded batch norm) compare it.
+    public private(set) var version = 0
     /// `∂L/∂value` summed over backward passes since the last `zeroGradient()`; nil when none yet.
     public var gradient: Tensor?
     /// Excluded from updates and, where the layer can, from gradient computation.
@@ -29,7 +32,10 @@ public final class Parameter {
 /// A non-trainable tensor a layer keeps as state (batch norm's running mean and variance, the
 /// count of batches tracked). Saved and loaded with the parameters.
 public final class Buffer {
-    public var value: Tensor
+    /// The tensor. Every change — assignment, in-place update, loading a state dict — bumps `version`.
+    public var value: Tensor { didSet { version &+= 1 } }
+    /// Counts the changes of `value`; caches derived from it (folded batch norm) compare it.
+    public private(set) var version = 0
 
     public init(_ value: Tensor) {
         self.value = value

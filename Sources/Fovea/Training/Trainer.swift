@@ -69,13 +69,13 @@ public final class Trainer {
     public func trainStep(_ batch: Batch) throws -> (loss: Float, correct: Int) {
         model.train()
         optimizer.zeroGradients()
-        let logits = try model.forward(batch.images, device: device)
-        let result = try loss(logits: logits, labels: batch.labels, device: device)
+        let logits = try model.scopedForward(batch.images, device: device)
+        let result = try OperationScope.run("loss", device: device) { try loss(logits: logits, labels: batch.labels, device: device) }
         step += 1
         guard result.loss.isFinite else {
             throw FoveaError(.numerical, "training stopped: the loss became \(result.loss) at step \(step) (epoch \(epoch + 1)); lower the learning rate or check the data")
         }
-        _ = try model.backward(result.gradient, device: device)
+        _ = try model.scopedBackward(result.gradient, device: device)
         optimizer.step()
         return (result.loss, result.correct)
     }
@@ -104,8 +104,8 @@ public final class Trainer {
         var totalLoss: Double = 0, correct = 0, images = 0
         var confusion: ConfusionMatrix?
         for batch in batches {
-            let logits = try model.forward(batch.images, device: device)
-            let result = try loss(logits: logits, labels: batch.labels, device: device)
+            let logits = try model.scopedForward(batch.images, device: device)
+            let result = try OperationScope.run("loss", device: device) { try loss(logits: logits, labels: batch.labels, device: device) }
             if confusion == nil { confusion = ConfusionMatrix(classes: logits.shape[1], classNames: classNames) }
             confusion!.add(logits: logits, labels: batch.labels)
             totalLoss += Double(result.loss) * Double(batch.labels.count)

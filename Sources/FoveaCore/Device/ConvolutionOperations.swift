@@ -5,6 +5,12 @@ public protocol ConvolutionOperations: DeviceIdentity {
     /// (out-of-range input positions read as zero). Returns `geometry.outputShape`.
     func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry) -> Tensor
 
+    /// Convolution forward with a fused epilogue: `y = epilogue(conv(x, w) + bias)`, element by
+    /// element the same as `conv2dForward` followed by the epilogue's activation. The default
+    /// (for devices that do not fuse) is exactly that composition; the im2col devices apply the
+    /// bias and the activation per output tile while it is still in cache.
+    func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor
+
     /// Convolution backward with respect to the input: `∂L/∂x` from `∂L/∂y` (`geometry.outputShape`).
     /// Returns a new tensor of `geometry.inputShape` (it does not accumulate into an existing one).
     func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor
@@ -22,6 +28,15 @@ public struct Conv2DFilterGradients: Sendable {
     public init(weight: Tensor, bias: Tensor) {
         self.weight = weight
         self.bias = bias
+    }
+}
+
+extension ConvolutionOperations where Self: ActivationOperations {
+    /// The unfused composition: the device's own convolution, then its own activation.
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
+        let output = conv2dForward(input: input, weight: weight, bias: bias, geometry: geometry)
+        guard let activation = epilogue.activation else { return output }
+        return activationForward(activation, input: output)
     }
 }
 

@@ -11,6 +11,12 @@ public protocol NormalizationOperations: DeviceIdentity {
     /// `y = γ·(x − runningMean)/√(runningVariance + ε) + β`.
     func batchNormInference(input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float) -> Tensor
 
+    /// `batchNormInference` and then `activation`, fused into one pass (evaluation-mode BN → ReLU,
+    /// as in DenseNet): `y = f(γ·(x − runningMean)/√(runningVariance + ε) + β)`, element by element
+    /// the same as the two operations one after the other (which is the default).
+    func batchNormInference(input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
+                            activation: Activation) -> Tensor
+
     /// Backward of `batchNormTraining`, with `x̂ = (x − μ)·invStd` and M = N·H·W values per channel:
     /// `∂β = Σ ∂y`, `∂γ = Σ ∂y·x̂`, `∂x = γ·invStd/M · (M·∂y − ∂β − x̂·∂γ)`.
     func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics) -> BatchNormGradients
@@ -76,6 +82,16 @@ public struct LocalResponseNormOptions: Hashable, Sendable {
         self.alpha = alpha
         self.beta = beta
         self.k = k
+    }
+}
+
+extension NormalizationOperations where Self: ActivationOperations {
+    /// The unfused composition: the device's own batch norm, then its own activation.
+    public func batchNormInference(input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
+                                   activation: Activation) -> Tensor {
+        let normalized = batchNormInference(input: input, scale: scale, shift: shift, runningMean: runningMean,
+                                            runningVariance: runningVariance, epsilon: epsilon)
+        return activationForward(activation, input: normalized)
     }
 }
 

@@ -2,11 +2,15 @@
 /// `ParallelGEMM`, and convolutions run as im2col tiles on an `Im2colConvolution` using the same
 /// GEMM. `DispatchDevice` (Fovea's packed GEMM) and `OpenBLASDevice` (`cblas_sgemm`) are both
 /// this; a new GEMM backend gets GEMM and convolution by conforming and naming its GEMM.
+/// 3×3 stride-1 convolutions large enough to gain go to `winograd` (forward and backward-data),
+/// the rest to `convolution`.
 public protocol GEMMBackedDevice: Device {
     /// The single-threaded GEMM every operation of the device is built on.
     var serialGEMM: SerialGEMM { get }
     /// The convolution driver (holds the thread count and workspace budget).
     var convolution: Im2colConvolution { get }
+    /// The Winograd driver for 3×3 stride-1 layers (same GEMM, threads and workspace budget).
+    var winograd: WinogradConvolution { get }
 }
 
 extension GEMMBackedDevice {
@@ -22,11 +26,18 @@ extension GEMMBackedDevice {
     }
 
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry) -> Tensor {
-        convolution.forward(input: input, weight: weight, bias: bias, geometry: geometry)
+        winograd.forward(input: input, weight: weight, bias: bias, geometry: geometry)
+            ?? convolution.forward(input: input, weight: weight, bias: bias, geometry: geometry)
+    }
+
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
+        winograd.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+            ?? convolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
     }
 
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
-        convolution.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
+        winograd.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
+            ?? convolution.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
     }
 
     public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {

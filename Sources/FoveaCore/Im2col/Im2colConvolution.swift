@@ -11,12 +11,17 @@ public typealias SerialGEMM = @Sendable (
 /// Convolution forward and backward as GEMMs over tiles of the im2col matrix, parallel over GCD.
 /// Shared by every GEMM-based backend; each brings its own serial GEMM.
 ///
-/// **Workspace bound.** Each worker owns one scratch buffer of at most `workspaceBytesPerWorker`
-/// bytes (default 8 MiB) for its tile of the column matrix, so a call allocates at most
-/// `threads × workspaceBytesPerWorker` however large the batch or image (one image column is
-/// never split, so the bound is exceeded only when a single output position's column —
-/// `(C/groups)·R·S` Floats — is larger than the budget). 1×1 convolutions with stride 1 and no
-/// padding read the input directly and need no workspace.
+/// **Workspace bound.** Each running worker owns one scratch buffer for its tile of the column
+/// matrix. A tile holds at most `tileBytes = min(workspaceBytesPerWorker, workspaceLimitBytes)`
+/// (default 8 MiB), and at most `workspaceLimitBytes / scratch` workers run at once, so one call
+/// allocates at most `workspaceLimitBytes` (default 64 MiB, `defaultWorkspaceLimitBytes`) however
+/// large the batch, the image or the thread count. When one output position's column
+/// (`(C/groups)·R·S` Floats) does not fit a tile, the forward pass packs the group's input
+/// channels in chunks and accumulates their GEMMs, and the backward passes take fewer channels
+/// per block; the bound then holds as long as one kernel window of one channel (`R·S` Floats)
+/// fits, which every limit of at least a few KiB guarantees. 1×1 convolutions with stride 1 and
+/// no padding read the input directly and need no workspace. Tile sizes depend on the shapes and
+/// the two sizes only, never on the thread count.
 ///
 /// **Work split.**
 /// - forward: items are (image, group, tile of output positions, block of output channels); each
@@ -24,19 +29,45 @@ public typealias SerialGEMM = @Sendable (
 /// - backward-data: items are (image, group, block of input channels); each computes the column
 ///   gradient `Wᵀ·∂y` for its channels tile by tile and scatters it (col2im) into its channels only.
 /// - backward-filter: items are (group, block of input channels); each sums over images and tiles
-///   in a fixed order. The tiling depends on the shapes and the workspace budget, never on the
-///   thread count, so results are identical at any thread count.
+///   in a fixed order.
+///
+/// Every cut (tile widths, channel blocks, hence every GEMM call's m, n, k) depends on the shapes,
+/// the workspace budget and `WorkGrain.items` only, never on the thread count; the threads only
+/// pick up items. So results are bit-identical at any thread count, whatever the serial GEMM.
 public struct Im2colConvolution: Sendable {
     public let gemm: SerialGEMM
     public let threads: Int
+    /// The largest column tile one worker packs, in bytes (capped by `workspaceLimitBytes`).
     public let workspaceBytesPerWorker: Int
+    /// The most workspace one call allocates over all its workers, in bytes.
+    public let workspaceLimitBytes: Int
 
     public static let defaultWorkspaceBytesPerWorker = 8 << 20
+    /// The default total workspace of one convolution call: 64 MiB.
+    public static let defaultWorkspaceLimitBytes = 64 << 20
 
-    public init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker, gemm: @escaping SerialGEMM) {
+    public init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
+                workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes, gemm: @escaping SerialGEMM) {
+        precondition(workspaceBytesPerWorker > 0 && workspaceLimitBytes > 0,
+                     "Im2colConvolution: workspace sizes must be positive, got \(workspaceBytesPerWorker) per worker, \(workspaceLimitBytes) in total")
         self.gemm = gemm
         self.threads = max(threads, 1)
         self.workspaceBytesPerWorker = workspaceBytesPerWorker
+        self.workspaceLimitBytes = workspaceLimitBytes
+    }
+
+    /// Floats in the largest tile one worker may pack: `min(perWorker, limit)`, at least one
+    /// kernel window of one channel (`kernelArea`).
+    func tileFloats(kernelArea: Int) -> Int {
+        max(min(workspaceBytesPerWorker, workspaceLimitBytes) / MemoryLayout<Float>.stride, kernelArea, 1)
+    }
+
+    /// How many workers may run at once when each packs `scratchFloats`: within the thread count,
+    /// the item count and `workspaceLimitBytes`.
+    func workerCount(items: Int, scratchFloats: Int) -> Int {
+        guard scratchFloats > 0 else { return 0 }
+        let affordable = max(workspaceLimitBytes / (scratchFloats * MemoryLayout<Float>.stride), 1)
+        return min(threads, items, affordable)
     }
 
     /// True when the column matrix is the input itself: 1×1 kernel, stride 1, no padding.
@@ -45,33 +76,41 @@ public struct Im2colConvolution: Sendable {
     }
 
     /// How many output positions fit one worker's buffer for `rows` column-matrix rows.
-    func tileWidth(rows: Int, total: Int) -> Int {
-        let floats = max(workspaceBytesPerWorker / MemoryLayout<Float>.stride, 1)
+    func tileWidth(rows: Int, total: Int, kernelArea: Int) -> Int {
+        let floats = tileFloats(kernelArea: kernelArea)
         var width = max(floats / max(rows, 1), 1)
         if width >= 64 { width -= width % 16 }
         return min(width, total)
     }
 
     /// How a forward call is split: tiles of `width` output positions per (image, group), and
-    /// `channelBlocks` blocks of `blockHeight` output channels.
+    /// `channelBlocks` blocks of `blockHeight` output channels; the group's input channels are
+    /// packed `chunkChannels` at a time (all of them unless one column does not fit a tile).
     struct ForwardPlan {
         var width: Int, tiles: Int, channelBlocks: Int, blockHeight: Int, items: Int, workers: Int, scratchFloats: Int
+        var chunkChannels: Int
     }
 
     func forwardPlan(_ g: Conv2DGeometry) -> ForwardPlan {
         let positions = g.columnCount
-        // Enough tiles to keep every worker busy (about four items each), no wider than the buffer.
+        let area = g.kernelHeight * g.kernelWidth
+        let pointwise = Self.isPointwise(g)
+        let chunkChannels = pointwise ? g.inputChannelsPerGroup : min(g.inputChannelsPerGroup, max(tileFloats(kernelArea: area) / area, 1))
+        // Enough tiles for about `WorkGrain.items` items (never the thread count: see WorkGrain),
+        // no wider than the buffer.
         let images = g.batch * g.groups
-        let wantedTiles = max(1, (4 * threads + images - 1) / images)
-        let width = min(tileWidth(rows: g.columnRows, total: positions), max((positions + wantedTiles - 1) / wantedTiles, 64), positions)
+        let wantedTiles = max(1, (WorkGrain.items + images - 1) / images)
+        let width = min(tileWidth(rows: chunkChannels * area, total: positions, kernelArea: area),
+                        max((positions + wantedTiles - 1) / wantedTiles, 64), positions)
         let tiles = (positions + width - 1) / width
-        // Split output channels too when images × tiles still leave workers idle.
-        let channelBlocks = min(max(1, (2 * threads) / (images * tiles)), max(g.outputChannelsPerGroup / 16, 1))
+        // Split output channels too when images × tiles are still few.
+        let channelBlocks = min(max(1, (WorkGrain.items / 2) / (images * tiles)), max(g.outputChannelsPerGroup / 16, 1))
         let blockHeight = (g.outputChannelsPerGroup + channelBlocks - 1) / channelBlocks
         let items = images * tiles * channelBlocks
-        let pointwise = Self.isPointwise(g)
+        let scratchFloats = pointwise ? 0 : chunkChannels * area * width
         return ForwardPlan(width: width, tiles: tiles, channelBlocks: channelBlocks, blockHeight: blockHeight, items: items,
-                           workers: pointwise ? 0 : min(threads, items), scratchFloats: pointwise ? 0 : g.columnRows * width)
+                           workers: workerCount(items: items, scratchFloats: scratchFloats), scratchFloats: scratchFloats,
+                           chunkChannels: chunkChannels)
     }
 
     /// How a backward call is split: blocks of `blockSize` input channels per unit (image and
@@ -80,16 +119,32 @@ public struct Im2colConvolution: Sendable {
         var blockSize: Int, blocks: Int, width: Int, items: Int, workers: Int, scratchFloats: Int
     }
 
+    /// The fewest column rows (input channels × R·S) a backward channel block has, when the group has that many.
+    static let minimumBlockRows = 32
+
     func channelBlockPlan(_ g: Conv2DGeometry, units: Int, tileRowsPerChannel: Int?) -> ChannelBlockPlan {
         let area = g.kernelHeight * g.kernelWidth
-        let wantedBlocks = max(1, (4 * threads + units - 1) / units)
-        let blockSize = max(1, (g.inputChannelsPerGroup + wantedBlocks - 1) / wantedBlocks)
-        let blocks = (g.inputChannelsPerGroup + blockSize - 1) / blockSize
-        let width = tileWidth(rows: (tileRowsPerChannel ?? blockSize) * area, total: g.columnCount)
-        let items = units * blocks
         let pointwise = Self.isPointwise(g)
+        let floats = tileFloats(kernelArea: area)
+        let wantedBlocks = max(1, (WorkGrain.items + units - 1) / units)
+        // At least `minimumBlockRows` column rows per block (a pointwise layer has one row per
+        // channel), so that no block's GEMM is a sliver — unless the workspace bound needs fewer.
+        let minimumChannels = (Self.minimumBlockRows + area - 1) / area
+        var blockSize = min(max(minimumChannels, (g.inputChannelsPerGroup + wantedBlocks - 1) / wantedBlocks), g.inputChannelsPerGroup)
+        let width: Int
+        if let fullRows = tileRowsPerChannel {
+            // The width follows the full rows (the reduction order); blocks shrink to fit it.
+            width = tileWidth(rows: fullRows * area, total: g.columnCount, kernelArea: area)
+            if !pointwise { blockSize = min(blockSize, max(floats / (area * width), 1)) }
+        } else {
+            if !pointwise { blockSize = min(blockSize, max(floats / area, 1)) }
+            width = tileWidth(rows: blockSize * area, total: g.columnCount, kernelArea: area)
+        }
+        let blocks = (g.inputChannelsPerGroup + blockSize - 1) / blockSize
+        let items = units * blocks
+        let scratchFloats = pointwise ? 0 : blockSize * area * width
         return ChannelBlockPlan(blockSize: blockSize, blocks: blocks, width: width, items: items,
-                                workers: pointwise ? 0 : min(threads, items), scratchFloats: pointwise ? 0 : blockSize * area * width)
+                                workers: workerCount(items: items, scratchFloats: scratchFloats), scratchFloats: scratchFloats)
     }
 
     /// Backward-data: units are (image, group); the tile width follows the block's rows.
@@ -116,21 +171,27 @@ public struct Im2colConvolution: Sendable {
 
     // MARK: Forward
 
-    public func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: Conv2DGeometry) -> Tensor {
+    /// `y = epilogue(W·col + bias)` tile by tile: each item multiplies its tile, then adds the
+    /// bias and applies the epilogue to the block it just wrote, while it is still in cache.
+    public func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
+                        geometry g: Conv2DGeometry) -> Tensor {
         var output = Tensor(zeros: g.outputShape)
         let pointwise = Self.isPointwise(g)
         let rows = g.columnRows
+        let area = g.kernelHeight * g.kernelWidth
         let positions = g.columnCount
         let outputsPerGroup = g.outputChannelsPerGroup
         let plan = forwardPlan(g)
-        let (width, tiles, channelBlocks, blockHeight) = (plan.width, plan.tiles, plan.channelBlocks, plan.blockHeight)
+        let (width, tiles, channelBlocks, blockHeight, chunkChannels) = (plan.width, plan.tiles, plan.channelBlocks, plan.blockHeight, plan.chunkChannels)
         let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.scratchFloats)
         let gemm = self.gemm
+        let biasValues = bias?.scalars
+        let finishes = biasValues != nil || epilogue != .none
         input.withUnsafeBufferPointer { x in
             weight.withUnsafeBufferPointer { wt in
                 output.withUnsafeMutableBufferPointer { y in
                     let (x, wt, y) = (SendablePointer(x.baseAddress!), SendablePointer(wt.baseAddress!), SendablePointer(y.baseAddress!))
-                    Parallel.forEach(plan.items, threads: threads) { worker, item in
+                    Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
                         let block = item % channelBlocks
                         let tile = (item / channelBlocks) % tiles
                         let image = item / (channelBlocks * tiles)
@@ -142,41 +203,36 @@ public struct Im2colConvolution: Sendable {
                         guard outputCount > 0 else { return }
                         let channels = (group * g.inputChannelsPerGroup)..<((group + 1) * g.inputChannelsPerGroup)
                         let imageStart = x.pointer + n * g.inputChannels * g.inputHeight * g.inputWidth
-                        let columns: UnsafePointer<Float>
-                        let columnStride: Int
-                        if pointwise {
-                            columns = UnsafePointer(imageStart + channels.lowerBound * positions + start)
-                            columnStride = positions
-                        } else {
-                            Im2col.pack(image: imageStart, geometry: g, channels: channels,
-                                        columns: start..<(start + count), into: scratch[worker])
-                            columns = UnsafePointer(scratch[worker])
-                            columnStride = count
-                        }
                         let k = group * outputsPerGroup + firstOutput
                         let out = y.pointer + (n * g.outputChannels + k) * positions + start
-                        gemm(false, false, outputCount, count, rows,
-                             1, wt.pointer + k * rows, rows, columns, columnStride, 0, out, positions)
+                        if pointwise {
+                            gemm(false, false, outputCount, count, rows,
+                                 1, wt.pointer + k * rows, rows, imageStart + channels.lowerBound * positions + start, positions,
+                                 0, out, positions)
+                        } else {
+                            // The group's channels in chunks that fit the tile (one chunk unless a
+                            // single column is larger than the tile); their products accumulate.
+                            var first = channels.lowerBound
+                            while first < channels.upperBound {
+                                let last = min(first + chunkChannels, channels.upperBound)
+                                Im2col.pack(image: imageStart, geometry: g, channels: first..<last,
+                                            columns: start..<(start + count), into: scratch[worker])
+                                let offset = (first - channels.lowerBound) * area
+                                gemm(false, false, outputCount, count, (last - first) * area,
+                                     1, wt.pointer + k * rows + offset, rows, scratch[worker], count,
+                                     first == channels.lowerBound ? 0 : 1, out, positions)
+                                first = last
+                            }
+                        }
+                        guard finishes else { return }
+                        for row in 0..<outputCount {
+                            epilogue.apply(row: out + row * positions, count: count, bias: biasValues?[k + row] ?? 0)
+                        }
                     }
                 }
             }
         }
-        if let bias { addBias(bias, to: &output, geometry: g) }
         return output
-    }
-
-    private func addBias(_ bias: Tensor, to output: inout Tensor, geometry g: Conv2DGeometry) {
-        let positions = g.columnCount
-        bias.withUnsafeBufferPointer { b in
-            output.withUnsafeMutableBufferPointer { y in
-                let (b, y) = (SendablePointer(b.baseAddress!), SendablePointer(y.baseAddress!))
-                Parallel.forEach(g.batch * g.outputChannels, threads: threads) { _, plane in
-                    let value = b.pointer[plane % g.outputChannels]
-                    let row = y.pointer + plane * positions
-                    for i in 0..<positions { row[i] += value }
-                }
-            }
-        }
     }
 
     // MARK: Backward data
@@ -197,7 +253,7 @@ public struct Im2colConvolution: Sendable {
             weight.withUnsafeBufferPointer { wt in
                 gradInput.withUnsafeMutableBufferPointer { dx in
                     let (dy, wt, dx) = (SendablePointer(dy.baseAddress!), SendablePointer(wt.baseAddress!), SendablePointer(dx.baseAddress!))
-                    Parallel.forEach(plan.items, threads: threads) { worker, item in
+                    Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
                         let block = item % blocks
                         let image = item / blocks
                         let (n, group) = (image / g.groups, image % g.groups)
@@ -255,7 +311,7 @@ public struct Im2colConvolution: Sendable {
             input.withUnsafeBufferPointer { x in
                 gradWeight.withUnsafeMutableBufferPointer { dw in
                     let (dy, x, dw) = (SendablePointer(dy.baseAddress!), SendablePointer(x.baseAddress!), SendablePointer(dw.baseAddress!))
-                    Parallel.forEach(plan.items, threads: threads) { worker, item in
+                    Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
                         let block = item % blocks
                         let group = item / blocks
                         let firstLocal = block * blockSize

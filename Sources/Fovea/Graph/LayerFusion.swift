@@ -1,0 +1,90 @@
+import Foundation
+
+/// Running a chain of layers (a `Sequential`'s children, a residual block's branch) with
+/// neighbours fused where the result is the same as running them one by one:
+///
+/// - `Conv2D → BatchNorm2D → ReLU`, all in evaluation mode: one convolution with the batch norm
+///   folded into its weight and bias (`Conv2D+BatchNormFolding.swift`) and ReLU as its epilogue.
+/// - `Conv2D → BatchNorm2D`, in evaluation mode: the folded convolution.
+/// - `Conv2D → ReLU`, in either mode (same mode for both): the convolution with ReLU as its
+///   epilogue (`ConvolutionEpilogue.relu`). In training mode the ReLU keeps its output for
+///   backward, which gives the same mask as its input (`y > 0 ⇔ x > 0`).
+///
+/// - `BatchNorm2D → ReLU` not after a convolution (DenseNet's pre-activation), in evaluation
+///   mode: one element-wise pass (`batchNormInference(…, activation:)`).
+///
+/// Each layer runs in its own `OperationScope` (`Layer+Scope.swift`); a fused group runs in the
+/// scope of its first layer, so the checking device reports a folded convolution under the
+/// convolution's name.
+///
+/// Every layer of a fused group still sees its usual bookkeeping (what backward needs), so
+/// `backward` and mode changes behave as without fusion. Results differ from the unfused chain
+/// only by float rounding of the folded weights (folding) or not at all (the ReLU epilogues).
+/// `forward(_:device:upTo:)` runs the chain that holds its target one layer at a time (each
+/// layer's own forward, fused inside it), so it returns exactly that layer's output.
+///
+/// Fusion is on by default; `FOVEA_FUSION=0` turns it off for the process, and
+/// `LayerFusion.withoutFusion { … }` for a scope (for comparisons and measurements).
+public enum LayerFusion {
+    @TaskLocal static var scopedEnabled: Bool?
+
+    /// False when the environment says `FOVEA_FUSION=0`.
+    static let enabledByEnvironment = ProcessInfo.processInfo.environment["FOVEA_FUSION"] != "0"
+
+    /// Whether layer chains fuse in the current scope.
+    public static var isEnabled: Bool { scopedEnabled ?? enabledByEnvironment }
+
+    /// Runs `body` with fusion off (each layer's own `forward`), for this task and its children.
+    public static func withoutFusion<R>(_ body: () throws -> R) rethrows -> R {
+        try $scopedEnabled.withValue(false, operation: body)
+    }
+
+    /// Runs `body` with fusion on, whatever the environment says.
+    public static func withFusion<R>(_ body: () throws -> R) rethrows -> R {
+        try $scopedEnabled.withValue(true, operation: body)
+    }
+
+    /// `layers` applied in order to `input`, fused as described above.
+    static func forward(_ layers: [(name: String, layer: Layer)], input: Tensor, device: any Device) throws -> Tensor {
+        guard isEnabled else { return try layers.reduce(input) { try $1.layer.scopedForward($0, device: device) } }
+        var current = input
+        var index = 0
+        while index < layers.count {
+            if let norm = layers[index].layer as? BatchNorm2D, !norm.isTraining, index + 1 < layers.count,
+               let relu = layers[index + 1].layer as? ActivationLayer, relu.activation == .relu, !relu.isTraining {
+                current = try OperationScope.run(norm.displayName, device: device) {
+                    try norm.forwardInference(current, device: device, activation: .relu)
+                }
+                relu.recordFusedForward(output: current)
+                index += 2
+                continue
+            }
+            guard let conv = layers[index].layer as? Conv2D else {
+                current = try layers[index].layer.scopedForward(current, device: device)
+                index += 1
+                continue
+            }
+            var next = index + 1
+            var norm: BatchNorm2D?
+            if !conv.isTraining, next < layers.count, let candidate = layers[next].layer as? BatchNorm2D, !candidate.isTraining {
+                norm = candidate
+                next += 1
+            }
+            var relu: ActivationLayer?
+            let bareOrFolded = norm != nil || next == index + 1
+            if bareOrFolded, next < layers.count, let candidate = layers[next].layer as? ActivationLayer,
+               candidate.activation == .relu, candidate.isTraining == conv.isTraining {
+                relu = candidate
+                next += 1
+            }
+            let input = current
+            current = try OperationScope.run(conv.displayName, device: device) {
+                try conv.forward(input, device: device, folding: norm, epilogue: relu == nil ? .none : .relu)
+            }
+            norm?.recordFoldedForward()
+            relu?.recordFusedForward(output: current)
+            index = next
+        }
+        return current
+    }
+}

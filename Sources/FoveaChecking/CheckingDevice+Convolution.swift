@@ -1,0 +1,39 @@
+import FoveaCore
+
+extension CheckingDevice {
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry) -> Tensor {
+        checked("conv2dForward", shapes: Self.describe(geometry)) {
+            $0.conv2dForward(input: input, weight: weight, bias: bias, geometry: geometry)
+        }
+    }
+
+    /// The fused forward is checked as its own operation, so a subject's epilogue is compared
+    /// with the reference's (not composed from the checked convolution and activation).
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
+                              geometry: Conv2DGeometry) -> Tensor {
+        checked(epilogue == .none ? "conv2dForward" : "conv2dForward+\(epilogue)", shapes: Self.describe(geometry)) {
+            $0.conv2dForward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+        }
+    }
+
+    public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
+        checked("conv2dBackwardData", shapes: Self.describe(geometry)) {
+            $0.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
+        }
+    }
+
+    public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {
+        checked("conv2dBackwardFilter", shapes: Self.describe(geometry)) {
+            $0.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
+        } outputs: { actual, expected, floor in
+            [Output("weight gradient", actual.weight, expected.weight, floor: floor),
+             Output("bias gradient", actual.bias, expected.bias, floor: floor,
+                    scale: ReductionScale.largestChannelAbsoluteSum(gradOutput))]
+        }
+    }
+
+    /// E.g. `input 8×3×32×32, weight 16×3×3×3 → 8×16×32×32`.
+    static func describe(_ geometry: Conv2DGeometry) -> String {
+        "input \(geometry.inputShape), weight \(geometry.weightShape) → \(geometry.outputShape)"
+    }
+}

@@ -1,0 +1,160 @@
+/// 3×3 stride-1 convolution by Winograd's minimal filtering, F(m×m, 3×3), with its α² batched
+/// GEMMs done by the device's serial GEMM (so a faster GEMM speeds this up too).
+///
+/// For input `x [N, C, H, W]`, weight `w [K, C, 3, 3]` and output `y [N, K, P, Q]`:
+/// 1. filter transform, once per call: `U_ξ[k, c] = (G w[k,c] Gᵀ)_ξ` for ξ in 0..<α²;
+/// 2. input transform of the overlapping α×α patches (stride m, zeros outside the image, partial
+///    tiles at the right and bottom edges): `V_ξ[c, t] = (Bᵀ d[c,t] B)_ξ` for tile t;
+/// 3. α² GEMMs `M_ξ [K × tiles] = U_ξ [K × C] · V_ξ [C × tiles]`;
+/// 4. output transform `y[n, k, tile] = (Aᵀ M[k,t] A) + b[k]`, clipped to P×Q.
+/// Steps 2–4 run per block of tiles (and block of output channels) on GCD workers, see `WinogradPlan`.
+///
+/// Backward-data of a 3×3 stride-1 convolution with padding p ≤ 2 is the forward convolution of
+/// `∂y` with the flipped, transposed weight `w'[c, k, r, s] = w[k, c, 2−r, 2−s]` and padding 2 − p,
+/// so it runs on the same code (the flip is folded into the filter transform).
+///
+/// Accuracy: F(2×2) is about as accurate as direct convolution; F(4×4) has a few times its
+/// rounding error (measured in Docs/Performance.md).
+public struct WinogradConvolution: Sendable {
+    public let gemm: SerialGEMM
+    public let threads: Int
+    public let workspaceBytesPerWorker: Int
+    /// The most workspace one call allocates over all its workers (see `WinogradPlan`).
+    public let workspaceLimitBytes: Int
+    public let policy: WinogradPolicy
+    public let tileSize: WinogradTileSize
+
+    public init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
+                workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
+                policy: WinogradPolicy = .automatic, tileSize: WinogradTileSize = .f4x4, gemm: @escaping SerialGEMM) {
+        self.gemm = gemm
+        self.threads = max(threads, 1)
+        self.workspaceBytesPerWorker = min(workspaceBytesPerWorker, workspaceLimitBytes)
+        self.workspaceLimitBytes = workspaceLimitBytes
+        self.policy = policy
+        self.tileSize = tileSize
+    }
+
+    /// The plan this device would use for the forward convolution `g`, or nil for im2col.
+    public func plan(for g: Conv2DGeometry) -> WinogradPlan? {
+        guard policy != .never,
+              let plan = WinogradPlan(g, tileSize: tileSize, threads: threads, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                     workspaceLimitBytes: workspaceLimitBytes)
+        else { return nil }
+        return policy == .always || plan.pays(g) ? plan : nil
+    }
+
+    /// The forward convolution that computes the input gradient of `g`: `∂y` (as input) with the
+    /// flipped, transposed weight `[C, K, 3, 3]` and padding `2 − p`. Nil unless `g` is eligible and p ≤ 2.
+    public static func backwardDataGeometry(_ g: Conv2DGeometry) -> Conv2DGeometry? {
+        let p = g.options.padding
+        guard WinogradPlan.isEligible(g), p.height <= 2, p.width <= 2 else { return nil }
+        return try? Conv2DGeometry(
+            inputShape: g.outputShape, weightShape: [g.inputChannels, g.outputChannels, 3, 3],
+            options: Conv2DOptions(padding: Size2D(height: 2 - p.height, width: 2 - p.width)))
+    }
+
+    /// Bytes the Winograd path allocates for `pass` (`forward`, `backward-data`), or nil when the
+    /// pass does not take it.
+    public func workspaceBytes(for g: Conv2DGeometry, pass: String) -> Int? {
+        switch pass {
+        case "forward": plan(for: g)?.workspaceBytes
+        case "backward-data": Self.backwardDataGeometry(g).flatMap { plan(for: $0) }?.workspaceBytes
+        default: nil
+        }
+    }
+
+    /// `y = conv(x, w) + b`, or nil when this layer does not take the Winograd path.
+    public func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
+                        geometry g: Conv2DGeometry) -> Tensor? {
+        guard let plan = plan(for: g) else { return nil }
+        return run(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: false)
+    }
+
+    /// `∂x` of the convolution `g`, or nil when it does not take the Winograd path.
+    public func backwardData(gradOutput: Tensor, weight: Tensor, geometry g: Conv2DGeometry) -> Tensor? {
+        guard let h = Self.backwardDataGeometry(g), let plan = plan(for: h) else { return nil }
+        return run(input: gradOutput, weight: weight, bias: nil, epilogue: .none, geometry: h, plan: plan, flippedWeight: true)
+    }
+
+    func run(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry g: Conv2DGeometry,
+             plan: WinogradPlan, flippedWeight: Bool) -> Tensor {
+        switch tileSize {
+        case .f2x2: run(WinogradF2x2.self, input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: flippedWeight)
+        case .f4x4: run(WinogradF4x4.self, input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: flippedWeight)
+        }
+    }
+
+    func run<T: WinogradTransform>(
+        _: T.Type, input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry g: Conv2DGeometry,
+        plan: WinogradPlan, flippedWeight: Bool
+    ) -> Tensor {
+        var output = Tensor(zeros: g.outputShape)
+        let biasValues = bias?.scalars ?? [Float](repeating: 0, count: g.outputChannels)
+        let alphaSquared = plan.inputTile * plan.inputTile
+        let filters = ScratchBuffers(workers: 1, capacity: plan.filterFloats)
+        let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.workerFloats)
+        let lastBlock = LastBlocks(workers: plan.workers)
+        let tiles = WinogradTiles(geometry: g, plan: plan)
+        let gemm = self.gemm
+        let threads = self.threads
+        input.withUnsafeBufferPointer { x in
+            weight.withUnsafeBufferPointer { w in
+                output.withUnsafeMutableBufferPointer { y in
+                    biasValues.withUnsafeBufferPointer { b in
+                        let (x, w, y, b) = (SendablePointer(x.baseAddress!), SendablePointer(w.baseAddress!),
+                                            SendablePointer(y.baseAddress!), SendablePointer(b.baseAddress!))
+                        let u = SendablePointer(filters[0])
+                        for chunk in 0..<plan.chunks {
+                            let firstOutput = chunk * plan.chunkHeight
+                            let chunkCount = min(plan.chunkHeight, g.outputChannels - firstOutput)
+                            Parallel.forEach(chunkCount, threads: threads) { _, row in
+                                WinogradFilters.transform(T.self, weight: w.pointer, geometry: g, flipped: flippedWeight,
+                                                          outputChannel: firstOutput + row, row: row, plan: plan, into: u.pointer)
+                            }
+                            Parallel.forEach(plan.blocks * plan.kBlocks, threads: plan.workers) { worker, item in
+                                let block = item / plan.kBlocks
+                                let kStart = (item % plan.kBlocks) * plan.kBlockHeight
+                                let kCount = min(plan.kBlockHeight, chunkCount - kStart)
+                                guard kCount > 0 else { return }
+                                let firstTile = block * plan.blockWidth
+                                let tileCount = min(plan.blockWidth, plan.tiles - firstTile)
+                                let v = scratch[worker]
+                                let products = v + alphaSquared * g.inputChannels * plan.paddedWidth
+                                if lastBlock[worker] != block {
+                                    tiles.transformInput(T.self, x.pointer, firstTile: firstTile, count: tileCount, into: v)
+                                    lastBlock[worker] = block
+                                }
+                                for xi in 0..<alphaSquared {
+                                    gemm(false, false, kCount, tileCount, g.inputChannels,
+                                         1, u.pointer + (xi * plan.chunkHeight + kStart) * g.inputChannels, g.inputChannels,
+                                         v + xi * g.inputChannels * plan.paddedWidth, plan.paddedWidth,
+                                         0, products + xi * plan.kBlockHeight * plan.paddedWidth, plan.paddedWidth)
+                                }
+                                tiles.transformOutput(T.self, products, rowStride: plan.kBlockHeight, firstTile: firstTile, count: tileCount,
+                                                      outputChannels: (firstOutput + kStart)..<(firstOutput + kStart + kCount),
+                                                      bias: b.pointer, epilogue: epilogue, into: y.pointer)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+}
+
+/// The block of tiles whose transformed input each worker holds, so an item of another output
+/// channel block of the same tiles does not transform it again. Written only by its own worker.
+final class LastBlocks: @unchecked Sendable {
+    private let values: UnsafeMutablePointer<Int>
+    init(workers: Int) {
+        values = .allocate(capacity: max(workers, 1))
+        values.initialize(repeating: -1, count: max(workers, 1))
+    }
+    subscript(worker: Int) -> Int {
+        get { values[worker] }
+        set { values[worker] = newValue }
+    }
+    deinit { values.deallocate() }
+}
