@@ -33,7 +33,7 @@ public struct IDXFile: Sendable {
             throw corrupt(String(format: "element type 0x%02X is not supported (only 0x08, unsigned byte)", bytes[2]))
         }
         let rank = Int(bytes[3])
-        guard rank >= 1 else { throw corrupt("rank 0") }
+        guard rank >= 1 else { throw corrupt("rank 0: an IDX file needs at least one dimension") }
         let headerSize = 4 + 4 * rank
         guard bytes.count >= headerSize else { throw corrupt("truncated header: \(rank) dimensions need \(headerSize) bytes, the file has \(bytes.count)") }
         var dimensions: [Int] = []

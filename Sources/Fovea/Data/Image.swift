@@ -40,16 +40,19 @@ public struct Image: Sendable {
     ///
     /// The bytes must start with the PNG signature or a JPEG start-of-image marker; every other
     /// format stb_image knows (BMP, GIF, PSD, TGA, HDR, PIC, PNM) is refused before stb sees it,
-    /// so only its PNG and JPEG decoders face untrusted input. The header's width × height is
-    /// checked against `maximumPixels` before decoding.
+    /// so only its PNG and JPEG decoders face untrusted input. A JPEG's marker segments are walked
+    /// first (`JPEGStructure`) to refuse scans that use undefined Huffman tables, on which stb_image
+    /// 2.27 reads out of bounds. The header's width × height is checked against `maximumPixels`
+    /// before decoding.
     public static func decode(_ data: Data, source: String, channels: Channels? = .rgb,
                               maximumPixels: Int = maximumPixelCount) throws -> Image {
         func corrupt(_ detail: String) -> FoveaError { FoveaError(.corruptFile, "\(source): \(detail)") }
-        guard !data.isEmpty else { throw corrupt("empty file — not a PNG or JPEG image") }
+        guard !data.isEmpty else { throw corrupt("empty file — not a decodable PNG or JPEG image") }
         guard data.count < Int(Int32.max) else { throw corrupt("\(data.count) bytes is too large for the image decoder") }
         guard let format = ImageFormat(signature: data) else {
-            throw corrupt("\(ImageFormat.describeUnsupported(data)) — only PNG and JPEG images are read")
+            throw corrupt("not a decodable PNG or JPEG image (\(ImageFormat.describeUnsupported(data)); only PNG and JPEG are read)")
         }
+        if format == .jpeg, let problem = JPEGStructure.problem(in: [UInt8](data)) { throw corrupt(problem) }
         var width: Int32 = 0, height: Int32 = 0, original: Int32 = 0
         let headerRead = data.withUnsafeBytes { raw in
             stbi_info_from_memory(raw.bindMemory(to: UInt8.self).baseAddress, Int32(raw.count), &width, &height, &original)

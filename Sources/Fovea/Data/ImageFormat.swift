@@ -42,6 +42,6 @@ enum ImageFormat: String, CustomStringConvertible {
         if head.count >= 2, head[0] == UInt8(ascii: "P"), (UInt8(ascii: "1")...UInt8(ascii: "7")).contains(head[1]) {
             return "a PNM (PBM/PGM/PPM) image"
         }
-        return "unknown format (first bytes \(head.prefix(4).map { String(format: "%02X", $0) }.joined(separator: " ")))"
+        return "unknown format, first bytes \(head.prefix(4).map { String(format: "%02X", $0) }.joined(separator: " "))"
     }
 }
