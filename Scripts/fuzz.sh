@@ -53,7 +53,7 @@ for target in "${targets[@]}"; do
     log="Logs/$target.log"
     echo "fuzzing $target for $seconds s (log: Tests/Fuzz/$log)…"
     # -rss_limit_mb: any input needing more than 2 GiB is a finding; -timeout: so is one taking > 10 s.
-    # Leak checking is off: the Swift runtime's caches show up as leaks (see Docs/Reliability.md).
+    # Leak checking is off here; Scripts/sanitize.sh checks leaks over the whole test suite.
     "$binaries/$target" "Corpus/$target" "$seeds" \
         -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -detect_leaks=0 \
         -artifact_prefix="Findings/$target/" -print_final_stats=1 > "$log" 2>&1 || true
