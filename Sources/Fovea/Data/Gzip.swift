@@ -9,8 +9,8 @@ enum Gzip {
     }
 
     /// Inflates a whole gzip stream (concatenated members included).
-    /// - Throws: `.corruptFile` naming `source` when the stream is truncated or damaged, or would
-    ///   inflate beyond `limit` bytes.
+    /// - Throws: `.corruptFile` naming `source` when the stream is truncated or damaged, is followed
+    ///   by bytes that are not another gzip member, or would inflate beyond `limit` bytes.
     static func decompress(_ data: Data, source: String, limit: Int = 4 << 30) throws -> Data {
         var stream = z_stream()
         guard inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -45,6 +45,8 @@ enum Gzip {
                     if stream.avail_in > 0 && input[consumed] == 0x1F {
                         guard inflateReset(&stream) == Z_OK else { throw FoveaError(.corruptFile, "\(source): damaged gzip member") }
                         status = Z_OK
+                    } else if stream.avail_in > 0 {
+                        throw FoveaError(.corruptFile, "\(source): \(stream.avail_in) bytes of trailing garbage after the gzip stream")
                     }
                 } else if stream.avail_in == 0 && stream.avail_out != 0 {
                     throw FoveaError(.corruptFile, "\(source): the data ends before the gzip stream does (truncated)")

@@ -33,19 +33,22 @@ public struct IDXFile: Sendable {
             throw corrupt(String(format: "element type 0x%02X is not supported (only 0x08, unsigned byte)", bytes[2]))
         }
         let rank = Int(bytes[3])
-        guard rank >= 1 else { throw corrupt("rank 0") }
+        guard rank >= 1 else { throw corrupt("rank 0: an IDX file needs at least one dimension") }
         let headerSize = 4 + 4 * rank
         guard bytes.count >= headerSize else { throw corrupt("truncated header: \(rank) dimensions need \(headerSize) bytes, the file has \(bytes.count)") }
         var dimensions: [Int] = []
-        var count = 1
+        // The product of the non-zero dimensions is bounded too, so even an empty file's shape
+        // (say [0, 2³², 2³²]) is safe to compute strides from.
+        var extent = 1
         for axis in 0..<rank {
             let at = 4 + 4 * axis
             let dimension = Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
             dimensions.append(dimension)
-            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            guard !overflow, product <= Int(UInt32.max) * 16 else { throw corrupt("dimensions \(dimensions) are too large") }
-            count = product
+            let (product, overflow) = extent.multipliedReportingOverflow(by: max(dimension, 1))
+            guard !overflow, product <= Int(UInt32.max) * 16 else { throw corrupt("dimensions \(dimensions)… multiply to more than 2³⁶ elements") }
+            extent = product
         }
+        let count = dimensions.contains(0) ? 0 : extent
         let available = bytes.count - headerSize
         guard available == count else {
             throw corrupt(available < count

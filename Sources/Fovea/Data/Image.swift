@@ -22,7 +22,8 @@ public struct Image: Sendable {
     /// Decodes a PNG or JPEG file, converting to `channels`; `nil` keeps the file's own kind (grey
     /// and grey+alpha → grey, RGB and RGBA → RGB; alpha is dropped).
     /// - Throws: `.io` when the file cannot be read, `.corruptFile` naming the file when it is not
-    ///   an image stb_image can decode (with stb's reason, e.g. "unknown image type", "bad png sig").
+    ///   a PNG or JPEG image stb_image can decode (with stb's reason, e.g. "bad png sig"), or when
+    ///   its header promises more than `maximumPixelCount` pixels.
     public static func read(from url: URL, channels: Channels? = .rgb) throws -> Image {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
@@ -31,21 +32,41 @@ public struct Image: Sendable {
         return try decode(data, source: url.path, channels: channels)
     }
 
-    public static func decode(_ data: Data, source: String, channels: Channels? = .rgb) throws -> Image {
-        guard !data.isEmpty, data.count < Int(Int32.max) else {
-            throw FoveaError(.corruptFile, "\(source): \(data.isEmpty ? "empty file" : "file too large") — not a PNG or JPEG image")
+    /// Largest picture decoded, in pixels (width × height): 2²⁶ ≈ 67 megapixels, an 8192 × 8192
+    /// photo. A header that promises more is rejected before anything is allocated.
+    public static let maximumPixelCount = 1 << 26
+
+    /// Decodes PNG or JPEG bytes held in memory; `source` names the file in errors.
+    ///
+    /// The bytes must start with the PNG signature or a JPEG start-of-image marker; every other
+    /// format stb_image knows (BMP, GIF, PSD, TGA, HDR, PIC, PNM) is refused before stb sees it,
+    /// so only its PNG and JPEG decoders face untrusted input. A JPEG's marker segments are walked
+    /// first (`JPEGStructure`) to refuse scans that use undefined Huffman tables, on which stb_image
+    /// 2.27 reads out of bounds. The header's width × height is checked against `maximumPixels`
+    /// before decoding.
+    public static func decode(_ data: Data, source: String, channels: Channels? = .rgb,
+                              maximumPixels: Int = maximumPixelCount) throws -> Image {
+        func corrupt(_ detail: String) -> FoveaError { FoveaError(.corruptFile, "\(source): \(detail)") }
+        guard !data.isEmpty else { throw corrupt("empty file — not a decodable PNG or JPEG image") }
+        guard data.count < Int(Int32.max) else { throw corrupt("\(data.count) bytes is too large for the image decoder") }
+        guard let format = ImageFormat(signature: data) else {
+            throw corrupt("not a decodable PNG or JPEG image (\(ImageFormat.describeUnsupported(data)); only PNG and JPEG are read)")
         }
+        if format == .jpeg, let problem = JPEGStructure.problem(in: [UInt8](data)) { throw corrupt(problem) }
         var width: Int32 = 0, height: Int32 = 0, original: Int32 = 0
-        let channels = channels ?? (data.withUnsafeBytes { raw in
+        let headerRead = data.withUnsafeBytes { raw in
             stbi_info_from_memory(raw.bindMemory(to: UInt8.self).baseAddress, Int32(raw.count), &width, &height, &original)
-        } != 0 && original <= 2 ? .grey : .rgb)
+        }
+        guard headerRead != 0 else { throw corrupt("not a decodable \(format) image (\(failureReason()))") }
+        guard width > 0, height > 0 else { throw corrupt("\(format) header gives a \(width)×\(height) image") }
+        guard Int(width) * Int(height) <= maximumPixels else {
+            throw corrupt("\(format) header gives a \(width)×\(height) image, more than the \(maximumPixels)-pixel limit")
+        }
+        let channels = channels ?? (original <= 2 ? .grey : .rgb)
         let decoded = data.withUnsafeBytes { raw in
             stbi_load_from_memory(raw.bindMemory(to: UInt8.self).baseAddress, Int32(raw.count), &width, &height, &original, Int32(channels.rawValue))
         }
-        guard let decoded else {
-            let reason = stbi_failure_reason().map { String(cString: $0) } ?? "unknown error"
-            throw FoveaError(.corruptFile, "\(source): not a decodable PNG or JPEG image (\(reason))")
-        }
+        guard let decoded else { throw corrupt("not a decodable \(format) image (\(failureReason()))") }
         defer { stbi_image_free(decoded) }
         let (c, h, w) = (channels.rawValue, Int(height), Int(width))
         var pixels = Tensor(zeros: [c, h, w])
@@ -57,6 +78,11 @@ public struct Image: Sendable {
             }
         }
         return Image(pixels: pixels)
+    }
+
+    /// stb_image's reason for the last failure on this thread.
+    private static func failureReason() -> String {
+        stbi_failure_reason().map { String(cString: $0) } ?? "unknown error"
     }
 
     /// The image with values divided by 255.

@@ -99,10 +99,13 @@ public struct SafeTensors: Sendable {
             guard begin >= 0, end >= begin, end <= dataLength else {
                 throw corrupt("tensor '\(name)' has data_offsets [\(begin), \(end)] outside the \(dataLength)-byte data section")
             }
-            let (elements, overflow) = shape.reduce((1, false)) { partial, dimension in
-                let product = partial.0.multipliedReportingOverflow(by: dimension)
+            // Zero dimensions are skipped for the overflow check, so a shape such as [0, 2⁴⁰, 2⁴⁰]
+            // (no elements) cannot overflow strides computed from it later.
+            let (extent, overflow) = shape.reduce((1, false)) { partial, dimension in
+                let product = partial.0.multipliedReportingOverflow(by: max(dimension, 1))
                 return (product.partialValue, partial.1 || product.overflow)
             }
+            let elements = shape.contains(0) ? 0 : extent
             let (bytes, bytesOverflow) = elements.multipliedReportingOverflow(by: dtype.byteSize)
             guard !overflow, !bytesOverflow, bytes == end - begin else {
                 throw corrupt("tensor '\(name)' has shape \(shape) of \(dtype.rawValue) (\(overflow ? "too many" : String(elements)) elements) but \(end - begin) bytes")

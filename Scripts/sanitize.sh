@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs the test suite under AddressSanitizer (with LeakSanitizer), then under ThreadSanitizer.
+#
+#   Scripts/sanitize.sh [address|thread|all]        default: all
+#
+# Separate scratch paths (.build-asan, .build-tsan; git-ignored) keep the sanitized builds apart
+# from the normal one. ASan runs the whole suite. TSan runs the suites that drive the parallel
+# backends (TSAN_FILTER below; set TSAN_FILTER= to run everything). Suppressions for reports
+# inside uninstrumented system libraries live in Scripts/sanitizers/ and are listed, with reasons,
+# in Docs/Reliability.md. Each run's log is kept in <scratch>/sanitize.log; the script prints the
+# test totals and the number of sanitizer reports, and exits 1 if a run failed or reported.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+which="${1:-all}"
+suppressions="$PWD/Scripts/sanitizers"
+# Suites whose tests run the dispatch and openblas backends with 2–3 threads.
+TSAN_FILTER="${TSAN_FILTER-BackendAgreementTests|GEMMTests|PoolingAgreementTests|ElementwiseTests|LinearTests|BatchNormTests|SoftmaxTests|ActivationTests|LocalResponseNormTests|LossTests|ZooModelTests|DataLoaderTests|TrainingTests|DeviceSelectionTests}"
+status=0
+
+run() {  # run <sanitizer> <scratch> [--filter regex]
+    local sanitizer="$1" scratch="$2"
+    shift 2
+    mkdir -p "$scratch"
+    local log="$scratch/sanitize.log"
+    echo "== swift test --sanitize=$sanitizer $* (log: $log)"
+    local started=$SECONDS
+    swift test --sanitize="$sanitizer" --scratch-path "$scratch" "$@" > "$log" 2>&1
+    local code=$?
+    local reports
+    reports=$(grep -cE "ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer" "$log")
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo '+changes')"
+    grep -E "Test run with [0-9]+ tests" "$log" | tail -1
+    grep -E "Executed [0-9]+ tests?" "$log" | tail -1
+    echo "exit code $code, $reports sanitizer reports, $((SECONDS - started)) s"
+    if [ "$code" -ne 0 ] || [ "$reports" -ne 0 ]; then status=1; fi
+}
+
+if [ "$which" = address ] || [ "$which" = all ]; then
+    ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1" \
+    LSAN_OPTIONS="suppressions=$suppressions/lsan.supp:print_suppressions=1" \
+        run address .build-asan
+fi
+if [ "$which" = thread ] || [ "$which" = all ]; then
+    filter=()
+    [ -n "$TSAN_FILTER" ] && filter=(--filter "$TSAN_FILTER")
+    TSAN_OPTIONS="suppressions=$suppressions/tsan.supp:halt_on_error=0:print_suppressions=1" \
+        run thread .build-tsan "${filter[@]}"
+fi
+exit $status
