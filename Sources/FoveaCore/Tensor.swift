@@ -15,6 +15,14 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         self.storage = TensorStorage(count: shape.count)
     }
 
+    /// A tensor whose elements are unspecified until written: for an operation's output that it
+    /// overwrites completely (a convolution's GEMM with beta 0), saving the clearing pass.
+    /// Reading an element before writing it gives an arbitrary value.
+    public init(uninitialized shape: Shape) {
+        self.shape = shape
+        self.storage = TensorStorage(count: shape.count, zeroed: false)
+    }
+
     /// A tensor holding `scalars` in row-major order. `scalars.count` must equal `shape.count`.
     public init(shape: Shape, scalars: [Float]) {
         precondition(

@@ -7,26 +7,38 @@ import Darwin
 /// The heap buffer behind a `Tensor`: `count` Floats, 64-byte aligned so SIMD loads of a whole
 /// cache line never straddle two lines. Owned by exactly the tensors that share it; freed on deinit.
 ///
-/// The memory comes from `calloc`, so it starts as zeros without a clearing pass where the C
+/// Large buffers (≥ 1 MiB) are reused through `StoragePool` when one of the same size was freed
+/// recently (cleared with `memset` unless the caller overwrites every element anyway); otherwise
+/// the memory comes from `calloc`, so it starts as zeros without a clearing pass where the C
 /// library knows it is zero already: large buffers are fresh pages from the kernel, which become
-/// resident only when written. A tensor of zeros that is overwritten at once (an operation's
-/// output) is thus written once, and one that is replaced before use (a model built with
-/// `Initializer.withoutRandomValues` and then initialised) costs no resident memory.
+/// resident only when written. A model built with `Initializer.withoutRandomValues` and then
+/// initialised thus costs no resident memory for its placeholder weights.
 public final class TensorStorage: @unchecked Sendable {
     /// The required alignment in bytes (a cache line, and the width of an AVX-512 register).
     public static let alignment = 64
 
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
-    /// What `calloc` returned (`pointer` is the first aligned Float in it); given back to `free`.
+    /// What `calloc` returned (`pointer` is the first aligned Float in it); given back to
+    /// `StoragePool` (which frees or keeps it).
     private let allocation: UnsafeMutableRawPointer
+    private let bytes: Int
 
-    /// Allocates `count` Floats, all zero.
-    public init(count: Int) {
+    /// Allocates `count` Floats, all zero; with `zeroed: false` their values are unspecified
+    /// (for outputs whose every element the caller writes before anyone reads).
+    public init(count: Int, zeroed: Bool = true) {
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride + Self.alignment
-        guard let raw = calloc(1, bytes) else {
-            fatalError("Fovea: cannot allocate \(bytes) bytes for a tensor of \(count) Floats")
+        self.bytes = bytes
+        let raw: UnsafeMutableRawPointer
+        if let reused = StoragePool.take(bytes: bytes) {
+            if zeroed { memset(reused, 0, bytes) }
+            raw = reused
+        } else {
+            guard let fresh = calloc(1, bytes) else {
+                fatalError("Fovea: cannot allocate \(bytes) bytes for a tensor of \(count) Floats")
+            }
+            raw = fresh
         }
         allocation = raw
         let misalignment = Int(bitPattern: raw) % Self.alignment
@@ -36,10 +48,10 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// A new storage holding a copy of this one's elements.
     public func copy() -> TensorStorage {
-        let result = TensorStorage(count: count)
+        let result = TensorStorage(count: count, zeroed: false)
         result.pointer.update(from: pointer, count: count)
         return result
     }
 
-    deinit { free(allocation) }
+    deinit { StoragePool.give(allocation, bytes: bytes) }
 }

@@ -56,7 +56,7 @@ struct DirectGEMMConvolution: Sendable {
     /// right after its last depth block.
     func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  geometry g: Conv2DGeometry) -> Tensor {
-        var output = Tensor(zeros: g.outputShape)
+        var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let plan = split(g)
         let (m, n, k) = (g.outputChannelsPerGroup, g.columnCount, g.columnRows)
         let pointwise = g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.stride == 1 && g.options.padding == 0

@@ -89,7 +89,7 @@ public struct WinogradConvolution: Sendable {
         _: T.Type, input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry g: Conv2DGeometry,
         plan: WinogradPlan, flippedWeight: Bool
     ) -> Tensor {
-        var output = Tensor(zeros: g.outputShape)
+        var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let biasValues = bias?.scalars ?? [Float](repeating: 0, count: g.outputChannels)
         let alphaSquared = plan.inputTile * plan.inputTile
         let filters = ScratchBuffers(workers: 1, capacity: plan.filterFloats)

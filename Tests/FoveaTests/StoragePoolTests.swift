@@ -1,0 +1,32 @@
+import Fovea
+import Testing
+
+/// Large tensor buffers are reused through `StoragePool`; reuse must never leak old values into a
+/// tensor of zeros, and the cache must stay within its bound.
+@Suite("Tensor storage reuse")
+struct StoragePoolTests {
+    /// A buffer released dirty and taken again by `Tensor(zeros:)` of the same size reads as zeros.
+    @Test func reusedBuffersAreZeroedForZeroTensors() {
+        let shape: Shape = [3, 512, 512]  // 3 MiB: above the pool's 1 MiB minimum
+        for _ in 0..<4 {
+            var dirty = Tensor(uninitialized: shape)
+            dirty.withUnsafeMutableBufferPointer { $0.update(repeating: 7) }
+            #expect(dirty[flat: 0] == 7)
+        }
+        let zeros = Tensor(zeros: shape)
+        #expect(zeros.scalars.allSatisfy { $0 == 0 }, "a reused buffer kept old values")
+    }
+
+    /// Releasing large tensors never takes the cache past its capacity, and `drain` frees what it
+    /// holds (other tests run concurrently, so only the bound is exact).
+    @Test func cacheStaysWithinItsBound() {
+        for round in 0..<3 {
+            let tensors = (0..<40).map { Tensor(repeating: Float($0), shape: [(1 << 20) + round * 64 + $0]) }  // ≈ 4 MiB each
+            #expect(tensors.allSatisfy { $0[flat: 1] == $0[flat: 0] })
+            #expect(StoragePool.cachedBytes <= StoragePool.capacityBytes)
+        }
+        #expect(StoragePool.cachedBytes <= StoragePool.capacityBytes)
+        StoragePool.drain()
+        #expect(StoragePool.cachedBytes <= StoragePool.capacityBytes)
+    }
+}
