@@ -70,7 +70,7 @@ def main(paths):
                 rss[key] = r["peakResidentBytes"] / 2**20
         for key in sorted(table):
             cells = [f"{table[key][e]:.2f}" if e in table[key] else "–" for e in ["openblas", "dispatch", "pytorch", "onnxruntime"]]
-            out.append(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | " + " | ".join(cells) + f" | {rss.get(key, float('nan')):.0f} MiB |")
+            out.append(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | " + " | ".join(cells) + (f" | {rss[key]:.0f} MiB |" if key in rss else " | – |"))
         out.append("")
     print("\n".join(out))
 
