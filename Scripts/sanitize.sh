@@ -37,6 +37,9 @@ run() {  # run <sanitizer> <scratch> [--filter regex]
 }
 
 if [ "$which" = address ] || [ "$which" = all ]; then
+    # FOVEA_TENSOR_CACHE_MB=0: every tensor buffer goes back to free(), so ASan sees each
+    # use-after-free (the StoragePool would otherwise keep large buffers alive for reuse).
+    FOVEA_TENSOR_CACHE_MB=0 \
     ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1" \
     LSAN_OPTIONS="suppressions=$suppressions/lsan.supp:print_suppressions=1" \
         run address .build-asan
