@@ -9,6 +9,8 @@ import Foundation
 /// - `FOVEA_WINOGRAD` = `auto` | `off` | `f2x2`, for the 3×3 stride-1 convolutions of both.
 /// - `FOVEA_WORKSPACE_MB` = a positive integer: the most convolution workspace (im2col tiles) one
 ///   convolution call may allocate, in MiB (default 64), for `dispatch` and `openblas`.
+/// - `FOVEA_TENSOR_CACHE_MB` = a whole number ≥ 0: how much freed tensor memory is kept for reuse
+///   (`StoragePool`, default 256; 0 = none). Checked here too, so a bad value is a thrown error.
 /// - In code: pass a device explicitly (`try Devices.make("dispatch", threads: 2)`), or run a
 ///   block on one with `Devices.with(device) { … }`; `Devices.current` is what layers use.
 public enum Devices {
@@ -99,6 +101,7 @@ public enum Devices {
             }
             workspaceBytes = value << 20
         }
+        _ = try StoragePool.capacity(fromEnvironmentValue: environment["FOVEA_TENSOR_CACHE_MB"])
         let name = environment["FOVEA_DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? "openblas"
         let tolerance = name.lowercased().hasPrefix(checkPrefix) ? try CheckTolerance.fromEnvironment(environment) : nil
         do {

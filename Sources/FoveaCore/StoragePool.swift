@@ -24,14 +24,28 @@ public enum StoragePool {
     /// Buffers smaller than this go straight to `free` (the C allocator recycles them well).
     public static let minimumBytes = 1 << 20
 
-    /// The most bytes the cache keeps: `FOVEA_TENSOR_CACHE_MB` MiB, default 256 MiB.
+    /// The most bytes the cache keeps: `FOVEA_TENSOR_CACHE_MB` MiB, default 256 MiB. An invalid
+    /// value stops the program with `capacity(fromEnvironmentValue:)`'s message; `Devices.fromEnvironment()`
+    /// checks the variable first and throws that message instead.
     public static let capacityBytes: Int = {
-        guard let text = getenv("FOVEA_TENSOR_CACHE_MB").map({ String(cString: $0) }), !text.isEmpty else { return 256 << 20 }
-        guard let megabytes = Int(text), megabytes >= 0, megabytes <= 1 << 20 else {
-            fatalError("Fovea: FOVEA_TENSOR_CACHE_MB must be a whole number of MiB from 0 to \(1 << 20), got '\(text)'")
+        do {
+            return try capacity(fromEnvironmentValue: getenv("FOVEA_TENSOR_CACHE_MB").map { String(cString: $0) })
+        } catch {
+            fatalError("Fovea: \(error)")
+        }
+    }()
+
+    /// Bytes for a `FOVEA_TENSOR_CACHE_MB` value: nil or empty → 256 MiB; a whole number of MiB
+    /// from 0 (no caching) to 2²⁰.
+    /// - Throws: `FoveaError.invalidArgument` naming the variable and the value.
+    public static func capacity(fromEnvironmentValue text: String?) throws -> Int {
+        guard let text, !text.isEmpty else { return 256 << 20 }
+        guard text.allSatisfy(\.isASCII), let megabytes = Int(text), megabytes >= 0, megabytes <= 1 << 20 else {
+            throw FoveaError.invalidArgument(
+                "FOVEA_TENSOR_CACHE_MB must be a whole number of MiB from 0 to \(1 << 20) (the tensor memory kept for reuse; default 256), got '\(text)'")
         }
         return megabytes << 20
-    }()
+    }
 
     /// A cached block; owned by the cache while in it, so it may cross threads.
     private struct Block: @unchecked Sendable {

@@ -29,4 +29,24 @@ struct StoragePoolTests {
         StoragePool.drain()
         #expect(StoragePool.cachedBytes <= StoragePool.capacityBytes)
     }
+
+    /// `FOVEA_TENSOR_CACHE_MB` is parsed strictly; a bad value is an error naming it.
+    @Test(arguments: ["-1", "1.5", "lots", "64MB", " 8", "99999999999"])
+    func badCacheSizeIsAClearError(text: String) {
+        do {
+            _ = try Devices.fromEnvironment(["FOVEA_TENSOR_CACHE_MB": text])
+            Issue.record("FOVEA_TENSOR_CACHE_MB='\(text)' was accepted")
+        } catch let error as FoveaError {
+            #expect(error.message.contains("FOVEA_TENSOR_CACHE_MB") && error.message.contains("'\(text)'"), "\(error.message)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func cacheSizeValues() throws {
+        #expect(try StoragePool.capacity(fromEnvironmentValue: nil) == 256 << 20)
+        #expect(try StoragePool.capacity(fromEnvironmentValue: "") == 256 << 20)
+        #expect(try StoragePool.capacity(fromEnvironmentValue: "0") == 0)
+        #expect(try StoragePool.capacity(fromEnvironmentValue: "64") == 64 << 20)
+    }
 }
