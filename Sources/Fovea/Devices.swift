@@ -27,11 +27,14 @@ public enum Devices {
     /// `workspaceBytes` of convolution workspace per call (default 64 MiB; ignored by `naive`).
     /// `check:<backend>` makes a `CheckingDevice` over that backend, against `naive`, with
     /// `checkTolerance` (default: from `FOVEA_CHECK_TOLERANCE`, else `CheckTolerance.default`),
-    /// recording into `CheckReport.process`.
+    /// recording into `CheckReport.process`. `FOVEA_WINOGRAD` and `FOVEA_CHECK_TOLERANCE` are read
+    /// from `environment` (the process's by default).
     /// - Throws: `FoveaError` of kind `.unknownDevice` listing the valid names; of kind
-    ///   `.invalidArgument` for a thread count or workspace below 1, or a bad `FOVEA_CHECK_TOLERANCE`.
+    ///   `.invalidArgument` for a thread count or workspace below 1, or a bad `FOVEA_WINOGRAD` or
+    ///   `FOVEA_CHECK_TOLERANCE`.
     public static func make(_ name: String, threads: Int? = nil, workspaceBytes: Int? = nil,
-                            checkTolerance: CheckTolerance? = nil) throws -> any Device {
+                            checkTolerance: CheckTolerance? = nil,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any Device {
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else {
             throw FoveaError.invalidArgument("thread count must be ≥ 1, got \(threads)")
@@ -40,15 +43,16 @@ public enum Devices {
         guard limit >= 1 else {
             throw FoveaError.invalidArgument("convolution workspace must be ≥ 1 byte, got \(limit)")
         }
-        let (policy, tileSize) = try winogradSetting(ProcessInfo.processInfo.environment["FOVEA_WINOGRAD"])
+        let (policy, tileSize) = try winogradSetting(environment["FOVEA_WINOGRAD"])
         let lowercased = name.lowercased()
         if lowercased.hasPrefix(checkPrefix) {
             let backend = String(lowercased.dropFirst(checkPrefix.count))
             guard names.contains(backend) else {
                 throw FoveaError(.unknownDevice, "unknown device '\(name)': '\(backend)' is not a backend to check; valid devices are: \(validNames) (check:naive, check:dispatch, check:openblas)")
             }
-            let tolerance = try checkTolerance ?? CheckTolerance.fromEnvironment(ProcessInfo.processInfo.environment)
-            return CheckingDevice(subject: try make(backend, threads: threads, workspaceBytes: limit), reference: NaiveDevice(),
+            let tolerance = try checkTolerance ?? CheckTolerance.fromEnvironment(environment)
+            return CheckingDevice(subject: try make(backend, threads: threads, workspaceBytes: limit, environment: environment),
+                                  reference: NaiveDevice(),
                                   tolerance: tolerance, report: CheckReport.process)
         }
         func dispatch() -> DispatchDevice {
@@ -93,19 +97,12 @@ public enum Devices {
             }
             threads = value
         }
-        var workspaceBytes: Int?
-        if let text = environment["FOVEA_WORKSPACE_MB"], !text.isEmpty {
-            guard text.allSatisfy(\.isASCII), let value = Int(text), value >= 1, value <= 1 << 20 else {
-                throw FoveaError.invalidArgument(
-                    "FOVEA_WORKSPACE_MB must be a whole number of MiB from 1 to \(1 << 20) (the convolution workspace per call; default 64), got '\(text)'")
-            }
-            workspaceBytes = value << 20
-        }
+        let workspaceBytes = try EnvironmentSize.bytes(environment["FOVEA_WORKSPACE_MB"], variable: "FOVEA_WORKSPACE_MB",
+                                                       allowed: 1...(1 << 20), meaning: "the convolution workspace per call; default 64")
         _ = try StoragePool.capacity(fromEnvironmentValue: environment["FOVEA_TENSOR_CACHE_MB"])
         let name = environment["FOVEA_DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? "openblas"
-        let tolerance = name.lowercased().hasPrefix(checkPrefix) ? try CheckTolerance.fromEnvironment(environment) : nil
         do {
-            return try make(name, threads: threads, workspaceBytes: workspaceBytes, checkTolerance: tolerance)
+            return try make(name, threads: threads, workspaceBytes: workspaceBytes, environment: environment)
         } catch let error as FoveaError where error.kind == .unknownDevice {
             throw FoveaError(.unknownDevice, "FOVEA_DEVICE=\(name) is not a device; valid devices are: \(validNames)")
         }

@@ -39,12 +39,8 @@ public enum StoragePool {
     /// from 0 (no caching) to 2²⁰.
     /// - Throws: `FoveaError.invalidArgument` naming the variable and the value.
     public static func capacity(fromEnvironmentValue text: String?) throws -> Int {
-        guard let text, !text.isEmpty else { return 256 << 20 }
-        guard text.allSatisfy(\.isASCII), let megabytes = Int(text), megabytes >= 0, megabytes <= 1 << 20 else {
-            throw FoveaError.invalidArgument(
-                "FOVEA_TENSOR_CACHE_MB must be a whole number of MiB from 0 to \(1 << 20) (the tensor memory kept for reuse; default 256), got '\(text)'")
-        }
-        return megabytes << 20
+        try EnvironmentSize.bytes(text, variable: "FOVEA_TENSOR_CACHE_MB", allowed: 0...(1 << 20),
+                                  meaning: "the tensor memory kept for reuse; default 256") ?? 256 << 20
     }
 
     /// A cached block; owned by the cache while in it, so it may cross threads.

@@ -60,6 +60,15 @@ struct DeviceSelectionTests {
         let text = Devices.describe(try Devices.make("openblas", threads: 2))
         #expect(text == "openblas (2 threads) → dispatch → naive")
     }
+
+    /// `FOVEA_WINOGRAD` is read from the environment given to `fromEnvironment`, not only the process's.
+    @Test func winogradSettingComesFromTheGivenEnvironment() throws {
+        let off = try #require(try Devices.fromEnvironment(["FOVEA_DEVICE": "dispatch", "FOVEA_WINOGRAD": "off"]) as? DispatchDevice)
+        #expect(off.winograd.policy == .never)
+        let f2 = try #require(try Devices.fromEnvironment(["FOVEA_DEVICE": "openblas", "FOVEA_WINOGRAD": "f2x2"]) as? OpenBLASDevice)
+        #expect(f2.winograd.policy == .automatic && f2.winograd.tileSize == .f2x2)
+        #expect(throws: FoveaError.self) { try Devices.fromEnvironment(["FOVEA_WINOGRAD": "sometimes"]) }
+    }
 }
 
 /// The GEMM backends implement GEMM and convolution themselves: with no fallback at all they
