@@ -15,13 +15,40 @@ import FoveaCore
 /// `nr` values, columns past `count` zero. It fills one panel at a time (the panel stays in L1);
 /// within a step, the panel's columns fall into runs of one output row each, and each run is
 /// leading padding, a strided read of one input row (contiguous when sw = 1), trailing padding.
+/// With the AVX-512 kernel (32-column panels) each panel is packed in C instead
+/// (`fovea_pack_convolution_panel32_avx512`: masked loads per run, masked gathers for sw > 1),
+/// which writes the same values several times faster.
 struct ConvolutionPacking {
     let geometry: Conv2DGeometry
     /// The image's first element of the group's first channel: channel c₀ + c starts at `image + c·H·W`.
     let image: UnsafePointer<Float>
     let nr: Int
+    /// Pack 32-column panels with the AVX-512 packer (the CPU must have AVX-512F).
+    let vectorPanels: Bool
+    private let window: fovea_convolution_window
+
+    init(geometry g: Conv2DGeometry, image: UnsafePointer<Float>, nr: Int, vectorPanels: Bool) {
+        let o = g.options
+        (self.geometry, self.image, self.nr) = (g, image, nr)
+        self.vectorPanels = vectorPanels && nr == 32
+        window = fovea_convolution_window(
+            height: g.inputHeight, width: g.inputWidth, outputWidth: g.outputWidth,
+            kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
+            strideHeight: o.stride.height, strideWidth: o.stride.width,
+            padHeight: o.padding.height, padWidth: o.padding.width,
+            dilationHeight: o.dilation.height, dilationWidth: o.dilation.width)
+    }
 
     func pack(rows: Int, depth: Int, columns: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        if vectorPanels {
+            withUnsafePointer(to: window) { window in
+                for panel in stride(from: 0, to: count, by: 32) {
+                    fovea_pack_convolution_panel32_avx512(window, image, columns + panel, Int32(min(32, count - panel)),
+                                                          rows, depth, out + panel * depth)
+                }
+            }
+            return
+        }
         let g = geometry
         let o = g.options
         let (h, w, q) = (g.inputHeight, g.inputWidth, g.outputWidth)

@@ -79,7 +79,7 @@ struct DirectGEMMConvolution: Sendable {
                         let weights = UnsafePointer(wt.pointer + firstOutput * k)
                         let source = UnsafePointer(x.pointer + image * imageSize + group * groupInputSize)
                         let out = y.pointer + (image * g.outputChannels + firstOutput) * n + columns.lowerBound
-                        let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr)
+                        let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr, vectorPanels: kernel.transposingPacker)
                         let epilogue: PackedGEMM.Epilogue? = b == nil && activation == .none ? nil : { row, _, tileRows, tileColumns, tile in
                             for i in 0..<tileRows {
                                 activation.apply(row: tile + i * n, count: tileColumns, bias: b?[firstOutput + row + i] ?? 0)

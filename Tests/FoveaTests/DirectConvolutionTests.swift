@@ -10,14 +10,17 @@ struct DirectConvolutionTests {
     /// The fused packing writes exactly what im2col followed by the GEMM's B packing writes, for
     /// every kernel's panel width, on random geometries (padding at every border, strides,
     /// dilation, odd sizes) and on depth/column ranges that start and end mid-row and mid-tap.
-    @Test(arguments: GEMMKernel.available.map(\.nr).uniqued())
-    func packingEqualsIm2colThenPacking(nr: Int) throws {
+    /// Both packers are checked: the Swift one (any panel width) and, where the CPU has AVX-512,
+    /// the C one for 32-column panels (its stride-1, stride-2 and gather paths: strides 1–4).
+    @Test(arguments: Self.packers)
+    func packingEqualsIm2colThenPacking(packer: Packer) throws {
+        let nr = packer.nr
         var generator = SeededGenerator(seed: 909)
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
         var checked = 0
-        while checked < 60 {
+        while checked < 150 {
             let options = Conv2DOptions(
-                stride: Size2D(height: pick(1...3), width: pick(1...3)),
+                stride: Size2D(height: pick(1...4), width: pick(1...4)),
                 padding: Size2D(height: pick(0...3), width: pick(0...3)),
                 dilation: Size2D(height: pick(1...2), width: pick(1...2)))
             let channels = pick(1...4)
@@ -35,7 +38,7 @@ struct DirectConvolutionTests {
             var reference = [Float](repeating: .nan, count: panels)
             var columns = [Float](repeating: .nan, count: g.columnRows * count)
             input.withUnsafeBufferPointer { x in
-                ConvolutionPacking(geometry: g, image: x.baseAddress!, nr: nr)
+                ConvolutionPacking(geometry: g, image: x.baseAddress!, nr: nr, vectorPanels: packer.vectorPanels)
                     .pack(rows: rowStart, depth: depth, columns: columnStart, count: count, into: &fused)
                 Im2col.pack(image: x.baseAddress!, geometry: g, channels: 0..<channels,
                             columns: columnStart..<(columnStart + count), into: &columns)
@@ -43,9 +46,18 @@ struct DirectConvolutionTests {
             PackedGEMM.packB(transposed: false, b: columns, ldb: count, rows: rowStart, depth: depth, columns: 0, count: count,
                              nr: nr, into: &reference)
             #expect(fused.elementsEqual(reference) { $0.bitPattern == $1.bitPattern },
-                    "nr \(nr) \(g) rows \(rowStart)+\(depth) columns \(columnStart)+\(count)")
+                    "\(packer) \(g) rows \(rowStart)+\(depth) columns \(columnStart)+\(count)")
         }
     }
+
+    struct Packer: CustomStringConvertible, Sendable {
+        let nr: Int, vectorPanels: Bool
+        var description: String { vectorPanels ? "AVX-512 packer, nr \(nr)" : "Swift packer, nr \(nr)" }
+    }
+
+    static let packers: [Packer] =
+        GEMMKernel.available.map(\.nr).uniqued().map { Packer(nr: $0, vectorPanels: false) }
+        + GEMMKernel.available.filter(\.transposingPacker).map { Packer(nr: $0.nr, vectorPanels: true) }
 
     /// Batch 1 at two threads: a wide layer is split by output positions, a small-image layer
     /// with many channels by output channels; both agree with naive and are bit-identical at 1–4

@@ -57,4 +57,23 @@ float fovea_fma_probe_avx512(long iterations);
 /// A hint to fetch the cache line holding `address` into all cache levels (no effect on results).
 static inline void fovea_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
 
+/// A convolution's sliding window over one image plane (sizes in elements).
+typedef struct {
+    long height, width;            // input H, W
+    long outputWidth;              // Q
+    long kernelHeight, kernelWidth;
+    long strideHeight, strideWidth;
+    long padHeight, padWidth;
+    long dilationHeight, dilationWidth;
+} fovea_convolution_window;
+
+/// Packs steps `firstTap..<firstTap+depth` of one 32-column panel of the implicit column matrix
+///   col[t, j] = image[c·H·W + (p·sh − ph + r·dh)·W + q·sw − pw + s·dw]   (0 outside the image),
+///   t = (c·R + r)·S + s, j = p·Q + q,
+/// columns firstColumn..<firstColumn+live (zero lanes past `live`), into out[step·32 + lane]
+/// (any alignment). Requires fovea_cpu_has_avx512f().
+void fovea_pack_convolution_panel32_avx512(const fovea_convolution_window *window, const float *image,
+                                           long firstColumn, int live, long firstTap, long depth,
+                                           float *out);
+
 #endif

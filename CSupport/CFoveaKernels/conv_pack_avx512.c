@@ -1,0 +1,127 @@
+// Packs one 32-column panel of a convolution's implicit column matrix (the GEMM's B operand)
+// straight from an NCHW image, for the AVX-512 12×32 kernel. See `ConvolutionPacking.swift` for the
+// matrix: col[t, j] = x[c, p·sh − ph + r·dh, q·sw − pw + s·dw] (0 outside the image), tap
+// t = (c·R + r)·S + s, column j = p·Q + q.
+//
+// The panel's 32 lanes are fixed output positions, so for each lane we keep its p·sh and q·sw in
+// two vectors of 16; a step (one tap) adds the tap's shifts, compares the resulting input row and
+// column against the image (unsigned compares catch both ends) and so gets the mask of lanes that
+// read the image; the others become zero.
+//   - Stride 1 across: the lanes of one output row read one contiguous stretch of an input row,
+//     so each such run of lanes is one masked load per half (no gather).
+//   - Stride 2 across: the same, loading each run's span under a mask of the even elements
+//     it needs and keeping those (a permute); a gather is several times slower.
+//   - Other strides: one masked gather per half.
+#include "CFoveaKernels.h"
+
+#include <immintrin.h>
+#include <stdint.h>
+
+// Bit i of x (i < 16) moved to bit 2i.
+static inline uint32_t spread_to_even_bits(uint32_t x) {
+    x = (x | (x << 8)) & 0x00FF00FFu;
+    x = (x | (x << 4)) & 0x0F0F0F0Fu;
+    x = (x | (x << 2)) & 0x33333333u;
+    return (x | (x << 1)) & 0x55555555u;
+}
+
+__attribute__((target("avx512f")))
+void fovea_pack_convolution_panel32_avx512(const fovea_convolution_window *g, const float *image,
+                                           long firstColumn, int live, long firstTap, long depth,
+                                           float *out) {
+    const long width = g->width, q = g->outputWidth, plane = g->height * width;
+    const long sh = g->strideHeight, sw = g->strideWidth;
+    const uint32_t liveMask = live >= 32 ? 0xFFFFFFFFu : ((1u << live) - 1u);
+
+    // Lane i: output position j = firstColumn + i → (p, q); its image row/column before shifts.
+    int32_t rowOrigin[32], columnOrigin[32];
+    // Runs of lanes in one output row: lane mask, its image row, and the input column of the first
+    // lane minus that lane's offset (so lane i reads column `runColumn + i·sw` of its row, before shifts).
+    uint32_t runMask[32];
+    long runColumn[32], runRow[32];
+    int runCount = 0;
+    long p = firstColumn / q, column = firstColumn % q;
+    for (int i = 0; i < 32; ++i) {
+        if (i < live) {
+            if (i == 0 || column == 0) {
+                runMask[runCount] = 0;
+                runRow[runCount] = p * sh;
+                runColumn[runCount] = (column - i) * sw;
+                runCount += 1;
+            }
+            runMask[runCount - 1] |= 1u << i;
+            rowOrigin[i] = (int32_t)(p * sh);
+            columnOrigin[i] = (int32_t)(column * sw);
+            if (++column == q) { column = 0; p += 1; }
+        } else {
+            rowOrigin[i] = 0;
+            columnOrigin[i] = 0;
+        }
+    }
+    const __m512i rows0 = _mm512_loadu_si512(rowOrigin), rows1 = _mm512_loadu_si512(rowOrigin + 16);
+    const __m512i columns0 = _mm512_loadu_si512(columnOrigin), columns1 = _mm512_loadu_si512(columnOrigin + 16);
+    const __m512i heightVector = _mm512_set1_epi32((int32_t)g->height), widthVector = _mm512_set1_epi32((int32_t)width);
+    // For the gather: lane offsets rowOrigin·W + columnOrigin within a channel.
+    const __m512i offsets0 = _mm512_add_epi32(_mm512_mullo_epi32(rows0, widthVector), columns0);
+    const __m512i offsets1 = _mm512_add_epi32(_mm512_mullo_epi32(rows1, widthVector), columns1);
+
+    const __m512i evenIndices = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+
+    const long kw = g->kernelWidth, kh = g->kernelHeight;
+    long s = firstTap % kw, r = (firstTap / kw) % kh, c = firstTap / (kw * kh);
+    for (long step = 0; step < depth; ++step) {
+        const long rowShift = r * g->dilationHeight - g->padHeight;
+        const long columnShift = s * g->dilationWidth - g->padWidth;
+        const float *channel = image + c * plane;
+        const __m512i rowShiftVector = _mm512_set1_epi32((int32_t)rowShift);
+        const __m512i columnShiftVector = _mm512_set1_epi32((int32_t)columnShift);
+        const __mmask16 valid0 = (__mmask16)liveMask
+            & _mm512_cmplt_epu32_mask(_mm512_add_epi32(rows0, rowShiftVector), heightVector)
+            & _mm512_cmplt_epu32_mask(_mm512_add_epi32(columns0, columnShiftVector), widthVector);
+        const __mmask16 valid1 = (__mmask16)(liveMask >> 16)
+            & _mm512_cmplt_epu32_mask(_mm512_add_epi32(rows1, rowShiftVector), heightVector)
+            & _mm512_cmplt_epu32_mask(_mm512_add_epi32(columns1, columnShiftVector), widthVector);
+        __m512 half0 = _mm512_setzero_ps(), half1 = _mm512_setzero_ps();
+        if (sw == 1) {
+            const uint32_t valid = (uint32_t)valid0 | ((uint32_t)valid1 << 16);
+            for (int run = 0; run < runCount; ++run) {
+                const uint32_t lanes = valid & runMask[run];
+                if (lanes == 0) continue;
+                // Lane i of this run reads source[i]; masked-off lanes are not read.
+                const float *source = channel + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
+                if (lanes & 0xFFFFu) half0 = _mm512_mask_loadu_ps(half0, (__mmask16)lanes, source);
+                if (lanes >> 16) half1 = _mm512_mask_loadu_ps(half1, (__mmask16)(lanes >> 16), source + 16);
+            }
+        } else if (sw == 2) {
+            // Lane i of a run reads source[2i]: load the run's 32-float spans under a mask of the
+            // even elements its lanes need, then keep the even elements.
+            const uint32_t valid = (uint32_t)valid0 | ((uint32_t)valid1 << 16);
+            for (int run = 0; run < runCount; ++run) {
+                const uint32_t lanes = valid & runMask[run];
+                if (lanes == 0) continue;
+                const float *source = channel + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
+                for (int half = 0; half < 2; ++half) {
+                    const uint32_t halfLanes = (lanes >> (16 * half)) & 0xFFFFu;
+                    if (halfLanes == 0) continue;
+                    const uint32_t elements = spread_to_even_bits(halfLanes);
+                    const float *span = source + 32 * half;
+                    const __m512 low = _mm512_maskz_loadu_ps((__mmask16)elements, span);
+                    const __m512 high = _mm512_maskz_loadu_ps((__mmask16)(elements >> 16), span + 16);
+                    const __m512 even = _mm512_permutex2var_ps(low, evenIndices, high);
+                    if (half == 0) half0 = _mm512_mask_mov_ps(half0, (__mmask16)halfLanes, even);
+                    else half1 = _mm512_mask_mov_ps(half1, (__mmask16)halfLanes, even);
+                }
+            }
+        } else {
+            const __m512i shift = _mm512_set1_epi32((int32_t)(rowShift * width + columnShift));
+            half0 = _mm512_mask_i32gather_ps(half0, valid0, _mm512_add_epi32(offsets0, shift), channel, 4);
+            half1 = _mm512_mask_i32gather_ps(half1, valid1, _mm512_add_epi32(offsets1, shift), channel, 4);
+        }
+        _mm512_storeu_ps(out + step * 32, half0);
+        _mm512_storeu_ps(out + step * 32 + 16, half1);
+        if (++s == kw) {
+            s = 0;
+            if (++r == kh) { r = 0; c += 1; }
+        }
+    }
+}
