@@ -1,4 +1,5 @@
-// Packs one 32-column panel of a convolution's implicit column matrix (the GEMM's B operand)
+// Packs one 32-column panel of a convolution's implicit column matrix (the GEMM's B operand), or a
+// plain im2col block 32 columns at a time,
 // straight from an NCHW image, for the AVX-512 12×32 kernel. See `ConvolutionPacking.swift` for the
 // matrix: col[t, j] = x[c, p·sh − ph + r·dh, q·sw − pw + s·dw] (0 outside the image), tap
 // t = (c·R + r)·S + s, column j = p·Q + q.
@@ -25,13 +26,16 @@ static inline uint32_t spread_to_even_bits(uint32_t x) {
     return (x | (x << 1)) & 0x55555555u;
 }
 
-__attribute__((target("avx512f")))
-void fovea_pack_convolution_panel32_avx512(const fovea_convolution_window *g, const float *image,
-                                           long firstColumn, int live, long firstTap, long depth,
-                                           float *out) {
+// Steps firstTap..<firstTap+depth of columns firstColumn..<firstColumn+live (live ≤ 32): step i
+// goes to out + i·ldo, lane by lane; lanes past `live` are written as zeros when `storeAll`,
+// else left alone.
+__attribute__((target("avx512f"), always_inline))
+static inline void pack_columns(const fovea_convolution_window *g, const float *image, long firstColumn, int live,
+                                long firstTap, long depth, float *out, long ldo, int storeAll) {
     const long width = g->width, q = g->outputWidth, plane = g->height * width;
     const long sh = g->strideHeight, sw = g->strideWidth;
     const uint32_t liveMask = live >= 32 ? 0xFFFFFFFFu : ((1u << live) - 1u);
+    const __mmask16 store0 = storeAll ? 0xFFFF : (__mmask16)liveMask, store1 = storeAll ? 0xFFFF : (__mmask16)(liveMask >> 16);
 
     // Lane i: output position j = firstColumn + i → (p, q); its image row/column before shifts.
     int32_t rowOrigin[32], columnOrigin[32];
@@ -117,8 +121,86 @@ void fovea_pack_convolution_panel32_avx512(const fovea_convolution_window *g, co
             half0 = _mm512_mask_i32gather_ps(half0, valid0, _mm512_add_epi32(offsets0, shift), channel, 4);
             half1 = _mm512_mask_i32gather_ps(half1, valid1, _mm512_add_epi32(offsets1, shift), channel, 4);
         }
-        _mm512_storeu_ps(out + step * 32, half0);
-        _mm512_storeu_ps(out + step * 32 + 16, half1);
+        _mm512_mask_storeu_ps(out + step * ldo, store0, half0);
+        _mm512_mask_storeu_ps(out + step * ldo + 16, store1, half1);
+        if (++s == kw) {
+            s = 0;
+            if (++r == kh) { r = 0; c += 1; }
+        }
+    }
+}
+
+__attribute__((target("avx512f")))
+void fovea_pack_convolution_panel32_avx512(const fovea_convolution_window *window, const float *image,
+                                           long firstColumn, int live, long firstTap, long depth, float *out) {
+    pack_columns(window, image, firstColumn, live, firstTap, depth, out, 32, 1);
+}
+
+// Copies `count` floats (count ≥ 0) with 16-float vectors and a masked tail.
+__attribute__((target("avx512f"), always_inline))
+static inline void copy_floats(const float *source, float *target, long count) {
+    long i = 0;
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(target + i, _mm512_loadu_ps(source + i));
+    if (i < count) {
+        const __mmask16 tail = (__mmask16)((1u << (count - i)) - 1u);
+        _mm512_mask_storeu_ps(target + i, tail, _mm512_maskz_loadu_ps(tail, source + i));
+    }
+}
+
+__attribute__((target("avx512f"), always_inline))
+static inline void zero_floats(float *target, long count) {
+    long i = 0;
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(target + i, _mm512_setzero_ps());
+    if (i < count) _mm512_mask_storeu_ps(target + i, (__mmask16)((1u << (count - i)) - 1u), _mm512_setzero_ps());
+}
+
+static inline long floor_div(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// Row by row (one tap at a time, writes streaming along the row); within a row, one segment per
+// output row p: zeros where the window is off the image, else a copy of the input row.
+__attribute__((target("avx512f")))
+void fovea_im2col_avx512(const fovea_convolution_window *g, const float *image,
+                         long firstColumn, long count, long firstTap, long depth, float *out) {
+    const long width = g->width, q = g->outputWidth, plane = g->height * width;
+    const long sh = g->strideHeight, sw = g->strideWidth;
+    const long kw = g->kernelWidth, kh = g->kernelHeight;
+    long s = firstTap % kw, r = (firstTap / kw) % kh, c = firstTap / (kw * kh);
+    for (long step = 0; step < depth; ++step) {
+        const long rowShift = r * g->dilationHeight - g->padHeight;
+        const long columnShift = s * g->dilationWidth - g->padWidth;
+        // Output columns whose tap lies inside the image: validStart ≤ q' < validEnd.
+        long validStart = -floor_div(columnShift, sw);
+        if (validStart < 0) validStart = 0;
+        long validEnd = floor_div(width - 1 - columnShift, sw) + 1;
+        if (validEnd > q) validEnd = q;
+        if (validEnd < validStart) validEnd = validStart;
+        const float *channel = image + c * plane;
+        float *row = out + step * count;
+        long p = firstColumn / q, start = firstColumn % q, done = 0;
+        while (done < count) {
+            const long length = q - start < count - done ? q - start : count - done;
+            float *target = row + done;
+            const long ih = p * sh + rowShift;
+            if (ih < 0 || ih >= g->height) {
+                zero_floats(target, length);
+            } else {
+                const long end = start + length;
+                const long copyStart = start > validStart ? (start < end ? start : end) : (validStart < end ? validStart : end);
+                const long copyEnd = (end < validEnd ? end : validEnd) > copyStart ? (end < validEnd ? end : validEnd) : copyStart;
+                zero_floats(target, copyStart - start);
+                const float *source = channel + ih * width + copyStart * sw + columnShift;
+                float *copied = target + (copyStart - start);
+                if (sw == 1) {
+                    copy_floats(source, copied, copyEnd - copyStart);
+                } else {
+                    for (long i = 0; i < copyEnd - copyStart; ++i) copied[i] = source[i * sw];
+                }
+                zero_floats(target + (copyEnd - start), end - copyEnd);
+            }
+            done += length;
+            start = 0;
+            p += 1;
+        }
         if (++s == kw) {
             s = 0;
             if (++r == kh) { r = 0; c += 1; }

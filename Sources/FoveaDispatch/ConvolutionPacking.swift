@@ -25,7 +25,7 @@ struct ConvolutionPacking {
     let nr: Int
     /// Pack 32-column panels with the AVX-512 packer (the CPU must have AVX-512F).
     let vectorPanels: Bool
-    private let window: fovea_convolution_window
+    let window: fovea_convolution_window
 
     init(geometry g: Conv2DGeometry, image: UnsafePointer<Float>, nr: Int, vectorPanels: Bool) {
         let o = g.options
@@ -37,6 +37,18 @@ struct ConvolutionPacking {
             strideHeight: o.stride.height, strideWidth: o.stride.width,
             padHeight: o.padding.height, padWidth: o.padding.width,
             dilationHeight: o.dilation.height, dilationWidth: o.dilation.width)
+    }
+
+    /// An `Im2colConvolution.ColumnPacker` in C with AVX-512 (`fovea_im2col_avx512`: the panel
+    /// packer writing 32-column stretches of plain im2col rows); same values as `Im2col.pack`.
+    /// The CPU must have AVX-512F.
+    static let vectorIm2col: ColumnPacker = { image, g, channels, columns, out in
+        let packing = ConvolutionPacking(geometry: g, image: image + channels.lowerBound * g.inputHeight * g.inputWidth,
+                                         nr: 32, vectorPanels: true)
+        withUnsafePointer(to: packing.window) { window in
+            fovea_im2col_avx512(window, packing.image, columns.lowerBound, columns.count, 0,
+                                channels.count * g.kernelHeight * g.kernelWidth, out)
+        }
     }
 
     func pack(rows: Int, depth: Int, columns: Int, count: Int, into out: UnsafeMutablePointer<Float>) {

@@ -3,7 +3,7 @@ import FoveaCore
 /// The Grand Central Dispatch backend: Fovea's own packed SIMD GEMM (`PackedGEMM`, with the
 /// fastest micro-kernel the CPU runs), convolution forward as a GEMM packed straight from the
 /// image (`DirectGEMMConvolution`) unless Winograd takes the layer, the backward passes by
-/// Winograd or im2col + that GEMM (`GEMMBackedDevice`), and the other operations in
+/// Winograd or im2col (in C with AVX-512 where the CPU has it) + that GEMM (`GEMMBackedDevice`), and the other operations in
 /// `DispatchDevice+*.swift`, parallel over `DispatchQueue.concurrentPerform` with `threadCount`
 /// workers. Operations it does not implement go to `fallback` (normally `NaiveDevice`).
 public struct DispatchDevice: GEMMBackedDevice {
@@ -30,8 +30,11 @@ public struct DispatchDevice: GEMMBackedDevice {
         self.fallback = fallback
         self.kernel = kernel
         let gemm = PackedGEMM.serial(kernel: kernel)
-        convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
-                                        workspaceLimitBytes: workspaceLimitBytes, gemm: gemm)
+        convolution = kernel.transposingPacker
+            ? Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                workspaceLimitBytes: workspaceLimitBytes, gemm: gemm, packColumns: ConvolutionPacking.vectorIm2col)
+            : Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                workspaceLimitBytes: workspaceLimitBytes, gemm: gemm)
         winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                        workspaceLimitBytes: workspaceLimitBytes,
                                        policy: policy, tileSize: winogradTileSize, gemm: gemm)

@@ -50,6 +50,41 @@ struct DirectConvolutionTests {
         }
     }
 
+    /// The AVX-512 im2col the Dispatch backend's backward-filter uses writes exactly what
+    /// `Im2col.pack` writes, on random geometries (strides 1–4, padding, dilation, odd sizes) and
+    /// channel/column ranges that start and end anywhere.
+    @Test(.enabled(if: GEMMKernel.available.contains { $0.transposingPacker }, "needs AVX-512"))
+    func vectorIm2colEqualsIm2col() throws {
+        var generator = SeededGenerator(seed: 4242)
+        func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
+        var checked = 0
+        while checked < 150 {
+            let options = Conv2DOptions(
+                stride: Size2D(height: pick(1...4), width: pick(1...4)),
+                padding: Size2D(height: pick(0...3), width: pick(0...3)),
+                dilation: Size2D(height: pick(1...2), width: pick(1...2)))
+            let channels = pick(1...5)
+            guard let g = try? Conv2DGeometry(inputShape: [1, channels, pick(1...15), pick(1...70)],
+                                              weightShape: [2, channels, pick(1...4), pick(1...5)], options: options)
+            else { continue }
+            checked += 1
+            let input = Tensor.randomNormal(g.inputShape, seed: UInt64(checked))
+            let firstChannel = pick(0...(channels - 1))
+            let channelRange = firstChannel..<pick((firstChannel + 1)...channels)
+            let columnStart = pick(0...(g.columnCount - 1))
+            let columnRange = columnStart..<pick((columnStart + 1)...g.columnCount)
+            let size = channelRange.count * g.kernelHeight * g.kernelWidth * columnRange.count
+            var vector = [Float](repeating: .nan, count: size + 1)
+            var reference = [Float](repeating: .nan, count: size + 1)
+            input.withUnsafeBufferPointer { x in
+                ConvolutionPacking.vectorIm2col(x.baseAddress!, g, channelRange, columnRange, &vector)
+                Im2col.pack(image: x.baseAddress!, geometry: g, channels: channelRange, columns: columnRange, into: &reference)
+            }
+            #expect(vector.elementsEqual(reference) { $0.bitPattern == $1.bitPattern },
+                    "\(g) channels \(channelRange) columns \(columnRange)")
+        }
+    }
+
     struct Packer: CustomStringConvertible, Sendable {
         let nr: Int, vectorPanels: Bool
         var description: String { vectorPanels ? "AVX-512 packer, nr \(nr)" : "Swift packer, nr \(nr)" }

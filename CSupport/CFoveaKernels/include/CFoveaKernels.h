@@ -76,4 +76,9 @@ void fovea_pack_convolution_panel32_avx512(const fovea_convolution_window *windo
                                            long firstColumn, int live, long firstTap, long depth,
                                            float *out);
 
+/// The same matrix as a plain row-major im2col block: out[step·count + i] = col[firstTap + step,
+/// firstColumn + i] for step < depth, i < count. Requires fovea_cpu_has_avx512f().
+void fovea_im2col_avx512(const fovea_convolution_window *window, const float *image,
+                         long firstColumn, long count, long firstTap, long depth, float *out);
+
 #endif

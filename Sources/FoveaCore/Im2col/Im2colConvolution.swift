@@ -8,6 +8,14 @@ public typealias SerialGEMM = @Sendable (
     _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
 ) -> Void
 
+/// Writes the im2col block of input channels `channels` and output positions `columns` of one image
+/// (arguments as in `Im2col.pack`, which is the default; a backend may bring a faster one that
+/// writes the same values).
+public typealias ColumnPacker = @Sendable (
+    _ image: UnsafePointer<Float>, _ geometry: Conv2DGeometry,
+    _ channels: Range<Int>, _ columns: Range<Int>, _ out: UnsafeMutablePointer<Float>
+) -> Void
+
 /// Convolution forward and backward as GEMMs over tiles of the im2col matrix, parallel over GCD.
 /// Shared by every GEMM-based backend; each brings its own serial GEMM.
 ///
@@ -36,6 +44,8 @@ public typealias SerialGEMM = @Sendable (
 /// pick up items. So results are bit-identical at any thread count, whatever the serial GEMM.
 public struct Im2colConvolution: Sendable {
     public let gemm: SerialGEMM
+    /// Writes the column tiles (default `Im2col.pack`).
+    public let packColumns: ColumnPacker
     public let threads: Int
     /// The largest column tile one worker packs, in bytes (capped by `workspaceLimitBytes`).
     public let workspaceBytesPerWorker: Int
@@ -47,10 +57,12 @@ public struct Im2colConvolution: Sendable {
     public static let defaultWorkspaceLimitBytes = 64 << 20
 
     public init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
-                workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes, gemm: @escaping SerialGEMM) {
+                workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes, gemm: @escaping SerialGEMM,
+                packColumns: @escaping ColumnPacker = { Im2col.pack(image: $0, geometry: $1, channels: $2, columns: $3, into: $4) }) {
         precondition(workspaceBytesPerWorker > 0 && workspaceLimitBytes > 0,
                      "Im2colConvolution: workspace sizes must be positive, got \(workspaceBytesPerWorker) per worker, \(workspaceLimitBytes) in total")
         self.gemm = gemm
+        self.packColumns = packColumns
         self.threads = max(threads, 1)
         self.workspaceBytesPerWorker = workspaceBytesPerWorker
         self.workspaceLimitBytes = workspaceLimitBytes
@@ -184,7 +196,7 @@ public struct Im2colConvolution: Sendable {
         let plan = forwardPlan(g)
         let (width, tiles, channelBlocks, blockHeight, chunkChannels) = (plan.width, plan.tiles, plan.channelBlocks, plan.blockHeight, plan.chunkChannels)
         let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.scratchFloats)
-        let gemm = self.gemm
+        let (gemm, packColumns) = (self.gemm, self.packColumns)
         let biasValues = bias?.scalars
         let finishes = biasValues != nil || epilogue != .none
         input.withUnsafeBufferPointer { x in
@@ -215,8 +227,7 @@ public struct Im2colConvolution: Sendable {
                             var first = channels.lowerBound
                             while first < channels.upperBound {
                                 let last = min(first + chunkChannels, channels.upperBound)
-                                Im2col.pack(image: imageStart, geometry: g, channels: first..<last,
-                                            columns: start..<(start + count), into: scratch[worker])
+                                packColumns(imageStart, g, first..<last, start..<(start + count), scratch[worker])
                                 let offset = (first - channels.lowerBound) * area
                                 gemm(false, false, outputCount, count, (last - first) * area,
                                      1, wt.pointer + k * rows + offset, rows, scratch[worker], count,
@@ -248,7 +259,7 @@ public struct Im2colConvolution: Sendable {
         let plan = backwardDataPlan(g)
         let (blockSize, blocks, width) = (plan.blockSize, plan.blocks, plan.width)
         let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.scratchFloats)
-        let gemm = self.gemm
+        let (gemm, packColumns) = (self.gemm, self.packColumns)
         gradOutput.withUnsafeBufferPointer { dy in
             weight.withUnsafeBufferPointer { wt in
                 gradInput.withUnsafeMutableBufferPointer { dx in
@@ -306,7 +317,7 @@ public struct Im2colConvolution: Sendable {
         let plan = backwardFilterPlan(g)
         let (blockSize, blocks, width) = (plan.blockSize, plan.blocks, plan.width)
         let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.scratchFloats)
-        let gemm = self.gemm
+        let (gemm, packColumns) = (self.gemm, self.packColumns)
         gradOutput.withUnsafeBufferPointer { dy in
             input.withUnsafeBufferPointer { x in
                 gradWeight.withUnsafeMutableBufferPointer { dw in
@@ -333,9 +344,8 @@ public struct Im2colConvolution: Sendable {
                                     columns = UnsafePointer(imageStart + firstChannel * planeSize)
                                     columnStride = positions
                                 } else {
-                                    Im2col.pack(image: imageStart, geometry: g,
-                                                channels: firstChannel..<(firstChannel + channelCount),
-                                                columns: start..<(start + count), into: scratch[worker])
+                                    packColumns(imageStart, g, firstChannel..<(firstChannel + channelCount),
+                                                start..<(start + count), scratch[worker])
                                     columns = UnsafePointer(scratch[worker])
                                     columnStride = count
                                 }
