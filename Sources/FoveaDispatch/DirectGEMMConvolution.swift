@@ -52,6 +52,15 @@ struct DirectGEMMConvolution: Sendable {
             : Split(units: units, parts: parts, byColumns: false, partSize: rowSize)
     }
 
+    /// Where the automatic Winograd rule would take a layer but this direct GEMM (with its C
+    /// packer) is faster: few channels on both sides (C·K ≤ 64·64) on outputs of at most 56×56.
+    /// Measured at one thread (Docs/Performance.md): ResNet-50's 64→64 3×3 at 56×56 ran 1.11× (batch 1)
+    /// and 1.27× (batch 8) faster direct, DenseNet-121's 128→32 1.34× and 1.19×; VGG16's 64→64
+    /// at 224×224 and every layer with 128 or more channels on both sides stay faster with Winograd.
+    static func outrunsWinograd(_ g: Conv2DGeometry) -> Bool {
+        g.inputChannels * g.outputChannels <= 64 * 64 && g.outputHeight * g.outputWidth <= 56 * 56
+    }
+
     /// `y = epilogue(conv(x, w) + bias)`; the bias and the epilogue are applied to each output tile
     /// right after its last depth block.
     func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,

@@ -49,7 +49,10 @@ public struct DispatchDevice: GEMMBackedDevice {
     }
 
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
-        winograd.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
-            ?? directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+        if winograd.policy == .always || !DirectGEMMConvolution.outrunsWinograd(geometry),
+           let output = winograd.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry) {
+            return output
+        }
+        return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
     }
 }

@@ -85,6 +85,26 @@ struct DirectConvolutionTests {
         }
     }
 
+    /// The automatic choice between Winograd and the direct GEMM: layers with few channels on
+    /// both sides at ≤ 56×56 run direct (bit-identical to `DirectGEMMConvolution`), wider ones
+    /// still take Winograd (bit-identical to `WinogradConvolution`, and not to direct).
+    @Test func fewChannelLayersSkipWinograd() throws {
+        let device = DispatchDevice(threads: 2, fallback: nil, winograd: .automatic)
+        for (channels, outputs, expectDirect) in [(64, 64, true), (128, 32, true), (128, 128, false)] {
+            let g = try Conv2DGeometry(inputShape: [2, channels, 28, 28], weightShape: [outputs, channels, 3, 3],
+                                       options: Conv2DOptions(padding: 1))
+            #expect(DirectGEMMConvolution.outrunsWinograd(g) == expectDirect)
+            let input = Tensor.randomNormal(g.inputShape, seed: 5)
+            let weight = Tensor.randomNormal(g.weightShape, seed: 6)
+            let output = device.conv2dForward(input: input, weight: weight, bias: nil, geometry: g)
+            let direct = device.directConvolution.forward(input: input, weight: weight, bias: nil, geometry: g)
+            let winograd = try #require(device.winograd.forward(input: input, weight: weight, bias: nil, geometry: g))
+            func same(_ a: Tensor, _ b: Tensor) -> Bool { a.scalars.elementsEqual(b.scalars) { $0.bitPattern == $1.bitPattern } }
+            #expect(same(output, direct) == expectDirect, "\(g)")
+            #expect(same(output, winograd) != expectDirect, "\(g)")
+        }
+    }
+
     struct Packer: CustomStringConvertible, Sendable {
         let nr: Int, vectorPanels: Bool
         var description: String { vectorPanels ? "AVX-512 packer, nr \(nr)" : "Swift packer, nr \(nr)" }
