@@ -213,3 +213,11 @@ void fovea_im2col_avx512(const fovea_convolution_window *g, const float *image,
         }
     }
 }
+
+__attribute__((target("avx512f")))
+void fovea_pack_convolution_transposed_panel32_avx512(const fovea_convolution_window *window, const float *image,
+                                                      long firstColumn, long length, long firstTap, int live,
+                                                      float *scratch, float *out) {
+    fovea_im2col_avx512(window, image, firstColumn, length, firstTap, live, scratch);
+    fovea_pack_transposed_avx512(scratch, length, live, length, 32, out);
+}

@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#define SLOTS 2
+#define SLOTS 3
 
 typedef struct {
     float *buffer[SLOTS];

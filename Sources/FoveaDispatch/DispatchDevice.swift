@@ -14,6 +14,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     /// The micro-kernel and blocking of every GEMM the device runs.
     public let kernel: GEMMKernel
     let directConvolution: DirectGEMMConvolution
+    let directBackwardFilter: DirectGEMMBackwardFilter
 
     /// - Parameters:
     ///   - workspaceBytesPerWorker: the largest im2col tile one worker packs (default 8 MiB).
@@ -39,6 +40,7 @@ public struct DispatchDevice: GEMMBackedDevice {
                                        workspaceLimitBytes: workspaceLimitBytes,
                                        policy: policy, tileSize: winogradTileSize, gemm: gemm)
         directConvolution = DirectGEMMConvolution(threads: threadCount, kernel: kernel)
+        directBackwardFilter = DirectGEMMBackwardFilter(threads: threadCount, kernel: kernel)
     }
 
     public var name: String { "dispatch" }
@@ -54,5 +56,14 @@ public struct DispatchDevice: GEMMBackedDevice {
             return output
         }
         return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+    }
+
+    public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {
+        guard directBackwardFilter.handles(geometry) else {
+            return convolution.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
+        }
+        return Conv2DFilterGradients(
+            weight: directBackwardFilter.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry),
+            bias: Im2colConvolution.biasGradient(gradOutput, geometry: geometry))
     }
 }

@@ -40,7 +40,7 @@ void fovea_sgemm_kernel_14x32_avx512(long kc, const float *a, const float *b, fl
 /// Requires fovea_cpu_has_avx512f().
 void fovea_pack_transposed_avx512(const float *a, long lda, int rows, long length, int width, float *out);
 
-/// A 64-byte-aligned buffer of at least `floats` floats owned by the calling thread (slot 0 or 1),
+/// A 64-byte-aligned buffer of at least `floats` floats owned by the calling thread (slot 0, 1 or 2),
 /// reused across calls and freed when the thread exits. Returns NULL if allocation fails.
 float *fovea_thread_scratch(int slot, size_t floats);
 
@@ -80,5 +80,13 @@ void fovea_pack_convolution_panel32_avx512(const fovea_convolution_window *windo
 /// firstColumn + i] for step < depth, i < count. Requires fovea_cpu_has_avx512f().
 void fovea_im2col_avx512(const fovea_convolution_window *window, const float *image,
                          long firstColumn, long count, long firstTap, long depth, float *out);
+
+/// One 32-column panel of the *transposed* column matrix (B = colᵀ of backward-filter,
+/// ∂W = ∂y · colᵀ): out[step·32 + lane] = col[firstTap + lane, firstColumn + step] for
+/// step < length, lane < live (≤ 32), zero lanes past `live`. Writes `live × length` im2col rows
+/// into `scratch` (kept in L1/L2) and transposes them in registers. Requires fovea_cpu_has_avx512f().
+void fovea_pack_convolution_transposed_panel32_avx512(const fovea_convolution_window *window, const float *image,
+                                                      long firstColumn, long length, long firstTap, int live,
+                                                      float *scratch, float *out);
 
 #endif
