@@ -73,8 +73,14 @@ struct DirectGEMMConvolution: Sendable {
         let imageSize = g.inputChannels * g.inputHeight * g.inputWidth
         let groupInputSize = g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
         let kernel = self.kernel
+        // Packed once for the call when each group's weights would otherwise be packed again and
+        // again (several images, or several column blocks of one GEMM); for one image the panels
+        // packed block by block into the L2-resident buffer are faster than a round trip via memory.
+        let packOnce = g.batch > 1 || n > kernel.nc
+        let packedWeights = packOnce ? packWeights(weight, geometry: g) : weight
+        let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
         input.withUnsafeBufferPointer { x in
-            weight.withUnsafeBufferPointer { wt in
+            packedWeights.withUnsafeBufferPointer { wt in
                 output.withUnsafeMutableBufferPointer { y in
                     let (x, wt, y) = (SendablePointer(x.baseAddress!), SendablePointer(wt.baseAddress!), SendablePointer(y.baseAddress!))
                     let b = bias.map { bias in bias.withUnsafeBufferPointer { Array($0) } }
@@ -87,6 +93,7 @@ struct DirectGEMMConvolution: Sendable {
                         guard !rows.isEmpty, !columns.isEmpty else { return }
                         let firstOutput = group * m + rows.lowerBound
                         let weights = UnsafePointer(wt.pointer + firstOutput * k)
+                        let groupWeights = UnsafePointer(wt.pointer + group * paddedRows * k)
                         let source = UnsafePointer(x.pointer + image * imageSize + group * groupInputSize)
                         let out = y.pointer + (image * g.outputChannels + firstOutput) * n + columns.lowerBound
                         let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr, vectorPanels: kernel.transposingPacker)
@@ -111,12 +118,46 @@ struct DirectGEMMConvolution: Sendable {
                                     packing.pack(rows: depth, depth: length, columns: columns.lowerBound + first, count: count, into: packed)
                                 }
                             },
-                            epilogue: epilogue)
+                            epilogue: epilogue,
+                            packedA: !packOnce ? nil : { first, depth in
+                                let length = min(kernel.kc, k - depth)
+                                return groupWeights + depth * paddedRows + (rows.lowerBound + first) * length
+                            })
                     }
                 }
             }
         }
         return output
+    }
+}
+
+extension DirectGEMMConvolution {
+    /// The weights of every group packed once for the whole call, in the GEMM's A layout: per group,
+    /// per depth block of `kc` (from depth d, length L = min(kc, k − d)), `⌈m/mr⌉` panels of
+    /// `mr` rows × L steps, at `group·m̄·k + d·m̄ + row·L` (m̄ = m rounded up to `mr`). Every image
+    /// and every block of the split then reads them instead of packing them again (at batch 8
+    /// that was 8 packings; for a GEMM wider than `nc` columns, one per column block).
+    func packWeights(_ weight: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+        let (m, k) = (g.outputChannelsPerGroup, g.columnRows)
+        let kernel = self.kernel
+        let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
+        let depthBlocks = (k + kernel.kc - 1) / kernel.kc
+        var packed = Tensor(uninitialized: [max(g.groups * paddedRows * k, 1)])  // every element is written below
+        weight.withUnsafeBufferPointer { wt in
+            packed.withUnsafeMutableBufferPointer { out in
+                let (wt, out) = (SendablePointer(wt.baseAddress!), SendablePointer(out.baseAddress!))
+                Parallel.forEach(g.groups * depthBlocks, threads: threads) { _, item in
+                    let (group, block) = (item / depthBlocks, item % depthBlocks)
+                    let depth = block * kernel.kc
+                    let length = min(kernel.kc, k - depth)
+                    PackedGEMM.packA(transposed: false, a: wt.pointer + group * m * k, lda: k, rows: 0, count: m,
+                                     depth: depth, length: length, alpha: 1, mr: kernel.mr,
+                                     transposingPacker: kernel.transposingPacker,
+                                     into: out.pointer + group * paddedRows * k + depth * paddedRows)
+                }
+            }
+        }
+        return packed
     }
 }
 

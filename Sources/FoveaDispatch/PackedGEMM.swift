@@ -69,22 +69,32 @@ public enum PackedGEMM {
     /// `columns..<columns+count` of B into NR-column panels (zero columns past `count`).
     /// With `overwrite` the first depth block stores instead of adding (C need not be initialised).
     /// When A is a single block (m ≤ MC), each B panel is packed right before its micro-kernel calls.
+    /// `packedA`, when given, replaces `packA`: it returns A's rows `rows..<rows+count` (a multiple
+    /// of MR) at depths `depth..<depth+length`, already packed in that layout, e.g. from a weight
+    /// matrix packed once for a whole batch (the packing is the same, so the results are too).
     /// Each element of C is reduced over k in the same order (blocks of `kernel.kc`, in order)
     /// whatever m and n are, so splitting a product into row or column blocks gives bit-identical results.
     static func compute(
         m: Int, n: Int, k: Int, kernel: GEMMKernel, c: UnsafeMutablePointer<Float>, ldc: Int, overwrite: Bool,
         packA: (_ rows: Int, _ count: Int, _ depth: Int, _ length: Int, _ out: UnsafeMutablePointer<Float>) -> Void,
         packB: (_ rows: Int, _ depth: Int, _ columns: Int, _ count: Int, _ out: UnsafeMutablePointer<Float>) -> Void,
-        epilogue: Epilogue? = nil
+        epilogue: Epilogue? = nil,
+        packedA: ((_ rows: Int, _ depth: Int) -> UnsafePointer<Float>)? = nil
     ) {
         guard m > 0, n > 0 else { return }
         let (mr, nr, mc, kc, nc) = (kernel.mr, kernel.nr, kernel.mc, kernel.kc, kernel.nc)
         let blockRows = min(mc, roundUp(m, to: mr))
         let blockColumns = min(nc, roundUp(n, to: nr))
-        guard let packedA = fovea_thread_scratch(0, blockRows * kc),
+        guard let scratchA = fovea_thread_scratch(0, blockRows * kc),
               let packedB = fovea_thread_scratch(1, kc * blockColumns)
         else { fatalError("PackedGEMM: could not allocate packing buffers") }
         let micro = kernel.function
+        // A block of A: already packed by the caller, or packed now into this thread's buffer.
+        func aBlock(_ rows: Int, _ count: Int, _ depth: Int, _ length: Int) -> UnsafePointer<Float> {
+            if let packedA { return packedA(rows, depth) }
+            packA(rows, count, depth, length, scratchA)
+            return UnsafePointer(scratchA)
+        }
         if k <= 0 {
             if overwrite { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             if let epilogue { tiles(m: m, n: n, mr: mr, nr: nr) { i, j, rows, columns in epilogue(i, j, rows, columns, c + i * ldc + j) } }
@@ -97,14 +107,14 @@ public enum PackedGEMM {
                 let depth = min(kc, k - pc)
                 let accumulate: Int32 = overwrite && pc == 0 ? 0 : 1
                 let last = pc + depth == k
-                packA(0, m, pc, depth, packedA)
+                let blockA = aBlock(0, m, pc, depth)
                 for jr in stride(from: 0, to: n, by: nr) {
                     let liveColumns = min(nr, n - jr)
                     packB(pc, depth, jr, liveColumns, packedB)
                     for ir in stride(from: 0, to: m, by: mr) {
                         let tile = c + ir * ldc + jr
                         let liveRows = min(mr, m - ir)
-                        micro(depth, packedA + ir * depth, packedB, tile, ldc, Int32(liveRows), Int32(liveColumns), accumulate)
+                        micro(depth, blockA + ir * depth, packedB, tile, ldc, Int32(liveRows), Int32(liveColumns), accumulate)
                         if last, let epilogue { epilogue(ir, jr, liveRows, liveColumns, tile) }
                     }
                 }
@@ -120,14 +130,14 @@ public enum PackedGEMM {
                 packB(pc, depth, jc, columns, packedB)
                 for ic in stride(from: 0, to: m, by: mc) {
                     let rows = min(mc, m - ic)
-                    packA(ic, rows, pc, depth, packedA)
+                    let blockA = aBlock(ic, rows, pc, depth)
                     for jr in stride(from: 0, to: columns, by: nr) {
                         let panelB = packedB + jr * depth
                         let liveColumns = min(nr, columns - jr)
                         for ir in stride(from: 0, to: rows, by: mr) {
                             let tile = c + (ic + ir) * ldc + jc + jr
                             let liveRows = min(mr, rows - ir)
-                            micro(depth, packedA + ir * depth, panelB, tile, ldc, Int32(liveRows), Int32(liveColumns), accumulate)
+                            micro(depth, blockA + ir * depth, panelB, tile, ldc, Int32(liveRows), Int32(liveColumns), accumulate)
                             if last, let epilogue { epilogue(ic + ir, jc + jr, liveRows, liveColumns, tile) }
                         }
                     }

@@ -105,6 +105,33 @@ struct DirectConvolutionTests {
         }
     }
 
+    /// Weights packed once per call (batch > 1, or GEMMs wider than `nc`) give the same bits as
+    /// weights packed block by block for each image alone: groups, output channels that are not
+    /// a multiple of MR, several depth blocks (C·R·S = 270 > KC of the tiny kernel), with the
+    /// default and the tiny blocking, and they agree with naive.
+    @Test func weightsPackedOncePerBatchGiveTheSameBits() throws {
+        let g = try Conv2DGeometry(inputShape: [3, 30, 9, 11], weightShape: [26, 15, 3, 6],
+                                   options: Conv2DOptions(padding: 1, groups: 2))
+        let input = Tensor.randomNormal(g.inputShape, seed: 41)
+        let weight = Tensor.randomNormal(g.weightShape, seed: 42)
+        let bias = Tensor.randomNormal([g.outputChannels], seed: 43)
+        let expected = TestDevices.naive.conv2dForward(input: input, weight: weight, bias: bias, geometry: g)
+        let imageSize = g.inputChannels * g.inputHeight * g.inputWidth
+        let outputSize = g.outputChannels * g.columnCount
+        for kernel in [GEMMKernel.best, TestDevices.tinyBlocks] {
+            let direct = DirectGEMMConvolution(threads: 2, kernel: kernel)
+            let batched = direct.forward(input: input, weight: weight, bias: bias, geometry: g)
+            expectClose(batched, expected, absolute: 1e-4, relative: 1e-4, "\(kernel)")
+            for image in 0..<g.batch {
+                let single = try Conv2DGeometry(inputShape: Shape([1] + Array(g.inputShape.dimensions.dropFirst())), weightShape: g.weightShape, options: g.options)
+                let x = Tensor(shape: single.inputShape, scalars: Array(input.scalars[(image * imageSize)..<((image + 1) * imageSize)]))
+                let y = direct.forward(input: x, weight: weight, bias: bias, geometry: single)
+                #expect(y.scalars.elementsEqual(batched.scalars[(image * outputSize)..<((image + 1) * outputSize)]) { $0.bitPattern == $1.bitPattern },
+                        "\(kernel) image \(image)")
+            }
+        }
+    }
+
     struct Packer: CustomStringConvertible, Sendable {
         let nr: Int, vectorPanels: Bool
         var description: String { vectorPanels ? "AVX-512 packer, nr \(nr)" : "Swift packer, nr \(nr)" }
