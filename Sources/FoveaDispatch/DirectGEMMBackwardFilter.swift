@@ -10,10 +10,15 @@ import FoveaCore
 /// scratch of at most 32 × KC floats that stays in cache, then a register transpose), so no im2col
 /// tile is written to memory and no workspace is needed beyond that scratch.
 ///
-/// **Split**: the taps (GEMM columns) in whole 32-wide panels, `parts` blocks per group. Images are
-/// summed one after another inside every block, and every element of ∂W is reduced over positions
-/// by the same sequence of micro-kernel calls whatever the blocks are, so results are bit-identical
-/// at any thread count.
+/// **Split**, two ways, both giving bit-identical results at any thread count:
+/// - by taps (layers with at least `minimumPanels` tap panels): the GEMM columns in whole 32-wide
+///   panels, `parts` blocks per group. Images are summed one after another inside every block, and
+///   every element of ∂W is reduced over positions by the same sequence of micro-kernel calls
+///   whatever the blocks are.
+/// - by positions (fewer taps, e.g. a first layer on 3 channels: 27 taps, one panel, which
+///   splitting taps could not share): the batch's (image, position) range is cut into
+///   `WorkGrain.items` fixed stretches, each summed into its own partial ∂W, and the partials are
+///   added in stretch order. The stretches depend on the shapes alone.
 struct DirectGEMMBackwardFilter: Sendable {
     let threads: Int
     let kernel: GEMMKernel
@@ -24,15 +29,62 @@ struct DirectGEMMBackwardFilter: Sendable {
     /// thread count.
     static let minimumPanels = 4
 
-    /// Taken for non-pointwise layers with at least `minimumPanels` tap panels, AVX-512 kernel only.
+    /// Taken for non-pointwise layers (pointwise ones read the image as B already), AVX-512 kernel only.
     func handles(_ g: Conv2DGeometry) -> Bool {
         let pointwise = g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.stride == 1 && g.options.padding == 0
-        return kernel.transposingPacker && kernel.nr == 32 && !pointwise && panels(g) * g.groups >= Self.minimumPanels
+        return kernel.transposingPacker && kernel.nr == 32 && !pointwise
     }
+
+    /// Whether the taps are split (else the positions).
+    func splitsTaps(_ g: Conv2DGeometry) -> Bool { panels(g) * g.groups >= Self.minimumPanels }
 
     private func panels(_ g: Conv2DGeometry) -> Int { (g.columnRows + 31) / 32 }
 
+    private func window(_ g: Conv2DGeometry) -> fovea_convolution_window {
+        let o = g.options
+        return fovea_convolution_window(
+            height: g.inputHeight, width: g.inputWidth, outputWidth: g.outputWidth,
+            kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
+            strideHeight: o.stride.height, strideWidth: o.stride.width,
+            padHeight: o.padding.height, padWidth: o.padding.width,
+            dilationHeight: o.dilation.height, dilationWidth: o.dilation.width)
+    }
+
+    /// `result[0..<m, taps] (= or +=) ∂y[image, group's rows, positions] · colᵀ[positions, taps]`
+    /// for one image and group (`gradients` at the group's first row of that image, `source` at
+    /// its first input channel), on the calling thread.
+    private func multiply(
+        m: Int, taps: Range<Int>, positions: Range<Int>, geometry g: Conv2DGeometry,
+        gradients: UnsafePointer<Float>, source: UnsafePointer<Float>, window: UnsafePointer<fovea_convolution_window>,
+        result: UnsafeMutablePointer<Float>, overwrite: Bool
+    ) {
+        guard let scratch = fovea_thread_scratch(2, 32 * kernel.kc) else {
+            fatalError("DirectGEMMBackwardFilter: could not allocate a \(32 * kernel.kc)-float scratch")
+        }
+        let kernel = self.kernel
+        let lda = g.columnCount
+        PackedGEMM.compute(
+            m: m, n: taps.count, k: positions.count, kernel: kernel, c: result, ldc: g.columnRows, overwrite: overwrite,
+            packA: { first, count, depth, length, packed in
+                PackedGEMM.packA(transposed: false, a: gradients + positions.lowerBound, lda: lda, rows: first, count: count,
+                                 depth: depth, length: length, alpha: 1, mr: kernel.mr,
+                                 transposingPacker: kernel.transposingPacker, into: packed)
+            },
+            packB: { depth, length, first, count, packed in
+                for panel in stride(from: 0, to: count, by: 32) {
+                    fovea_pack_convolution_transposed_panel32_avx512(
+                        window, source, positions.lowerBound + depth, length, taps.lowerBound + first + panel,
+                        Int32(min(32, count - panel)), scratch, packed + panel * length)
+                }
+            })
+    }
+
     func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+        splitsTaps(g) ? byTaps(gradOutput: gradOutput, input: input, geometry: g)
+                      : byPositions(gradOutput: gradOutput, input: input, geometry: g)
+    }
+
+    private func byTaps(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {
         // Every element is written (stored at image 0), so only an empty batch needs zeros.
         var gradWeight = g.batch > 0 ? Tensor(uninitialized: g.weightShape) : Tensor(zeros: g.weightShape)
         let (m, n, positions) = (g.outputChannelsPerGroup, g.columnRows, g.columnCount)
@@ -40,14 +92,7 @@ struct DirectGEMMBackwardFilter: Sendable {
         let parts = min(panels, max(1, (2 * threads + g.groups - 1) / g.groups))
         let panelsPerPart = (panels + parts - 1) / parts
         let plane = g.inputHeight * g.inputWidth
-        let kernel = self.kernel
-        let o = g.options
-        var window = fovea_convolution_window(
-            height: g.inputHeight, width: g.inputWidth, outputWidth: g.outputWidth,
-            kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
-            strideHeight: o.stride.height, strideWidth: o.stride.width,
-            padHeight: o.padding.height, padWidth: o.padding.width,
-            dilationHeight: o.dilation.height, dilationWidth: o.dilation.width)
+        var window = window(g)
         gradOutput.withUnsafeBufferPointer { dy in
             input.withUnsafeBufferPointer { x in
                 gradWeight.withUnsafeMutableBufferPointer { dw in
@@ -57,32 +102,66 @@ struct DirectGEMMBackwardFilter: Sendable {
                         Parallel.forEach(g.groups * parts, threads: threads) { _, item in
                             let (group, part) = (item / parts, item % parts)
                             let firstTap = part * panelsPerPart * 32
-                            let taps = min(n, firstTap + panelsPerPart * 32) - firstTap
-                            guard taps > 0 else { return }
-                            guard let scratch = fovea_thread_scratch(2, 32 * kernel.kc) else {
-                                fatalError("DirectGEMMBackwardFilter: could not allocate a \(32 * kernel.kc)-float scratch")
-                            }
-                            let result = dw.pointer + group * m * n + firstTap
+                            let lastTap = min(n, firstTap + panelsPerPart * 32)
+                            guard firstTap < lastTap else { return }
+                            let taps = firstTap..<lastTap
                             for image in 0..<g.batch {
-                                let gradients = UnsafePointer(dy.pointer + (image * g.outputChannels + group * m) * positions)
-                                let source = UnsafePointer(x.pointer + (image * g.inputChannels + group * g.inputChannelsPerGroup) * plane)
-                                PackedGEMM.compute(
-                                    m: m, n: taps, k: positions, kernel: kernel, c: result, ldc: n, overwrite: image == 0,
-                                    packA: { first, count, depth, length, packed in
-                                        PackedGEMM.packA(transposed: false, a: gradients, lda: positions, rows: first, count: count,
-                                                         depth: depth, length: length, alpha: 1, mr: kernel.mr,
-                                                         transposingPacker: kernel.transposingPacker, into: packed)
-                                    },
-                                    packB: { depth, length, first, count, packed in
-                                        for panel in stride(from: 0, to: count, by: 32) {
-                                            fovea_pack_convolution_transposed_panel32_avx512(
-                                                window.pointer, source, depth, length, firstTap + first + panel,
-                                                Int32(min(32, count - panel)), scratch, packed + panel * length)
-                                        }
-                                    })
+                                multiply(m: m, taps: taps, positions: 0..<positions, geometry: g,
+                                         gradients: dy.pointer + (image * g.outputChannels + group * m) * positions,
+                                         source: x.pointer + (image * g.inputChannels + group * g.inputChannelsPerGroup) * plane,
+                                         window: window.pointer, result: dw.pointer + group * m * n + firstTap, overwrite: image == 0)
                             }
                         }
                     }
+                }
+            }
+        }
+        return gradWeight
+    }
+
+    private func byPositions(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+        let (m, n, positions) = (g.outputChannelsPerGroup, g.columnRows, g.columnCount)
+        let stretches = WorkGrain.items
+        let total = g.batch * positions
+        let stretch = (total + stretches - 1) / stretches
+        let resultSize = g.groups * m * n
+        let plane = g.inputHeight * g.inputWidth
+        var partials = Tensor(zeros: [stretches * resultSize])
+        var window = window(g)
+        gradOutput.withUnsafeBufferPointer { dy in
+            input.withUnsafeBufferPointer { x in
+                partials.withUnsafeMutableBufferPointer { partials in
+                    withUnsafePointer(to: &window) { window in
+                        let (dy, x, partials) = (SendablePointer(dy.baseAddress!), SendablePointer(x.baseAddress!), SendablePointer(partials.baseAddress!))
+                        let window = SendablePointer(window)
+                        Parallel.forEach(stretches * g.groups, threads: threads) { _, item in
+                            let (index, group) = (item / g.groups, item % g.groups)
+                            let range = min(total, index * stretch)..<min(total, (index + 1) * stretch)
+                            var at = range.lowerBound
+                            while at < range.upperBound {  // one image's part of the stretch at a time
+                                let image = at / positions
+                                let first = at - image * positions
+                                let last = min(positions, range.upperBound - image * positions)
+                                multiply(m: m, taps: 0..<n, positions: first..<last, geometry: g,
+                                         gradients: dy.pointer + (image * g.outputChannels + group * m) * positions,
+                                         source: x.pointer + (image * g.inputChannels + group * g.inputChannelsPerGroup) * plane,
+                                         window: window.pointer, result: partials.pointer + index * resultSize + group * m * n,
+                                         overwrite: at == range.lowerBound)
+                                at = image * positions + last
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // ∂W = Σ partials, in stretch order (empty stretches stayed zero).
+        var gradWeight = Tensor(uninitialized: g.weightShape)
+        partials.withUnsafeBufferPointer { partials in
+            gradWeight.withUnsafeMutableBufferPointer { dw in
+                for i in 0..<resultSize { dw[i] = partials[i] }
+                for index in 1..<stretches {
+                    let partial = partials.baseAddress! + index * resultSize
+                    for i in 0..<resultSize { dw[i] += partial[i] }
                 }
             }
         }

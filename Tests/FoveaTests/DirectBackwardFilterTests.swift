@@ -10,21 +10,22 @@ struct DirectBackwardFilterTests {
     static let hasAVX512 = GEMMKernel.available.contains { $0.transposingPacker }
 
     /// Random geometries (strides 1–3, padding at every border, dilation, groups, batches 1–3,
-    /// tap counts that end mid-panel): ∂W agrees with naive, ∂b too, and the result is
+    /// tap counts that end mid-panel; both splits, by taps and by positions): ∂W agrees with
+    /// naive, ∂b too, and the result is
     /// bit-identical at 1–4 threads, with the default blocking and with tiny GEMM blocks (every
     /// depth block and panel edge, and the multi-block path of `PackedGEMM.compute`).
     @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
     func agreesWithNaiveAndAcrossThreads() throws {
         var generator = SeededGenerator(seed: 31337)
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
-        var checked = 0
-        while checked < 24 {
+        var checked = 0, byTaps = 0
+        while checked < 30 {
             let groups = pick(1...2)
             let options = Conv2DOptions(
                 stride: Size2D(height: pick(1...3), width: pick(1...3)),
                 padding: Size2D(height: pick(0...2), width: pick(0...2)),
                 dilation: Size2D(height: pick(1...2), width: pick(1...2)), groups: groups)
-            let channels = groups * pick(6...20)
+            let channels = groups * pick(1...20)
             guard let g = try? Conv2DGeometry(inputShape: [pick(1...3), channels, pick(5...23), pick(5...37)],
                                               weightShape: [groups * pick(3...17), channels / groups, pick(1...4), pick(2...5)],
                                               options: options)
@@ -32,6 +33,7 @@ struct DirectBackwardFilterTests {
             let device = DispatchDevice(threads: 2, fallback: nil, winograd: .never)
             guard device.directBackwardFilter.handles(g) else { continue }
             checked += 1
+            if device.directBackwardFilter.splitsTaps(g) { byTaps += 1 }
             let input = Tensor.randomNormal(g.inputShape, seed: UInt64(checked))
             let gradOutput = Tensor.randomNormal(g.outputShape, seed: UInt64(100 + checked))
             let expected = TestDevices.naive.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: g)
@@ -46,20 +48,22 @@ struct DirectBackwardFilterTests {
                 for i in 1..<results.count { expectIdentical(results[i], results[0], "\(kernel) at \(i + 1) threads \(g)") }
             }
         }
+        #expect(byTaps >= 5 && checked - byTaps >= 5, "both splits covered: \(byTaps) by taps of \(checked)")
     }
 
-    /// Which layers take it: not pointwise ones (they read the image as B already), and only with
-    /// at least `minimumPanels` 32-tap panels, at any thread count.
+    /// Which layers take it and how they are split: not pointwise ones (they read the image as B
+    /// already); taps when there are at least `minimumPanels` 32-tap panels, else positions — the
+    /// same at any thread count.
     @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
-    func takesLayersWithEnoughTaps() throws {
-        for threads in 1...4 {
-        let direct = DirectGEMMBackwardFilter(threads: threads, kernel: .best)
+    func choosesTheSplitByShapeAlone() throws {
         let wide = try Conv2DGeometry(inputShape: [1, 64, 8, 8], weightShape: [8, 64, 3, 3], options: Conv2DOptions(padding: 1))
         let narrow = try Conv2DGeometry(inputShape: [1, 3, 8, 8], weightShape: [8, 3, 3, 3], options: Conv2DOptions(padding: 1))
         let pointwise = try Conv2DGeometry(inputShape: [1, 256, 8, 8], weightShape: [8, 256, 1, 1], options: Conv2DOptions())
-        #expect(direct.handles(wide))
-        #expect(!direct.handles(narrow))
-        #expect(!direct.handles(pointwise))
+        for threads in 1...4 {
+            let direct = DirectGEMMBackwardFilter(threads: threads, kernel: .best)
+            #expect(direct.handles(wide) && direct.splitsTaps(wide))
+            #expect(direct.handles(narrow) && !direct.splitsTaps(narrow))
+            #expect(!direct.handles(pointwise))
         }
     }
 }
