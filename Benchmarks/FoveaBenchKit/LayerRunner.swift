@@ -114,7 +114,7 @@ public struct LayerRunner {
                         }
                         for (index, device) in devices.enumerated() {
                             results.append(result(layer, pass, device.name, batch, count, times[index], flops,
-                                                  workspace: workspaceBytes(operands.geometry, pass: pass, threads: count),
+                                                  workspace: (device as? any GEMMBackedDevice)?.convolutionWorkspaceBytes(for: operands.geometry, pass: pass.rawValue),
                                                   error: errors[device.name]?[pass]))
                         }
                         if engines.contains("naive") && flops <= naiveFlopLimit {
@@ -141,12 +141,6 @@ public struct LayerRunner {
         return LayerResult(layer: layer.name, pass: pass.rawValue, engine: engine, batch: batch, threads: threads, runs: times.count,
                            medianMilliseconds: median * 1e3, spread: Statistics.relativeSpread(times), gflops: rate,
                            percentOfPeak: limit > 0 ? rate / limit * 100 : nil, workspaceBytes: workspace, maxRelativeError: error)
-    }
-
-    /// The im2col workspace a pass allocates: per worker, the column tile (none for 1×1 stride-1
-    /// convolutions without padding).
-    func workspaceBytes(_ g: Conv2DGeometry, pass: Pass, threads: Int) -> Int {
-        Im2colConvolution(threads: threads, gemm: OpenBLAS.sgemm).workspaceBytes(for: g, pass: pass.rawValue)
     }
 
     /// `cblas_sgemm` on the pass's per-image GEMM, `batch` times, with OpenBLAS's own threads.

@@ -22,6 +22,8 @@ import FoveaCore
 struct DirectGEMMBackwardFilter: Sendable {
     let threads: Int
     let kernel: GEMMKernel
+    /// The most bytes the position split's partial sums may take (the device's workspace limit).
+    var workspaceLimitBytes = Im2colConvolution.defaultWorkspaceLimitBytes
 
     /// The fewest tap panels (over all groups) a layer needs to take this path: with fewer, two
     /// workers could not share it (those layers keep `Im2colConvolution`'s channel blocks). A fixed
@@ -29,10 +31,11 @@ struct DirectGEMMBackwardFilter: Sendable {
     /// thread count.
     static let minimumPanels = 4
 
-    /// Taken for non-pointwise layers (pointwise ones read the image as B already), AVX-512 kernel only.
+    /// Taken for non-pointwise layers (pointwise ones read the image as B already) whose workspace
+    /// fits the limit, AVX-512 kernel only.
     func handles(_ g: Conv2DGeometry) -> Bool {
         let pointwise = g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.stride == 1 && g.options.padding == 0
-        return kernel.transposingPacker && kernel.nr == 32 && !pointwise
+        return kernel.transposingPacker && kernel.nr == 32 && !pointwise && workspaceBytes(g) <= workspaceLimitBytes
     }
 
     /// Whether the taps are split (else the positions).
@@ -77,6 +80,12 @@ struct DirectGEMMBackwardFilter: Sendable {
                         Int32(min(32, count - panel)), scratch, packed + panel * length)
                 }
             })
+    }
+
+    /// The workspace one call allocates: the partial sums of the position split (the per-thread
+    /// panel scratch, 32 × KC Floats, is reused across calls).
+    func workspaceBytes(_ g: Conv2DGeometry) -> Int {
+        splitsTaps(g) ? 0 : WorkGrain.items * g.groups * g.outputChannelsPerGroup * g.columnRows * MemoryLayout<Float>.stride
     }
 
     func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {

@@ -19,6 +19,9 @@ import FoveaCore
 struct DirectGEMMConvolution: Sendable {
     let threads: Int
     let kernel: GEMMKernel
+    /// The most bytes the weights packed once per call may take (the device's workspace limit);
+    /// larger ones are packed block by block as for one image.
+    var workspaceLimitBytes = Im2colConvolution.defaultWorkspaceLimitBytes
 
     /// `units` (image, group) GEMMs, each cut into `parts` blocks of `partSize` columns
     /// (`byColumns`) or rows; `items = units · parts`.
@@ -76,7 +79,7 @@ struct DirectGEMMConvolution: Sendable {
         // Packed once for the call when each group's weights would otherwise be packed again and
         // again (several images, or several column blocks of one GEMM); for one image the panels
         // packed block by block into the L2-resident buffer are faster than a round trip via memory.
-        let packOnce = g.batch > 1 || n > kernel.nc
+        let packOnce = packsWeightsOnce(g)
         let packedWeights = packOnce ? packWeights(weight, geometry: g) : weight
         let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
         input.withUnsafeBufferPointer { x in
@@ -132,6 +135,20 @@ struct DirectGEMMConvolution: Sendable {
 }
 
 extension DirectGEMMConvolution {
+    /// Bytes of the weights packed in the GEMM's A layout: groups · (m rounded up to MR) · C·R·S Floats.
+    func packedWeightBytes(_ g: Conv2DGeometry) -> Int {
+        g.groups * PackedGEMM.roundUp(g.outputChannelsPerGroup, to: kernel.mr) * g.columnRows * MemoryLayout<Float>.stride
+    }
+
+    /// Whether a call packs the weights once (several images, or GEMMs wider than `nc`, and the
+    /// packed copy within `workspaceLimitBytes`).
+    func packsWeightsOnce(_ g: Conv2DGeometry) -> Bool {
+        (g.batch > 1 || g.columnCount > kernel.nc) && packedWeightBytes(g) <= workspaceLimitBytes
+    }
+
+    /// The workspace one forward call allocates: the packed weights when `packsWeightsOnce`.
+    func workspaceBytes(_ g: Conv2DGeometry) -> Int { packsWeightsOnce(g) ? packedWeightBytes(g) : 0 }
+
     /// The weights of every group packed once for the whole call, in the GEMM's A layout: per group,
     /// per depth block of `kc` (from depth d, length L = min(kc, k − d)), `⌈m/mr⌉` panels of
     /// `mr` rows × L steps, at `group·m̄·k + d·m̄ + row·L` (m̄ = m rounded up to `mr`). Every image

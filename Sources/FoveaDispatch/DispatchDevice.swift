@@ -39,8 +39,8 @@ public struct DispatchDevice: GEMMBackedDevice {
         winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                        workspaceLimitBytes: workspaceLimitBytes,
                                        policy: policy, tileSize: winogradTileSize, gemm: gemm)
-        directConvolution = DirectGEMMConvolution(threads: threadCount, kernel: kernel)
-        directBackwardFilter = DirectGEMMBackwardFilter(threads: threadCount, kernel: kernel)
+        directConvolution = DirectGEMMConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
+        directBackwardFilter = DirectGEMMBackwardFilter(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
     }
 
     public var name: String { "dispatch" }
@@ -56,6 +56,20 @@ public struct DispatchDevice: GEMMBackedDevice {
             return output
         }
         return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+    }
+
+    /// Forward: Winograd's buffers or the direct GEMM's packed weights; backward-data: Winograd's
+    /// or the im2col tiles; backward-filter: the direct path's partial sums or the im2col tiles.
+    public func convolutionWorkspaceBytes(for g: Conv2DGeometry, pass: String) -> Int {
+        switch pass {
+        case "forward":
+            let winogradFirst = winograd.policy == .always || !DirectGEMMConvolution.outrunsWinograd(g)
+            return (winogradFirst ? winograd.workspaceBytes(for: g, pass: pass) : nil) ?? directConvolution.workspaceBytes(g)
+        case "backward-filter" where directBackwardFilter.handles(g):
+            return directBackwardFilter.workspaceBytes(g)
+        default:
+            return winograd.workspaceBytes(for: g, pass: pass) ?? convolution.workspaceBytes(for: g, pass: pass)
+        }
     }
 
     public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {

@@ -44,6 +44,13 @@ struct WorkspaceBoundTests {
                     for pass in ["forward", "backward-data", "backward-filter"] {
                         let bytes = convolution.workspaceBytes(for: convCase.geometry, pass: pass)
                         #expect(bytes <= limit, "\(pass) \(convCase) with \(threads) threads: \(bytes) B > limit \(limit) B")
+                        // The path each device takes (Winograd, direct GEMM, im2col) stays within it too.
+                        let devices: [any GEMMBackedDevice] = [DispatchDevice(threads: threads, fallback: nil, workspaceLimitBytes: limit),
+                                                               OpenBLASDevice(threads: threads, fallback: nil, workspaceLimitBytes: limit)]
+                        for device in devices {
+                            let taken = device.convolutionWorkspaceBytes(for: convCase.geometry, pass: pass)
+                            #expect(taken <= limit, "\(device.name) \(pass) \(convCase) with \(threads) threads: \(taken) B > limit \(limit) B")
+                        }
                     }
                 }
             }

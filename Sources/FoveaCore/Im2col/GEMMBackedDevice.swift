@@ -11,9 +11,17 @@ public protocol GEMMBackedDevice: Device {
     var convolution: Im2colConvolution { get }
     /// The Winograd driver for 3×3 stride-1 layers (same GEMM, threads and workspace budget).
     var winograd: WinogradConvolution { get }
+    /// The workspace bytes one call of `pass` (`forward`, `backward-data`, `backward-filter`)
+    /// allocates for `g` on the path the device takes (within `convolution.workspaceLimitBytes`).
+    func convolutionWorkspaceBytes(for g: Conv2DGeometry, pass: String) -> Int
 }
 
 extension GEMMBackedDevice {
+    /// Winograd's buffers where it takes the layer, else the im2col tiles.
+    public func convolutionWorkspaceBytes(for g: Conv2DGeometry, pass: String) -> Int {
+        winograd.workspaceBytes(for: g, pass: pass) ?? convolution.workspaceBytes(for: g, pass: pass)
+    }
+
     public func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int,
