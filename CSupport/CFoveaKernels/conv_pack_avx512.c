@@ -162,11 +162,29 @@ static inline void zero_floats(float *target, long count) {
 
 static inline long floor_div(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-// Row by row (one tap at a time, writes streaming along the row); within a row, one segment per
-// output row p: zeros where the window is off the image, else a copy of the input row.
-__attribute__((target("avx512f")))
-void fovea_im2col_avx512(const fovea_convolution_window *g, const float *image,
-                         long firstColumn, long count, long firstTap, long depth, float *out) {
+// Adds `count` floats of `source` onto `target` (count ≥ 0), 16 at a time, then a masked tail.
+__attribute__((target("avx512f"), always_inline))
+static inline void add_floats(const float *source, float *target, long count) {
+    long i = 0;
+    for (; i + 16 <= count; i += 16) {
+        _mm512_storeu_ps(target + i, _mm512_add_ps(_mm512_loadu_ps(target + i), _mm512_loadu_ps(source + i)));
+    }
+    if (i < count) {
+        const __mmask16 tail = (__mmask16)((1u << (count - i)) - 1u);
+        _mm512_mask_storeu_ps(target + i, tail,
+                              _mm512_add_ps(_mm512_maskz_loadu_ps(tail, target + i), _mm512_maskz_loadu_ps(tail, source + i)));
+    }
+}
+
+// Walks rows firstTap..<firstTap+depth, columns firstColumn..<firstColumn+count of the column
+// matrix (row stride `count` in `columns`) row by row (one tap at a time, streaming along the row);
+// within a row, one segment per output row p: the stretch where the window is on the image, and
+// the padding around it. `scatter` = 0 writes the matrix (im2col: copies, zeros for padding);
+// 1 adds it back onto the image (col2im: x[c, ih, iw] += col[t, j], padding entries dropped), in
+// the same order as `Im2col.accumulate`, so the sums are the same.
+__attribute__((target("avx512f"), always_inline))
+static inline void walk_rows(const fovea_convolution_window *g, float *image, long firstColumn, long count,
+                             long firstTap, long depth, float *columns, int scatter) {
     const long width = g->width, q = g->outputWidth, plane = g->height * width;
     const long sh = g->strideHeight, sw = g->strideWidth;
     const long kw = g->kernelWidth, kh = g->kernelHeight;
@@ -180,28 +198,31 @@ void fovea_im2col_avx512(const fovea_convolution_window *g, const float *image,
         long validEnd = floor_div(width - 1 - columnShift, sw) + 1;
         if (validEnd > q) validEnd = q;
         if (validEnd < validStart) validEnd = validStart;
-        const float *channel = image + c * plane;
-        float *row = out + step * count;
+        float *channel = image + c * plane;
+        float *row = columns + step * count;
         long p = firstColumn / q, start = firstColumn % q, done = 0;
         while (done < count) {
             const long length = q - start < count - done ? q - start : count - done;
-            float *target = row + done;
+            float *segment = row + done;
             const long ih = p * sh + rowShift;
             if (ih < 0 || ih >= g->height) {
-                zero_floats(target, length);
+                if (!scatter) zero_floats(segment, length);
             } else {
                 const long end = start + length;
                 const long copyStart = start > validStart ? (start < end ? start : end) : (validStart < end ? validStart : end);
                 const long copyEnd = (end < validEnd ? end : validEnd) > copyStart ? (end < validEnd ? end : validEnd) : copyStart;
-                zero_floats(target, copyStart - start);
-                const float *source = channel + ih * width + copyStart * sw + columnShift;
-                float *copied = target + (copyStart - start);
-                if (sw == 1) {
-                    copy_floats(source, copied, copyEnd - copyStart);
+                float *pixels = channel + ih * width + copyStart * sw + columnShift;
+                float *entries = segment + (copyStart - start);
+                const long n = copyEnd - copyStart;
+                if (scatter) {
+                    if (sw == 1) add_floats(entries, pixels, n);
+                    else for (long i = 0; i < n; ++i) pixels[i * sw] += entries[i];
                 } else {
-                    for (long i = 0; i < copyEnd - copyStart; ++i) copied[i] = source[i * sw];
+                    zero_floats(segment, copyStart - start);
+                    if (sw == 1) copy_floats(pixels, entries, n);
+                    else for (long i = 0; i < n; ++i) entries[i] = pixels[i * sw];
+                    zero_floats(segment + (copyEnd - start), end - copyEnd);
                 }
-                zero_floats(target + (copyEnd - start), end - copyEnd);
             }
             done += length;
             start = 0;
@@ -212,6 +233,18 @@ void fovea_im2col_avx512(const fovea_convolution_window *g, const float *image,
             if (++r == kh) { r = 0; c += 1; }
         }
     }
+}
+
+__attribute__((target("avx512f")))
+void fovea_im2col_avx512(const fovea_convolution_window *g, const float *image,
+                         long firstColumn, long count, long firstTap, long depth, float *out) {
+    walk_rows(g, (float *)image, firstColumn, count, firstTap, depth, out, 0);
+}
+
+__attribute__((target("avx512f")))
+void fovea_col2im_avx512(const fovea_convolution_window *g, const float *columns,
+                         long firstColumn, long count, long firstTap, long depth, float *image) {
+    walk_rows(g, image, firstColumn, count, firstTap, depth, (float *)columns, 1);
 }
 
 __attribute__((target("avx512f")))

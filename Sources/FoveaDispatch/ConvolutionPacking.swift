@@ -51,6 +51,17 @@ struct ConvolutionPacking {
         }
     }
 
+    /// An `Im2colConvolution.ColumnAccumulator` in C with AVX-512 (`fovea_col2im_avx512`); it adds
+    /// in `Im2col.accumulate`'s order, so the sums are the same. The CPU must have AVX-512F.
+    static let vectorCol2im: ColumnAccumulator = { columns, g, channels, columnRange, image in
+        let plane = g.inputHeight * g.inputWidth
+        let window = ConvolutionPacking(geometry: g, image: image, nr: 32, vectorPanels: true).window
+        withUnsafePointer(to: window) { window in
+            fovea_col2im_avx512(window, columns, columnRange.lowerBound, columnRange.count, 0,
+                                channels.count * g.kernelHeight * g.kernelWidth, image + channels.lowerBound * plane)
+        }
+    }
+
     func pack(rows: Int, depth: Int, columns: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
         if vectorPanels {
             withUnsafePointer(to: window) { window in

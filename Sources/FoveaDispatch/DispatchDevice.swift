@@ -3,7 +3,8 @@ import FoveaCore
 /// The Grand Central Dispatch backend: Fovea's own packed SIMD GEMM (`PackedGEMM`, with the
 /// fastest micro-kernel the CPU runs), convolution forward as a GEMM packed straight from the
 /// image (`DirectGEMMConvolution`) unless Winograd takes the layer, the backward passes by
-/// Winograd or im2col (in C with AVX-512 where the CPU has it) + that GEMM (`GEMMBackedDevice`), and the other operations in
+/// Winograd, a direct GEMM (backward-filter) or im2col/col2im (in C with AVX-512 where the CPU has
+/// it) + that GEMM (`GEMMBackedDevice`), and the other operations in
 /// `DispatchDevice+*.swift`, parallel over `DispatchQueue.concurrentPerform` with `threadCount`
 /// workers. Operations it does not implement go to `fallback` (normally `NaiveDevice`).
 public struct DispatchDevice: GEMMBackedDevice {
@@ -33,7 +34,8 @@ public struct DispatchDevice: GEMMBackedDevice {
         let gemm = PackedGEMM.serial(kernel: kernel)
         convolution = kernel.transposingPacker
             ? Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
-                                workspaceLimitBytes: workspaceLimitBytes, gemm: gemm, packColumns: ConvolutionPacking.vectorIm2col)
+                                workspaceLimitBytes: workspaceLimitBytes, gemm: gemm, packColumns: ConvolutionPacking.vectorIm2col,
+                                accumulateColumns: ConvolutionPacking.vectorCol2im)
             : Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                 workspaceLimitBytes: workspaceLimitBytes, gemm: gemm)
         winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,

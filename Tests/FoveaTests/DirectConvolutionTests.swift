@@ -85,6 +85,40 @@ struct DirectConvolutionTests {
         }
     }
 
+    /// The AVX-512 col2im the Dispatch backend's backward-data uses adds exactly what
+    /// `Im2col.accumulate` adds, in the same order (bit-identical images), on random geometries
+    /// (strides 1–4, padding, dilation, odd sizes, overlapping windows) and ranges.
+    @Test(.enabled(if: GEMMKernel.available.contains { $0.transposingPacker }, "needs AVX-512"))
+    func vectorCol2imEqualsAccumulate() throws {
+        var generator = SeededGenerator(seed: 2424)
+        func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
+        var checked = 0, changed = 0
+        while checked < 150 {
+            let options = Conv2DOptions(
+                stride: Size2D(height: pick(1...4), width: pick(1...4)),
+                padding: Size2D(height: pick(0...3), width: pick(0...3)),
+                dilation: Size2D(height: pick(1...2), width: pick(1...2)))
+            let channels = pick(1...5)
+            guard let g = try? Conv2DGeometry(inputShape: [1, channels, pick(1...15), pick(1...70)],
+                                              weightShape: [2, channels, pick(1...4), pick(1...5)], options: options)
+            else { continue }
+            checked += 1
+            let firstChannel = pick(0...(channels - 1))
+            let channelRange = firstChannel..<pick((firstChannel + 1)...channels)
+            let columnStart = pick(0...(g.columnCount - 1))
+            let columnRange = columnStart..<pick((columnStart + 1)...g.columnCount)
+            let columns = Tensor.randomNormal([channelRange.count * g.kernelHeight * g.kernelWidth * columnRange.count], seed: UInt64(checked)).scalars
+            let start = Tensor.randomNormal(g.inputShape, seed: UInt64(500 + checked)).scalars
+            var vector = start, reference = start
+            ConvolutionPacking.vectorCol2im(columns, g, channelRange, columnRange, &vector)
+            Im2col.accumulate(columns: columns, geometry: g, channels: channelRange, columns: columnRange, into: &reference)
+            #expect(vector.elementsEqual(reference) { $0.bitPattern == $1.bitPattern },
+                    "\(g) channels \(channelRange) columns \(columnRange)")
+            if !vector.elementsEqual(start) { changed += 1 }
+        }
+        #expect(changed > 100, "only \(changed) of 150 cases added anything (the rest only padding)")
+    }
+
     /// The automatic choice between Winograd and the direct GEMM: layers with few channels on
     /// both sides at ≤ 56×56 run direct (bit-identical to `DirectGEMMConvolution`), wider ones
     /// still take Winograd (bit-identical to `WinogradConvolution`, and not to direct).

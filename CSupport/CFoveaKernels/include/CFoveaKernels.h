@@ -81,6 +81,12 @@ void fovea_pack_convolution_panel32_avx512(const fovea_convolution_window *windo
 void fovea_im2col_avx512(const fovea_convolution_window *window, const float *image,
                          long firstColumn, long count, long firstTap, long depth, float *out);
 
+/// Its adjoint (col2im): image[c·H·W + ih·W + iw] += columns[step·count + i] for every entry of
+/// that block read from the image (padding entries are dropped), in the order of
+/// `Im2col.accumulate`. Requires fovea_cpu_has_avx512f().
+void fovea_col2im_avx512(const fovea_convolution_window *window, const float *columns,
+                         long firstColumn, long count, long firstTap, long depth, float *image);
+
 /// One 32-column panel of the *transposed* column matrix (B = colᵀ of backward-filter,
 /// ∂W = ∂y · colᵀ): out[step·32 + lane] = col[firstTap + lane, firstColumn + step] for
 /// step < length, lane < live (≤ 32), zero lanes past `live`. Writes `live × length` im2col rows

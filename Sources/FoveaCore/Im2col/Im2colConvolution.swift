@@ -16,6 +16,13 @@ public typealias ColumnPacker = @Sendable (
     _ channels: Range<Int>, _ columns: Range<Int>, _ out: UnsafeMutablePointer<Float>
 ) -> Void
 
+/// Adds a column block back onto one image (arguments as in `Im2col.accumulate`, the default; a
+/// backend may bring a faster one that adds in the same order, so its sums are the same).
+public typealias ColumnAccumulator = @Sendable (
+    _ columns: UnsafePointer<Float>, _ geometry: Conv2DGeometry,
+    _ channels: Range<Int>, _ columnRange: Range<Int>, _ image: UnsafeMutablePointer<Float>
+) -> Void
+
 /// Convolution forward and backward as GEMMs over tiles of the im2col matrix, parallel over GCD.
 /// Shared by every GEMM-based backend; each brings its own serial GEMM.
 ///
@@ -46,6 +53,8 @@ public struct Im2colConvolution: Sendable {
     public let gemm: SerialGEMM
     /// Writes the column tiles (default `Im2col.pack`).
     public let packColumns: ColumnPacker
+    /// Adds column tiles back onto images in backward-data (default `Im2col.accumulate`).
+    public let accumulateColumns: ColumnAccumulator
     public let threads: Int
     /// The largest column tile one worker packs, in bytes (capped by `workspaceLimitBytes`).
     public let workspaceBytesPerWorker: Int
@@ -58,11 +67,15 @@ public struct Im2colConvolution: Sendable {
 
     public init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
                 workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes, gemm: @escaping SerialGEMM,
-                packColumns: @escaping ColumnPacker = { Im2col.pack(image: $0, geometry: $1, channels: $2, columns: $3, into: $4) }) {
+                packColumns: @escaping ColumnPacker = { Im2col.pack(image: $0, geometry: $1, channels: $2, columns: $3, into: $4) },
+                accumulateColumns: @escaping ColumnAccumulator = {
+                    Im2col.accumulate(columns: $0, geometry: $1, channels: $2, columns: $3, into: $4)
+                }) {
         precondition(workspaceBytesPerWorker > 0 && workspaceLimitBytes > 0,
                      "Im2colConvolution: workspace sizes must be positive, got \(workspaceBytesPerWorker) per worker, \(workspaceLimitBytes) in total")
         self.gemm = gemm
         self.packColumns = packColumns
+        self.accumulateColumns = accumulateColumns
         self.threads = max(threads, 1)
         self.workspaceBytesPerWorker = workspaceBytesPerWorker
         self.workspaceLimitBytes = workspaceLimitBytes
@@ -259,7 +272,7 @@ public struct Im2colConvolution: Sendable {
         let plan = backwardDataPlan(g)
         let (blockSize, blocks, width) = (plan.blockSize, plan.blocks, plan.width)
         let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.scratchFloats)
-        let (gemm, packColumns) = (self.gemm, self.packColumns)
+        let (gemm, accumulateColumns) = (self.gemm, self.accumulateColumns)
         gradOutput.withUnsafeBufferPointer { dy in
             weight.withUnsafeBufferPointer { wt in
                 gradInput.withUnsafeMutableBufferPointer { dx in
@@ -290,9 +303,8 @@ public struct Im2colConvolution: Sendable {
                             gemm(true, false, rowCount, count, outputsPerGroup,
                                  1, weights, g.columnRows, gradients + start, positions,
                                  0, scratch[worker], count)
-                            Im2col.accumulate(columns: scratch[worker], geometry: g,
-                                              channels: firstChannel..<(firstChannel + channelCount),
-                                              columns: start..<(start + count), into: imageStart)
+                            accumulateColumns(scratch[worker], g, firstChannel..<(firstChannel + channelCount),
+                                              start..<(start + count), imageStart)
                             start += count
                         }
                     }
