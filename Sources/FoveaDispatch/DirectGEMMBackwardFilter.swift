@@ -53,33 +53,56 @@ struct DirectGEMMBackwardFilter: Sendable {
             dilationHeight: o.dilation.height, dilationWidth: o.dilation.width)
     }
 
+    /// The operands of one call, for its workers: `multiply` computes
     /// `result[0..<m, taps] (= or +=) ∂y[image, group's rows, positions] · colᵀ[positions, taps]`
-    /// for one image and group (`gradients` at the group's first row of that image, `source` at
-    /// its first input channel), on the calling thread.
-    private func multiply(
-        m: Int, taps: Range<Int>, positions: Range<Int>, geometry g: Conv2DGeometry,
-        gradients: UnsafePointer<Float>, source: UnsafePointer<Float>, window: UnsafePointer<fovea_convolution_window>,
-        result: UnsafeMutablePointer<Float>, overwrite: Bool
-    ) {
-        guard let scratch = fovea_thread_scratch(2, 32 * kernel.kc) else {
-            fatalError("DirectGEMMBackwardFilter: could not allocate a \(32 * kernel.kc)-float scratch")
+    /// (result row stride C/g·R·S) for one image and group, on the calling thread.
+    private struct Operands: @unchecked Sendable {
+        let gradOutput: UnsafePointer<Float>, input: UnsafePointer<Float>
+        let window: UnsafePointer<fovea_convolution_window>
+        let geometry: Conv2DGeometry
+        let kernel: GEMMKernel
+
+        func multiply(image: Int, group: Int, taps: Range<Int>, positions: Range<Int>,
+                      result: UnsafeMutablePointer<Float>, overwrite: Bool) {
+            let g = geometry, kernel = self.kernel
+            let m = g.outputChannelsPerGroup, lda = g.columnCount
+            let gradients = gradOutput + (image * g.outputChannels + group * m) * lda
+            let source = input + (image * g.inputChannels + group * g.inputChannelsPerGroup) * g.inputHeight * g.inputWidth
+            guard let scratch = fovea_thread_scratch(2, 32 * kernel.kc) else {
+                fatalError("DirectGEMMBackwardFilter: could not allocate a \(32 * kernel.kc)-float scratch")
+            }
+            let window = self.window
+            PackedGEMM.compute(
+                m: m, n: taps.count, k: positions.count, kernel: kernel, c: result, ldc: g.columnRows, overwrite: overwrite,
+                packA: { first, count, depth, length, packed in
+                    PackedGEMM.packA(transposed: false, a: gradients + positions.lowerBound, lda: lda, rows: first, count: count,
+                                     depth: depth, length: length, alpha: 1, mr: kernel.mr,
+                                     transposingPacker: kernel.transposingPacker, into: packed)
+                },
+                packB: { depth, length, first, count, packed in
+                    for panel in stride(from: 0, to: count, by: 32) {
+                        fovea_pack_convolution_transposed_panel32_avx512(
+                            window, source, positions.lowerBound + depth, length, taps.lowerBound + first + panel,
+                            Int32(min(32, count - panel)), scratch, packed + panel * length)
+                    }
+                })
         }
-        let kernel = self.kernel
-        let lda = g.columnCount
-        PackedGEMM.compute(
-            m: m, n: taps.count, k: positions.count, kernel: kernel, c: result, ldc: g.columnRows, overwrite: overwrite,
-            packA: { first, count, depth, length, packed in
-                PackedGEMM.packA(transposed: false, a: gradients + positions.lowerBound, lda: lda, rows: first, count: count,
-                                 depth: depth, length: length, alpha: 1, mr: kernel.mr,
-                                 transposingPacker: kernel.transposingPacker, into: packed)
-            },
-            packB: { depth, length, first, count, packed in
-                for panel in stride(from: 0, to: count, by: 32) {
-                    fovea_pack_convolution_transposed_panel32_avx512(
-                        window, source, positions.lowerBound + depth, length, taps.lowerBound + first + panel,
-                        Int32(min(32, count - panel)), scratch, packed + panel * length)
+    }
+
+    /// Runs `body(operands, out)` with the call's operands and `output`'s elements.
+    private func withOperands(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry, output: inout Tensor,
+                              _ body: (Operands, SendablePointer<Float>) -> Void) {
+        var window = window(g)
+        gradOutput.withUnsafeBufferPointer { dy in
+            input.withUnsafeBufferPointer { x in
+                output.withUnsafeMutableBufferPointer { out in
+                    withUnsafePointer(to: &window) { window in
+                        body(Operands(gradOutput: dy.baseAddress!, input: x.baseAddress!, window: window, geometry: g, kernel: kernel),
+                             SendablePointer(out.baseAddress!))
+                    }
                 }
-            })
+            }
+        }
     }
 
     /// The workspace one call allocates: the partial sums of the position split (the per-thread
@@ -100,28 +123,15 @@ struct DirectGEMMBackwardFilter: Sendable {
         let panels = panels(g)
         let parts = min(panels, max(1, (2 * threads + g.groups - 1) / g.groups))
         let panelsPerPart = (panels + parts - 1) / parts
-        let plane = g.inputHeight * g.inputWidth
-        var window = window(g)
-        gradOutput.withUnsafeBufferPointer { dy in
-            input.withUnsafeBufferPointer { x in
-                gradWeight.withUnsafeMutableBufferPointer { dw in
-                    withUnsafePointer(to: &window) { window in
-                        let (dy, x, dw) = (SendablePointer(dy.baseAddress!), SendablePointer(x.baseAddress!), SendablePointer(dw.baseAddress!))
-                        let window = SendablePointer(window)
-                        Parallel.forEach(g.groups * parts, threads: threads) { _, item in
-                            let (group, part) = (item / parts, item % parts)
-                            let firstTap = part * panelsPerPart * 32
-                            let lastTap = min(n, firstTap + panelsPerPart * 32)
-                            guard firstTap < lastTap else { return }
-                            let taps = firstTap..<lastTap
-                            for image in 0..<g.batch {
-                                multiply(m: m, taps: taps, positions: 0..<positions, geometry: g,
-                                         gradients: dy.pointer + (image * g.outputChannels + group * m) * positions,
-                                         source: x.pointer + (image * g.inputChannels + group * g.inputChannelsPerGroup) * plane,
-                                         window: window.pointer, result: dw.pointer + group * m * n + firstTap, overwrite: image == 0)
-                            }
-                        }
-                    }
+        withOperands(gradOutput: gradOutput, input: input, geometry: g, output: &gradWeight) { operands, dw in
+            Parallel.forEach(g.groups * parts, threads: threads) { _, item in
+                let (group, part) = (item / parts, item % parts)
+                let firstTap = part * panelsPerPart * 32
+                let lastTap = min(n, firstTap + panelsPerPart * 32)
+                guard firstTap < lastTap else { return }
+                for image in 0..<g.batch {
+                    operands.multiply(image: image, group: group, taps: firstTap..<lastTap, positions: 0..<positions,
+                                      result: dw.pointer + group * m * n + firstTap, overwrite: image == 0)
                 }
             }
         }
@@ -134,32 +144,19 @@ struct DirectGEMMBackwardFilter: Sendable {
         let total = g.batch * positions
         let stretch = (total + stretches - 1) / stretches
         let resultSize = g.groups * m * n
-        let plane = g.inputHeight * g.inputWidth
         var partials = Tensor(zeros: [stretches * resultSize])
-        var window = window(g)
-        gradOutput.withUnsafeBufferPointer { dy in
-            input.withUnsafeBufferPointer { x in
-                partials.withUnsafeMutableBufferPointer { partials in
-                    withUnsafePointer(to: &window) { window in
-                        let (dy, x, partials) = (SendablePointer(dy.baseAddress!), SendablePointer(x.baseAddress!), SendablePointer(partials.baseAddress!))
-                        let window = SendablePointer(window)
-                        Parallel.forEach(stretches * g.groups, threads: threads) { _, item in
-                            let (index, group) = (item / g.groups, item % g.groups)
-                            let range = min(total, index * stretch)..<min(total, (index + 1) * stretch)
-                            var at = range.lowerBound
-                            while at < range.upperBound {  // one image's part of the stretch at a time
-                                let image = at / positions
-                                let first = at - image * positions
-                                let last = min(positions, range.upperBound - image * positions)
-                                multiply(m: m, taps: 0..<n, positions: first..<last, geometry: g,
-                                         gradients: dy.pointer + (image * g.outputChannels + group * m) * positions,
-                                         source: x.pointer + (image * g.inputChannels + group * g.inputChannelsPerGroup) * plane,
-                                         window: window.pointer, result: partials.pointer + index * resultSize + group * m * n,
-                                         overwrite: at == range.lowerBound)
-                                at = image * positions + last
-                            }
-                        }
-                    }
+        withOperands(gradOutput: gradOutput, input: input, geometry: g, output: &partials) { operands, partials in
+            Parallel.forEach(stretches * g.groups, threads: threads) { _, item in
+                let (index, group) = (item / g.groups, item % g.groups)
+                let range = min(total, index * stretch)..<min(total, (index + 1) * stretch)
+                var at = range.lowerBound
+                while at < range.upperBound {  // one image's part of the stretch at a time
+                    let image = at / positions
+                    let first = at - image * positions
+                    let last = min(positions, range.upperBound - image * positions)
+                    operands.multiply(image: image, group: group, taps: 0..<n, positions: first..<last,
+                                      result: partials.pointer + index * resultSize + group * m * n, overwrite: at == range.lowerBound)
+                    at = image * positions + last
                 }
             }
         }

@@ -15,38 +15,20 @@ struct DirectConvolutionTests {
     @Test(arguments: Self.packers)
     func packingEqualsIm2colThenPacking(packer: Packer) throws {
         let nr = packer.nr
-        var generator = SeededGenerator(seed: 909)
-        func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
-        var checked = 0
-        while checked < 150 {
-            let options = Conv2DOptions(
-                stride: Size2D(height: pick(1...4), width: pick(1...4)),
-                padding: Size2D(height: pick(0...3), width: pick(0...3)),
-                dilation: Size2D(height: pick(1...2), width: pick(1...2)))
-            let channels = pick(1...4)
-            guard let g = try? Conv2DGeometry(inputShape: [1, channels, pick(1...15), pick(1...40)],
-                                              weightShape: [2, channels, pick(1...4), pick(1...5)], options: options)
-            else { continue }
-            checked += 1
-            let input = Tensor.randomNormal(g.inputShape, seed: UInt64(checked))
-            let rowStart = pick(0...(g.columnRows - 1))
-            let depth = pick(1...(g.columnRows - rowStart))
-            let columnStart = pick(0...(g.columnCount - 1))
-            let count = pick(1...(g.columnCount - columnStart))
-            let panels = (count + nr - 1) / nr * nr * depth
+        for c in PackingCase.random(seed: 909, maxChannels: 4, maxWidth: 40) {
+            let (g, taps, positions) = (c.geometry, c.taps, c.positions)
+            let panels = (positions.count + nr - 1) / nr * nr * taps.count
             var fused = [Float](repeating: .nan, count: panels)
             var reference = [Float](repeating: .nan, count: panels)
-            var columns = [Float](repeating: .nan, count: g.columnRows * count)
-            input.withUnsafeBufferPointer { x in
+            var columns = [Float](repeating: .nan, count: g.columnRows * positions.count)
+            c.input.withUnsafeBufferPointer { x in
                 ConvolutionPacking(geometry: g, image: x.baseAddress!, nr: nr, vectorPanels: packer.vectorPanels)
-                    .pack(rows: rowStart, depth: depth, columns: columnStart, count: count, into: &fused)
-                Im2col.pack(image: x.baseAddress!, geometry: g, channels: 0..<channels,
-                            columns: columnStart..<(columnStart + count), into: &columns)
+                    .pack(rows: taps.lowerBound, depth: taps.count, columns: positions.lowerBound, count: positions.count, into: &fused)
+                Im2col.pack(image: x.baseAddress!, geometry: g, channels: 0..<g.inputChannels, columns: positions, into: &columns)
             }
-            PackedGEMM.packB(transposed: false, b: columns, ldb: count, rows: rowStart, depth: depth, columns: 0, count: count,
-                             nr: nr, into: &reference)
-            #expect(fused.elementsEqual(reference) { $0.bitPattern == $1.bitPattern },
-                    "\(packer) \(g) rows \(rowStart)+\(depth) columns \(columnStart)+\(count)")
+            PackedGEMM.packB(transposed: false, b: columns, ldb: positions.count, rows: taps.lowerBound, depth: taps.count,
+                             columns: 0, count: positions.count, nr: nr, into: &reference)
+            #expect(fused.elementsEqual(reference) { $0.bitPattern == $1.bitPattern }, "\(packer) \(c)")
         }
     }
 
@@ -55,33 +37,15 @@ struct DirectConvolutionTests {
     /// channel/column ranges that start and end anywhere.
     @Test(.enabled(if: GEMMKernel.available.contains { $0.transposingPacker }, "needs AVX-512"))
     func vectorIm2colEqualsIm2col() throws {
-        var generator = SeededGenerator(seed: 4242)
-        func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
-        var checked = 0
-        while checked < 150 {
-            let options = Conv2DOptions(
-                stride: Size2D(height: pick(1...4), width: pick(1...4)),
-                padding: Size2D(height: pick(0...3), width: pick(0...3)),
-                dilation: Size2D(height: pick(1...2), width: pick(1...2)))
-            let channels = pick(1...5)
-            guard let g = try? Conv2DGeometry(inputShape: [1, channels, pick(1...15), pick(1...70)],
-                                              weightShape: [2, channels, pick(1...4), pick(1...5)], options: options)
-            else { continue }
-            checked += 1
-            let input = Tensor.randomNormal(g.inputShape, seed: UInt64(checked))
-            let firstChannel = pick(0...(channels - 1))
-            let channelRange = firstChannel..<pick((firstChannel + 1)...channels)
-            let columnStart = pick(0...(g.columnCount - 1))
-            let columnRange = columnStart..<pick((columnStart + 1)...g.columnCount)
-            let size = channelRange.count * g.kernelHeight * g.kernelWidth * columnRange.count
+        for c in PackingCase.random(seed: 4242, maxChannels: 5, maxWidth: 70) {
+            let size = c.channels.count * c.geometry.kernelHeight * c.geometry.kernelWidth * c.positions.count
             var vector = [Float](repeating: .nan, count: size + 1)
             var reference = [Float](repeating: .nan, count: size + 1)
-            input.withUnsafeBufferPointer { x in
-                ConvolutionPacking.vectorIm2col(x.baseAddress!, g, channelRange, columnRange, &vector)
-                Im2col.pack(image: x.baseAddress!, geometry: g, channels: channelRange, columns: columnRange, into: &reference)
+            c.input.withUnsafeBufferPointer { x in
+                ConvolutionPacking.vectorIm2col(x.baseAddress!, c.geometry, c.channels, c.positions, &vector)
+                Im2col.pack(image: x.baseAddress!, geometry: c.geometry, channels: c.channels, columns: c.positions, into: &reference)
             }
-            #expect(vector.elementsEqual(reference) { $0.bitPattern == $1.bitPattern },
-                    "\(g) channels \(channelRange) columns \(columnRange)")
+            #expect(vector.elementsEqual(reference) { $0.bitPattern == $1.bitPattern }, "\(c)")
         }
     }
 
@@ -90,30 +54,15 @@ struct DirectConvolutionTests {
     /// (strides 1–4, padding, dilation, odd sizes, overlapping windows) and ranges.
     @Test(.enabled(if: GEMMKernel.available.contains { $0.transposingPacker }, "needs AVX-512"))
     func vectorCol2imEqualsAccumulate() throws {
-        var generator = SeededGenerator(seed: 2424)
-        func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
-        var checked = 0, changed = 0
-        while checked < 150 {
-            let options = Conv2DOptions(
-                stride: Size2D(height: pick(1...4), width: pick(1...4)),
-                padding: Size2D(height: pick(0...3), width: pick(0...3)),
-                dilation: Size2D(height: pick(1...2), width: pick(1...2)))
-            let channels = pick(1...5)
-            guard let g = try? Conv2DGeometry(inputShape: [1, channels, pick(1...15), pick(1...70)],
-                                              weightShape: [2, channels, pick(1...4), pick(1...5)], options: options)
-            else { continue }
-            checked += 1
-            let firstChannel = pick(0...(channels - 1))
-            let channelRange = firstChannel..<pick((firstChannel + 1)...channels)
-            let columnStart = pick(0...(g.columnCount - 1))
-            let columnRange = columnStart..<pick((columnStart + 1)...g.columnCount)
-            let columns = Tensor.randomNormal([channelRange.count * g.kernelHeight * g.kernelWidth * columnRange.count], seed: UInt64(checked)).scalars
-            let start = Tensor.randomNormal(g.inputShape, seed: UInt64(500 + checked)).scalars
+        var changed = 0
+        for c in PackingCase.random(seed: 2424, maxChannels: 5, maxWidth: 70) {
+            let g = c.geometry
+            let columns = Tensor.randomNormal([c.channels.count * g.kernelHeight * g.kernelWidth * c.positions.count], seed: c.seed).scalars
+            let start = c.input.scalars
             var vector = start, reference = start
-            ConvolutionPacking.vectorCol2im(columns, g, channelRange, columnRange, &vector)
-            Im2col.accumulate(columns: columns, geometry: g, channels: channelRange, columns: columnRange, into: &reference)
-            #expect(vector.elementsEqual(reference) { $0.bitPattern == $1.bitPattern },
-                    "\(g) channels \(channelRange) columns \(columnRange)")
+            ConvolutionPacking.vectorCol2im(columns, g, c.channels, c.positions, &vector)
+            Im2col.accumulate(columns: columns, geometry: g, channels: c.channels, columns: c.positions, into: &reference)
+            #expect(vector.elementsEqual(reference) { $0.bitPattern == $1.bitPattern }, "\(c)")
             if !vector.elementsEqual(start) { changed += 1 }
         }
         #expect(changed > 100, "only \(changed) of 150 cases added anything (the rest only padding)")
@@ -195,6 +144,45 @@ struct DirectConvolutionTests {
             expectClose(outputs[0], expected, absolute: 1e-4, relative: 1e-4, "\(kernel) \(g)")
             for i in 1..<outputs.count { expectIdentical(outputs[i], outputs[0], "\(kernel) at \(i + 1) threads \(g)") }
         }
+    }
+}
+
+/// A random convolution (batch 1, strides 1–4, padding 0–3, dilation 1–2, odd sizes) with an
+/// input and random ranges of its column matrix that start and end anywhere: `taps` (rows),
+/// `channels` (whole channels' rows) and `positions` (columns).
+struct PackingCase: CustomStringConvertible {
+    let geometry: Conv2DGeometry
+    let input: Tensor
+    let taps: Range<Int>, channels: Range<Int>, positions: Range<Int>
+    let seed: UInt64
+    var description: String { "\(geometry) taps \(taps) channels \(channels) positions \(positions)" }
+
+    /// 150 cases from `seed`, with up to `maxChannels` input channels and `maxWidth` input columns.
+    static func random(seed: UInt64, maxChannels: Int, maxWidth: Int) -> [PackingCase] {
+        var generator = SeededGenerator(seed: seed)
+        func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
+        var cases: [PackingCase] = []
+        while cases.count < 150 {
+            let options = Conv2DOptions(
+                stride: Size2D(height: pick(1...4), width: pick(1...4)),
+                padding: Size2D(height: pick(0...3), width: pick(0...3)),
+                dilation: Size2D(height: pick(1...2), width: pick(1...2)))
+            let channelCount = pick(1...maxChannels)
+            guard let g = try? Conv2DGeometry(inputShape: [1, channelCount, pick(1...15), pick(1...maxWidth)],
+                                              weightShape: [2, channelCount, pick(1...4), pick(1...5)], options: options)
+            else { continue }
+            let firstTap = pick(0...(g.columnRows - 1))
+            let firstChannel = pick(0...(channelCount - 1))
+            let firstPosition = pick(0...(g.columnCount - 1))
+            let caseSeed = seed &+ UInt64(cases.count)
+            cases.append(PackingCase(
+                geometry: g, input: Tensor.randomNormal(g.inputShape, seed: caseSeed),
+                taps: firstTap..<pick((firstTap + 1)...g.columnRows),
+                channels: firstChannel..<pick((firstChannel + 1)...channelCount),
+                positions: firstPosition..<pick((firstPosition + 1)...g.columnCount),
+                seed: caseSeed))
+        }
+        return cases
     }
 }
 
