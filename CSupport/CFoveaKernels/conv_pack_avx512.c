@@ -37,18 +37,22 @@ static inline void pack_columns(const fovea_convolution_window *g, const float *
     const uint32_t liveMask = live >= 32 ? 0xFFFFFFFFu : ((1u << live) - 1u);
     const __mmask16 store0 = storeAll ? 0xFFFF : (__mmask16)liveMask, store1 = storeAll ? 0xFFFF : (__mmask16)(liveMask >> 16);
 
-    // Lane i: output position j = firstColumn + i → (p, q); its image row/column before shifts.
-    int32_t rowOrigin[32], columnOrigin[32];
-    // Runs of lanes in one output row: lane mask, its image row, and the input column of the first
-    // lane minus that lane's offset (so lane i reads column `runColumn + i·sw` of its row, before shifts).
+    // Lane i: column j = firstColumn + i → (image, p, q) (columns run over the images one after
+    // another, P·Q each); its image row/column before shifts, and its image's offset.
+    int32_t rowOrigin[32], columnOrigin[32], imageOrigin[32];
+    // Runs of lanes in one output row of one image: lane mask, the image's offset, its image row,
+    // and the input column of the first lane minus that lane's offset (so lane i reads column
+    // `runColumn + i·sw` of its row, before shifts).
     uint32_t runMask[32];
-    long runColumn[32], runRow[32];
+    long runColumn[32], runRow[32], runImage[32];
     int runCount = 0;
-    long p = firstColumn / q, column = firstColumn % q;
+    const long positions = g->outputHeight * q;
+    long n = firstColumn / positions, p = (firstColumn % positions) / q, column = firstColumn % q;
     for (int i = 0; i < 32; ++i) {
         if (i < live) {
             if (i == 0 || column == 0) {
                 runMask[runCount] = 0;
+                runImage[runCount] = n * g->imageSize;
                 runRow[runCount] = p * sh;
                 runColumn[runCount] = (column - i) * sw;
                 runCount += 1;
@@ -56,18 +60,25 @@ static inline void pack_columns(const fovea_convolution_window *g, const float *
             runMask[runCount - 1] |= 1u << i;
             rowOrigin[i] = (int32_t)(p * sh);
             columnOrigin[i] = (int32_t)(column * sw);
-            if (++column == q) { column = 0; p += 1; }
+            imageOrigin[i] = (int32_t)(n * g->imageSize);
+            if (++column == q) {
+                column = 0;
+                if (++p == g->outputHeight) { p = 0; n += 1; }
+            }
         } else {
             rowOrigin[i] = 0;
             columnOrigin[i] = 0;
+            imageOrigin[i] = 0;
         }
     }
     const __m512i rows0 = _mm512_loadu_si512(rowOrigin), rows1 = _mm512_loadu_si512(rowOrigin + 16);
     const __m512i columns0 = _mm512_loadu_si512(columnOrigin), columns1 = _mm512_loadu_si512(columnOrigin + 16);
     const __m512i heightVector = _mm512_set1_epi32((int32_t)g->height), widthVector = _mm512_set1_epi32((int32_t)width);
     // For the gather: lane offsets rowOrigin·W + columnOrigin within a channel.
-    const __m512i offsets0 = _mm512_add_epi32(_mm512_mullo_epi32(rows0, widthVector), columns0);
-    const __m512i offsets1 = _mm512_add_epi32(_mm512_mullo_epi32(rows1, widthVector), columns1);
+    const __m512i offsets0 = _mm512_add_epi32(_mm512_add_epi32(_mm512_mullo_epi32(rows0, widthVector), columns0),
+                                              _mm512_loadu_si512(imageOrigin));
+    const __m512i offsets1 = _mm512_add_epi32(_mm512_add_epi32(_mm512_mullo_epi32(rows1, widthVector), columns1),
+                                              _mm512_loadu_si512(imageOrigin + 16));
 
     const __m512i evenIndices = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
 
@@ -92,7 +103,7 @@ static inline void pack_columns(const fovea_convolution_window *g, const float *
                 const uint32_t lanes = valid & runMask[run];
                 if (lanes == 0) continue;
                 // Lane i of this run reads source[i]; masked-off lanes are not read.
-                const float *source = channel + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
+                const float *source = channel + runImage[run] + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
                 if (lanes & 0xFFFFu) half0 = _mm512_mask_loadu_ps(half0, (__mmask16)lanes, source);
                 if (lanes >> 16) half1 = _mm512_mask_loadu_ps(half1, (__mmask16)(lanes >> 16), source + 16);
                 // The next panel reads on along the same input rows: fetch them ahead (on large
@@ -107,7 +118,7 @@ static inline void pack_columns(const fovea_convolution_window *g, const float *
             for (int run = 0; run < runCount; ++run) {
                 const uint32_t lanes = valid & runMask[run];
                 if (lanes == 0) continue;
-                const float *source = channel + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
+                const float *source = channel + runImage[run] + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
                 _mm_prefetch((const char *)(source + 64), _MM_HINT_T0);
                 _mm_prefetch((const char *)(source + 80), _MM_HINT_T0);
                 for (int half = 0; half < 2; ++half) {

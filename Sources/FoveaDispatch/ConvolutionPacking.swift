@@ -32,7 +32,8 @@ struct ConvolutionPacking {
         (self.geometry, self.image, self.nr) = (g, image, nr)
         self.vectorPanels = vectorPanels && nr == 32
         window = fovea_convolution_window(
-            height: g.inputHeight, width: g.inputWidth, outputWidth: g.outputWidth,
+            height: g.inputHeight, width: g.inputWidth, outputHeight: g.outputHeight, outputWidth: g.outputWidth,
+            imageSize: g.inputChannels * g.inputHeight * g.inputWidth,
             kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
             strideHeight: o.stride.height, strideWidth: o.stride.width,
             padHeight: o.padding.height, padWidth: o.padding.width,

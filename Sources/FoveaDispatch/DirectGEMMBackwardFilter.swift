@@ -46,7 +46,8 @@ struct DirectGEMMBackwardFilter: Sendable {
     private func window(_ g: Conv2DGeometry) -> fovea_convolution_window {
         let o = g.options
         return fovea_convolution_window(
-            height: g.inputHeight, width: g.inputWidth, outputWidth: g.outputWidth,
+            height: g.inputHeight, width: g.inputWidth, outputHeight: g.outputHeight, outputWidth: g.outputWidth,
+            imageSize: g.inputChannels * g.inputHeight * g.inputWidth,
             kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
             strideHeight: o.stride.height, strideWidth: o.stride.width,
             padHeight: o.padding.height, padWidth: o.padding.width,

@@ -35,8 +35,11 @@ struct DirectGEMMConvolution: Sendable {
     static let packingCostInFlops = 32.0
 
     func split(_ g: Conv2DGeometry) -> Split {
-        let units = g.batch * g.groups
-        let (m, n, k) = (g.outputChannelsPerGroup, g.columnCount, Double(g.columnRows))
+        let gemms = imagesAsColumns(g) ? 1 : g.batch
+        return split(units: gemms * g.groups, m: g.outputChannelsPerGroup, n: columnsPerGEMM(g), k: Double(g.columnRows))
+    }
+
+    private func split(units: Int, m: Int, n: Int, k: Double) -> Split {
         let (mr, nr) = (kernel.mr, kernel.nr)
         let parts = threads / greatestCommonDivisor(units, threads)
         let whole = Split(units: units, parts: 1, byColumns: true, partSize: n)
@@ -57,12 +60,14 @@ struct DirectGEMMConvolution: Sendable {
     }
 
     /// Where the automatic Winograd rule would take a layer but this direct GEMM (with its C
-    /// packer) is faster: few channels on both sides (C·K ≤ 64·64) on outputs of at most 56×56.
+    /// packer) is faster: few channels on both sides (C·K ≤ 64·64) on outputs of at most 56×56,
+    /// or Winograd tiles less than 90% used (`coverage`, e.g. 14×14 outputs in 4×4 tiles: 0.77).
     /// Measured at one thread (Docs/Performance.md): ResNet-50's 64→64 3×3 at 56×56 ran 1.11× (batch 1)
-    /// and 1.27× (batch 8) faster direct, DenseNet-121's 128→32 1.34× and 1.19×; VGG16's 64→64
-    /// at 224×224 and every layer with 128 or more channels on both sides stay faster with Winograd.
-    static func outrunsWinograd(_ g: Conv2DGeometry) -> Bool {
-        g.inputChannels * g.outputChannels <= 64 * 64 && g.outputHeight * g.outputWidth <= 56 * 56
+    /// and 1.27× (batch 8) faster direct, DenseNet-121's 128→32 1.34× and 1.19×, ResNet-50's
+    /// 256→256 at 14×14 1.3–1.5× at batch 8 (images as columns); VGG16's 64→64 at 224×224 and
+    /// layers with 128 or more channels on both sides and full tiles stay faster with Winograd.
+    static func outrunsWinograd(_ g: Conv2DGeometry, coverage: Double) -> Bool {
+        (g.inputChannels * g.outputChannels <= 64 * 64 && g.outputHeight * g.outputWidth <= 56 * 56) || coverage < 0.9
     }
 
     /// `y = epilogue(conv(x, w) + bias)`; the bias and the epilogue are applied to each output tile
@@ -71,7 +76,10 @@ struct DirectGEMMConvolution: Sendable {
                  geometry g: Conv2DGeometry) -> Tensor {
         var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let plan = split(g)
-        let (m, n, k) = (g.outputChannelsPerGroup, g.columnCount, g.columnRows)
+        // With images as columns the GEMM writes [K × N·P·Q] into `staging`, copied into NCHW after.
+        let batched = imagesAsColumns(g)
+        var staging = batched ? Tensor(uninitialized: [g.outputChannels * columnsPerGEMM(g)]) : output
+        let (m, n, k) = (g.outputChannelsPerGroup, columnsPerGEMM(g), g.columnRows)
         let pointwise = !kernel.transposingPacker && g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.stride == 1 && g.options.padding == 0
         let imageSize = g.inputChannels * g.inputHeight * g.inputWidth
         let groupInputSize = g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
@@ -84,7 +92,7 @@ struct DirectGEMMConvolution: Sendable {
         let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
         input.withUnsafeBufferPointer { x in
             packedWeights.withUnsafeBufferPointer { wt in
-                output.withUnsafeMutableBufferPointer { y in
+                staging.withUnsafeMutableBufferPointer { y in
                     let (x, wt, y) = (SendablePointer(x.baseAddress!), SendablePointer(wt.baseAddress!), SendablePointer(y.baseAddress!))
                     let b = bias.map { bias in bias.withUnsafeBufferPointer { Array($0) } }
                     Parallel.forEach(plan.items, threads: threads) { _, item in
@@ -130,7 +138,23 @@ struct DirectGEMMConvolution: Sendable {
                 }
             }
         }
-        return output
+        if batched {
+            // staging[k, image·P·Q + j] → output[image, k, j], parallel over output channels.
+            let positions = g.columnCount
+            staging.withUnsafeBufferPointer { staged in
+                output.withUnsafeMutableBufferPointer { y in
+                    let (staged, y) = (SendablePointer(staged.baseAddress!), SendablePointer(y.baseAddress!))
+                    Parallel.forEach(g.outputChannels, threads: threads) { _, channel in
+                        for image in 0..<g.batch {
+                            (y.pointer + (image * g.outputChannels + channel) * positions)
+                                .update(from: staged.pointer + channel * n + image * positions, count: positions)
+                        }
+                    }
+                }
+            }
+            return output
+        }
+        return staging
     }
 }
 
@@ -140,14 +164,36 @@ extension DirectGEMMConvolution {
         g.groups * PackedGEMM.roundUp(g.outputChannelsPerGroup, to: kernel.mr) * g.columnRows * MemoryLayout<Float>.stride
     }
 
-    /// Whether a call packs the weights once (several images, or GEMMs wider than `nc`, and the
-    /// packed copy within `workspaceLimitBytes`).
-    func packsWeightsOnce(_ g: Conv2DGeometry) -> Bool {
-        (g.batch > 1 || g.columnCount > kernel.nc) && packedWeightBytes(g) <= workspaceLimitBytes
+    /// Whether the images of a batch become the columns of one GEMM per group (n = N·P·Q) instead
+    /// of one GEMM each: for small outputs (P·Q < 1024), where each image's last NR panel is
+    /// mostly empty (13×13 = 169 columns fill 6 panels of 32 to 88%, 7×7 = 49 fill 2 to 77%;
+    /// 8 images' 1352 and 392 fill 98% and 94%) — AVX-512 packer only (it follows the columns
+    /// into the next image), with the staging output within `workspaceLimitBytes`. Every output
+    /// element is reduced by the same micro-kernel calls either way, so the results are the same.
+    func imagesAsColumns(_ g: Conv2DGeometry) -> Bool {
+        kernel.transposingPacker && g.batch > 1 && g.columnCount < 1024
+            && g.batch * g.inputChannels * g.inputHeight * g.inputWidth <= Int(Int32.max)
+            && stagingBytes(g) <= workspaceLimitBytes
     }
 
-    /// The workspace one forward call allocates: the packed weights when `packsWeightsOnce`.
-    func workspaceBytes(_ g: Conv2DGeometry) -> Int { packsWeightsOnce(g) ? packedWeightBytes(g) : 0 }
+    /// Columns of each GEMM: P·Q, or N·P·Q with images as columns.
+    func columnsPerGEMM(_ g: Conv2DGeometry) -> Int { g.columnCount * (imagesAsColumns(g) ? g.batch : 1) }
+
+    private func stagingBytes(_ g: Conv2DGeometry) -> Int { g.outputShape.count * MemoryLayout<Float>.stride }
+
+    /// Whether a call packs the weights once (several GEMMs per group — one per image — or GEMMs
+    /// wider than `nc`), with everything it allocates within `workspaceLimitBytes`.
+    func packsWeightsOnce(_ g: Conv2DGeometry) -> Bool {
+        let batched = imagesAsColumns(g)
+        let repacked = batched ? columnsPerGEMM(g) > kernel.nc : (g.batch > 1 || g.columnCount > kernel.nc)
+        return repacked && packedWeightBytes(g) + (batched ? stagingBytes(g) : 0) <= workspaceLimitBytes
+    }
+
+    /// The workspace one forward call allocates: the staging output with images as columns, and
+    /// the packed weights when `packsWeightsOnce`.
+    func workspaceBytes(_ g: Conv2DGeometry) -> Int {
+        (imagesAsColumns(g) ? stagingBytes(g) : 0) + (packsWeightsOnce(g) ? packedWeightBytes(g) : 0)
+    }
 
     /// The weights of every group packed once for the whole call, in the GEMM's A layout: per group,
     /// per depth block of `kc` (from depth d, length L = min(kc, k − d)), `⌈m/mr⌉` panels of

@@ -53,7 +53,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     }
 
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
-        if winograd.policy == .always || !DirectGEMMConvolution.outrunsWinograd(geometry),
+        if takesWinograd(geometry),
            let output = winograd.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry) {
             return output
         }
@@ -65,13 +65,19 @@ public struct DispatchDevice: GEMMBackedDevice {
     public func convolutionWorkspaceBytes(for g: Conv2DGeometry, pass: String) -> Int {
         switch pass {
         case "forward":
-            let winogradFirst = winograd.policy == .always || !DirectGEMMConvolution.outrunsWinograd(g)
-            return (winogradFirst ? winograd.workspaceBytes(for: g, pass: pass) : nil) ?? directConvolution.workspaceBytes(g)
+            return (takesWinograd(g) ? winograd.workspaceBytes(for: g, pass: pass) : nil) ?? directConvolution.workspaceBytes(g)
         case "backward-filter" where directBackwardFilter.handles(g):
             return directBackwardFilter.workspaceBytes(g)
         default:
             return winograd.workspaceBytes(for: g, pass: pass) ?? convolution.workspaceBytes(for: g, pass: pass)
         }
+    }
+
+    /// Whether forward runs Winograd: where its plan takes the layer (`FOVEA_WINOGRAD=f2x2` and
+    /// tests force it with `.always`) unless the direct GEMM outruns it there.
+    func takesWinograd(_ g: Conv2DGeometry) -> Bool {
+        guard let plan = winograd.plan(for: g) else { return false }
+        return winograd.policy == .always || !DirectGEMMConvolution.outrunsWinograd(g, coverage: plan.coverage(g))
     }
 
     public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {

@@ -69,14 +69,17 @@ struct DirectConvolutionTests {
     }
 
     /// The automatic choice between Winograd and the direct GEMM: layers with few channels on
-    /// both sides at ≤ 56×56 run direct (bit-identical to `DirectGEMMConvolution`), wider ones
-    /// still take Winograd (bit-identical to `WinogradConvolution`, and not to direct).
-    @Test func fewChannelLayersSkipWinograd() throws {
+    /// both sides at ≤ 56×56, and layers whose 4×4 tiles are less than 90% used (14×14), run
+    /// direct (bit-identical to `DirectGEMMConvolution`); wider layers with full tiles still take
+    /// Winograd (bit-identical to `WinogradConvolution`, and not to direct).
+    @Test func directWhereItOutrunsWinograd() throws {
         let device = DispatchDevice(threads: 2, fallback: nil, winograd: .automatic)
-        for (channels, outputs, expectDirect) in [(64, 64, true), (128, 32, true), (128, 128, false)] {
-            let g = try Conv2DGeometry(inputShape: [2, channels, 28, 28], weightShape: [outputs, channels, 3, 3],
+        for (channels, outputs, size, batch, expectDirect) in [(64, 64, 28, 2, true), (128, 32, 28, 2, true),
+                                                               (128, 128, 28, 2, false), (128, 128, 14, 8, true)] {
+            let g = try Conv2DGeometry(inputShape: [batch, channels, size, size], weightShape: [outputs, channels, 3, 3],
                                        options: Conv2DOptions(padding: 1))
-            #expect(DirectGEMMConvolution.outrunsWinograd(g) == expectDirect)
+            #expect(try #require(device.winograd.plan(for: g)).pays(g), "the shared rule takes \(g)")
+            #expect(device.takesWinograd(g) != expectDirect)
             let input = Tensor.randomNormal(g.inputShape, seed: 5)
             let weight = Tensor.randomNormal(g.weightShape, seed: 6)
             let output = device.conv2dForward(input: input, weight: weight, bias: nil, geometry: g)
@@ -88,29 +91,38 @@ struct DirectConvolutionTests {
         }
     }
 
-    /// Weights packed once per call (batch > 1, or GEMMs wider than `nc`) give the same bits as
-    /// weights packed block by block for each image alone: groups, output channels that are not
-    /// a multiple of MR, several depth blocks (C·R·S = 270 > KC of the tiny kernel), with the
-    /// default and the tiny blocking, and they agree with naive.
-    @Test func weightsPackedOncePerBatchGiveTheSameBits() throws {
-        let g = try Conv2DGeometry(inputShape: [3, 30, 9, 11], weightShape: [26, 15, 3, 6],
-                                   options: Conv2DOptions(padding: 1, groups: 2))
-        let input = Tensor.randomNormal(g.inputShape, seed: 41)
-        let weight = Tensor.randomNormal(g.weightShape, seed: 42)
-        let bias = Tensor.randomNormal([g.outputChannels], seed: 43)
-        let expected = TestDevices.naive.conv2dForward(input: input, weight: weight, bias: bias, geometry: g)
-        let imageSize = g.inputChannels * g.inputHeight * g.inputWidth
-        let outputSize = g.outputChannels * g.columnCount
-        for kernel in [GEMMKernel.best, TestDevices.tinyBlocks] {
-            let direct = DirectGEMMConvolution(threads: 2, kernel: kernel)
-            let batched = direct.forward(input: input, weight: weight, bias: bias, geometry: g)
-            expectClose(batched, expected, absolute: 1e-4, relative: 1e-4, "\(kernel)")
-            for image in 0..<g.batch {
-                let single = try Conv2DGeometry(inputShape: Shape([1] + Array(g.inputShape.dimensions.dropFirst())), weightShape: g.weightShape, options: g.options)
-                let x = Tensor(shape: single.inputShape, scalars: Array(input.scalars[(image * imageSize)..<((image + 1) * imageSize)]))
-                let y = direct.forward(input: x, weight: weight, bias: bias, geometry: single)
-                #expect(y.scalars.elementsEqual(batched.scalars[(image * outputSize)..<((image + 1) * outputSize)]) { $0.bitPattern == $1.bitPattern },
-                        "\(kernel) image \(image)")
+    /// A batch gives the same bits as each image alone: with its images as the columns of one
+    /// GEMM per group (small outputs; the packer follows the columns into the next image, for
+    /// strides 1, 2 and 3), with the weights packed once per call, with groups, output channels
+    /// that are not a multiple of MR, several depth blocks (C·R·S = 270 > KC of the tiny kernel),
+    /// and with the default and the tiny blocking; and it agrees with naive.
+    @Test func batchGivesTheBitsOfEachImageAlone() throws {
+        let geometries = [
+            try Conv2DGeometry(inputShape: [3, 30, 9, 11], weightShape: [26, 15, 3, 6], options: Conv2DOptions(padding: 1, groups: 2)),
+            try Conv2DGeometry(inputShape: [4, 6, 13, 17], weightShape: [20, 6, 3, 3], options: Conv2DOptions(stride: 2, padding: 1)),
+            try Conv2DGeometry(inputShape: [2, 5, 15, 14], weightShape: [13, 5, 5, 4], options: Conv2DOptions(stride: 3, padding: 2)),
+            try Conv2DGeometry(inputShape: [5, 16, 7, 7], weightShape: [40, 16, 1, 1], options: Conv2DOptions()),
+        ]
+        for g in geometries {
+            let input = Tensor.randomNormal(g.inputShape, seed: 41)
+            let weight = Tensor.randomNormal(g.weightShape, seed: 42)
+            let bias = Tensor.randomNormal([g.outputChannels], seed: 43)
+            let expected = TestDevices.naive.conv2dForward(input: input, weight: weight, bias: bias, geometry: g)
+            let imageSize = g.inputChannels * g.inputHeight * g.inputWidth
+            let outputSize = g.outputChannels * g.columnCount
+            let single = try Conv2DGeometry(inputShape: Shape([1] + Array(g.inputShape.dimensions.dropFirst())),
+                                            weightShape: g.weightShape, options: g.options)
+            for kernel in [GEMMKernel.best, TestDevices.tinyBlocks] {
+                let direct = DirectGEMMConvolution(threads: 2, kernel: kernel)
+                #expect(direct.imagesAsColumns(g) == kernel.transposingPacker, "\(kernel) \(g)")
+                let batched = direct.forward(input: input, weight: weight, bias: bias, epilogue: .relu, geometry: g)
+                expectClose(batched, TestDevices.naive.activationForward(.relu, input: expected), absolute: 1e-4, relative: 1e-4, "\(kernel) \(g)")
+                for image in 0..<g.batch {
+                    let x = Tensor(shape: single.inputShape, scalars: Array(input.scalars[(image * imageSize)..<((image + 1) * imageSize)]))
+                    let y = direct.forward(input: x, weight: weight, bias: bias, epilogue: .relu, geometry: single)
+                    #expect(y.scalars.elementsEqual(batched.scalars[(image * outputSize)..<((image + 1) * outputSize)]) { $0.bitPattern == $1.bitPattern },
+                            "\(kernel) \(g) image \(image)")
+                }
             }
         }
     }

@@ -60,7 +60,8 @@ static inline void fovea_prefetch(const void *address) { __builtin_prefetch(addr
 /// A convolution's sliding window over one image plane (sizes in elements).
 typedef struct {
     long height, width;            // input H, W
-    long outputWidth;              // Q
+    long outputHeight, outputWidth; // P, Q
+    long imageSize;                // elements from one image to the next (C·H·W)
     long kernelHeight, kernelWidth;
     long strideHeight, strideWidth;
     long padHeight, padWidth;
@@ -68,8 +69,9 @@ typedef struct {
 } fovea_convolution_window;
 
 /// Packs steps `firstTap..<firstTap+depth` of one 32-column panel of the implicit column matrix
-///   col[t, j] = image[c·H·W + (p·sh − ph + r·dh)·W + q·sw − pw + s·dw]   (0 outside the image),
-///   t = (c·R + r)·S + s, j = p·Q + q,
+///   col[t, j] = image[n·imageSize + c·H·W + (p·sh − ph + r·dh)·W + q·sw − pw + s·dw]   (0 outside the image),
+///   t = (c·R + r)·S + s, j = (n·P + p)·Q + q (columns may run on into the following images;
+///   n·imageSize must fit in 32 bits),
 /// columns firstColumn..<firstColumn+live (zero lanes past `live`), into out[step·32 + lane]
 /// (any alignment). Requires fovea_cpu_has_avx512f().
 void fovea_pack_convolution_panel32_avx512(const fovea_convolution_window *window, const float *image,

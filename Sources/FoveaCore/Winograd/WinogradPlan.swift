@@ -97,8 +97,13 @@ public struct WinogradPlan: Sendable, Equatable {
     /// faster, 28×28 and larger 1.2–1.7× faster.
     public func pays(_ g: Conv2DGeometry) -> Bool {
         guard g.inputChannels >= 16, g.outputChannels >= 16, tiles >= 64 else { return false }
-        let coverage = Double(g.outputHeight * g.outputWidth) / Double(tilesHigh * outputTile * tilesWide * outputTile)
+        let coverage = self.coverage(g)
         return coverage >= 0.9 || (coverage >= 0.75 && g.inputChannels <= 256)
+    }
+
+    /// The share of the tiles' outputs that are real outputs: `P·Q / (tilesHigh·m · tilesWide·m)`.
+    public func coverage(_ g: Conv2DGeometry) -> Double {
+        Double(g.outputHeight * g.outputWidth) / Double(tilesHigh * outputTile * tilesWide * outputTile)
     }
 
     /// The plan for `g`, or nil when `g` is not a 3×3 stride-1 convolution or does not fit the budget.
