@@ -74,11 +74,12 @@ struct DirectGEMMConvolution: Sendable {
     /// right after its last depth block.
     func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  geometry g: Conv2DGeometry) -> Tensor {
-        var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let plan = split(g)
-        // With images as columns the GEMM writes [K × N·P·Q] into `staging`, copied into NCHW after.
+        // The GEMMs write `staging` (every element): the output itself, or with images as columns
+        // [K × N·P·Q], copied into NCHW after. (Not a copy of `output`: that would share its
+        // storage and copy it on the first write.)
         let batched = imagesAsColumns(g)
-        var staging = batched ? Tensor(uninitialized: [g.outputChannels * columnsPerGEMM(g)]) : output
+        var staging = Tensor(uninitialized: batched ? [g.outputChannels * columnsPerGEMM(g)] : g.outputShape)
         let (m, n, k) = (g.outputChannelsPerGroup, columnsPerGEMM(g), g.columnRows)
         let pointwise = !kernel.transposingPacker && g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.stride == 1 && g.options.padding == 0
         let imageSize = g.inputChannels * g.inputHeight * g.inputWidth
@@ -140,6 +141,7 @@ struct DirectGEMMConvolution: Sendable {
         }
         if batched {
             // staging[k, image·P·Q + j] → output[image, k, j], parallel over output channels.
+            var output = Tensor(uninitialized: g.outputShape)  // every element is written below
             let positions = g.columnCount
             staging.withUnsafeBufferPointer { staged in
                 output.withUnsafeMutableBufferPointer { y in
