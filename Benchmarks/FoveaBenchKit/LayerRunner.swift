@@ -83,6 +83,10 @@ public struct LayerRunner {
 
     public func run() throws -> [LayerResult] {
         var results: [LayerResult] = []
+        // `cblas_sgemm` with OpenBLAS's own threads runs after everything else: its worker threads
+        // keep a core busy long after the calls return (a 200 ms pause did not settle them), and
+        // Fovea's 2-thread timings taken after it stayed at the 1-thread figures on short layers.
+        var sgemmCases: [(layer: BenchLayer, pass: Pass, batch: Int, threads: Int, geometry: Conv2DGeometry)] = []
         let naive = NaiveDevice()
         for layer in layers {
             // Correctness once per layer and pass, on the reduced copy.
@@ -121,14 +125,15 @@ public struct LayerRunner {
                             let seconds = Statistics.seconds { _ = operands.run(pass, on: naive) }
                             results.append(result(layer, pass, "naive", batch, count, [seconds], flops, workspace: 0, error: 0))
                         }
-                        if engines.contains("sgemm") {
-                            let times = sgemmAlone(operands.geometry, pass: pass, threads: count)
-                            results.append(result(layer, pass, "sgemm", batch, count, times, flops, workspace: nil, error: nil))
-                            usleep(200_000)  // let OpenBLAS's threads go back to sleep
-                        }
+                        if engines.contains("sgemm") { sgemmCases.append((layer, pass, batch, count, operands.geometry)) }
                     }
                 }
             }
+        }
+        for c in sgemmCases {
+            progress("\(c.layer.name) · \(c.pass.rawValue) · batch \(c.batch) · \(c.threads) thread\(c.threads == 1 ? "" : "s") · sgemm alone")
+            let times = sgemmAlone(c.geometry, pass: c.pass, threads: c.threads)
+            results.append(result(c.layer, c.pass, "sgemm", c.batch, c.threads, times, c.geometry.flops, workspace: nil, error: nil))
         }
         return results
     }
