@@ -12,6 +12,7 @@
 //     so each such run of lanes is one masked load per half (no gather).
 //   - Stride 2 across: the same, loading each run's span under a mask of the even elements
 //     it needs and keeping those (a permute); a gather is several times slower.
+//   - Stride 4 across (AlexNet conv1): four masked loads of the span and two permutes per half.
 //   - Other strides: one masked gather per half.
 #include "CFoveaKernels.h"
 
@@ -29,6 +30,15 @@ static inline uint32_t spread_to_even_bits(uint32_t x) {
 // Steps firstTap..<firstTap+depth of columns firstColumn..<firstColumn+live (live ≤ 32): step i
 // goes to out + i·ldo, lane by lane; lanes past `live` are written as zeros when `storeAll`,
 // else left alone.
+// Bit i of x (i < 16) moved to bit 4i.
+static inline uint64_t spread_to_every_fourth_bit(uint32_t bits) {
+    uint64_t x = bits & 0xFFFFu;
+    x = (x | (x << 24)) & 0x000000FF000000FFull;
+    x = (x | (x << 12)) & 0x000F000F000F000Full;
+    x = (x | (x << 6)) & 0x0303030303030303ull;
+    return (x | (x << 3)) & 0x1111111111111111ull;
+}
+
 __attribute__((target("avx512f"), always_inline))
 static inline void pack_columns(const fovea_convolution_window *g, const float *image, long firstColumn, int live,
                                 long firstTap, long depth, float *out, long ldo, int storeAll) {
@@ -81,6 +91,7 @@ static inline void pack_columns(const fovea_convolution_window *g, const float *
                                               _mm512_loadu_si512(imageOrigin + 16));
 
     const __m512i evenIndices = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i fourthIndices = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
 
     const long kw = g->kernelWidth, kh = g->kernelHeight;
     long s = firstTap % kw, r = (firstTap / kw) % kh, c = firstTap / (kw * kh);
@@ -131,6 +142,32 @@ static inline void pack_columns(const fovea_convolution_window *g, const float *
                     const __m512 even = _mm512_permutex2var_ps(low, evenIndices, high);
                     if (half == 0) half0 = _mm512_mask_mov_ps(half0, (__mmask16)halfLanes, even);
                     else half1 = _mm512_mask_mov_ps(half1, (__mmask16)halfLanes, even);
+                }
+            }
+        } else if (sw == 4) {
+            // Lane i of a run reads source[4i]: four masked loads per half (the 64-float span),
+            // every fourth element kept from each pair of them, and the two halves joined.
+            const uint32_t valid = (uint32_t)valid0 | ((uint32_t)valid1 << 16);
+            for (int run = 0; run < runCount; ++run) {
+                const uint32_t lanes = valid & runMask[run];
+                if (lanes == 0) continue;
+                const float *source = channel + runImage[run] + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
+                _mm_prefetch((const char *)(source + 128), _MM_HINT_T0);
+                _mm_prefetch((const char *)(source + 144), _MM_HINT_T0);
+                for (int half = 0; half < 2; ++half) {
+                    const uint32_t halfLanes = (lanes >> (16 * half)) & 0xFFFFu;
+                    if (halfLanes == 0) continue;
+                    const uint64_t elements = spread_to_every_fourth_bit(halfLanes);
+                    const float *span = source + 64 * half;
+                    const __m512 a0 = _mm512_maskz_loadu_ps((__mmask16)elements, span);
+                    const __m512 a1 = _mm512_maskz_loadu_ps((__mmask16)(elements >> 16), span + 16);
+                    const __m512 a2 = _mm512_maskz_loadu_ps((__mmask16)(elements >> 32), span + 32);
+                    const __m512 a3 = _mm512_maskz_loadu_ps((__mmask16)(elements >> 48), span + 48);
+                    const __m512 first = _mm512_permutex2var_ps(a0, fourthIndices, a1);   // lanes 0–7
+                    const __m512 second = _mm512_permutex2var_ps(a2, fourthIndices, a3);  // lanes 0–7
+                    const __m512 joined = _mm512_shuffle_f32x4(first, second, 0x44);
+                    if (half == 0) half0 = _mm512_mask_mov_ps(half0, (__mmask16)halfLanes, joined);
+                    else half1 = _mm512_mask_mov_ps(half1, (__mmask16)halfLanes, joined);
                 }
             }
         } else {
