@@ -7,8 +7,9 @@ import FoveaCore
 ///
 /// whose B panels (32 taps × a depth block of output positions) are made straight from the image
 /// (`fovea_pack_convolution_transposed_panel32_avx512`: the panel's im2col rows into a per-thread
-/// scratch of at most 32 × KC floats that stays in cache, then a register transpose), so no im2col
-/// tile is written to memory and no workspace is needed beyond that scratch.
+/// scratch of at most 32 × KC floats that stays in cache, then a register transpose; for a 1×1
+/// layer colᵀ is the image's rows, transposed as they are packed), so no im2col tile is written to
+/// memory and no workspace is needed beyond that scratch (and the position split's partial sums).
 ///
 /// **Split**, two ways, both giving bit-identical results at any thread count:
 /// - by taps (layers with at least `minimumPanels` tap panels): the GEMM columns in whole 32-wide
@@ -25,21 +26,28 @@ struct DirectGEMMBackwardFilter: Sendable {
     /// The most bytes the position split's partial sums may take (the device's workspace limit).
     var workspaceLimitBytes = Im2colConvolution.defaultWorkspaceLimitBytes
 
-    /// The fewest tap panels (over all groups) a layer needs to take this path: with fewer, two
-    /// workers could not share it (those layers keep `Im2colConvolution`'s channel blocks). A fixed
-    /// number, not the thread count, so that the choice (hence the rounding) is the same at any
-    /// thread count.
+    /// The fewest tap panels (over all groups) a layer needs for the tap split: with fewer, two
+    /// workers could not share it. A fixed number, not the thread count, so that the choice (hence
+    /// the rounding) is the same at any thread count.
     static let minimumPanels = 4
 
-    /// Taken for non-pointwise layers (pointwise ones read the image as B already) whose workspace
-    /// fits the limit, AVX-512 kernel only.
+    /// Taken for every layer whose workspace fits the limit, AVX-512 kernel only.
     func handles(_ g: Conv2DGeometry) -> Bool {
-        let pointwise = g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.stride == 1 && g.options.padding == 0
-        return kernel.transposingPacker && kernel.nr == 32 && !pointwise && workspaceBytes(g) <= workspaceLimitBytes
+        kernel.transposingPacker && kernel.nr == 32 && workspaceBytes(g) <= workspaceLimitBytes
     }
 
-    /// Whether the taps are split (else the positions).
-    func splitsTaps(_ g: Conv2DGeometry) -> Bool { panels(g) * g.groups >= Self.minimumPanels }
+    static func isPointwise(_ g: Conv2DGeometry) -> Bool {
+        g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.stride == 1 && g.options.padding == 0
+    }
+
+    /// Whether the taps are split (else the positions). Layers with few taps split positions. So do
+    /// 1×1 layers whose stretches reach a full depth block (`kc` positions): split by taps, each
+    /// part would pack all of ∂y again for a GEMM only C/parts columns wide (ResNet-50 64→256 at
+    /// 56×56: 1.0–1.2× from the second thread that way).
+    func splitsTaps(_ g: Conv2DGeometry) -> Bool {
+        if Self.isPointwise(g) && (g.batch * g.columnCount + WorkGrain.items - 1) / WorkGrain.items >= kernel.kc { return false }
+        return panels(g) * g.groups >= Self.minimumPanels
+    }
 
     private func panels(_ g: Conv2DGeometry) -> Int { (g.columnRows + 31) / 32 }
 
@@ -73,6 +81,7 @@ struct DirectGEMMBackwardFilter: Sendable {
                 fatalError("DirectGEMMBackwardFilter: could not allocate a \(32 * kernel.kc)-float scratch")
             }
             let window = self.window
+            let pointwise = DirectGEMMBackwardFilter.isPointwise(g)
             PackedGEMM.compute(
                 m: m, n: taps.count, k: positions.count, kernel: kernel, c: result, ldc: g.columnRows, overwrite: overwrite,
                 packA: { first, count, depth, length, packed in
@@ -81,6 +90,12 @@ struct DirectGEMMBackwardFilter: Sendable {
                                      transposingPacker: kernel.transposingPacker, into: packed)
                 },
                 packB: { depth, length, first, count, packed in
+                    if pointwise {  // colᵀ is the image's rows, transposed
+                        PackedGEMM.packB(transposed: true, b: source, ldb: lda, rows: positions.lowerBound + depth, depth: length,
+                                         columns: taps.lowerBound + first, count: count, nr: kernel.nr,
+                                         transposingPacker: kernel.transposingPacker, into: packed)
+                        return
+                    }
                     for panel in stride(from: 0, to: count, by: 32) {
                         fovea_pack_convolution_transposed_panel32_avx512(
                             window, source, positions.lowerBound + depth, length, taps.lowerBound + first + panel,

@@ -9,9 +9,18 @@ import Testing
 struct DirectBackwardFilterTests {
     static let hasAVX512 = GEMMKernel.available.contains { $0.transposingPacker }
 
+    /// 1×1 layers, whose colᵀ is the image's rows: split by positions when their stretches reach
+    /// a depth block, else by taps; with groups and an odd channel count.
+    static let pointwise: [Conv2DGeometry] = [
+        try! Conv2DGeometry(inputShape: [1, 40, 48, 48], weightShape: [24, 40, 1, 1], options: Conv2DOptions()),
+        try! Conv2DGeometry(inputShape: [2, 70, 9, 7], weightShape: [33, 70, 1, 1], options: Conv2DOptions()),
+        try! Conv2DGeometry(inputShape: [1, 130, 6, 5], weightShape: [20, 130, 1, 1], options: Conv2DOptions()),
+        try! Conv2DGeometry(inputShape: [3, 36, 30, 30], weightShape: [15, 12, 1, 1], options: Conv2DOptions(groups: 3)),
+    ]
+
     /// Random geometries (strides 1–3, padding at every border, dilation, groups, batches 1–3,
-    /// tap counts that end mid-panel; both splits, by taps and by positions): ∂W agrees with
-    /// naive, ∂b too, and the result is
+    /// tap counts that end mid-panel; both splits, by taps and by positions) and the 1×1 layers
+    /// above: ∂W agrees with naive, ∂b too, and the result is
     /// bit-identical at 1–4 threads, with the default blocking and with tiny GEMM blocks (every
     /// depth block and panel edge, and the multi-block path of `PackedGEMM.compute`).
     @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
@@ -19,7 +28,12 @@ struct DirectBackwardFilterTests {
         var generator = SeededGenerator(seed: 31337)
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
         var checked = 0, byTaps = 0
-        while checked < 30 {
+        var fixed = Self.pointwise
+        while checked < 30 + Self.pointwise.count {
+            if let g = fixed.popLast() {
+                try check(g)
+                continue
+            }
             let groups = pick(1...2)
             let options = Conv2DOptions(
                 stride: Size2D(height: pick(1...3), width: pick(1...3)),
@@ -30,8 +44,13 @@ struct DirectBackwardFilterTests {
                                               weightShape: [groups * pick(3...17), channels / groups, pick(1...4), pick(2...5)],
                                               options: options)
             else { continue }
+            try check(g)
+        }
+        #expect(byTaps >= 5 && checked - byTaps >= 5, "both splits covered: \(byTaps) by taps of \(checked)")
+
+        func check(_ g: Conv2DGeometry) throws {
             let device = DispatchDevice(threads: 2, fallback: nil, winograd: .never)
-            guard device.directBackwardFilter.handles(g) else { continue }
+            #expect(device.directBackwardFilter.handles(g), "\(g)")
             checked += 1
             if device.directBackwardFilter.splitsTaps(g) { byTaps += 1 }
             let input = Tensor.randomNormal(g.inputShape, seed: UInt64(checked))
@@ -48,22 +67,23 @@ struct DirectBackwardFilterTests {
                 for i in 1..<results.count { expectIdentical(results[i], results[0], "\(kernel) at \(i + 1) threads \(g)") }
             }
         }
-        #expect(byTaps >= 5 && checked - byTaps >= 5, "both splits covered: \(byTaps) by taps of \(checked)")
     }
 
-    /// Which layers take it and how they are split: not pointwise ones (they read the image as B
-    /// already); taps when there are at least `minimumPanels` 32-tap panels, else positions — the
-    /// same at any thread count.
+    /// How layers are split: taps when there are at least `minimumPanels` 32-tap panels, else
+    /// positions; 1×1 layers by positions when a stretch reaches a depth block — the same at any
+    /// thread count.
     @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
     func choosesTheSplitByShapeAlone() throws {
         let wide = try Conv2DGeometry(inputShape: [1, 64, 8, 8], weightShape: [8, 64, 3, 3], options: Conv2DOptions(padding: 1))
         let narrow = try Conv2DGeometry(inputShape: [1, 3, 8, 8], weightShape: [8, 3, 3, 3], options: Conv2DOptions(padding: 1))
-        let pointwise = try Conv2DGeometry(inputShape: [1, 256, 8, 8], weightShape: [8, 256, 1, 1], options: Conv2DOptions())
+        let smallPointwise = try Conv2DGeometry(inputShape: [1, 256, 8, 8], weightShape: [8, 256, 1, 1], options: Conv2DOptions())
+        let largePointwise = try Conv2DGeometry(inputShape: [1, 256, 56, 56], weightShape: [64, 256, 1, 1], options: Conv2DOptions())
         for threads in 1...4 {
             let direct = DirectGEMMBackwardFilter(threads: threads, kernel: .best)
             #expect(direct.handles(wide) && direct.splitsTaps(wide))
             #expect(direct.handles(narrow) && !direct.splitsTaps(narrow))
-            #expect(!direct.handles(pointwise))
+            #expect(direct.handles(smallPointwise) && direct.splitsTaps(smallPointwise))
+            #expect(direct.handles(largePointwise) && !direct.splitsTaps(largePointwise))
         }
     }
 }
