@@ -66,6 +66,7 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     @usableFromInline
     internal mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        storage.version &+= 1
     }
 
     /// The same elements viewed with another shape of equal element count.

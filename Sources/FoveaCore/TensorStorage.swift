@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -19,6 +21,12 @@ public final class TensorStorage: @unchecked Sendable {
 
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
+    /// Unique for the life of the process (unlike the address, which a later storage may reuse).
+    public let identity: UInt64 = TensorStorage.identities.wrappingAdd(1, ordering: .relaxed).newValue
+    /// Bumped by every mutable access through a `Tensor` (`Tensor.makeUnique`), so that
+    /// `(identity, version)` names the contents: see `Tensor.contentStamp`.
+    public internal(set) var version: UInt64 = 0
+    private static let identities = Atomic<UInt64>(0)
     /// What `calloc` returned (`pointer` is the first aligned Float in it); given back to
     /// `StoragePool` (which frees or keeps it).
     private let allocation: UnsafeMutableRawPointer

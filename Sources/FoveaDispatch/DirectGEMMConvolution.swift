@@ -22,6 +22,8 @@ struct DirectGEMMConvolution: Sendable {
     /// The most bytes the weights packed once per call may take (the device's workspace limit);
     /// larger ones are packed block by block as for one image.
     var workspaceLimitBytes = Im2colConvolution.defaultWorkspaceLimitBytes
+    /// Where packed weights are kept across calls while the weight tensor is unchanged (nil: never).
+    var weightCache: PackedWeightCache? = .shared
 
     /// `units` (image, group) GEMMs, each cut into `parts` blocks of `partSize` columns
     /// (`byColumns`) or rows; `items = units · parts`.
@@ -88,11 +90,11 @@ struct DirectGEMMConvolution: Sendable {
         // Packed once for the call when each group's weights would otherwise be packed again and
         // again (several images, or several column blocks of one GEMM); for one image the panels
         // packed block by block into the L2-resident buffer are faster than a round trip via memory.
-        let packOnce = packsWeightsOnce(g)
-        let packedWeights = packOnce ? packWeights(weight, geometry: g) : weight
+        let packedWeights = packedWeights(weight, geometry: g)
+        let packOnce = packedWeights != nil
         let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
         input.withUnsafeBufferPointer { x in
-            packedWeights.withUnsafeBufferPointer { wt in
+            (packedWeights ?? weight).withUnsafeBufferPointer { wt in
                 staging.withUnsafeMutableBufferPointer { y in
                     let (x, wt, y) = (SendablePointer(x.baseAddress!), SendablePointer(wt.baseAddress!), SendablePointer(y.baseAddress!))
                     let b = bias.map { bias in bias.withUnsafeBufferPointer { Array($0) } }
@@ -161,6 +163,23 @@ struct DirectGEMMConvolution: Sendable {
 }
 
 extension DirectGEMMConvolution {
+    /// The weights packed for this call: kept from an earlier call with the same weight contents
+    /// (`weightCache`), packed now and kept (the second time these contents are packed), packed
+    /// now for this call only (`packsWeightsOnce`), or nil (each GEMM packs its blocks itself).
+    func packedWeights(_ weight: Tensor, geometry g: Conv2DGeometry) -> Tensor? {
+        if let cache = weightCache {
+            let key = PackedWeightCache.Key(contents: weight.contentStamp, kernel: kernel.name,
+                                            rows: g.outputChannelsPerGroup, depth: g.columnRows, groups: g.groups)
+            if let kept = cache.lookup(key) { return kept }
+            if cache.shouldStore(key, bytes: packedWeightBytes(g)) {
+                let packed = packWeights(weight, geometry: g)
+                cache.store(packed, for: key)
+                return packed
+            }
+        }
+        return packsWeightsOnce(g) ? packWeights(weight, geometry: g) : nil
+    }
+
     /// Bytes of the weights packed in the GEMM's A layout: groups · (m rounded up to MR) · C·R·S Floats.
     func packedWeightBytes(_ g: Conv2DGeometry) -> Int {
         g.groups * PackedGEMM.roundUp(g.outputChannelsPerGroup, to: kernel.mr) * g.columnRows * MemoryLayout<Float>.stride
