@@ -1,5 +1,4 @@
 import FoveaCore
-import Synchronization
 
 /// Convolution weights packed in the GEMM's A layout, kept across calls while the weight tensor
 /// is unchanged (`Tensor.contentStamp`), as inference engines prepack constant weights once.
@@ -35,7 +34,7 @@ final class PackedWeightCache: Sendable {
         var clock: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     init(limitBytes: Int) { self.limitBytes = limitBytes }
 
