@@ -1,6 +1,5 @@
 import Foundation
 import FoveaCore
-import Synchronization
 
 /// What a checking device found, per (device, layer, operation): how many calls, the largest
 /// absolute and relative errors over all of them, and the shapes of the worst call. Thread-safe;
@@ -42,7 +41,7 @@ public final class CheckReport: Sendable {
         var violations: [CheckViolation] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     public init() {}
 

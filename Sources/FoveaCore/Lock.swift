@@ -6,7 +6,7 @@ import Darwin
 
 /// A mutual-exclusion lock over `pthread_mutex_t`, guarding a value of type `State`.
 ///
-/// Used instead of `Synchronization.Mutex` where threads from `Parallel.forEach` contend: the
+/// Used instead of `Synchronization.Mutex` (tensor memory pool, packed-weight cache, check report): the
 /// standard library's `Mutex` locks through futexes and atomics that ThreadSanitizer does not see
 /// (it is not built with TSan), so it reported every guarded access as a race; `pthread_mutex` is
 /// intercepted by TSan, so its reports stay meaningful.

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// A process-wide cache of large freed tensor buffers, so that a network's forward pass reuses
 /// the memory of the activations it has finished with instead of asking the kernel for fresh pages
@@ -48,12 +47,12 @@ public enum StoragePool {
         let pointer: UnsafeMutableRawPointer
     }
 
-    private struct State: ~Copyable {
+    private struct State {
         var buffers: [Int: [Block]] = [:]
         var cachedBytes = 0
     }
 
-    private static let state = Mutex(State())
+    private static let state = Lock(State())
 
     /// A cached buffer of exactly `bytes` bytes, or nil.
     static func take(bytes: Int) -> UnsafeMutableRawPointer? {
