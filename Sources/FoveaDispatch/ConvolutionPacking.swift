@@ -28,16 +28,9 @@ struct ConvolutionPacking {
     let window: fovea_convolution_window
 
     init(geometry g: Conv2DGeometry, image: UnsafePointer<Float>, nr: Int, vectorPanels: Bool) {
-        let o = g.options
         (self.geometry, self.image, self.nr) = (g, image, nr)
         self.vectorPanels = vectorPanels && nr == 32
-        window = fovea_convolution_window(
-            height: g.inputHeight, width: g.inputWidth, outputHeight: g.outputHeight, outputWidth: g.outputWidth,
-            imageSize: g.inputChannels * g.inputHeight * g.inputWidth,
-            kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
-            strideHeight: o.stride.height, strideWidth: o.stride.width,
-            padHeight: o.padding.height, padWidth: o.padding.width,
-            dilationHeight: o.dilation.height, dilationWidth: o.dilation.width)
+        window = fovea_convolution_window(g)
     }
 
     /// An `Im2colConvolution.ColumnPacker` in C with AVX-512 (`fovea_im2col_avx512`: the panel
@@ -172,3 +165,16 @@ struct ConvolutionPacking {
 }
 
 @inline(__always) private func ceilDivision(_ a: Int, by b: Int) -> Int { -floorDivision(-a, by: b) }
+
+extension fovea_convolution_window {
+    /// The window of `g` for the C packers (`conv_pack_avx512.c`).
+    init(_ g: Conv2DGeometry) {
+        let o = g.options
+        self.init(height: g.inputHeight, width: g.inputWidth, outputHeight: g.outputHeight, outputWidth: g.outputWidth,
+                  imageSize: g.inputChannels * g.inputHeight * g.inputWidth,
+                  kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
+                  strideHeight: o.stride.height, strideWidth: o.stride.width,
+                  padHeight: o.padding.height, padWidth: o.padding.width,
+                  dilationHeight: o.dilation.height, dilationWidth: o.dilation.width)
+    }
+}

@@ -51,17 +51,6 @@ struct DirectGEMMBackwardFilter: Sendable {
 
     private func panels(_ g: Conv2DGeometry) -> Int { (g.columnRows + 31) / 32 }
 
-    private func window(_ g: Conv2DGeometry) -> fovea_convolution_window {
-        let o = g.options
-        return fovea_convolution_window(
-            height: g.inputHeight, width: g.inputWidth, outputHeight: g.outputHeight, outputWidth: g.outputWidth,
-            imageSize: g.inputChannels * g.inputHeight * g.inputWidth,
-            kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
-            strideHeight: o.stride.height, strideWidth: o.stride.width,
-            padHeight: o.padding.height, padWidth: o.padding.width,
-            dilationHeight: o.dilation.height, dilationWidth: o.dilation.width)
-    }
-
     /// The operands of one call, for its workers: `multiply` computes
     /// `result[0..<m, taps] (= or +=) ∂y[image, group's rows, positions] · colᵀ[positions, taps]`
     /// (result row stride C/g·R·S) for one image and group, on the calling thread.
@@ -108,7 +97,7 @@ struct DirectGEMMBackwardFilter: Sendable {
     /// Runs `body(operands, out)` with the call's operands and `output`'s elements.
     private func withOperands(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry, output: inout Tensor,
                               _ body: (Operands, SendablePointer<Float>) -> Void) {
-        var window = window(g)
+        var window = fovea_convolution_window(g)
         gradOutput.withUnsafeBufferPointer { dy in
             input.withUnsafeBufferPointer { x in
                 output.withUnsafeMutableBufferPointer { out in
