@@ -39,6 +39,25 @@ static inline uint64_t spread_to_every_fourth_bit(uint32_t bits) {
     return (x | (x << 3)) & 0x1111111111111111ull;
 }
 
+// Lanes l < 16 of `lanes` get span[sw·l] (sw = 2 or 4), the others zero: the 16·sw floats are
+// loaded under a mask of the elements needed (no other element is read) and every sw-th kept.
+__attribute__((target("avx512f"), always_inline))
+static inline __m512 strided_half(const float *span, uint32_t lanes, long sw) {
+    if (sw == 2) {
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        const uint32_t elements = spread_to_even_bits(lanes);
+        return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)elements, span), even,
+                                      _mm512_maskz_loadu_ps((__mmask16)(elements >> 16), span + 16));
+    }
+    const __m512i fourth = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+    const uint64_t elements = spread_to_every_fourth_bit(lanes);
+    const __m512 first = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)elements, span), fourth,
+                                                _mm512_maskz_loadu_ps((__mmask16)(elements >> 16), span + 16));
+    const __m512 second = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)(elements >> 32), span + 32), fourth,
+                                                 _mm512_maskz_loadu_ps((__mmask16)(elements >> 48), span + 48));
+    return _mm512_shuffle_f32x4(first, second, 0x44);  // lanes 0–7 of each
+}
+
 __attribute__((target("avx512f"), always_inline))
 static inline void pack_columns(const fovea_convolution_window *g, const float *image, long firstColumn, int live,
                                 long firstTap, long depth, float *out, long ldo, int storeAll) {
@@ -90,8 +109,6 @@ static inline void pack_columns(const fovea_convolution_window *g, const float *
     const __m512i offsets1 = _mm512_add_epi32(_mm512_add_epi32(_mm512_mullo_epi32(rows1, widthVector), columns1),
                                               _mm512_loadu_si512(imageOrigin + 16));
 
-    const __m512i evenIndices = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i fourthIndices = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
 
     const long kw = g->kernelWidth, kh = g->kernelHeight;
     long s = firstTap % kw, r = (firstTap / kw) % kh, c = firstTap / (kw * kh);
@@ -122,53 +139,22 @@ static inline void pack_columns(const fovea_convolution_window *g, const float *
                 _mm_prefetch((const char *)(source + 32), _MM_HINT_T0);
                 _mm_prefetch((const char *)(source + 48), _MM_HINT_T0);
             }
-        } else if (sw == 2) {
-            // Lane i of a run reads source[2i]: load the run's 32-float spans under a mask of the
-            // even elements its lanes need, then keep the even elements.
+        } else if (sw == 2 || sw == 4) {
+            // Lane i of a run reads source[sw·i]: per half, the run's span (16·sw floats) is loaded
+            // under a mask of the elements its lanes need and every sw-th element kept.
             const uint32_t valid = (uint32_t)valid0 | ((uint32_t)valid1 << 16);
             for (int run = 0; run < runCount; ++run) {
                 const uint32_t lanes = valid & runMask[run];
                 if (lanes == 0) continue;
                 const float *source = channel + runImage[run] + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
-                _mm_prefetch((const char *)(source + 64), _MM_HINT_T0);
-                _mm_prefetch((const char *)(source + 80), _MM_HINT_T0);
-                for (int half = 0; half < 2; ++half) {
-                    const uint32_t halfLanes = (lanes >> (16 * half)) & 0xFFFFu;
-                    if (halfLanes == 0) continue;
-                    const uint32_t elements = spread_to_even_bits(halfLanes);
-                    const float *span = source + 32 * half;
-                    const __m512 low = _mm512_maskz_loadu_ps((__mmask16)elements, span);
-                    const __m512 high = _mm512_maskz_loadu_ps((__mmask16)(elements >> 16), span + 16);
-                    const __m512 even = _mm512_permutex2var_ps(low, evenIndices, high);
-                    if (half == 0) half0 = _mm512_mask_mov_ps(half0, (__mmask16)halfLanes, even);
-                    else half1 = _mm512_mask_mov_ps(half1, (__mmask16)halfLanes, even);
-                }
-            }
-        } else if (sw == 4) {
-            // Lane i of a run reads source[4i]: four masked loads per half (the 64-float span),
-            // every fourth element kept from each pair of them, and the two halves joined.
-            const uint32_t valid = (uint32_t)valid0 | ((uint32_t)valid1 << 16);
-            for (int run = 0; run < runCount; ++run) {
-                const uint32_t lanes = valid & runMask[run];
-                if (lanes == 0) continue;
-                const float *source = channel + runImage[run] + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
-                _mm_prefetch((const char *)(source + 128), _MM_HINT_T0);
-                _mm_prefetch((const char *)(source + 144), _MM_HINT_T0);
-                for (int half = 0; half < 2; ++half) {
-                    const uint32_t halfLanes = (lanes >> (16 * half)) & 0xFFFFu;
-                    if (halfLanes == 0) continue;
-                    const uint64_t elements = spread_to_every_fourth_bit(halfLanes);
-                    const float *span = source + 64 * half;
-                    const __m512 a0 = _mm512_maskz_loadu_ps((__mmask16)elements, span);
-                    const __m512 a1 = _mm512_maskz_loadu_ps((__mmask16)(elements >> 16), span + 16);
-                    const __m512 a2 = _mm512_maskz_loadu_ps((__mmask16)(elements >> 32), span + 32);
-                    const __m512 a3 = _mm512_maskz_loadu_ps((__mmask16)(elements >> 48), span + 48);
-                    const __m512 first = _mm512_permutex2var_ps(a0, fourthIndices, a1);   // lanes 0–7
-                    const __m512 second = _mm512_permutex2var_ps(a2, fourthIndices, a3);  // lanes 0–7
-                    const __m512 joined = _mm512_shuffle_f32x4(first, second, 0x44);
-                    if (half == 0) half0 = _mm512_mask_mov_ps(half0, (__mmask16)halfLanes, joined);
-                    else half1 = _mm512_mask_mov_ps(half1, (__mmask16)halfLanes, joined);
-                }
+                _mm_prefetch((const char *)(source + 32 * sw), _MM_HINT_T0);
+                _mm_prefetch((const char *)(source + 32 * sw + 16), _MM_HINT_T0);
+                const uint32_t lanes0 = lanes & 0xFFFFu, lanes1 = lanes >> 16;
+                // Literal strides, so that each call is inlined for its own stride.
+                const __m512 low = !lanes0 ? half0 : sw == 2 ? strided_half(source, lanes0, 2) : strided_half(source, lanes0, 4);
+                const __m512 high = !lanes1 ? half1 : sw == 2 ? strided_half(source + 32, lanes1, 2) : strided_half(source + 64, lanes1, 4);
+                half0 = _mm512_mask_mov_ps(half0, (__mmask16)lanes0, low);
+                half1 = _mm512_mask_mov_ps(half1, (__mmask16)lanes1, high);
             }
         } else {
             const __m512i shift = _mm512_set1_epi32((int32_t)(rowShift * width + columnShift));

@@ -37,22 +37,18 @@ struct ConvolutionPacking {
     /// packer writing 32-column stretches of plain im2col rows); same values as `Im2col.pack`.
     /// The CPU must have AVX-512F.
     static let vectorIm2col: ColumnPacker = { image, g, channels, columns, out in
-        let packing = ConvolutionPacking(geometry: g, image: image + channels.lowerBound * g.inputHeight * g.inputWidth,
-                                         nr: 32, vectorPanels: true)
-        withUnsafePointer(to: packing.window) { window in
-            fovea_im2col_avx512(window, packing.image, columns.lowerBound, columns.count, 0,
-                                channels.count * g.kernelHeight * g.kernelWidth, out)
+        withUnsafePointer(to: fovea_convolution_window(g)) { window in
+            fovea_im2col_avx512(window, image + channels.lowerBound * g.inputHeight * g.inputWidth, columns.lowerBound,
+                                columns.count, 0, channels.count * g.kernelHeight * g.kernelWidth, out)
         }
     }
 
     /// An `Im2colConvolution.ColumnAccumulator` in C with AVX-512 (`fovea_col2im_avx512`); it adds
     /// in `Im2col.accumulate`'s order, so the sums are the same. The CPU must have AVX-512F.
     static let vectorCol2im: ColumnAccumulator = { columns, g, channels, columnRange, image in
-        let plane = g.inputHeight * g.inputWidth
-        let window = ConvolutionPacking(geometry: g, image: image, nr: 32, vectorPanels: true).window
-        withUnsafePointer(to: window) { window in
+        withUnsafePointer(to: fovea_convolution_window(g)) { window in
             fovea_col2im_avx512(window, columns, columnRange.lowerBound, columnRange.count, 0,
-                                channels.count * g.kernelHeight * g.kernelWidth, image + channels.lowerBound * plane)
+                                channels.count * g.kernelHeight * g.kernelWidth, image + channels.lowerBound * g.inputHeight * g.inputWidth)
         }
     }
 

@@ -87,9 +87,9 @@ struct DirectGEMMConvolution: Sendable {
         let imageSize = g.inputChannels * g.inputHeight * g.inputWidth
         let groupInputSize = g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
         let kernel = self.kernel
-        // Packed once for the call when each group's weights would otherwise be packed again and
-        // again (several images, or several column blocks of one GEMM); for one image the panels
-        // packed block by block into the L2-resident buffer are faster than a round trip via memory.
+        // The weights already in the GEMM's A layout (kept from earlier calls, or packed once for
+        // this one: `packedWeights`), or nil: then each GEMM packs its blocks into its L2-resident
+        // buffer, faster for one image than a round trip via memory.
         let packedWeights = packedWeights(weight, geometry: g)
         let packOnce = packedWeights != nil
         let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
@@ -106,6 +106,7 @@ struct DirectGEMMConvolution: Sendable {
                             : (min(part * plan.partSize, m)..<min((part + 1) * plan.partSize, m), 0..<n)
                         guard !rows.isEmpty, !columns.isEmpty else { return }
                         let firstOutput = group * m + rows.lowerBound
+                        // `wt` is the raw weights (packA reads `weights`) or the packed ones (`groupWeights`).
                         let weights = UnsafePointer(wt.pointer + firstOutput * k)
                         let groupWeights = UnsafePointer(wt.pointer + group * paddedRows * k)
                         let source = UnsafePointer(x.pointer + image * imageSize + group * groupInputSize)
