@@ -86,6 +86,6 @@ public struct DispatchDevice: GEMMBackedDevice {
         }
         return Conv2DFilterGradients(
             weight: directBackwardFilter.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry),
-            bias: Im2colConvolution.biasGradient(gradOutput, geometry: geometry))
+            bias: Im2colConvolution.biasGradient(gradOutput, geometry: geometry, threads: threadCount))
     }
 }

@@ -372,27 +372,6 @@ public struct Im2colConvolution: Sendable {
                 }
             }
         }
-        return Conv2DFilterGradients(weight: gradWeight, bias: Self.biasGradient(gradOutput, geometry: g))
-    }
-
-    /// `∂L/∂b[k] = Σ_{n,p,q} ∂L/∂y[n,k,p,q]`, summed in Double in a fixed order.
-    public static func biasGradient(_ gradOutput: Tensor, geometry g: Conv2DGeometry) -> Tensor {
-        var result = Tensor(zeros: [g.outputChannels])
-        let positions = g.columnCount
-        gradOutput.withUnsafeBufferPointer { dy in
-            result.withUnsafeMutableBufferPointer { db in
-                for k in 0..<g.outputChannels {
-                    var sum: Double = 0
-                    for n in 0..<g.batch {
-                        let plane = dy.baseAddress! + (n * g.outputChannels + k) * positions
-                        var partial: Float = 0
-                        for i in 0..<positions { partial += plane[i] }
-                        sum += Double(partial)
-                    }
-                    db[k] = Float(sum)
-                }
-            }
-        }
-        return result
+        return Conv2DFilterGradients(weight: gradWeight, bias: Self.biasGradient(gradOutput, geometry: g, threads: threads))
     }
 }
