@@ -62,7 +62,8 @@ LAYERS = [
 
 
 def median_time(fn, runs):
-    fn()
+    for _ in range(3):  # warm-up, as fovea-bench does
+        fn()
     times = []
     for _ in range(runs):
         start = time.perf_counter()

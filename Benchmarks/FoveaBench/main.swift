@@ -18,6 +18,8 @@ func progress(_ text: String) {
 
 /// The machine header, with the FMA peak measured now.
 func machineInfo(threads: [Int]) -> MachineInfo {
+    progress("waiting for idle threads (OpenBLAS's pool spins after loading)…")
+    if !IdleThreads.wait() { progress("other threads of this process still use CPU time; timings may suffer") }
     progress("measuring the FMA peak…")
     let peak = MachinePeak.measure(threads: threads.max() ?? 1)
     let formatter = ISO8601DateFormatter()

@@ -8,7 +8,7 @@ import Fovea
 /// - correctness: each backend is compared with `naive` on a reduced-size copy of the layer (same
 ///   channels, kernel, stride and padding; the input shrunk so the output has 2–3 rows and
 ///   columns), because naive on a full ImageNet layer takes minutes;
-/// - timing: one warm-up call per engine, then `runs` rounds in which every backend runs once
+/// - timing: three warm-up calls per engine, then `runs` rounds in which every backend runs once
 ///   (interleaved, so drifts in machine speed hit all alike); before each timed call an FMA probe
 ///   waits until the cores run at ≥ 90% of the measured peak; the median is reported;
 /// - `naive` is timed with one run, only on layers of at most `naiveFlopLimit` FLOPs;
@@ -109,7 +109,7 @@ public struct LayerRunner {
                     for pass in passes {
                         progress("\(layer.name) · \(pass.rawValue) · batch \(batch) · \(count) thread\(count == 1 ? "" : "s")")
                         var times = [[Double]](repeating: [], count: devices.count)
-                        for device in devices { _ = operands.run(pass, on: device) }  // warm-up
+                        for _ in 0..<3 { for device in devices { _ = operands.run(pass, on: device) } }  // warm-up
                         for _ in 0..<runs {
                             for (index, device) in devices.enumerated() {
                                 peak.waitUntilQuiet(threads: count)

@@ -40,13 +40,29 @@ struct DirectGEMMBackwardFilter: Sendable {
         g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.stride == 1 && g.options.padding == 0
     }
 
-    /// Whether the taps are split (else the positions). Layers with few taps split positions. So do
-    /// 1×1 layers whose stretches reach a full depth block (`kc` positions): split by taps, each
-    /// part would pack all of ∂y again for a GEMM only C/parts columns wide (ResNet-50 64→256 at
-    /// 56×56: 1.0–1.2× from the second thread that way).
+    /// The partial sums the position split may take and still be preferred to the tap split: the
+    /// position split packs every ∂y and image block once (the tap split packs ∂y again for each
+    /// of its parts) and cuts any layer evenly, while summing its partials costs little as long as
+    /// they stay small. Measured at 2 threads (Docs/Performance.md): positions were 1.1–1.4× faster
+    /// up to 2.2 MiB of partials (ResNet stem, VGG16 64→64 and 64→128, ResNet 64→64 3×3) and
+    /// 0.8–1.0× from 4.5 MiB (ResNet 128→128 3×3, AlexNet conv2).
+    static let defaultSmallPartialsBytes = 5 << 19  // 2.5 MiB
+    /// `defaultSmallPartialsBytes`, or 0 in tests that need the tap split on small layers.
+    var smallPartialsBytes = Self.defaultSmallPartialsBytes
+
+    /// Whether the taps are split (else the positions). Positions when their partial sums are small
+    /// (`defaultSmallPartialsBytes`), and for 1×1 layers whose stretches reach a full depth block (`kc`
+    /// positions: split by taps, each part would pack all of ∂y again for a GEMM only C/parts
+    /// columns wide); otherwise taps, given at least `minimumPanels` tap panels to share.
     func splitsTaps(_ g: Conv2DGeometry) -> Bool {
+        if partialsBytes(g) <= smallPartialsBytes { return false }
         if Self.isPointwise(g) && (g.batch * g.columnCount + WorkGrain.items - 1) / WorkGrain.items >= kernel.kc { return false }
         return panels(g) * g.groups >= Self.minimumPanels
+    }
+
+    /// Bytes of the position split's partial sums: one ∂W per stretch.
+    private func partialsBytes(_ g: Conv2DGeometry) -> Int {
+        WorkGrain.items * g.groups * g.outputChannelsPerGroup * g.columnRows * MemoryLayout<Float>.stride
     }
 
     private func panels(_ g: Conv2DGeometry) -> Int { (g.columnRows + 31) / 32 }
@@ -113,7 +129,7 @@ struct DirectGEMMBackwardFilter: Sendable {
     /// The workspace one call allocates: the partial sums of the position split (the per-thread
     /// panel scratch, 32 × KC Floats, is reused across calls).
     func workspaceBytes(_ g: Conv2DGeometry) -> Int {
-        splitsTaps(g) ? 0 : WorkGrain.items * g.groups * g.outputChannelsPerGroup * g.columnRows * MemoryLayout<Float>.stride
+        splitsTaps(g) ? 0 : partialsBytes(g)
     }
 
     func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {

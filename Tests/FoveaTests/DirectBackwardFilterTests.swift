@@ -52,7 +52,9 @@ struct DirectBackwardFilterTests {
             let device = DispatchDevice(threads: 2, fallback: nil, winograd: .never)
             #expect(device.directBackwardFilter.handles(g), "\(g)")
             checked += 1
-            if device.directBackwardFilter.splitsTaps(g) { byTaps += 1 }
+            // Small partial sums make the default rule split positions; with the threshold at 0 the
+            // tap split runs wherever it can.
+            if DirectGEMMBackwardFilter(threads: 2, kernel: .best, smallPartialsBytes: 0).splitsTaps(g) { byTaps += 1 }
             let input = Tensor.randomNormal(g.inputShape, seed: UInt64(checked))
             let gradOutput = Tensor.randomNormal(g.outputShape, seed: UInt64(100 + checked))
             let expected = TestDevices.naive.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: g)
@@ -60,26 +62,33 @@ struct DirectBackwardFilterTests {
             expectClose(actual.weight, expected.weight, absolute: 1e-3, relative: 1e-4, "\(g)")
             expectClose(actual.bias, expected.bias, absolute: 1e-3, relative: 1e-4, "\(g)")
             for kernel in [GEMMKernel.best, TestDevices.tinyBlocks] {
-                let results = [1, 2, 3, 4].map {
-                    DirectGEMMBackwardFilter(threads: $0, kernel: kernel).backwardFilter(gradOutput: gradOutput, input: input, geometry: g)
+                for partials in [0, DirectGEMMBackwardFilter.defaultSmallPartialsBytes] {
+                    let results = [1, 2, 3, 4].map {
+                        DirectGEMMBackwardFilter(threads: $0, kernel: kernel, smallPartialsBytes: partials)
+                            .backwardFilter(gradOutput: gradOutput, input: input, geometry: g)
+                    }
+                    expectClose(results[0], expected.weight, absolute: 1e-3, relative: 1e-4, "\(kernel) \(g)")
+                    for i in 1..<results.count { expectIdentical(results[i], results[0], "\(kernel) at \(i + 1) threads \(g)") }
                 }
-                expectClose(results[0], expected.weight, absolute: 1e-3, relative: 1e-4, "\(kernel) \(g)")
-                for i in 1..<results.count { expectIdentical(results[i], results[0], "\(kernel) at \(i + 1) threads \(g)") }
             }
         }
     }
 
-    /// How layers are split: taps when there are at least `minimumPanels` 32-tap panels, else
-    /// positions; 1×1 layers by positions when a stretch reaches a depth block — the same at any
-    /// thread count.
+    /// How layers are split: positions when the partial sums are small; else taps when there are
+    /// at least `minimumPanels` 32-tap panels, positions otherwise, and 1×1 layers by positions
+    /// when a stretch reaches a depth block — the same at any thread count.
     @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
     func choosesTheSplitByShapeAlone() throws {
         let wide = try Conv2DGeometry(inputShape: [1, 64, 8, 8], weightShape: [8, 64, 3, 3], options: Conv2DOptions(padding: 1))
         let narrow = try Conv2DGeometry(inputShape: [1, 3, 8, 8], weightShape: [8, 3, 3, 3], options: Conv2DOptions(padding: 1))
         let smallPointwise = try Conv2DGeometry(inputShape: [1, 256, 8, 8], weightShape: [8, 256, 1, 1], options: Conv2DOptions())
         let largePointwise = try Conv2DGeometry(inputShape: [1, 256, 56, 56], weightShape: [64, 256, 1, 1], options: Conv2DOptions())
+        let large = try Conv2DGeometry(inputShape: [1, 256, 14, 14], weightShape: [256, 256, 3, 3], options: Conv2DOptions(padding: 1))
         for threads in 1...4 {
-            let direct = DirectGEMMBackwardFilter(threads: threads, kernel: .best)
+            let byDefault = DirectGEMMBackwardFilter(threads: threads, kernel: .best)
+            #expect(byDefault.handles(wide) && !byDefault.splitsTaps(wide), "small partial sums: positions")
+            #expect(byDefault.handles(large) && byDefault.splitsTaps(large), "18 MiB of partial sums: taps")
+            let direct = DirectGEMMBackwardFilter(threads: threads, kernel: .best, smallPartialsBytes: 0)
             #expect(direct.handles(wide) && direct.splitsTaps(wide))
             #expect(direct.handles(narrow) && !direct.splitsTaps(narrow))
             #expect(direct.handles(smallPointwise) && direct.splitsTaps(smallPointwise))
