@@ -16,6 +16,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     public let kernel: GEMMKernel
     let directConvolution: DirectGEMMConvolution
     let directBackwardFilter: DirectGEMMBackwardFilter
+    let shiftedImage: ShiftedImageConvolution
 
     /// - Parameters:
     ///   - workspaceBytesPerWorker: the largest im2col tile one worker packs (default 8 MiB).
@@ -43,6 +44,7 @@ public struct DispatchDevice: GEMMBackedDevice {
                                        policy: policy, tileSize: winogradTileSize, gemm: gemm)
         directConvolution = DirectGEMMConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
         directBackwardFilter = DirectGEMMBackwardFilter(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
+        shiftedImage = ShiftedImageConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
     }
 
     public var name: String { "dispatch" }
@@ -57,6 +59,9 @@ public struct DispatchDevice: GEMMBackedDevice {
            let output = winograd.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry) {
             return output
         }
+        if shiftedImage.pays(geometry) {
+            return shiftedImage.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+        }
         return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
     }
 
@@ -65,7 +70,8 @@ public struct DispatchDevice: GEMMBackedDevice {
     public func convolutionWorkspaceBytes(for g: Conv2DGeometry, pass: String) -> Int {
         switch pass {
         case "forward":
-            return (takesWinograd(g) ? winograd.workspaceBytes(for: g, pass: pass) : nil) ?? directConvolution.workspaceBytes(g)
+            if takesWinograd(g), let bytes = winograd.workspaceBytes(for: g, pass: pass) { return bytes }
+            return shiftedImage.pays(g) ? shiftedImage.workspaceBytes(g) : directConvolution.workspaceBytes(g)
         case "backward-filter" where directBackwardFilter.handles(g):
             return directBackwardFilter.workspaceBytes(g)
         default:

@@ -5,6 +5,7 @@
 #define FOVEA_CFOVEAKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// Rows and columns of the micro-kernel's register tile.
 #define FOVEA_GEMM_MR 6
@@ -34,6 +35,17 @@ void fovea_sgemm_kernel_12x32_avx512(long kc, const float *a, const float *b, fl
                                      int m, int n, int accumulate);
 void fovea_sgemm_kernel_14x32_avx512(long kc, const float *a, const float *b, float *c, long ldc,
                                      int m, int n, int accumulate);
+
+/// Entries the offsets table of `fovea_shifted_image_kernel_12x32_avx512` must have past its
+/// last step (read for prefetching only; any in-range offsets, e.g. zeros).
+#define FOVEA_SHIFTED_IMAGE_OFFSET_SLACK 8
+
+/// The 12×32 micro-kernel with B read from an image instead of a packed panel:
+///   C[i, j] (= or +=) Σ_{p<kc} Apanel[p·12 + i] · image[offsets[p] + j]   for i < m ≤ 12, j < n ≤ 32,
+/// Apanel as for fovea_sgemm_kernel_12x32_avx512; image[offsets[p] + j] is read only for j < n.
+/// `offsets` holds kc + FOVEA_SHIFTED_IMAGE_OFFSET_SLACK entries. Requires fovea_cpu_has_avx512f().
+void fovea_shifted_image_kernel_12x32_avx512(long kc, const float *a, const float *image, const int32_t *offsets,
+                                             float *c, long ldc, int m, int n, int accumulate);
 
 /// Transposing panel packing: out[p·width + i] = a[i·lda + p] for i < rows (≤ width), 0 for
 /// rows ≤ i < width, p < length. Packs A (width 12) and Bᵀ (width 32) for the 12×32 kernel.

@@ -1,0 +1,69 @@
+// The AVX-512 micro-kernel of the shifted-image convolution (Fovea's `ShiftedImageConvolution`):
+// the 12×32 GEMM micro-kernel of sgemm_kernel_avx512.c with its B panel replaced by the image
+// itself. For a stride-1 convolution over a zero-padded image of width Wp, row t of the implicit
+// column matrix at "virtual" position j is image[offsets[t] + j], so the 32 B values of a step are
+// one unaligned load pair at image + offsets[t] and nothing is packed.
+#include "CFoveaKernels.h"
+
+#include <immintrin.h>
+
+__attribute__((target("avx512f")))
+void fovea_shifted_image_kernel_12x32_avx512(long kc, const float *a, const float *image, const int32_t *offsets,
+                                             float *c, long ldc, int m, int n, int accumulate) {
+    __m512 lo[12], hi[12];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 12; ++i) {
+        lo[i] = _mm512_setzero_ps();
+        hi[i] = _mm512_setzero_ps();
+    }
+    for (int i = 0; i < m; ++i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    // Lanes past n are masked on load too: the image may end there.
+    const __mmask16 maskLo = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    const __mmask16 maskHi = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1);
+
+    long p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        // The rows of four steps ahead (offsets has FOVEA_SHIFTED_IMAGE_OFFSET_SLACK entries past kc).
+        _mm_prefetch((const char *)(image + offsets[p + 8]), _MM_HINT_T0);
+        _mm_prefetch((const char *)(image + offsets[p + 8] + 31), _MM_HINT_T0);
+#pragma clang loop unroll(full)
+        for (int u = 0; u < 4; ++u) {
+            const float *row = image + offsets[p + u];
+            const __m512 b0 = _mm512_maskz_loadu_ps(maskLo, row);
+            const __m512 b1 = _mm512_maskz_loadu_ps(maskHi, row + 16);
+#pragma clang loop unroll(full)
+            for (int i = 0; i < 12; ++i) {
+                const __m512 av = _mm512_set1_ps(a[12 * u + i]);
+                lo[i] = _mm512_fmadd_ps(av, b0, lo[i]);
+                hi[i] = _mm512_fmadd_ps(av, b1, hi[i]);
+            }
+        }
+        a += 48;
+    }
+    for (; p < kc; ++p) {
+        const float *row = image + offsets[p];
+        const __m512 b0 = _mm512_maskz_loadu_ps(maskLo, row);
+        const __m512 b1 = _mm512_maskz_loadu_ps(maskHi, row + 16);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 12; ++i) {
+            const __m512 av = _mm512_set1_ps(a[i]);
+            lo[i] = _mm512_fmadd_ps(av, b0, lo[i]);
+            hi[i] = _mm512_fmadd_ps(av, b1, hi[i]);
+        }
+        a += 12;
+    }
+
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 12; ++i) {
+        if (i < m) {
+            float *row = c + i * ldc;
+            __m512 x = lo[i], y = hi[i];
+            if (accumulate) {
+                x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(maskLo, row));
+                y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(maskHi, row + 16));
+            }
+            _mm512_mask_storeu_ps(row, maskLo, x);
+            _mm512_mask_storeu_ps(row + 16, maskHi, y);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import CFoveaKernels
+import FoveaCore
+
+/// Convolution forward for stride-1 layers with nothing packed on the image side: the GEMM
+///
+///     y[n] [K × V] = W [K × C·R·S] · col [C·R·S × V]
+///
+/// over a zero-padded copy of each image (Hp = H + 2·ph rows of Wp = W + 2·pw) and "virtual"
+/// positions v = oy·Wp + ox (ox < Wp, so each output row carries dw·(S−1) columns that are computed
+/// and dropped). At stride 1, col[t, v] = padded[offsets[t] + v] with
+/// offsets[(c·R + r)·S + s] = c·Hp·Wp + r·dh·Wp + s·dw: a row of col is the padded image shifted,
+/// so `fovea_shifted_image_kernel_12x32_avx512` loads its 32 B values of a step straight from the
+/// image, where the direct GEMM packs them first (`DirectGEMMConvolution`). The weights are packed
+/// once per call (or kept, `PackedWeightCache`) in the GEMM's A layout.
+///
+/// V = (Ho − 1)·Wp + Wo, so the last read is the padded image's last element. Without horizontal
+/// padding and with S = 1 the virtual positions are the output's and the kernel writes the output;
+/// otherwise each block of columns goes through a per-worker staging block from which the valid
+/// columns are copied (with the bias and the fused activation).
+///
+/// **Split**: (image, block of `blockColumns(g)` virtual columns) items, each a whole GEMM column
+/// block with every depth block in order, so every output element is reduced by the same
+/// micro-kernel calls whatever the thread count.
+struct ShiftedImageConvolution: Sendable {
+    let threads: Int
+    let kernel: GEMMKernel
+    /// The most bytes a call allocates (padded images, staging blocks), the device's workspace limit.
+    var workspaceLimitBytes = Im2colConvolution.defaultWorkspaceLimitBytes
+    /// Packs (and keeps) the weights, as for the direct GEMM.
+    let weights: DirectGEMMConvolution
+
+    init(threads: Int, kernel: GEMMKernel, workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes) {
+        self.threads = threads
+        self.kernel = kernel
+        self.workspaceLimitBytes = workspaceLimitBytes
+        weights = DirectGEMMConvolution(threads: threads, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
+    }
+
+    /// Stride 1, one group, the AVX-512 12×32 kernel, 32-bit offsets, and the workspace within the limit.
+    func handles(_ g: Conv2DGeometry) -> Bool {
+        kernel.transposingPacker && kernel.mr == 12 && kernel.nr == 32 && g.options.stride == 1 && g.groups == 1
+            && g.inputChannels * paddedHeight(g) * paddedWidth(g) < Int(Int32.max) && workspaceBytes(g) <= workspaceLimitBytes
+    }
+
+    /// Where it runs instead of the direct GEMM (Winograd, where taken, comes first): where packing
+    /// the image is a large share of the work and the dropped columns a small one. Measured at
+    /// 1–2 threads, batch 1 and 8 (Docs/Performance.md): 1×1 layers on 64 channels 1.2–1.7×
+    /// (on 256 or 512 channels 0.8–1.0×: the packer's prefetching wins there); other layers with
+    /// at most 128 output channels and at most 10% dropped columns (`Wp − Wo ≤ Wo/10`): DenseNet
+    /// 128→32 1.1–1.4×, VGG16 3→64 1.2–1.4×, an 11×11 layer on 3 channels 1.1–1.3×; small outputs
+    /// with wide padding (13×13 in 15, 32×32 in 40) run 0.6–0.9× and stay direct.
+    func pays(_ g: Conv2DGeometry) -> Bool {
+        guard handles(g) else { return false }
+        let pointwise = g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.padding == 0
+        if pointwise { return g.inputChannels <= 64 }
+        return g.outputChannels <= 128 && (paddedWidth(g) - g.outputWidth) * 10 <= g.outputWidth
+    }
+
+    func paddedHeight(_ g: Conv2DGeometry) -> Int { g.inputHeight + 2 * g.options.padding.height }
+    func paddedWidth(_ g: Conv2DGeometry) -> Int { g.inputWidth + 2 * g.options.padding.width }
+    private func padded(_ g: Conv2DGeometry) -> Bool { g.options.padding.height > 0 || g.options.padding.width > 0 }
+    /// Whether virtual positions differ from output positions (then columns go through staging).
+    private func staged(_ g: Conv2DGeometry) -> Bool { paddedWidth(g) != g.outputWidth }
+    private func virtualColumns(_ g: Conv2DGeometry) -> Int { (g.outputHeight - 1) * paddedWidth(g) + g.outputWidth }
+
+    /// Columns per item: a multiple of 32 whose staging block (K × columns) stays near 256 KiB, and
+    /// narrow enough for about four items per worker. (Blocks only select columns; each element's
+    /// reduction is the same whatever their width, so the thread count may choose it.)
+    func blockColumns(_ g: Conv2DGeometry) -> Int {
+        let widest = min(max((65_536 / max(g.outputChannels, 1)) / 32 * 32, 64), 1024)
+        let blocksPerImage = max(1, (4 * threads + g.batch - 1) / max(g.batch, 1))
+        let even = (virtualColumns(g) + blocksPerImage - 1) / blocksPerImage
+        return min(widest, max(64, (even + 31) / 32 * 32))
+    }
+
+    /// Images padded at once: all of them when they take at most half the limit, else as many as fit.
+    private func imagesPerChunk(_ g: Conv2DGeometry) -> Int {
+        guard padded(g) else { return max(g.batch, 1) }
+        let bytes = g.inputChannels * paddedHeight(g) * paddedWidth(g) * MemoryLayout<Float>.stride
+        return max(1, min(g.batch, (workspaceLimitBytes / 2) / max(bytes, 1)))
+    }
+
+    private func workers(_ g: Conv2DGeometry) -> Int { max(1, min(threads, WorkGrain.items)) }
+
+    /// Padded images (one chunk), staging blocks, the offsets table and the packed weights.
+    func workspaceBytes(_ g: Conv2DGeometry) -> Int {
+        let floats = MemoryLayout<Float>.stride
+        let paddedImages = padded(g) ? imagesPerChunk(g) * g.inputChannels * paddedHeight(g) * paddedWidth(g) * floats : 0
+        let staging = staged(g) ? workers(g) * g.outputChannels * blockColumns(g) * floats : 0
+        return paddedImages + staging + weights.packedWeightBytes(g) + (g.columnRows + Int(FOVEA_SHIFTED_IMAGE_OFFSET_SLACK)) * 4
+    }
+
+    /// offsets[(c·R + r)·S + s] = c·Hp·Wp + r·dh·Wp + s·dw, then the prefetch slack (zeros).
+    func offsets(_ g: Conv2DGeometry) -> [Int32] {
+        let (hp, wp) = (paddedHeight(g), paddedWidth(g))
+        let (dh, dw) = (g.options.dilation.height, g.options.dilation.width)
+        var table: [Int32] = []
+        table.reserveCapacity(g.columnRows + Int(FOVEA_SHIFTED_IMAGE_OFFSET_SLACK))
+        for c in 0..<g.inputChannels {
+            for r in 0..<g.kernelHeight {
+                for s in 0..<g.kernelWidth { table.append(Int32(c * hp * wp + r * dh * wp + s * dw)) }
+            }
+        }
+        return table + [Int32](repeating: 0, count: Int(FOVEA_SHIFTED_IMAGE_OFFSET_SLACK))
+    }
+
+    /// `y = epilogue(conv(x, w) + bias)`.
+    func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
+                 geometry g: Conv2DGeometry) -> Tensor {
+        var output = Tensor(uninitialized: g.outputShape)  // every element is written below
+        let packed = weights.packedWeights(weight, geometry: g) ?? weights.packWeights(weight, geometry: g)
+        let table = offsets(g)
+        let (m, depth, kc) = (g.outputChannels, g.columnRows, kernel.kc)
+        let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
+        let (hp, wp, ph, pw) = (paddedHeight(g), paddedWidth(g), g.options.padding.height, g.options.padding.width)
+        let (ho, wo) = (g.outputHeight, g.outputWidth)
+        let planeSize = ho * wo
+        let virtual = virtualColumns(g)
+        let width = blockColumns(g)
+        let blocks = (virtual + width - 1) / width
+        let isStaged = staged(g), isPadded = padded(g)
+        let chunk = imagesPerChunk(g)
+        let imageFloats = g.inputChannels * g.inputHeight * g.inputWidth
+        let paddedFloats = g.inputChannels * hp * wp
+        let paddedImages = ScratchBuffers(workers: 1, capacity: isPadded ? chunk * paddedFloats : 0)
+        let staging = ScratchBuffers(workers: workers(g), capacity: isStaged ? m * width : 0)
+        let biasValues = bias?.scalars
+        let finishes = biasValues != nil || activation != .none
+        input.withUnsafeBufferPointer { x in
+            packed.withUnsafeBufferPointer { a in
+                output.withUnsafeMutableBufferPointer { y in
+                    table.withUnsafeBufferPointer { offsets in
+                        let (x, a, y) = (SendablePointer(x.baseAddress!), SendablePointer(a.baseAddress!), SendablePointer(y.baseAddress!))
+                        let offsets = SendablePointer(offsets.baseAddress!)
+                        let images = SendablePointer(paddedImages[0])
+                        for first in stride(from: 0, to: g.batch, by: chunk) {
+                            let count = min(chunk, g.batch - first)
+                            if isPadded {  // zero borders, image rows in the middle
+                                Parallel.forEach(count * g.inputChannels, threads: threads) { _, plane in
+                                    let source = x.pointer + first * imageFloats + plane * g.inputHeight * g.inputWidth
+                                    let target = images.pointer + plane * hp * wp
+                                    target.update(repeating: 0, count: ph * wp)
+                                    for row in 0..<g.inputHeight {
+                                        let line = target + (ph + row) * wp
+                                        line.update(repeating: 0, count: pw)
+                                        line.advanced(by: pw).update(from: source + row * g.inputWidth, count: g.inputWidth)
+                                        line.advanced(by: pw + g.inputWidth).update(repeating: 0, count: wp - pw - g.inputWidth)
+                                    }
+                                    (target + (ph + g.inputHeight) * wp).update(repeating: 0, count: (hp - ph - g.inputHeight) * wp)
+                                }
+                            }
+                            Parallel.forEach(count * blocks, threads: workers(g)) { worker, item in
+                                let (local, block) = (item / blocks, item % blocks)
+                                let image = first + local
+                                let source = UnsafePointer(isPadded ? images.pointer + local * paddedFloats : x.pointer + image * imageFloats)
+                                let columns = (block * width)..<min(virtual, (block + 1) * width)
+                                // The block's C: staging (K × width, column 0 = columns.lowerBound) or the output itself.
+                                let (c, ldc) = isStaged ? (staging[worker] - columns.lowerBound, width)
+                                                        : (y.pointer + image * m * planeSize, planeSize)
+                                for pc in stride(from: 0, to: depth, by: kc) {
+                                    let length = min(kc, depth - pc)
+                                    let aBlock = a.pointer + pc * paddedRows
+                                    for jr in stride(from: columns.lowerBound, to: columns.upperBound, by: 32) {
+                                        let n = Int32(min(32, columns.upperBound - jr))
+                                        for ir in stride(from: 0, to: m, by: 12) {
+                                            fovea_shifted_image_kernel_12x32_avx512(
+                                                length, aBlock + ir * length, source + jr, offsets.pointer + pc,
+                                                c + ir * ldc + jr, ldc, Int32(min(12, m - ir)), n, pc == 0 ? 0 : 1)
+                                        }
+                                    }
+                                }
+                                Self.finish(columns: columns, c: c, ldc: ldc, output: y.pointer + image * m * planeSize,
+                                            staged: isStaged, finishes: finishes, channels: m, outputWidth: wo, paddedWidth: wp,
+                                            planeSize: planeSize, bias: biasValues, activation: activation)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// Moves a block's valid columns (ox < Wo of each virtual row it covers) from staging into the
+    /// output, adding the bias and applying the epilogue; unstaged, applies them in place.
+    private static func finish(columns: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int, output: UnsafeMutablePointer<Float>,
+                               staged: Bool, finishes: Bool, channels: Int, outputWidth wo: Int, paddedWidth wp: Int,
+                               planeSize: Int, bias: [Float]?, activation: ConvolutionEpilogue) {
+        guard staged || finishes else { return }
+        var v = columns.lowerBound
+        while v < columns.upperBound {
+            let (oy, ox) = (v / wp, v % wp)
+            let end = min(columns.upperBound, oy * wp + wp)
+            let valid = max(0, min(wo, end - oy * wp) - ox)
+            if valid > 0 {
+                for k in 0..<channels {
+                    let target = output + k * planeSize + oy * wo + ox
+                    if staged { target.update(from: c + k * ldc + v, count: valid) }
+                    if finishes { activation.apply(row: target, count: valid, bias: bias?[k] ?? 0) }
+                }
+            }
+            v = end
+        }
+    }
+}
