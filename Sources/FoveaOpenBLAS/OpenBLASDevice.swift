@@ -30,7 +30,7 @@ public struct OpenBLASDevice: GEMMBackedDevice {
                                           workspaceLimitBytes: workspaceLimitBytes, gemm: OpenBLAS.sgemm)
         winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                        workspaceLimitBytes: workspaceLimitBytes,
-                                       policy: policy, tileSize: winogradTileSize, gemm: OpenBLAS.sgemm)
+                                       policy: policy, tileSize: winogradTileSize, filterCache: .shared, gemm: OpenBLAS.sgemm)
     }
 
     public var name: String { "openblas" }

@@ -53,6 +53,48 @@ struct PackedWeightCacheTests {
         #expect(!cache.shouldStore(Self.key(others[0], rows: 9), bytes: 2000) && !cache.shouldStore(Self.key(others[0], rows: 9), bytes: 2000))
     }
 
+    /// Two preparations of the same contents (a GEMM packing and Winograd filters) are kept side
+    /// by side; storing the tensor's next contents drops both.
+    @Test func keepsSeveralPreparationsOfTheSameContents() {
+        let cache = PackedWeightCache(limitBytes: 1 << 20)
+        var w = Tensor.randomNormal([10], seed: 6)
+        let packed = Tensor.randomNormal([10], seed: 7)
+        func key(_ kernel: String) -> PackedWeightCache.Key {
+            PackedWeightCache.Key(contents: w.contentStamp, kernel: kernel, rows: 1, depth: 10, groups: 1)
+        }
+        let (gemm, winograd) = (key("gemm"), key("winograd"))
+        cache.store(packed, for: gemm)
+        cache.store(packed, for: winograd)
+        #expect(cache.lookup(gemm) != nil && cache.lookup(winograd) != nil)
+        w.withUnsafeMutableBufferPointer { $0[0] += 1 }
+        cache.store(packed, for: key("gemm"))
+        #expect(cache.lookup(gemm) == nil && cache.lookup(winograd) == nil, "older contents dropped")
+        #expect(cache.storedBytes == 40)
+    }
+
+    /// Winograd keeps its transformed filters (forward and the flipped ones of backward-data): repeated
+    /// calls agree with naive, and after the weights change in place the next call uses the new ones.
+    @Test(arguments: [1, 2])
+    func changedWeightsAreNeverStaleWithWinograd(batch: Int) throws {
+        let device = DispatchDevice(threads: 2, fallback: nil, winograd: .always)
+        let g = try Conv2DGeometry(inputShape: [batch, 20, 12, 12], weightShape: [24, 20, 3, 3], options: Conv2DOptions(padding: 1))
+        #expect(device.winograd.plan(for: g) != nil)
+        let input = Tensor.randomNormal(g.inputShape, seed: 8)
+        let gradOutput = Tensor.randomNormal(g.outputShape, seed: 9)
+        var weight = Tensor.randomNormal(g.weightShape, seed: 10)
+        for round in 0..<3 {
+            for _ in 0..<3 {
+                expectClose(device.conv2dForward(input: input, weight: weight, bias: nil, geometry: g),
+                            TestDevices.naive.conv2dForward(input: input, weight: weight, bias: nil, geometry: g),
+                            absolute: 1e-3, relative: 1e-4, "forward, round \(round)")
+                expectClose(device.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g),
+                            TestDevices.naive.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g),
+                            absolute: 1e-3, relative: 1e-4, "backward-data, round \(round)")
+            }
+            weight.withUnsafeMutableBufferPointer { w in for i in stride(from: 0, to: w.count, by: 5) { w[i] -= 0.5 } }
+        }
+    }
+
     /// Through the Dispatch backend: repeated calls (which keep the packing) agree with naive, and
     /// after the weights change in place the next call uses the new weights, never the kept packing.
     @Test(arguments: [1, 3])

@@ -2,7 +2,7 @@
 /// GEMMs done by the device's serial GEMM (so a faster GEMM speeds this up too).
 ///
 /// For input `x [N, C, H, W]`, weight `w [K, C, 3, 3]` and output `y [N, K, P, Q]`:
-/// 1. filter transform, once per call: `U_ξ[k, c] = (G w[k,c] Gᵀ)_ξ` for ξ in 0..<α²;
+/// 1. filter transform, once per call (or kept across calls, `filterCache`): `U_ξ[k, c] = (G w[k,c] Gᵀ)_ξ` for ξ in 0..<α²;
 /// 2. input transform of the overlapping α×α patches (stride m, zeros outside the image, partial
 ///    tiles at the right and bottom edges): `V_ξ[c, t] = (Bᵀ d[c,t] B)_ξ` for tile t;
 /// 3. α² GEMMs `M_ξ [K × tiles] = U_ξ [K × C] · V_ξ [C × tiles]`;
@@ -23,11 +23,17 @@ public struct WinogradConvolution: Sendable {
     public let workspaceLimitBytes: Int
     public let policy: WinogradPolicy
     public let tileSize: WinogradTileSize
+    /// Where the transformed filters (all chunks) are kept across calls while the weights are
+    /// unchanged (stored the second time the same contents are transformed); nil: every call
+    /// transforms them.
+    public let filterCache: PackedWeightCache?
 
     public init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
                 workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
-                policy: WinogradPolicy = .automatic, tileSize: WinogradTileSize = .f4x4, gemm: @escaping SerialGEMM) {
+                policy: WinogradPolicy = .automatic, tileSize: WinogradTileSize = .f4x4,
+                filterCache: PackedWeightCache? = nil, gemm: @escaping SerialGEMM) {
         self.gemm = gemm
+        self.filterCache = filterCache
         self.threads = max(threads, 1)
         self.workspaceBytesPerWorker = min(workspaceBytesPerWorker, workspaceLimitBytes)
         self.workspaceLimitBytes = workspaceLimitBytes
@@ -92,48 +98,54 @@ public struct WinogradConvolution: Sendable {
         var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let biasValues = bias?.scalars ?? [Float](repeating: 0, count: g.outputChannels)
         let alphaSquared = plan.inputTile * plan.inputTile
-        let filters = ScratchBuffers(workers: 1, capacity: plan.filterFloats)
+        let kept = keptFilters(T.self, weight: weight, geometry: g, plan: plan, flipped: flippedWeight)
+        let filters = ScratchBuffers(workers: 1, capacity: kept == nil ? plan.filterFloats : 0)
         let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.workerFloats)
         let lastBlock = LastBlocks(workers: plan.workers)
         let tiles = WinogradTiles(geometry: g, plan: plan)
         let gemm = self.gemm
         let threads = self.threads
-        input.withUnsafeBufferPointer { x in
-            weight.withUnsafeBufferPointer { w in
-                output.withUnsafeMutableBufferPointer { y in
-                    biasValues.withUnsafeBufferPointer { b in
-                        let (x, w, y, b) = (SendablePointer(x.baseAddress!), SendablePointer(w.baseAddress!),
-                                            SendablePointer(y.baseAddress!), SendablePointer(b.baseAddress!))
-                        let u = SendablePointer(filters[0])
-                        for chunk in 0..<plan.chunks {
-                            let firstOutput = chunk * plan.chunkHeight
-                            let chunkCount = min(plan.chunkHeight, g.outputChannels - firstOutput)
-                            Parallel.forEach(chunkCount, threads: threads) { _, row in
-                                WinogradFilters.transform(T.self, weight: w.pointer, geometry: g, flipped: flippedWeight,
-                                                          outputChannel: firstOutput + row, row: row, plan: plan, into: u.pointer)
-                            }
-                            Parallel.forEach(plan.blocks * plan.kBlocks, threads: plan.workers) { worker, item in
-                                let block = item / plan.kBlocks
-                                let kStart = (item % plan.kBlocks) * plan.kBlockHeight
-                                let kCount = min(plan.kBlockHeight, chunkCount - kStart)
-                                guard kCount > 0 else { return }
-                                let firstTile = block * plan.blockWidth
-                                let tileCount = min(plan.blockWidth, plan.tiles - firstTile)
-                                let v = scratch[worker]
-                                let products = v + alphaSquared * g.inputChannels * plan.paddedWidth
-                                if lastBlock[worker] != block {
-                                    tiles.transformInput(T.self, x.pointer, firstTile: firstTile, count: tileCount, into: v)
-                                    lastBlock[worker] = block
+        (kept ?? Tensor(zeros: [1])).withUnsafeBufferPointer { keptFilters in
+            let keptFilters = kept == nil ? nil : SendablePointer(keptFilters.baseAddress!)
+            input.withUnsafeBufferPointer { x in
+                weight.withUnsafeBufferPointer { w in
+                    output.withUnsafeMutableBufferPointer { y in
+                        biasValues.withUnsafeBufferPointer { b in
+                            let (x, w, y, b) = (SendablePointer(x.baseAddress!), SendablePointer(w.baseAddress!),
+                                                SendablePointer(y.baseAddress!), SendablePointer(b.baseAddress!))
+                            for chunk in 0..<plan.chunks {
+                                let firstOutput = chunk * plan.chunkHeight
+                                let chunkCount = min(plan.chunkHeight, g.outputChannels - firstOutput)
+                                let u = keptFilters.map { SendablePointer($0.pointer + chunk * plan.filterFloats) } ?? SendablePointer(filters[0])
+                                if keptFilters == nil {
+                                    Parallel.forEach(chunkCount, threads: threads) { _, row in
+                                        WinogradFilters.transform(T.self, weight: w.pointer, geometry: g, flipped: flippedWeight,
+                                                                  outputChannel: firstOutput + row, row: row, plan: plan, into: u.pointer)
+                                    }
                                 }
-                                for xi in 0..<alphaSquared {
-                                    gemm(false, false, kCount, tileCount, g.inputChannels,
-                                         1, u.pointer + (xi * plan.chunkHeight + kStart) * g.inputChannels, g.inputChannels,
-                                         v + xi * g.inputChannels * plan.paddedWidth, plan.paddedWidth,
-                                         0, products + xi * plan.kBlockHeight * plan.paddedWidth, plan.paddedWidth)
+                                Parallel.forEach(plan.blocks * plan.kBlocks, threads: plan.workers) { worker, item in
+                                    let block = item / plan.kBlocks
+                                    let kStart = (item % plan.kBlocks) * plan.kBlockHeight
+                                    let kCount = min(plan.kBlockHeight, chunkCount - kStart)
+                                    guard kCount > 0 else { return }
+                                    let firstTile = block * plan.blockWidth
+                                    let tileCount = min(plan.blockWidth, plan.tiles - firstTile)
+                                    let v = scratch[worker]
+                                    let products = v + alphaSquared * g.inputChannels * plan.paddedWidth
+                                    if lastBlock[worker] != block {
+                                        tiles.transformInput(T.self, x.pointer, firstTile: firstTile, count: tileCount, into: v)
+                                        lastBlock[worker] = block
+                                    }
+                                    for xi in 0..<alphaSquared {
+                                        gemm(false, false, kCount, tileCount, g.inputChannels,
+                                             1, u.pointer + (xi * plan.chunkHeight + kStart) * g.inputChannels, g.inputChannels,
+                                             v + xi * g.inputChannels * plan.paddedWidth, plan.paddedWidth,
+                                             0, products + xi * plan.kBlockHeight * plan.paddedWidth, plan.paddedWidth)
+                                    }
+                                    tiles.transformOutput(T.self, products, rowStride: plan.kBlockHeight, firstTile: firstTile, count: tileCount,
+                                                          outputChannels: (firstOutput + kStart)..<(firstOutput + kStart + kCount),
+                                                          bias: b.pointer, epilogue: epilogue, into: y.pointer)
                                 }
-                                tiles.transformOutput(T.self, products, rowStride: plan.kBlockHeight, firstTile: firstTile, count: tileCount,
-                                                      outputChannels: (firstOutput + kStart)..<(firstOutput + kStart + kCount),
-                                                      bias: b.pointer, epilogue: epilogue, into: y.pointer)
                             }
                         }
                     }
@@ -141,6 +153,32 @@ public struct WinogradConvolution: Sendable {
             }
         }
         return output
+    }
+
+    /// The filters of every chunk transformed (chunk c at `c · plan.filterFloats`), from
+    /// `filterCache`, or transformed now and stored when this is the second time these weight
+    /// contents are transformed for this layout; nil when the call transforms chunk by chunk.
+    func keptFilters<T: WinogradTransform>(_: T.Type, weight: Tensor, geometry g: Conv2DGeometry, plan: WinogradPlan,
+                                           flipped: Bool) -> Tensor? {
+        guard let cache = filterCache else { return nil }
+        let key = PackedWeightCache.Key(
+            contents: weight.contentStamp, kernel: "winograd F(\(T.outputTile)×\(T.outputTile)) \(flipped ? "flipped " : "")chunk \(plan.chunkHeight)",
+            rows: g.outputChannels, depth: g.inputChannels, groups: 1)
+        if let kept = cache.lookup(key) { return kept }
+        guard cache.shouldStore(key, bytes: plan.chunks * plan.filterFloats * MemoryLayout<Float>.stride) else { return nil }
+        var all = Tensor(uninitialized: [plan.chunks * plan.filterFloats])  // rows past the last chunk's end are never read
+        weight.withUnsafeBufferPointer { w in
+            all.withUnsafeMutableBufferPointer { out in
+                let (w, out) = (SendablePointer(w.baseAddress!), SendablePointer(out.baseAddress!))
+                Parallel.forEach(g.outputChannels, threads: threads) { _, k in
+                    WinogradFilters.transform(T.self, weight: w.pointer, geometry: g, flipped: flipped, outputChannel: k,
+                                              row: k % plan.chunkHeight, plan: plan,
+                                              into: out.pointer + (k / plan.chunkHeight) * plan.filterFloats)
+                }
+            }
+        }
+        cache.store(all, for: key)
+        return all
     }
 }
 

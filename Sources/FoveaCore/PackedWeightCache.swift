@@ -1,25 +1,28 @@
-import FoveaCore
-
-/// Convolution weights packed in the GEMM's A layout, kept across calls while the weight tensor
-/// is unchanged (`Tensor.contentStamp`), as inference engines prepack constant weights once.
+/// Convolution weights prepared for a kernel — packed in the GEMM's A layout, or Winograd-transformed
+/// filters — kept across calls while the weight tensor is unchanged (`Tensor.contentStamp`), as
+/// inference engines prepare constant weights once. `Key.kernel` names the preparation.
 ///
 /// A packing is kept the *second* time the same contents are packed for the same layer shape and
 /// kernel: inference calls a layer with the same weights again and again and packs only twice;
 /// training changes the weights every step, so its packings are never stored (no copies, no
-/// eviction churn). Entries are dropped oldest-used first beyond `limitBytes`, and an entry for a
-/// tensor is replaced when that tensor's contents change. Thread-safe; the returned tensors are
+/// eviction churn). Entries are dropped oldest-used first beyond `limitBytes`, and the entries of
+/// a tensor's older contents are dropped when its new contents are stored. Thread-safe; the returned tensors are
 /// immutable values, so an entry evicted while a call uses it stays alive for that call.
-final class PackedWeightCache: Sendable {
-    struct Key: Hashable {
-        var contents: ContentStamp
-        var kernel: String
-        var rows: Int, depth: Int, groups: Int
+public final class PackedWeightCache: Sendable {
+    public struct Key: Hashable, Sendable {
+        public var contents: ContentStamp
+        public var kernel: String
+        public var rows: Int, depth: Int, groups: Int
+
+        public init(contents: ContentStamp, kernel: String, rows: Int, depth: Int, groups: Int) {
+            (self.contents, self.kernel, self.rows, self.depth, self.groups) = (contents, kernel, rows, depth, groups)
+        }
     }
 
-    /// The process-wide cache the Dispatch backend uses (256 MiB).
-    static let shared = PackedWeightCache(limitBytes: 256 << 20)
+    /// The process-wide cache the backends use (256 MiB).
+    public static let shared = PackedWeightCache(limitBytes: 256 << 20)
 
-    let limitBytes: Int
+    public let limitBytes: Int
 
     private struct Entry {
         var packed: Tensor
@@ -36,10 +39,10 @@ final class PackedWeightCache: Sendable {
 
     private let state = Lock(State())
 
-    init(limitBytes: Int) { self.limitBytes = limitBytes }
+    public init(limitBytes: Int) { self.limitBytes = limitBytes }
 
     /// The stored packing for `key`, if any.
-    func lookup(_ key: Key) -> Tensor? {
+    public func lookup(_ key: Key) -> Tensor? {
         state.withLock { state in
             guard var entry = state.entries[key] else { return nil }
             state.clock += 1
@@ -51,7 +54,7 @@ final class PackedWeightCache: Sendable {
 
     /// Records that `key` was packed; true when this is its second time and a packing of `bytes`
     /// fits, i.e. when the caller should pack into a tensor and `store` it.
-    func shouldStore(_ key: Key, bytes: Int) -> Bool {
+    public func shouldStore(_ key: Key, bytes: Int) -> Bool {
         guard bytes <= limitBytes else { return false }
         return state.withLock { state in
             if state.seen.remove(key) != nil { return true }
@@ -61,12 +64,13 @@ final class PackedWeightCache: Sendable {
         }
     }
 
-    /// Stores `packed` for `key`, replacing older contents of the same tensor and evicting the
-    /// least recently used entries beyond the limit.
-    func store(_ packed: Tensor, for key: Key) {
+    /// Stores `packed` for `key`, dropping the entries of the same tensor's older contents (other
+    /// preparations of the current contents stay) and evicting the least recently used entries
+    /// beyond the limit.
+    public func store(_ packed: Tensor, for key: Key) {
         let bytes = packed.shape.count * MemoryLayout<Float>.stride
         state.withLock { state in
-            for old in state.entries.keys where old.contents.identity == key.contents.identity && old != key {
+            for old in state.entries.keys where old.contents.identity == key.contents.identity && old.contents.version != key.contents.version {
                 state.bytes -= state.entries.removeValue(forKey: old)!.packed.shape.count * MemoryLayout<Float>.stride
             }
             if let previous = state.entries[key] { state.bytes -= previous.packed.shape.count * MemoryLayout<Float>.stride }
@@ -81,10 +85,10 @@ final class PackedWeightCache: Sendable {
     }
 
     /// Bytes of the stored packings.
-    var storedBytes: Int { state.withLock { $0.bytes } }
+    public var storedBytes: Int { state.withLock { $0.bytes } }
 
     /// Drops every entry.
-    func removeAll() {
+    public func removeAll() {
         state.withLock { state in
             state.entries.removeAll()
             state.seen.removeAll()
