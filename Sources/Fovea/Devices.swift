@@ -6,7 +6,8 @@ import Foundation
 ///   `check:<backend>` (e.g. `check:openblas`): every operation runs on that backend and on `naive`
 ///   and is compared (`CheckingDevice`; tolerance from `FOVEA_CHECK_TOLERANCE`).
 /// - `FOVEA_THREADS` = a positive integer (default: all cores), for `dispatch` and `openblas`.
-/// - `FOVEA_WINOGRAD` = `auto` | `off` | `f2x2`, for the 3×3 stride-1 convolutions of both.
+/// - `FOVEA_WINOGRAD` = `auto` | `off` | `always` (wherever eligible) | `f2x2`, for the 3×3 stride-1
+///   convolutions of both.
 /// - `FOVEA_WORKSPACE_MB` = a positive integer: the most convolution workspace (im2col tiles) one
 ///   convolution call may allocate, in MiB (default 64), for `dispatch` and `openblas`.
 /// - `FOVEA_TENSOR_CACHE_MB` = a whole number ≥ 0: how much freed tensor memory is kept for reuse
@@ -80,8 +81,9 @@ public enum Devices {
         switch text?.lowercased() ?? "" {
         case "", "auto": return (.automatic, .f4x4)
         case "off": return (.never, .f4x4)
+        case "always": return (.always, .f4x4)
         case "f2x2": return (.automatic, .f2x2)
-        default: throw FoveaError.invalidArgument("FOVEA_WINOGRAD must be auto, off or f2x2, got '\(text ?? "")'")
+        default: throw FoveaError.invalidArgument("FOVEA_WINOGRAD must be auto, off, always or f2x2, got '\(text ?? "")'")
         }
     }
 

@@ -62,14 +62,13 @@ struct DirectGEMMConvolution: Sendable {
     }
 
     /// Where the automatic Winograd rule would take a layer but this direct GEMM (with its C
-    /// packer) is faster: few channels on both sides (C·K ≤ 64·64) on outputs of at most 56×56,
-    /// or Winograd tiles less than 90% used (`coverage`, e.g. 14×14 outputs in 4×4 tiles: 0.77).
-    /// Measured at one thread (Docs/Performance.md): ResNet-50's 64→64 3×3 at 56×56 ran 1.11× (batch 1)
-    /// and 1.27× (batch 8) faster direct, DenseNet-121's 128→32 1.34× and 1.19×, ResNet-50's
-    /// 256→256 at 14×14 1.3–1.5× at batch 8 (images as columns); VGG16's 64→64 at 224×224 and
-    /// layers with 128 or more channels on both sides and full tiles stay faster with Winograd.
+    /// packer) is faster: Winograd tiles less than 90% used (`coverage`, e.g. 14×14 outputs in 4×4
+    /// tiles: 0.77): ResNet-50's 256→256 at 14×14 ran 1.3–1.5× faster direct at batch 8 (images as
+    /// columns). Layers with few channels on both sides (C·K ≤ 64², ResNet-50's 64→64 and
+    /// DenseNet-121's 128→32 at 56×56) ran direct until Winograd's tile transforms moved to AVX-512;
+    /// since then Winograd is 1.1–2.0× faster there too (Docs/Performance.md).
     static func outrunsWinograd(_ g: Conv2DGeometry, coverage: Double) -> Bool {
-        (g.inputChannels * g.outputChannels <= 64 * 64 && g.outputHeight * g.outputWidth <= 56 * 56) || coverage < 0.9
+        coverage < 0.9
     }
 
     /// `y = epilogue(conv(x, w) + bias)`; the bias and the epilogue are applied to each output tile

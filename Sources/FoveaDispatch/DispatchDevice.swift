@@ -41,7 +41,8 @@ public struct DispatchDevice: GEMMBackedDevice {
                                 workspaceLimitBytes: workspaceLimitBytes, gemm: gemm)
         winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                        workspaceLimitBytes: workspaceLimitBytes,
-                                       policy: policy, tileSize: winogradTileSize, filterCache: .shared, gemm: gemm)
+                                       policy: policy, tileSize: winogradTileSize, filterCache: .shared,
+                                       tileKernels: kernel.transposingPacker ? .avx512 : nil, gemm: gemm)
         directConvolution = DirectGEMMConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
         directBackwardFilter = DirectGEMMBackwardFilter(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
         shiftedImage = ShiftedImageConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)

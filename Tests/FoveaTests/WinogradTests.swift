@@ -182,9 +182,25 @@ struct WinogradTests {
             #expect(device.winograd.plan(for: g) != nil, "\(g)")
         }
     }
+
+    /// The automatic rule's tile count: 64 tiles, or 32 with at most 256 input channels (28×28 at
+    /// batch 1 is 49 tiles: taken on 128 and 256 channels, not on 512); full tiles and ≥ 16
+    /// channels both sides as before.
+    @Test func paysFromThirtyTwoTilesOnNarrowInputs() throws {
+        func pays(_ c: Int, _ k: Int, _ size: Int, batch: Int = 1) throws -> Bool {
+            let g = try Conv2DGeometry(inputShape: [batch, c, size, size], weightShape: [k, c, 3, 3], options: Conv2DOptions(padding: 1))
+            return try #require(WinogradPlan(g, tileSize: .f4x4, threads: 1, workspaceBytesPerWorker: 1 << 26)).pays(g)
+        }
+        #expect(try pays(128, 128, 28))
+        #expect(try pays(256, 512, 28))
+        #expect(try !pays(512, 256, 28))
+        #expect(try pays(512, 256, 28, batch: 2))
+        #expect(try !pays(128, 128, 20))  // 25 tiles
+        #expect(try !pays(8, 128, 56))
+        #expect(try !pays(512, 512, 7, batch: 8))  // 32 tiles, but 512 channels and 77% coverage
+    }
 }
 
 extension ConvCase {
     /// Many channels and more than one tile block per image (F(2×2): 15×15 tiles of 2×2).
-    static let wide = try! ConvCase(input: [2, 37, 30, 29], weight: [40, 37, 3, 3], options: Conv2DOptions(padding: 1), seed: 9100)
-}
+    static let wide = try! ConvCase(input: [2, 37, 30, 29], weight: [40, 37, 3, 3], options: Conv2DOptions(padding: 1), seed: 9100)}

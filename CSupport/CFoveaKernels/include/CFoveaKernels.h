@@ -47,6 +47,28 @@ void fovea_sgemm_kernel_14x32_avx512(long kc, const float *a, const float *b, fl
 void fovea_shifted_image_kernel_12x32_avx512(long kc, const float *a, const float *image, const int32_t *offsets,
                                              float *c, long ldc, int m, int n, int accumulate);
 
+/// The tile layout of a Winograd F(4×4, 3×3) convolution (`WinogradTiles`): tile t is image
+/// t / tilesPerImage, tile row (t % tilesPerImage) / tilesWide, tile column (t % tilesPerImage) %
+/// tilesWide; its 6×6 input patch starts at (4·row − paddingTop, 4·column − paddingLeft), its 4×4
+/// output at (4·row, 4·column), clipped to outputHeight × outputWidth.
+typedef struct {
+    int channels, height, width;
+    int outputChannels, outputHeight, outputWidth;
+    int paddingTop, paddingLeft;
+    long tilesWide, tilesPerImage;
+    long paddedWidth;  ///< the row stride (in tiles) of v and of products
+} fovea_winograd_tiles;
+
+/// v[(ξ·C + c)·paddedWidth + t − firstTile] = (Bᵀ d[c, t] B)_ξ for the tiles firstTile..<+count
+/// (columns from count on are not written). Requires fovea_cpu_has_avx512f().
+void fovea_winograd4_input_avx512(const fovea_winograd_tiles *tiles, const float *x, long firstTile, int count, float *v);
+
+/// y[n, k, 4×4 window of tile t] = (Aᵀ M[k, t] A) + bias[k] (then max(·, 0) where relu ≠ 0, NaN
+/// kept) for k = firstOutput..<+outputCount, with M_ξ[k, t] = products[(ξ·rowStride + k −
+/// firstOutput)·paddedWidth + t − firstTile]. Requires fovea_cpu_has_avx512f().
+void fovea_winograd4_output_avx512(const fovea_winograd_tiles *tiles, const float *products, long rowStride, long firstTile,
+                                   int count, long firstOutput, int outputCount, const float *bias, int relu, float *y);
+
 /// Transposing panel packing: out[p·width + i] = a[i·lda + p] for i < rows (≤ width), 0 for
 /// rows ≤ i < width, p < length. Packs A (width 12) and Bᵀ (width 32) for the 12×32 kernel.
 /// Requires fovea_cpu_has_avx512f().

@@ -27,13 +27,16 @@ public struct WinogradConvolution: Sendable {
     /// unchanged (stored the second time the same contents are transformed); nil: every call
     /// transforms them.
     public let filterCache: PackedWeightCache?
+    /// The device's own F(4×4) tile transforms, if any (else `WinogradTiles`' portable ones).
+    public let tileKernels: WinogradTileKernels?
 
     public init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
                 workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
                 policy: WinogradPolicy = .automatic, tileSize: WinogradTileSize = .f4x4,
-                filterCache: PackedWeightCache? = nil, gemm: @escaping SerialGEMM) {
+                filterCache: PackedWeightCache? = nil, tileKernels: WinogradTileKernels? = nil, gemm: @escaping SerialGEMM) {
         self.gemm = gemm
         self.filterCache = filterCache
+        self.tileKernels = tileKernels
         self.threads = max(threads, 1)
         self.workspaceBytesPerWorker = min(workspaceBytesPerWorker, workspaceLimitBytes)
         self.workspaceLimitBytes = workspaceLimitBytes
@@ -105,6 +108,7 @@ public struct WinogradConvolution: Sendable {
         let tiles = WinogradTiles(geometry: g, plan: plan)
         let gemm = self.gemm
         let threads = self.threads
+        let kernels = T.self == WinogradF4x4.self ? tileKernels : nil
         (kept ?? Tensor(zeros: [1])).withUnsafeBufferPointer { keptFilters in
             let keptFilters = kept == nil ? nil : SendablePointer(keptFilters.baseAddress!)
             input.withUnsafeBufferPointer { x in
@@ -133,7 +137,11 @@ public struct WinogradConvolution: Sendable {
                                     let v = scratch[worker]
                                     let products = v + alphaSquared * g.inputChannels * plan.paddedWidth
                                     if lastBlock[worker] != block {
-                                        tiles.transformInput(T.self, x.pointer, firstTile: firstTile, count: tileCount, into: v)
+                                        if let kernels {
+                                            kernels.input(tiles, x.pointer, firstTile, tileCount, v)
+                                        } else {
+                                            tiles.transformInput(T.self, x.pointer, firstTile: firstTile, count: tileCount, into: v)
+                                        }
                                         lastBlock[worker] = block
                                     }
                                     for xi in 0..<alphaSquared {
@@ -142,9 +150,13 @@ public struct WinogradConvolution: Sendable {
                                              v + xi * g.inputChannels * plan.paddedWidth, plan.paddedWidth,
                                              0, products + xi * plan.kBlockHeight * plan.paddedWidth, plan.paddedWidth)
                                     }
-                                    tiles.transformOutput(T.self, products, rowStride: plan.kBlockHeight, firstTile: firstTile, count: tileCount,
-                                                          outputChannels: (firstOutput + kStart)..<(firstOutput + kStart + kCount),
-                                                          bias: b.pointer, epilogue: epilogue, into: y.pointer)
+                                    let outputs = (firstOutput + kStart)..<(firstOutput + kStart + kCount)
+                                    if let kernels {
+                                        kernels.output(tiles, products, plan.kBlockHeight, firstTile, tileCount, outputs, b.pointer, epilogue, y.pointer)
+                                    } else {
+                                        tiles.transformOutput(T.self, products, rowStride: plan.kBlockHeight, firstTile: firstTile, count: tileCount,
+                                                              outputChannels: outputs, bias: b.pointer, epilogue: epilogue, into: y.pointer)
+                                    }
                                 }
                             }
                         }

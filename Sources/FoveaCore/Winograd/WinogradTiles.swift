@@ -3,14 +3,15 @@
 /// `t / (tilesHigh·tilesWide)`, tile row `ty`, tile column `tx`; its input patch is the α×α window
 /// at `(ty·m − padH, tx·m − padW)` (zeros outside the image) and its output the m×m window at
 /// `(ty·m, tx·m)`, clipped to P×Q. Eight tiles are transformed at once, one per `SIMD8` lane.
-struct WinogradTiles: Sendable {
-    let channels: Int, height: Int, width: Int
-    let outputChannels: Int, outputHeight: Int, outputWidth: Int
-    let paddingTop: Int, paddingLeft: Int
-    let tilesWide: Int, tilesPerImage: Int
-    let paddedWidth: Int
+public struct WinogradTiles: Sendable {
+    public let channels: Int, height: Int, width: Int
+    public let outputChannels: Int, outputHeight: Int, outputWidth: Int
+    public let paddingTop: Int, paddingLeft: Int
+    public let tilesWide: Int, tilesPerImage: Int
+    /// The row stride (in tiles) of the transformed inputs and of the GEMM products.
+    public let paddedWidth: Int
 
-    init(geometry g: Conv2DGeometry, plan: WinogradPlan) {
+    public init(geometry g: Conv2DGeometry, plan: WinogradPlan) {
         channels = g.inputChannels
         height = g.inputHeight
         width = g.inputWidth
@@ -33,7 +34,7 @@ struct WinogradTiles: Sendable {
 
     /// `V_ξ[c, t − firstTile] = (Bᵀ d[c, t] B)_ξ` for tiles `firstTile..<firstTile+count`, into
     /// `v` laid out `[α², C, paddedWidth]` (columns past `count`, up to a multiple of 8, get zeros).
-    func transformInput<T: WinogradTransform>(
+    public func transformInput<T: WinogradTransform>(
         _: T.Type, _ x: UnsafePointer<Float>, firstTile: Int, count: Int, into v: UnsafeMutablePointer<Float>
     ) {
         let (m, alpha) = (T.outputTile, T.inputTile)
@@ -79,7 +80,7 @@ struct WinogradTiles: Sendable {
 
     /// `y[n, k, window of tile t] = (Aᵀ M[k, t] A) + bias[k]` for the tiles of the block and the
     /// output channels `outputs`; `products` is `[α², rowStride, paddedWidth]`, row 0 being `outputs.lowerBound`.
-    func transformOutput<T: WinogradTransform>(
+    public func transformOutput<T: WinogradTransform>(
         _: T.Type, _ products: UnsafePointer<Float>, rowStride: Int, firstTile: Int, count: Int,
         outputChannels outputs: Range<Int>, bias: UnsafePointer<Float>, epilogue: ConvolutionEpilogue,
         into y: UnsafeMutablePointer<Float>

@@ -1,0 +1,32 @@
+import CFoveaKernels
+import FoveaCore
+
+extension WinogradTileKernels {
+    /// The F(4×4) tile transforms in C with AVX-512 (`winograd4_avx512.c`): sixteen tiles of a tile
+    /// row per vector, patches loaded as whole rows and de-interleaved by shuffles, outputs
+    /// interleaved back and stored as whole rows. Bit-identical to `WinogradTiles`' Swift transforms.
+    static let avx512 = WinogradTileKernels(
+        input: { tiles, x, firstTile, count, v in
+            var layout = fovea_winograd_tiles(tiles)
+            fovea_winograd4_input_avx512(&layout, x, firstTile, Int32(count), v)
+        },
+        output: { tiles, products, rowStride, firstTile, count, outputs, bias, epilogue, y in
+            guard epilogue == .none || epilogue == .relu else {
+                tiles.transformOutput(WinogradF4x4.self, products, rowStride: rowStride, firstTile: firstTile, count: count,
+                                      outputChannels: outputs, bias: bias, epilogue: epilogue, into: y)
+                return
+            }
+            var layout = fovea_winograd_tiles(tiles)
+            fovea_winograd4_output_avx512(&layout, products, rowStride, firstTile, Int32(count), outputs.lowerBound,
+                                          Int32(outputs.count), bias, epilogue == .relu ? 1 : 0, y)
+        })
+}
+
+extension fovea_winograd_tiles {
+    init(_ t: WinogradTiles) {
+        self.init(channels: Int32(t.channels), height: Int32(t.height), width: Int32(t.width),
+                  outputChannels: Int32(t.outputChannels), outputHeight: Int32(t.outputHeight), outputWidth: Int32(t.outputWidth),
+                  paddingTop: Int32(t.paddingTop), paddingLeft: Int32(t.paddingLeft),
+                  tilesWide: t.tilesWide, tilesPerImage: t.tilesPerImage, paddedWidth: t.paddedWidth)
+    }
+}
