@@ -1,22 +1,29 @@
 import CFoveaKernels
 import FoveaCore
 
-/// Convolution forward for stride-1 layers with nothing packed on the image side: the GEMM
+/// Convolution forward with nothing packed on the image side: the GEMM
 ///
 ///     y[n] [K × V] = W [K × C·R·S] · col [C·R·S × V]
 ///
-/// over a zero-padded copy of each image (Hp = H + 2·ph rows of Wp = W + 2·pw) and "virtual"
-/// positions v = oy·Wp + ox (ox < Wp, so each output row carries dw·(S−1) columns that are computed
-/// and dropped). At stride 1, col[t, v] = padded[offsets[t] + v] with
-/// offsets[(c·R + r)·S + s] = c·Hp·Wp + r·dh·Wp + s·dw: a row of col is the padded image shifted,
-/// so `fovea_shifted_image_kernel_12x32_avx512` loads its 32 B values of a step straight from the
-/// image, where the direct GEMM packs them first (`DirectGEMMConvolution`). The weights are packed
-/// once per call (or kept, `PackedWeightCache`) in the GEMM's A layout.
+/// over the *phase planes* of each image: for stride (sh, sw) and padding (ph, pw),
 ///
-/// V = (Ho − 1)·Wp + Wo, so the last read is the padded image's last element. Without horizontal
-/// padding and with S = 1 the virtual positions are the output's and the kernel writes the output;
-/// otherwise each block of columns goes through a per-worker staging block from which the valid
-/// columns are copied (with the bias and the fused activation).
+///     Z[(c·sh + a)·sw + b, i, j] = x[c, sh·i + a − ph, sw·j + b − pw]   (0 outside the image),
+///
+/// C·sh·sw planes of Hz = ⌈(H + 2ph)/sh⌉ × Wz = ⌈(W + 2pw)/sw⌉ (at stride 1: the zero-padded image),
+/// and "virtual" positions v = oy·Wz + ox (ox < Wz, so each output row carries Wz − Wo columns that
+/// are computed and dropped). Tap (c, r, s) reads the padded image at (sh·oy + dh·r, sw·ox + dw·s),
+/// which is phase plane ((c·sh + dh·r mod sh)·sw + dw·s mod sw) at (oy + ⌊dh·r/sh⌋, ox + ⌊dw·s/sw⌋),
+/// so col[t, v] = Z[offsets[t] + v] with offsets[t] that plane's start + ⌊dh·r/sh⌋·Wz + ⌊dw·s/sw⌋:
+/// a row of col is the phase planes shifted, and `fovea_shifted_image_kernel_12x32_avx512` loads
+/// its 32 B values of a step straight from them, where the direct GEMM packs them first
+/// (`DirectGEMMConvolution`). At stride 2 or 4 that replaces the packer's strided gathers and
+/// permutes by one pass that splits the image into phases. The weights are packed once per call
+/// (or kept, `PackedWeightCache`) in the GEMM's A layout, in their own tap order.
+///
+/// V = (Ho − 1)·Wz + Wo, so the last read is inside the last phase plane. Without horizontal
+/// padding, at stride 1 and with S = 1 the virtual positions are the output's and the kernel writes
+/// the output; otherwise each block of columns goes through a per-worker staging block from which
+/// the valid columns are copied (with the bias and the fused activation).
 ///
 /// **Split**: (image, block of `blockColumns(g)` virtual columns) items, each a whole GEMM column
 /// block with every depth block in order, so every output element is reduced by the same
@@ -36,10 +43,10 @@ struct ShiftedImageConvolution: Sendable {
         weights = DirectGEMMConvolution(threads: threads, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
     }
 
-    /// Stride 1, one group, the AVX-512 12×32 kernel, 32-bit offsets, and the workspace within the limit.
+    /// One group, the AVX-512 12×32 kernel, 32-bit offsets, and the workspace within the limit.
     func handles(_ g: Conv2DGeometry) -> Bool {
-        kernel.transposingPacker && kernel.mr == 12 && kernel.nr == 32 && g.options.stride == 1 && g.groups == 1
-            && g.inputChannels * paddedHeight(g) * paddedWidth(g) < Int(Int32.max) && workspaceBytes(g) <= workspaceLimitBytes
+        kernel.transposingPacker && kernel.mr == 12 && kernel.nr == 32 && g.groups == 1
+            && phasePlaneFloats(g) < Int(Int32.max) && workspaceBytes(g) <= workspaceLimitBytes
     }
 
     /// Where it runs instead of the direct GEMM (Winograd, where taken, comes first): where packing
@@ -53,15 +60,27 @@ struct ShiftedImageConvolution: Sendable {
         guard handles(g) else { return false }
         let pointwise = g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.padding == 0
         if pointwise { return g.inputChannels <= 64 }
-        return g.outputChannels <= 128 && (paddedWidth(g) - g.outputWidth) * 10 <= g.outputWidth
+        return g.outputChannels <= 128 && (planeWidth(g) - g.outputWidth) * 10 <= g.outputWidth
     }
 
-    func paddedHeight(_ g: Conv2DGeometry) -> Int { g.inputHeight + 2 * g.options.padding.height }
-    func paddedWidth(_ g: Conv2DGeometry) -> Int { g.inputWidth + 2 * g.options.padding.width }
-    private func padded(_ g: Conv2DGeometry) -> Bool { g.options.padding.height > 0 || g.options.padding.width > 0 }
+    /// Hz and Wz: the phase planes' size (at stride 1, the padded image's).
+    func planeHeight(_ g: Conv2DGeometry) -> Int {
+        (g.inputHeight + 2 * g.options.padding.height + g.options.stride.height - 1) / g.options.stride.height
+    }
+    func planeWidth(_ g: Conv2DGeometry) -> Int {
+        (g.inputWidth + 2 * g.options.padding.width + g.options.stride.width - 1) / g.options.stride.width
+    }
+    /// C·sh·sw·Hz·Wz: the floats of one image's phase planes.
+    func phasePlaneFloats(_ g: Conv2DGeometry) -> Int {
+        g.inputChannels * g.options.stride.height * g.options.stride.width * planeHeight(g) * planeWidth(g)
+    }
+    /// Whether the image must be rearranged (padding or a stride), or is read as it is.
+    private func padded(_ g: Conv2DGeometry) -> Bool {
+        g.options.padding.height > 0 || g.options.padding.width > 0 || g.options.stride.height > 1 || g.options.stride.width > 1
+    }
     /// Whether virtual positions differ from output positions (then columns go through staging).
-    private func staged(_ g: Conv2DGeometry) -> Bool { paddedWidth(g) != g.outputWidth }
-    private func virtualColumns(_ g: Conv2DGeometry) -> Int { (g.outputHeight - 1) * paddedWidth(g) + g.outputWidth }
+    private func staged(_ g: Conv2DGeometry) -> Bool { planeWidth(g) != g.outputWidth }
+    private func virtualColumns(_ g: Conv2DGeometry) -> Int { (g.outputHeight - 1) * planeWidth(g) + g.outputWidth }
 
     /// Columns per item: a multiple of 32 whose staging block (K × columns) stays near 256 KiB, and
     /// narrow enough for about four items per worker. (Blocks only select columns; each element's
@@ -76,7 +95,7 @@ struct ShiftedImageConvolution: Sendable {
     /// Images padded at once: all of them when they take at most half the limit, else as many as fit.
     private func imagesPerChunk(_ g: Conv2DGeometry) -> Int {
         guard padded(g) else { return max(g.batch, 1) }
-        let bytes = g.inputChannels * paddedHeight(g) * paddedWidth(g) * MemoryLayout<Float>.stride
+        let bytes = phasePlaneFloats(g) * MemoryLayout<Float>.stride
         return max(1, min(g.batch, (workspaceLimitBytes / 2) / max(bytes, 1)))
     }
 
@@ -85,20 +104,25 @@ struct ShiftedImageConvolution: Sendable {
     /// Padded images (one chunk), staging blocks, the offsets table and the packed weights.
     func workspaceBytes(_ g: Conv2DGeometry) -> Int {
         let floats = MemoryLayout<Float>.stride
-        let paddedImages = padded(g) ? imagesPerChunk(g) * g.inputChannels * paddedHeight(g) * paddedWidth(g) * floats : 0
+        let paddedImages = padded(g) ? imagesPerChunk(g) * phasePlaneFloats(g) * floats : 0
         let staging = staged(g) ? workers(g) * g.outputChannels * blockColumns(g) * floats : 0
         return paddedImages + staging + weights.packedWeightBytes(g) + (g.columnRows + Int(FOVEA_SHIFTED_IMAGE_OFFSET_SLACK)) * 4
     }
 
-    /// offsets[(c·R + r)·S + s] = c·Hp·Wp + r·dh·Wp + s·dw, then the prefetch slack (zeros).
+    /// offsets[(c·R + r)·S + s] = ((c·sh + dh·r mod sh)·sw + dw·s mod sw)·Hz·Wz + ⌊dh·r/sh⌋·Wz + ⌊dw·s/sw⌋,
+    /// then the prefetch slack (zeros).
     func offsets(_ g: Conv2DGeometry) -> [Int32] {
-        let (hp, wp) = (paddedHeight(g), paddedWidth(g))
+        let (hz, wz) = (planeHeight(g), planeWidth(g))
         let (dh, dw) = (g.options.dilation.height, g.options.dilation.width)
+        let (sh, sw) = (g.options.stride.height, g.options.stride.width)
         var table: [Int32] = []
         table.reserveCapacity(g.columnRows + Int(FOVEA_SHIFTED_IMAGE_OFFSET_SLACK))
         for c in 0..<g.inputChannels {
             for r in 0..<g.kernelHeight {
-                for s in 0..<g.kernelWidth { table.append(Int32(c * hp * wp + r * dh * wp + s * dw)) }
+                for s in 0..<g.kernelWidth {
+                    let plane = (c * sh + dh * r % sh) * sw + dw * s % sw
+                    table.append(Int32(plane * hz * wz + dh * r / sh * wz + dw * s / sw))
+                }
             }
         }
         return table + [Int32](repeating: 0, count: Int(FOVEA_SHIFTED_IMAGE_OFFSET_SLACK))
@@ -112,7 +136,7 @@ struct ShiftedImageConvolution: Sendable {
         let table = offsets(g)
         let (m, depth, kc) = (g.outputChannels, g.columnRows, kernel.kc)
         let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
-        let (hp, wp, ph, pw) = (paddedHeight(g), paddedWidth(g), g.options.padding.height, g.options.padding.width)
+        let (hz, wz) = (planeHeight(g), planeWidth(g))
         let (ho, wo) = (g.outputHeight, g.outputWidth)
         let planeSize = ho * wo
         let virtual = virtualColumns(g)
@@ -121,7 +145,7 @@ struct ShiftedImageConvolution: Sendable {
         let isStaged = staged(g), isPadded = padded(g)
         let chunk = imagesPerChunk(g)
         let imageFloats = g.inputChannels * g.inputHeight * g.inputWidth
-        let paddedFloats = g.inputChannels * hp * wp
+        let paddedFloats = phasePlaneFloats(g)
         let paddedImages = ScratchBuffers(workers: 1, capacity: isPadded ? chunk * paddedFloats : 0)
         let staging = ScratchBuffers(workers: workers(g), capacity: isStaged ? m * width : 0)
         let biasValues = bias?.scalars
@@ -135,18 +159,11 @@ struct ShiftedImageConvolution: Sendable {
                         let images = SendablePointer(paddedImages[0])
                         for first in stride(from: 0, to: g.batch, by: chunk) {
                             let count = min(chunk, g.batch - first)
-                            if isPadded {  // zero borders, image rows in the middle
+                            if isPadded {  // the phase planes of each image
                                 Parallel.forEach(count * g.inputChannels, threads: threads) { _, plane in
-                                    let source = x.pointer + first * imageFloats + plane * g.inputHeight * g.inputWidth
-                                    let target = images.pointer + plane * hp * wp
-                                    target.update(repeating: 0, count: ph * wp)
-                                    for row in 0..<g.inputHeight {
-                                        let line = target + (ph + row) * wp
-                                        line.update(repeating: 0, count: pw)
-                                        line.advanced(by: pw).update(from: source + row * g.inputWidth, count: g.inputWidth)
-                                        line.advanced(by: pw + g.inputWidth).update(repeating: 0, count: wp - pw - g.inputWidth)
-                                    }
-                                    (target + (ph + g.inputHeight) * wp).update(repeating: 0, count: (hp - ph - g.inputHeight) * wp)
+                                    Self.splitIntoPhases(x.pointer + first * imageFloats + plane * g.inputHeight * g.inputWidth,
+                                                         geometry: g, planeHeight: hz, planeWidth: wz,
+                                                         into: images.pointer + plane * (paddedFloats / g.inputChannels))
                                 }
                             }
                             Parallel.forEach(count * blocks, threads: workers(g)) { worker, item in
@@ -170,7 +187,7 @@ struct ShiftedImageConvolution: Sendable {
                                     }
                                 }
                                 Self.finish(columns: columns, c: c, ldc: ldc, output: y.pointer + image * m * planeSize,
-                                            staged: isStaged, finishes: finishes, channels: m, outputWidth: wo, paddedWidth: wp,
+                                            staged: isStaged, finishes: finishes, channels: m, outputWidth: wo, paddedWidth: wz,
                                             planeSize: planeSize, bias: biasValues, activation: activation)
                             }
                         }
@@ -179,6 +196,39 @@ struct ShiftedImageConvolution: Sendable {
             }
         }
         return output
+    }
+
+    /// Z[(a·sw + b), i, j] = source[sh·i + a − ph, sw·j + b − pw] (0 outside) for one channel's
+    /// sh·sw phase planes of Hz × Wz.
+    static func splitIntoPhases(_ source: UnsafePointer<Float>, geometry g: Conv2DGeometry, planeHeight hz: Int, planeWidth wz: Int,
+                                into target: UnsafeMutablePointer<Float>) {
+        let (sh, sw) = (g.options.stride.height, g.options.stride.width)
+        let (ph, pw) = (g.options.padding.height, g.options.padding.width)
+        let (h, w) = (g.inputHeight, g.inputWidth)
+        for a in 0..<sh {
+            for b in 0..<sw {
+                let plane = target + (a * sw + b) * hz * wz
+                // Columns j with 0 ≤ sw·j + b − pw < w: j in firstColumn..<endColumn.
+                let firstColumn = min(wz, max(0, (pw - b + sw - 1) / sw))
+                let endColumn = max(firstColumn, min(wz, (w + pw - b + sw - 1) / sw))
+                for i in 0..<hz {
+                    let line = plane + i * wz
+                    let row = sh * i + a - ph
+                    guard row >= 0 && row < h else {
+                        line.update(repeating: 0, count: wz)
+                        continue
+                    }
+                    line.update(repeating: 0, count: firstColumn)
+                    let input = source + row * w + (sw * firstColumn + b - pw)
+                    if sw == 1 {
+                        (line + firstColumn).update(from: input, count: endColumn - firstColumn)
+                    } else {
+                        for j in 0..<(endColumn - firstColumn) { line[firstColumn + j] = input[j * sw] }
+                    }
+                    (line + endColumn).update(repeating: 0, count: wz - endColumn)
+                }
+            }
+        }
     }
 
     /// Moves a block's valid columns (ox < Wo of each virtual row it covers) from staging into the

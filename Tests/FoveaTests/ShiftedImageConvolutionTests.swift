@@ -3,13 +3,13 @@ import Fovea
 import FoveaTestSupport
 import Testing
 
-/// The Dispatch backend's stride-1 forward that reads the GEMM's B straight from a zero-padded
-/// image (`ShiftedImageConvolution`, AVX-512 only).
+/// The Dispatch backend's forward that reads the GEMM's B straight from the image's zero-padded
+/// phase planes (`ShiftedImageConvolution`, AVX-512 only).
 @Suite("Dispatch shifted-image convolution")
 struct ShiftedImageConvolutionTests {
     static let hasAVX512 = GEMMKernel.available.contains { $0.transposingPacker }
 
-    /// Random stride-1 geometries (padding at every border, dilation, 1×1 and non-square kernels,
+    /// Random geometries (strides 1–4, padding at every border, dilation, 1×1 and non-square kernels,
     /// channel counts that end mid-strip, depths past a depth block, batches 1–3), with and without
     /// bias and the ReLU epilogue: agrees with naive; bit-identical at 1–4 threads, with tiny GEMM
     /// blocks (depth blocks of 5, the kernel's tail loop), and with the images padded one at a time.
@@ -21,9 +21,12 @@ struct ShiftedImageConvolutionTests {
             try Conv2DGeometry(inputShape: [1, 40, 9, 11], weightShape: [29, 40, 3, 3], options: Conv2DOptions(padding: 1)),
             try Conv2DGeometry(inputShape: [2, 3, 20, 17], weightShape: [13, 3, 5, 3], options: Conv2DOptions(padding: Size2D(height: 2, width: 0))),
             try Conv2DGeometry(inputShape: [2, 70, 6, 7], weightShape: [25, 70, 1, 1], options: Conv2DOptions()),
+            try Conv2DGeometry(inputShape: [1, 3, 47, 45], weightShape: [16, 3, 11, 11], options: Conv2DOptions(stride: 4, padding: 2)),
+            try Conv2DGeometry(inputShape: [2, 3, 30, 33], weightShape: [14, 3, 7, 7], options: Conv2DOptions(stride: 2, padding: 3)),
         ]
-        while geometries.count < 28 {
-            let options = Conv2DOptions(padding: Size2D(height: pick(0...2), width: pick(0...2)),
+        while geometries.count < 40 {
+            let options = Conv2DOptions(stride: Size2D(height: pick(1...4), width: pick(1...4)),
+                                        padding: Size2D(height: pick(0...2), width: pick(0...2)),
                                         dilation: Size2D(height: pick(1...2), width: pick(1...2)))
             let channels = pick(1...24)
             if let g = try? Conv2DGeometry(inputShape: [pick(1...3), channels, pick(3...21), pick(3...40)],
@@ -59,7 +62,7 @@ struct ShiftedImageConvolutionTests {
     }
 
     /// Where the Dispatch device takes it (`pays`): small 1×1 layers and few-output layers whose
-    /// padding drops few columns; not wide 1×1 layers, small padded outputs, strides or groups.
+    /// padding drops few columns, strided or not; not wide 1×1 layers, small padded outputs or groups.
     @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
     func runsWhereItPays() throws {
         let shifted = ShiftedImageConvolution(threads: 2, kernel: .best)
@@ -72,7 +75,8 @@ struct ShiftedImageConvolutionTests {
         #expect(shifted.pays(try geometry(64, 256, 56, 1)))   // ResNet 64→256 1×1
         #expect(!shifted.pays(try geometry(512, 2048, 7, 1))) // wide 1×1
         #expect(!shifted.pays(try geometry(384, 256, 13, 3))) // 13 of 15 columns kept, many outputs
-        #expect(!shifted.pays(try geometry(64, 64, 56, 3, stride: 2)))
+        #expect(shifted.pays(try geometry(3, 64, 224, 7, stride: 2)))  // ResNet stem
+        #expect(!shifted.pays(try geometry(256, 256, 56, 3, stride: 2)))  // many outputs
         #expect(!shifted.pays(try geometry(64, 64, 56, 3, groups: 2)))
     }
 }
