@@ -15,10 +15,13 @@ import Darwin
 /// much as the convolution (Docs/Performance.md, "Reusing tensor memory").
 ///
 /// Policy: buffers of at least `minimumBytes` (1 MiB) are cached on release, keyed by their exact
-/// byte size, while the cache holds at most `capacityBytes` (default 256 MiB; `FOVEA_TENSOR_CACHE_MB`,
-/// 0 turns caching off); beyond that, or for smaller buffers, they go back to `free`. A request of
-/// the same size takes a cached buffer (zeroed by `memset` unless the caller will overwrite every
-/// element). Cached memory stays resident: the bound is the most the cache adds to the peak.
+/// byte size, within `capacityBytes` (default 256 MiB; `FOVEA_TENSOR_CACHE_MB`, 0 turns caching
+/// off): when a new buffer does not fit, the least recently released ones are freed to make room
+/// (`BufferShelf`), so the cache follows the sizes in use now — it used to refuse new buffers once
+/// full, and a layer after large ones (VGG16's) then mapped fresh pages on every call: 1.5× slower.
+/// Smaller buffers, and any larger than the capacity, go back to `free`. A request of the same size
+/// takes a cached buffer (zeroed by `memset` unless the caller will overwrite every element).
+/// Cached memory stays resident: the bound is the most the cache adds to the peak.
 public enum StoragePool {
     /// Buffers smaller than this go straight to `free` (the C allocator recycles them well).
     public static let minimumBytes = 1 << 20
@@ -47,46 +50,71 @@ public enum StoragePool {
         let pointer: UnsafeMutableRawPointer
     }
 
-    private struct State {
-        var buffers: [Int: [Block]] = [:]
-        var cachedBytes = 0
-    }
-
-    private static let state = Lock(State())
+    private static let shelf = Lock(BufferShelf<Block>(capacity: capacityBytes))
 
     /// A cached buffer of exactly `bytes` bytes, or nil.
     static func take(bytes: Int) -> UnsafeMutableRawPointer? {
         guard bytes >= minimumBytes else { return nil }
-        return state.withLock { state -> Block? in
-            guard let block = state.buffers[bytes]?.popLast() else { return nil }
-            state.cachedBytes -= bytes
-            return block
-        }?.pointer
+        return shelf.withLock { $0.take(bytes: bytes) }?.pointer
     }
 
-    /// Keeps `buffer` (of `bytes` bytes, from `malloc`/`calloc`) for reuse, or frees it.
+    /// Keeps `buffer` (of `bytes` bytes, from `malloc`/`calloc`) for reuse, freeing older cached
+    /// buffers to make room, or frees it.
     static func give(_ buffer: UnsafeMutableRawPointer, bytes: Int) {
-        let block = Block(pointer: buffer)
-        let kept = bytes >= minimumBytes && state.withLock { state in
-            guard state.cachedBytes + bytes <= capacityBytes else { return false }
-            state.buffers[bytes, default: []].append(block)
-            state.cachedBytes += bytes
-            return true
-        }
-        if !kept { free(buffer) }
+        guard bytes >= minimumBytes else { return free(buffer) }
+        let released = shelf.withLock { $0.put(Block(pointer: buffer), bytes: bytes) }
+        for block in released { free(block.pointer) }
     }
 
     /// Bytes held by the cache now.
-    public static var cachedBytes: Int { state.withLock { $0.cachedBytes } }
+    public static var cachedBytes: Int { shelf.withLock { $0.bytes } }
 
     /// Frees every cached buffer (e.g. before measuring memory, or after a large model is done).
     public static func drain() {
-        let blocks = state.withLock { state -> [Block] in
-            let all = state.buffers.values.flatMap { $0 }
-            state.buffers = [:]
-            state.cachedBytes = 0
-            return all
+        for block in shelf.withLock({ $0.removeAll() }) { free(block.pointer) }
+    }
+}
+
+/// The bookkeeping of a cache of buffers keyed by exact size within `capacity` bytes: `put` keeps
+/// the newest and gives back what no longer fits (least recently put first); `take` hands out the
+/// most recently put buffer of a size.
+struct BufferShelf<Item> {
+    let capacity: Int
+    private(set) var bytes = 0
+    private var items: [Int: [(item: Item, stamp: UInt64)]] = [:]
+    private var clock: UInt64 = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// The most recently put item of exactly `bytes` bytes, removed from the shelf, or nil.
+    mutating func take(bytes size: Int) -> Item? {
+        guard let entry = items[size]?.popLast() else { return nil }
+        bytes -= size
+        return entry.item
+    }
+
+    /// Shelves `item` of `size` bytes; returns the items to release: `item` itself when it is larger
+    /// than the capacity, else the least recently put items that no longer fit beside it.
+    mutating func put(_ item: Item, bytes size: Int) -> [Item] {
+        guard size <= capacity else { return [item] }
+        var released: [Item] = []
+        while bytes + size > capacity, let (oldestSize, _) = items.compactMap({ key, list in list.first.map { (key, $0.stamp) } })
+            .min(by: { $0.1 < $1.1 }) {
+            released.append(items[oldestSize]!.removeFirst().item)
+            if items[oldestSize]!.isEmpty { items[oldestSize] = nil }
+            bytes -= oldestSize
         }
-        for block in blocks { free(block.pointer) }
+        clock += 1
+        items[size, default: []].append((item, clock))
+        bytes += size
+        return released
+    }
+
+    /// Removes and returns every item.
+    mutating func removeAll() -> [Item] {
+        let all = items.values.flatMap { $0.map(\.item) }
+        items = [:]
+        bytes = 0
+        return all
     }
 }

@@ -1,3 +1,4 @@
+@testable import FoveaCore
 import Fovea
 import Testing
 
@@ -28,6 +29,22 @@ struct StoragePoolTests {
         #expect(StoragePool.cachedBytes <= StoragePool.capacityBytes)
         StoragePool.drain()
         #expect(StoragePool.cachedBytes <= StoragePool.capacityBytes)
+    }
+
+    /// The shelf keeps the newest buffers: a new size that does not fit pushes out the least
+    /// recently put ones (not refused as before), one larger than the capacity is given back, and
+    /// `take` returns the most recent buffer of the size.
+    @Test func shelfKeepsTheMostRecentBuffers() {
+        var shelf = BufferShelf<String>(capacity: 100)
+        #expect(shelf.put("a40", bytes: 40).isEmpty && shelf.put("b30", bytes: 30).isEmpty && shelf.put("c30", bytes: 30).isEmpty)
+        #expect(shelf.bytes == 100)
+        #expect(shelf.put("d50", bytes: 50) == ["a40", "b30"], "oldest first, until d fits")
+        #expect(shelf.bytes == 80)
+        #expect(shelf.put("huge", bytes: 101) == ["huge"])
+        #expect(shelf.put("e30", bytes: 30) == ["c30"])
+        #expect(shelf.take(bytes: 30) == "e30" && shelf.take(bytes: 30) == nil)
+        #expect(shelf.take(bytes: 50) == "d50" && shelf.bytes == 0)
+        #expect(shelf.put("f10", bytes: 10).isEmpty && shelf.removeAll() == ["f10"] && shelf.bytes == 0)
     }
 
     /// `FOVEA_TENSOR_CACHE_MB` is parsed strictly; a bad value is an error naming it.
