@@ -12,6 +12,8 @@ public struct DispatchDevice: GEMMBackedDevice {
     public let fallback: (any Device)?
     public let convolution: Im2colConvolution
     public let winograd: WinogradConvolution
+    /// F(2×2) Winograd for the backward-data of layers F(4×4) does not take (`smallTilesPlan`).
+    let winogradSmallTiles: WinogradConvolution
     /// The micro-kernel and blocking of every GEMM the device runs.
     public let kernel: GEMMKernel
     let directConvolution: DirectGEMMConvolution
@@ -42,7 +44,10 @@ public struct DispatchDevice: GEMMBackedDevice {
         winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                        workspaceLimitBytes: workspaceLimitBytes,
                                        policy: policy, tileSize: winogradTileSize, filterCache: .shared,
-                                       tileKernels: kernel.transposingPacker ? .avx512 : nil, gemm: gemm)
+                                       tileKernels: kernel.transposingPacker ? [.f4x4: .avx512, .f2x2: .avx512F2x2] : [:], gemm: gemm)
+        winogradSmallTiles = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                                 workspaceLimitBytes: workspaceLimitBytes, policy: policy, tileSize: .f2x2,
+                                                 filterCache: .shared, tileKernels: winograd.tileKernels, gemm: gemm)
         directConvolution = DirectGEMMConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
         directBackwardFilter = DirectGEMMBackwardFilter(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
         shiftedImage = ShiftedImageConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
@@ -75,9 +80,38 @@ public struct DispatchDevice: GEMMBackedDevice {
             return shiftedImage.pays(g) ? shiftedImage.workspaceBytes(g) : directConvolution.workspaceBytes(g)
         case "backward-filter" where directBackwardFilter.handles(g):
             return directBackwardFilter.workspaceBytes(g)
+        case "backward-data" where smallTilesPlan(g) != nil:
+            return winogradSmallTiles.workspaceBytes(for: g, pass: pass) ?? 0
         default:
             return winograd.workspaceBytes(for: g, pass: pass) ?? convolution.workspaceBytes(for: g, pass: pass)
         }
+    }
+
+    /// The F(2×2) plan for the backward-data of `g`, where F(2×2)'s plan pays (the automatic rule on
+    /// its 2×2 tiles) with at least `smallTilesMinimum` tiles, and the F(4×4) rule does not take the
+    /// layer or only with tiles less than 90% used: 13×13 and 14×14 layers at batch 8, whose
+    /// backward-data otherwise runs im2col + col2im, or F(4×4) with 14×14 outputs in 16×16.
+    /// Measured at batch 8 (Docs/Performance.md): ResNet-50 256→256 @14 1.3–1.75× (over F(4×4)),
+    /// VGG16 512→512 @14 1.3–1.5×, AlexNet conv4/conv5 1.2–1.5× (over im2col). At batch 1 (49 tiles)
+    /// it was slower, and forward gained nothing.
+    func smallTilesPlan(_ g: Conv2DGeometry) -> WinogradPlan? {
+        guard winograd.policy == .automatic, winograd.tileSize == .f4x4,
+              let h = WinogradConvolution.backwardDataGeometry(g),
+              let plan = winogradSmallTiles.plan(for: h), plan.tiles >= Self.smallTilesMinimum
+        else { return nil }
+        if let large = winograd.plan(for: h), large.coverage(h) >= 0.9 || large.coverage(h) >= plan.coverage(h) { return nil }
+        return plan
+    }
+
+    static let smallTilesMinimum = 256
+
+    public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
+        if smallTilesPlan(geometry) != nil,
+           let gradInput = winogradSmallTiles.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry) {
+            return gradInput
+        }
+        return winograd.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
+            ?? convolution.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
     }
 
     /// Whether forward runs Winograd: where its plan takes the layer (`FOVEA_WINOGRAD=f2x2` and

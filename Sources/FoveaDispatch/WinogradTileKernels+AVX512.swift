@@ -2,7 +2,7 @@ import CFoveaKernels
 import FoveaCore
 
 extension WinogradTileKernels {
-    /// The F(4×4) tile transforms in C with AVX-512 (`winograd4_avx512.c`): sixteen tiles of a tile
+    /// The F(4×4) tile transforms in C with AVX-512 (`winograd_avx512.c`): sixteen tiles of a tile
     /// row per vector, patches loaded as whole rows and de-interleaved by shuffles, outputs
     /// interleaved back and stored as whole rows. Bit-identical to `WinogradTiles`' Swift transforms.
     static let avx512 = WinogradTileKernels(
@@ -18,6 +18,23 @@ extension WinogradTileKernels {
             }
             var layout = fovea_winograd_tiles(tiles)
             fovea_winograd4_output_avx512(&layout, products, rowStride, firstTile, Int32(count), outputs.lowerBound,
+                                          Int32(outputs.count), bias, epilogue == .relu ? 1 : 0, y)
+        })
+
+    /// The F(2×2) tile transforms, the same way (patches 2 columns apart).
+    static let avx512F2x2 = WinogradTileKernels(
+        input: { tiles, x, firstTile, count, v in
+            var layout = fovea_winograd_tiles(tiles)
+            fovea_winograd2_input_avx512(&layout, x, firstTile, Int32(count), v)
+        },
+        output: { tiles, products, rowStride, firstTile, count, outputs, bias, epilogue, y in
+            guard epilogue == .none || epilogue == .relu else {
+                tiles.transformOutput(WinogradF2x2.self, products, rowStride: rowStride, firstTile: firstTile, count: count,
+                                      outputChannels: outputs, bias: bias, epilogue: epilogue, into: y)
+                return
+            }
+            var layout = fovea_winograd_tiles(tiles)
+            fovea_winograd2_output_avx512(&layout, products, rowStride, firstTile, Int32(count), outputs.lowerBound,
                                           Int32(outputs.count), bias, epilogue == .relu ? 1 : 0, y)
         })
 }

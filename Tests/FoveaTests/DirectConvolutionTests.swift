@@ -91,6 +91,28 @@ struct DirectConvolutionTests {
         }
     }
 
+    /// Backward-data takes F(2×2) Winograd where F(4×4) does not take it or only with tiles under
+    /// 90% used, given 256 or more 2×2 tiles: 14×14 at batch 8 (F(4×4) tiles 77% used), 13×13 on
+    /// ≤ 256 channels; not at batch 1, not on 28×28 (F(4×4) full); and it agrees with naive.
+    @Test func backwardDataTakesSmallTilesWhereTheyPay() throws {
+        let device = DispatchDevice(threads: 2, fallback: nil)
+        func geometry(_ c: Int, _ k: Int, _ size: Int, batch: Int) throws -> Conv2DGeometry {
+            try Conv2DGeometry(inputShape: [batch, c, size, size], weightShape: [k, c, 3, 3], options: Conv2DOptions(padding: 1))
+        }
+        #expect(device.smallTilesPlan(try geometry(64, 64, 14, batch: 8)) != nil)
+        #expect(device.smallTilesPlan(try geometry(64, 48, 13, batch: 8)) != nil)
+        #expect(device.smallTilesPlan(try geometry(64, 64, 14, batch: 1)) == nil)
+        #expect(device.smallTilesPlan(try geometry(64, 64, 28, batch: 8)) == nil)
+        #expect(DispatchDevice(threads: 2, fallback: nil, winograd: .never).smallTilesPlan(try geometry(64, 64, 14, batch: 8)) == nil)
+        let g = try geometry(24, 20, 14, batch: 8)
+        #expect(device.smallTilesPlan(g) != nil)
+        let gradOutput = Tensor.randomNormal(g.outputShape, seed: 11)
+        let weight = Tensor.randomNormal(g.weightShape, seed: 12)
+        expectClose(device.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g),
+                    TestDevices.naive.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g),
+                    absolute: 1e-4, relative: 1e-4, "F(2×2) backward-data of \(g)")
+    }
+
     /// A batch gives the same bits as each image alone: with its images as the columns of one
     /// GEMM per group (small outputs; the packer follows the columns into the next image, for
     /// strides 1, 2 and 3), with the weights packed once per call, with groups, output channels

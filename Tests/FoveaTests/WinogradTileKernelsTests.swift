@@ -3,15 +3,23 @@ import Fovea
 import FoveaTestSupport
 import Testing
 
-/// The AVX-512 F(4×4) tile transforms (`WinogradTileKernels.avx512`) against `WinogradTiles`' Swift
-/// ones: bit for bit, on blocks of tiles that start and end mid-row, span images, and touch every
+/// The AVX-512 tile transforms (`WinogradTileKernels.avx512`, `.avx512F2x2`) against `WinogradTiles`'
+/// Swift ones: bit for bit, for F(4×4) and F(2×2), on blocks of tiles that start and end mid-row, span images, and touch every
 /// border (padding 0–2), with and without ReLU.
 @Suite("Winograd AVX-512 tile transforms")
 struct WinogradTileKernelsTests {
     static let hasAVX512 = GEMMKernel.available.contains { $0.transposingPacker }
 
-    @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
-    func equalTheSwiftTransformsBitForBit() throws {
+    @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"), arguments: [WinogradTileSize.f4x4, .f2x2])
+    func equalTheSwiftTransformsBitForBit(tileSize: WinogradTileSize) throws {
+        switch tileSize {
+        case .f4x4: try check(WinogradF4x4.self, .f4x4, kernels: .avx512)
+        case .f2x2: try check(WinogradF2x2.self, .f2x2, kernels: .avx512F2x2)
+        }
+    }
+
+    func check<T: WinogradTransform>(_ transform: T.Type, _ tileSize: WinogradTileSize, kernels: WinogradTileKernels) throws {
+        let area = T.inputTile * T.inputTile
         var generator = SeededGenerator(seed: 4242)
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
         var checked = 0
@@ -19,7 +27,7 @@ struct WinogradTileKernelsTests {
             let (channels, padding) = (pick(1...9), pick(0...2))
             guard let g = try? Conv2DGeometry(inputShape: [pick(1...3), channels, pick(3...30), pick(3...75)],
                                               weightShape: [pick(1...7), channels, 3, 3], options: Conv2DOptions(padding: Size2D(padding))),
-                  let plan = WinogradPlan(g, tileSize: .f4x4, threads: 1, workspaceBytesPerWorker: 1 << 26)
+                  let plan = WinogradPlan(g, tileSize: tileSize, threads: 1, workspaceBytesPerWorker: 1 << 26)
             else { continue }
             checked += 1
             let tiles = WinogradTiles(geometry: g, plan: plan)
@@ -28,28 +36,28 @@ struct WinogradTileKernelsTests {
             let count = pick(1...min(plan.blockWidth, plan.tiles - firstTile))
             let (k, c, width) = (g.outputChannels, g.inputChannels, plan.paddedWidth)
             // Input transform: every written column (those before `count`) equal.
-            var swift = [Float](repeating: 0, count: 36 * c * width), vector = swift
+            var swift = [Float](repeating: 0, count: area * c * width), vector = swift
             x.withUnsafeBufferPointer { x in
-                tiles.transformInput(WinogradF4x4.self, x.baseAddress!, firstTile: firstTile, count: count, into: &swift)
-                WinogradTileKernels.avx512.input(tiles, x.baseAddress!, firstTile, count, &vector)
+                tiles.transformInput(T.self, x.baseAddress!, firstTile: firstTile, count: count, into: &swift)
+                kernels.input(tiles, x.baseAddress!, firstTile, count, &vector)
             }
-            for row in 0..<(36 * c) {
+            for row in 0..<(area * c) {
                 for column in 0..<count where swift[row * width + column].bitPattern != vector[row * width + column].bitPattern {
-                    Issue.record("input transform of \(g), tiles \(firstTile)..<+\(count): row \(row), column \(column): \(swift[row * width + column]) vs \(vector[row * width + column])")
+                    Issue.record("\(tileSize) input transform of \(g), tiles \(firstTile)..<+\(count): row \(row), column \(column): \(swift[row * width + column]) vs \(vector[row * width + column])")
                     return
                 }
             }
             // Output transform of random products into a sentinel-filled output: identical outputs.
-            let products = Tensor.randomNormal([36 * k * width], seed: UInt64(500 + checked)).scalars
+            let products = Tensor.randomNormal([area * k * width], seed: UInt64(500 + checked)).scalars
             let bias = Tensor.randomNormal([k], seed: UInt64(900 + checked)).scalars
             let outputs = (k > 1 ? pick(0...(k - 1)) : 0)..<k
             for epilogue in [ConvolutionEpilogue.none, .relu] {
                 var expected = [Float](repeating: .nan, count: g.outputShape.count), actual = expected
-                tiles.transformOutput(WinogradF4x4.self, products, rowStride: k, firstTile: firstTile, count: count,
+                tiles.transformOutput(T.self, products, rowStride: k, firstTile: firstTile, count: count,
                                       outputChannels: outputs, bias: bias, epilogue: epilogue, into: &expected)
-                WinogradTileKernels.avx512.output(tiles, products, k, firstTile, count, outputs, bias, epilogue, &actual)
+                kernels.output(tiles, products, k, firstTile, count, outputs, bias, epilogue, &actual)
                 if let index = expected.indices.first(where: { expected[$0].bitPattern != actual[$0].bitPattern }) {
-                    Issue.record("output transform of \(g), tiles \(firstTile)..<+\(count), \(epilogue): element \(index): \(expected[index]) vs \(actual[index])")
+                    Issue.record("\(tileSize) output transform of \(g), tiles \(firstTile)..<+\(count), \(epilogue): element \(index): \(expected[index]) vs \(actual[index])")
                 }
             }
         }

@@ -47,7 +47,8 @@ void fovea_sgemm_kernel_14x32_avx512(long kc, const float *a, const float *b, fl
 void fovea_shifted_image_kernel_12x32_avx512(long kc, const float *a, const float *image, const int32_t *offsets,
                                              float *c, long ldc, int m, int n, int accumulate);
 
-/// The tile layout of a Winograd F(4×4, 3×3) convolution (`WinogradTiles`): tile t is image
+/// The tile layout of a Winograd F(4×4, 3×3) convolution (`WinogradTiles`; F(2×2): read 2 for
+/// every 4 and 4×4 patches for 6×6 ones below): tile t is image
 /// t / tilesPerImage, tile row (t % tilesPerImage) / tilesWide, tile column (t % tilesPerImage) %
 /// tilesWide; its 6×6 input patch starts at (4·row − paddingTop, 4·column − paddingLeft), its 4×4
 /// output at (4·row, 4·column), clipped to outputHeight × outputWidth.
@@ -67,6 +68,11 @@ void fovea_winograd4_input_avx512(const fovea_winograd_tiles *tiles, const float
 /// kept) for k = firstOutput..<+outputCount, with M_ξ[k, t] = products[(ξ·rowStride + k −
 /// firstOutput)·paddedWidth + t − firstTile]. Requires fovea_cpu_has_avx512f().
 void fovea_winograd4_output_avx512(const fovea_winograd_tiles *tiles, const float *products, long rowStride, long firstTile,
+                                   int count, long firstOutput, int outputCount, const float *bias, int relu, float *y);
+
+/// The same two transforms for F(2×2, 3×3) (ξ < 16). Require fovea_cpu_has_avx512f().
+void fovea_winograd2_input_avx512(const fovea_winograd_tiles *tiles, const float *x, long firstTile, int count, float *v);
+void fovea_winograd2_output_avx512(const fovea_winograd_tiles *tiles, const float *products, long rowStride, long firstTile,
                                    int count, long firstOutput, int outputCount, const float *bias, int relu, float *y);
 
 /// Transposing panel packing: out[p·width + i] = a[i·lda + p] for i < rows (≤ width), 0 for

@@ -27,13 +27,14 @@ public struct WinogradConvolution: Sendable {
     /// unchanged (stored the second time the same contents are transformed); nil: every call
     /// transforms them.
     public let filterCache: PackedWeightCache?
-    /// The device's own F(4×4) tile transforms, if any (else `WinogradTiles`' portable ones).
-    public let tileKernels: WinogradTileKernels?
+    /// The device's own tile transforms per tile size, where it has them (else `WinogradTiles`' portable ones).
+    public let tileKernels: [WinogradTileSize: WinogradTileKernels]
 
     public init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
                 workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
                 policy: WinogradPolicy = .automatic, tileSize: WinogradTileSize = .f4x4,
-                filterCache: PackedWeightCache? = nil, tileKernels: WinogradTileKernels? = nil, gemm: @escaping SerialGEMM) {
+                filterCache: PackedWeightCache? = nil, tileKernels: [WinogradTileSize: WinogradTileKernels] = [:],
+                gemm: @escaping SerialGEMM) {
         self.gemm = gemm
         self.filterCache = filterCache
         self.tileKernels = tileKernels
@@ -108,7 +109,7 @@ public struct WinogradConvolution: Sendable {
         let tiles = WinogradTiles(geometry: g, plan: plan)
         let gemm = self.gemm
         let threads = self.threads
-        let kernels = T.self == WinogradF4x4.self ? tileKernels : nil
+        let kernels = tileKernels[T.self == WinogradF4x4.self ? .f4x4 : .f2x2]
         (kept ?? Tensor(zeros: [1])).withUnsafeBufferPointer { keptFilters in
             let keptFilters = kept == nil ? nil : SendablePointer(keptFilters.baseAddress!)
             input.withUnsafeBufferPointer { x in

@@ -10,7 +10,7 @@ public enum WinogradPolicy: String, Sendable, CaseIterable {
 }
 
 /// The output-tile size of the Winograd algorithm.
-public enum WinogradTileSize: String, Sendable, CaseIterable {
+public enum WinogradTileSize: String, Hashable, Sendable, CaseIterable {
     /// F(2×2, 3×3): 16 GEMMs, 2.25× fewer multiplications, error as small as direct convolution.
     case f2x2
     /// F(4×4, 3×3): 36 GEMMs, 4× fewer multiplications, a few times the error of direct convolution.

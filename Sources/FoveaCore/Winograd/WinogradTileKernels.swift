@@ -1,6 +1,6 @@
-/// Faster replacements a device may supply for `WinogradTiles`' F(4×4) input and output transforms
-/// (the Dispatch backend passes AVX-512 ones). They must compute exactly what
-/// `WinogradTiles.transformInput` / `transformOutput` compute for `WinogradF4x4`, except that the
+/// Faster replacements a device may supply for `WinogradTiles`' input and output transforms of one
+/// tile size (the Dispatch backend passes AVX-512 ones). They must compute exactly what
+/// `WinogradTiles.transformInput` / `transformOutput` compute for that size, except that the
 /// input transform need not write the columns from `count` on (the GEMMs never read them).
 public struct WinogradTileKernels: Sendable {
     /// `(tiles, x, firstTile, count, v)`, as `WinogradTiles.transformInput`.
