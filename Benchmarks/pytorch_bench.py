@@ -9,7 +9,7 @@ Layers (NCHW fp32, same names, shapes, batches and thread counts as `fovea-bench
 Networks (`--nets`): torchvision alexnet, vgg16, resnet50, densenet121 at 224×224, random
 weights: forward in eval mode (pytorch, onnxruntime) and one SGD training step (pytorch).
 
-Timing: one warm-up, then the median of --runs runs; threads set with torch.set_num_threads and
+Timing: three warm-ups (as fovea-bench), then the median of --runs runs; threads set with torch.set_num_threads and
 ORT's intra_op_num_threads (inter-op 1).
 
 Run:  $(Scripts/torch-venv.sh) -m pip install onnxruntime onnx   # once

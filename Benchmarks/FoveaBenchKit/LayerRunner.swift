@@ -16,6 +16,11 @@ import Fovea
 ///   × batch, without im2col — timed in a block of its own after the backends (OpenBLAS threads
 ///   spin after each call and would steal a core from the next engine).
 public struct LayerRunner {
+    /// Untimed calls before the timed ones, per engine (and per network in `NetworkRunner`): with
+    /// one, the first 2-thread measurement of a process sometimes came out at the 1-thread figure.
+    /// `Benchmarks/pytorch_bench.py` warms up as many times.
+    public static let warmUps = 3
+
     public enum Pass: String, CaseIterable, Sendable { case forward, backwardData = "backward-data", backwardFilter = "backward-filter" }
 
     public var layers: [BenchLayer]
@@ -109,7 +114,7 @@ public struct LayerRunner {
                     for pass in passes {
                         progress("\(layer.name) · \(pass.rawValue) · batch \(batch) · \(count) thread\(count == 1 ? "" : "s")")
                         var times = [[Double]](repeating: [], count: devices.count)
-                        for _ in 0..<3 { for device in devices { _ = operands.run(pass, on: device) } }  // warm-up
+                        for _ in 0..<Self.warmUps { for device in devices { _ = operands.run(pass, on: device) } }
                         for _ in 0..<runs {
                             for (index, device) in devices.enumerated() {
                                 peak.waitUntilQuiet(threads: count)

@@ -83,10 +83,12 @@ public struct NetworkRunner {
         return results
     }
 
-    /// One warm-up call of each, then `runs` rounds timing `a` then `b`, each gated on a quiet machine.
+    /// `LayerRunner.warmUps` warm-up calls of each, then `runs` rounds timing `a` then `b`, each gated on a quiet machine.
     func timeInterleaved(_ a: () throws -> Void, _ b: () throws -> Void) throws -> ([Double], [Double]) {
-        try a()
-        try b()
+        for _ in 0..<LayerRunner.warmUps {
+            try a()
+            try b()
+        }
         func seconds(_ body: () throws -> Void) throws -> Double {
             peak.waitUntilQuiet(threads: threads.max() ?? 1)
             let start = DispatchTime.now().uptimeNanoseconds
@@ -101,9 +103,9 @@ public struct NetworkRunner {
         return times
     }
 
-    /// One warm-up call, then `runs` timed calls, each gated on a quiet machine.
+    /// `LayerRunner.warmUps` warm-up calls, then `runs` timed calls, each gated on a quiet machine.
     func time(_ body: () throws -> Void) throws -> [Double] {
-        try body()
+        for _ in 0..<LayerRunner.warmUps { try body() }
         var times: [Double] = []
         for _ in 0..<runs {
             peak.waitUntilQuiet(threads: threads.max() ?? 1)
