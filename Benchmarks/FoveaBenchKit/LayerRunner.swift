@@ -8,9 +8,13 @@ import Fovea
 /// - correctness: each backend is compared with `naive` on a reduced-size copy of the layer (same
 ///   channels, kernel, stride and padding; the input shrunk so the output has 2–3 rows and
 ///   columns), because naive on a full ImageNet layer takes minutes;
-/// - timing: three warm-up calls per engine, then `runs` rounds in which every backend runs once
-///   (interleaved, so drifts in machine speed hit all alike); before each timed call an FMA probe
-///   waits until the cores run at ≥ 90% of the measured peak; the median is reported;
+/// - timing: per engine, in a block of its own, three warm-up calls, then `runs` timed calls,
+///   each after an FMA probe has waited until the cores run at ≥ 90% of the measured peak; the
+///   median is reported. (Runs used to be interleaved across engines, so that drifts in machine
+///   speed hit all alike; but then each engine's run evicted the other's operands from the cache:
+///   ResNet-50 512→512 @7, batch 1, took 1.72 ms on dispatch interleaved with openblas and
+///   1.15–1.17 ms alone — the 9.4 MB of packed weights came back from memory every time. The
+///   PyTorch script times each engine in a block too.)
 /// - `naive` is timed with one run, only on layers of at most `naiveFlopLimit` FLOPs;
 /// - `sgemm` is `cblas_sgemm` with OpenBLAS's own threads on the per-image GEMM shape of the pass,
 ///   × batch, without im2col — timed in a block of its own after the backends (OpenBLAS threads
@@ -114,9 +118,9 @@ public struct LayerRunner {
                     for pass in passes {
                         progress("\(layer.name) · \(pass.rawValue) · batch \(batch) · \(count) thread\(count == 1 ? "" : "s")")
                         var times = [[Double]](repeating: [], count: devices.count)
-                        for _ in 0..<Self.warmUps { for device in devices { _ = operands.run(pass, on: device) } }
-                        for _ in 0..<runs {
-                            for (index, device) in devices.enumerated() {
+                        for (index, device) in devices.enumerated() {  // each engine in a block of its own
+                            for _ in 0..<Self.warmUps { _ = operands.run(pass, on: device) }
+                            for _ in 0..<runs {
                                 peak.waitUntilQuiet(threads: count)
                                 times[index].append(Statistics.seconds { _ = operands.run(pass, on: device) })
                             }
