@@ -1,12 +1,14 @@
 import FoveaCore
 
 /// The Grand Central Dispatch backend: Fovea's own packed SIMD GEMM (`PackedGEMM`, with the
-/// fastest micro-kernel the CPU runs), convolution forward as a GEMM packed straight from the
-/// image (`DirectGEMMConvolution`) unless Winograd takes the layer, the backward passes by
-/// Winograd, a direct GEMM (backward-filter) or im2col/col2im (in C with AVX-512 where the CPU has
-/// it) + that GEMM (`GEMMBackedDevice`), and the other operations in
-/// `DispatchDevice+*.swift`, parallel over `DispatchQueue.concurrentPerform` with `threadCount`
-/// workers. Operations it does not implement go to `fallback` (normally `NaiveDevice`).
+/// fastest micro-kernel the CPU runs); convolution forward by Winograd (AVX-512 tile transforms)
+/// where its rule takes the layer, else by a GEMM reading B straight from the image's shifted
+/// phase planes (`ShiftedImageConvolution`) or packing it from the image (`DirectGEMMConvolution`);
+/// backward-data by Winograd F(4×4) or F(2×2), else im2col/col2im (in C with AVX-512 where the CPU
+/// has it) + that GEMM (`GEMMBackedDevice`); backward-filter by a direct GEMM
+/// (`DirectGEMMBackwardFilter`); and the other operations in `DispatchDevice+*.swift`, parallel
+/// over `DispatchQueue.concurrentPerform` with `threadCount` workers. Operations it does not
+/// implement go to `fallback` (normally `NaiveDevice`). Docs/Backends.md has the rules.
 public struct DispatchDevice: GEMMBackedDevice {
     public let threadCount: Int
     public let fallback: (any Device)?
