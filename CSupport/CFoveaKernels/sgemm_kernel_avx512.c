@@ -4,6 +4,7 @@
 // chains, three times what two 4-cycle FMA pipes need in flight, leaving room to hide the loads.
 // Ragged edges (m < MR, n < 32) are computed in full and stored through AVX-512 write masks.
 #include "CFoveaKernels.h"
+#include "tile_avx512.h"
 
 #include <immintrin.h>
 
@@ -53,21 +54,9 @@ static inline void kernel_mrx32(const int mr, long kc, const float *a, const flo
         b += 32;
     }
 
-    const __mmask16 maskLo = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
-    const __mmask16 maskHi = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1);
-#pragma clang loop unroll(full)
-    for (int i = 0; i < mr; ++i) {
-        if (i < m) {
-            float *row = c + i * ldc;
-            __m512 x = lo[i], y = hi[i];
-            if (accumulate) {
-                x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(maskLo, row));
-                y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(maskHi, row + 16));
-            }
-            _mm512_mask_storeu_ps(row, maskLo, x);
-            _mm512_mask_storeu_ps(row + 16, maskHi, y);
-        }
-    }
+    __mmask16 maskLo, maskHi;
+    fovea_tile_masks(n, &maskLo, &maskHi);
+    fovea_store_tile(mr, lo, hi, c, ldc, m, maskLo, maskHi, accumulate);
 }
 
 __attribute__((target("avx512f")))

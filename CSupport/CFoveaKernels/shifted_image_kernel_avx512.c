@@ -4,6 +4,7 @@
 // column matrix at "virtual" position j is image[offsets[t] + j], so the 32 B values of a step are
 // one unaligned load pair at image + offsets[t] and nothing is packed.
 #include "CFoveaKernels.h"
+#include "tile_avx512.h"
 
 #include <immintrin.h>
 
@@ -18,8 +19,8 @@ void fovea_shifted_image_kernel_12x32_avx512(long kc, const float *a, const floa
     }
     for (int i = 0; i < m; ++i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
     // Lanes past n are masked on load too: the image may end there.
-    const __mmask16 maskLo = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
-    const __mmask16 maskHi = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1);
+    __mmask16 maskLo, maskHi;
+    fovea_tile_masks(n, &maskLo, &maskHi);
 
     long p = 0;
     for (; p + 4 <= kc; p += 4) {
@@ -53,17 +54,5 @@ void fovea_shifted_image_kernel_12x32_avx512(long kc, const float *a, const floa
         a += 12;
     }
 
-#pragma clang loop unroll(full)
-    for (int i = 0; i < 12; ++i) {
-        if (i < m) {
-            float *row = c + i * ldc;
-            __m512 x = lo[i], y = hi[i];
-            if (accumulate) {
-                x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(maskLo, row));
-                y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(maskHi, row + 16));
-            }
-            _mm512_mask_storeu_ps(row, maskLo, x);
-            _mm512_mask_storeu_ps(row + 16, maskHi, y);
-        }
-    }
+    fovea_store_tile(12, lo, hi, c, ldc, m, maskLo, maskHi, accumulate);
 }

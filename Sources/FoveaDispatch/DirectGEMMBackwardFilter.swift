@@ -36,10 +36,6 @@ struct DirectGEMMBackwardFilter: Sendable {
         kernel.transposingPacker && kernel.nr == 32 && workspaceBytes(g) <= workspaceLimitBytes
     }
 
-    static func isPointwise(_ g: Conv2DGeometry) -> Bool {
-        g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.stride == 1 && g.options.padding == 0
-    }
-
     /// The partial sums the position split may take and still be preferred to the tap split: the
     /// position split packs every ∂y and image block once (the tap split packs ∂y again for each
     /// of its parts) and cuts any layer evenly, while summing its partials costs little as long as
@@ -56,7 +52,7 @@ struct DirectGEMMBackwardFilter: Sendable {
     /// columns wide); otherwise taps, given at least `minimumPanels` tap panels to share.
     func splitsTaps(_ g: Conv2DGeometry) -> Bool {
         if partialsBytes(g) <= smallPartialsBytes { return false }
-        if Self.isPointwise(g) && (g.batch * g.columnCount + WorkGrain.items - 1) / WorkGrain.items >= kernel.kc { return false }
+        if g.isPointwise && (g.batch * g.columnCount + WorkGrain.items - 1) / WorkGrain.items >= kernel.kc { return false }
         return panels(g) * g.groups >= Self.minimumPanels
     }
 
@@ -86,7 +82,7 @@ struct DirectGEMMBackwardFilter: Sendable {
                 fatalError("DirectGEMMBackwardFilter: could not allocate a \(32 * kernel.kc)-float scratch")
             }
             let window = self.window
-            let pointwise = DirectGEMMBackwardFilter.isPointwise(g)
+            let pointwise = g.isPointwise
             PackedGEMM.compute(
                 m: m, n: taps.count, k: positions.count, kernel: kernel, c: result, ldc: g.columnRows, overwrite: overwrite,
                 packA: { first, count, depth, length, packed in

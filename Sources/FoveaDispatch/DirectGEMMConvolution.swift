@@ -67,7 +67,7 @@ struct DirectGEMMConvolution: Sendable {
     /// columns). Layers with few channels on both sides (C·K ≤ 64², ResNet-50's 64→64 and
     /// DenseNet-121's 128→32 at 56×56) ran direct until Winograd's tile transforms moved to AVX-512;
     /// since then Winograd is 1.1–2.0× faster there too (Docs/Performance.md).
-    static func outrunsWinograd(_ g: Conv2DGeometry, coverage: Double) -> Bool {
+    static func outrunsWinograd(coverage: Double) -> Bool {
         coverage < 0.9
     }
 
@@ -82,7 +82,7 @@ struct DirectGEMMConvolution: Sendable {
         let batched = imagesAsColumns(g)
         var staging = Tensor(uninitialized: batched ? [g.outputChannels * columnsPerGEMM(g)] : g.outputShape)
         let (m, n, k) = (g.outputChannelsPerGroup, columnsPerGEMM(g), g.columnRows)
-        let pointwise = !kernel.transposingPacker && g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.stride == 1 && g.options.padding == 0
+        let pointwise = !kernel.transposingPacker && g.isPointwise
         let imageSize = g.inputChannels * g.inputHeight * g.inputWidth
         let groupInputSize = g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
         let kernel = self.kernel

@@ -120,7 +120,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     /// tests force it with `.always`) unless the direct GEMM outruns it there.
     func takesWinograd(_ g: Conv2DGeometry) -> Bool {
         guard let plan = winograd.plan(for: g) else { return false }
-        return winograd.policy == .always || !DirectGEMMConvolution.outrunsWinograd(g, coverage: plan.coverage(g))
+        return winograd.policy == .always || !DirectGEMMConvolution.outrunsWinograd(coverage: plan.coverage(g))
     }
 
     public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {

@@ -58,8 +58,8 @@ struct ShiftedImageConvolution: Sendable {
     /// with wide padding (13×13 in 15, 32×32 in 40) run 0.6–0.9× and stay direct.
     func pays(_ g: Conv2DGeometry) -> Bool {
         guard handles(g) else { return false }
-        let pointwise = g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.padding == 0
-        if pointwise { return g.inputChannels <= 64 }
+        let unpaddedOneByOne = g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.padding == 0
+        if unpaddedOneByOne { return g.inputChannels <= 64 }
         return g.outputChannels <= 128 && (planeWidth(g) - g.outputWidth) * 10 <= g.outputWidth
     }
 
@@ -74,8 +74,8 @@ struct ShiftedImageConvolution: Sendable {
     func phasePlaneFloats(_ g: Conv2DGeometry) -> Int {
         g.inputChannels * g.options.stride.height * g.options.stride.width * planeHeight(g) * planeWidth(g)
     }
-    /// Whether the image must be rearranged (padding or a stride), or is read as it is.
-    private func padded(_ g: Conv2DGeometry) -> Bool {
+    /// Whether the image must be split into phase planes (padding or a stride), or is read as it is.
+    private func needsPhasePlanes(_ g: Conv2DGeometry) -> Bool {
         g.options.padding.height > 0 || g.options.padding.width > 0 || g.options.stride.height > 1 || g.options.stride.width > 1
     }
     /// Whether virtual positions differ from output positions (then columns go through staging).
@@ -92,21 +92,23 @@ struct ShiftedImageConvolution: Sendable {
         return min(widest, max(64, (even + 31) / 32 * 32))
     }
 
-    /// Images padded at once: all of them when they take at most half the limit, else as many as fit.
+    /// Images split into phase planes at once: all of them when they take at most half the limit,
+    /// else as many as fit.
     private func imagesPerChunk(_ g: Conv2DGeometry) -> Int {
-        guard padded(g) else { return max(g.batch, 1) }
+        guard needsPhasePlanes(g) else { return max(g.batch, 1) }
         let bytes = phasePlaneFloats(g) * MemoryLayout<Float>.stride
         return max(1, min(g.batch, (workspaceLimitBytes / 2) / max(bytes, 1)))
     }
 
     private func workers(_ g: Conv2DGeometry) -> Int { max(1, min(threads, WorkGrain.items)) }
 
-    /// Padded images (one chunk), staging blocks, the offsets table and the packed weights.
+    /// Phase planes (one chunk of images), staging blocks, the offsets table and the packed weights.
     func workspaceBytes(_ g: Conv2DGeometry) -> Int {
         let floats = MemoryLayout<Float>.stride
-        let paddedImages = padded(g) ? imagesPerChunk(g) * phasePlaneFloats(g) * floats : 0
+        let planes = needsPhasePlanes(g) ? imagesPerChunk(g) * phasePlaneFloats(g) * floats : 0
         let staging = staged(g) ? workers(g) * g.outputChannels * blockColumns(g) * floats : 0
-        return paddedImages + staging + weights.packedWeightBytes(g) + (g.columnRows + Int(FOVEA_SHIFTED_IMAGE_OFFSET_SLACK)) * 4
+        let offsets = (g.columnRows + Int(FOVEA_SHIFTED_IMAGE_OFFSET_SLACK)) * MemoryLayout<Int32>.stride
+        return planes + staging + weights.packedWeightBytes(g) + offsets
     }
 
     /// offsets[(c·R + r)·S + s] = ((c·sh + dh·r mod sh)·sw + dw·s mod sw)·Hz·Wz + ⌊dh·r/sh⌋·Wz + ⌊dw·s/sw⌋,
@@ -134,61 +136,48 @@ struct ShiftedImageConvolution: Sendable {
         var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let packed = weights.packedWeights(weight, geometry: g) ?? weights.packWeights(weight, geometry: g)
         let table = offsets(g)
-        let (m, depth, kc) = (g.outputChannels, g.columnRows, kernel.kc)
-        let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
+        let (m, planeSize) = (g.outputChannels, g.outputHeight * g.outputWidth)
         let (hz, wz) = (planeHeight(g), planeWidth(g))
-        let (ho, wo) = (g.outputHeight, g.outputWidth)
-        let planeSize = ho * wo
         let virtual = virtualColumns(g)
         let width = blockColumns(g)
         let blocks = (virtual + width - 1) / width
-        let isStaged = staged(g), isPadded = padded(g)
+        let isStaged = staged(g), split = needsPhasePlanes(g)
         let chunk = imagesPerChunk(g)
-        let imageFloats = g.inputChannels * g.inputHeight * g.inputWidth
-        let paddedFloats = phasePlaneFloats(g)
-        let paddedImages = ScratchBuffers(workers: 1, capacity: isPadded ? chunk * paddedFloats : 0)
+        let (imageFloats, planeFloats) = (g.inputChannels * g.inputHeight * g.inputWidth, phasePlaneFloats(g))
+        let phasePlanes = ScratchBuffers(workers: 1, capacity: split ? chunk * planeFloats : 0)
         let staging = ScratchBuffers(workers: workers(g), capacity: isStaged ? m * width : 0)
         let biasValues = bias?.scalars
         let finishes = biasValues != nil || activation != .none
+        let kernel = self.kernel
         input.withUnsafeBufferPointer { x in
             packed.withUnsafeBufferPointer { a in
                 output.withUnsafeMutableBufferPointer { y in
                     table.withUnsafeBufferPointer { offsets in
-                        let (x, a, y) = (SendablePointer(x.baseAddress!), SendablePointer(a.baseAddress!), SendablePointer(y.baseAddress!))
-                        let offsets = SendablePointer(offsets.baseAddress!)
-                        let images = SendablePointer(paddedImages[0])
+                        let (x, y) = (SendablePointer(x.baseAddress!), SendablePointer(y.baseAddress!))
+                        let (a, offsets) = (SendablePointer(a.baseAddress!), SendablePointer(offsets.baseAddress!))
+                        let planes = SendablePointer(phasePlanes[0])
                         for first in stride(from: 0, to: g.batch, by: chunk) {
                             let count = min(chunk, g.batch - first)
-                            if isPadded {  // the phase planes of each image
+                            if split {
                                 Parallel.forEach(count * g.inputChannels, threads: threads) { _, plane in
                                     Self.splitIntoPhases(x.pointer + first * imageFloats + plane * g.inputHeight * g.inputWidth,
                                                          geometry: g, planeHeight: hz, planeWidth: wz,
-                                                         into: images.pointer + plane * (paddedFloats / g.inputChannels))
+                                                         into: planes.pointer + plane * (planeFloats / g.inputChannels))
                                 }
                             }
                             Parallel.forEach(count * blocks, threads: workers(g)) { worker, item in
                                 let (local, block) = (item / blocks, item % blocks)
                                 let image = first + local
-                                let source = UnsafePointer(isPadded ? images.pointer + local * paddedFloats : x.pointer + image * imageFloats)
+                                let source = UnsafePointer(split ? planes.pointer + local * planeFloats : x.pointer + image * imageFloats)
                                 let columns = (block * width)..<min(virtual, (block + 1) * width)
                                 // The block's C: staging (K × width, column 0 = columns.lowerBound) or the output itself.
                                 let (c, ldc) = isStaged ? (staging[worker] - columns.lowerBound, width)
                                                         : (y.pointer + image * m * planeSize, planeSize)
-                                for pc in stride(from: 0, to: depth, by: kc) {
-                                    let length = min(kc, depth - pc)
-                                    let aBlock = a.pointer + pc * paddedRows
-                                    for jr in stride(from: columns.lowerBound, to: columns.upperBound, by: 32) {
-                                        let n = Int32(min(32, columns.upperBound - jr))
-                                        for ir in stride(from: 0, to: m, by: 12) {
-                                            fovea_shifted_image_kernel_12x32_avx512(
-                                                length, aBlock + ir * length, source + jr, offsets.pointer + pc,
-                                                c + ir * ldc + jr, ldc, Int32(min(12, m - ir)), n, pc == 0 ? 0 : 1)
-                                        }
-                                    }
-                                }
+                                Self.multiply(UnsafePointer(a.pointer), rows: m, depth: g.columnRows, source: source,
+                                              offsets: UnsafePointer(offsets.pointer), columns: columns, into: c, ldc: ldc, kernel: kernel)
                                 Self.finish(columns: columns, c: c, ldc: ldc, output: y.pointer + image * m * planeSize,
-                                            staged: isStaged, finishes: finishes, channels: m, outputWidth: wo, paddedWidth: wz,
-                                            planeSize: planeSize, bias: biasValues, activation: activation)
+                                            staged: isStaged, finishes: finishes, channels: m, outputWidth: g.outputWidth,
+                                            paddedWidth: wz, planeSize: planeSize, bias: biasValues, activation: activation)
                             }
                         }
                     }
@@ -196,6 +185,26 @@ struct ShiftedImageConvolution: Sendable {
             }
         }
         return output
+    }
+
+    /// `C[0..<rows, columns] = A · col[·, columns]` with A the weights packed for the whole call
+    /// (depth blocks of `kc`, panels of 12 rows) and col[t, v] = source[offsets[t] + v]: per depth
+    /// block, each 32-column strip against every 12-row panel, in order.
+    private static func multiply(_ a: UnsafePointer<Float>, rows m: Int, depth: Int, source: UnsafePointer<Float>,
+                                 offsets: UnsafePointer<Int32>, columns: Range<Int>, into c: UnsafeMutablePointer<Float>, ldc: Int,
+                                 kernel: GEMMKernel) {
+        let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
+        for pc in stride(from: 0, to: depth, by: kernel.kc) {
+            let length = min(kernel.kc, depth - pc)
+            let aBlock = a + pc * paddedRows
+            for jr in stride(from: columns.lowerBound, to: columns.upperBound, by: 32) {
+                let n = Int32(min(32, columns.upperBound - jr))
+                for ir in stride(from: 0, to: m, by: 12) {
+                    fovea_shifted_image_kernel_12x32_avx512(length, aBlock + ir * length, source + jr, offsets + pc,
+                                                            c + ir * ldc + jr, ldc, Int32(min(12, m - ir)), n, pc == 0 ? 0 : 1)
+                }
+            }
+        }
     }
 
     /// Z[(a·sw + b), i, j] = source[sh·i + a − ph, sw·j + b − pw] (0 outside) for one channel's

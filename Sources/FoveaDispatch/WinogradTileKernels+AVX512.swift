@@ -5,38 +5,32 @@ extension WinogradTileKernels {
     /// The F(4×4) tile transforms in C with AVX-512 (`winograd_avx512.c`): sixteen tiles of a tile
     /// row per vector, patches loaded as whole rows and de-interleaved by shuffles, outputs
     /// interleaved back and stored as whole rows. Bit-identical to `WinogradTiles`' Swift transforms.
-    static let avx512 = WinogradTileKernels(
-        input: { tiles, x, firstTile, count, v in
-            var layout = fovea_winograd_tiles(tiles)
-            fovea_winograd4_input_avx512(&layout, x, firstTile, Int32(count), v)
-        },
-        output: { tiles, products, rowStride, firstTile, count, outputs, bias, epilogue, y in
-            guard epilogue == .none || epilogue == .relu else {
-                tiles.transformOutput(WinogradF4x4.self, products, rowStride: rowStride, firstTile: firstTile, count: count,
-                                      outputChannels: outputs, bias: bias, epilogue: epilogue, into: y)
-                return
-            }
-            var layout = fovea_winograd_tiles(tiles)
-            fovea_winograd4_output_avx512(&layout, products, rowStride, firstTile, Int32(count), outputs.lowerBound,
-                                          Int32(outputs.count), bias, epilogue == .relu ? 1 : 0, y)
-        })
+    static let avx512 = avx512(input: fovea_winograd4_input_avx512, output: fovea_winograd4_output_avx512)
 
     /// The F(2×2) tile transforms, the same way (patches 2 columns apart).
-    static let avx512F2x2 = WinogradTileKernels(
-        input: { tiles, x, firstTile, count, v in
-            var layout = fovea_winograd_tiles(tiles)
-            fovea_winograd2_input_avx512(&layout, x, firstTile, Int32(count), v)
-        },
-        output: { tiles, products, rowStride, firstTile, count, outputs, bias, epilogue, y in
-            guard epilogue == .none || epilogue == .relu else {
-                tiles.transformOutput(WinogradF2x2.self, products, rowStride: rowStride, firstTile: firstTile, count: count,
-                                      outputChannels: outputs, bias: bias, epilogue: epilogue, into: y)
-                return
-            }
-            var layout = fovea_winograd_tiles(tiles)
-            fovea_winograd2_output_avx512(&layout, products, rowStride, firstTile, Int32(count), outputs.lowerBound,
-                                          Int32(outputs.count), bias, epilogue == .relu ? 1 : 0, y)
-        })
+    static let avx512F2x2 = avx512(input: fovea_winograd2_input_avx512, output: fovea_winograd2_output_avx512)
+
+    typealias CInput = @convention(c) (UnsafePointer<fovea_winograd_tiles>?, UnsafePointer<Float>?, Int, Int32,
+                                       UnsafeMutablePointer<Float>?) -> Void
+    typealias COutput = @convention(c) (UnsafePointer<fovea_winograd_tiles>?, UnsafePointer<Float>?, Int, Int, Int32, Int, Int32,
+                                        UnsafePointer<Float>?, Int32, UnsafeMutablePointer<Float>?) -> Void
+
+    /// The closures around one tile size's pair of C transforms.
+    private static func avx512(input: CInput, output: COutput) -> WinogradTileKernels {
+        WinogradTileKernels(
+            input: { tiles, x, firstTile, count, v in
+                var layout = fovea_winograd_tiles(tiles)
+                input(&layout, x, firstTile, Int32(count), v)
+            },
+            output: { tiles, products, rowStride, firstTile, count, outputs, bias, epilogue, y in
+                var layout = fovea_winograd_tiles(tiles)
+                let relu: Int32 = switch epilogue {
+                case .none: 0
+                case .relu: 1
+                }
+                output(&layout, products, rowStride, firstTile, Int32(count), outputs.lowerBound, Int32(outputs.count), bias, relu, y)
+            })
+    }
 }
 
 extension fovea_winograd_tiles {

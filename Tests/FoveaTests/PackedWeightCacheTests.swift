@@ -81,17 +81,13 @@ struct PackedWeightCacheTests {
         #expect(device.winograd.plan(for: g) != nil)
         let input = Tensor.randomNormal(g.inputShape, seed: 8)
         let gradOutput = Tensor.randomNormal(g.outputShape, seed: 9)
-        var weight = Tensor.randomNormal(g.weightShape, seed: 10)
-        for round in 0..<3 {
-            for _ in 0..<3 {
-                expectClose(device.conv2dForward(input: input, weight: weight, bias: nil, geometry: g),
-                            TestDevices.naive.conv2dForward(input: input, weight: weight, bias: nil, geometry: g),
-                            absolute: 1e-3, relative: 1e-4, "forward, round \(round)")
-                expectClose(device.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g),
-                            TestDevices.naive.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g),
-                            absolute: 1e-3, relative: 1e-4, "backward-data, round \(round)")
-            }
-            weight.withUnsafeMutableBufferPointer { w in for i in stride(from: 0, to: w.count, by: 5) { w[i] -= 0.5 } }
+        Self.callThreeTimesPerVersion(of: Tensor.randomNormal(g.weightShape, seed: 10), changingEvery: 5, by: -0.5) { weight, round in
+            expectClose(device.conv2dForward(input: input, weight: weight, bias: nil, geometry: g),
+                        TestDevices.naive.conv2dForward(input: input, weight: weight, bias: nil, geometry: g),
+                        absolute: 1e-3, relative: 1e-4, "forward, round \(round)")
+            expectClose(device.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g),
+                        TestDevices.naive.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g),
+                        absolute: 1e-3, relative: 1e-4, "backward-data, round \(round)")
         }
     }
 
@@ -102,14 +98,21 @@ struct PackedWeightCacheTests {
         let device = DispatchDevice(threads: 2, fallback: nil, winograd: .never)
         let g = try Conv2DGeometry(inputShape: [batch, 20, 9, 9], weightShape: [30, 20, 3, 3], options: Conv2DOptions(padding: 1))
         let input = Tensor.randomNormal(g.inputShape, seed: 4)
-        var weight = Tensor.randomNormal(g.weightShape, seed: 5)
+        Self.callThreeTimesPerVersion(of: Tensor.randomNormal(g.weightShape, seed: 5), changingEvery: 7, by: 0.5) { weight, round in
+            expectClose(device.conv2dForward(input: input, weight: weight, bias: nil, geometry: g),
+                        TestDevices.naive.conv2dForward(input: input, weight: weight, bias: nil, geometry: g),
+                        absolute: 1e-4, relative: 1e-4, "round \(round)")
+        }
+    }
+
+    /// Runs `check(weight, round)` three times for each of three versions of `weight`, changing
+    /// every `step`-th element by `delta` in place between rounds (same storage, new contents).
+    static func callThreeTimesPerVersion(of initial: Tensor, changingEvery step: Int, by delta: Float,
+                                         _ check: (Tensor, Int) -> Void) {
+        var weight = initial
         for round in 0..<3 {
-            for _ in 0..<3 {
-                expectClose(device.conv2dForward(input: input, weight: weight, bias: nil, geometry: g),
-                            TestDevices.naive.conv2dForward(input: input, weight: weight, bias: nil, geometry: g),
-                            absolute: 1e-4, relative: 1e-4, "round \(round)")
-            }
-            weight.withUnsafeMutableBufferPointer { w in for i in stride(from: 0, to: w.count, by: 7) { w[i] += 0.5 } }
+            for _ in 0..<3 { check(weight, round) }
+            weight.withUnsafeMutableBufferPointer { w in for i in stride(from: 0, to: w.count, by: step) { w[i] += delta } }
         }
     }
 }

@@ -89,6 +89,8 @@ public struct Conv2DGeometry: Hashable, Sendable, CustomStringConvertible {
     public var columnRows: Int { inputChannelsPerGroup * kernelHeight * kernelWidth }
     /// Columns of one image's im2col matrix: `P · Q` (the GEMM's N).
     public var columnCount: Int { outputHeight * outputWidth }
+    /// True when the column matrix is the input itself: 1×1 kernel, stride 1, no padding.
+    public var isPointwise: Bool { kernelHeight == 1 && kernelWidth == 1 && options.stride == 1 && options.padding == 0 }
 
     /// Multiply-adds × 2 of the forward pass: `2·N·K·(C/groups)·R·S·P·Q`. Backward-data and
     /// backward-filter cost the same.

@@ -95,10 +95,6 @@ public struct Im2colConvolution: Sendable {
         return min(threads, items, affordable)
     }
 
-    /// True when the column matrix is the input itself: 1×1 kernel, stride 1, no padding.
-    static func isPointwise(_ g: Conv2DGeometry) -> Bool {
-        g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.stride == 1 && g.options.padding == 0
-    }
 
     /// How many output positions fit one worker's buffer for `rows` column-matrix rows.
     func tileWidth(rows: Int, total: Int, kernelArea: Int) -> Int {
@@ -119,7 +115,7 @@ public struct Im2colConvolution: Sendable {
     func forwardPlan(_ g: Conv2DGeometry) -> ForwardPlan {
         let positions = g.columnCount
         let area = g.kernelHeight * g.kernelWidth
-        let pointwise = Self.isPointwise(g)
+        let pointwise = g.isPointwise
         let chunkChannels = pointwise ? g.inputChannelsPerGroup : min(g.inputChannelsPerGroup, max(tileFloats(kernelArea: area) / area, 1))
         // Enough tiles for about `WorkGrain.items` items (never the thread count: see WorkGrain),
         // no wider than the buffer.
@@ -149,7 +145,7 @@ public struct Im2colConvolution: Sendable {
 
     func channelBlockPlan(_ g: Conv2DGeometry, units: Int, tileRowsPerChannel: Int?) -> ChannelBlockPlan {
         let area = g.kernelHeight * g.kernelWidth
-        let pointwise = Self.isPointwise(g)
+        let pointwise = g.isPointwise
         let floats = tileFloats(kernelArea: area)
         let wantedBlocks = max(1, (WorkGrain.items + units - 1) / units)
         // At least `minimumBlockRows` column rows per block (a pointwise layer has one row per
@@ -201,7 +197,7 @@ public struct Im2colConvolution: Sendable {
     public func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
                         geometry g: Conv2DGeometry) -> Tensor {
         var output = Tensor(zeros: g.outputShape)
-        let pointwise = Self.isPointwise(g)
+        let pointwise = g.isPointwise
         let rows = g.columnRows
         let area = g.kernelHeight * g.kernelWidth
         let positions = g.columnCount
@@ -263,7 +259,7 @@ public struct Im2colConvolution: Sendable {
 
     public func backwardData(gradOutput: Tensor, weight: Tensor, geometry g: Conv2DGeometry) -> Tensor {
         var gradInput = Tensor(zeros: g.inputShape)
-        let pointwise = Self.isPointwise(g)
+        let pointwise = g.isPointwise
         let kernelArea = g.kernelHeight * g.kernelWidth
         let positions = g.columnCount
         let planeSize = g.inputHeight * g.inputWidth
@@ -318,7 +314,7 @@ public struct Im2colConvolution: Sendable {
 
     public func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Conv2DFilterGradients {
         var gradWeight = Tensor(zeros: g.weightShape)
-        let pointwise = Self.isPointwise(g)
+        let pointwise = g.isPointwise
         let kernelArea = g.kernelHeight * g.kernelWidth
         let positions = g.columnCount
         let planeSize = g.inputHeight * g.inputWidth

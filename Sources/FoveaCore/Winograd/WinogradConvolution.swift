@@ -110,8 +110,7 @@ public struct WinogradConvolution: Sendable {
         let gemm = self.gemm
         let threads = self.threads
         let kernels = tileKernels[T.self == WinogradF4x4.self ? .f4x4 : .f2x2]
-        (kept ?? Tensor(zeros: [1])).withUnsafeBufferPointer { keptFilters in
-            let keptFilters = kept == nil ? nil : SendablePointer(keptFilters.baseAddress!)
+        Self.withElements(of: kept) { keptFilters in
             input.withUnsafeBufferPointer { x in
                 weight.withUnsafeBufferPointer { w in
                     output.withUnsafeMutableBufferPointer { y in
@@ -166,6 +165,12 @@ public struct WinogradConvolution: Sendable {
             }
         }
         return output
+    }
+
+    /// Runs `body` with `tensor`'s elements, or with nil when there is no tensor.
+    private static func withElements<R>(of tensor: Tensor?, _ body: (SendablePointer<Float>?) -> R) -> R {
+        guard let tensor else { return body(nil) }
+        return tensor.withUnsafeBufferPointer { body(SendablePointer($0.baseAddress!)) }
     }
 
     /// The filters of every chunk transformed (chunk c at `c · plan.filterFloats`), from
