@@ -167,7 +167,15 @@ static inline void input_tiles(const fovea_winograd_tiles *w, const float *x, lo
             const __mmask16 store = (__mmask16)((1u << lanes) - 1);
             const long top = run.row - w->paddingTop;
             const long left = run.column + (long)m * group - w->paddingLeft;
-            float *column = v + (t - firstTile) + group;
+            // Column j of the block (and the panel it falls in); a vector that crosses into the next
+            // panel is stored in two parts (masked lanes are never written, so the second
+            // store's base may lie before that panel).
+            const long j = t - firstTile + group, panel = w->panelWidth, inPanel = j % panel;
+            const long panelStride = (long)w->channels * panel;
+            float *first = v + (j / panel) * panelStride + inPanel;
+            const int split = inPanel + lanes > panel ? (int)(panel - inPanel) : lanes;
+            const __mmask16 firstPart = (__mmask16)(store & ((1u << split) - 1)), secondPart = (__mmask16)(store & ~firstPart);
+            float *second = first + panelStride - panel;
             for (long c = 0; c < w->channels; ++c) {
                 const float *image = x + (run.image * w->channels + c) * plane;
                 v16 d[36], columns[36];
@@ -182,8 +190,11 @@ static inline void input_tiles(const fovea_winograd_tiles *w, const float *x, lo
                 }
                 for (int j = 0; j < alpha; ++j) input_1d_of(m, d + j, alpha, columns + j, alpha);      // Bᵀ·d
                 for (int i = 0; i < alpha; ++i) input_1d_of(m, columns + i * alpha, 1, d + i * alpha, 1);  // (Bᵀ·d)·B
-                for (int xi = 0; xi < alpha * alpha; ++xi)
-                    _mm512_mask_storeu_ps(column + (xi * w->channels + c) * w->paddedWidth, store, d[xi]);
+                for (int xi = 0; xi < alpha * alpha; ++xi) {
+                    const long at = xi * w->channels * w->paddedWidth + c * panel;
+                    _mm512_mask_storeu_ps(first + at, firstPart, d[xi]);
+                    if (secondPart) _mm512_mask_storeu_ps(second + at, secondPart, d[xi]);
+                }
             }
         }
         t += run.tiles;

@@ -61,16 +61,6 @@ struct DirectGEMMConvolution: Sendable {
             : Split(units: units, parts: parts, byColumns: false, partSize: rowSize)
     }
 
-    /// Where the automatic Winograd rule would take a layer but this direct GEMM (with its C
-    /// packer) is faster: Winograd tiles less than 90% used (`coverage`, e.g. 14×14 outputs in 4×4
-    /// tiles: 0.77): ResNet-50's 256→256 at 14×14 ran 1.3–1.5× faster direct at batch 8 (images as
-    /// columns). Layers with few channels on both sides (C·K ≤ 64², ResNet-50's 64→64 and
-    /// DenseNet-121's 128→32 at 56×56) ran direct until Winograd's tile transforms moved to AVX-512;
-    /// since then Winograd is 1.1–2.0× faster there too (Docs/Performance.md).
-    static func outrunsWinograd(coverage: Double) -> Bool {
-        coverage < 0.9
-    }
-
     /// `y = epilogue(conv(x, w) + bias)`; the bias and the epilogue are applied to each output tile
     /// right after its last depth block.
     func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,

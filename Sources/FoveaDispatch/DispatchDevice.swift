@@ -14,7 +14,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     public let fallback: (any Device)?
     public let convolution: Im2colConvolution
     public let winograd: WinogradConvolution
-    /// F(2×2) Winograd for the backward-data of layers F(4×4) does not take (`smallTilesPlan`).
+    /// F(2×2) Winograd, which the cost model picks for small outputs (`winogradForward`).
     let winogradSmallTiles: WinogradConvolution
     /// The micro-kernel and blocking of every GEMM the device runs.
     public let kernel: GEMMKernel
@@ -46,10 +46,12 @@ public struct DispatchDevice: GEMMBackedDevice {
         winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                        workspaceLimitBytes: workspaceLimitBytes,
                                        policy: policy, tileSize: winogradTileSize, filterCache: .shared,
-                                       tileKernels: kernel.transposingPacker ? [.f4x4: .avx512, .f2x2: .avx512F2x2] : [:], gemm: gemm)
+                                       tileKernels: kernel.transposingPacker ? [.f4x4: .avx512, .f2x2: .avx512F2x2] : [:],
+                                       panelGEMM: WinogradPanelGEMM(kernel: kernel), gemm: gemm)
         winogradSmallTiles = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                                  workspaceLimitBytes: workspaceLimitBytes, policy: policy, tileSize: .f2x2,
-                                                 filterCache: .shared, tileKernels: winograd.tileKernels, gemm: gemm)
+                                                 filterCache: .shared, tileKernels: winograd.tileKernels,
+                                                 panelGEMM: winograd.panelGEMM, gemm: gemm)
         directConvolution = DirectGEMMConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
         directBackwardFilter = DirectGEMMBackwardFilter(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
         shiftedImage = ShiftedImageConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
@@ -63,9 +65,8 @@ public struct DispatchDevice: GEMMBackedDevice {
     }
 
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
-        if takesWinograd(geometry),
-           let output = winograd.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry) {
-            return output
+        if let (winograd, plan) = winogradForward(geometry) {
+            return winograd.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry, plan: plan)
         }
         if shiftedImage.pays(geometry) {
             return shiftedImage.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
@@ -78,49 +79,58 @@ public struct DispatchDevice: GEMMBackedDevice {
     public func convolutionWorkspaceBytes(for g: Conv2DGeometry, pass: String) -> Int {
         switch pass {
         case "forward":
-            if takesWinograd(g), let bytes = winograd.workspaceBytes(for: g, pass: pass) { return bytes }
+            if let (_, plan) = winogradForward(g) { return plan.workspaceBytes }
             return shiftedImage.pays(g) ? shiftedImage.workspaceBytes(g) : directConvolution.workspaceBytes(g)
         case "backward-filter" where directBackwardFilter.handles(g):
             return directBackwardFilter.workspaceBytes(g)
-        case "backward-data" where smallTilesPlan(g) != nil:
-            return winogradSmallTiles.workspaceBytes(for: g, pass: pass) ?? 0
+        case "backward-data":
+            return winogradBackwardData(g)?.plan.workspaceBytes ?? convolution.workspaceBytes(for: g, pass: pass)
         default:
-            return winograd.workspaceBytes(for: g, pass: pass) ?? convolution.workspaceBytes(for: g, pass: pass)
+            return convolution.workspaceBytes(for: g, pass: pass)
         }
     }
 
-    /// The F(2×2) plan for the backward-data of `g`, where F(2×2)'s plan pays (the automatic rule on
-    /// its 2×2 tiles) with at least `smallTilesMinimum` tiles, and the F(4×4) rule does not take the
-    /// layer or only with tiles less than 90% used: 13×13 and 14×14 layers at batch 8, whose
-    /// backward-data otherwise runs im2col + col2im, or F(4×4) with 14×14 outputs in 16×16.
-    /// Measured at batch 8 (Docs/Performance.md): ResNet-50 256→256 @14 1.3–1.75× (over F(4×4)),
-    /// VGG16 512→512 @14 1.3–1.5×, AlexNet conv4/conv5 1.2–1.5× (over im2col). At batch 1 (49 tiles)
-    /// it was slower, and forward gained nothing.
-    func smallTilesPlan(_ g: Conv2DGeometry) -> WinogradPlan? {
-        guard winograd.policy == .automatic, winograd.tileSize == .f4x4,
-              let h = WinogradConvolution.backwardDataGeometry(g),
-              let plan = winogradSmallTiles.plan(for: h), plan.tiles >= Self.smallTilesMinimum
-        else { return nil }
-        if let large = winograd.plan(for: h), large.coverage(h) >= 0.9 || large.coverage(h) >= plan.coverage(h) { return nil }
-        return plan
+    /// The Winograd convolution (F(4×4) `winograd` or F(2×2) `winogradSmallTiles`) and plan that
+    /// forward takes for `g`, or nil for the direct paths: under `.automatic` the cheapest by
+    /// `ConvolutionCostModel` when it beats the direct GEMM's estimate by the model's margin
+    /// (with `FOVEA_WINOGRAD=f2x2` only F(2×2) is considered); under `.always` the configured
+    /// tile size wherever eligible (tests use it to reach the Winograd path on small shapes).
+    func winogradForward(_ g: Conv2DGeometry) -> (convolution: WinogradConvolution, plan: WinogradPlan)? {
+        switch winograd.policy {
+        case .never: return nil
+        case .always: return winograd.eligiblePlan(for: g).map { (winograd, $0) }
+        case .automatic: return cheapestWinograd(g, margin: ConvolutionCostModel.margin)
+        }
     }
 
-    static let smallTilesMinimum = 256
+    /// The same for backward-data, run as the forward convolution of
+    /// `WinogradConvolution.backwardDataGeometry(g)`; the alternative, im2col + GEMM + col2im, is
+    /// slower than the direct forward GEMM the model prices, so Winograd needs no margin here.
+    func winogradBackwardData(_ g: Conv2DGeometry) -> (convolution: WinogradConvolution, plan: WinogradPlan)? {
+        guard let h = WinogradConvolution.backwardDataGeometry(g) else { return nil }
+        switch winograd.policy {
+        case .never: return nil
+        case .always: return winograd.eligiblePlan(for: h).map { (winograd, $0) }
+        case .automatic: return cheapestWinograd(h, margin: 1)
+        }
+    }
+
+    private func cheapestWinograd(_ g: Conv2DGeometry, margin: Double) -> (convolution: WinogradConvolution, plan: WinogradPlan)? {
+        var best: (convolution: WinogradConvolution, plan: WinogradPlan, cost: Double)?
+        for candidate in winograd.tileSize == .f2x2 ? [winograd] : [winograd, winogradSmallTiles] {
+            guard let plan = candidate.eligiblePlan(for: g) else { continue }
+            let cost = ConvolutionCostModel.winograd(g, plan, tileSize: candidate.tileSize)
+            if cost < best?.cost ?? .infinity { best = (candidate, plan, cost) }
+        }
+        guard let best, best.cost * margin <= ConvolutionCostModel.direct(g, directConvolution) else { return nil }
+        return (best.convolution, best.plan)
+    }
 
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
-        if smallTilesPlan(geometry) != nil,
-           let gradInput = winogradSmallTiles.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry) {
-            return gradInput
+        if let (winograd, plan) = winogradBackwardData(geometry) {
+            return winograd.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry, plan: plan)
         }
-        return winograd.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
-            ?? convolution.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
-    }
-
-    /// Whether forward runs Winograd: where its plan takes the layer (`FOVEA_WINOGRAD=f2x2` and
-    /// tests force it with `.always`) unless the direct GEMM outruns it there.
-    func takesWinograd(_ g: Conv2DGeometry) -> Bool {
-        guard let plan = winograd.plan(for: g) else { return false }
-        return winograd.policy == .always || !DirectGEMMConvolution.outrunsWinograd(coverage: plan.coverage(g))
+        return convolution.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
     }
 
     public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {

@@ -38,6 +38,6 @@ extension fovea_winograd_tiles {
         self.init(channels: Int32(t.channels), height: Int32(t.height), width: Int32(t.width),
                   outputChannels: Int32(t.outputChannels), outputHeight: Int32(t.outputHeight), outputWidth: Int32(t.outputWidth),
                   paddingTop: Int32(t.paddingTop), paddingLeft: Int32(t.paddingLeft),
-                  tilesWide: t.tilesWide, tilesPerImage: t.tilesPerImage, paddedWidth: t.paddedWidth)
+                  tilesWide: t.tilesWide, tilesPerImage: t.tilesPerImage, paddedWidth: t.paddedWidth, panelWidth: t.panelWidth)
     }
 }

@@ -68,44 +68,57 @@ struct DirectConvolutionTests {
         #expect(changed > 100, "only \(changed) of 150 cases added anything (the rest only padding)")
     }
 
-    /// The automatic choice between Winograd and the direct GEMM: layers whose 4×4 tiles are less
-    /// than 90% used (14×14) run direct (bit-identical to `DirectGEMMConvolution`); layers with
-    /// full tiles take Winograd (bit-identical to `WinogradConvolution`, and not to direct), few
-    /// channels or many.
-    @Test func directWhereItOutrunsWinograd() throws {
+    /// The automatic choice between the direct GEMM and Winograd F(2×2) or F(4×4)
+    /// (`ConvolutionCostModel`), on ImageNet layers where it was measured: F(4×4) for 28×28 and
+    /// larger, F(2×2) for 13×13 and 14×14, direct for 7×7 and 11×11 at batch 1; and the forward
+    /// output is bit-identical to the path chosen.
+    @Test func costModelPicksTheMeasuredPath() throws {
         let device = DispatchDevice(threads: 2, fallback: nil, winograd: .automatic)
-        for (channels, outputs, size, batch, expectDirect) in [(64, 64, 28, 2, false), (128, 32, 28, 2, false),
-                                                               (128, 128, 28, 2, false), (128, 128, 14, 8, true)] {
-            let g = try Conv2DGeometry(inputShape: [batch, channels, size, size], weightShape: [outputs, channels, 3, 3],
-                                       options: Conv2DOptions(padding: 1))
-            #expect(try #require(device.winograd.plan(for: g)).pays(g), "the shared rule takes \(g)")
-            #expect(device.takesWinograd(g) != expectDirect)
+        func geometry(_ c: Int, _ k: Int, _ size: Int, batch: Int, padding: Int = 1) throws -> Conv2DGeometry {
+            try Conv2DGeometry(inputShape: [batch, c, size, size], weightShape: [k, c, 3, 3], options: Conv2DOptions(padding: Size2D(padding)))
+        }
+        func path(_ g: Conv2DGeometry) -> WinogradTileSize? { device.winogradForward(g)?.convolution.tileSize }
+        #expect(path(try geometry(256, 256, 56, batch: 1)) == .f4x4)
+        #expect(path(try geometry(64, 64, 56, batch: 1)) == .f4x4)
+        #expect(path(try geometry(128, 32, 56, batch: 8)) == .f4x4)
+        #expect(path(try geometry(384, 256, 13, batch: 1)) == .f2x2)
+        #expect(path(try geometry(256, 256, 14, batch: 8)) == .f2x2)
+        #expect(path(try geometry(512, 512, 14, batch: 1)) == .f2x2)
+        #expect(path(try geometry(512, 512, 7, batch: 1)) == nil)
+        #expect(path(try geometry(384, 384, 13, batch: 1, padding: 0)) == nil)
+        #expect(path(try geometry(3, 64, 224, batch: 1)) == nil)
+        #expect(DispatchDevice(threads: 2, fallback: nil, winograd: .never).winogradForward(try geometry(256, 256, 56, batch: 1)) == nil)
+        let f2x2Only = DispatchDevice(threads: 2, fallback: nil, winogradTileSize: .f2x2)
+        #expect(f2x2Only.winogradForward(try geometry(256, 256, 56, batch: 1))?.convolution.tileSize == .f2x2)
+        for (c, k, size, batch) in [(40, 36, 14, 2), (40, 36, 28, 2), (24, 20, 7, 1)] {
+            let g = try geometry(c, k, size, batch: batch)
             let input = Tensor.randomNormal(g.inputShape, seed: 5)
             let weight = Tensor.randomNormal(g.weightShape, seed: 6)
             let output = device.conv2dForward(input: input, weight: weight, bias: nil, geometry: g)
-            let direct = device.directConvolution.forward(input: input, weight: weight, bias: nil, geometry: g)
-            let winograd = try #require(device.winograd.forward(input: input, weight: weight, bias: nil, geometry: g))
-            func same(_ a: Tensor, _ b: Tensor) -> Bool { a.scalars.elementsEqual(b.scalars) { $0.bitPattern == $1.bitPattern } }
-            #expect(same(output, direct) == expectDirect, "\(g)")
-            #expect(same(output, winograd) != expectDirect, "\(g)")
+            let expected = if let (winograd, plan) = device.winogradForward(g) {
+                winograd.forward(input: input, weight: weight, bias: nil, geometry: g, plan: plan)
+            } else {
+                device.directConvolution.forward(input: input, weight: weight, bias: nil, geometry: g)
+            }
+            #expect(output.scalars.elementsEqual(expected.scalars) { $0.bitPattern == $1.bitPattern }, "\(g)")
         }
     }
 
-    /// Backward-data takes F(2×2) Winograd where F(4×4) does not take it or only with tiles under
-    /// 90% used, given 256 or more 2×2 tiles: 14×14 at batch 8 (F(4×4) tiles 77% used), 13×13 on
-    /// ≤ 256 channels; not at batch 1, not on 28×28 (F(4×4) full); and it agrees with naive.
-    @Test func backwardDataTakesSmallTilesWhereTheyPay() throws {
+    /// Backward-data by the same model (Winograd on the flipped convolution against im2col), and
+    /// it agrees with naive where it takes F(2×2).
+    @Test func backwardDataTakesWinogradWhereTheModelSays() throws {
         let device = DispatchDevice(threads: 2, fallback: nil)
         func geometry(_ c: Int, _ k: Int, _ size: Int, batch: Int) throws -> Conv2DGeometry {
             try Conv2DGeometry(inputShape: [batch, c, size, size], weightShape: [k, c, 3, 3], options: Conv2DOptions(padding: 1))
         }
-        #expect(device.smallTilesPlan(try geometry(64, 64, 14, batch: 8)) != nil)
-        #expect(device.smallTilesPlan(try geometry(64, 48, 13, batch: 8)) != nil)
-        #expect(device.smallTilesPlan(try geometry(64, 64, 14, batch: 1)) == nil)
-        #expect(device.smallTilesPlan(try geometry(64, 64, 28, batch: 8)) == nil)
-        #expect(DispatchDevice(threads: 2, fallback: nil, winograd: .never).smallTilesPlan(try geometry(64, 64, 14, batch: 8)) == nil)
-        let g = try geometry(24, 20, 14, batch: 8)
-        #expect(device.smallTilesPlan(g) != nil)
+        #expect(device.winogradBackwardData(try geometry(256, 256, 14, batch: 8))?.convolution.tileSize == .f2x2)
+        #expect(device.winogradBackwardData(try geometry(256, 256, 56, batch: 8))?.convolution.tileSize == .f4x4)
+        #expect(device.winogradBackwardData(try Conv2DGeometry(inputShape: [1, 64, 56, 56], weightShape: [64, 64, 3, 3],
+                                                               options: Conv2DOptions(stride: 2, padding: 1))) == nil)
+        #expect(DispatchDevice(threads: 2, fallback: nil, winograd: .never).winogradBackwardData(try geometry(256, 256, 14, batch: 8)) == nil)
+        // A layer small enough for naive that the model gives F(2×2).
+        let candidates = try [geometry(24, 20, 14, batch: 8), geometry(64, 48, 13, batch: 4), geometry(96, 96, 14, batch: 2)]
+        let g = try #require(candidates.first { device.winogradBackwardData($0)?.convolution.tileSize == .f2x2 })
         let gradOutput = Tensor.randomNormal(g.outputShape, seed: 11)
         let weight = Tensor.randomNormal(g.weightShape, seed: 12)
         expectClose(device.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g),

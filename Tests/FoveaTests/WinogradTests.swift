@@ -49,7 +49,9 @@ struct WinogradTests {
             ("dispatch ×2", DispatchDevice(threads: 2, fallback: nil, winograd: .always, winogradTileSize: tileSize)),
             ("openblas ×2", OpenBLASDevice(threads: 2, fallback: nil, winograd: .always, winogradTileSize: tileSize)),
             // A small budget: several output-channel chunks and narrow tile blocks.
-            ("dispatch ×3, 160 KiB", DispatchDevice(threads: 3, fallback: nil, workspaceBytesPerWorker: smallBudget, winograd: .always, winogradTileSize: tileSize)),
+            // (The Dispatch device's panel GEMM chunks U by the call's limit, so that is small too.)
+            ("dispatch ×3, 160 KiB", DispatchDevice(threads: 3, fallback: nil, workspaceBytesPerWorker: smallBudget, workspaceLimitBytes: smallBudget,
+                                                    winograd: .always, winogradTileSize: tileSize)),
         ]
     }
 
@@ -58,7 +60,8 @@ struct WinogradTests {
     @Test(arguments: WinogradTileSize.allCases)
     func forwardAgreesWithNaive(tileSize: WinogradTileSize) {
         for c in Self.cases {
-            Self.expectPlans(DispatchDevice(threads: 3, fallback: nil, workspaceBytesPerWorker: Self.smallBudget, winograd: .always, winogradTileSize: tileSize), c)
+            Self.expectPlans(DispatchDevice(threads: 3, fallback: nil, workspaceBytesPerWorker: Self.smallBudget, workspaceLimitBytes: Self.smallBudget,
+                                            winograd: .always, winogradTileSize: tileSize), c)
             for withBias in [true, false] {
                 let bias = withBias ? c.bias : nil
                 let expected = TestDevices.naive.conv2dForward(input: c.input, weight: c.weight, bias: bias, geometry: c.geometry)
@@ -103,7 +106,8 @@ struct WinogradTests {
     @Test(arguments: WinogradTileSize.allCases)
     func resultsIndependentOfThreadCount(tileSize: WinogradTileSize) {
         for budget in [Im2colConvolution.defaultWorkspaceBytesPerWorker, Self.smallBudget] {
-            let devices = (1...4).map { DispatchDevice(threads: $0, fallback: nil, workspaceBytesPerWorker: budget, winograd: .always, winogradTileSize: tileSize) }
+            let devices = (1...4).map { DispatchDevice(threads: $0, fallback: nil, workspaceBytesPerWorker: budget, workspaceLimitBytes: budget == Self.smallBudget ? budget : Im2colConvolution.defaultWorkspaceLimitBytes,
+                                                       winograd: .always, winogradTileSize: tileSize) }
             for c in Self.cases.suffix(10) + [ConvCase.wide] {
                 devices.forEach { Self.expectPlans($0, c) }
                 let forward = devices.map { $0.conv2dForward(input: c.input, weight: c.weight, bias: c.bias, geometry: c.geometry) }

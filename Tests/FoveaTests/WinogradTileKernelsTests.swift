@@ -10,15 +10,19 @@ import Testing
 struct WinogradTileKernelsTests {
     static let hasAVX512 = GEMMKernel.available.contains { $0.transposingPacker }
 
-    @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"), arguments: [WinogradTileSize.f4x4, .f2x2])
-    func equalTheSwiftTransformsBitForBit(tileSize: WinogradTileSize) throws {
+    /// In plain rows and in the panel GEMM's 32-column panels (a 16-tile vector that crosses a
+    /// panel border is stored in two parts).
+    @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"),
+          arguments: [WinogradTileSize.f4x4, .f2x2], [nil, WinogradPanels(rows: 12, columns: 32, depth: 256)])
+    func equalTheSwiftTransformsBitForBit(tileSize: WinogradTileSize, panels: WinogradPanels?) throws {
         switch tileSize {
-        case .f4x4: try check(WinogradF4x4.self, .f4x4, kernels: .avx512)
-        case .f2x2: try check(WinogradF2x2.self, .f2x2, kernels: .avx512F2x2)
+        case .f4x4: try check(WinogradF4x4.self, .f4x4, kernels: .avx512, panels: panels)
+        case .f2x2: try check(WinogradF2x2.self, .f2x2, kernels: .avx512F2x2, panels: panels)
         }
     }
 
-    func check<T: WinogradTransform>(_ transform: T.Type, _ tileSize: WinogradTileSize, kernels: WinogradTileKernels) throws {
+    func check<T: WinogradTransform>(_ transform: T.Type, _ tileSize: WinogradTileSize, kernels: WinogradTileKernels,
+                                     panels: WinogradPanels?) throws {
         let area = T.inputTile * T.inputTile
         var generator = SeededGenerator(seed: 4242)
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
@@ -27,7 +31,7 @@ struct WinogradTileKernelsTests {
             let (channels, padding) = (pick(1...9), pick(0...2))
             guard let g = try? Conv2DGeometry(inputShape: [pick(1...3), channels, pick(3...30), pick(3...75)],
                                               weightShape: [pick(1...7), channels, 3, 3], options: Conv2DOptions(padding: Size2D(padding))),
-                  let plan = WinogradPlan(g, tileSize: tileSize, threads: 1, workspaceBytesPerWorker: 1 << 26)
+                  let plan = WinogradPlan(g, tileSize: tileSize, threads: 1, workspaceBytesPerWorker: 1 << 26, panels: panels)
             else { continue }
             checked += 1
             let tiles = WinogradTiles(geometry: g, plan: plan)
@@ -41,10 +45,14 @@ struct WinogradTileKernelsTests {
                 tiles.transformInput(T.self, x.baseAddress!, firstTile: firstTile, count: count, into: &swift)
                 kernels.input(tiles, x.baseAddress!, firstTile, count, &vector)
             }
-            for row in 0..<(area * c) {
-                for column in 0..<count where swift[row * width + column].bitPattern != vector[row * width + column].bitPattern {
-                    Issue.record("\(tileSize) input transform of \(g), tiles \(firstTile)..<+\(count): row \(row), column \(column): \(swift[row * width + column]) vs \(vector[row * width + column])")
-                    return
+            for xi in 0..<area {
+                for channel in 0..<c {
+                    for column in 0..<count {
+                        let at = tiles.inputOffset(xi: xi, channel: channel, column: column)
+                        guard swift[at].bitPattern != vector[at].bitPattern else { continue }
+                        Issue.record("\(tileSize) input transform of \(g), tiles \(firstTile)..<+\(count), panels \(tiles.panelWidth): ξ \(xi), channel \(channel), column \(column): \(swift[at]) vs \(vector[at])")
+                        return
+                    }
                 }
             }
             // Output transform of random products into a sentinel-filled output: identical outputs.

@@ -57,11 +57,14 @@ typedef struct {
     int outputChannels, outputHeight, outputWidth;
     int paddingTop, paddingLeft;
     long tilesWide, tilesPerImage;
-    long paddedWidth;  ///< the row stride (in tiles) of v and of products
+    long paddedWidth;  ///< the row stride (in tiles) of products; v's columns per ξ
+    long panelWidth;   ///< v's columns per panel (a divisor of paddedWidth, a multiple of 8; = paddedWidth: plain rows)
 } fovea_winograd_tiles;
 
-/// v[(ξ·C + c)·paddedWidth + t − firstTile] = (Bᵀ d[c, t] B)_ξ for the tiles firstTile..<+count
-/// (columns from count on are not written). Requires fovea_cpu_has_avx512f().
+/// v[ξ·C·paddedWidth + (j / panelWidth)·C·panelWidth + c·panelWidth + j % panelWidth] = (Bᵀ d[c, t] B)_ξ
+/// for the tiles t = firstTile + j, j < count: per ξ, panels of panelWidth columns, each C rows
+/// (the B panels of a GEMM micro-kernel of that width; with panelWidth = paddedWidth, plain
+/// [C × paddedWidth] rows). Columns from count on are not written. Requires fovea_cpu_has_avx512f().
 void fovea_winograd4_input_avx512(const fovea_winograd_tiles *tiles, const float *x, long firstTile, int count, float *v);
 
 /// y[n, k, 4×4 window of tile t] = (Aᵀ M[k, t] A) + bias[k] (then max(·, 0) where relu ≠ 0, NaN

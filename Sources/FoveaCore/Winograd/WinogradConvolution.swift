@@ -29,13 +29,17 @@ public struct WinogradConvolution: Sendable {
     public let filterCache: PackedWeightCache?
     /// The device's own tile transforms per tile size, where it has them (else `WinogradTiles`' portable ones).
     public let tileKernels: [WinogradTileSize: WinogradTileKernels]
+    /// The device's micro-kernel on pre-laid-out panels for the α² products, where it has one
+    /// (else `gemm`, which packs both operands on every call).
+    public let panelGEMM: WinogradPanelGEMM?
 
     public init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
                 workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
                 policy: WinogradPolicy = .automatic, tileSize: WinogradTileSize = .f4x4,
                 filterCache: PackedWeightCache? = nil, tileKernels: [WinogradTileSize: WinogradTileKernels] = [:],
-                gemm: @escaping SerialGEMM) {
+                panelGEMM: WinogradPanelGEMM? = nil, gemm: @escaping SerialGEMM) {
         self.gemm = gemm
+        self.panelGEMM = panelGEMM
         self.filterCache = filterCache
         self.tileKernels = tileKernels
         self.threads = max(threads, 1)
@@ -45,13 +49,19 @@ public struct WinogradConvolution: Sendable {
         self.tileSize = tileSize
     }
 
-    /// The plan this device would use for the forward convolution `g`, or nil for im2col.
+    /// The plan this device would use for the forward convolution `g` by the shared rule
+    /// (`WinogradPlan.pays`), or nil for im2col.
     public func plan(for g: Conv2DGeometry) -> WinogradPlan? {
-        guard policy != .never,
-              let plan = WinogradPlan(g, tileSize: tileSize, threads: threads, workspaceBytesPerWorker: workspaceBytesPerWorker,
-                                     workspaceLimitBytes: workspaceLimitBytes)
-        else { return nil }
+        guard let plan = eligiblePlan(for: g) else { return nil }
         return policy == .always || plan.pays(g) ? plan : nil
+    }
+
+    /// The plan for `g` whether or not it pays; nil when the policy is `.never` or `g` is not
+    /// eligible or does not fit the workspace (for devices with a rule of their own).
+    public func eligiblePlan(for g: Conv2DGeometry) -> WinogradPlan? {
+        guard policy != .never else { return nil }
+        return WinogradPlan(g, tileSize: tileSize, threads: threads, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                            workspaceLimitBytes: workspaceLimitBytes, panels: panelGEMM?.panels)
     }
 
     /// The forward convolution that computes the input gradient of `g`: `∂y` (as input) with the
@@ -78,12 +88,24 @@ public struct WinogradConvolution: Sendable {
     public func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
                         geometry g: Conv2DGeometry) -> Tensor? {
         guard let plan = plan(for: g) else { return nil }
-        return run(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: false)
+        return forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan)
+    }
+
+    /// `y = conv(x, w) + b` with `plan` (one of `eligiblePlan(for: g)`).
+    public func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
+                        geometry g: Conv2DGeometry, plan: WinogradPlan) -> Tensor {
+        run(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: false)
     }
 
     /// `∂x` of the convolution `g`, or nil when it does not take the Winograd path.
     public func backwardData(gradOutput: Tensor, weight: Tensor, geometry g: Conv2DGeometry) -> Tensor? {
         guard let h = Self.backwardDataGeometry(g), let plan = plan(for: h) else { return nil }
+        return backwardData(gradOutput: gradOutput, weight: weight, geometry: g, plan: plan)
+    }
+
+    /// `∂x` of the convolution `g` with `plan`, one of `eligiblePlan(for: backwardDataGeometry(g))`.
+    public func backwardData(gradOutput: Tensor, weight: Tensor, geometry g: Conv2DGeometry, plan: WinogradPlan) -> Tensor {
+        let h = Self.backwardDataGeometry(g)!  // the plan was made for it
         return run(input: gradOutput, weight: weight, bias: nil, epilogue: .none, geometry: h, plan: plan, flippedWeight: true)
     }
 
@@ -107,7 +129,7 @@ public struct WinogradConvolution: Sendable {
         let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.workerFloats)
         let lastBlock = LastBlocks(workers: plan.workers)
         let tiles = WinogradTiles(geometry: g, plan: plan)
-        let gemm = self.gemm
+        let (gemm, panelGEMM) = (self.gemm, self.panelGEMM)
         let threads = self.threads
         let kernels = tileKernels[T.self == WinogradF4x4.self ? .f4x4 : .f2x2]
         Self.withElements(of: kept) { keptFilters in
@@ -128,8 +150,8 @@ public struct WinogradConvolution: Sendable {
                                     }
                                 }
                                 Parallel.forEach(plan.blocks * plan.kBlocks, threads: plan.workers) { worker, item in
-                                    let block = item / plan.kBlocks
-                                    let kStart = (item % plan.kBlocks) * plan.kBlockHeight
+                                    let (block, kBlock) = plan.workItem(item)
+                                    let kStart = kBlock * plan.kBlockHeight
                                     let kCount = min(plan.kBlockHeight, chunkCount - kStart)
                                     guard kCount > 0 else { return }
                                     let firstTile = block * plan.blockWidth
@@ -145,6 +167,12 @@ public struct WinogradConvolution: Sendable {
                                         lastBlock[worker] = block
                                     }
                                     for xi in 0..<alphaSquared {
+                                        if let panelGEMM {
+                                            panelGEMM.multiply(u.pointer + xi * plan.filterRows * g.inputChannels, plan.filterRows, kStart, kCount,
+                                                               g.inputChannels, v + xi * g.inputChannels * plan.paddedWidth, tileCount,
+                                                               products + xi * plan.kBlockHeight * plan.paddedWidth, plan.paddedWidth)
+                                            continue
+                                        }
                                         gemm(false, false, kCount, tileCount, g.inputChannels,
                                              1, u.pointer + (xi * plan.chunkHeight + kStart) * g.inputChannels, g.inputChannels,
                                              v + xi * g.inputChannels * plan.paddedWidth, plan.paddedWidth,
@@ -180,7 +208,8 @@ public struct WinogradConvolution: Sendable {
                                            flipped: Bool) -> Tensor? {
         guard let cache = filterCache else { return nil }
         let key = PackedWeightCache.Key(
-            contents: weight.contentStamp, kernel: "winograd F(\(T.outputTile)×\(T.outputTile)) \(flipped ? "flipped " : "")chunk \(plan.chunkHeight)",
+            contents: weight.contentStamp,
+            kernel: "winograd F(\(T.outputTile)×\(T.outputTile)) \(flipped ? "flipped " : "")chunk \(plan.chunkHeight) panels \(plan.filterPanels.map { "\($0)" } ?? "none")",
             rows: g.outputChannels, depth: g.inputChannels, groups: 1)
         if let kept = cache.lookup(key) { return kept }
         guard cache.shouldStore(key, bytes: plan.chunks * plan.filterFloats * MemoryLayout<Float>.stride) else { return nil }

@@ -2,7 +2,7 @@
 /// eight input channels at a time (one per `SIMD8` lane).
 enum WinogradFilters {
     /// Transforms the C filters of output channel `outputChannel` of `g` into row `row` of the
-    /// chunk's U (`[α², chunkHeight, C]`, row stride C).
+    /// chunk's U (at `plan.filterOffset`).
     /// - Parameter flipped: read `w'[k, c, r, s] = w[c, k, 2−r, 2−s]` from the stored weight
     ///   `[C', K', 3, 3]` (C' = g's output channels): the backward-data convolution.
     static func transform<T: WinogradTransform>(
@@ -27,8 +27,7 @@ enum WinogradFilters {
                 for j in 0..<3 { T.filter(taps + j, 3, columns + j, 3) }  // G·g: α×3
                 for i in 0..<alpha { T.filter(columns + i * 3, 1, transformed + i * alpha, 1) }  // (G·g)·Gᵀ: α×α
                 for xi in 0..<(alpha * alpha) {
-                    let destination = u + (xi * plan.chunkHeight + row) * channels + first
-                    for lane in 0..<lanes { destination[lane] = transformed[xi][lane] }
+                    for lane in 0..<lanes { u[plan.filterOffset(xi: xi, row: row, channel: first + lane)] = transformed[xi][lane] }
                 }
             }
         }

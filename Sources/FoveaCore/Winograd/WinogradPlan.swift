@@ -42,9 +42,12 @@ public enum WinogradTileSize: String, Hashable, Sendable, CaseIterable {
 /// tiles, if fewer) fits beside it, else halved down to 16 channels, where 8 tiles are enough; when
 /// even that does not fit there is no plan and the caller uses im2col.
 ///
-/// **Reproducibility.** `blockWidth` and `chunkHeight` depend on the shapes and the budget only;
-/// `kBlocks` depends on them and `WorkGrain.items` too, never on the thread count (a GEMM of
-/// another height can round differently in OpenBLAS; see `WorkGrain`).
+/// **Reproducibility.** With the device's serial GEMM, `blockWidth` and `chunkHeight` depend on
+/// the shapes and the budget only; `kBlocks` depends on them and `WorkGrain.items` too, never on
+/// the thread count (a GEMM of another height can round differently in OpenBLAS; see
+/// `WorkGrain`). With a panel GEMM (`WinogradPanelGEMM`) the blocks do depend on the thread
+/// count, but every product element is reduced over the channels by the same micro-kernel calls
+/// whatever its block, so the results do not.
 public struct WinogradPlan: Sendable, Equatable {
     public var outputTile: Int
     public var inputTile: Int
@@ -53,8 +56,12 @@ public struct WinogradPlan: Sendable, Equatable {
     /// All tiles of all images.
     public var tiles: Int
     public var blockWidth: Int
-    /// `blockWidth` rounded up to a multiple of 8 (the SIMD lanes of the transforms): V and M's row stride.
+    /// `blockWidth` rounded up to a multiple of 8 (the SIMD lanes of the transforms), or of the
+    /// panel GEMM's column panel: V's columns per ξ and M's row stride.
     public var paddedWidth: Int
+    /// V's columns per panel: the panel GEMM's B-panel width (`WinogradPanelGEMM`), else all
+    /// `paddedWidth` (plain rows).
+    public var panelWidth: Int
     public var blocks: Int
     public var chunkHeight: Int
     public var chunks: Int
@@ -63,8 +70,25 @@ public struct WinogradPlan: Sendable, Equatable {
     public var workers: Int
     public var inputChannels: Int
 
+    /// Rows of each ξ's transformed filters in a chunk: `chunkHeight`, rounded up to whole row panels.
+    public var filterRows: Int
+    /// The panel GEMM's panels, when U and V are laid out for it.
+    public var filterPanels: WinogradPanels?
+
     /// Floats of the transformed filters of one chunk (shared).
-    public var filterFloats: Int { inputTile * inputTile * chunkHeight * inputChannels }
+    public var filterFloats: Int { inputTile * inputTile * filterRows * inputChannels }
+
+    /// Where `U_ξ[row, c]` of a chunk sits in its transformed filters: `[α², chunkHeight, C]` rows,
+    /// or for the panel GEMM `α²` A operands of `filterRows × C` in its layout: per depth block
+    /// (from d, length L = min(kc, C − d)) at `d·filterRows`, panels of `mr` rows × L steps.
+    @inline(__always)
+    public func filterOffset(xi: Int, row: Int, channel c: Int) -> Int {
+        guard let panels = filterPanels else { return (xi * chunkHeight + row) * inputChannels + c }
+        let depth = c / panels.depth * panels.depth
+        let length = min(panels.depth, inputChannels - depth)
+        let (panel, inPanel) = row.quotientAndRemainder(dividingBy: panels.rows)
+        return xi * filterRows * inputChannels + depth * filterRows + panel * panels.rows * length + (c - depth) * panels.rows + inPanel
+    }
     /// Floats of one worker's V, M and tile scratch.
     public var workerFloats: Int {
         Self.workerFloats(alphaSquared: inputTile * inputTile, channels: inputChannels, kBlock: kBlockHeight, width: paddedWidth)
@@ -110,8 +134,11 @@ public struct WinogradPlan: Sendable, Equatable {
     }
 
     /// The plan for `g`, or nil when `g` is not a 3×3 stride-1 convolution or does not fit the budget.
+    /// - Parameter panels: the panel GEMM's row and column panels (`WinogradPanelGEMM`): output
+    ///   channel blocks then start on whole row panels, U is kept in its A-panel layout and V in
+    ///   column panels.
     public init?(_ g: Conv2DGeometry, tileSize: WinogradTileSize, threads: Int, workspaceBytesPerWorker: Int,
-                 workspaceLimitBytes: Int = .max) {
+                 workspaceLimitBytes: Int = .max, panels: WinogradPanels? = nil) {
         guard Self.isEligible(g) else { return nil }
         let m = tileSize.transform.outputTile, alpha = tileSize.transform.inputTile
         let alphaSquared = alpha * alpha
@@ -123,36 +150,68 @@ public struct WinogradPlan: Sendable, Equatable {
         tilesWide = (g.outputWidth + m - 1) / m
         tiles = g.batch * tilesHigh * tilesWide
         let budget = workspaceBytesPerWorker / MemoryLayout<Float>.stride
-        let wanted = min(Self.roundUp(tiles, 8), Self.targetBlockWidth)
+        let step = panels?.columns ?? 8  // block widths are multiples of this
+        let threads = max(threads, 1)
+        // With the panel GEMM, blocks of one column panel (two when there are four such blocks per
+        // worker): U is not packed per block, so narrow blocks cost nothing and keep V in L2.
+        let allTiles = tiles
+        let target = panels.map { allTiles >= 8 * $0.columns * threads ? 2 * $0.columns : $0.columns } ?? Self.targetBlockWidth
+        let wanted = min(Self.roundUp(allTiles, step), target)
+        let rowPanel = panels?.rows ?? 1
         // Largest chunk of output channels (all, else halves, in multiples of 16) for which a
-        // block of at least `min(wanted, 32)` tiles fits beside it.
+        // block of at least `min(wanted, 32)` tiles fits beside it (its V and M, and without the
+        // panel GEMM its U too).
         var chunk = k
         var width = 0
+        // With the panel GEMM, U is read panel by panel as from any weight matrix rather than
+        // packed per block, so it need not sit beside the block in cache: it counts against the
+        // call's limit (half of it at most), not the worker's budget.
+        let filterLimit = panels == nil ? Int.max : workspaceLimitBytes / MemoryLayout<Float>.stride / 2
         while true {
-            let free = budget - alphaSquared * chunk * c - 2 * alphaSquared * 8
-            let fitting = free > 0 ? (free / (alphaSquared * (c + chunk))) / 8 * 8 : 0
+            let filterFloats = alphaSquared * Self.roundUp(chunk, rowPanel) * c
+            let free = budget - (panels == nil ? filterFloats : 0) - 2 * alphaSquared * 8
+            if filterFloats > filterLimit && chunk > 16 { chunk = max(16, Self.roundUp(chunk / 2, 16)); continue }
+            let fitting = free > 0 ? (free / (alphaSquared * (c + Self.roundUp(chunk, rowPanel)))) / step * step : 0
             if fitting >= min(wanted, 32) { width = min(fitting, wanted); break }
             if chunk <= 16 {  // the smallest chunk: accept narrower blocks (only tiny budgets get here)
-                guard fitting >= 8 else { return nil }
-                width = min(fitting, wanted)
+                // The panel GEMM needs one whole column panel per block: a budget below that is raised to it.
+                guard fitting >= step || panels != nil else { return nil }
+                width = min(max(fitting, step), wanted)
                 break
             }
             chunk = max(16, Self.roundUp(chunk / 2, 16))
         }
         chunkHeight = min(chunk, k)
         chunks = (k + chunkHeight - 1) / chunkHeight
+        filterRows = Self.roundUp(chunkHeight, rowPanel)
+        filterPanels = panels
         blockWidth = min(width, tiles)
-        paddedWidth = Self.roundUp(blockWidth, 8)
+        paddedWidth = Self.roundUp(blockWidth, step)
+        panelWidth = panels?.columns ?? paddedWidth
         blocks = (tiles + blockWidth - 1) / blockWidth
-        // Split the chunk's output channels when there are too few tile blocks for the workers.
-        let threads = max(threads, 1)
-        kBlocks = blocks >= WorkGrain.items ? 1 : min((WorkGrain.items + blocks - 1) / blocks, max(chunkHeight / 32, 1))
-        kBlockHeight = (chunkHeight + kBlocks - 1) / kBlocks
+        // Split the chunk's output channels when there are too few tile blocks for the workers:
+        // into `WorkGrain.items` items, or with the panel GEMM (whose results do not depend on the
+        // split) only when there are fewer blocks than workers, into two items per worker — each
+        // worker that takes a block transforms its input, so every split costs a transform.
+        if panels != nil {
+            kBlocks = threads == 1 || blocks >= threads ? 1 : min((2 * threads + blocks - 1) / blocks, max(chunkHeight / 32, 1))
+        } else {
+            kBlocks = blocks >= WorkGrain.items ? 1 : min((WorkGrain.items + blocks - 1) / blocks, max(chunkHeight / 32, 1))
+        }
+        kBlockHeight = Self.roundUp((chunkHeight + kBlocks - 1) / kBlocks, rowPanel)
+        kBlocks = (chunkHeight + kBlockHeight - 1) / kBlockHeight  // whole row panels can leave fewer
         workers = min(threads, blocks * kBlocks)
         // Fewer workers when the call's total (shared filters + one share per worker) would pass the limit.
         let limitFloats = workspaceLimitBytes / MemoryLayout<Float>.stride
         let affordable = max((limitFloats - filterFloats) / max(workerFloats, 1), 1)
         workers = min(workers, affordable)
+    }
+
+    /// The tile block and the output-channel block of work item `item` (of `blocks · kBlocks`):
+    /// block-major, or with the panel GEMM channel-block-major, so that two workers start on
+    /// different tile blocks and each then keeps its block's transformed input for its next item.
+    public func workItem(_ item: Int) -> (block: Int, kBlock: Int) {
+        filterPanels == nil ? (item / kBlocks, item % kBlocks) : (item % blocks, item / blocks)
     }
 
     static func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }

@@ -8,8 +8,10 @@ public struct WinogradTiles: Sendable {
     public let outputChannels: Int, outputHeight: Int, outputWidth: Int
     public let paddingTop: Int, paddingLeft: Int
     public let tilesWide: Int, tilesPerImage: Int
-    /// The row stride (in tiles) of the transformed inputs and of the GEMM products.
+    /// The columns (tiles) per ξ of the transformed inputs, and the row stride of the GEMM products.
     public let paddedWidth: Int
+    /// The transformed inputs' columns per panel (`WinogradPlan.panelWidth`).
+    public let panelWidth: Int
 
     public init(geometry g: Conv2DGeometry, plan: WinogradPlan) {
         channels = g.inputChannels
@@ -23,6 +25,15 @@ public struct WinogradTiles: Sendable {
         tilesWide = plan.tilesWide
         tilesPerImage = plan.tilesHigh * plan.tilesWide
         paddedWidth = plan.paddedWidth
+        panelWidth = plan.panelWidth
+    }
+
+    /// Where `V_ξ[c, j]` (column j of the block) sits in the transformed inputs: per ξ, panels of
+    /// `panelWidth` columns, each `[C × panelWidth]` — with one panel, plain `[C × paddedWidth]` rows.
+    @inline(__always)
+    public func inputOffset(xi: Int, channel c: Int, column j: Int) -> Int {
+        let (panel, inPanel) = j.quotientAndRemainder(dividingBy: panelWidth)
+        return xi * channels * paddedWidth + (panel * channels + c) * panelWidth + inPanel
     }
 
     /// Image and top-left output position of tile `t`.
@@ -33,7 +44,7 @@ public struct WinogradTiles: Sendable {
     }
 
     /// `V_ξ[c, t − firstTile] = (Bᵀ d[c, t] B)_ξ` for tiles `firstTile..<firstTile+count`, into
-    /// `v` laid out `[α², C, paddedWidth]` (columns past `count`, up to a multiple of 8, get zeros).
+    /// `v` at `inputOffset` (columns past `count`, up to a multiple of 8, get zeros).
     public func transformInput<T: WinogradTransform>(
         _: T.Type, _ x: UnsafePointer<Float>, firstTile: Int, count: Int, into v: UnsafeMutablePointer<Float>
     ) {
@@ -70,7 +81,7 @@ public struct WinogradTiles: Sendable {
                     // (Bᵀ·d)·B, row by row, over the patch (zero lanes stay zero).
                     for i in 0..<alpha { T.input(columns + i * alpha, 1, patch + i * alpha, 1) }
                     for xi in 0..<area {
-                        UnsafeMutableRawPointer(v + (xi * channels + c) * paddedWidth + group)
+                        UnsafeMutableRawPointer(v + inputOffset(xi: xi, channel: c, column: group))
                             .storeBytes(of: patch[xi], as: SIMD8<Float>.self)
                     }
                 }

@@ -1,0 +1,46 @@
+import FoveaCore
+
+/// How the Dispatch backend chooses between the direct GEMM and Winograd F(2×2) or F(4×4) for a
+/// 3×3 stride-1 layer: the estimated micro-kernel time of each, in flops of *padded* register
+/// tiles (what the 12×32 kernel really computes: 13×13 = 169 positions fill 192 columns, 49
+/// Winograd tiles 64) plus, for Winograd, its tile transforms.
+///
+///     direct    = 2 · ⌈K⌉ · ⌈columns⌉ · C·R·S                  (per GEMM; ⌈·⌉: rounded up to MR or NR)
+///     winograd  = 2 · α² · ⌈K⌉ · ⌈tiles of each block⌉ · C
+///               + transformCost · α² · (C + K) · runs · 16
+///
+/// where `runs` are the tile rows of the batch (the AVX-512 transforms take 16 tiles of one tile
+/// row per vector, so a 4-tile row costs as much as a 16-tile one). `transformCost`, in flops per
+/// transformed value, was fitted to perf profiles and timings of the ImageNet suite (one thread):
+/// 37 for F(2×2), 74 for F(4×4) (6×6 patches, more operations per value). Winograd is taken when
+/// its estimate is at least `margin` below the direct one (the model flatters it by 10–20% on
+/// small layers). On the suite this reproduces every measured choice (Docs/Performance.md,
+/// "Session 5"): F(2×2) for 13×13 and 14×14 outputs, F(4×4) for 28×28 and larger, direct for
+/// 7×7 and 11×11 at batch 1.
+enum ConvolutionCostModel {
+    static let transformCost: [WinogradTileSize: Double] = [.f2x2: 37, .f4x4: 74]
+    static let margin = 1.15
+
+    /// The direct GEMM's padded flops for `g` (images as columns where `direct` batches them).
+    static func direct(_ g: Conv2DGeometry, _ direct: DirectGEMMConvolution) -> Double {
+        let kernel = direct.kernel
+        let gemms = direct.imagesAsColumns(g) ? 1 : g.batch
+        return 2 * Double(gemms * g.groups) * padded(g.outputChannelsPerGroup, kernel.mr)
+            * padded(direct.columnsPerGEMM(g), kernel.nr) * Double(g.columnRows)
+    }
+
+    /// Winograd's padded GEMM flops plus its transforms, for `plan` (with the panel GEMM's panels).
+    static func winograd(_ g: Conv2DGeometry, _ plan: WinogradPlan, tileSize: WinogradTileSize) -> Double {
+        let panels = plan.filterPanels ?? WinogradPanels(rows: 1, columns: 8, depth: g.inputChannels)
+        let lastBlock = plan.tiles - (plan.blocks - 1) * plan.blockWidth
+        let columns = Double(plan.blocks - 1) * padded(plan.blockWidth, panels.columns) + padded(lastBlock, panels.columns)
+        let alphaSquared = Double(plan.inputTile * plan.inputTile)
+        let gemm = 2 * alphaSquared * Double(plan.chunks) * padded(plan.chunkHeight, panels.rows) * columns * Double(g.inputChannels)
+        let runs = Double(g.batch * plan.tilesHigh) * padded(plan.tilesWide, 16) / 16
+        let transforms = transformCost[tileSize, default: 74] * alphaSquared
+            * Double(g.inputChannels * plan.chunks * plan.kBlocks + g.outputChannels) * runs * 16
+        return gemm + transforms
+    }
+
+    private static func padded(_ x: Int, _ to: Int) -> Double { Double((x + to - 1) / to * to) }
+}
