@@ -73,9 +73,10 @@ public enum Devices {
         }
     }
 
-    /// `FOVEA_WINOGRAD` = `auto` (default: Winograd F(4×4,3×3) for the 3×3 stride-1 layers that
-    /// gain, Docs/Performance.md) | `off` (im2col for everything) | `f2x2` (the same rule with
-    /// F(2×2,3×3): half the speed-up, direct convolution's accuracy).
+    /// `FOVEA_WINOGRAD` = `auto` (default: Winograd for the 3×3 stride-1 layers that gain,
+    /// Docs/Performance.md — F(4×4,3×3) on openblas; F(4×4) or F(2×2,3×3) by a cost model on
+    /// dispatch) | `off` (no Winograd) | `always` (F(4×4) wherever eligible) | `f2x2` (only
+    /// F(2×2,3×3): direct convolution's accuracy).
     /// - Throws: `FoveaError` naming the variable, its value and the valid values.
     public static func winogradSetting(_ text: String?) throws -> (WinogradPolicy, WinogradTileSize) {
         switch text?.lowercased() ?? "" {

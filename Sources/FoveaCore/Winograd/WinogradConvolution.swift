@@ -1,11 +1,13 @@
 /// 3×3 stride-1 convolution by Winograd's minimal filtering, F(m×m, 3×3), with its α² batched
-/// GEMMs done by the device's serial GEMM (so a faster GEMM speeds this up too).
+/// GEMMs done by the device's GEMM (so a faster GEMM speeds this up too).
 ///
 /// For input `x [N, C, H, W]`, weight `w [K, C, 3, 3]` and output `y [N, K, P, Q]`:
 /// 1. filter transform, once per call (or kept across calls, `filterCache`): `U_ξ[k, c] = (G w[k,c] Gᵀ)_ξ` for ξ in 0..<α²;
 /// 2. input transform of the overlapping α×α patches (stride m, zeros outside the image, partial
 ///    tiles at the right and bottom edges): `V_ξ[c, t] = (Bᵀ d[c,t] B)_ξ` for tile t;
-/// 3. α² GEMMs `M_ξ [K × tiles] = U_ξ [K × C] · V_ξ [C × tiles]`;
+/// 3. α² GEMMs `M_ξ [K × tiles] = U_ξ [K × C] · V_ξ [C × tiles]` — by the device's micro-kernel on
+///    operands already in its panel layouts where it supplies one (`panelGEMM`: U written in its A
+///    layout, V in its B panels), else by its serial GEMM, which packs both;
 /// 4. output transform `y[n, k, tile] = (Aᵀ M[k,t] A) + b[k]`, clipped to P×Q.
 /// Steps 2–4 run per block of tiles (and block of output channels) on GCD workers, see `WinogradPlan`.
 ///
