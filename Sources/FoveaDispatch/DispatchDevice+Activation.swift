@@ -6,7 +6,7 @@ import FoveaCore
 /// `x > 0 ? 1 : 0` and `x > 0 ? 1 : slope`.
 extension DispatchDevice {
     public func activationForward(_ activation: Activation, input: Tensor) -> Tensor {
-        var output = Tensor(zeros: input.shape)
+        var output = Tensor(uninitialized: input.shape)  // the chunks cover every element
         let chunks = WorkSplit.Chunks(count: input.count, threads: threadCount)
         input.withUnsafeBufferPointer { x in
             output.withUnsafeMutableBufferPointer { y in

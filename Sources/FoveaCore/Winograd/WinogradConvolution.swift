@@ -146,10 +146,8 @@ public struct WinogradConvolution: Sendable {
                                 let chunkCount = min(plan.chunkHeight, g.outputChannels - firstOutput)
                                 let u = keptFilters.map { SendablePointer($0.pointer + chunk * plan.filterFloats) } ?? SendablePointer(filters[0])
                                 if keptFilters == nil {
-                                    Parallel.forEach(chunkCount, threads: threads) { _, row in
-                                        WinogradFilters.transform(T.self, weight: w.pointer, geometry: g, flipped: flippedWeight,
-                                                                  outputChannel: firstOutput + row, row: row, plan: plan, into: u.pointer)
-                                    }
+                                    WinogradFilters.transformChunk(T.self, weight: w.pointer, geometry: g, flipped: flippedWeight, firstOutput: firstOutput,
+                                                                   count: chunkCount, plan: plan, threads: threads, into: u.pointer)
                                 }
                                 Parallel.forEach(plan.blocks * plan.kBlocks, threads: plan.workers) { worker, item in
                                     let (block, kBlock) = plan.workItem(item)
@@ -219,10 +217,11 @@ public struct WinogradConvolution: Sendable {
         weight.withUnsafeBufferPointer { w in
             all.withUnsafeMutableBufferPointer { out in
                 let (w, out) = (SendablePointer(w.baseAddress!), SendablePointer(out.baseAddress!))
-                Parallel.forEach(g.outputChannels, threads: threads) { _, k in
-                    WinogradFilters.transform(T.self, weight: w.pointer, geometry: g, flipped: flipped, outputChannel: k,
-                                              row: k % plan.chunkHeight, plan: plan,
-                                              into: out.pointer + (k / plan.chunkHeight) * plan.filterFloats)
+                for chunk in 0..<plan.chunks {
+                    let firstOutput = chunk * plan.chunkHeight
+                    WinogradFilters.transformChunk(T.self, weight: w.pointer, geometry: g, flipped: flipped, firstOutput: firstOutput,
+                                                   count: min(plan.chunkHeight, g.outputChannels - firstOutput), plan: plan, threads: threads,
+                                                   into: out.pointer + chunk * plan.filterFloats)
                 }
             }
         }

@@ -1,8 +1,71 @@
 /// Step 1 of `WinogradConvolution`: the filter transform `U_ξ[k, c] = (G g Gᵀ)_ξ`, ξ = i·α + j,
-/// eight input channels at a time (one per `SIMD8` lane).
+/// eight values at a time (one per `SIMD8` lane): eight input channels of one output channel for
+/// U in plain rows, eight output channels (rows of one row panel, which lie side by side in that
+/// layout) of one input channel for the panel GEMM's layout, so every store is contiguous.
 enum WinogradFilters {
+    /// Transforms the filters of output channels `firstOutput..<firstOutput+count` into rows
+    /// `0..<count` of a chunk's U (at `plan.filterOffset`), on `threads` workers.
+    static func transformChunk<T: WinogradTransform>(
+        _: T.Type, weight: UnsafePointer<Float>, geometry g: Conv2DGeometry, flipped: Bool,
+        firstOutput: Int, count: Int, plan: WinogradPlan, threads: Int, into u: UnsafeMutablePointer<Float>
+    ) {
+        let (weight, u) = (SendablePointer(weight), SendablePointer(u))
+        guard let panels = plan.filterPanels else {
+            Parallel.forEach(count, threads: threads) { _, row in
+                transform(T.self, weight: weight.pointer, geometry: g, flipped: flipped, outputChannel: firstOutput + row, row: row,
+                          plan: plan, into: u.pointer)
+            }
+            return
+        }
+        // Runs of up to eight rows inside one row panel.
+        let runs = stride(from: 0, to: count, by: panels.rows).flatMap { panel in
+            stride(from: panel, to: min(panel + panels.rows, count), by: 8).map { ($0, min(8, min(panel + panels.rows, count) - $0)) }
+        }
+        Parallel.forEach(runs.count, threads: threads) { _, item in
+            let (row, rows) = runs[item]
+            transformRows(T.self, weight: weight.pointer, geometry: g, flipped: flipped, firstOutput: firstOutput + row,
+                          row: row, count: rows, plan: plan, into: u.pointer)
+        }
+    }
+
+    /// Rows `row..<row+count` (≤ 8, inside one row panel) of the chunk's U in the panel layout,
+    /// from output channels `firstOutput..<firstOutput+count`, one input channel at a time.
+    static func transformRows<T: WinogradTransform>(
+        _: T.Type, weight: UnsafePointer<Float>, geometry g: Conv2DGeometry, flipped: Bool,
+        firstOutput: Int, row: Int, count: Int, plan: WinogradPlan, into u: UnsafeMutablePointer<Float>
+    ) {
+        let alpha = T.inputTile
+        let channels = g.inputChannels
+        let planeStride = plan.filterRows * channels  // from U_ξ to U_ξ+1
+        // Tap (r, s) of filter (k, c) at weight[k·outputStride + c·channelStride + base + tap·tapStep].
+        let (outputStride, channelStride, base, tapStep) = flipped
+            ? (9, g.outputChannels * 9, 8, -1)  // w[c, k, 2−r, 2−s]
+            : (channels * 9, 9, 0, 1)  // w[k, c, r, s]
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 9 + 3 * alpha + alpha * alpha) { buffer in
+            let taps = buffer.baseAddress!, columns = taps + 9, transformed = columns + 3 * alpha
+            taps.update(repeating: .zero, count: 9)
+            for c in 0..<channels {
+                for lane in 0..<count {
+                    let source = weight + (firstOutput + lane) * outputStride + c * channelStride + base
+                    for i in 0..<9 { taps[i][lane] = source[i * tapStep] }
+                }
+                for j in 0..<3 { T.filter(taps + j, 3, columns + j, 3) }  // G·g: α×3
+                for i in 0..<alpha { T.filter(columns + i * 3, 1, transformed + i * alpha, 1) }  // (G·g)·Gᵀ: α×α
+                let destination = u + plan.filterOffset(xi: 0, row: row, channel: c)
+                for xi in 0..<(alpha * alpha) {
+                    let plane = destination + xi * planeStride
+                    if count == 8 {
+                        UnsafeMutableRawPointer(plane).storeBytes(of: transformed[xi], as: SIMD8<Float>.self)
+                    } else {
+                        for lane in 0..<count { plane[lane] = transformed[xi][lane] }
+                    }
+                }
+            }
+        }
+    }
+
     /// Transforms the C filters of output channel `outputChannel` of `g` into row `row` of the
-    /// chunk's U (at `plan.filterOffset`).
+    /// chunk's U in plain rows (`[α², chunkHeight, C]`).
     /// - Parameter flipped: read `w'[k, c, r, s] = w[c, k, 2−r, 2−s]` from the stored weight
     ///   `[C', K', 3, 3]` (C' = g's output channels): the backward-data convolution.
     static func transform<T: WinogradTransform>(
@@ -15,8 +78,6 @@ enum WinogradFilters {
         let (filterStride, base, tapStep) = flipped
             ? (g.outputChannels * 9, k * 9 + 8, -1)  // w[c, k, 2−r, 2−s]
             : (9, k * channels * 9, 1)  // w[k, c, r, s]
-        // The distance between consecutive channels' values in U (0: compute each offset).
-        let channelStride = plan.filterPanels.map { $0.depth % 8 == 0 ? $0.rows : 0 } ?? 1
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 9 + 3 * alpha + alpha * alpha) { buffer in
             let taps = buffer.baseAddress!, columns = taps + 9, transformed = columns + 3 * alpha
             for first in stride(from: 0, to: channels, by: 8) {
@@ -29,13 +90,8 @@ enum WinogradFilters {
                 for j in 0..<3 { T.filter(taps + j, 3, columns + j, 3) }  // G·g: α×3
                 for i in 0..<alpha { T.filter(columns + i * 3, 1, transformed + i * alpha, 1) }  // (G·g)·Gᵀ: α×α
                 for xi in 0..<(alpha * alpha) {
-                    // Eight channels from a multiple of 8 share a depth block when blocks are multiples of 8.
                     let destination = u + plan.filterOffset(xi: xi, row: row, channel: first)
-                    if channelStride > 0 {
-                        for lane in 0..<lanes { destination[lane * channelStride] = transformed[xi][lane] }
-                    } else {
-                        for lane in 0..<lanes { u[plan.filterOffset(xi: xi, row: row, channel: first + lane)] = transformed[xi][lane] }
-                    }
+                    for lane in 0..<lanes { destination[lane] = transformed[xi][lane] }
                 }
             }
         }
