@@ -6,7 +6,8 @@ import FoveaCore
 /// phase planes (`ShiftedImageConvolution`) or packing it from the image (`DirectGEMMConvolution`);
 /// backward-data by Winograd F(4×4) or F(2×2), else im2col/col2im (in C with AVX-512 where the CPU
 /// has it) + that GEMM (`GEMMBackedDevice`); backward-filter by a direct GEMM
-/// (`DirectGEMMBackwardFilter`); and the other operations in `DispatchDevice+*.swift`, parallel
+/// (`DirectGEMMBackwardFilter`), or for stride-1 layers with few outputs one reading the image's
+/// shifted rows (`ShiftedImageBackwardFilter`); and the other operations in `DispatchDevice+*.swift`, parallel
 /// over `DispatchQueue.concurrentPerform` with `threadCount` workers. Operations it does not
 /// implement go to `fallback` (normally `NaiveDevice`). Docs/Backends.md has the rules.
 public struct DispatchDevice: GEMMBackedDevice {
@@ -21,6 +22,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     let directConvolution: DirectGEMMConvolution
     let directBackwardFilter: DirectGEMMBackwardFilter
     let shiftedImage: ShiftedImageConvolution
+    let shiftedBackwardFilter: ShiftedImageBackwardFilter
 
     /// - Parameters:
     ///   - workspaceBytesPerWorker: the largest im2col tile one worker packs (default 8 MiB).
@@ -55,6 +57,7 @@ public struct DispatchDevice: GEMMBackedDevice {
         directConvolution = DirectGEMMConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
         directBackwardFilter = DirectGEMMBackwardFilter(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
         shiftedImage = ShiftedImageConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
+        shiftedBackwardFilter = ShiftedImageBackwardFilter(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
     }
 
     public var name: String { "dispatch" }
@@ -81,6 +84,8 @@ public struct DispatchDevice: GEMMBackedDevice {
         case "forward":
             if let (_, plan) = winogradForward(g) { return plan.workspaceBytes }
             return shiftedImage.pays(g) ? shiftedImage.workspaceBytes(g) : directConvolution.workspaceBytes(g)
+        case "backward-filter" where shiftedBackwardFilter.pays(g):
+            return shiftedBackwardFilter.workspaceBytes(g)
         case "backward-filter" where directBackwardFilter.handles(g):
             return directBackwardFilter.workspaceBytes(g)
         case "backward-data":
@@ -134,6 +139,11 @@ public struct DispatchDevice: GEMMBackedDevice {
     }
 
     public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {
+        if shiftedBackwardFilter.pays(geometry) {
+            return Conv2DFilterGradients(
+                weight: shiftedBackwardFilter.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry),
+                bias: Im2colConvolution.biasGradient(gradOutput, geometry: geometry, threads: threadCount))
+        }
         guard directBackwardFilter.handles(geometry) else {
             return convolution.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
         }

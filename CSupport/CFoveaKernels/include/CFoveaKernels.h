@@ -47,6 +47,12 @@ void fovea_sgemm_kernel_14x32_avx512(long kc, const float *a, const float *b, fl
 void fovea_shifted_image_kernel_12x32_avx512(long kc, const float *a, const float *image, const int32_t *offsets,
                                              float *c, long ldc, int m, int n, int accumulate);
 
+/// C[0..<m, 0..<n] (+)= A · Bpanel for the shifted-image backward-filter: A's row i (i < m ≤ 12)
+/// at step p is image[rows[i] + p] (rows has 12 entries; those from m on are not read), Bpanel is
+/// kc steps of 32 floats (64-byte aligned). Requires fovea_cpu_has_avx512f().
+void fovea_shifted_rows_kernel_12x32_avx512(long kc, const float *image, const int32_t *rows, const float *b,
+                                            float *c, long ldc, int m, int n, int accumulate);
+
 /// The tile layout of a Winograd F(4×4, 3×3) convolution (`WinogradTiles`; F(2×2): read 2 for
 /// every 4 and 4×4 patches for 6×6 ones below): tile t is image
 /// t / tilesPerImage, tile row (t % tilesPerImage) / tilesWide, tile column (t % tilesPerImage) %

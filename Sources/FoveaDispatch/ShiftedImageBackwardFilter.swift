@@ -1,0 +1,166 @@
+import CFoveaKernels
+import FoveaCore
+
+/// The Dispatch backend's backward-filter for stride-1, one-group layers with the AVX-512 kernel,
+/// as the transposed product
+///
+///     ∂Wᵀ [C·R·S × K] = Σₙ col_n [C·R·S × positions] · ∂y_nᵀ [positions × K]
+///
+/// whose A operand is never packed: over the zero-padded image (width Wp = W + 2·padW), row
+/// (c, r, s) of col at *virtual* position j = oh·Wp + ow is `image[c·Hp·Wp + r·d·Wp + s·d + j]`,
+/// so the micro-kernel (`fovea_shifted_rows_kernel_12x32_avx512`) broadcasts straight from 12
+/// shifted rows of the image. The virtual positions with ow ≥ Q (the padding columns between
+/// output rows) get ∂y = 0 in the packed B panels, so they add nothing. B — ∂yᵀ, 32 output
+/// channels per panel — is packed per image and depth block (`kc` positions) by register
+/// transposes, K·positions values against C·R·S·K·positions multiply-adds.
+///
+/// The direct path (`DirectGEMMBackwardFilter`) instead builds colᵀ panels from the image for
+/// every block (im2col rows into L1, then a transpose): for few output channels (DenseNet's
+/// 128→32 3×3) that building took as long as the multiply.
+///
+/// **Split**: the C·R·S rows in whole 12-row panels, one block per worker; every element is
+/// reduced over images, then depth blocks, then positions, in the same order whatever the split,
+/// so results are bit-identical at any thread count. No partial sums.
+struct ShiftedImageBackwardFilter: Sendable {
+    let threads: Int
+    let kernel: GEMMKernel
+    /// The most workspace a call may take (the device's limit): the padded images, ∂Wᵀ, and each
+    /// worker's B panels.
+    var workspaceLimitBytes = Im2colConvolution.defaultWorkspaceLimitBytes
+
+    /// Stride 1, one group, the AVX-512 kernel, and the workspace within the limit.
+    func handles(_ g: Conv2DGeometry) -> Bool {
+        kernel.transposingPacker && kernel.mr == 12 && kernel.nr == 32 && g.options.stride == 1 && g.groups == 1
+            && g.batch > 0 && g.outputHeight > 0 && g.outputWidth > 0 && workspaceBytes(g) <= workspaceLimitBytes
+            && g.batch * g.inputChannels * paddedHeight(g) * paddedWidth(g) <= Int(Int32.max)
+    }
+
+    /// Where it beats the direct path (measured against it on the suite, Docs/Performance.md
+    /// "Session 5"): at most 64 output channels — there building colᵀ is most of the direct path's
+    /// work: DenseNet 128→32 3×3 1.3–1.7×, ResNet 64→64 3×3 1.15–1.4×, ResNet 256→64 1×1
+    /// 1.14–1.28× — and at least 256 taps, so the 12-row panels split evenly (VGG16's 3→64, 27
+    /// taps in three panels, ran 0.6–0.7× at two threads; ResNet's 64→64 1×1 0.84–1.03×). With
+    /// 128 output channels or more it ran 0.5–1.1×: its B panels (∂yᵀ for all channels) are packed
+    /// for every depth block, and on 7×7 and 14×14 outputs the blocks are short.
+    func pays(_ g: Conv2DGeometry) -> Bool {
+        g.outputChannels <= 64 && g.columnRows >= 256 && handles(g)
+    }
+
+    private func paddedHeight(_ g: Conv2DGeometry) -> Int { g.inputHeight + 2 * g.options.padding.height }
+    private func paddedWidth(_ g: Conv2DGeometry) -> Int { g.inputWidth + 2 * g.options.padding.width }
+    private func isPadded(_ g: Conv2DGeometry) -> Bool { g.options.padding.height > 0 || g.options.padding.width > 0 }
+    private func workers(_ g: Conv2DGeometry) -> Int { max(1, min(threads, (g.columnRows + 11) / 12)) }
+    private func panelFloats(_ g: Conv2DGeometry) -> Int { PackedGEMM.roundUp(g.outputChannels, to: 32) * kernel.kc }
+
+    func workspaceBytes(_ g: Conv2DGeometry) -> Int {
+        let padded = isPadded(g) ? g.batch * g.inputChannels * paddedHeight(g) * paddedWidth(g) : 0
+        return (padded + g.columnRows * g.outputChannels + workers(g) * panelFloats(g)) * MemoryLayout<Float>.stride
+    }
+
+    /// ∂W `[K, C, R, S]` of `g` from ∂y and x.
+    func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+        let (hp, wp) = (paddedHeight(g), paddedWidth(g))
+        let (k, taps, positions) = (g.outputChannels, g.columnRows, g.columnCount)
+        let image = isPadded(g) ? zeroPadded(input, g) : input
+        let imageSize = g.inputChannels * hp * wp
+        // Row (c, r, s) of col starts at c·Hp·Wp + r·d·Wp + s·d; virtual positions per image.
+        let (dh, dw) = (g.options.dilation.height, g.options.dilation.width)
+        let window = g.kernelHeight * g.kernelWidth
+        let rowOffsets = (0..<taps).map { t in
+            Int32((t / window) * hp * wp + (t % window / g.kernelWidth) * dh * wp + (t % g.kernelWidth) * dw)
+        }
+        let depth = (g.outputHeight - 1) * wp + g.outputWidth
+        let kc = kernel.kc
+        let kPanels = (k + 31) / 32
+        let workers = self.workers(g)
+        let panels = (taps + 11) / 12
+        let scratch = ScratchBuffers(workers: workers, capacity: panelFloats(g))
+        var transposed = Tensor(uninitialized: [taps * k])  // every row is written by its worker
+        image.withUnsafeBufferPointer { x in
+            gradOutput.withUnsafeBufferPointer { dy in
+                transposed.withUnsafeMutableBufferPointer { result in
+                    rowOffsets.withUnsafeBufferPointer { offsets in
+                        let (x, dy, result) = (SendablePointer(x.baseAddress!), SendablePointer(dy.baseAddress!), SendablePointer(result.baseAddress!))
+                        let offsets = SendablePointer(offsets.baseAddress!)
+                        Parallel.forEach(workers, threads: workers) { worker, item in
+                            let firstPanel = item * panels / workers, endPanel = (item + 1) * panels / workers
+                            let b = scratch[worker]
+                            for n in 0..<g.batch {
+                                let source = UnsafePointer(x.pointer + n * imageSize)
+                                for d0 in stride(from: 0, to: depth, by: kc) {
+                                    let length = min(kc, depth - d0)
+                                    Self.packGradients(dy.pointer + n * k * positions, g, virtualWidth: wp, from: d0, length: length,
+                                                       kc: kc, into: b)
+                                    let accumulate: Int32 = n == 0 && d0 == 0 ? 0 : 1
+                                    for panel in firstPanel..<endPanel {
+                                        let first = panel * 12, rows = min(12, taps - first)
+                                        for kp in 0..<kPanels {
+                                            fovea_shifted_rows_kernel_12x32_avx512(
+                                                length, source + d0, offsets.pointer + first, b + kp * kc * 32,
+                                                result.pointer + first * k + kp * 32, k, Int32(rows), Int32(min(32, k - kp * 32)), accumulate)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // ∂W[k, t] = ∂Wᵀ[t, k].
+        var gradWeight = Tensor(uninitialized: g.weightShape)  // every element is written below
+        transposed.withUnsafeBufferPointer { source in
+            gradWeight.withUnsafeMutableBufferPointer { target in
+                let (source, target) = (SendablePointer(source.baseAddress!), SendablePointer(target.baseAddress!))
+                Parallel.forEach(k, threads: threads) { _, row in
+                    for t in 0..<taps { target.pointer[row * taps + t] = source.pointer[t * k + row] }
+                }
+            }
+        }
+        return gradWeight
+    }
+
+    /// ∂yᵀ of one image at virtual positions `from..<from+length` in `⌈K/32⌉` panels of `kc` steps × 32
+    /// channels (panel p at `p·kc·32`): ∂y[k, oh·Q + ow] at virtual position oh·Wp + ow for ow < Q,
+    /// zero for the padding columns ow ≥ Q and for channels past K.
+    static func packGradients(_ dy: UnsafePointer<Float>, _ g: Conv2DGeometry, virtualWidth wp: Int, from: Int, length: Int,
+                              kc: Int, into b: UnsafeMutablePointer<Float>) {
+        let (k, q, positions) = (g.outputChannels, g.outputWidth, g.columnCount)
+        for panel in 0..<((k + 31) / 32) {
+            let out = b + panel * kc * 32
+            let rows = Int32(min(32, k - panel * 32))
+            var j = from
+            while j < from + length {
+                let (oh, ow) = j.quotientAndRemainder(dividingBy: wp)
+                if ow < q {
+                    let run = min(q - ow, from + length - j)
+                    fovea_pack_transposed_avx512(dy + panel * 32 * positions + oh * q + ow, positions, rows, run, 32, out + (j - from) * 32)
+                    j += run
+                } else {
+                    let run = min(wp - ow, from + length - j)
+                    (out + (j - from) * 32).update(repeating: 0, count: run * 32)
+                    j += run
+                }
+            }
+        }
+    }
+
+    /// x with its padding written out: `[N, C, H + 2·padH, W + 2·padW]`, zeros around.
+    private func zeroPadded(_ input: Tensor, _ g: Conv2DGeometry) -> Tensor {
+        let (hp, wp) = (paddedHeight(g), paddedWidth(g))
+        let (top, left) = (g.options.padding.height, g.options.padding.width)
+        var padded = Tensor(zeros: [g.batch, g.inputChannels, hp, wp])
+        input.withUnsafeBufferPointer { x in
+            padded.withUnsafeMutableBufferPointer { y in
+                let (x, y) = (SendablePointer(x.baseAddress!), SendablePointer(y.baseAddress!))
+                Parallel.forEach(g.batch * g.inputChannels, threads: threads) { _, plane in
+                    for row in 0..<g.inputHeight {
+                        (y.pointer + plane * hp * wp + (top + row) * wp + left)
+                            .update(from: x.pointer + (plane * g.inputHeight + row) * g.inputWidth, count: g.inputWidth)
+                    }
+                }
+            }
+        }
+        return padded
+    }
+}
