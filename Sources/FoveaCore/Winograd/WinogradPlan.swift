@@ -42,6 +42,12 @@ public enum WinogradTileSize: String, Hashable, Sendable, CaseIterable {
 /// tiles, if fewer) fits beside it, else halved down to 16 channels, where 8 tiles are enough; when
 /// even that does not fit there is no plan and the caller uses im2col.
 ///
+/// With a panel GEMM (`panels`), U (`α²·filterRows·C`, rows rounded up to whole row panels) is
+/// not part of a worker's block: it is chunked only when it passes half of `workspaceLimitBytes`
+/// (down to 16 channels), V + M of one block of one or two column panels must fit the worker's
+/// budget (a budget below one column panel is raised to it), and at least one worker runs — so a
+/// limit below U of 16 channels plus one worker's block (only tiny test limits) is exceeded.
+///
 /// **Reproducibility.** With the device's serial GEMM, `blockWidth` and `chunkHeight` depend on
 /// the shapes and the budget only; `kBlocks` depends on them and `WorkGrain.items` too, never on
 /// the thread count (a GEMM of another height can round differently in OpenBLAS; see
