@@ -101,22 +101,21 @@ public struct DispatchDevice: GEMMBackedDevice {
     /// (with `FOVEA_WINOGRAD=f2x2` only F(2×2) is considered); under `.always` the configured
     /// tile size wherever eligible (tests use it to reach the Winograd path on small shapes).
     func winogradForward(_ g: Conv2DGeometry) -> (convolution: WinogradConvolution, plan: WinogradPlan)? {
-        switch winograd.policy {
-        case .never: return nil
-        case .always: return winograd.eligiblePlan(for: g).map { (winograd, $0) }
-        case .automatic: return cheapestWinograd(g, margin: ConvolutionCostModel.margin)
-        }
+        winogradChoice(g, margin: ConvolutionCostModel.margin)
     }
 
     /// The same for backward-data, run as the forward convolution of
     /// `WinogradConvolution.backwardDataGeometry(g)`; the alternative, im2col + GEMM + col2im, is
     /// slower than the direct forward GEMM the model prices, so Winograd needs no margin here.
     func winogradBackwardData(_ g: Conv2DGeometry) -> (convolution: WinogradConvolution, plan: WinogradPlan)? {
-        guard let h = WinogradConvolution.backwardDataGeometry(g) else { return nil }
+        WinogradConvolution.backwardDataGeometry(g).flatMap { winogradChoice($0, margin: 1) }
+    }
+
+    private func winogradChoice(_ g: Conv2DGeometry, margin: Double) -> (convolution: WinogradConvolution, plan: WinogradPlan)? {
         switch winograd.policy {
-        case .never: return nil
-        case .always: return winograd.eligiblePlan(for: h).map { (winograd, $0) }
-        case .automatic: return cheapestWinograd(h, margin: 1)
+        case .never: nil
+        case .always: winograd.eligiblePlan(for: g).map { (winograd, $0) }
+        case .automatic: cheapestWinograd(g, margin: margin)
         }
     }
 

@@ -21,6 +21,9 @@ import FoveaCore
 /// **Split**: the C·R·S rows in whole 12-row panels, one block per worker; every element is
 /// reduced over images, then depth blocks, then positions, in the same order whatever the split,
 /// so results are bit-identical at any thread count. No partial sums.
+///
+/// The padded planes, their size and the row offsets are the forward shifted-image path's
+/// (`ShiftedImageConvolution`: at stride 1 its phase planes are the zero-padded image).
 struct ShiftedImageBackwardFilter: Sendable {
     let threads: Int
     let kernel: GEMMKernel
@@ -28,11 +31,16 @@ struct ShiftedImageBackwardFilter: Sendable {
     /// worker's B panels.
     var workspaceLimitBytes = Im2colConvolution.defaultWorkspaceLimitBytes
 
-    /// Stride 1, one group, the AVX-512 kernel, and the workspace within the limit.
+    /// The forward shifted-image path, for its plane geometry, row offsets and padding.
+    private var planes: ShiftedImageConvolution {
+        ShiftedImageConvolution(threads: threads, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
+    }
+
+    /// Stride 1, one group, the AVX-512 kernel, 32-bit row offsets, and the workspace within the limit.
     func handles(_ g: Conv2DGeometry) -> Bool {
         kernel.transposingPacker && kernel.mr == 12 && kernel.nr == 32 && g.options.stride == 1 && g.groups == 1
             && g.batch > 0 && g.outputHeight > 0 && g.outputWidth > 0 && workspaceBytes(g) <= workspaceLimitBytes
-            && g.batch * g.inputChannels * paddedHeight(g) * paddedWidth(g) <= Int(Int32.max)
+            && g.batch * planes.phasePlaneFloats(g) <= Int(Int32.max)
     }
 
     /// Where it beats the direct path (measured against it on the suite, Docs/Performance.md
@@ -46,29 +54,24 @@ struct ShiftedImageBackwardFilter: Sendable {
         g.outputChannels <= 64 && g.columnRows >= 256 && handles(g)
     }
 
-    private func paddedHeight(_ g: Conv2DGeometry) -> Int { g.inputHeight + 2 * g.options.padding.height }
-    private func paddedWidth(_ g: Conv2DGeometry) -> Int { g.inputWidth + 2 * g.options.padding.width }
     private func isPadded(_ g: Conv2DGeometry) -> Bool { g.options.padding.height > 0 || g.options.padding.width > 0 }
     private func workers(_ g: Conv2DGeometry) -> Int { max(1, min(threads, (g.columnRows + 11) / 12)) }
     private func panelFloats(_ g: Conv2DGeometry) -> Int { PackedGEMM.roundUp(g.outputChannels, to: 32) * kernel.kc }
 
     func workspaceBytes(_ g: Conv2DGeometry) -> Int {
-        let padded = isPadded(g) ? g.batch * g.inputChannels * paddedHeight(g) * paddedWidth(g) : 0
+        let padded = isPadded(g) ? g.batch * planes.phasePlaneFloats(g) : 0
         return (padded + g.columnRows * g.outputChannels + workers(g) * panelFloats(g)) * MemoryLayout<Float>.stride
     }
 
     /// ∂W `[K, C, R, S]` of `g` from ∂y and x.
     func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {
-        let (hp, wp) = (paddedHeight(g), paddedWidth(g))
+        let planes = self.planes
+        let wp = planes.planeWidth(g)
         let (k, taps, positions) = (g.outputChannels, g.columnRows, g.columnCount)
         let image = isPadded(g) ? zeroPadded(input, g) : input
-        let imageSize = g.inputChannels * hp * wp
+        let imageSize = planes.phasePlaneFloats(g)
         // Row (c, r, s) of col starts at c·Hp·Wp + r·d·Wp + s·d; virtual positions per image.
-        let (dh, dw) = (g.options.dilation.height, g.options.dilation.width)
-        let window = g.kernelHeight * g.kernelWidth
-        let rowOffsets = (0..<taps).map { t in
-            Int32((t / window) * hp * wp + (t % window / g.kernelWidth) * dh * wp + (t % g.kernelWidth) * dw)
-        }
+        let rowOffsets = planes.offsets(g)
         let depth = (g.outputHeight - 1) * wp + g.outputWidth
         let kc = kernel.kc
         let kPanels = (k + 31) / 32
@@ -147,17 +150,14 @@ struct ShiftedImageBackwardFilter: Sendable {
 
     /// x with its padding written out: `[N, C, H + 2·padH, W + 2·padW]`, zeros around.
     private func zeroPadded(_ input: Tensor, _ g: Conv2DGeometry) -> Tensor {
-        let (hp, wp) = (paddedHeight(g), paddedWidth(g))
-        let (top, left) = (g.options.padding.height, g.options.padding.width)
-        var padded = Tensor(zeros: [g.batch, g.inputChannels, hp, wp])
+        let (hp, wp) = (planes.planeHeight(g), planes.planeWidth(g))
+        var padded = Tensor(uninitialized: [g.batch, g.inputChannels, hp, wp])  // every element is written below
         input.withUnsafeBufferPointer { x in
             padded.withUnsafeMutableBufferPointer { y in
                 let (x, y) = (SendablePointer(x.baseAddress!), SendablePointer(y.baseAddress!))
                 Parallel.forEach(g.batch * g.inputChannels, threads: threads) { _, plane in
-                    for row in 0..<g.inputHeight {
-                        (y.pointer + plane * hp * wp + (top + row) * wp + left)
-                            .update(from: x.pointer + (plane * g.inputHeight + row) * g.inputWidth, count: g.inputWidth)
-                    }
+                    ShiftedImageConvolution.splitIntoPhases(x.pointer + plane * g.inputHeight * g.inputWidth, geometry: g,
+                                                            planeHeight: hp, planeWidth: wp, into: y.pointer + plane * hp * wp)
                 }
             }
         }

@@ -209,7 +209,7 @@ public struct WinogradConvolution: Sendable {
         guard let cache = filterCache else { return nil }
         let key = PackedWeightCache.Key(
             contents: weight.contentStamp,
-            kernel: "winograd F(\(T.outputTile)×\(T.outputTile)) \(flipped ? "flipped " : "")chunk \(plan.chunkHeight) panels \(plan.filterPanels.map { "\($0)" } ?? "none")",
+            kernel: "winograd F(\(T.outputTile)×\(T.outputTile)) \(flipped ? "flipped " : "")chunk \(plan.chunkHeight) panels \(plan.filterPanels.map { "\($0.rows)×\($0.columns)×\($0.depth)" } ?? "none")",
             rows: g.outputChannels, depth: g.inputChannels, groups: 1)
         if let kept = cache.lookup(key) { return kept }
         guard cache.shouldStore(key, bytes: plan.chunks * plan.filterFloats * MemoryLayout<Float>.stride) else { return nil }

@@ -37,20 +37,13 @@ enum WinogradFilters {
         let alpha = T.inputTile
         let channels = g.inputChannels
         let planeStride = plan.filterRows * channels  // from U_ξ to U_ξ+1
-        // Tap (r, s) of filter (k, c) at weight[k·outputStride + c·channelStride + base + tap·tapStep].
-        let (outputStride, channelStride, base, tapStep) = flipped
-            ? (9, g.outputChannels * 9, 8, -1)  // w[c, k, 2−r, 2−s]
-            : (channels * 9, 9, 0, 1)  // w[k, c, r, s]
+        let filters = FilterTaps(g, flipped: flipped)
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 9 + 3 * alpha + alpha * alpha) { buffer in
             let taps = buffer.baseAddress!, columns = taps + 9, transformed = columns + 3 * alpha
             taps.update(repeating: .zero, count: 9)
             for c in 0..<channels {
-                for lane in 0..<count {
-                    let source = weight + (firstOutput + lane) * outputStride + c * channelStride + base
-                    for i in 0..<9 { taps[i][lane] = source[i * tapStep] }
-                }
-                for j in 0..<3 { T.filter(taps + j, 3, columns + j, 3) }  // G·g: α×3
-                for i in 0..<alpha { T.filter(columns + i * 3, 1, transformed + i * alpha, 1) }  // (G·g)·Gᵀ: α×α
+                for lane in 0..<count { filters.gather(weight, outputChannel: firstOutput + lane, channel: c, lane: lane, into: taps) }
+                transformLanes(T.self, taps, columns: columns, into: transformed)
                 let destination = u + plan.filterOffset(xi: 0, row: row, channel: c)
                 for xi in 0..<(alpha * alpha) {
                     let plane = destination + xi * planeStride
@@ -74,26 +67,49 @@ enum WinogradFilters {
     ) {
         let alpha = T.inputTile
         let channels = g.inputChannels
-        // Tap (r, s) of filter (k, c) in the stored weight.
-        let (filterStride, base, tapStep) = flipped
-            ? (g.outputChannels * 9, k * 9 + 8, -1)  // w[c, k, 2−r, 2−s]
-            : (9, k * channels * 9, 1)  // w[k, c, r, s]
+        let filters = FilterTaps(g, flipped: flipped)
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 9 + 3 * alpha + alpha * alpha) { buffer in
             let taps = buffer.baseAddress!, columns = taps + 9, transformed = columns + 3 * alpha
             for first in stride(from: 0, to: channels, by: 8) {
                 let lanes = min(8, channels - first)
                 taps.update(repeating: .zero, count: 9)
-                for lane in 0..<lanes {
-                    let source = weight + base + (first + lane) * filterStride
-                    for i in 0..<9 { taps[i][lane] = source[i * tapStep] }
-                }
-                for j in 0..<3 { T.filter(taps + j, 3, columns + j, 3) }  // G·g: α×3
-                for i in 0..<alpha { T.filter(columns + i * 3, 1, transformed + i * alpha, 1) }  // (G·g)·Gᵀ: α×α
+                for lane in 0..<lanes { filters.gather(weight, outputChannel: k, channel: first + lane, lane: lane, into: taps) }
+                transformLanes(T.self, taps, columns: columns, into: transformed)
                 for xi in 0..<(alpha * alpha) {
                     let destination = u + plan.filterOffset(xi: xi, row: row, channel: first)
                     for lane in 0..<lanes { destination[lane] = transformed[xi][lane] }
                 }
             }
         }
+    }
+
+    /// `(G·g)·Gᵀ` of the eight 3×3 filters in `taps` (one per lane) into `transformed` (α×α),
+    /// through `columns` (α×3).
+    @inline(__always)
+    private static func transformLanes<T: WinogradTransform>(
+        _: T.Type, _ taps: UnsafeMutablePointer<SIMD8<Float>>, columns: UnsafeMutablePointer<SIMD8<Float>>,
+        into transformed: UnsafeMutablePointer<SIMD8<Float>>
+    ) {
+        for j in 0..<3 { T.filter(taps + j, 3, columns + j, 3) }  // G·g: α×3
+        for i in 0..<T.inputTile { T.filter(columns + i * 3, 1, transformed + i * T.inputTile, 1) }  // (G·g)·Gᵀ: α×α
+    }
+}
+
+/// Where the taps of filter (k, c) of the convolution being transformed sit in the stored weight:
+/// tap i at `weight[k·outputStride + c·channelStride + base + i·tapStep]` — `w[k, c, r, s]`, or
+/// flipped (backward-data) `w[c, k, 2−r, 2−s]` from the stored `[C', K', 3, 3]`.
+private struct FilterTaps {
+    let outputStride: Int, channelStride: Int, base: Int, tapStep: Int
+
+    init(_ g: Conv2DGeometry, flipped: Bool) {
+        (outputStride, channelStride, base, tapStep) = flipped ? (9, g.outputChannels * 9, 8, -1) : (g.inputChannels * 9, 9, 0, 1)
+    }
+
+    /// Lane `lane` of `taps[0..<9]` ← the nine taps of filter (k, c).
+    @inline(__always)
+    func gather(_ weight: UnsafePointer<Float>, outputChannel k: Int, channel c: Int, lane: Int,
+                into taps: UnsafeMutablePointer<SIMD8<Float>>) {
+        let source = weight + k * outputStride + c * channelStride + base
+        for i in 0..<9 { taps[i][lane] = source[i * tapStep] }
     }
 }
