@@ -8,8 +8,8 @@ struct FoveaBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fovea-bench",
         abstract: "Convolution and network throughput of Fovea's backends, with the machine's peak beside them.",
-        subcommands: [LayersCommand.self, NetsCommand.self, PeakCommand.self, CompareCommand.self, ChartCommand.self],
-        defaultSubcommand: LayersCommand.self)
+        subcommands: [QuickCommand.self, LayersCommand.self, NetsCommand.self, PeakCommand.self, CompareCommand.self, ChartCommand.self],
+        defaultSubcommand: QuickCommand.self)
 }
 
 func progress(_ text: String) {
@@ -56,31 +56,133 @@ func writeReport(_ report: BenchReport, json: String?, csv: String?) throws {
     if let csv { try write(CSVWriter.csv(report), to: csv) }
 }
 
+/// One timing run of convolution layers: what `fovea-bench` (the quick default) and
+/// `fovea-bench layers` (the whole suite) both do once their options are read.
+struct LayerTiming {
+    var suite: [BenchLayer]
+    var passes: [LayerRunner.Pass]
+    var batches: [Int]
+    var threads: [Int]
+    var runs: Int
+    var engines: [String]
+    var json: String?
+    var csv: String?
+
+    /// Checks the engine names before anything is timed.
+    static func validate(engines: [String]) throws {
+        for engine in engines where !["openblas", "dispatch", "naive", "sgemm"].contains(engine) {
+            guard engine.lowercased().hasPrefix(Devices.checkPrefix) else {
+                throw ValidationError("unknown engine '\(engine)'; valid: openblas, dispatch, naive, sgemm, check:<backend>")
+            }
+            _ = try Devices.make(engine, threads: 1)
+        }
+    }
+
+    /// Times the suite, prints the table (and, with `verdict`, the fastest backend), writes the reports.
+    func run(verdict: Bool) throws {
+        try Self.validate(engines: engines)
+        let machine = machineInfo(threads: threads)
+        let peak = MachinePeak(perCore: machine.peakPerCore, allCores: machine.peakAllCores, threads: threads.max() ?? 1)
+        let runner = LayerRunner(layers: suite, passes: passes, batches: batches, threads: threads,
+                                 runs: runs, engines: engines, peak: peak, progress: progress)
+        let results = try runner.run()
+        let report = BenchReport(machine: machine, layers: results)
+        printHeader(machine)
+        print("median of \(runs) runs per engine after \(LayerRunner.warmUps) warm-ups, each gated on the cores running at ≥ 90% of peak; naive: one run, layers ≤ 0.2 GFLOP")
+        print("")
+        print(LayersCommand.table(results))
+        if verdict {
+            print("")
+            if let verdict = Verdict(results) {
+                print(verdict.line)
+            } else {
+                print("only \(Set(results.map(\.engine)).sorted().joined(separator: ", ")) timed: nothing to compare")
+            }
+            print("FOVEA_DEVICE=auto (the default) picks \(Devices.automaticBackend) here (\(Devices.automaticReason))")
+        }
+        try writeReport(report, json: json, csv: csv)
+        try finishChecking(engines: engines)
+    }
+}
+
+/// Options every timing command shares, checked before any work: `--runs`, `--batches`, `--threads`.
+enum BenchLimits {
+    static let runs = 1...1000
+    static let batch = 1...1024
+    static let threads = 1...1024
+
+    static func check(runs: Int) throws {
+        guard Self.runs.contains(runs) else { throw ValidationError("--runs must be between 1 and 1000, got \(runs)") }
+    }
+}
+
+/// `fovea-bench` with no subcommand: about a minute on 2 cores.
+struct QuickCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quick",
+        abstract: "The default: five representative ImageNet layers (strided 11×11, large and small 3×3, 1×1, few outputs), three passes, batch 1, every backend at 1 thread and all cores, then which backend is fastest (about a minute on 2 cores). --full times the whole suite instead.")
+
+    /// The layers of the quick run: one of each kind in the suite.
+    static let layerNames = [
+        "alexnet.conv1 3→64 11×11/4 @224", "vgg16 256→256 3×3 @56", "resnet50 64→256 1×1 @56",
+        "resnet50 256→256 3×3 @14", "densenet121 growth 128→32 3×3 @56",
+    ]
+
+    @Flag(help: "The whole ImageNet layer suite at batch 1 and 8 (≈ 5 min on 2 cores; the same as `fovea-bench layers`), with the verdict.")
+    var full = false
+    @Option(help: "Thread counts (comma-separated); default FOVEA_THREADS, else 1 and all cores.")
+    var threads: String?
+    @Option(help: "Engines: openblas, dispatch, naive, sgemm, check:<backend>; default FOVEA_DEVICE, else openblas,dispatch,naive.")
+    var engines: String?
+    @Option(help: "Timed runs per engine after the warm-ups (1 to 1000).")
+    var runs: Int = 3
+    @Option(help: "Also write the report as JSON to this file (- for standard output).")
+    var json: String?
+
+    func validate() throws { try BenchLimits.check(runs: runs) }
+
+    func run() throws {
+        let environment = try BenchEnvironment()
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let suite = full ? LayerSuite.imageNet : LayerSuite.imageNet.filter { Self.layerNames.contains($0.name) }
+        let timing = LayerTiming(
+            suite: suite, passes: LayerRunner.Pass.allCases, batches: full ? [1, 8] : [1],
+            threads: environment.threadCounts(given: try threads.map(LayersCommand.threadCounts), defaults: Array(Set([1, cores])).sorted()),
+            runs: runs, engines: environment.engines(given: engines, defaults: full ? ["openblas", "dispatch", "naive", "sgemm"] : ["openblas", "dispatch", "naive"]),
+            json: json, csv: nil)
+        try timing.run(verdict: true)
+    }
+}
+
 struct LayersCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "layers", abstract: "Time convolution passes of the ImageNet layer suite.")
+    static let configuration = CommandConfiguration(commandName: "layers", abstract: "Time convolution passes of the whole ImageNet layer suite (≈ 5 min on 2 cores).")
 
     @Option(help: "Only layers whose name contains one of these comma-separated words (e.g. vgg,resnet50).")
     var filter: String?
     @Option(help: "Passes: forward, backward-data, backward-filter (comma-separated).")
     var passes: String = "forward,backward-data,backward-filter"
-    @Option(help: "Batch sizes (comma-separated).")
+    @Option(help: "Batch sizes, 1 to 1024 (comma-separated).")
     var batches: String = "1,8"
-    @Option(help: "Thread counts (comma-separated); default 1 and all cores.")
+    @Option(help: "Thread counts, 1 to 1024 (comma-separated); default FOVEA_THREADS, else 1 and all cores.")
     var threads: String?
-    @Option(help: "Timed runs per engine after a warm-up.")
+    @Option(help: "Timed runs per engine after the warm-ups (1 to 1000).")
     var runs: Int = 5
-    @Option(help: "Engines: openblas, dispatch, naive (one run, small layers only), sgemm (cblas_sgemm alone), check:<backend> (checked against naive; slow).")
-    var engines: String = "openblas,dispatch,naive,sgemm"
+    @Option(help: "Engines: openblas, dispatch, naive (one run, small layers only), sgemm (cblas_sgemm alone), check:<backend> (checked against naive; slow); default FOVEA_DEVICE, else openblas,dispatch,naive,sgemm.")
+    var engines: String?
     @Flag(help: "The tiny CI smoke suite instead of the ImageNet layers.")
     var tiny = false
+    @Flag(help: "End with the fastest backend and its ratio over the others.")
+    var verdict = false
     @Option(help: "Also write the report as JSON to this file (- for standard output).")
     var json: String?
     @Option(help: "Also write the results as CSV to this file (- for standard output).")
     var csv: String?
 
+    func validate() throws { try BenchLimits.check(runs: runs) }
+
     func run() throws {
+        let environment = try BenchEnvironment()
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let threadCounts = try threads.map(Self.numbers) ?? Array(Set([1, cores])).sorted()
         let words = filter?.split(separator: ",").map { $0.lowercased() }
         let suite = (tiny ? LayerSuite.tiny : LayerSuite.imageNet).filter { layer in
             words.map { $0.contains { layer.name.lowercased().contains($0) } } ?? true
@@ -92,32 +194,24 @@ struct LayersCommand: ParsableCommand {
             }
             return pass
         }
-        let engineList = engines.split(separator: ",").map(String.init)
-        for engine in engineList where !["openblas", "dispatch", "naive", "sgemm"].contains(engine) {
-            guard engine.lowercased().hasPrefix(Devices.checkPrefix) else {
-                throw ValidationError("unknown engine '\(engine)'; valid: openblas, dispatch, naive, sgemm, check:<backend>")
-            }
-            _ = try Devices.make(engine, threads: 1)
-        }
-        let machine = machineInfo(threads: threadCounts)
-        let peak = MachinePeak(perCore: machine.peakPerCore, allCores: machine.peakAllCores, threads: threadCounts.max() ?? 1)
-        let runner = LayerRunner(layers: suite, passes: passList, batches: try Self.numbers(batches), threads: threadCounts,
-                                 runs: runs, engines: engineList, peak: peak, progress: progress)
-        let results = try runner.run()
-        let report = BenchReport(machine: machine, layers: results)
-        printHeader(machine)
-        print("median of \(runs) interleaved runs after a warm-up, each gated on the cores running at ≥ 90% of peak; naive: one run, layers ≤ 0.2 GFLOP")
-        print("")
-        print(Self.table(results))
-        try writeReport(report, json: json, csv: csv)
-        try finishChecking(engines: engineList)
+        let timing = LayerTiming(
+            suite: suite, passes: passList, batches: try Self.numbers(batches, flag: "--batches", range: BenchLimits.batch),
+            threads: environment.threadCounts(given: try threads.map(Self.threadCounts), defaults: Array(Set([1, cores])).sorted()),
+            runs: runs, engines: environment.engines(given: engines, defaults: ["openblas", "dispatch", "naive", "sgemm"]),
+            json: json, csv: csv)
+        try timing.run(verdict: verdict)
     }
 
-    static func numbers(_ text: String) throws -> [Int] {
-        try text.split(separator: ",").map {
-            guard let value = Int($0), value > 0 else { throw ValidationError("'\(text)' must be positive integers separated by commas") }
-            return value
+    /// `--threads` as numbers in `BenchLimits.threads`.
+    static func threadCounts(_ text: String) throws -> [Int] { try numbers(text, flag: "--threads", range: BenchLimits.threads) }
+
+    /// Comma-separated whole numbers in `range`, e.g. `1,8`.
+    static func numbers(_ text: String, flag: String, range: ClosedRange<Int>) throws -> [Int] {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0.map(range.contains) ?? false }) else {
+            throw ValidationError("\(flag) takes whole numbers from \(range.lowerBound) to \(range.upperBound) separated by commas, got '\(text)'")
         }
+        return values.map { $0! }
     }
 
     static func table(_ results: [LayerResult]) -> String {
@@ -145,10 +239,10 @@ struct NetsCommand: ParsableCommand {
     var networks: String = "alexnet,vgg16,resnet50,densenet121"
     @Option(help: "Batch sizes (comma-separated).")
     var batches: String = "1,8"
-    @Option(help: "Thread counts (comma-separated); default all cores.")
+    @Option(help: "Thread counts, 1 to 1024 (comma-separated); default FOVEA_THREADS, else all cores.")
     var threads: String?
-    @Option(help: "Engines: openblas, dispatch, check:<backend> (naive is far too slow at this size, and so is checking).")
-    var engines: String = "openblas,dispatch"
+    @Option(help: "Engines: openblas, dispatch, check:<backend> (naive is far too slow at this size, and so is checking); default FOVEA_DEVICE, else openblas,dispatch.")
+    var engines: String?
     @Option(help: "Timed runs after a warm-up.")
     var runs: Int = 3
     @Flag(name: .customLong("no-train"), help: "Forward only, no training step.")
@@ -160,14 +254,19 @@ struct NetsCommand: ParsableCommand {
     @Option(help: "Also write the results as CSV to this file (- for standard output).")
     var csv: String?
 
+    func validate() throws { try BenchLimits.check(runs: runs) }
+
     func run() throws {
-        let threadCounts = try threads.map(LayersCommand.numbers) ?? [ProcessInfo.processInfo.activeProcessorCount]
+        let environment = try BenchEnvironment()
+        let threadCounts = environment.threadCounts(given: try threads.map(LayersCommand.threadCounts),
+                                                    defaults: [ProcessInfo.processInfo.activeProcessorCount])
+        let engineList = environment.engines(given: engines, defaults: ["openblas", "dispatch"])
         let names = networks.split(separator: ",").map(String.init)
         for name in names { _ = try ModelZoo.entry(name) }
         let machine = machineInfo(threads: threadCounts)
         let peak = MachinePeak(perCore: machine.peakPerCore, allCores: machine.peakAllCores, threads: threadCounts.max() ?? 1)
-        var runner = NetworkRunner(networks: names, batches: try LayersCommand.numbers(batches), threads: threadCounts,
-                                   engines: engines.split(separator: ",").map(String.init), runs: runs, trainStep: !noTrain,
+        var runner = NetworkRunner(networks: names, batches: try LayersCommand.numbers(batches, flag: "--batches", range: BenchLimits.batch), threads: threadCounts,
+                                   engines: engineList, runs: runs, trainStep: !noTrain,
                                    peak: peak, progress: progress)
         runner.compareFusion = compareFusion
         let results = try runner.run()
@@ -179,7 +278,7 @@ struct NetsCommand: ParsableCommand {
         }
         print(table)
         try writeReport(BenchReport(machine: machine, networks: results), json: json, csv: csv)
-        try finishChecking(engines: engines.split(separator: ",").map(String.init))
+        try finishChecking(engines: engineList)
     }
 }
 
@@ -195,7 +294,7 @@ struct PeakCommand: ParsableCommand {
         let machine = machineInfo(threads: [ProcessInfo.processInfo.activeProcessorCount])
         printHeader(machine)
         let peak = MachinePeak(perCore: machine.peakPerCore, allCores: machine.peakAllCores, threads: machine.cores)
-        for size in try LayersCommand.numbers(sizes) {
+        for size in try LayersCommand.numbers(sizes, flag: "--sizes", range: 1...8192) {
             print("\nGEMM micro-kernels, one thread, \(size)×\(size)×\(size):")
             print(TextTable(header: ["kernel", "GFLOP/s", "% core peak"],
                             rows: compareKernels(size: size, runs: size > 1024 ? 3 : 5, peak: peak, extra: tuning ? avx512Variants : []),

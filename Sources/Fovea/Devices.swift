@@ -2,7 +2,8 @@ import Foundation
 
 /// Choosing the device operations run on.
 ///
-/// - `FOVEA_DEVICE` = `naive` | `dispatch` | `openblas` (default `openblas`), read once; or
+/// - `FOVEA_DEVICE` = `auto` (default: `dispatch` where its AVX-512 or AVX2+FMA micro-kernel runs,
+///   else `openblas`; `automaticBackend`) | `naive` | `dispatch` | `openblas`, read once; or
 ///   `check:<backend>` (e.g. `check:openblas`): every operation runs on that backend and on `naive`
 ///   and is compared (`CheckingDevice`; tolerance from `FOVEA_CHECK_TOLERANCE`).
 /// - `FOVEA_THREADS` = a positive integer (default: all cores), for `dispatch` and `openblas`.
@@ -21,10 +22,10 @@ public enum Devices {
     /// The prefix that wraps a backend in a `CheckingDevice`: `check:openblas`.
     public static let checkPrefix = "check:"
 
-    /// Every accepted form, for messages: `naive, dispatch, openblas, check:<backend>`.
-    static var validNames: String { (names + ["\(checkPrefix)<backend>"]).joined(separator: ", ") }
+    /// Every accepted form, for messages: `auto, naive, dispatch, openblas, check:<backend>`.
+    public static var validNames: String { ([automaticName] + names + ["\(checkPrefix)<backend>"]).joined(separator: ", ") }
 
-    /// Makes the device called `name` with `threads` threads (ignored by `naive`) and at most
+    /// Makes the device called `name` (`auto` is `automaticBackend`) with `threads` threads (ignored by `naive`) and at most
     /// `workspaceBytes` of convolution workspace per call (default 64 MiB; ignored by `naive`).
     /// `check:<backend>` makes a `CheckingDevice` over that backend, against `naive`, with
     /// `checkTolerance` (default: from `FOVEA_CHECK_TOLERANCE`, else `CheckTolerance.default`),
@@ -45,11 +46,11 @@ public enum Devices {
             throw FoveaError.invalidArgument("convolution workspace must be ≥ 1 byte, got \(limit)")
         }
         let (policy, tileSize) = try winogradSetting(environment["FOVEA_WINOGRAD"])
-        let lowercased = name.lowercased()
+        let lowercased = resolvingAutomatic(name).lowercased()
         if lowercased.hasPrefix(checkPrefix) {
             let backend = String(lowercased.dropFirst(checkPrefix.count))
             guard names.contains(backend) else {
-                throw FoveaError(.unknownDevice, "unknown device '\(name)': '\(backend)' is not a backend to check; valid devices are: \(validNames) (check:naive, check:dispatch, check:openblas)")
+                throw FoveaError(.unknownDevice, "unknown device '\(name)': '\(backend)' is not a backend to check; valid devices are: \(validNames) (check:auto, check:naive, check:dispatch, check:openblas)")
             }
             let tolerance = try checkTolerance ?? CheckTolerance.fromEnvironment(environment)
             return CheckingDevice(subject: try make(backend, threads: threads, workspaceBytes: limit, environment: environment),
@@ -88,7 +89,7 @@ public enum Devices {
         }
     }
 
-    /// The device the environment asks for: `FOVEA_DEVICE` (default `openblas`) with
+    /// The device the environment asks for: `FOVEA_DEVICE` (default `auto`) with
     /// `FOVEA_THREADS` threads (default: all cores), `FOVEA_WORKSPACE_MB` MiB of convolution
     /// workspace per call (default 64) and, for `check:<backend>`, `FOVEA_CHECK_TOLERANCE`.
     /// - Throws: `FoveaError` naming the bad variable, its value, and the valid values.
@@ -103,12 +104,17 @@ public enum Devices {
         let workspaceBytes = try EnvironmentSize.bytes(environment["FOVEA_WORKSPACE_MB"], variable: "FOVEA_WORKSPACE_MB",
                                                        allowed: 1...(1 << 20), meaning: "the convolution workspace per call; default 64")
         _ = try StoragePool.capacity(fromEnvironmentValue: environment["FOVEA_TENSOR_CACHE_MB"])
-        let name = environment["FOVEA_DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? "openblas"
+        let name = requestedName(environment)
         do {
             return try make(name, threads: threads, workspaceBytes: workspaceBytes, environment: environment)
         } catch let error as FoveaError where error.kind == .unknownDevice {
             throw FoveaError(.unknownDevice, "FOVEA_DEVICE=\(name) is not a device; valid devices are: \(validNames)")
         }
+    }
+
+    /// The name `FOVEA_DEVICE` asks for, `auto` when it is unset or empty.
+    public static func requestedName(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        environment["FOVEA_DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? automaticName
     }
 
     /// The process-wide default, from the environment, made once. An invalid environment stops

@@ -4,17 +4,38 @@ import Foundation
 
 /// `--device` and `--threads`, falling back to FOVEA_DEVICE and FOVEA_THREADS.
 struct DeviceOptions: ParsableArguments {
-    @Option(help: "Backend: naive, dispatch, openblas, or check:<backend> to compare every operation with naive (default: FOVEA_DEVICE, else openblas).")
+    @Option(help: "Backend: auto (the default: dispatch where its AVX-512 or AVX2 micro-kernel runs, else openblas), naive, dispatch, openblas, or check:<backend> to compare every operation with naive (default: FOVEA_DEVICE, else auto).")
     var device: String?
 
-    @Option(help: "Threads (default: FOVEA_THREADS, else all cores).")
+    @Option(help: "Threads, 1 to 1024 (default: FOVEA_THREADS, else all cores).")
     var threads: Int?
 
+    /// The most threads `--threads` takes: far above any core count, far below what would
+    /// exhaust the process's threads.
+    static let maximumThreads = 1024
+
+    func validate() throws {
+        if let threads, !(1...Self.maximumThreads).contains(threads) {
+            throw ValidationError("--threads must be between 1 and \(Self.maximumThreads), got \(threads)")
+        }
+        if let device {
+            do {
+                _ = try Devices.make(device, threads: 1)
+            } catch let error as FoveaError where error.kind == .unknownDevice {
+                throw ValidationError("--device \(device) is not a device; valid: \(Devices.validNames)")
+            }
+        }
+    }
+
+    /// The device the flags (else the environment) ask for, after printing which one it is as
+    /// the command's first line (`Devices.selectionLine`).
     func makeDevice() throws -> any Device {
         var environment = ProcessInfo.processInfo.environment
         if let device { environment["FOVEA_DEVICE"] = device }
         if let threads { environment["FOVEA_THREADS"] = String(threads) }
-        return try Devices.fromEnvironment(environment)
+        let made = try Devices.fromEnvironment(environment)
+        print(Devices.selectionLine(made, requested: Devices.requestedName(environment)))
+        return made
     }
 }
 

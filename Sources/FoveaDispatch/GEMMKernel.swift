@@ -88,4 +88,8 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
 
     /// The kernel the Dispatch backend uses: AVX-512 → AVX2+FMA → portable Swift.
     public static let best: GEMMKernel = available[0]
+
+    /// Whether this is one of the C kernels for a CPU extension (AVX-512, AVX2+FMA), not the
+    /// portable Swift one.
+    public var isNative: Bool { name != GEMMKernel.portable.name }
 }

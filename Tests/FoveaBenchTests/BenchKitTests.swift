@@ -1,4 +1,5 @@
 import Foundation
+import Fovea
 import FoveaBenchKit
 import Testing
 
@@ -93,5 +94,46 @@ struct BenchKitTests {
         }
         #expect(results.filter { $0.layer.contains("1×1") && $0.engine == "openblas" }.allSatisfy { $0.workspaceBytes == 0 })
         #expect(results.filter { $0.layer.contains("3×3") && $0.engine == "openblas" && $0.pass == "forward" }.allSatisfy { ($0.workspaceBytes ?? 0) > 0 })
+    }
+
+    /// The verdict: the engine with the lowest times, and each other's slowdown as a geometric mean
+    /// over shared timings; sgemm is no backend; one backend alone gives no verdict.
+    @Test func verdictNamesTheFastestBackendAndItsRatios() throws {
+        func timed(_ layer: String, _ engine: String, ms: Double, threads: Int = 1) -> LayerResult {
+            LayerResult(layer: layer, pass: "forward", engine: engine, batch: 1, threads: threads, runs: 3, medianMilliseconds: ms,
+                        spread: 0, gflops: 1, percentOfPeak: nil, workspaceBytes: nil, maxRelativeError: nil)
+        }
+        let results = [
+            timed("a", "openblas", ms: 2), timed("a", "dispatch", ms: 1), timed("a", "naive", ms: 100), timed("a", "sgemm", ms: 0.1),
+            timed("b", "openblas", ms: 4), timed("b", "dispatch", ms: 1), timed("b", "openblas", ms: 3, threads: 2), timed("b", "dispatch", ms: 3, threads: 2),
+        ]
+        let verdict = try #require(Verdict(results))
+        #expect(verdict.fastest == "dispatch")
+        #expect(verdict.others.map(\.engine) == ["openblas", "naive"])
+        #expect(abs(verdict.others[0].ratio - 2) < 1e-12)  // (2 · 4 · 1)^(1/3)
+        #expect(verdict.others[0].timings == 3 && verdict.others[1].timings == 1)
+        #expect(abs(verdict.others[1].ratio - 100) < 1e-9)
+        #expect(verdict.line == "fastest backend: dispatch — 2.00× as fast as openblas (3 timings), 100× as fast as naive (1 timing)")
+        #expect(Verdict([timed("a", "dispatch", ms: 1), timed("a", "sgemm", ms: 0.5)]) == nil)
+        let flipped = try #require(Verdict([timed("a", "openblas", ms: 1), timed("a", "dispatch", ms: 1.5)]))
+        #expect(flipped.fastest == "openblas")
+    }
+
+    /// FOVEA_DEVICE and FOVEA_THREADS are the defaults of --engines and --threads, validated as
+    /// the library validates them; explicit options win.
+    @Test func environmentChoosesEnginesAndThreads() throws {
+        let unset = try BenchEnvironment([:])
+        #expect(unset.engines(given: nil, defaults: ["openblas", "dispatch"]) == ["openblas", "dispatch"])
+        #expect(unset.threadCounts(given: nil, defaults: [1, 2]) == [1, 2])
+        let set = try BenchEnvironment(["FOVEA_DEVICE": "openblas", "FOVEA_THREADS": "3"])
+        #expect(set.engines(given: nil, defaults: ["dispatch"]) == ["openblas"])
+        #expect(set.engines(given: "naive,dispatch", defaults: []) == ["naive", "dispatch"])
+        #expect(set.threadCounts(given: nil, defaults: [1, 2]) == [3])
+        #expect(set.threadCounts(given: [4], defaults: [1]) == [4])
+        #expect(try BenchEnvironment(["FOVEA_DEVICE": "auto"]).engine == Devices.automaticBackend)
+        for (variable, value) in [("FOVEA_DEVICE", "gpu"), ("FOVEA_THREADS", "0"), ("FOVEA_THREADS", "many")] {
+            let error = try #require(throws: FoveaError.self) { try BenchEnvironment([variable: value]) }
+            #expect(error.message.contains(variable), "\(error.message)")
+        }
     }
 }

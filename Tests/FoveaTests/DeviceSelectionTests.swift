@@ -30,7 +30,25 @@ struct DeviceSelectionTests {
         let device = try Devices.fromEnvironment(["FOVEA_DEVICE": "dispatch", "FOVEA_THREADS": "3"])
         #expect(device.name == "dispatch")
         #expect(device.threadCount == 3)
-        #expect(try Devices.fromEnvironment([:]).name == "openblas")
+        #expect(try Devices.fromEnvironment([:]).name == Devices.automaticBackend)
+    }
+
+    /// `auto` (the default) is dispatch where a native micro-kernel runs, openblas elsewhere;
+    /// `check:auto` checks that backend; the selection line says which and why.
+    @Test func automaticPicksTheFastestBackendForThisCPU() throws {
+        let expected = GEMMKernel.best.isNative ? "dispatch" : "openblas"
+        #expect(Devices.automaticBackend == expected)
+        #expect(try Devices.make("auto", threads: 2).name == expected)
+        #expect(try Devices.make("AUTO", threads: 1).name == expected)
+        #expect(try Devices.fromEnvironment(["FOVEA_DEVICE": ""]).name == expected)
+        #expect(Devices.requestedName([:]) == "auto")
+        let checked = try Devices.make("check:auto", threads: 1)
+        #expect(Devices.describe(checked).hasPrefix("check:\(expected)"), "\(Devices.describe(checked))")
+        let device = try Devices.make("auto", threads: 2)
+        let line = Devices.selectionLine(device, requested: "auto")
+        #expect(line.hasPrefix("device: \(expected) (2 threads)") && line.contains("auto: \(expected)"), "\(line)")
+        #expect(!Devices.selectionLine(try Devices.make("openblas", threads: 2), requested: "openblas").contains("auto"))
+        #expect(Devices.validNames.hasPrefix("auto, naive, dispatch, openblas"))
     }
 
     @Test func badEnvironmentIsAClearError() {
