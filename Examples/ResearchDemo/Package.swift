@@ -3,7 +3,7 @@
 // A research package that depends on Fovea exactly as README's "Depending on Fovea" tells users
 // to, except that it points at this checkout instead of the URL:
 //
-//     .package(url: "https://github.com/<owner>/fovea.git", from: "0.1.0")   // README
+//     .package(url: "https://github.com/<owner>/fovea.git", branch: "main")  // README
 //     .package(name: "fovea", path: "../..")                                  // here
 //
 // (`name:` gives the local checkout the identity the URL gives, `fovea`, whatever the checkout's
