@@ -17,6 +17,7 @@ struct SummaryCommand: ParsableCommand {
     var time = false
 
     func run() throws {
+        let device = time ? try devices.makeDevice() : nil  // its line first, as in every command that computes
         let defaults = try BuiltInModels.defaults(for: model)
         let shape = try input.map(parseShape) ?? defaults.inputShape
         if let classes, classes < 1 { throw ValidationError("--classes must be positive, got \(classes)") }
@@ -29,12 +30,11 @@ struct SummaryCommand: ParsableCommand {
         print(summary)
         print(String(format: "%@ parameters, %.2f GFLOPs per forward pass of %@", grouped(summary.totalParameters),
                      summary.totalFlops / 1e9, shape.description))
-        if time { try timeForward(network, shape: shape, flops: summary.totalFlops) }
+        if let device { try timeForward(network, shape: shape, flops: summary.totalFlops, device: device) }
     }
 
     /// One warm-up pass, then the best of three.
-    func timeForward(_ network: Layer, shape: Shape, flops: Double) throws {
-        let device = try devices.makeDevice()
+    func timeForward(_ network: Layer, shape: Shape, flops: Double, device: any Device) throws {
         network.eval()
         let x = Tensor.randomNormal(shape, seed: 1)
         _ = try network.forward(x, device: device)
