@@ -20,6 +20,12 @@ import FoveaCore
 enum ConvolutionCostModel {
     static let transformCost: [WinogradTileSize: Double] = [.f2x2: 37, .f4x4: 74]
     static let margin = 1.15
+    /// The thread count every Winograd plan is priced at, whatever the device's. The panel plan's
+    /// tile blocks and output-channel split (hence how often it transforms the input) follow the
+    /// thread count, but the choice they feed must not: F(4×4), F(2×2) and the direct GEMM round
+    /// differently, so a thread-dependent choice makes the results depend on `FOVEA_THREADS`. Two
+    /// is the count the choices were measured at (this project's machine; `DirectConvolutionTests`).
+    static let pricingThreads = 2
 
     /// The direct GEMM's padded flops for `g` (images as columns where `direct` batches them).
     static func direct(_ g: Conv2DGeometry, _ direct: DirectGEMMConvolution) -> Double {

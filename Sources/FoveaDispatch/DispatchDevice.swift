@@ -119,15 +119,21 @@ public struct DispatchDevice: GEMMBackedDevice {
         }
     }
 
+    /// Prices each candidate's plan made at `ConvolutionCostModel.pricingThreads`, not at
+    /// `threadCount`: the panel plan's blocks follow the thread count, and the three algorithms
+    /// round differently, so a choice that read them made the results depend on `FOVEA_THREADS`
+    /// (ResNet-18 at batch 3 took F(2×2) for its 512→512 7×7 layers at 1–2 threads and the direct
+    /// GEMM at 3 or more). The chosen convolution then runs with the plan for `threadCount`.
     private func cheapestWinograd(_ g: Conv2DGeometry, margin: Double) -> (convolution: WinogradConvolution, plan: WinogradPlan)? {
-        var best: (convolution: WinogradConvolution, plan: WinogradPlan, cost: Double)?
+        var best: (convolution: WinogradConvolution, cost: Double)?
         for candidate in winograd.tileSize == .f2x2 ? [winograd] : [winograd, winogradSmallTiles] {
-            guard let plan = candidate.eligiblePlan(for: g) else { continue }
-            let cost = ConvolutionCostModel.winograd(g, plan, tileSize: candidate.tileSize)
-            if cost < best?.cost ?? .infinity { best = (candidate, plan, cost) }
+            guard let priced = candidate.eligiblePlan(for: g, threads: ConvolutionCostModel.pricingThreads) else { continue }
+            let cost = ConvolutionCostModel.winograd(g, priced, tileSize: candidate.tileSize)
+            if cost < best?.cost ?? .infinity { best = (candidate, cost) }
         }
-        guard let best, best.cost * margin <= ConvolutionCostModel.direct(g, directConvolution) else { return nil }
-        return (best.convolution, best.plan)
+        guard let best, best.cost * margin <= ConvolutionCostModel.direct(g, directConvolution),
+              let plan = best.convolution.eligiblePlan(for: g) else { return nil }
+        return (best.convolution, plan)
     }
 
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {

@@ -36,10 +36,13 @@ struct ShiftedImageBackwardFilter: Sendable {
         ShiftedImageConvolution(threads: threads, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
     }
 
-    /// Stride 1, one group, the AVX-512 kernel, 32-bit row offsets, and the workspace within the limit.
+    /// Stride 1, one group, the AVX-512 kernel, 32-bit row offsets, and the workspace of one worker
+    /// within the limit — one, not `threads`: which path runs must not depend on the thread count
+    /// (the paths round differently); more workers run only as far as the limit affords (`workers`).
     func handles(_ g: Conv2DGeometry) -> Bool {
         kernel.transposingPacker && kernel.mr == 12 && kernel.nr == 32 && g.options.stride == 1 && g.groups == 1
-            && g.batch > 0 && g.outputHeight > 0 && g.outputWidth > 0 && workspaceBytes(g) <= workspaceLimitBytes
+            && g.batch > 0 && g.outputHeight > 0 && g.outputWidth > 0
+            && (sharedFloats(g) + panelFloats(g)) * MemoryLayout<Float>.stride <= workspaceLimitBytes
             && g.batch * planes.phasePlaneFloats(g) <= Int(Int32.max)
     }
 
@@ -55,12 +58,20 @@ struct ShiftedImageBackwardFilter: Sendable {
     }
 
     private func isPadded(_ g: Conv2DGeometry) -> Bool { g.options.padding.height > 0 || g.options.padding.width > 0 }
-    private func workers(_ g: Conv2DGeometry) -> Int { max(1, min(threads, (g.columnRows + 11) / 12)) }
+    /// Workers: at most `threads` and one per 12-row panel, and no more B panels than the limit
+    /// affords beside `sharedFloats` (at least one: `handles` checked that one fits).
+    private func workers(_ g: Conv2DGeometry) -> Int {
+        let affordable = (workspaceLimitBytes / MemoryLayout<Float>.stride - sharedFloats(g)) / panelFloats(g)
+        return max(1, min(threads, (g.columnRows + 11) / 12, affordable))
+    }
     private func panelFloats(_ g: Conv2DGeometry) -> Int { PackedGEMM.roundUp(g.outputChannels, to: 32) * kernel.kc }
+    /// The padded images and ∂Wᵀ: the floats a call takes whatever its workers.
+    private func sharedFloats(_ g: Conv2DGeometry) -> Int {
+        (isPadded(g) ? g.batch * planes.phasePlaneFloats(g) : 0) + g.columnRows * g.outputChannels
+    }
 
     func workspaceBytes(_ g: Conv2DGeometry) -> Int {
-        let padded = isPadded(g) ? g.batch * planes.phasePlaneFloats(g) : 0
-        return (padded + g.columnRows * g.outputChannels + workers(g) * panelFloats(g)) * MemoryLayout<Float>.stride
+        (sharedFloats(g) + workers(g) * panelFloats(g)) * MemoryLayout<Float>.stride
     }
 
     /// ∂W `[K, C, R, S]` of `g` from ∂y and x.

@@ -43,10 +43,12 @@ struct ShiftedImageConvolution: Sendable {
         weights = DirectGEMMConvolution(threads: threads, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
     }
 
-    /// One group, the AVX-512 12×32 kernel, 32-bit offsets, and the workspace within the limit.
+    /// One group, the AVX-512 12×32 kernel, 32-bit offsets, and the workspace of one worker within
+    /// the limit — one, not `threads`: which path runs must not depend on the thread count (the
+    /// paths round differently); more workers run only as far as the limit affords (`workers`).
     func handles(_ g: Conv2DGeometry) -> Bool {
         kernel.transposingPacker && kernel.mr == 12 && kernel.nr == 32 && g.groups == 1
-            && phasePlaneFloats(g) < Int(Int32.max) && workspaceBytes(g) <= workspaceLimitBytes
+            && phasePlaneFloats(g) < Int(Int32.max) && sharedBytes(g) + stagingBytesPerWorker(g) <= workspaceLimitBytes
     }
 
     /// Where it runs instead of the direct GEMM (Winograd, where taken, comes first): where packing
@@ -86,7 +88,7 @@ struct ShiftedImageConvolution: Sendable {
     /// narrow enough for about four items per worker. (Blocks only select columns; each element's
     /// reduction is the same whatever their width, so the thread count may choose it.)
     func blockColumns(_ g: Conv2DGeometry) -> Int {
-        let widest = min(max((65_536 / max(g.outputChannels, 1)) / 32 * 32, 64), 1024)
+        let widest = widestBlock(g)
         let blocksPerImage = max(1, (4 * threads + g.batch - 1) / max(g.batch, 1))
         let even = (virtualColumns(g) + blocksPerImage - 1) / blocksPerImage
         return min(widest, max(64, (even + 31) / 32 * 32))
@@ -100,15 +102,34 @@ struct ShiftedImageConvolution: Sendable {
         return max(1, min(g.batch, (workspaceLimitBytes / 2) / max(bytes, 1)))
     }
 
-    private func workers(_ g: Conv2DGeometry) -> Int { max(1, min(threads, WorkGrain.items)) }
+    /// The widest block `blockColumns` gives at any thread count.
+    private func widestBlock(_ g: Conv2DGeometry) -> Int { min(max((65_536 / max(g.outputChannels, 1)) / 32 * 32, 64), 1024) }
+
+    /// Workers: at most `threads` and `WorkGrain.items`, and no more staging blocks than the limit
+    /// affords beside `sharedBytes` (at least one: `handles` checked that one fits).
+    private func workers(_ g: Conv2DGeometry) -> Int {
+        let perWorker = stagingBytesPerWorker(g)
+        let affordable = perWorker == 0 ? Int.max : (workspaceLimitBytes - sharedBytes(g)) / perWorker
+        return max(1, min(threads, WorkGrain.items, affordable))
+    }
+
+    /// The bytes a call takes whatever its workers: phase planes (one chunk of images), the offsets
+    /// table and the packed weights.
+    private func sharedBytes(_ g: Conv2DGeometry) -> Int {
+        let planes = needsPhasePlanes(g) ? imagesPerChunk(g) * phasePlaneFloats(g) * MemoryLayout<Float>.stride : 0
+        let offsets = (g.columnRows + Int(FOVEA_SHIFTED_IMAGE_OFFSET_SLACK)) * MemoryLayout<Int32>.stride
+        return planes + weights.packedWeightBytes(g) + offsets
+    }
+
+    /// One worker's staging block (K × columns) at its widest, when columns are staged.
+    private func stagingBytesPerWorker(_ g: Conv2DGeometry) -> Int {
+        staged(g) ? g.outputChannels * widestBlock(g) * MemoryLayout<Float>.stride : 0
+    }
 
     /// Phase planes (one chunk of images), staging blocks, the offsets table and the packed weights.
     func workspaceBytes(_ g: Conv2DGeometry) -> Int {
-        let floats = MemoryLayout<Float>.stride
-        let planes = needsPhasePlanes(g) ? imagesPerChunk(g) * phasePlaneFloats(g) * floats : 0
-        let staging = staged(g) ? workers(g) * g.outputChannels * blockColumns(g) * floats : 0
-        let offsets = (g.columnRows + Int(FOVEA_SHIFTED_IMAGE_OFFSET_SLACK)) * MemoryLayout<Int32>.stride
-        return planes + staging + weights.packedWeightBytes(g) + offsets
+        let staging = staged(g) ? workers(g) * g.outputChannels * blockColumns(g) * MemoryLayout<Float>.stride : 0
+        return sharedBytes(g) + staging
     }
 
     /// offsets[(c·R + r)·S + s] = ((c·sh + dh·r mod sh)·sw + dw·s mod sw)·Hz·Wz + ⌊dh·r/sh⌋·Wz + ⌊dw·s/sw⌋,

@@ -3,7 +3,7 @@ import FoveaTestSupport
 import Testing
 
 /// Issue #8 item 2, training: with a fixed seed, a few SGD steps give bit-identical loss
-/// sequences and final weights, biases and running statistics at 1, 2, 3 and 4 threads, on
+/// sequences and final weights, biases and running statistics at 1 to 8 threads, on
 /// `dispatch` and `openblas`.
 @Suite("Training does not depend on the thread count")
 struct ThreadCountTrainingTests {

@@ -60,9 +60,12 @@ public struct WinogradConvolution: Sendable {
 
     /// The plan for `g` whether or not it pays; nil when the policy is `.never` or `g` is not
     /// eligible or does not fit the workspace (for devices with a rule of their own).
-    public func eligiblePlan(for g: Conv2DGeometry) -> WinogradPlan? {
+    /// - Parameter threads: the thread count to plan for (default: this convolution's). A device
+    ///   whose choice of algorithm reads the plan (Dispatch's cost model) prices one made at a
+    ///   fixed count, so that the choice — hence the rounding — is the same at any thread count.
+    public func eligiblePlan(for g: Conv2DGeometry, threads: Int? = nil) -> WinogradPlan? {
         guard policy != .never else { return nil }
-        return WinogradPlan(g, tileSize: tileSize, threads: threads, workspaceBytesPerWorker: workspaceBytesPerWorker,
+        return WinogradPlan(g, tileSize: tileSize, threads: threads ?? self.threads, workspaceBytesPerWorker: workspaceBytesPerWorker,
                             workspaceLimitBytes: workspaceLimitBytes, panels: panelGEMM?.panels)
     }
 
