@@ -33,7 +33,7 @@ public final class CrashDrillRun {
             ("fc", try Linear(4 * 6 * 6, Self.classes, seed: 12)),
         ])
         _ = try model.build(inputShape: [Self.batchSize, 1, Self.imageSize, Self.imageSize])
-        optimizer = SGD(model.allParameters, learningRate: 0.05, momentum: 0.9)
+        optimizer = try SGD(model.allParameters, learningRate: 0.05, momentum: 0.9)
         trainer = Trainer(model: model, optimizer: optimizer, device: NaiveDevice())
         if let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) {
             let loaded = try Checkpoint.load(from: checkpoint)

@@ -92,7 +92,7 @@ struct SmallNetworkTorchTests {
         try model.loadStateDict(Self.tensors(reference.initial_state, shapes: reference.shapes))
         let input = Tensor(shape: Shape(reference.input_shape), scalars: reference.input)
         let loss = SoftmaxCrossEntropy()
-        let optimizer = SGD(model.allParameters, learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4)
+        let optimizer = try SGD(model.allParameters, learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4)
 
         model.train()
         let logits = try model.forward(input, device: device.device)

@@ -38,7 +38,7 @@ struct ThreadCountTrainingTests {
     /// (parameters and running statistics).
     static func train(_ makeModel: () throws -> Sequential, on batches: [Batch], device: any Device) throws -> (losses: [Float], state: [Tensor]) {
         let model = try makeModel()
-        let trainer = Trainer(model: model, optimizer: SGD(model.allParameters, learningRate: 0.05, momentum: 0.9), device: device)
+        let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.05, momentum: 0.9), device: device)
         let losses = try batches.map { try trainer.trainStep($0).loss }
         return (losses, model.stateDict().map(\.tensor))
     }

@@ -41,7 +41,7 @@ struct TrainingTests {
     @Test(arguments: TestDevices.all)
     func tinyNetworkLearns(device: LabeledDevice) throws {
         let model = try Self.makeModel(seed: 7)
-        let trainer = Trainer(model: model, optimizer: SGD(model.allParameters, learningRate: 0.05, momentum: 0.9), device: device.device)
+        let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.05, momentum: 0.9), device: device.device)
         let batches = (0..<6).map { Self.stripes(count: 16, seed: UInt64($0)) }
         let first = try trainer.trainStep(batches[0]).loss
         var last: Float = first
@@ -53,7 +53,7 @@ struct TrainingTests {
 
     @Test func nonFiniteLossStopsTrainingNamingTheStep() throws {
         let model = try Self.makeModel(seed: 1)
-        let trainer = Trainer(model: model, optimizer: SGD(model.allParameters, learningRate: 0.1), device: TestDevices.naive)
+        let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.1), device: TestDevices.naive)
         let good = Self.stripes(count: 8, seed: 1)
         try trainer.trainStep(good)
         var bad = good
@@ -72,7 +72,7 @@ struct TrainingTests {
         model.layer(at: "conv1")!.freeze()
         let before = model.layer(at: "conv1")!.allParameters.map(\.value)
         let fcBefore = (model.layer(at: "fc") as! Linear).weight.value
-        let trainer = Trainer(model: model, optimizer: SGD(model.allParameters, learningRate: 0.1, momentum: 0.9, weightDecay: 1e-3),
+        let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.1, momentum: 0.9, weightDecay: 1e-3),
                               device: TestDevices.accelerated[0].device)
         for seed in 0..<3 { try trainer.trainStep(Self.stripes(count: 8, seed: UInt64(seed))) }
         let after = model.layer(at: "conv1")!.allParameters
@@ -85,9 +85,9 @@ struct TrainingTests {
 
     @Test func trainEpochReportsAndSchedules() throws {
         let model = try Self.makeModel(seed: 5)
-        let optimizer = Adam(model.allParameters, learningRate: 0.01)
+        let optimizer = try Adam(model.allParameters, learningRate: 0.01)
         let trainer = Trainer(model: model, optimizer: optimizer, device: TestDevices.accelerated[1].device,
-                              schedule: StepDecay(stepSize: 1, gamma: 0.5))
+                              schedule: try StepDecay(stepSize: 1, gamma: 0.5))
         let batches = (0..<4).map { Self.stripes(count: 8, seed: UInt64($0)) }
         let first = try trainer.trainEpoch(batches)
         let second = try trainer.trainEpoch(batches)

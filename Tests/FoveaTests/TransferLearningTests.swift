@@ -27,7 +27,7 @@ struct TransferLearningTests {
         model.freezeBackbone()
         let before = model.backboneParameters.map(\.value)
         let headBefore = model.classifier!.weight.value
-        let optimizer = SGD([ParameterGroup(model.backboneParameters, learningRateScale: 0.1), ParameterGroup(model.classifier!.allParameters)],
+        let optimizer = try SGD([ParameterGroup(model.backboneParameters, learningRateScale: 0.1), ParameterGroup(model.classifier!.allParameters)],
                             learningRate: 0.1, momentum: 0.9, weightDecay: 1e-3)
         let trainer = Trainer(model: model, optimizer: optimizer, device: TestDevices.accelerated[0].device)
         for seed in 0..<2 {

@@ -54,7 +54,7 @@ do {
     let output = try model.build(inputShape: [batchSize, 1, imageSize, imageSize])
     print("ResearchDemo: \(model.parameterCount) parameters, output \(output), device \(Devices.describe(device))")
 
-    let optimizer = Adam(model.allParameters, learningRate: 0.01)
+    let optimizer = try Adam(model.allParameters, learningRate: 0.01)
     let loss = SoftmaxCrossEntropy()
     var losses: [Float] = []
     for step in 1...steps {
