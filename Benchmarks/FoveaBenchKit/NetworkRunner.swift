@@ -69,7 +69,7 @@ public struct NetworkRunner {
                                                      medianMilliseconds: Statistics.median(forward) * 1e3, peakResidentBytes: Self.peakResidentBytes()))
                         guard trainStep else { continue }
                         model.train()
-                        let optimizer = SGD(model.allParameters, learningRate: 1e-4, momentum: 0.9)
+                        let optimizer = try SGD(model.allParameters, learningRate: 1e-4, momentum: 0.9)
                         let trainer = Trainer(model: model, optimizer: optimizer, device: device)
                         let step = try time { try trainer.trainStep(Batch(images: input, labels: labels)) }
                         model.zeroGradients()

@@ -13,6 +13,8 @@ import Foundation
 ///   convolution call may allocate, in MiB (default 64), for `dispatch` and `openblas`.
 /// - `FOVEA_TENSOR_CACHE_MB` = a whole number ≥ 0: how much freed tensor memory is kept for reuse
 ///   (`StoragePool`, default 256; 0 = none). Checked here too, so a bad value is a thrown error.
+/// - `FOVEA_FUSION` = `1`/`on`/`true`/`yes` (default) | `0`/`off`/`false`/`no`: layer fusion
+///   (`LayerFusion`). Checked here too.
 /// - In code: pass a device explicitly (`try Devices.make("dispatch", threads: 2)`), or run a
 ///   block on one with `Devices.with(device) { … }`; `Devices.current` is what layers use.
 public enum Devices {
@@ -104,6 +106,7 @@ public enum Devices {
         let workspaceBytes = try EnvironmentSize.bytes(environment["FOVEA_WORKSPACE_MB"], variable: "FOVEA_WORKSPACE_MB",
                                                        allowed: 1...(1 << 20), meaning: "the convolution workspace per call; default 64")
         _ = try StoragePool.capacity(fromEnvironmentValue: environment["FOVEA_TENSOR_CACHE_MB"])
+        _ = try LayerFusion.setting(environment["FOVEA_FUSION"])  // read at the first forward; fail early
         let name = requestedName(environment)
         do {
             return try make(name, threads: threads, workspaceBytes: workspaceBytes, environment: environment)

@@ -22,8 +22,8 @@ struct EvalCommand: ParsableCommand {
         let name = try modelName(given: model, checkpoint: checkpoint)
         let network = try Initializer.withoutRandomValues { try BuiltInModels.make(name, classes: test.classNames.count, inputChannels: 1) }
         try checkpoint.restore(into: network)
-        let trainer = Trainer(model: network, optimizer: SGD([ParameterGroup]() , learningRate: 0), device: device)
-        let report = try trainer.evaluate(DataLoader(test, batchSize: 256, shuffle: false), classNames: test.classNames)
+        let trainer = Trainer(model: network, optimizer: try SGD([ParameterGroup]() , learningRate: 0), device: device)
+        let report = try trainer.evaluate(try DataLoader(test, batchSize: 256, shuffle: false), classNames: test.classNames)
         print(String(format: "test accuracy %.2f%% (%d images), loss %.4f", report.accuracy * 100, report.images, report.loss))
         if let confusion = report.confusion { print(confusion) }
     }

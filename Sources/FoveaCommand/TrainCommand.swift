@@ -76,7 +76,7 @@ struct TrainCommand: ParsableCommand {
             printError("loaded the backbone of \(from); new head \(network.classifierPath ?? "?") with \(train.classNames.count) classes")
         }
         if freeze == "backbone" { network.freezeBackbone() }
-        let optimizer = makeOptimizer(network)
+        let optimizer = try makeOptimizer(network)
         var firstEpoch = 0
         if let resume {
             let checkpoint = try Checkpoint.load(from: URL(fileURLWithPath: resume))
@@ -87,10 +87,10 @@ struct TrainCommand: ParsableCommand {
             firstEpoch = Int(checkpoint.metadata["fovea.epoch"] ?? "0") ?? 0
             printError("resumed \(resume) after epoch \(firstEpoch)")
         }
-        let trainer = Trainer(model: network, optimizer: optimizer, loss: SoftmaxCrossEntropy(labelSmoothing: labelSmoothing), device: device)
-        let loader = DataLoader(train, batchSize: batchSize, shuffle: true,
+        let trainer = Trainer(model: network, optimizer: optimizer, loss: try SoftmaxCrossEntropy(labelSmoothing: labelSmoothing), device: device)
+        let loader = try DataLoader(train, batchSize: batchSize, shuffle: true,
                                 augmentation: augment ? Augmentation(padding: 2, flipProbability: 0.5) : .none, seed: seed)
-        let testLoader = DataLoader(test, batchSize: 256, shuffle: false)
+        let testLoader = try DataLoader(test, batchSize: 256, shuffle: false)
         defer { fflush(nil) }
         print("fovea train: \(model), \(network.parameterCount) parameters, \(train.count) training and \(test.count) test images, device \(Devices.describe(device))")
         for epoch in firstEpoch..<epochs {
@@ -101,7 +101,7 @@ struct TrainCommand: ParsableCommand {
             let iterator = loader.makeIterator()
             var batchIndex = 0
             while let batch = iterator.next() {
-                optimizer.learningRate = learningRate(step: epoch * loader.batchCount + batchIndex, stepsPerEpoch: loader.batchCount)
+                optimizer.learningRate = try learningRate(step: epoch * loader.batchCount + batchIndex, stepsPerEpoch: loader.batchCount)
                 batchIndex += 1
                 let step = try trainer.trainStep(batch)
                 lossSum += Double(step.loss) * Double(batch.labels.count)
@@ -125,13 +125,13 @@ struct TrainCommand: ParsableCommand {
         print("saved \(out)")
     }
 
-    func makeOptimizer(_ network: Layer) -> any Optimizer {
+    func makeOptimizer(_ network: Layer) throws -> any Optimizer {
         let groups = [ParameterGroup(network.backboneParameters, learningRateScale: backboneLRScale),
                       ParameterGroup(network.classifier?.allParameters ?? [])]
         switch optimizer {
-        case "adam": return Adam(groups, learningRate: lr, weightDecay: weightDecay)
-        case "adamw": return Adam.adamW(groups, learningRate: lr, weightDecay: weightDecay)
-        default: return SGD(groups, learningRate: lr, momentum: 0.9, nesterov: true, weightDecay: weightDecay)
+        case "adam": return try Adam(groups, learningRate: lr, weightDecay: weightDecay)
+        case "adamw": return try Adam.adamW(groups, learningRate: lr, weightDecay: weightDecay)
+        default: return try SGD(groups, learningRate: lr, momentum: 0.9, nesterov: true, weightDecay: weightDecay)
         }
     }
 
@@ -150,10 +150,10 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The rate at optimisation step `step` (counted over the whole run).
-    func learningRate(step: Int, stepsPerEpoch: Int) -> Float {
+    func learningRate(step: Int, stepsPerEpoch: Int) throws -> Float {
         switch schedule {
-        case "cosine": CosineAnnealing(totalSteps: epochs * stepsPerEpoch).learningRate(base: lr, step: step)
-        case "step": StepDecay(stepSize: max(1, epochs / 3) * stepsPerEpoch).learningRate(base: lr, step: step)
+        case "cosine": try CosineAnnealing(totalSteps: epochs * stepsPerEpoch).learningRate(base: lr, step: step)
+        case "step": try StepDecay(stepSize: max(1, epochs / 3) * stepsPerEpoch).learningRate(base: lr, step: step)
         default: lr
         }
     }

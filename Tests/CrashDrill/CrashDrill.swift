@@ -25,15 +25,15 @@ public final class CrashDrillRun {
     /// A fresh run, or one resumed from `checkpoint` when the file exists.
     public init(resumingFrom checkpoint: URL? = nil) throws {
         model = Sequential(named: [
-            ("conv", Conv2D(1, 4, kernelSize: 3, padding: 1, seed: 11)),
-            ("bn", BatchNorm2D(4)),
+            ("conv", try Conv2D(1, 4, kernelSize: 3, padding: 1, seed: 11)),
+            ("bn", try BatchNorm2D(4)),
             ("relu", ReLU()),
-            ("pool", MaxPool2D(kernelSize: 2)),
+            ("pool", try MaxPool2D(kernelSize: 2)),
             ("flatten", Flatten()),
-            ("fc", Linear(4 * 6 * 6, Self.classes, seed: 12)),
+            ("fc", try Linear(4 * 6 * 6, Self.classes, seed: 12)),
         ])
         _ = try model.build(inputShape: [Self.batchSize, 1, Self.imageSize, Self.imageSize])
-        optimizer = SGD(model.allParameters, learningRate: 0.05, momentum: 0.9)
+        optimizer = try SGD(model.allParameters, learningRate: 0.05, momentum: 0.9)
         trainer = Trainer(model: model, optimizer: optimizer, device: NaiveDevice())
         if let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) {
             let loaded = try Checkpoint.load(from: checkpoint)

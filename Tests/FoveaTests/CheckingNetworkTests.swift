@@ -13,7 +13,7 @@ struct CheckingNetworkTests {
     /// One training step (forward, loss, backward, SGD) of cnn-bn on the checking device.
     static func trainStep(on device: any Device) throws -> Sequential {
         let model = try SmallModels.make("cnn-bn", seed: 3)
-        let trainer = Trainer(model: model, optimizer: SGD(model.allParameters, learningRate: 0.01), device: device)
+        let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.01), device: device)
         try trainer.trainStep(batch(4))
         return model
     }
@@ -80,9 +80,9 @@ struct CheckingNetworkTests {
     /// differs) passes the default and fails 1e-9.
     @Test func toleranceDecides() throws {
         func step(on device: any Device) throws {
-            let model = Sequential(named: [("conv", Conv2D(1, 4, kernelSize: 3, padding: 1, seed: 1)), ("bn", BatchNorm2D(4)),
-                                           ("relu", ReLU()), ("flatten", Flatten()), ("fc", Linear(4 * 8 * 8, 3, seed: 2))])
-            let trainer = Trainer(model: model, optimizer: SGD(model.allParameters, learningRate: 0.01), device: device)
+            let model = Sequential(named: [("conv", try Conv2D(1, 4, kernelSize: 3, padding: 1, seed: 1)), ("bn", try BatchNorm2D(4)),
+                                           ("relu", ReLU()), ("flatten", Flatten()), ("fc", try Linear(4 * 8 * 8, 3, seed: 2))])
+            let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.01), device: device)
             try trainer.trainStep(Batch(images: Tensor.randomNormal([2, 1, 8, 8], seed: 3), labels: [0, 2]))
         }
         let subject = PerturbingDevice(base: NaiveDevice(), target: .conv2dBackwardFilter, amount: 1e-7)

@@ -14,7 +14,7 @@ struct CheckpointTests {
         let url = folder.appendingPathComponent("c.safetensors")
         let device = TestDevices.accelerated[1].device
         let model = try SmallModels.make("resnet-small", seed: 4)
-        let optimizer = SGD(model.allParameters, learningRate: 0.05, momentum: 0.9)
+        let optimizer = try SGD(model.allParameters, learningRate: 0.05, momentum: 0.9)
         let trainer = Trainer(model: model, optimizer: optimizer, device: device)
         let data = try Self.fashion(.test, limit: 64)
         try trainer.trainStep(Batch(images: data.images, labels: data.labels))
@@ -23,7 +23,7 @@ struct CheckpointTests {
         let expected = try model.forward(data.images, device: device)
 
         let restored = try SmallModels.make("resnet-small", seed: 99)
-        let restoredOptimizer = SGD(restored.allParameters, learningRate: 0.05, momentum: 0.9)
+        let restoredOptimizer = try SGD(restored.allParameters, learningRate: 0.05, momentum: 0.9)
         let checkpoint = try Checkpoint.load(from: url)
         #expect(checkpoint.metadata["fovea.epoch"] == "1")
         #expect(checkpoint.optimizerState.keys.contains("conv1.weight.momentum_buffer"))
@@ -44,8 +44,8 @@ struct CheckpointTests {
         func make() throws -> (Sequential, any Optimizer, DataLoader) {
             let model = try SmallModels.make("cnn-bn", seed: 5)
             let optimizer: any Optimizer = optimizerName == "sgd"
-                ? SGD(model.allParameters, learningRate: 0.05, momentum: 0.9, nesterov: true) : Adam(model.allParameters, learningRate: 1e-3)
-            return (model, optimizer, DataLoader(data, batchSize: 32, augmentation: Augmentation(padding: 2, flipProbability: 0.5), seed: 8))
+                ? try SGD(model.allParameters, learningRate: 0.05, momentum: 0.9, nesterov: true) : try Adam(model.allParameters, learningRate: 1e-3)
+            return (model, optimizer, try DataLoader(data, batchSize: 32, augmentation: Augmentation(padding: 2, flipProbability: 0.5), seed: 8))
         }
         func epoch(_ model: Layer, _ optimizer: any Optimizer, _ loader: DataLoader, _ index: Int) throws -> [Float] {
             let trainer = Trainer(model: model, optimizer: optimizer, device: device)
@@ -72,10 +72,10 @@ struct CheckpointTests {
         let train = try Self.fashion(.train, limit: 3000)
         let test = try Self.fashion(.test, limit: 1000)
         let model = try SmallModels.make("cnn-bn", seed: 1)
-        let trainer = Trainer(model: model, optimizer: SGD(model.allParameters, learningRate: 0.05, momentum: 0.9, nesterov: true), device: device)
-        let loader = DataLoader(train, batchSize: 50, seed: 1)
+        let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.05, momentum: 0.9, nesterov: true), device: device)
+        let loader = try DataLoader(train, batchSize: 50, seed: 1)
         for _ in 0..<2 { _ = try trainer.trainEpoch(loader) }
-        let report = try trainer.evaluate(DataLoader(test, batchSize: 250, shuffle: false))
+        let report = try trainer.evaluate(try DataLoader(test, batchSize: 250, shuffle: false))
         #expect(report.accuracy >= 0.70, "held-out accuracy \(report.accuracy)")
     }
 }

@@ -16,17 +16,17 @@ struct LayerFusionTests {
     }
 
     /// conv → BN → ReLU → conv (no bias) → BN → conv → ReLU → LeakyReLU-after-BN patterns.
-    static func makeChain() -> Sequential {
+    static func makeChain() throws -> Sequential {
         let chain = Sequential(named: [
-            ("conv1", Conv2D(3, 6, kernelSize: 3, padding: 1, seed: 1)),
-            ("bn1", BatchNorm2D(6)),
+            ("conv1", try Conv2D(3, 6, kernelSize: 3, padding: 1, seed: 1)),
+            ("bn1", try BatchNorm2D(6)),
             ("relu1", ReLU()),
-            ("conv2", Conv2D(6, 5, kernelSize: 3, stride: 2, bias: false, seed: 2)),
-            ("bn2", BatchNorm2D(5)),
-            ("conv3", Conv2D(5, 4, kernelSize: 1, seed: 3)),
+            ("conv2", try Conv2D(6, 5, kernelSize: 3, stride: 2, bias: false, seed: 2)),
+            ("bn2", try BatchNorm2D(5)),
+            ("conv3", try Conv2D(5, 4, kernelSize: 1, seed: 3)),
             ("relu3", ReLU()),
-            ("conv4", Conv2D(4, 4, kernelSize: 3, padding: 1, seed: 4)),
-            ("bn4", BatchNorm2D(4)),
+            ("conv4", try Conv2D(4, 4, kernelSize: 3, padding: 1, seed: 4)),
+            ("bn4", try BatchNorm2D(4)),
             ("leaky", LeakyReLU(negativeSlope: 0.1)),
         ])
         for (index, layer) in chain.namedLayers().enumerated() {
@@ -47,7 +47,7 @@ struct LayerFusionTests {
 
     @Test(arguments: TestDevices.all)
     func foldedChainMatchesLayerByLayer(device: LabeledDevice) throws {
-        let chain = Self.makeChain()
+        let chain = try Self.makeChain()
         chain.eval()
         let expected = try Self.unfused(chain, Self.input, TestDevices.naive)
         expectClose(try Self.fused(chain, Self.input, device.device), expected, absolute: 1e-4, relative: 1e-4, "\(device)")
@@ -59,8 +59,8 @@ struct LayerFusionTests {
     /// statistics would suggest changes the fused output exactly as it changes the unfused one.
     @Test func foldUsesEveryBatchNormTensor() throws {
         let device = TestDevices.naive
-        let conv = Conv2D(2, 3, kernelSize: 1, seed: 9)
-        let norm = BatchNorm2D(3, epsilon: 0.5)
+        let conv = try Conv2D(2, 3, kernelSize: 1, seed: 9)
+        let norm = try BatchNorm2D(3, epsilon: 0.5)
         Self.randomize(norm, seed: 3)
         let chain = Sequential([conv, norm])
         chain.eval()
@@ -79,7 +79,7 @@ struct LayerFusionTests {
                       "running variance assigned", "state dict"])
     func changesAfterAForwardInvalidateTheFold(change: String) throws {
         let device = TestDevices.accelerated[0].device
-        let chain = Self.makeChain()
+        let chain = try Self.makeChain()
         chain.eval()
         let before = try Self.fused(chain, Self.input, device)
         let conv1 = chain.layer(at: "conv1") as! Conv2D
@@ -92,7 +92,7 @@ struct LayerFusionTests {
         case "running mean in place": bn1.runningMean.value.withUnsafeMutableBufferPointer { $0[3] += 2 }
         case "running variance assigned": bn1.runningVariance.value = Tensor(repeating: 4, shape: [6])
         default:
-            let other = Self.makeChain()
+            let other = try Self.makeChain()
             Self.randomize(other.layer(at: "bn1") as! BatchNorm2D, seed: 99)
             other.layer(at: "conv1")!.parameters[0].parameter.value = Tensor.randomNormal([6, 3, 3, 3], seed: 98)
             _ = try chain.loadStateDict(Dictionary(uniqueKeysWithValues: other.stateDict().map { ($0.name, $0.tensor) }))
@@ -107,13 +107,13 @@ struct LayerFusionTests {
     /// uses the current running estimates; training is never folded.
     @Test(arguments: TestDevices.accelerated)
     func modeTransitions(device: LabeledDevice) throws {
-        let chain = Self.makeChain()
+        let chain = try Self.makeChain()
         chain.eval()
         _ = try Self.fused(chain, Self.input, device.device)
         chain.train()
         let trainingFused = try Self.fused(chain, Self.input, device.device)
         // Undo the running-estimate update of that call by comparing against a twin in the same state.
-        let twin = Self.makeChain()
+        let twin = try Self.makeChain()
         twin.eval()
         twin.train()
         let trainingUnfused = try Self.unfused(twin, Self.input, device.device)
@@ -133,8 +133,8 @@ struct LayerFusionTests {
     @Test(arguments: TestDevices.all)
     func trainingConvReLUBackwardMatches(device: LabeledDevice) throws {
         func run(fused: Bool) throws -> (output: Tensor, input: Tensor, weights: [Tensor]) {
-            let chain = Sequential([Conv2D(3, 5, kernelSize: 3, padding: 1, seed: 1), ReLU(),
-                                    Conv2D(5, 2, kernelSize: 2, stride: 2, seed: 2), ReLU()])
+            let chain = Sequential([try Conv2D(3, 5, kernelSize: 3, padding: 1, seed: 1), ReLU(),
+                                    try Conv2D(5, 2, kernelSize: 2, stride: 2, seed: 2), ReLU()])
             chain.train()
             let output = fused ? try Self.fused(chain, Self.input, device.device) : try Self.unfused(chain, Self.input, device.device)
             let gradOutput = Tensor.randomNormal(output.shape, seed: 12)
@@ -151,7 +151,7 @@ struct LayerFusionTests {
     /// chains give the unfused outputs.
     @Test(arguments: TestDevices.accelerated.prefix(2))
     func resNetEvaluationMatchesUnfused(device: LabeledDevice) throws {
-        let model = ResNet(.resnet18, classes: 10, seed: 3)
+        let model = try ResNet(.resnet18, classes: 10, seed: 3)
         for (index, entry) in model.namedLayers().enumerated() {
             if let norm = entry.layer as? BatchNorm2D { Self.randomize(norm, seed: UInt64(index)) }
         }
@@ -164,9 +164,9 @@ struct LayerFusionTests {
     /// DenseNet's pre-activation BN → ReLU → conv, and the device operation it uses, on every backend.
     @Test(arguments: TestDevices.all)
     func batchNormReLUMatchesLayerByLayer(device: LabeledDevice) throws {
-        let norm = BatchNorm2D(3), relu = ReLU(), conv = Conv2D(3, 4, kernelSize: 3, padding: 1, bias: false, seed: 6)
+        let norm = try BatchNorm2D(3), relu = ReLU(), conv = try Conv2D(3, 4, kernelSize: 3, padding: 1, bias: false, seed: 6)
         Self.randomize(norm, seed: 21)
-        let chain = Sequential([norm, relu, conv, BatchNorm2D(4), LeakyReLU()])
+        let chain = Sequential([norm, relu, conv, try BatchNorm2D(4), LeakyReLU()])
         chain.eval()
         let expected = try Self.unfused(chain, Self.input, TestDevices.naive)
         expectClose(try Self.fused(chain, Self.input, device.device), expected, absolute: 1e-4, relative: 1e-4, "\(device) chain")
@@ -184,7 +184,7 @@ struct LayerFusionTests {
 
     /// Capturing an intermediate output still returns the layer's own output, fused or not.
     @Test func captureIsUnaffected() throws {
-        let chain = Self.makeChain()
+        let chain = try Self.makeChain()
         chain.eval()
         let device = TestDevices.naive
         let captured = try LayerFusion.withFusion { try chain.forward(Self.input, device: device, upTo: "bn1") }

@@ -9,22 +9,22 @@ struct LayerGraphTests {
         return "no error"
     }
 
-    @Test func channelMismatchNamesLayerAndBothShapes() {
+    @Test func channelMismatchNamesLayerAndBothShapes() throws {
         let model = Sequential(named: [
-            ("conv1", Conv2D(3, 32, kernelSize: 3, padding: 1)),
+            ("conv1", try Conv2D(3, 32, kernelSize: 3, padding: 1)),
             ("relu1", ReLU()),
-            ("conv2", Conv2D(64, 64, kernelSize: 3)),
+            ("conv2", try Conv2D(64, 64, kernelSize: 3)),
         ])
         let text = message { try model.build(inputShape: [1, 3, 16, 16]) }
         #expect(text.contains("conv2") && text.contains("expects 64 input channels") && text.contains("got 32"), "\(text)")
         #expect(text.contains("1×32×16×16"), "\(text)")
     }
 
-    @Test func kernelTooLargeShowsTheArithmetic() {
+    @Test func kernelTooLargeShowsTheArithmetic() throws {
         let model = Sequential(named: [
-            ("conv1", Conv2D(1, 4, kernelSize: 5, stride: 2)),
-            ("pool1", MaxPool2D(kernelSize: 2)),
-            ("conv3", Conv2D(4, 8, kernelSize: 5)),
+            ("conv1", try Conv2D(1, 4, kernelSize: 5, stride: 2)),
+            ("pool1", try MaxPool2D(kernelSize: 2)),
+            ("conv3", try Conv2D(4, 8, kernelSize: 5)),
         ])
         // 28 → (28 − 4 − 1)/2 + 1 = 12 → pool 6 → a 5×5 kernel still fits (2); at 20 the chain fails.
         #expect(throws: Never.self) { try model.build(inputShape: [1, 1, 28, 28]) }
@@ -35,29 +35,29 @@ struct LayerGraphTests {
 
     @Test func linearAfterFlattenChecksFeatures() throws {
         let model = Sequential(named: [
-            ("conv", Conv2D(1, 2, kernelSize: 3)),
+            ("conv", try Conv2D(1, 2, kernelSize: 3)),
             ("flatten", Flatten()),
-            ("fc", Linear(50, 10)),
+            ("fc", try Linear(50, 10)),
         ])
         #expect(try model.build(inputShape: [4, 1, 7, 7]) == [4, 10])
         let text = message { try model.build(inputShape: [4, 1, 8, 8]) }
         #expect(text.contains("fc") && text.contains("expects 50 input features, got 72"), "\(text)")
-        let missingFlatten = message { try Sequential(named: [("fc", Linear(3, 2))]).build(inputShape: [1, 3, 1, 1]) }
+        let missingFlatten = message { try Sequential(named: [("fc", try Linear(3, 2))]).build(inputShape: [1, 3, 1, 1]) }
         #expect(missingFlatten.contains("Flatten"), "\(missingFlatten)")
     }
 
-    @Test func residualBranchMismatchIsReported() {
-        let block = ResidualBlock(branch: [("conv1", Conv2D(4, 8, kernelSize: 3, padding: 1))], downsample: nil)
+    @Test func residualBranchMismatchIsReported() throws {
+        let block = ResidualBlock(branch: [("conv1", try Conv2D(4, 8, kernelSize: 3, padding: 1))], downsample: nil)
         let text = message { try block.build(inputShape: [1, 4, 6, 6]) }
         #expect(text.contains("residual branch gives 1×8×6×6") && text.contains("skip path gives 1×4×6×6"), "\(text)")
     }
 
-    @Test func parameterNamesFollowPyTorch() {
+    @Test func parameterNamesFollowPyTorch() throws {
         let model = Sequential(named: [
-            ("conv1", Conv2D(3, 8, kernelSize: 3, padding: 1, bias: false)),
-            ("bn1", BatchNorm2D(8)),
-            ("layer1", Sequential([BasicBlock(8, 8), BasicBlock(8, 16, stride: 2)])),
-            ("fc", Linear(16, 10)),
+            ("conv1", try Conv2D(3, 8, kernelSize: 3, padding: 1, bias: false)),
+            ("bn1", try BatchNorm2D(8)),
+            ("layer1", Sequential([try BasicBlock(8, 8), try BasicBlock(8, 16, stride: 2)])),
+            ("fc", try Linear(16, 10)),
         ])
         let names = model.namedParameters().map(\.name)
         #expect(names.prefix(3) == ["conv1.weight", "bn1.weight", "bn1.bias"])
@@ -70,21 +70,21 @@ struct LayerGraphTests {
         #expect(buffers.prefix(3) == ["bn1.running_mean", "bn1.running_var", "bn1.num_batches_tracked"])
         #expect(model.layer(at: "layer1.1.conv2")?.qualifiedName == "layer1.1.conv2")
         // Bottleneck and dense names.
-        let bottleneck = Bottleneck(64, 64)
+        let bottleneck = try Bottleneck(64, 64)
         #expect(bottleneck.namedParameters().map(\.name).contains("conv3.weight"))
         #expect(bottleneck.namedParameters().map(\.name).contains("downsample.0.weight"))
-        let dense = DenseBlock(layers: 2, inputChannels: 8, growthRate: 4)
+        let dense = try DenseBlock(layers: 2, inputChannels: 8, growthRate: 4)
         #expect(dense.namedParameters().map(\.name).contains("denselayer2.conv2.weight"))
         #expect(dense.namedParameters().map(\.name).contains("denselayer1.norm1.weight"))
     }
 
     @Test func summaryCountsParametersFlopsAndMemory() throws {
         let model = Sequential(named: [
-            ("conv1", Conv2D(3, 8, kernelSize: 3, padding: 1)),
+            ("conv1", try Conv2D(3, 8, kernelSize: 3, padding: 1)),
             ("relu", ReLU()),
-            ("pool", MaxPool2D(kernelSize: 2)),
+            ("pool", try MaxPool2D(kernelSize: 2)),
             ("flatten", Flatten()),
-            ("fc", Linear(8 * 4 * 4, 10)),
+            ("fc", try Linear(8 * 4 * 4, 10)),
         ])
         let summary = try model.summary(inputShape: [2, 3, 8, 8])
         #expect(summary.rows.map(\.name) == ["conv1", "relu", "pool", "flatten", "fc"])
@@ -102,14 +102,14 @@ struct LayerGraphTests {
     }
 
     @Test func denseBlockGrowsChannels() throws {
-        let block = DenseBlock(layers: 3, inputChannels: 6, growthRate: 4)
+        let block = try DenseBlock(layers: 3, inputChannels: 6, growthRate: 4)
         #expect(try block.build(inputShape: [2, 6, 5, 5]) == [2, 18, 5, 5])
-        let transition = Transition(inputChannels: 18, outputChannels: 9)
+        let transition = try Transition(inputChannels: 18, outputChannels: 9)
         #expect(try transition.build(inputShape: [2, 18, 5, 5]) == [2, 9, 2, 2])
     }
 
-    @Test func modeAndFreezingApplyToTheSubtree() {
-        let model = Sequential(named: [("a", Sequential([Conv2D(1, 1, kernelSize: 1), BatchNorm2D(1)])), ("b", Linear(2, 2))])
+    @Test func modeAndFreezingApplyToTheSubtree() throws {
+        let model = Sequential(named: [("a", Sequential([try Conv2D(1, 1, kernelSize: 1), try BatchNorm2D(1)])), ("b", try Linear(2, 2))])
         model.eval()
         #expect(model.namedLayers().allSatisfy { !$0.layer.isTraining })
         model.train()
@@ -121,13 +121,13 @@ struct LayerGraphTests {
         #expect(!model.isFrozen)
     }
 
-    @Test func backwardWithoutForwardIsAnError() {
-        let conv = Conv2D(1, 1, kernelSize: 1)
+    @Test func backwardWithoutForwardIsAnError() throws {
+        let conv = try Conv2D(1, 1, kernelSize: 1)
         let text = message { _ = try conv.backward(Tensor(zeros: [1, 1, 2, 2]), device: TestDevices.naive) }
         #expect(text.contains("backward needs a forward pass in training mode"), "\(text)")
     }
 
-    @Test func initializersHaveTheirStatistics() {
+    @Test func initializersHaveTheirStatistics() throws {
         let shape: Shape = [64, 32, 3, 3]  // fanIn 288, fanOut 576
         func std(_ t: Tensor) -> Double {
             let v = t.scalars.map(Double.init)
@@ -144,7 +144,7 @@ struct LayerGraphTests {
         let kaimingU = Initializer.kaimingUniform(shape, seed: 4)
         #expect(kaimingU.scalars.allSatisfy { abs($0) <= Float((6.0 / 288).squareRoot()) })
         // PyTorch's Conv2d default: uniform in ±1/√fanIn.
-        let conv = Conv2D(32, 64, kernelSize: 3, seed: 5)
+        let conv = try Conv2D(32, 64, kernelSize: 3, seed: 5)
         #expect(conv.weight.value.scalars.allSatisfy { abs($0) <= 1 / Float(288).squareRoot() })
         #expect(abs(std(conv.weight.value) - 1 / (3.0 * 288).squareRoot()) < 0.002)
     }

@@ -43,39 +43,39 @@ struct SmallNetworkTorchTests {
 
     static let networks = ["small_resnet", "small_densenet"]
 
-    static func makeModel(_ network: String) -> Sequential {
-        network == "small_resnet" ? makeResNet() : makeDenseNet()
+    static func makeModel(_ network: String) throws -> Sequential {
+        try network == "small_resnet" ? makeResNet() : makeDenseNet()
     }
 
     /// The Fovea twin of the script's `SmallDenseNet`, with PyTorch's parameter names.
-    static func makeDenseNet() -> Sequential {
+    static func makeDenseNet() throws -> Sequential {
         Sequential(named: [
             ("features", Sequential(named: [
-                ("conv0", Conv2D(3, 8, kernelSize: 3, padding: 1, bias: false)),
-                ("norm0", BatchNorm2D(8)),
+                ("conv0", try Conv2D(3, 8, kernelSize: 3, padding: 1, bias: false)),
+                ("norm0", try BatchNorm2D(8)),
                 ("relu0", ReLU()),
-                ("denseblock1", DenseBlock(layers: 2, inputChannels: 8, growthRate: 4, bottleneckWidth: 2)),
-                ("transition1", Transition(inputChannels: 16, outputChannels: 8)),
-                ("norm5", BatchNorm2D(8)),
+                ("denseblock1", try DenseBlock(layers: 2, inputChannels: 8, growthRate: 4, bottleneckWidth: 2)),
+                ("transition1", try Transition(inputChannels: 16, outputChannels: 8)),
+                ("norm5", try BatchNorm2D(8)),
             ])),
             ("relu", ReLU()),
-            ("avgpool", AdaptiveAvgPool2D(outputSize: 1)),
+            ("avgpool", try AdaptiveAvgPool2D(outputSize: 1)),
             ("flatten", Flatten()),
-            ("classifier", Linear(8, 5)),
+            ("classifier", try Linear(8, 5)),
         ])
     }
 
     /// The Fovea twin of the script's `SmallResNet`, with PyTorch's parameter names.
-    static func makeResNet() -> Sequential {
+    static func makeResNet() throws -> Sequential {
         Sequential(named: [
-            ("conv1", Conv2D(3, 8, kernelSize: 3, padding: 1, bias: false)),
-            ("bn1", BatchNorm2D(8)),
+            ("conv1", try Conv2D(3, 8, kernelSize: 3, padding: 1, bias: false)),
+            ("bn1", try BatchNorm2D(8)),
             ("relu", ReLU()),
-            ("maxpool", MaxPool2D(kernelSize: 3, stride: 2, padding: 1)),
-            ("layer1", Sequential([BasicBlock(8, 16, stride: 2)])),
-            ("avgpool", AdaptiveAvgPool2D(outputSize: 1)),
+            ("maxpool", try MaxPool2D(kernelSize: 3, stride: 2, padding: 1)),
+            ("layer1", Sequential([try BasicBlock(8, 16, stride: 2)])),
+            ("avgpool", try AdaptiveAvgPool2D(outputSize: 1)),
             ("flatten", Flatten()),
-            ("fc", Linear(16, 5)),
+            ("fc", try Linear(16, 5)),
         ])
     }
 
@@ -88,11 +88,11 @@ struct SmallNetworkTorchTests {
     @Test(arguments: TestDevices.all, networks)
     func forwardGradientsAndThreeSGDSteps(device: LabeledDevice, network: String) throws {
         let reference = try Self.load(network)
-        let model = Self.makeModel(network)
+        let model = try Self.makeModel(network)
         try model.loadStateDict(Self.tensors(reference.initial_state, shapes: reference.shapes))
         let input = Tensor(shape: Shape(reference.input_shape), scalars: reference.input)
         let loss = SoftmaxCrossEntropy()
-        let optimizer = SGD(model.allParameters, learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4)
+        let optimizer = try SGD(model.allParameters, learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4)
 
         model.train()
         let logits = try model.forward(input, device: device.device)
@@ -129,7 +129,7 @@ struct SmallNetworkTorchTests {
     @Test(arguments: networks)
     func stateDictNamesMatchPyTorch(network: String) throws {
         let reference = try Self.load(network)
-        let names = Set(Self.makeModel(network).stateDict().map(\.name))
+        let names = Set(try Self.makeModel(network).stateDict().map(\.name))
         #expect(names == Set(reference.shapes.keys))
     }
 
@@ -139,7 +139,7 @@ struct SmallNetworkTorchTests {
         dict["fc.weight"] = Tensor(zeros: [3, 16])
         dict.removeValue(forKey: "bn1.running_mean")
         dict["head.weight"] = Tensor(zeros: [1])
-        let model = Self.makeResNet()
+        let model = try Self.makeResNet()
         do {
             try model.loadStateDict(dict)
             Issue.record("strict loading should have thrown")

@@ -159,7 +159,7 @@ struct ThreadCountIndependenceTests {
                         gradients.input, gradients.scale, gradients.shift, inference]
             }
             backend.expectSameBits("BatchNorm2D running statistics \(shape)") { device in
-                let layer = BatchNorm2D(channels)
+                let layer = try! BatchNorm2D(channels)
                 layer.train()
                 for seed in 45..<48 { _ = try! layer.forward(Tensor.randomNormal(shape, seed: UInt64(seed)), device: device) }
                 return layer.stateDict().map(\.tensor)

@@ -20,17 +20,17 @@ struct ThreadCountTrainingTests {
     }
 
     /// A small residual network with batch norm, dropout and adaptive pooling.
-    static func residualModel() -> Sequential {
+    static func residualModel() throws -> Sequential {
         Sequential(named: [
-            ("conv1", Conv2D(3, 16, kernelSize: 3, padding: 1, bias: false, seed: 5)),
-            ("bn1", BatchNorm2D(16)),
+            ("conv1", try Conv2D(3, 16, kernelSize: 3, padding: 1, bias: false, seed: 5)),
+            ("bn1", try BatchNorm2D(16)),
             ("relu", ReLU()),
-            ("block1", BasicBlock(16, 16, seed: 6)),
-            ("block2", BasicBlock(16, 32, stride: 2, seed: 7)),
-            ("pool", AdaptiveAvgPool2D(outputSize: 2)),
+            ("block1", try BasicBlock(16, 16, seed: 6)),
+            ("block2", try BasicBlock(16, 32, stride: 2, seed: 7)),
+            ("pool", try AdaptiveAvgPool2D(outputSize: 2)),
             ("flatten", Flatten()),
-            ("dropout", Dropout(probability: 0.2, seed: 8)),
-            ("fc", Linear(32 * 2 * 2, 5, seed: 9)),
+            ("dropout", try Dropout(probability: 0.2, seed: 8)),
+            ("fc", try Linear(32 * 2 * 2, 5, seed: 9)),
         ])
     }
 
@@ -38,7 +38,7 @@ struct ThreadCountTrainingTests {
     /// (parameters and running statistics).
     static func train(_ makeModel: () throws -> Sequential, on batches: [Batch], device: any Device) throws -> (losses: [Float], state: [Tensor]) {
         let model = try makeModel()
-        let trainer = Trainer(model: model, optimizer: SGD(model.allParameters, learningRate: 0.05, momentum: 0.9), device: device)
+        let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.05, momentum: 0.9), device: device)
         let losses = try batches.map { try trainer.trainStep($0).loss }
         return (losses, model.stateDict().map(\.tensor))
     }

@@ -25,14 +25,14 @@ struct TrainingTests {
         return Batch(images: images, labels: labels)
     }
 
-    static func makeModel(seed: UInt64) -> Sequential {
+    static func makeModel(seed: UInt64) throws -> Sequential {
         Sequential(named: [
-            ("conv1", Conv2D(1, 4, kernelSize: 3, padding: 1, seed: seed)),
-            ("bn1", BatchNorm2D(4)),
+            ("conv1", try Conv2D(1, 4, kernelSize: 3, padding: 1, seed: seed)),
+            ("bn1", try BatchNorm2D(4)),
             ("relu1", ReLU()),
-            ("pool1", MaxPool2D(kernelSize: 2)),
+            ("pool1", try MaxPool2D(kernelSize: 2)),
             ("flatten", Flatten()),
-            ("fc", Linear(4 * 4 * 4, 2, seed: seed &+ 1)),
+            ("fc", try Linear(4 * 4 * 4, 2, seed: seed &+ 1)),
         ])
     }
 
@@ -40,8 +40,8 @@ struct TrainingTests {
     /// and held-out accuracy is high. Fails if any backward pass is wrong.
     @Test(arguments: TestDevices.all)
     func tinyNetworkLearns(device: LabeledDevice) throws {
-        let model = Self.makeModel(seed: 7)
-        let trainer = Trainer(model: model, optimizer: SGD(model.allParameters, learningRate: 0.05, momentum: 0.9), device: device.device)
+        let model = try Self.makeModel(seed: 7)
+        let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.05, momentum: 0.9), device: device.device)
         let batches = (0..<6).map { Self.stripes(count: 16, seed: UInt64($0)) }
         let first = try trainer.trainStep(batches[0]).loss
         var last: Float = first
@@ -52,8 +52,8 @@ struct TrainingTests {
     }
 
     @Test func nonFiniteLossStopsTrainingNamingTheStep() throws {
-        let model = Self.makeModel(seed: 1)
-        let trainer = Trainer(model: model, optimizer: SGD(model.allParameters, learningRate: 0.1), device: TestDevices.naive)
+        let model = try Self.makeModel(seed: 1)
+        let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.1), device: TestDevices.naive)
         let good = Self.stripes(count: 8, seed: 1)
         try trainer.trainStep(good)
         var bad = good
@@ -68,11 +68,11 @@ struct TrainingTests {
     }
 
     @Test func frozenParametersStayBitIdentical() throws {
-        let model = Self.makeModel(seed: 3)
+        let model = try Self.makeModel(seed: 3)
         model.layer(at: "conv1")!.freeze()
         let before = model.layer(at: "conv1")!.allParameters.map(\.value)
         let fcBefore = (model.layer(at: "fc") as! Linear).weight.value
-        let trainer = Trainer(model: model, optimizer: SGD(model.allParameters, learningRate: 0.1, momentum: 0.9, weightDecay: 1e-3),
+        let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.1, momentum: 0.9, weightDecay: 1e-3),
                               device: TestDevices.accelerated[0].device)
         for seed in 0..<3 { try trainer.trainStep(Self.stripes(count: 8, seed: UInt64(seed))) }
         let after = model.layer(at: "conv1")!.allParameters
@@ -84,10 +84,10 @@ struct TrainingTests {
     }
 
     @Test func trainEpochReportsAndSchedules() throws {
-        let model = Self.makeModel(seed: 5)
-        let optimizer = Adam(model.allParameters, learningRate: 0.01)
+        let model = try Self.makeModel(seed: 5)
+        let optimizer = try Adam(model.allParameters, learningRate: 0.01)
         let trainer = Trainer(model: model, optimizer: optimizer, device: TestDevices.accelerated[1].device,
-                              schedule: StepDecay(stepSize: 1, gamma: 0.5))
+                              schedule: try StepDecay(stepSize: 1, gamma: 0.5))
         let batches = (0..<4).map { Self.stripes(count: 8, seed: UInt64($0)) }
         let first = try trainer.trainEpoch(batches)
         let second = try trainer.trainEpoch(batches)
@@ -97,7 +97,7 @@ struct TrainingTests {
     }
 
     @Test func batchNormUsesRunningStatisticsInEvaluation() throws {
-        let bn = BatchNorm2D(2, momentum: 0.5)
+        let bn = try BatchNorm2D(2, momentum: 0.5)
         let input = Tensor.randomNormal([4, 2, 3, 3], mean: 3, standardDeviation: 2, seed: 1)
         _ = try bn.forward(input, device: TestDevices.naive)
         #expect(bn.batchesTracked.value[flat: 0] == 1)
@@ -121,7 +121,7 @@ struct TrainingTests {
 
     @Test func dropoutIsSeededAndIdentityInEvaluation() throws {
         let input = Tensor(repeating: 1, shape: [1, 1, 100, 100])
-        let a = Dropout(probability: 0.3, seed: 9), b = Dropout(probability: 0.3, seed: 9)
+        let a = try Dropout(probability: 0.3, seed: 9), b = try Dropout(probability: 0.3, seed: 9)
         let ya = try a.forward(input, device: TestDevices.naive)
         let yb = try b.forward(input, device: TestDevices.accelerated[0].device)
         #expect(ya.scalars == yb.scalars)

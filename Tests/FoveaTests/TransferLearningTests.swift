@@ -5,17 +5,17 @@ import Testing
 @Suite("Transfer learning")
 struct TransferLearningTests {
     @Test func findsAndReplacesTheHead() throws {
-        let resnet = SmallModels.resNetSmall(classes: 10)
+        let resnet = try SmallModels.resNetSmall(classes: 10)
         #expect(resnet.classifierPath == "fc")
         let head = try resnet.replaceClassifier(classes: 5, seed: 3)
         #expect(head.outputFeatures == 5 && head.inputFeatures == 64)
         #expect(try resnet.build(inputShape: [2, 1, 28, 28]) == [2, 5])
         #expect(resnet.namedParameters().contains { $0.name == "fc.weight" && $0.parameter.shape == [5, 64] })
-        let cnn = SmallModels.convNet(batchNorm: true)
+        let cnn = try SmallModels.convNet(batchNorm: true)
         #expect(cnn.classifierPath == "fc2")
         // A head inside a nested Sequential, addressed from a subtree.
-        let nested = Sequential(named: [("features", Conv2D(1, 2, kernelSize: 1)), ("flatten", Flatten()),
-                                        ("classifier", Sequential([Linear(2, 3), ReLU(), Linear(3, 4)]))])
+        let nested = Sequential(named: [("features", try Conv2D(1, 2, kernelSize: 1)), ("flatten", Flatten()),
+                                        ("classifier", Sequential([try Linear(2, 3), ReLU(), try Linear(3, 4)]))])
         #expect(nested.classifierPath == "classifier.2")
         try nested.layer(at: "classifier")!.replaceClassifier(classes: 7)
         #expect(try nested.build(inputShape: [1, 1, 1, 1]) == [1, 7])
@@ -23,11 +23,11 @@ struct TransferLearningTests {
     }
 
     @Test func frozenBackboneStaysBitIdenticalWhileTheHeadLearns() throws {
-        let model = SmallModels.resNetSmall(classes: 2, seed: 1)
+        let model = try SmallModels.resNetSmall(classes: 2, seed: 1)
         model.freezeBackbone()
         let before = model.backboneParameters.map(\.value)
         let headBefore = model.classifier!.weight.value
-        let optimizer = SGD([ParameterGroup(model.backboneParameters, learningRateScale: 0.1), ParameterGroup(model.classifier!.allParameters)],
+        let optimizer = try SGD([ParameterGroup(model.backboneParameters, learningRateScale: 0.1), ParameterGroup(model.classifier!.allParameters)],
                             learningRate: 0.1, momentum: 0.9, weightDecay: 1e-3)
         let trainer = Trainer(model: model, optimizer: optimizer, device: TestDevices.accelerated[0].device)
         for seed in 0..<2 {
@@ -41,9 +41,9 @@ struct TransferLearningTests {
     }
 
     @Test func loadBackboneIgnoresTheHeadAndReportsTheRest() throws {
-        let pretrained = SmallModels.resNetSmall(classes: 5, seed: 1)
+        let pretrained = try SmallModels.resNetSmall(classes: 5, seed: 1)
         let weights = Dictionary(uniqueKeysWithValues: pretrained.stateDict().map { ($0.name, $0.tensor) })
-        let model = SmallModels.resNetSmall(classes: 3, seed: 2)
+        let model = try SmallModels.resNetSmall(classes: 3, seed: 2)
         try model.loadBackbone(weights)
         expectIdentical((model.layer(at: "conv1") as! Conv2D).weight.value, (pretrained.layer(at: "conv1") as! Conv2D).weight.value, "conv1")
         #expect(model.classifier!.outputFeatures == 3)

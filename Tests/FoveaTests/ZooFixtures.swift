@@ -86,21 +86,21 @@ enum ZooFixtures {
     static func makeModel(_ name: String, _ v: Variant) throws -> Sequential {
         switch v.family {
         case "alexnet":
-            return AlexNet(AlexNet.Configuration(
+            return try AlexNet(AlexNet.Configuration(
                 channels: try field(v.channels, "channels", of: name), pooledSize: try field(v.pooled_size, "pooled_size", of: name),
                 hiddenFeatures: try field(v.hidden_features, "hidden_features", of: name)), classes: v.classes)
         case "vgg":
-            return VGG(VGG.Configuration(
+            return try VGG(VGG.Configuration(
                 features: VGG.Configuration.layout(try field(v.features, "features", of: name)),
                 batchNorm: try field(v.batch_norm, "batch_norm", of: name), pooledSize: try field(v.pooled_size, "pooled_size", of: name),
                 hiddenFeatures: try field(v.hidden_features, "hidden_features", of: name)), classes: v.classes)
         case "resnet":
             let blockName = try field(v.block, "block", of: name)
             guard let block = ResNet.Block(rawValue: blockName) else { throw FoveaError(.corruptFile, "\(name): unknown block '\(blockName)'") }
-            return ResNet(ResNet.Configuration(block: block, layers: try field(v.layers, "layers", of: name), widths: try field(v.widths, "widths", of: name)),
+            return try ResNet(ResNet.Configuration(block: block, layers: try field(v.layers, "layers", of: name), widths: try field(v.widths, "widths", of: name)),
                           classes: v.classes)
         case "densenet":
-            return DenseNet(DenseNet.Configuration(
+            return try DenseNet(DenseNet.Configuration(
                 growthRate: try field(v.growth_rate, "growth_rate", of: name), blocks: try field(v.blocks, "blocks", of: name),
                 initialFeatures: try field(v.initial_features, "initial_features", of: name),
                 bottleneckWidth: try field(v.bottleneck_width, "bottleneck_width", of: name)), classes: v.classes)

@@ -10,15 +10,22 @@ public final class DataLoader: Sequence, @unchecked Sendable {
     public let dataset: any ImageDataset
     public let batchSize: Int
     public let shuffle: Bool
+    /// `.none` (also written `nil`) for no augmentation.
     public let augmentation: Augmentation
     public let seed: UInt64
     public let dropLast: Bool
     /// The epoch the next iteration produces (0-based); settable to resume.
     public var epoch: Int = 0
 
+    /// - Parameter augmentation: random crops and flips per example; `nil` or `.none` for none.
+    /// - Throws: `.invalidArgument` when `batchSize` < 1 or the augmentation's padding is
+    ///   negative or its flip probability outside [0, 1].
     public init(_ dataset: any ImageDataset, batchSize: Int, shuffle: Bool = true, augmentation: Augmentation = .none,
-                seed: UInt64 = 0, dropLast: Bool = false) {
-        precondition(batchSize > 0, "DataLoader batch size must be positive, got \(batchSize)")
+                seed: UInt64 = 0, dropLast: Bool = false) throws {
+        let check = ArgumentCheck("DataLoader")
+        try check.atLeast(1, batchSize, "batchSize")
+        try check.atLeast(0, augmentation.padding, "augmentation padding")
+        try check.fraction(augmentation.flipProbability, "augmentation flipProbability", includingOne: true)
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle

@@ -95,7 +95,12 @@ public enum ImageTransforms {
 /// Training augmentation: a random crop of the original size from the image padded by `padding`
 /// zeros on each side, then a horizontal flip with probability `flipProbability`
 /// (torchvision's `RandomCrop(size, padding)` + `RandomHorizontalFlip`).
-public struct Augmentation: Sendable {
+///
+/// No augmentation is `.none`, or `nil` where an `Augmentation` is expected
+/// (`DataLoader(data, batchSize: 64, augmentation: nil)`): the nil literal means "none" rather
+/// than the parameter being optional, because an `Augmentation?` parameter would make `.none`
+/// resolve to `Optional.none` with a compiler warning.
+public struct Augmentation: Sendable, ExpressibleByNilLiteral {
     public var padding: Int
     public var flipProbability: Float
 
@@ -105,6 +110,9 @@ public struct Augmentation: Sendable {
     }
 
     public static let none = Augmentation()
+
+    /// `nil` is `.none`: no crop, no flip.
+    public init(nilLiteral: ()) { self.init() }
 
     public func apply(_ image: Tensor, using generator: inout SeededGenerator) -> Tensor {
         var result = image

@@ -2,17 +2,17 @@
 /// `bottleneckWidth·growthRate` → BN → ReLU → 3×3 conv to `growthRate` channels. Children:
 /// norm1, relu1, conv1, norm2, relu2, conv2 (and dropout when the rate is positive).
 public final class DenseLayer: Sequential {
-    public init(inputChannels: Int, growthRate: Int, bottleneckWidth: Int = 4, dropRate: Float = 0, seed: UInt64 = 0) {
+    public init(inputChannels: Int, growthRate: Int, bottleneckWidth: Int = 4, dropRate: Float = 0, seed: UInt64 = 0) throws {
         let width = bottleneckWidth * growthRate
         var layers: [(String, Layer)] = [
-            ("norm1", BatchNorm2D(inputChannels)),
+            ("norm1", try BatchNorm2D(inputChannels)),
             ("relu1", ReLU()),
-            ("conv1", Conv2D(inputChannels, width, kernelSize: 1, bias: false, seed: seed)),
-            ("norm2", BatchNorm2D(width)),
+            ("conv1", try Conv2D(inputChannels, width, kernelSize: 1, bias: false, seed: seed)),
+            ("norm2", try BatchNorm2D(width)),
             ("relu2", ReLU()),
-            ("conv2", Conv2D(width, growthRate, kernelSize: 3, padding: 1, bias: false, seed: seed &+ 1)),
+            ("conv2", try Conv2D(width, growthRate, kernelSize: 3, padding: 1, bias: false, seed: seed &+ 1)),
         ]
-        if dropRate > 0 { layers.append(("dropout", Dropout(probability: dropRate, seed: seed &+ 2))) }
+        if dropRate > 0 { layers.append(("dropout", try Dropout(probability: dropRate, seed: seed &+ 2))) }
         super.init(named: layers)
     }
 }
@@ -23,9 +23,9 @@ public final class DenseLayer: Sequential {
 public final class DenseBlock: Layer {
     public let layers: [DenseLayer]
 
-    public init(layers count: Int, inputChannels: Int, growthRate: Int, bottleneckWidth: Int = 4, dropRate: Float = 0, seed: UInt64 = 0) {
-        layers = (0..<count).map { index in
-            DenseLayer(inputChannels: inputChannels + index * growthRate, growthRate: growthRate,
+    public init(layers count: Int, inputChannels: Int, growthRate: Int, bottleneckWidth: Int = 4, dropRate: Float = 0, seed: UInt64 = 0) throws {
+        layers = try (0..<count).map { index in
+            try DenseLayer(inputChannels: inputChannels + index * growthRate, growthRate: growthRate,
                        bottleneckWidth: bottleneckWidth, dropRate: dropRate, seed: seed &+ UInt64(index) &* 4)
         }
         super.init()
@@ -95,12 +95,12 @@ extension DenseLayer {
 /// DenseNet's transition (torchvision's `_Transition`): BN → ReLU → 1×1 conv → 2×2 average pool
 /// with stride 2. Children: norm, relu, conv, pool.
 public final class Transition: Sequential {
-    public init(inputChannels: Int, outputChannels: Int, seed: UInt64 = 0) {
+    public init(inputChannels: Int, outputChannels: Int, seed: UInt64 = 0) throws {
         super.init(named: [
-            ("norm", BatchNorm2D(inputChannels)),
+            ("norm", try BatchNorm2D(inputChannels)),
             ("relu", ReLU()),
-            ("conv", Conv2D(inputChannels, outputChannels, kernelSize: 1, bias: false, seed: seed)),
-            ("pool", AvgPool2D(kernelSize: 2, stride: 2)),
+            ("conv", try Conv2D(inputChannels, outputChannels, kernelSize: 1, bias: false, seed: seed)),
+            ("pool", try AvgPool2D(kernelSize: 2, stride: 2)),
         ])
     }
 }

@@ -23,16 +23,34 @@ import Foundation
 /// `forward(_:device:upTo:)` runs the chain that holds its target one layer at a time (each
 /// layer's own forward, fused inside it), so it returns exactly that layer's output.
 ///
-/// Fusion is on by default; `FOVEA_FUSION=0` turns it off for the process, and
-/// `LayerFusion.withoutFusion { … }` for a scope (for comparisons and measurements).
+/// Fusion is on by default; `FOVEA_FUSION` = `0`, `off`, `false` or `no` turns it off for the
+/// process (`1`, `on`, `true`, `yes` or empty keep it on; any other value is an error when a chain
+/// runs, and from `Devices.fromEnvironment`), and `LayerFusion.withoutFusion { … }` for a scope
+/// (for comparisons and measurements).
 public enum LayerFusion {
     @TaskLocal static var scopedEnabled: Bool?
 
-    /// False when the environment says `FOVEA_FUSION=0`.
-    static let enabledByEnvironment = ProcessInfo.processInfo.environment["FOVEA_FUSION"] != "0"
+    /// The values of `FOVEA_FUSION` that turn fusion on, and off (case-insensitive).
+    public static let onValues = ["1", "on", "true", "yes"], offValues = ["0", "off", "false", "no"]
 
-    /// Whether layer chains fuse in the current scope.
-    public static var isEnabled: Bool { scopedEnabled ?? enabledByEnvironment }
+    /// Whether the value `text` of `FOVEA_FUSION` turns fusion on; nil or empty gives the default, on.
+    /// - Throws: `.invalidArgument` naming the variable, the value and the valid values.
+    public static func setting(_ text: String?) throws -> Bool {
+        guard let text, !text.isEmpty else { return true }
+        if onValues.contains(text.lowercased()) { return true }
+        if offValues.contains(text.lowercased()) { return false }
+        throw FoveaError.invalidArgument(
+            "FOVEA_FUSION must be \(onValues.joined(separator: ", ")) or empty (fusion on, the default) or \(offValues.joined(separator: ", ")) (fusion off), got '\(text)'")
+    }
+
+    /// The process's `FOVEA_FUSION` setting, parsed once.
+    static let environmentSetting = Result { try setting(ProcessInfo.processInfo.environment["FOVEA_FUSION"]) }
+
+    /// Whether layer chains fuse in the current scope: the scope's choice, else `FOVEA_FUSION`.
+    /// - Throws: `.invalidArgument` when no scope chose and `FOVEA_FUSION` has an invalid value.
+    public static var isEnabled: Bool {
+        get throws { try scopedEnabled ?? environmentSetting.get() }
+    }
 
     /// Runs `body` with fusion off (each layer's own `forward`), for this task and its children.
     public static func withoutFusion<R>(_ body: () throws -> R) rethrows -> R {
@@ -46,7 +64,7 @@ public enum LayerFusion {
 
     /// `layers` applied in order to `input`, fused as described above.
     static func forward(_ layers: [(name: String, layer: Layer)], input: Tensor, device: any Device) throws -> Tensor {
-        guard isEnabled else { return try layers.reduce(input) { try $1.layer.scopedForward($0, device: device) } }
+        guard try isEnabled else { return try layers.reduce(input) { try $1.layer.scopedForward($0, device: device) } }
         var current = input
         var index = 0
         while index < layers.count {

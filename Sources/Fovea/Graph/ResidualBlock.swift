@@ -70,17 +70,17 @@ public class ResidualBlock: Layer {
 public final class BasicBlock: ResidualBlock {
     public static let expansion = 1
 
-    public init(_ inputChannels: Int, _ channels: Int, stride: Int = 1, seed: UInt64 = 0) {
+    public init(_ inputChannels: Int, _ channels: Int, stride: Int = 1, seed: UInt64 = 0) throws {
         let projection = stride != 1 || inputChannels != channels
         super.init(
             branch: [
-                ("conv1", Conv2D(inputChannels, channels, kernelSize: 3, stride: Size2D(stride), padding: 1, bias: false, seed: seed)),
-                ("bn1", BatchNorm2D(channels)),
+                ("conv1", try Conv2D(inputChannels, channels, kernelSize: 3, stride: Size2D(stride), padding: 1, bias: false, seed: seed)),
+                ("bn1", try BatchNorm2D(channels)),
                 ("relu1", ReLU()),
-                ("conv2", Conv2D(channels, channels, kernelSize: 3, padding: 1, bias: false, seed: seed &+ 1)),
-                ("bn2", BatchNorm2D(channels)),
+                ("conv2", try Conv2D(channels, channels, kernelSize: 3, padding: 1, bias: false, seed: seed &+ 1)),
+                ("bn2", try BatchNorm2D(channels)),
             ],
-            downsample: projection ? ResidualBlock.projection(inputChannels, channels, stride: stride, seed: seed &+ 2) : nil)
+            downsample: projection ? try ResidualBlock.projection(inputChannels, channels, stride: stride, seed: seed &+ 2) : nil)
     }
 }
 
@@ -90,30 +90,30 @@ public final class BasicBlock: ResidualBlock {
 public final class Bottleneck: ResidualBlock {
     public static let expansion = 4
 
-    public init(_ inputChannels: Int, _ channels: Int, stride: Int = 1, seed: UInt64 = 0) {
+    public init(_ inputChannels: Int, _ channels: Int, stride: Int = 1, seed: UInt64 = 0) throws {
         let outputChannels = channels * Self.expansion
         let projection = stride != 1 || inputChannels != outputChannels
         super.init(
             branch: [
-                ("conv1", Conv2D(inputChannels, channels, kernelSize: 1, bias: false, seed: seed)),
-                ("bn1", BatchNorm2D(channels)),
+                ("conv1", try Conv2D(inputChannels, channels, kernelSize: 1, bias: false, seed: seed)),
+                ("bn1", try BatchNorm2D(channels)),
                 ("relu1", ReLU()),
-                ("conv2", Conv2D(channels, channels, kernelSize: 3, stride: Size2D(stride), padding: 1, bias: false, seed: seed &+ 1)),
-                ("bn2", BatchNorm2D(channels)),
+                ("conv2", try Conv2D(channels, channels, kernelSize: 3, stride: Size2D(stride), padding: 1, bias: false, seed: seed &+ 1)),
+                ("bn2", try BatchNorm2D(channels)),
                 ("relu2", ReLU()),
-                ("conv3", Conv2D(channels, outputChannels, kernelSize: 1, bias: false, seed: seed &+ 2)),
-                ("bn3", BatchNorm2D(outputChannels)),
+                ("conv3", try Conv2D(channels, outputChannels, kernelSize: 1, bias: false, seed: seed &+ 2)),
+                ("bn3", try BatchNorm2D(outputChannels)),
             ],
-            downsample: projection ? ResidualBlock.projection(inputChannels, outputChannels, stride: stride, seed: seed &+ 3) : nil)
+            downsample: projection ? try ResidualBlock.projection(inputChannels, outputChannels, stride: stride, seed: seed &+ 3) : nil)
     }
 }
 
 extension ResidualBlock {
     /// The skip-path projection: 1×1 convolution with `stride`, no bias, then batch norm.
-    static func projection(_ inputChannels: Int, _ outputChannels: Int, stride: Int, seed: UInt64) -> Sequential {
+    static func projection(_ inputChannels: Int, _ outputChannels: Int, stride: Int, seed: UInt64) throws -> Sequential {
         Sequential([
-            Conv2D(inputChannels, outputChannels, kernelSize: 1, stride: Size2D(stride), bias: false, seed: seed),
-            BatchNorm2D(outputChannels),
+            try Conv2D(inputChannels, outputChannels, kernelSize: 1, stride: Size2D(stride), bias: false, seed: seed),
+            try BatchNorm2D(outputChannels),
         ])
     }
 }

@@ -11,17 +11,23 @@ import Foundation
 /// `.corruptFile` naming the file and what is wrong (a header longer than the file, invalid JSON,
 /// an unknown dtype, offsets out of range, overlapping or leaving gaps, a shape whose size
 /// disagrees with its byte range, …). F32 tensors load as they are; F16, BF16, F64 and the integer
-/// and boolean dtypes are converted to Float32. Writing produces F32 (or I64 for tensors named in
+/// and boolean dtypes are converted to Float32, and `dtypes` records each tensor's dtype in the
+/// file, so a loader can reject a tensor whose dtype does not fit its target
+/// (`Checkpoint.load(from:)` does). Writing produces F32 (or I64 for tensors named in
 /// `integerTensors`, such as batch norm's `num_batches_tracked`).
 public struct SafeTensors: Sendable {
     /// Tensors in file order.
     public var tensors: [(name: String, tensor: Tensor)]
     /// The optional `__metadata__` string map.
     public var metadata: [String: String]
+    /// Each tensor's dtype in the file it was read from (empty for tensors built in memory;
+    /// writing ignores it).
+    public var dtypes: [String: DType]
 
-    public init(tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:]) {
+    public init(tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], dtypes: [String: DType] = [:]) {
         self.tensors = tensors
         self.metadata = metadata
+        self.dtypes = dtypes
     }
 
     public subscript(name: String) -> Tensor? { tensors.first { $0.name == name }?.tensor }
@@ -127,7 +133,8 @@ public struct SafeTensors: Sendable {
                 (entry.name, entry.dtype.decode(UnsafeRawBufferPointer(start: base + entry.begin, count: entry.end - entry.begin), shape: Shape(entry.shape)))
             }
         }
-        return SafeTensors(tensors: tensors, metadata: metadata)
+        return SafeTensors(tensors: tensors, metadata: metadata,
+                           dtypes: Dictionary(entries.map { ($0.name, $0.dtype) }, uniquingKeysWith: { first, _ in first }))
     }
 
     private static func exactInteger(_ number: NSNumber) -> Int? {
@@ -184,54 +191,63 @@ public struct SafeTensors: Sendable {
     }
 }
 
-/// The element types safetensors files may hold; each converts to Float32 on load.
-enum DType: String, CaseIterable, Sendable {
-    case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64"
-    case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
+extension SafeTensors {
+    /// The element types safetensors files may hold; each converts to Float32 on load.
+    public enum DType: String, CaseIterable, Sendable {
+        case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64"
+        case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
 
-    var byteSize: Int {
-        switch self {
-        case .f64, .i64: 8
-        case .f32, .i32: 4
-        case .f16, .bf16, .i16: 2
-        case .i8, .u8, .bool: 1
-        }
-    }
+        /// F32, F16, BF16 and F64: the dtypes that load into a floating-point parameter or buffer
+        /// (F16 and BF16 exactly, F64 rounded to the nearest Float32 as PyTorch's `copy_` does).
+        public var isFloatingPoint: Bool { [.f32, .f16, .bf16, .f64].contains(self) }
 
-    /// Little-endian bytes → a Float32 tensor.
-    func decode(_ bytes: UnsafeRawBufferPointer, shape: Shape) -> Tensor {
-        var tensor = Tensor(zeros: shape)
-        let count = shape.count
-        tensor.withUnsafeMutableBufferPointer { out in
-            for i in 0..<count {
-                let at = i * byteSize
-                switch self {
-                case .f32: out[i] = Float(bitPattern: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
-                case .f64: out[i] = Float(Double(bitPattern: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian))
-                case .f16: out[i] = Self.halfToFloat(bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self).littleEndian)
-                case .bf16: out[i] = Float(bitPattern: UInt32(bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self).littleEndian) << 16)
-                case .i64: out[i] = Float(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: Int64.self)))
-                case .i32: out[i] = Float(Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: Int32.self)))
-                case .i16: out[i] = Float(Int16(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: Int16.self)))
-                case .i8: out[i] = Float(Int8(bitPattern: bytes[at]))
-                case .u8: out[i] = Float(bytes[at])
-                case .bool: out[i] = bytes[at] == 0 ? 0 : 1
-                }
+        /// The signed and unsigned integer dtypes (not BOOL).
+        public var isInteger: Bool { [.i64, .i32, .i16, .i8, .u8].contains(self) }
+
+        var byteSize: Int {
+            switch self {
+            case .f64, .i64: 8
+            case .f32, .i32: 4
+            case .f16, .bf16, .i16: 2
+            case .i8, .u8, .bool: 1
             }
         }
-        return tensor
-    }
 
-    /// IEEE 754 binary16 → Float32, including subnormals, infinities and NaN.
-    static func halfToFloat(_ bits: UInt16) -> Float {
-        let sign = UInt32(bits >> 15) << 31
-        let exponent = Int((bits >> 10) & 0x1F)
-        let mantissa = UInt32(bits & 0x3FF)
-        if exponent == 0 {
-            let magnitude = Float(mantissa) * Float(sign: .plus, exponent: -24, significand: 1)
-            return sign == 0 ? magnitude : -magnitude
+        /// Little-endian bytes → a Float32 tensor.
+        func decode(_ bytes: UnsafeRawBufferPointer, shape: Shape) -> Tensor {
+            var tensor = Tensor(zeros: shape)
+            let count = shape.count
+            tensor.withUnsafeMutableBufferPointer { out in
+                for i in 0..<count {
+                    let at = i * byteSize
+                    switch self {
+                    case .f32: out[i] = Float(bitPattern: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
+                    case .f64: out[i] = Float(Double(bitPattern: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian))
+                    case .f16: out[i] = Self.halfToFloat(bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self).littleEndian)
+                    case .bf16: out[i] = Float(bitPattern: UInt32(bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self).littleEndian) << 16)
+                    case .i64: out[i] = Float(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: Int64.self)))
+                    case .i32: out[i] = Float(Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: Int32.self)))
+                    case .i16: out[i] = Float(Int16(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: Int16.self)))
+                    case .i8: out[i] = Float(Int8(bitPattern: bytes[at]))
+                    case .u8: out[i] = Float(bytes[at])
+                    case .bool: out[i] = bytes[at] == 0 ? 0 : 1
+                    }
+                }
+            }
+            return tensor
         }
-        if exponent == 0x1F { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13)) }
-        return Float(bitPattern: sign | UInt32(exponent - 15 + 127) << 23 | (mantissa << 13))
+
+        /// IEEE 754 binary16 → Float32, including subnormals, infinities and NaN.
+        static func halfToFloat(_ bits: UInt16) -> Float {
+            let sign = UInt32(bits >> 15) << 31
+            let exponent = Int((bits >> 10) & 0x1F)
+            let mantissa = UInt32(bits & 0x3FF)
+            if exponent == 0 {
+                let magnitude = Float(mantissa) * Float(sign: .plus, exponent: -24, significand: 1)
+                return sign == 0 ? magnitude : -magnitude
+            }
+            if exponent == 0x1F { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13)) }
+            return Float(bitPattern: sign | UInt32(exponent - 15 + 127) << 23 | (mantissa << 13))
+        }
     }
 }

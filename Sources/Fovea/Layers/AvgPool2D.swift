@@ -5,8 +5,10 @@ public final class AvgPool2D: Layer {
     public let options: Pool2DOptions
     private var savedGeometry: Pool2DGeometry?
 
-    public init(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, countIncludesPadding: Bool = true) {
+    /// - Throws: `.invalidArgument` naming the argument and its valid range (`Pool2DOptions.validate`).
+    public init(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, countIncludesPadding: Bool = true) throws {
         options = Pool2DOptions(kernel: kernelSize, stride: stride, padding: padding, countIncludesPadding: countIncludesPadding)
+        try options.validate(name: "AvgPool2D")
         super.init()
     }
 
@@ -39,8 +41,9 @@ public final class AdaptiveAvgPool2D: Layer {
     public let outputSize: Size2D
     private var savedShape: Shape?
 
-    public init(outputSize: Size2D) {
-        precondition(outputSize.height > 0 && outputSize.width > 0, "AdaptiveAvgPool2D needs a positive output size, got \(outputSize)")
+    /// - Throws: `.invalidArgument` when an output size is < 1.
+    public init(outputSize: Size2D) throws {
+        try ArgumentCheck("AdaptiveAvgPool2D").atLeast(1, outputSize, "outputSize")
         self.outputSize = outputSize
         super.init()
     }

@@ -19,8 +19,13 @@ public final class BatchNorm2D: Layer {
     public let batchesTracked: Buffer
     private var saved: (input: Tensor, statistics: BatchNormStatistics)?
 
-    public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) {
-        precondition(channels > 0, "BatchNorm2D needs a positive channel count, got \(channels)")
+    /// - Throws: `.invalidArgument` when `channels` < 1, `epsilon` is not finite and > 0, or
+    ///   `momentum` is not in [0, 1].
+    public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) throws {
+        let check = ArgumentCheck("BatchNorm2D")
+        try check.atLeast(1, channels, "channels")
+        try check.positive(epsilon, "epsilon")
+        try check.fraction(momentum, "momentum", includingOne: true)
         self.channels = channels
         self.epsilon = epsilon
         self.momentum = momentum

@@ -16,19 +16,26 @@ public final class Conv2D: Layer {
     /// (`Conv2D+BatchNormFolding.swift`); dropped on every mode change.
     var foldedBatchNorm: FoldedBatchNorm?
 
+    /// - Throws: `.invalidArgument` naming the argument and its valid range: channels, kernel size,
+    ///   stride, dilation or groups < 1, padding < 0, channels not divisible by `groups`.
     public init(
         _ inputChannels: Int, _ outputChannels: Int, kernelSize: Size2D,
         stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1, groups: Int = 1,
         bias: Bool = true, seed: UInt64 = 0
-    ) {
-        precondition(inputChannels > 0 && outputChannels > 0 && groups > 0,
-                     "Conv2D needs positive channel counts and groups, got \(inputChannels)→\(outputChannels), groups \(groups)")
-        precondition(inputChannels % groups == 0 && outputChannels % groups == 0,
-                     "Conv2D: channels \(inputChannels)→\(outputChannels) must be divisible by groups \(groups)")
+    ) throws {
+        let check = ArgumentCheck("Conv2D")
+        try check.atLeast(1, inputChannels, "inputChannels")
+        try check.atLeast(1, outputChannels, "outputChannels")
+        try check.atLeast(1, kernelSize, "kernelSize")
+        let options = Conv2DOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
+        try options.validate(name: "Conv2D")
+        for (label, channels) in [("inputChannels", inputChannels), ("outputChannels", outputChannels)] where channels % groups != 0 {
+            throw FoveaError.invalidArgument("Conv2D: \(label) \(channels) must be divisible by groups \(groups)")
+        }
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
         self.kernelSize = kernelSize
-        options = Conv2DOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
+        self.options = options
         let shape: Shape = [outputChannels, inputChannels / groups, kernelSize.height, kernelSize.width]
         let fanIn = (inputChannels / groups) * kernelSize.height * kernelSize.width
         var generator = SeededGenerator(seed: seed)

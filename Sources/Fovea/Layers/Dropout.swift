@@ -7,8 +7,9 @@ public final class Dropout: Layer {
     private var generator: SeededGenerator
     private var savedMask: Tensor?
 
-    public init(probability: Float = 0.5, seed: UInt64 = 0) {
-        precondition(probability >= 0 && probability < 1, "Dropout probability must be in [0, 1), got \(probability)")
+    /// - Throws: `.invalidArgument` unless `probability` is in [0, 1).
+    public init(probability: Float = 0.5, seed: UInt64 = 0) throws {
+        try ArgumentCheck("Dropout").fraction(probability, "probability", includingOne: false)
         self.probability = probability
         generator = SeededGenerator(seed: seed)
         super.init()

@@ -7,8 +7,11 @@ public final class Linear: Layer {
     public let bias: Parameter?
     private var savedInput: Tensor?
 
-    public init(_ inputFeatures: Int, _ outputFeatures: Int, bias: Bool = true, seed: UInt64 = 0) {
-        precondition(inputFeatures > 0 && outputFeatures > 0, "Linear needs positive sizes, got \(inputFeatures)→\(outputFeatures)")
+    /// - Throws: `.invalidArgument` when a size is < 1.
+    public init(_ inputFeatures: Int, _ outputFeatures: Int, bias: Bool = true, seed: UInt64 = 0) throws {
+        let check = ArgumentCheck("Linear")
+        try check.atLeast(1, inputFeatures, "inputFeatures")
+        try check.atLeast(1, outputFeatures, "outputFeatures")
         self.inputFeatures = inputFeatures
         self.outputFeatures = outputFeatures
         var generator = SeededGenerator(seed: seed)

@@ -4,8 +4,14 @@ public final class LocalResponseNorm: Layer {
     public let options: LocalResponseNormOptions
     private var savedInput: Tensor?
 
-    public init(size: Int, alpha: Float = 1e-4, beta: Float = 0.75, k: Float = 1) {
-        precondition(size >= 1, "LocalResponseNorm size must be ≥ 1, got \(size)")
+    /// - Throws: `.invalidArgument` when `size` < 1, `alpha` < 0, `k` ≤ 0 or a value is not finite
+    ///   (the base `k + α/size·Σx²` must stay positive).
+    public init(size: Int, alpha: Float = 1e-4, beta: Float = 0.75, k: Float = 1) throws {
+        let check = ArgumentCheck("LocalResponseNorm")
+        try check.atLeast(1, size, "size")
+        try check.nonNegative(alpha, "alpha")
+        try check.finite(beta, "beta")
+        try check.positive(k, "k")
         options = LocalResponseNormOptions(size: size, alpha: alpha, beta: beta, k: k)
         super.init()
     }

@@ -5,8 +5,10 @@ public final class MaxPool2D: Layer {
     public let options: Pool2DOptions
     private var saved: (argmax: [Int32], geometry: Pool2DGeometry)?
 
-    public init(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, dilation: Size2D = 1) {
+    /// - Throws: `.invalidArgument` naming the argument and its valid range (`Pool2DOptions.validate`).
+    public init(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0, dilation: Size2D = 1) throws {
         options = Pool2DOptions(kernel: kernelSize, stride: stride, padding: padding, dilation: dilation)
+        try options.validate(name: "MaxPool2D")
         super.init()
     }
 

@@ -25,11 +25,15 @@ public final class AlexNet: Sequential {
         public var dropout: Float
 
         public init(channels: [Int], pooledSize: Int = 6, hiddenFeatures: Int = 4096, dropout: Float = 0.5) {
-            precondition(channels.count == 5, "AlexNet has five convolutions, got widths \(channels)")
             self.channels = channels
             self.pooledSize = pooledSize
             self.hiddenFeatures = hiddenFeatures
             self.dropout = dropout
+        }
+
+        /// - Throws: `.invalidArgument` unless there are five widths (the layers check the rest).
+        public func validate() throws {
+            try ArgumentCheck("AlexNet").require(channels.count == 5, "channels", mustBe: "five convolution widths", got: channels)
         }
 
         public static let standard = Configuration(channels: [64, 192, 384, 256, 256])
@@ -37,36 +41,37 @@ public final class AlexNet: Sequential {
 
     public let configuration: Configuration
 
-    public init(_ configuration: Configuration = .standard, classes: Int = 1000, inputChannels: Int = 3, seed: UInt64 = 0) {
+    public init(_ configuration: Configuration = .standard, classes: Int = 1000, inputChannels: Int = 3, seed: UInt64 = 0) throws {
+        try configuration.validate()
         self.configuration = configuration
         let c = configuration.channels, pooled = configuration.pooledSize, hidden = configuration.hiddenFeatures
         let features = Sequential([
-            Conv2D(inputChannels, c[0], kernelSize: 11, stride: 4, padding: 2, seed: seed),
+            try Conv2D(inputChannels, c[0], kernelSize: 11, stride: 4, padding: 2, seed: seed),
             ReLU(),
-            MaxPool2D(kernelSize: 3, stride: 2),
-            Conv2D(c[0], c[1], kernelSize: 5, padding: 2, seed: seed &+ 1),
+            try MaxPool2D(kernelSize: 3, stride: 2),
+            try Conv2D(c[0], c[1], kernelSize: 5, padding: 2, seed: seed &+ 1),
             ReLU(),
-            MaxPool2D(kernelSize: 3, stride: 2),
-            Conv2D(c[1], c[2], kernelSize: 3, padding: 1, seed: seed &+ 2),
+            try MaxPool2D(kernelSize: 3, stride: 2),
+            try Conv2D(c[1], c[2], kernelSize: 3, padding: 1, seed: seed &+ 2),
             ReLU(),
-            Conv2D(c[2], c[3], kernelSize: 3, padding: 1, seed: seed &+ 3),
+            try Conv2D(c[2], c[3], kernelSize: 3, padding: 1, seed: seed &+ 3),
             ReLU(),
-            Conv2D(c[3], c[4], kernelSize: 3, padding: 1, seed: seed &+ 4),
+            try Conv2D(c[3], c[4], kernelSize: 3, padding: 1, seed: seed &+ 4),
             ReLU(),
-            MaxPool2D(kernelSize: 3, stride: 2),
+            try MaxPool2D(kernelSize: 3, stride: 2),
         ])
         let classifier = Sequential([
-            Dropout(probability: configuration.dropout, seed: seed &+ 10),
-            Linear(c[4] * pooled * pooled, hidden, seed: seed &+ 11),
+            try Dropout(probability: configuration.dropout, seed: seed &+ 10),
+            try Linear(c[4] * pooled * pooled, hidden, seed: seed &+ 11),
             ReLU(),
-            Dropout(probability: configuration.dropout, seed: seed &+ 12),
-            Linear(hidden, hidden, seed: seed &+ 13),
+            try Dropout(probability: configuration.dropout, seed: seed &+ 12),
+            try Linear(hidden, hidden, seed: seed &+ 13),
             ReLU(),
-            Linear(hidden, classes, seed: seed &+ 14),
+            try Linear(hidden, classes, seed: seed &+ 14),
         ])
         super.init(named: [
             ("features", features),
-            ("avgpool", AdaptiveAvgPool2D(outputSize: Size2D(pooled))),
+            ("avgpool", try AdaptiveAvgPool2D(outputSize: Size2D(pooled))),
             ("flatten", Flatten()),
             ("classifier", classifier),
         ])
@@ -74,6 +79,6 @@ public final class AlexNet: Sequential {
 }
 
 /// torchvision's `alexnet()`: AlexNet for 224×224×3 images, 61,100,840 parameters at 1000 classes.
-public func alexnet(classes: Int = 1000, seed: UInt64 = 0) -> AlexNet {
-    AlexNet(classes: classes, seed: seed)
+public func alexnet(classes: Int = 1000, seed: UInt64 = 0) throws -> AlexNet {
+    try AlexNet(classes: classes, seed: seed)
 }

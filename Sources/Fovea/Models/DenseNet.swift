@@ -27,13 +27,21 @@ public final class DenseNet: Sequential {
         public var dropRate: Float
 
         public init(growthRate: Int, blocks: [Int], initialFeatures: Int, bottleneckWidth: Int = 4, dropRate: Float = 0) {
-            precondition(growthRate > 0 && initialFeatures > 0 && bottleneckWidth > 0 && !blocks.isEmpty && blocks.allSatisfy { $0 > 0 },
-                         "DenseNet needs positive sizes, got growth \(growthRate), blocks \(blocks), initial \(initialFeatures), bottleneck \(bottleneckWidth)")
             self.growthRate = growthRate
             self.blocks = blocks
             self.initialFeatures = initialFeatures
             self.bottleneckWidth = bottleneckWidth
             self.dropRate = dropRate
+        }
+
+        /// - Throws: `.invalidArgument` naming the first size < 1 or an empty `blocks`.
+        public func validate() throws {
+            let check = ArgumentCheck("DenseNet")
+            try check.atLeast(1, growthRate, "growthRate")
+            try check.atLeast(1, initialFeatures, "initialFeatures")
+            try check.atLeast(1, bottleneckWidth, "bottleneckWidth")
+            try check.require(!blocks.isEmpty && blocks.allSatisfy { $0 >= 1 }, "blocks",
+                              mustBe: "at least one block of ≥ 1 layer each", got: blocks)
         }
 
         public static let densenet121 = Configuration(growthRate: 32, blocks: [6, 12, 24, 16], initialFeatures: 64)
@@ -44,18 +52,19 @@ public final class DenseNet: Sequential {
 
     public let configuration: Configuration
 
-    public init(_ configuration: Configuration, classes: Int = 1000, inputChannels: Int = 3, seed: UInt64 = 0) {
+    public init(_ configuration: Configuration, classes: Int = 1000, inputChannels: Int = 3, seed: UInt64 = 0) throws {
+        try configuration.validate()
         self.configuration = configuration
         // Built without drawing random values: the scheme below replaces every convolution.
-        let (features, channels) = Initializer.withoutRandomValues {
-            Self.makeFeatures(configuration, inputChannels: inputChannels, seed: seed)
+        let (features, channels) = try Initializer.withoutRandomValues {
+            try Self.makeFeatures(configuration, inputChannels: inputChannels, seed: seed)
         }
         super.init(named: [
             ("features", features),
             ("relu", ReLU()),
-            ("avgpool", AdaptiveAvgPool2D(outputSize: 1)),
+            ("avgpool", try AdaptiveAvgPool2D(outputSize: 1)),
             ("flatten", Flatten()),
-            ("classifier", Linear(channels, classes, seed: seed)),
+            ("classifier", try Linear(channels, classes, seed: seed)),
         ])
         initializeLayers(seed: seed) { layer, layerSeed in
             if let conv = layer as? Conv2D {
@@ -67,32 +76,32 @@ public final class DenseNet: Sequential {
     }
 
     /// The `features` stack (stem, dense blocks, transitions, final norm) and its output channels.
-    private static func makeFeatures(_ configuration: Configuration, inputChannels: Int, seed: UInt64) -> (Sequential, Int) {
+    private static func makeFeatures(_ configuration: Configuration, inputChannels: Int, seed: UInt64) throws -> (Sequential, Int) {
         let growth = configuration.growthRate
         var channels = configuration.initialFeatures
         var features: [(String, Layer)] = [
-            ("conv0", Conv2D(inputChannels, channels, kernelSize: 7, stride: 2, padding: 3, bias: false)),
-            ("norm0", BatchNorm2D(channels)),
+            ("conv0", try Conv2D(inputChannels, channels, kernelSize: 7, stride: 2, padding: 3, bias: false)),
+            ("norm0", try BatchNorm2D(channels)),
             ("relu0", ReLU()),
-            ("pool0", MaxPool2D(kernelSize: 3, stride: 2, padding: 1)),
+            ("pool0", try MaxPool2D(kernelSize: 3, stride: 2, padding: 1)),
         ]
         for (index, count) in configuration.blocks.enumerated() {
-            features.append(("denseblock\(index + 1)", DenseBlock(
+            features.append(("denseblock\(index + 1)", try DenseBlock(
                 layers: count, inputChannels: channels, growthRate: growth,
                 bottleneckWidth: configuration.bottleneckWidth, dropRate: configuration.dropRate, seed: seed &+ UInt64(index) &* 1000)))
             channels += count * growth
             if index < configuration.blocks.count - 1 {
-                features.append(("transition\(index + 1)", Transition(inputChannels: channels, outputChannels: channels / 2)))
+                features.append(("transition\(index + 1)", try Transition(inputChannels: channels, outputChannels: channels / 2)))
                 channels /= 2
             }
         }
-        features.append(("norm5", BatchNorm2D(channels)))
+        features.append(("norm5", try BatchNorm2D(channels)))
         return (Sequential(named: features), channels)
     }
 }
 
 /// torchvision's `densenet121()` … `densenet201()`: DenseNet-BC for 224×224×3 images.
-public func densenet121(classes: Int = 1000, seed: UInt64 = 0) -> DenseNet { DenseNet(.densenet121, classes: classes, seed: seed) }
-public func densenet161(classes: Int = 1000, seed: UInt64 = 0) -> DenseNet { DenseNet(.densenet161, classes: classes, seed: seed) }
-public func densenet169(classes: Int = 1000, seed: UInt64 = 0) -> DenseNet { DenseNet(.densenet169, classes: classes, seed: seed) }
-public func densenet201(classes: Int = 1000, seed: UInt64 = 0) -> DenseNet { DenseNet(.densenet201, classes: classes, seed: seed) }
+public func densenet121(classes: Int = 1000, seed: UInt64 = 0) throws -> DenseNet { try DenseNet(.densenet121, classes: classes, seed: seed) }
+public func densenet161(classes: Int = 1000, seed: UInt64 = 0) throws -> DenseNet { try DenseNet(.densenet161, classes: classes, seed: seed) }
+public func densenet169(classes: Int = 1000, seed: UInt64 = 0) throws -> DenseNet { try DenseNet(.densenet169, classes: classes, seed: seed) }
+public func densenet201(classes: Int = 1000, seed: UInt64 = 0) throws -> DenseNet { try DenseNet(.densenet201, classes: classes, seed: seed) }

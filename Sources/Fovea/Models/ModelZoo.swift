@@ -11,10 +11,10 @@ public enum ModelZoo {
         public let family: String
         /// The smallest square input side the architecture accepts.
         public let minimumInputSize: Int
-        let make: @Sendable (_ classes: Int, _ inputChannels: Int, _ seed: UInt64) -> Sequential
+        let make: @Sendable (_ classes: Int, _ inputChannels: Int, _ seed: UInt64) throws -> Sequential
 
         init(_ name: String, _ family: String, minimumInputSize: Int,
-             _ make: @escaping @Sendable (_ classes: Int, _ inputChannels: Int, _ seed: UInt64) -> Sequential) {
+             _ make: @escaping @Sendable (_ classes: Int, _ inputChannels: Int, _ seed: UInt64) throws -> Sequential) {
             self.name = name
             self.family = family
             self.minimumInputSize = minimumInputSize
@@ -24,7 +24,7 @@ public enum ModelZoo {
 
     /// Every model, in the order of the documentation.
     public static let entries: [Entry] = {
-        var entries = [Entry("alexnet", "alexnet", minimumInputSize: 63) { AlexNet(classes: $0, inputChannels: $1, seed: $2) }]
+        var entries = [Entry("alexnet", "alexnet", minimumInputSize: 63) { try AlexNet(classes: $0, inputChannels: $1, seed: $2) }]
         let vggs: [(String, @Sendable (Bool) -> VGG.Configuration)] = [
             ("vgg11", VGG.Configuration.vgg11), ("vgg13", VGG.Configuration.vgg13),
             ("vgg16", VGG.Configuration.vgg16), ("vgg19", VGG.Configuration.vgg19),
@@ -32,7 +32,7 @@ public enum ModelZoo {
         for batchNorm in [false, true] {
             for (name, configuration) in vggs {
                 entries.append(Entry(batchNorm ? name + "_bn" : name, "vgg", minimumInputSize: 32) {
-                    VGG(configuration(batchNorm), classes: $0, inputChannels: $1, seed: $2)
+                    try VGG(configuration(batchNorm), classes: $0, inputChannels: $1, seed: $2)
                 })
             }
         }
@@ -40,13 +40,13 @@ public enum ModelZoo {
             ("resnet18", .resnet18), ("resnet34", .resnet34), ("resnet50", .resnet50), ("resnet101", .resnet101), ("resnet152", .resnet152),
         ]
         for (name, configuration) in resnets {
-            entries.append(Entry(name, "resnet", minimumInputSize: 1) { ResNet(configuration, classes: $0, inputChannels: $1, seed: $2) })
+            entries.append(Entry(name, "resnet", minimumInputSize: 1) { try ResNet(configuration, classes: $0, inputChannels: $1, seed: $2) })
         }
         let densenets: [(String, DenseNet.Configuration)] = [
             ("densenet121", .densenet121), ("densenet161", .densenet161), ("densenet169", .densenet169), ("densenet201", .densenet201),
         ]
         for (name, configuration) in densenets {
-            entries.append(Entry(name, "densenet", minimumInputSize: 29) { DenseNet(configuration, classes: $0, inputChannels: $1, seed: $2) })
+            entries.append(Entry(name, "densenet", minimumInputSize: 29) { try DenseNet(configuration, classes: $0, inputChannels: $1, seed: $2) })
         }
         return entries
     }()

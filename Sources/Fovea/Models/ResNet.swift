@@ -30,11 +30,18 @@ public final class ResNet: Sequential {
         public var widths: [Int]
 
         public init(block: Block, layers: [Int], widths: [Int] = [64, 128, 256, 512]) {
-            precondition(layers.count == 4 && widths.count == 4 && layers.allSatisfy { $0 > 0 },
-                         "ResNet has four stages of at least one block, got layers \(layers), widths \(widths)")
             self.block = block
             self.layers = layers
             self.widths = widths
+        }
+
+        /// - Throws: `.invalidArgument` unless there are four stages of at least one block and
+        ///   four widths (the layers check the widths' values).
+        public func validate() throws {
+            let check = ArgumentCheck("ResNet")
+            try check.require(layers.count == 4 && layers.allSatisfy { $0 >= 1 }, "layers",
+                              mustBe: "four stages of ≥ 1 block", got: layers)
+            try check.require(widths.count == 4, "widths", mustBe: "four stage widths", got: widths)
         }
 
         public static let resnet18 = Configuration(block: .basic, layers: [2, 2, 2, 2])
@@ -46,14 +53,15 @@ public final class ResNet: Sequential {
 
     public let configuration: Configuration
 
-    public init(_ configuration: Configuration, classes: Int = 1000, inputChannels: Int = 3, seed: UInt64 = 0) {
+    public init(_ configuration: Configuration, classes: Int = 1000, inputChannels: Int = 3, seed: UInt64 = 0) throws {
+        try configuration.validate()
         self.configuration = configuration
         // The convolutions are built without drawing random values: the scheme below replaces them.
-        var (layers, channels) = Initializer.withoutRandomValues { Self.makeBody(configuration, inputChannels: inputChannels) }
+        var (layers, channels) = try Initializer.withoutRandomValues { try Self.makeBody(configuration, inputChannels: inputChannels) }
         layers += [
-            ("avgpool", AdaptiveAvgPool2D(outputSize: 1)),
+            ("avgpool", try AdaptiveAvgPool2D(outputSize: 1)),
             ("flatten", Flatten()),
-            ("fc", Linear(channels, classes, seed: seed)),
+            ("fc", try Linear(channels, classes, seed: seed)),
         ]
         super.init(named: layers)
         initializeLayers(seed: seed) { layer, layerSeed in
@@ -64,21 +72,21 @@ public final class ResNet: Sequential {
     }
 
     /// The stem and the four stages, and the channels they output.
-    private static func makeBody(_ configuration: Configuration, inputChannels: Int) -> ([(String, Layer)], Int) {
+    private static func makeBody(_ configuration: Configuration, inputChannels: Int) throws -> ([(String, Layer)], Int) {
         let stem = configuration.widths[0]
         var layers: [(String, Layer)] = [
-            ("conv1", Conv2D(inputChannels, stem, kernelSize: 7, stride: 2, padding: 3, bias: false)),
-            ("bn1", BatchNorm2D(stem)),
+            ("conv1", try Conv2D(inputChannels, stem, kernelSize: 7, stride: 2, padding: 3, bias: false)),
+            ("bn1", try BatchNorm2D(stem)),
             ("relu", ReLU()),
-            ("maxpool", MaxPool2D(kernelSize: 3, stride: 2, padding: 1)),
+            ("maxpool", try MaxPool2D(kernelSize: 3, stride: 2, padding: 1)),
         ]
         var channels = stem
         for (stage, (count, width)) in zip(configuration.layers, configuration.widths).enumerated() {
-            let blocks: [Layer] = (0..<count).map { index in
+            let blocks: [Layer] = try (0..<count).map { index in
                 let stride = stage > 0 && index == 0 ? 2 : 1
                 let block: Layer = configuration.block == .basic
-                    ? BasicBlock(channels, width, stride: stride)
-                    : Bottleneck(channels, width, stride: stride)
+                    ? try BasicBlock(channels, width, stride: stride)
+                    : try Bottleneck(channels, width, stride: stride)
                 channels = width * configuration.block.expansion
                 return block
             }
@@ -89,8 +97,8 @@ public final class ResNet: Sequential {
 }
 
 /// torchvision's `resnet18()` … `resnet152()`: ResNet for 224×224×3 images.
-public func resnet18(classes: Int = 1000, seed: UInt64 = 0) -> ResNet { ResNet(.resnet18, classes: classes, seed: seed) }
-public func resnet34(classes: Int = 1000, seed: UInt64 = 0) -> ResNet { ResNet(.resnet34, classes: classes, seed: seed) }
-public func resnet50(classes: Int = 1000, seed: UInt64 = 0) -> ResNet { ResNet(.resnet50, classes: classes, seed: seed) }
-public func resnet101(classes: Int = 1000, seed: UInt64 = 0) -> ResNet { ResNet(.resnet101, classes: classes, seed: seed) }
-public func resnet152(classes: Int = 1000, seed: UInt64 = 0) -> ResNet { ResNet(.resnet152, classes: classes, seed: seed) }
+public func resnet18(classes: Int = 1000, seed: UInt64 = 0) throws -> ResNet { try ResNet(.resnet18, classes: classes, seed: seed) }
+public func resnet34(classes: Int = 1000, seed: UInt64 = 0) throws -> ResNet { try ResNet(.resnet34, classes: classes, seed: seed) }
+public func resnet50(classes: Int = 1000, seed: UInt64 = 0) throws -> ResNet { try ResNet(.resnet50, classes: classes, seed: seed) }
+public func resnet101(classes: Int = 1000, seed: UInt64 = 0) throws -> ResNet { try ResNet(.resnet101, classes: classes, seed: seed) }
+public func resnet152(classes: Int = 1000, seed: UInt64 = 0) throws -> ResNet { try ResNet(.resnet152, classes: classes, seed: seed) }

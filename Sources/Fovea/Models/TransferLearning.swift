@@ -24,7 +24,7 @@ extension Layer {
         guard let parent = layer(at: components.dropLast().joined(separator: ".")) as? Sequential else {
             throw FoveaError.invalidArgument("\(displayName): the head \(path) is not the child of a Sequential")
         }
-        let head = Linear(old.inputFeatures, classes, bias: old.bias != nil, seed: seed)
+        let head = try Linear(old.inputFeatures, classes, bias: old.bias != nil, seed: seed)
         parent.replace(components.last!, with: head)
         return head
     }

@@ -61,15 +61,15 @@ public final class VGG: Sequential {
 
     public let configuration: Configuration
 
-    public init(_ configuration: Configuration, classes: Int = 1000, inputChannels: Int = 3, seed: UInt64 = 0) {
+    public init(_ configuration: Configuration, classes: Int = 1000, inputChannels: Int = 3, seed: UInt64 = 0) throws {
         self.configuration = configuration
         // Built without drawing random values: the scheme below replaces every weight.
-        let (features, classifier) = Initializer.withoutRandomValues {
-            Self.makeLayers(configuration, classes: classes, inputChannels: inputChannels, seed: seed)
+        let (features, classifier) = try Initializer.withoutRandomValues {
+            try Self.makeLayers(configuration, classes: classes, inputChannels: inputChannels, seed: seed)
         }
         super.init(named: [
             ("features", features),
-            ("avgpool", AdaptiveAvgPool2D(outputSize: Size2D(configuration.pooledSize))),
+            ("avgpool", try AdaptiveAvgPool2D(outputSize: Size2D(configuration.pooledSize))),
             ("flatten", Flatten()),
             ("classifier", classifier),
         ])
@@ -85,40 +85,40 @@ public final class VGG: Sequential {
     }
 
     /// The `features` and `classifier` stacks.
-    private static func makeLayers(_ configuration: Configuration, classes: Int, inputChannels: Int, seed: UInt64) -> (Sequential, Sequential) {
+    private static func makeLayers(_ configuration: Configuration, classes: Int, inputChannels: Int, seed: UInt64) throws -> (Sequential, Sequential) {
         var layers: [Layer] = []
         var channels = inputChannels
         for item in configuration.features {
             switch item {
             case .maxPool:
-                layers.append(MaxPool2D(kernelSize: 2, stride: 2))
+                layers.append(try MaxPool2D(kernelSize: 2, stride: 2))
             case .conv(let width):
-                layers.append(Conv2D(channels, width, kernelSize: 3, padding: 1))
-                if configuration.batchNorm { layers.append(BatchNorm2D(width)) }
+                layers.append(try Conv2D(channels, width, kernelSize: 3, padding: 1))
+                if configuration.batchNorm { layers.append(try BatchNorm2D(width)) }
                 layers.append(ReLU())
                 channels = width
             }
         }
         let pooled = configuration.pooledSize, hidden = configuration.hiddenFeatures
         let classifier = Sequential([
-            Linear(channels * pooled * pooled, hidden),
+            try Linear(channels * pooled * pooled, hidden),
             ReLU(),
-            Dropout(probability: configuration.dropout, seed: seed &+ 1),
-            Linear(hidden, hidden),
+            try Dropout(probability: configuration.dropout, seed: seed &+ 1),
+            try Linear(hidden, hidden),
             ReLU(),
-            Dropout(probability: configuration.dropout, seed: seed &+ 2),
-            Linear(hidden, classes),
+            try Dropout(probability: configuration.dropout, seed: seed &+ 2),
+            try Linear(hidden, classes),
         ])
         return (Sequential(layers), classifier)
     }
 }
 
 /// torchvision's `vgg11()` … `vgg19_bn()`: VGG for 224×224×3 images.
-public func vgg11(classes: Int = 1000, seed: UInt64 = 0) -> VGG { VGG(.vgg11(), classes: classes, seed: seed) }
-public func vgg13(classes: Int = 1000, seed: UInt64 = 0) -> VGG { VGG(.vgg13(), classes: classes, seed: seed) }
-public func vgg16(classes: Int = 1000, seed: UInt64 = 0) -> VGG { VGG(.vgg16(), classes: classes, seed: seed) }
-public func vgg19(classes: Int = 1000, seed: UInt64 = 0) -> VGG { VGG(.vgg19(), classes: classes, seed: seed) }
-public func vgg11_bn(classes: Int = 1000, seed: UInt64 = 0) -> VGG { VGG(.vgg11(batchNorm: true), classes: classes, seed: seed) }
-public func vgg13_bn(classes: Int = 1000, seed: UInt64 = 0) -> VGG { VGG(.vgg13(batchNorm: true), classes: classes, seed: seed) }
-public func vgg16_bn(classes: Int = 1000, seed: UInt64 = 0) -> VGG { VGG(.vgg16(batchNorm: true), classes: classes, seed: seed) }
-public func vgg19_bn(classes: Int = 1000, seed: UInt64 = 0) -> VGG { VGG(.vgg19(batchNorm: true), classes: classes, seed: seed) }
+public func vgg11(classes: Int = 1000, seed: UInt64 = 0) throws -> VGG { try VGG(.vgg11(), classes: classes, seed: seed) }
+public func vgg13(classes: Int = 1000, seed: UInt64 = 0) throws -> VGG { try VGG(.vgg13(), classes: classes, seed: seed) }
+public func vgg16(classes: Int = 1000, seed: UInt64 = 0) throws -> VGG { try VGG(.vgg16(), classes: classes, seed: seed) }
+public func vgg19(classes: Int = 1000, seed: UInt64 = 0) throws -> VGG { try VGG(.vgg19(), classes: classes, seed: seed) }
+public func vgg11_bn(classes: Int = 1000, seed: UInt64 = 0) throws -> VGG { try VGG(.vgg11(batchNorm: true), classes: classes, seed: seed) }
+public func vgg13_bn(classes: Int = 1000, seed: UInt64 = 0) throws -> VGG { try VGG(.vgg13(batchNorm: true), classes: classes, seed: seed) }
+public func vgg16_bn(classes: Int = 1000, seed: UInt64 = 0) throws -> VGG { try VGG(.vgg16(batchNorm: true), classes: classes, seed: seed) }
+public func vgg19_bn(classes: Int = 1000, seed: UInt64 = 0) throws -> VGG { try VGG(.vgg19(batchNorm: true), classes: classes, seed: seed) }

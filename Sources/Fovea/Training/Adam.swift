@@ -18,8 +18,16 @@ public final class Adam: Optimizer {
     private var secondMoment = ParameterState()
     private var steps: [ObjectIdentifier: Int] = [:]
 
+    /// - Throws: `.invalidArgument` naming the argument and its valid range (PyTorch's checks):
+    ///   learning rate, epsilon and weight decay finite and ≥ 0, betas in [0, 1).
     public init(_ groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) {
+                epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) throws {
+        let check = ArgumentCheck(decoupledWeightDecay ? "AdamW" : "Adam")
+        try check.nonNegative(learningRate, "learningRate")
+        try check.fraction(beta1, "beta1", includingOne: false)
+        try check.fraction(beta2, "beta2", includingOne: false)
+        try check.nonNegative(epsilon, "epsilon")
+        try check.nonNegative(weightDecay, "weightDecay")
         self.groups = groups
         self.learningRate = learningRate
         self.beta1 = beta1
@@ -30,16 +38,23 @@ public final class Adam: Optimizer {
     }
 
     public convenience init(_ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                            epsilon: Float = 1e-8, weightDecay: Float = 0) {
-        self.init([ParameterGroup(parameters)], learningRate: learningRate, beta1: beta1, beta2: beta2,
+                            epsilon: Float = 1e-8, weightDecay: Float = 0) throws {
+        try self.init([ParameterGroup(parameters)], learningRate: learningRate, beta1: beta1, beta2: beta2,
                   epsilon: epsilon, weightDecay: weightDecay)
     }
 
     /// AdamW (decoupled weight decay, default λ = 0.01 as PyTorch).
     public static func adamW(_ groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                             epsilon: Float = 1e-8, weightDecay: Float = 0.01) -> Adam {
-        Adam(groups, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-             weightDecay: weightDecay, decoupledWeightDecay: true)
+                             epsilon: Float = 1e-8, weightDecay: Float = 0.01) throws -> Adam {
+        try Adam(groups, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                 weightDecay: weightDecay, decoupledWeightDecay: true)
+    }
+
+    /// AdamW over one group of `parameters`, like `SGD` and `Adam` take them.
+    public static func adamW(_ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                             epsilon: Float = 1e-8, weightDecay: Float = 0.01) throws -> Adam {
+        try adamW([ParameterGroup(parameters)], learningRate: learningRate, beta1: beta1, beta2: beta2,
+                  epsilon: epsilon, weightDecay: weightDecay)
     }
 
     public func stateTensors(names: [ObjectIdentifier: String]) -> [(name: String, tensor: Tensor)] {

@@ -10,13 +10,16 @@ public protocol LearningRateSchedule: Sendable {
 public struct StepDecay: LearningRateSchedule {
     public var stepSize: Int
     public var gamma: Float
-    public init(stepSize: Int, gamma: Float = 0.1) {
-        precondition(stepSize > 0, "StepDecay step size must be > 0, got \(stepSize)")
+    /// - Throws: `.invalidArgument` when `stepSize` < 1 or `gamma` is not finite and ≥ 0.
+    public init(stepSize: Int, gamma: Float = 0.1) throws {
+        let check = ArgumentCheck("StepDecay")
+        try check.atLeast(1, stepSize, "stepSize")
+        try check.nonNegative(gamma, "gamma")
         self.stepSize = stepSize
         self.gamma = gamma
     }
     public func learningRate(base: Float, step: Int) -> Float {
-        base * Float(pow(Double(gamma), Double(step / stepSize)))
+        base * Float(pow(Double(gamma), Double(step / max(stepSize, 1))))
     }
 }
 
@@ -24,7 +27,9 @@ public struct StepDecay: LearningRateSchedule {
 public struct MultiStepDecay: LearningRateSchedule {
     public var milestones: [Int]
     public var gamma: Float
-    public init(milestones: [Int], gamma: Float = 0.1) {
+    /// - Throws: `.invalidArgument` when `gamma` is not finite and ≥ 0.
+    public init(milestones: [Int], gamma: Float = 0.1) throws {
+        try ArgumentCheck("MultiStepDecay").nonNegative(gamma, "gamma")
         self.milestones = milestones.sorted()
         self.gamma = gamma
     }
@@ -38,13 +43,16 @@ public struct MultiStepDecay: LearningRateSchedule {
 public struct CosineAnnealing: LearningRateSchedule {
     public var totalSteps: Int
     public var minimum: Float
-    public init(totalSteps: Int, minimum: Float = 0) {
-        precondition(totalSteps > 0, "CosineAnnealing needs totalSteps > 0, got \(totalSteps)")
+    /// - Throws: `.invalidArgument` when `totalSteps` < 1 or `minimum` is not finite and ≥ 0.
+    public init(totalSteps: Int, minimum: Float = 0) throws {
+        let check = ArgumentCheck("CosineAnnealing")
+        try check.atLeast(1, totalSteps, "totalSteps")
+        try check.nonNegative(minimum, "minimum")
         self.totalSteps = totalSteps
         self.minimum = minimum
     }
     public func learningRate(base: Float, step: Int) -> Float {
-        let t = Double(min(step, totalSteps)) / Double(totalSteps)
+        let t = Double(min(step, totalSteps)) / Double(max(totalSteps, 1))
         return minimum + (base - minimum) * Float((1 + cos(Double.pi * t)) / 2)
     }
 }
@@ -54,13 +62,14 @@ public struct CosineAnnealing: LearningRateSchedule {
 public struct LinearWarmup: LearningRateSchedule {
     public var warmupSteps: Int
     public var then: (any LearningRateSchedule)?
-    public init(warmupSteps: Int, then: (any LearningRateSchedule)? = nil) {
-        precondition(warmupSteps > 0, "LinearWarmup needs warmupSteps > 0, got \(warmupSteps)")
+    /// - Throws: `.invalidArgument` when `warmupSteps` < 1.
+    public init(warmupSteps: Int, then: (any LearningRateSchedule)? = nil) throws {
+        try ArgumentCheck("LinearWarmup").atLeast(1, warmupSteps, "warmupSteps")
         self.warmupSteps = warmupSteps
         self.then = then
     }
     public func learningRate(base: Float, step: Int) -> Float {
-        if step < warmupSteps { return base * Float(step + 1) / Float(warmupSteps) }
+        if step < warmupSteps { return base * Float(step + 1) / Float(max(warmupSteps, 1)) }
         return then?.learningRate(base: base, step: step - warmupSteps) ?? base
     }
 }

@@ -14,10 +14,17 @@ public final class SGD: Optimizer {
     public let groups: [ParameterGroup]
     private var velocity = ParameterState()
 
+    /// - Throws: `.invalidArgument` naming the argument and its valid range: a negative or
+    ///   non-finite learning rate, momentum or weight decay; Nesterov without momentum or with dampening.
     public init(_ groups: [ParameterGroup], learningRate: Float, momentum: Float = 0, dampening: Float = 0,
-                nesterov: Bool = false, weightDecay: Float = 0) {
-        precondition(learningRate >= 0 && momentum >= 0 && weightDecay >= 0, "SGD: learning rate, momentum and weight decay must be ≥ 0")
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum needs momentum > 0 and no dampening")
+                nesterov: Bool = false, weightDecay: Float = 0) throws {
+        let check = ArgumentCheck("SGD")
+        try check.nonNegative(learningRate, "learningRate")
+        try check.nonNegative(momentum, "momentum")
+        try check.finite(dampening, "dampening")
+        try check.nonNegative(weightDecay, "weightDecay")
+        try check.require(!nesterov || (momentum > 0 && dampening == 0), "nesterov",
+                          mustBe: "used with momentum > 0 and dampening 0", got: "momentum \(momentum), dampening \(dampening)")
         self.groups = groups
         self.learningRate = learningRate
         self.momentum = momentum
@@ -27,8 +34,8 @@ public final class SGD: Optimizer {
     }
 
     public convenience init(_ parameters: [Parameter], learningRate: Float, momentum: Float = 0, dampening: Float = 0,
-                            nesterov: Bool = false, weightDecay: Float = 0) {
-        self.init([ParameterGroup(parameters)], learningRate: learningRate, momentum: momentum, dampening: dampening,
+                            nesterov: Bool = false, weightDecay: Float = 0) throws {
+        try self.init([ParameterGroup(parameters)], learningRate: learningRate, momentum: momentum, dampening: dampening,
                   nesterov: nesterov, weightDecay: weightDecay)
     }
 

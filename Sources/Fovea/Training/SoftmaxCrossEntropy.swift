@@ -8,8 +8,12 @@ import Foundation
 public struct SoftmaxCrossEntropy: Sendable {
     public var labelSmoothing: Float
 
-    public init(labelSmoothing: Float = 0) {
-        precondition(labelSmoothing >= 0 && labelSmoothing < 1, "label smoothing must be in [0, 1), got \(labelSmoothing)")
+    /// Without label smoothing.
+    public init() { labelSmoothing = 0 }
+
+    /// - Throws: `.invalidArgument` unless `labelSmoothing` is in [0, 1).
+    public init(labelSmoothing: Float) throws {
+        try ArgumentCheck("SoftmaxCrossEntropy").fraction(labelSmoothing, "labelSmoothing", includingOne: false)
         self.labelSmoothing = labelSmoothing
     }
 

@@ -40,7 +40,7 @@ public struct EvaluationReport: Sendable, CustomStringConvertible {
 /// accuracy and throughput per epoch. A loss that becomes NaN or infinite stops training with an
 /// error naming the step.
 ///
-///     let trainer = Trainer(model: model, optimizer: SGD(model.allParameters, learningRate: 0.1, momentum: 0.9))
+///     let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.1, momentum: 0.9))
 ///     for epoch in 0..<10 { print(try trainer.trainEpoch(batches)) }
 public final class Trainer {
     public let model: Layer

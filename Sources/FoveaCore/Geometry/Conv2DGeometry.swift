@@ -29,13 +29,7 @@ public struct Conv2DGeometry: Hashable, Sendable, CustomStringConvertible {
             throw FoveaError.shapeMismatch("\(name): weight must be 4-D [K, C/groups, R, S], got \(weightShape)")
         }
         let o = options
-        for (label, value) in [("stride", o.stride), ("dilation", o.dilation)] where value.height < 1 || value.width < 1 {
-            throw FoveaError.invalidArgument("\(name): \(label) must be ≥ 1, got \(value)")
-        }
-        guard o.padding.height >= 0, o.padding.width >= 0 else {
-            throw FoveaError.invalidArgument("\(name): padding must be ≥ 0, got \(o.padding)")
-        }
-        guard o.groups >= 1 else { throw FoveaError.invalidArgument("\(name): groups must be ≥ 1, got \(o.groups)") }
+        try o.validate(name: name)
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let (k, cg, r, s) = (weightShape[0], weightShape[1], weightShape[2], weightShape[3])
         guard c % o.groups == 0 else {

@@ -19,4 +19,14 @@ public struct Conv2DOptions: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         "stride \(stride), padding \(padding), dilation \(dilation), groups \(groups)"
     }
+
+    /// - Throws: `.invalidArgument` naming `name`, the argument and its valid range: stride,
+    ///   dilation or groups < 1, padding < 0.
+    public func validate(name: String) throws {
+        let check = ArgumentCheck(name)
+        try check.atLeast(1, stride, "stride")
+        try check.atLeast(0, padding, "padding")
+        try check.atLeast(1, dilation, "dilation")
+        try check.atLeast(1, groups, "groups")
+    }
 }

@@ -21,6 +21,19 @@ public struct Pool2DOptions: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         "kernel \(kernel), stride \(stride), padding \(padding), dilation \(dilation)"
     }
+
+    /// - Throws: `.invalidArgument` naming `name`, the argument and its valid range: kernel,
+    ///   stride or dilation < 1, padding < 0 or larger than half the kernel (as PyTorch).
+    public func validate(name: String) throws {
+        let check = ArgumentCheck(name)
+        try check.atLeast(1, kernel, "kernelSize")
+        try check.atLeast(1, stride, "stride")
+        try check.atLeast(1, dilation, "dilation")
+        try check.atLeast(0, padding, "padding")
+        guard padding.height <= kernel.height / 2, padding.width <= kernel.width / 2 else {
+            throw FoveaError.invalidArgument("\(name): padding \(padding) must be at most half the kernel \(kernel)")
+        }
+    }
 }
 
 /// Everything about one pooling's sizes, validated once.
@@ -45,17 +58,7 @@ public struct Pool2DGeometry: Hashable, Sendable, CustomStringConvertible {
             throw FoveaError.shapeMismatch("\(name): input must be 4-D [N, C, H, W], got \(inputShape)")
         }
         let o = options
-        for (label, value) in [("kernel", o.kernel), ("stride", o.stride), ("dilation", o.dilation)]
-        where value.height < 1 || value.width < 1 {
-            throw FoveaError.invalidArgument("\(name): \(label) must be ≥ 1, got \(value)")
-        }
-        guard o.padding.height >= 0, o.padding.width >= 0 else {
-            throw FoveaError.invalidArgument("\(name): padding must be ≥ 0, got \(o.padding)")
-        }
-        guard o.padding.height <= o.kernel.height / 2, o.padding.width <= o.kernel.width / 2 else {
-            throw FoveaError.invalidArgument(
-                "\(name): padding \(o.padding) must be at most half the kernel \(o.kernel)")
-        }
+        try o.validate(name: name)
         let vertical = ConvolutionArithmetic(
             input: inputShape[2], kernel: o.kernel.height, stride: o.stride.height, padding: o.padding.height, dilation: o.dilation.height)
         let horizontal = ConvolutionArithmetic(

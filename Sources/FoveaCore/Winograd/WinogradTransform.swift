@@ -7,8 +7,9 @@
 /// so the α² element-wise products replace the 9·m² multiply-adds of the direct tile. Summed over
 /// input channels, the element-wise products become α² independent GEMMs (one per position ξ of
 /// the α×α transformed tile). Each 1-D transform here is applied along the columns and then the
-/// rows of a tile; the lanes of `SIMD8` carry eight independent tiles.
-public protocol WinogradTransform {
+/// rows of a tile; the lanes of `SIMD8` carry eight independent tiles. The conforming types are
+/// used only as metatypes (`T.self`), which the parallel workers capture: hence `SendableMetatype`.
+public protocol WinogradTransform: SendableMetatype {
     /// m: the side of the output tile.
     static var outputTile: Int { get }
     /// α = m + 2: the side of the input tile (and of the transformed tiles).

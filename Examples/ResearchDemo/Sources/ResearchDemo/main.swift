@@ -33,28 +33,28 @@ func syntheticBatch(count: Int, seed: UInt64) -> Batch {
 }
 
 /// conv 3×3 (8) → BN → ReLU → max-pool 2 → conv 3×3 (16) → BN → ReLU → max-pool 2 → linear 256→4.
-func makeModel(seed: UInt64) -> Sequential {
+func makeModel(seed: UInt64) throws -> Sequential {
     Sequential(named: [
-        ("conv1", Conv2D(1, 8, kernelSize: 3, padding: 1, seed: seed)),
-        ("bn1", BatchNorm2D(8)),
+        ("conv1", try Conv2D(1, 8, kernelSize: 3, padding: 1, seed: seed)),
+        ("bn1", try BatchNorm2D(8)),
         ("relu1", ReLU()),
-        ("pool1", MaxPool2D(kernelSize: 2)),
-        ("conv2", Conv2D(8, 16, kernelSize: 3, padding: 1, seed: seed + 1)),
-        ("bn2", BatchNorm2D(16)),
+        ("pool1", try MaxPool2D(kernelSize: 2)),
+        ("conv2", try Conv2D(8, 16, kernelSize: 3, padding: 1, seed: seed + 1)),
+        ("bn2", try BatchNorm2D(16)),
         ("relu2", ReLU()),
-        ("pool2", MaxPool2D(kernelSize: 2)),
+        ("pool2", try MaxPool2D(kernelSize: 2)),
         ("flatten", Flatten()),
-        ("fc", Linear(16 * 4 * 4, classes, seed: seed + 2)),
+        ("fc", try Linear(16 * 4 * 4, classes, seed: seed + 2)),
     ])
 }
 
 do {
     let device = try Devices.fromEnvironment()
-    let model = makeModel(seed: 1)
+    let model = try makeModel(seed: 1)
     let output = try model.build(inputShape: [batchSize, 1, imageSize, imageSize])
     print("ResearchDemo: \(model.parameterCount) parameters, output \(output), device \(Devices.describe(device))")
 
-    let optimizer = Adam(model.allParameters, learningRate: 0.01)
+    let optimizer = try Adam(model.allParameters, learningRate: 0.01)
     let loss = SoftmaxCrossEntropy()
     var losses: [Float] = []
     for step in 1...steps {
@@ -74,7 +74,7 @@ do {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("research-demo-\(getpid()).safetensors")
     defer { try? FileManager.default.removeItem(at: url) }
     try Checkpoint.save(model: model, optimizer: optimizer, metadata: ["steps": String(steps)], to: url)
-    let restored = makeModel(seed: 99)
+    let restored = try makeModel(seed: 99)
     try Checkpoint.load(from: url).restore(into: restored)
     model.eval()
     restored.eval()
