@@ -11,21 +11,21 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")), or a zoo model that takes 28×28 images (resnet18 … resnet152).")
     var model: String = "cnn-bn"
-    @Option(help: "Epochs in total (a resumed run continues up to this many).")
+    @Option(help: "Epochs in total, 1 to 10000 (a resumed run continues up to this many).")
     var epochs: Int = 3
-    @Option(name: .customLong("batch-size"), help: "Mini-batch size.")
+    @Option(name: .customLong("batch-size"), help: "Mini-batch size (1 to 65536).")
     var batchSize: Int = 64
-    @Option(help: "Learning rate.")
+    @Option(help: "Learning rate (above 0, at most 100).")
     var lr: Float = 0.05
     @Option(help: "Optimizer: sgd (momentum 0.9, Nesterov), adam, adamw.")
     var optimizer: String = "sgd"
-    @Option(name: .customLong("weight-decay"), help: "Weight decay.")
+    @Option(name: .customLong("weight-decay"), help: "Weight decay (0 to 1).")
     var weightDecay: Float = 5e-4
     @Option(help: "Learning-rate schedule: none, cosine (per step, to zero at the end of the run), step (×0.1 every third of the epochs).")
     var schedule: String = "cosine"
     @Flag(help: "Augment: random crop with 2 pixels of padding and horizontal flips.")
     var augment = false
-    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε.")
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε (0 to 0.99).")
     var labelSmoothing: Float = 0
     @Option(help: "Seed for initialisation, shuffling and augmentation.")
     var seed: UInt64 = 1
@@ -41,7 +41,7 @@ struct TrainCommand: ParsableCommand {
     var from: String?
     @Option(help: "Freeze part of the model: none or backbone (everything but the classification head).")
     var freeze: String = "none"
-    @Option(name: .customLong("backbone-lr-scale"), help: "Learning-rate multiplier for the backbone (e.g. 0.1 when fine-tuning).")
+    @Option(name: .customLong("backbone-lr-scale"), help: "Learning-rate multiplier for the backbone (0 to 10, e.g. 0.1 when fine-tuning).")
     var backboneLRScale: Float = 1
     @Option(help: "Where to write the checkpoint (weights, optimizer state, epoch) after each epoch.")
     var out: String = "model.safetensors"
@@ -49,7 +49,15 @@ struct TrainCommand: ParsableCommand {
     var resume: String?
 
     func validate() throws {
-        guard epochs > 0, batchSize > 0, lr > 0 else { throw ValidationError("--epochs, --batch-size and --lr must be positive") }
+        try OptionRange.check(epochs, 1...10000, flag: "--epochs")
+        try OptionRange.check(batchSize, 1...OptionRange.largestBatch, flag: "--batch-size")
+        try OptionRange.check(lr, above: 0, atMost: 100, flag: "--lr")
+        try OptionRange.check(weightDecay, 0...1, flag: "--weight-decay")
+        try OptionRange.check(labelSmoothing, 0...0.99, flag: "--label-smoothing")
+        try OptionRange.check(backboneLRScale, 0...10, flag: "--backbone-lr-scale")
+        try OptionRange.check(limit, atLeast: 1, flag: "--limit")
+        try OptionRange.check(testLimit, atLeast: 1, flag: "--test-limit")
+        try OptionRange.check(perClass, atLeast: 1, flag: "--per-class")
         guard ["sgd", "adam", "adamw"].contains(optimizer) else { throw ValidationError("--optimizer must be sgd, adam or adamw") }
         guard ["none", "cosine", "step"].contains(schedule) else { throw ValidationError("--schedule must be none, cosine or step") }
         guard ["none", "backbone"].contains(freeze) else { throw ValidationError("--freeze must be none or backbone") }
