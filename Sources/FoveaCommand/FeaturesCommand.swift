@@ -38,6 +38,8 @@ struct FeaturesCommand: ParsableCommand {
         try OptionRange.check(scale, 1...64, flag: "--scale")
         try OptionRange.check(columns, 1...4096, flag: "--columns")
         if image.hasPrefix("test:") { _ = try testIndex() }
+        try OutputPath.check(output, flag: "the output PNG")
+        if let saveInput { try OutputPath.check(saveInput, flag: "--save-input") }
     }
 
     /// N of `test:N`.

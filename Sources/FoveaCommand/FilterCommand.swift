@@ -48,7 +48,8 @@ struct FilterCommand: ParsableCommand {
     func validate() throws {
         if listKernels { return }
         guard (kernel == nil) != (kernelFile == nil) else { throw ValidationError("give exactly one of --kernel and --kernel-file") }
-        guard input != nil, output != nil else { throw ValidationError("give the input photo and the output PNG") }
+        guard input != nil, let output else { throw ValidationError("give the input photo and the output PNG") }
+        try OutputPath.check(output, flag: "the output PNG")
         let side = OptionRange.largestImageSide
         try OptionRange.check(resize, 1...side, flag: "--resize")
         try OptionRange.check(stride, 1...side, flag: "--stride")

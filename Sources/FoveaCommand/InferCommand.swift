@@ -30,6 +30,7 @@ struct InferCommand: ParsableCommand {
     func validate() throws {
         try OptionRange.check(batchSize, 1...OptionRange.largestBatch, flag: "--batch-size")
         try OptionRange.check(classes, 1...OptionRange.largestClassCount, flag: "--classes")
+        try OutputPath.check(output, flag: "--output")
     }
 
     func run() throws {

@@ -28,6 +28,7 @@ struct KernelsCommand: ParsableCommand {
     func validate() throws {
         try OptionRange.check(scale, 1...64, flag: "--scale")
         try OptionRange.check(columns, 1...4096, flag: "--columns")
+        try OutputPath.check(output, flag: "the output PNG")
     }
 
     func run() throws {

@@ -63,6 +63,7 @@ struct TrainCommand: ParsableCommand {
         guard ["none", "backbone"].contains(freeze) else { throw ValidationError("--freeze must be none or backbone") }
         guard freeze == "none" || from != nil || resume != nil else { throw ValidationError("--freeze backbone needs --from (pretrained weights)") }
         _ = try classList()
+        try OutputPath.check(out, flag: "--out")
     }
 
     func run() throws {
