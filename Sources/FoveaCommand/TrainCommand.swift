@@ -9,8 +9,8 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var data: DatasetOptions
     @OptionGroup var devices: DeviceOptions
 
-    @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")), or a zoo model that takes 28×28 images (resnet18 … resnet152).")
-    var model: String = "cnn-bn"
+    @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")), or a zoo model that takes 28×28 images (resnet18 … resnet152) (default: the one in the --resume checkpoint, else cnn-bn).")
+    var model: String?
     @Option(help: "Epochs in total, 1 to 10000 (a resumed run continues up to this many).")
     var epochs: Int = 3
     @Option(name: .customLong("batch-size"), help: "Mini-batch size (1 to 65536).")
@@ -77,6 +77,8 @@ struct TrainCommand: ParsableCommand {
         } else if let perClass {
             train = train.restricted(toClasses: Array(0..<train.classNames.count), perClass: perClass)
         }
+        let resumed = try resume.map { try Checkpoint.load(from: URL(fileURLWithPath: $0)) }
+        let model = self.model ?? resumed?.metadata["fovea.model"] ?? "cnn-bn"
         let network = try BuiltInModels.make(model, classes: train.classNames.count, inputChannels: 1, seed: seed)
         try network.build(inputShape: [batchSize, 1, 28, 28])
         if let from {
@@ -87,10 +89,16 @@ struct TrainCommand: ParsableCommand {
         if freeze == "backbone" { network.freezeBackbone() }
         let optimizer = makeOptimizer(network)
         var firstEpoch = 0
-        if let resume {
-            let checkpoint = try Checkpoint.load(from: URL(fileURLWithPath: resume))
+        if let resume, let checkpoint = resumed {
             if let stored = checkpoint.metadata["fovea.model"], stored != model {
-                throw FoveaError.invalidArgument("\(resume) holds a '\(stored)' model, not '\(model)'")
+                throw FoveaError.invalidArgument("\(resume) holds a '\(stored)' model, not '\(model)'; leave out --model to resume it")
+            }
+            if let stored = checkpoint.metadata["fovea.optimizer"] {
+                guard stored == self.optimizer else {
+                    throw FoveaError.invalidArgument("\(resume) was trained with the optimizer '\(stored)', not '\(self.optimizer)'; give --optimizer \(stored) to resume it")
+                }
+            } else {
+                printError("warning: \(resume) does not record its optimizer (fovea.optimizer); resuming with '\(self.optimizer)' — give the --optimizer it was trained with")
             }
             try checkpoint.restore(into: network, optimizer: optimizer)
             firstEpoch = Int(checkpoint.metadata["fovea.epoch"] ?? "0") ?? 0
@@ -127,7 +135,7 @@ struct TrainCommand: ParsableCommand {
                          evaluation.loss, evaluation.accuracy * 100, seconds, Double(images) / seconds, optimizer.learningRate))
             fflush(nil)  // show each epoch as it ends, also when output goes to a file
             try Checkpoint.save(model: network, optimizer: optimizer, metadata: [
-                "fovea.model": model, "fovea.epoch": String(epoch + 1), "fovea.seed": String(seed),
+                "fovea.model": model, "fovea.optimizer": self.optimizer, "fovea.epoch": String(epoch + 1), "fovea.seed": String(seed),
                 "fovea.test_accuracy": String(format: "%.4f", evaluation.accuracy), "fovea.format": "checkpoint-1",
             ], to: URL(fileURLWithPath: out))
         }
