@@ -110,3 +110,13 @@ struct ZooCommandTests {
         #expect(missing.status != 0 && missing.error.contains("has no tensor 'input'"), "\(missing.error)")
     }
 }
+
+/// `fovea --version` prints the library's one version constant.
+@Suite("fovea command: version")
+struct VersionCommandTests {
+    @Test func versionIsTheLibrarys() throws {
+        let result = try ZooCommandTests.run(["--version"], timeout: 30)
+        #expect(result.status == 0 && result.output == FoveaVersion.current + "\n", "\(result.output) \(result.error)")
+        #expect(FoveaVersion.current.split(separator: ".").count == 3)
+    }
+}
