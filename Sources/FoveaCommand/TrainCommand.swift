@@ -72,6 +72,9 @@ struct TrainCommand: ParsableCommand {
         var train = try data.load(.train, limit: limit)
         var test = try data.load(.test, limit: testLimit)
         if let subset = try classList() {
+            if let missing = subset.first(where: { $0 >= train.classNames.count }) {
+                throw ValidationError("--classes: the dataset has \(train.classNames.count) classes (0-\(train.classNames.count - 1)), got \(missing)")
+            }
             train = train.restricted(toClasses: subset, perClass: perClass)
             test = test.restricted(toClasses: subset)
         } else if let perClass {
@@ -160,6 +163,9 @@ struct TrainCommand: ParsableCommand {
             let bounds = part.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !bounds.isEmpty, bounds.allSatisfy({ $0 != nil && $0! >= 0 }), bounds.count <= 2 else {
                 throw ValidationError("--classes takes numbers and ranges like 0,2,4 or 5-9; got '\(classes)'")
+            }
+            if let large = bounds.first(where: { $0! >= OptionRange.largestClassCount }) {
+                throw ValidationError("--classes: class numbers must be between 0 and \(OptionRange.largestClassCount - 1), got \(large!)")
             }
             result += bounds.count == 2 ? Array(bounds[0]!...max(bounds[0]!, bounds[1]!)) : [bounds[0]!]
         }

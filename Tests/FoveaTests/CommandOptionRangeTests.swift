@@ -70,6 +70,22 @@ struct CommandOptionRangeTests {
         defer { fixtures.remove() }
         #expect(try Self.numericOptions(of: "kernels", fixtures: fixtures) == ["--scale", "--columns"])
         #expect(try Set(Self.numericOptions(of: "predict", fixtures: fixtures)) == ["--top"])
+        let train = try Set(Self.numericOptions(of: "train", fixtures: fixtures))
+        #expect(train.isSuperset(of: ["--epochs", "--batch-size", "--lr", "--weight-decay", "--label-smoothing", "--seed", "--limit"]), "\(train)")
+    }
+
+    /// Numbers inside string options: class lists and test:N.
+    @Test func numbersInStringsAreBounded() throws {
+        let fixtures = try CommandFixtures("options-strings")
+        defer { fixtures.remove() }
+        for (arguments, message) in [
+            (fixtures.arguments("train", setting: "--classes", to: "12"), "--classes: the dataset has 10 classes (0-9), got 12"),
+            (fixtures.arguments("train", setting: "--classes", to: "0-9223372036854775807"), "--classes: class numbers must be between 0 and 65535"),
+            (["features", "--weights", fixtures.weights, "--layer", "conv1", "test:9223372036854775807", "o.png"], "expected test:N with N from 0 to 999999"),
+        ] {
+            let result = try ZooCommandTests.run(arguments, timeout: Self.timeout, directory: fixtures.folder)
+            #expect(result.status > 0 && result.status < 128 && result.error.contains(message), "\(arguments): \(result.status) \(result.error.suffix(400))")
+        }
     }
 
     /// The messages name the flag and the range.
