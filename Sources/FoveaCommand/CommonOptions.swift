@@ -50,17 +50,40 @@ func printCheckReport(_ device: any Device) {
 
 /// `--dataset`, `--data-dir`.
 struct DatasetOptions: ParsableArguments {
-    @Option(help: "Dataset: fashion-mnist (or mnist with --data-dir).")
+    @Option(help: "Dataset: fashion-mnist, or mnist (needs --data-dir or FOVEA_MNIST).")
     var dataset: String = "fashion-mnist"
 
-    @Option(help: "Folder with the IDX files (default: FOVEA_FASHION_MNIST, else /usr/share/datasets/fashion-mnist).")
+    @Option(help: "Folder with the IDX files (default: FOVEA_MNIST for mnist; FOVEA_FASHION_MNIST, else /usr/share/datasets/fashion-mnist for fashion-mnist).")
     var dataDir: String?
 
-    func load(_ split: MNISTDataset.Split, limit: Int? = nil) throws -> MNISTDataset {
+    /// The folder with the IDX files. The default folder holds Fashion-MNIST, so `mnist` needs
+    /// `--data-dir` or `FOVEA_MNIST`: its digits labels on Fashion-MNIST images would be garbage.
+    func folder(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
         guard ["fashion-mnist", "mnist"].contains(dataset) else {
-            throw FoveaError.invalidArgument("unknown dataset '\(dataset)'; valid: fashion-mnist, mnist")
+            throw ValidationError("unknown dataset '\(dataset)'; valid: fashion-mnist, mnist")
         }
-        let folder = dataDir.map { URL(fileURLWithPath: $0) } ?? MNISTDataset.defaultFolder()
+        let path: String
+        if let dataDir {
+            path = dataDir
+        } else if dataset == "mnist" {
+            guard let variable = environment["FOVEA_MNIST"], !variable.isEmpty else {
+                throw ValidationError("--dataset mnist needs the MNIST files: give --data-dir <folder> or set FOVEA_MNIST (the default folder holds Fashion-MNIST)")
+            }
+            path = variable
+        } else {
+            path = MNISTDataset.defaultFolder(environment: environment).path
+        }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw ValidationError("--data-dir \(path) is not a folder; give the folder with the IDX files")
+        }
+        return URL(fileURLWithPath: path)
+    }
+
+    func validate() throws { _ = try folder() }
+
+    func load(_ split: MNISTDataset.Split, limit: Int? = nil) throws -> MNISTDataset {
+        let folder = try folder()
         let names = dataset == "mnist" ? (0..<10).map(String.init) : MNISTDataset.fashionClassNames
         return try MNISTDataset.load(folder: folder, split: split, limit: limit, classNames: names)
     }

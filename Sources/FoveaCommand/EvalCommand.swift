@@ -15,6 +15,10 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Evaluate on only the first N test images.")
     var limit: Int?
 
+    func validate() throws {
+        try OptionRange.check(limit, atLeast: 1, flag: "--limit")
+    }
+
     func run() throws {
         let device = try devices.makeDevice()
         let checkpoint = try Checkpoint.load(from: URL(fileURLWithPath: weights))

@@ -23,9 +23,9 @@ struct FeaturesCommand: ParsableCommand {
     var layer: String
     @Flag(help: "Invert grey levels (Fashion-MNIST shows light clothes on black).")
     var invert = false
-    @Option(help: "Scale each tile up by this factor (default: to about 112 pixels).")
+    @Option(help: "Scale each tile up by this factor, 1 to 64 (default: to about 112 pixels).")
     var scale: Int?
-    @Option(help: "Tiles per row (default: about √channels).")
+    @Option(help: "Tiles per row, 1 to 4096 (default: about √channels).")
     var columns: Int?
     @Option(name: .customLong("save-input"), help: "Also write the 28×28 input the model saw (scaled like the tiles) as PNG.")
     var saveInput: String?
@@ -33,6 +33,22 @@ struct FeaturesCommand: ParsableCommand {
     var image: String
     @Argument(help: "The output PNG.")
     var output: String
+
+    func validate() throws {
+        try OptionRange.check(scale, 1...64, flag: "--scale")
+        try OptionRange.check(columns, 1...4096, flag: "--columns")
+        if image.hasPrefix("test:") { _ = try testIndex() }
+        try OutputPath.check(output, flag: "the output PNG")
+        if let saveInput { try OutputPath.check(saveInput, flag: "--save-input") }
+    }
+
+    /// N of `test:N`.
+    func testIndex() throws -> Int {
+        guard let index = Int(image.dropFirst(5)), (0..<1_000_000).contains(index) else {
+            throw ValidationError("expected test:N with N from 0 to 999999, got '\(image)'")
+        }
+        return index
+    }
 
     func run() throws {
         let device = try devices.makeDevice()
@@ -43,7 +59,7 @@ struct FeaturesCommand: ParsableCommand {
         let tiles = try FeatureMaps.channelTiles(activation, layer: layer)
         let height = activation.shape[2]
         let grid = ImageGrid(columns: columns, scale: scale ?? max(1, (112 + height - 1) / height), labelScale: 2)
-        let rendered = grid.render(tiles)
+        let rendered = try grid.render(tiles)
         try rendered.writePNG(to: URL(fileURLWithPath: output))
         if let saveInput {
             try ImageGrid(scale: grid.scale, normalization: .none, labelled: false)
@@ -58,9 +74,7 @@ struct FeaturesCommand: ParsableCommand {
     /// The 28×28 grey input `[1, 28, 28]` in [0, 1] and a description of where it came from.
     func loadInput() throws -> (Tensor, String) {
         if image.hasPrefix("test:") {
-            guard let index = Int(image.dropFirst(5)), index >= 0 else {
-                throw ValidationError("expected test:N with N ≥ 0, got '\(image)'")
-            }
+            let index = try testIndex()
             let test = try data.load(.test, limit: index + 1)
             guard index < test.count else {
                 throw FoveaError.invalidArgument("\(image): the \(data.dataset) test set has only \(test.count) images")

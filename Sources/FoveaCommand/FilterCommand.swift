@@ -22,21 +22,21 @@ struct FilterCommand: ParsableCommand {
     var kernel: String?
     @Option(name: .customLong("kernel-file"), help: "A text file with the kernel: one row per line, numbers separated by spaces or commas.")
     var kernelFile: String?
-    @Option(help: "Stride.")
+    @Option(help: "Stride (1 to 2²⁴).")
     var stride: Int = 1
-    @Option(help: "Padding: same (keeps the size at stride 1; odd kernels only), valid (none), or a number of pixels.")
+    @Option(help: "Padding: same (keeps the size at stride 1; odd kernels only), valid (none), or a number of pixels (0 to 2²⁴).")
     var padding: String = "same"
-    @Option(help: "Dilation.")
+    @Option(help: "Dilation (1 to 2²⁴).")
     var dilation: Int = 1
     @Option(help: "Pool afterwards: max or avg (window and stride --pool-size).")
     var pool: String?
-    @Option(name: .customLong("pool-size"), help: "Pooling window and stride.")
+    @Option(name: .customLong("pool-size"), help: "Pooling window and stride (1 to 2²⁴).")
     var poolSize: Int = 2
     @Option(help: "How values become grey levels: clamp, abs or rescale (default: by the kernel's sum).")
     var mapping: String?
     @Flag(help: "Convert a colour photo to grey first.")
     var grey = false
-    @Option(help: "Resize the photo to this width first (bilinear, keeping the aspect ratio).")
+    @Option(help: "Resize the photo to this width first (bilinear, keeping the aspect ratio; 1 to 2²⁴).")
     var resize: Int?
     @Flag(name: .customLong("list-kernels"), help: "Print the named kernels and exit.")
     var listKernels = false
@@ -48,8 +48,14 @@ struct FilterCommand: ParsableCommand {
     func validate() throws {
         if listKernels { return }
         guard (kernel == nil) != (kernelFile == nil) else { throw ValidationError("give exactly one of --kernel and --kernel-file") }
-        guard input != nil, output != nil else { throw ValidationError("give the input photo and the output PNG") }
-        guard (resize ?? 1) > 0 else { throw ValidationError("--resize must be a positive width") }
+        guard input != nil, let output else { throw ValidationError("give the input photo and the output PNG") }
+        try OutputPath.check(output, flag: "the output PNG")
+        let side = OptionRange.largestImageSide
+        try OptionRange.check(resize, 1...side, flag: "--resize")
+        try OptionRange.check(stride, 1...side, flag: "--stride")
+        try OptionRange.check(dilation, 1...side, flag: "--dilation")
+        try OptionRange.check(poolSize, 1...side, flag: "--pool-size")
+        if case .explicit(let pixels) = try FilterPadding(parsing: padding) { try OptionRange.check(pixels.height, 0...side, flag: "--padding") }
         guard pool == nil || FilterPooling.Kind(rawValue: pool!) != nil else { throw ValidationError("--pool must be max or avg, got '\(pool!)'") }
         guard mapping == nil || PixelMapping(rawValue: mapping!) != nil else {
             throw ValidationError("--mapping must be clamp, abs or rescale, got '\(mapping!)'")
@@ -75,6 +81,7 @@ struct FilterCommand: ParsableCommand {
         if let resize, resize != picture.width {
             resized = ", resized from \(picture.width)×\(picture.height)"
             let height = max(1, (picture.height * resize + picture.width / 2) / picture.width)
+            try AllocationLimit.check([picture.channels, height, resize], for: "--resize \(resize): the resized image")
             picture = Image(pixels: ImageTransforms.resize(picture.pixels, height: height, width: resize))
         }
         print("input   \(input): \(picture.width)×\(picture.height) \(kind)\(resized)")

@@ -22,14 +22,15 @@ struct InferCommand: ParsableCommand {
     var input: String
     @Option(help: "Where to write the logits (safetensors, tensor 'output').")
     var output: String
-    @Option(help: "Number of classes (default: the rows of the weights' last linear layer).")
+    @Option(help: "Number of classes, 1 to 65536 (default: the rows of the weights' last linear layer).")
     var classes: Int?
-    @Option(name: .customLong("batch-size"), help: "Images per forward pass.")
+    @Option(name: .customLong("batch-size"), help: "Images per forward pass (1 to 65536).")
     var batchSize: Int = 16
 
     func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
-        if let classes, classes < 1 { throw ValidationError("--classes must be positive, got \(classes)") }
+        try OptionRange.check(batchSize, 1...OptionRange.largestBatch, flag: "--batch-size")
+        try OptionRange.check(classes, 1...OptionRange.largestClassCount, flag: "--classes")
+        try OutputPath.check(output, flag: "--output")
     }
 
     func run() throws {

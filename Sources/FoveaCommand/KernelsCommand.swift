@@ -18,12 +18,18 @@ struct KernelsCommand: ParsableCommand {
     var model: String?
     @Option(help: "The convolution layer.")
     var layer: String = "conv1"
-    @Option(help: "Scale each weight up to this many pixels.")
+    @Option(help: "Scale each weight up to this many pixels (1 to 64).")
     var scale: Int = 12
-    @Option(help: "Tiles per row (default: about √filters, or the input channels).")
+    @Option(help: "Tiles per row, 1 to 4096 (default: about √filters, or the input channels).")
     var columns: Int?
     @Argument(help: "The output PNG.")
     var output: String
+
+    func validate() throws {
+        try OptionRange.check(scale, 1...64, flag: "--scale")
+        try OptionRange.check(columns, 1...4096, flag: "--columns")
+        try OutputPath.check(output, flag: "the output PNG")
+    }
 
     func run() throws {
         let (network, name) = try loadTrainedModel(weights: weights, model: model)
@@ -34,7 +40,7 @@ struct KernelsCommand: ParsableCommand {
         let weight = convolution.weight.value
         let (tiles, rowLength) = try FeatureMaps.filterTiles(weight, layer: layer)
         let grid = ImageGrid(columns: columns ?? rowLength, scale: scale, labelled: rowLength == nil, labelScale: 1)
-        let rendered = grid.render(tiles)
+        let rendered = try grid.render(tiles)
         try rendered.writePNG(to: URL(fileURLWithPath: output))
         let kind = weight.shape[1] == 3 ? "RGB" : "grey"
         print("\(name) \(layer): weight \(weight.shape), \(ImageKernel.formatted(weight.scalars.min() ?? 0))…\(ImageKernel.formatted(weight.scalars.max() ?? 0))")

@@ -11,12 +11,16 @@ struct PredictCommand: ParsableCommand {
     var weights: String
     @Option(help: "Model (default: the one named in the weights file).")
     var model: String?
-    @Option(help: "How many classes to print.")
+    @Option(help: "How many classes to print (1 to 1000).")
     var top: Int = 3
     @Flag(help: "Invert grey levels (Fashion-MNIST shows light clothes on black; photos are usually the opposite).")
     var invert = false
     @Argument(help: "A PNG or JPEG image; it is converted to grey and resized to 28×28.")
     var image: String
+
+    func validate() throws {
+        try OptionRange.check(top, 1...1000, flag: "--top")
+    }
 
     func run() throws {
         let device = try devices.makeDevice()

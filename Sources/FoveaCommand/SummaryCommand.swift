@@ -11,21 +11,30 @@ struct SummaryCommand: ParsableCommand {
     var model: String = "cnn-bn"
     @Option(help: "Input shape N×C×H×W (default: the model's, 1x1x28x28 or 1x3x224x224).")
     var input: String?
-    @Option(help: "Number of classes (default: the model's, 10 or 1000).")
+    @Option(help: "Number of classes, 1 to 65536 (default: the model's, 10 or 1000).")
     var classes: Int?
     @Flag(help: "Also time a forward pass (evaluation mode, zero weights) on the device.")
     var time = false
+
+    func validate() throws {
+        try OptionRange.check(classes, 1...OptionRange.largestClassCount, flag: "--classes")
+        if let input { _ = try parseShape(input) }
+    }
 
     func run() throws {
         let device = time ? try devices.makeDevice() : nil  // its line first, as in every command that computes
         let defaults = try BuiltInModels.defaults(for: model)
         let shape = try input.map(parseShape) ?? defaults.inputShape
-        if let classes, classes < 1 { throw ValidationError("--classes must be positive, got \(classes)") }
         // The table needs shapes only: skip drawing millions of random weights.
         let network = try Initializer.withoutRandomValues {
             try BuiltInModels.make(model, classes: classes, inputChannels: shape[1])
         }
         let summary = try network.summary(inputShape: shape)
+        if time {
+            // Before printing anything: the timed pass allocates the input and every activation.
+            try AllocationLimit.check(shape, for: "--time: the input batch")
+            try network.checkActivationSizes(for: shape)
+        }
         print("\(model):")
         print(summary)
         print(String(format: "%@ parameters, %.2f GFLOPs per forward pass of %@", grouped(summary.totalParameters),
@@ -54,8 +63,21 @@ func parseShape(_ text: String) throws -> Shape {
     guard dimensions.count == 4, dimensions.allSatisfy({ ($0 ?? 0) > 0 }) else {
         throw ValidationError("--input must be four positive sizes N×C×H×W, like 1x3x224x224; got '\(text)'")
     }
-    return Shape(dimensions.map { $0! })
+    let sizes = dimensions.map { $0! }
+    var count = 1
+    for size in sizes {
+        let (product, overflow) = count.multipliedReportingOverflow(by: size)
+        guard !overflow, product <= largestSummaryElements else {
+            throw ValidationError("--input \(text) has more than 2⁴⁸ elements; give a smaller batch or image")
+        }
+        count = product
+    }
+    return Shape(sizes)
 }
+
+/// The most elements `--input` may have (2⁴⁸), so that the FLOPs and memory of every layer fit in
+/// an `Int`; `--time` needs the input and activations to fit in memory besides.
+let largestSummaryElements = 1 << 48
 
 /// 25557032 → "25,557,032".
 func grouped(_ value: Int) -> String {

@@ -9,23 +9,23 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var data: DatasetOptions
     @OptionGroup var devices: DeviceOptions
 
-    @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")), or a zoo model that takes 28×28 images (resnet18 … resnet152).")
-    var model: String = "cnn-bn"
-    @Option(help: "Epochs in total (a resumed run continues up to this many).")
+    @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")), or a zoo model that takes 28×28 images (resnet18 … resnet152) (default: the one in the --resume checkpoint, else cnn-bn).")
+    var model: String?
+    @Option(help: "Epochs in total, 1 to 10000 (a resumed run continues up to this many).")
     var epochs: Int = 3
-    @Option(name: .customLong("batch-size"), help: "Mini-batch size.")
+    @Option(name: .customLong("batch-size"), help: "Mini-batch size (1 to 65536).")
     var batchSize: Int = 64
-    @Option(help: "Learning rate.")
+    @Option(help: "Learning rate (above 0, at most 100).")
     var lr: Float = 0.05
     @Option(help: "Optimizer: sgd (momentum 0.9, Nesterov), adam, adamw.")
     var optimizer: String = "sgd"
-    @Option(name: .customLong("weight-decay"), help: "Weight decay.")
+    @Option(name: .customLong("weight-decay"), help: "Weight decay (0 to 1).")
     var weightDecay: Float = 5e-4
     @Option(help: "Learning-rate schedule: none, cosine (per step, to zero at the end of the run), step (×0.1 every third of the epochs).")
     var schedule: String = "cosine"
     @Flag(help: "Augment: random crop with 2 pixels of padding and horizontal flips.")
     var augment = false
-    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε.")
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε (0 to 0.99).")
     var labelSmoothing: Float = 0
     @Option(help: "Seed for initialisation, shuffling and augmentation.")
     var seed: UInt64 = 1
@@ -41,7 +41,7 @@ struct TrainCommand: ParsableCommand {
     var from: String?
     @Option(help: "Freeze part of the model: none or backbone (everything but the classification head).")
     var freeze: String = "none"
-    @Option(name: .customLong("backbone-lr-scale"), help: "Learning-rate multiplier for the backbone (e.g. 0.1 when fine-tuning).")
+    @Option(name: .customLong("backbone-lr-scale"), help: "Learning-rate multiplier for the backbone (0 to 10, e.g. 0.1 when fine-tuning).")
     var backboneLRScale: Float = 1
     @Option(help: "Where to write the checkpoint (weights, optimizer state, epoch) after each epoch.")
     var out: String = "model.safetensors"
@@ -49,12 +49,21 @@ struct TrainCommand: ParsableCommand {
     var resume: String?
 
     func validate() throws {
-        guard epochs > 0, batchSize > 0, lr > 0 else { throw ValidationError("--epochs, --batch-size and --lr must be positive") }
+        try OptionRange.check(epochs, 1...10000, flag: "--epochs")
+        try OptionRange.check(batchSize, 1...OptionRange.largestBatch, flag: "--batch-size")
+        try OptionRange.check(lr, above: 0, atMost: 100, flag: "--lr")
+        try OptionRange.check(weightDecay, 0...1, flag: "--weight-decay")
+        try OptionRange.check(labelSmoothing, 0...0.99, flag: "--label-smoothing")
+        try OptionRange.check(backboneLRScale, 0...10, flag: "--backbone-lr-scale")
+        try OptionRange.check(limit, atLeast: 1, flag: "--limit")
+        try OptionRange.check(testLimit, atLeast: 1, flag: "--test-limit")
+        try OptionRange.check(perClass, atLeast: 1, flag: "--per-class")
         guard ["sgd", "adam", "adamw"].contains(optimizer) else { throw ValidationError("--optimizer must be sgd, adam or adamw") }
         guard ["none", "cosine", "step"].contains(schedule) else { throw ValidationError("--schedule must be none, cosine or step") }
         guard ["none", "backbone"].contains(freeze) else { throw ValidationError("--freeze must be none or backbone") }
         guard freeze == "none" || from != nil || resume != nil else { throw ValidationError("--freeze backbone needs --from (pretrained weights)") }
         _ = try classList()
+        try OutputPath.check(out, flag: "--out")
     }
 
     func run() throws {
@@ -63,11 +72,16 @@ struct TrainCommand: ParsableCommand {
         var train = try data.load(.train, limit: limit)
         var test = try data.load(.test, limit: testLimit)
         if let subset = try classList() {
+            if let missing = subset.first(where: { $0 >= train.classNames.count }) {
+                throw ValidationError("--classes: the dataset has \(train.classNames.count) classes (0-\(train.classNames.count - 1)), got \(missing)")
+            }
             train = train.restricted(toClasses: subset, perClass: perClass)
             test = test.restricted(toClasses: subset)
         } else if let perClass {
             train = train.restricted(toClasses: Array(0..<train.classNames.count), perClass: perClass)
         }
+        let resumed = try resume.map { try Checkpoint.load(from: URL(fileURLWithPath: $0)) }
+        let model = self.model ?? resumed?.metadata["fovea.model"] ?? "cnn-bn"
         let network = try BuiltInModels.make(model, classes: train.classNames.count, inputChannels: 1, seed: seed)
         try network.build(inputShape: [batchSize, 1, 28, 28])
         if let from {
@@ -78,10 +92,16 @@ struct TrainCommand: ParsableCommand {
         if freeze == "backbone" { network.freezeBackbone() }
         let optimizer = try makeOptimizer(network)
         var firstEpoch = 0
-        if let resume {
-            let checkpoint = try Checkpoint.load(from: URL(fileURLWithPath: resume))
+        if let resume, let checkpoint = resumed {
             if let stored = checkpoint.metadata["fovea.model"], stored != model {
-                throw FoveaError.invalidArgument("\(resume) holds a '\(stored)' model, not '\(model)'")
+                throw FoveaError.invalidArgument("\(resume) holds a '\(stored)' model, not '\(model)'; leave out --model to resume it")
+            }
+            if let stored = checkpoint.metadata["fovea.optimizer"] {
+                guard stored == self.optimizer else {
+                    throw FoveaError.invalidArgument("\(resume) was trained with the optimizer '\(stored)', not '\(self.optimizer)'; give --optimizer \(stored) to resume it")
+                }
+            } else {
+                printError("warning: \(resume) does not record its optimizer (fovea.optimizer); resuming with '\(self.optimizer)' — give the --optimizer it was trained with")
             }
             try checkpoint.restore(into: network, optimizer: optimizer)
             firstEpoch = Int(checkpoint.metadata["fovea.epoch"] ?? "0") ?? 0
@@ -118,7 +138,7 @@ struct TrainCommand: ParsableCommand {
                          evaluation.loss, evaluation.accuracy * 100, seconds, Double(images) / seconds, optimizer.learningRate))
             fflush(nil)  // show each epoch as it ends, also when output goes to a file
             try Checkpoint.save(model: network, optimizer: optimizer, metadata: [
-                "fovea.model": model, "fovea.epoch": String(epoch + 1), "fovea.seed": String(seed),
+                "fovea.model": model, "fovea.optimizer": self.optimizer, "fovea.epoch": String(epoch + 1), "fovea.seed": String(seed),
                 "fovea.test_accuracy": String(format: "%.4f", evaluation.accuracy), "fovea.format": "checkpoint-1",
             ], to: URL(fileURLWithPath: out))
         }
@@ -143,6 +163,9 @@ struct TrainCommand: ParsableCommand {
             let bounds = part.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !bounds.isEmpty, bounds.allSatisfy({ $0 != nil && $0! >= 0 }), bounds.count <= 2 else {
                 throw ValidationError("--classes takes numbers and ranges like 0,2,4 or 5-9; got '\(classes)'")
+            }
+            if let large = bounds.first(where: { $0! >= OptionRange.largestClassCount }) {
+                throw ValidationError("--classes: class numbers must be between 0 and \(OptionRange.largestClassCount - 1), got \(large!)")
             }
             result += bounds.count == 2 ? Array(bounds[0]!...max(bounds[0]!, bounds[1]!)) : [bounds[0]!]
         }

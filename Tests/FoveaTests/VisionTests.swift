@@ -144,7 +144,7 @@ struct VisionTests {
 
     // MARK: Grids
 
-    @Test func gridHasTheExpectedTilesAndSize() {
+    @Test func gridHasTheExpectedTilesAndSize() throws {
         // Tile i holds i + (column mod 2): after per-tile normalisation, columns alternate 0 and 255.
         let tiles = (0..<10).map { i in Tensor(shape: [1, 5, 7], scalars: (0..<35).map { Float(i + ($0 % 7) % 2) }) }
         let grid = ImageGrid(columns: 4, gap: 2, scale: 3, labelled: false, background: 128)
@@ -152,7 +152,7 @@ struct VisionTests {
         #expect(layout.rows == 3 && layout.columns == 4)
         #expect(layout.tileHeight == 15 && layout.tileWidth == 21)
         #expect(layout.width == 94 && layout.height == 53, "4·21 + 5·2 by 3·15 + 4·2")
-        let image = grid.render(tiles)
+        let image = try grid.render(tiles)
         #expect(image.pixels.shape == [1, layout.height, layout.width])
         // Each tile, normalised on its own, alternates 0 and 255 (nearest-neighbour ×3); empty slots are background.
         var drawn = 0
@@ -164,7 +164,7 @@ struct VisionTests {
         }
         #expect(drawn == 10)
         // Default columns ⌈√n⌉, RGB tiles stay RGB, labels drawn in the corner.
-        let labelled = ImageGrid(scale: 4).render((0..<12).map { Tensor.randomUniform([3, 8, 8], seed: UInt64($0)) })
+        let labelled = try ImageGrid(scale: 4).render((0..<12).map { Tensor.randomUniform([3, 8, 8], seed: UInt64($0)) })
         let layout12 = ImageGrid(scale: 4).layout(tileCount: 12, tileHeight: 8, tileWidth: 8)
         #expect(layout12.columns == 4 && layout12.rows == 3 && labelled.pixels.shape == [3, layout12.height, layout12.width])
         let (top, left) = layout12.origin(ofTile: 11)   // "11": box at (top, left), glyph rows from +1

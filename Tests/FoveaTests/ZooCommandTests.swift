@@ -38,18 +38,39 @@ struct ZooCommandTests {
         return url
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
+    /// Runs the built `fovea` with `arguments` (in `directory`, if given); a child still running after `timeout` seconds is
+    /// killed and the call throws. A child killed by a signal reports `128 + signal`, as a shell does
+    /// (a trap, SIGILL, is 132).
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 600, directory: URL? = nil) throws
+        -> (status: Int32, output: String, error: String) {
         let process = Process()
         process.executableURL = try fovea()
+        if let directory { process.currentDirectoryURL = directory }
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe(), error = Pipe()
+        // Files rather than pipes: the child never blocks on a full pipe while this thread waits.
+        let folder = try DataFixtures.temporaryFolder("run")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let outputURL = folder.appendingPathComponent("stdout"), errorURL = folder.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+        let output = try FileHandle(forWritingTo: outputURL), error = try FileHandle(forWritingTo: errorURL)
         process.standardOutput = output
         process.standardError = error
         try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile(), err = error.fileHandleForReading.readDataToEndOfFile()
+        try? output.close()
+        try? error.close()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw FoveaError(.io, "fovea \(arguments.joined(separator: " ")) still ran after \(timeout) s; killed")
+        }
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return (status, String(decoding: try Data(contentsOf: outputURL), as: UTF8.self),
+                String(decoding: try Data(contentsOf: errorURL), as: UTF8.self))
     }
 
     @Test func summaryOfAZooModel() throws {
@@ -87,5 +108,15 @@ struct ZooCommandTests {
 
         let missing = try Self.run(["infer", "--model", "resnet18", "--weights", weights.path, "--input", weights.path, "--output", output.path])
         #expect(missing.status != 0 && missing.error.contains("has no tensor 'input'"), "\(missing.error)")
+    }
+}
+
+/// `fovea --version` prints the library's one version constant.
+@Suite("fovea command: version")
+struct VersionCommandTests {
+    @Test func versionIsTheLibrarys() throws {
+        let result = try ZooCommandTests.run(["--version"], timeout: 30)
+        #expect(result.status == 0 && result.output == FoveaVersion.current + "\n", "\(result.output) \(result.error)")
+        #expect(FoveaVersion.current.split(separator: ".").count == 3)
     }
 }

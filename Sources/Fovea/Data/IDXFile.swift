@@ -14,10 +14,7 @@ public struct IDXFile: Sendable {
     public var bytes: [UInt8]
 
     public static func read(from url: URL) throws -> IDXFile {
-        let raw: Data
-        do { raw = try Data(contentsOf: url) } catch {
-            throw FoveaError(.io, "\(url.path): cannot read: \(error.localizedDescription)")
-        }
+        let raw = try FileContents.read(url, what: "IDX file")
         return try decode(raw, source: url.path)
     }
 

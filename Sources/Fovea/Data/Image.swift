@@ -25,10 +25,7 @@ public struct Image: Sendable {
     ///   a PNG or JPEG image stb_image can decode (with stb's reason, e.g. "bad png sig"), or when
     ///   its header promises more than `maximumPixelCount` pixels.
     public static func read(from url: URL, channels: Channels? = .rgb) throws -> Image {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw FoveaError(.io, "\(url.path): cannot read: \(error.localizedDescription)")
-        }
+        let data = try FileContents.read(url, what: "image")
         return try decode(data, source: url.path, channels: channels)
     }
 

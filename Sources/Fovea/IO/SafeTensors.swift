@@ -39,12 +39,7 @@ public struct SafeTensors: Sendable {
 
     /// Reads and validates a safetensors file.
     public static func read(from url: URL) throws -> SafeTensors {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
-        } catch {
-            throw FoveaError(.io, "\(url.path): cannot read: \(error.localizedDescription)")
-        }
+        let data = try FileContents.read(url, what: "safetensors file", mapped: true)
         return try decode(data, source: url.path)
     }
 

@@ -138,9 +138,27 @@ open class Layer {
 
     // MARK: Convenience
 
-    /// Checks the shapes for `inputShape` through the whole tree and returns the output shape.
+    /// Checks the shapes for `inputShape` through the whole tree, and that every activation fits
+    /// in memory (`checkActivationSizes`), and returns the output shape.
     @discardableResult
-    public func build(inputShape: Shape) throws -> Shape { try outputShape(for: inputShape) }
+    public func build(inputShape: Shape) throws -> Shape {
+        try AllocationLimit.check(inputShape, for: "\(displayName): the input")
+        let output = try outputShape(for: inputShape)
+        try checkActivationSizes(for: inputShape)
+        return output
+    }
+
+    /// Throws unless the input of `shape` and every layer's output for it fit in memory
+    /// (`AllocationLimit`, one tensor at a time), before a forward pass allocates them. The
+    /// output shapes come from shape inference (`summaryRows`), so nothing is allocated.
+    /// - Throws: the shape errors of shape inference, or `.invalidArgument` naming the layer, its
+    ///   output shape, the bytes and the limit.
+    public func checkActivationSizes(for shape: Shape) throws {
+        try AllocationLimit.check(shape, for: "\(displayName): the input")
+        for row in try summaryRows(for: shape).rows {
+            try AllocationLimit.check(row.outputShape, for: "\(row.name) (\(row.type)): the output")
+        }
+    }
 
     /// `forward` on `Devices.current`.
     public func callAsFunction(_ input: Tensor) throws -> Tensor { try forward(input, device: Devices.current) }

@@ -84,14 +84,28 @@ public struct ImageFilter: Sendable {
         Conv2DOptions(stride: stride, padding: try resolvedPadding(name: name), dilation: dilation, groups: channels)
     }
 
+    /// Checks, before anything is allocated, that the kernel fits in the padded image
+    /// `[C, H + 2·padding, W + 2·padding]` (dilated: `dilation·(kernel − 1) + 1` pixels per axis)
+    /// and that the padded and the filtered image fit in memory (`AllocationLimit`; pooling only
+    /// shrinks the filtered image).
+    /// - Throws: `FoveaError` naming `name`, the kernel and the padded image sizes, or the shape and
+    ///   bytes too large to allocate.
+    public func checkSizes(channels c: Int, height h: Int, width w: Int, options: Conv2DOptions, name: String) throws {
+        let geometry = try Conv2DGeometry(inputShape: [1, c, h, w], weightShape: [c, 1, kernel.rows, kernel.columns], options: options, name: name)
+        try AllocationLimit.check([c, h + 2 * options.padding.height, w + 2 * options.padding.width], for: "\(name): the padded image")
+        try AllocationLimit.check([1, c, geometry.outputHeight, geometry.outputWidth], for: "\(name): the filtered image")
+    }
+
     /// Filters `pixels` `[C, H, W]` on `device`.
     /// - Parameter name: what error messages name, e.g. the input file and the kernel.
-    /// - Throws: `FoveaError` for a kernel larger than the padded image (with the arithmetic),
-    ///   a bad stride, dilation or padding, or a pooling window larger than the filtered image.
+    /// - Throws: `FoveaError` for a kernel larger than the padded image (with both sizes),
+    ///   a bad stride, dilation or padding, a padded or filtered image too large to allocate, or a
+    ///   pooling window larger than the filtered image.
     public func apply(to pixels: Tensor, device: any Device, name: String = "filter") throws -> FilterResult {
         precondition(pixels.shape.rank == 3, "ImageFilter.apply expects [C, H, W], got \(pixels.shape)")
         let (c, h, w) = (pixels.shape[0], pixels.shape[1], pixels.shape[2])
         let options = try convolutionOptions(channels: c, name: name)
+        try checkSizes(channels: c, height: h, width: w, options: options, name: name)
         var depthwise = Tensor(zeros: [c, 1, kernel.rows, kernel.columns])
         depthwise.withUnsafeMutableBufferPointer { weight in
             for channel in 0..<c {

@@ -60,12 +60,19 @@ public struct ImageGrid: Sendable {
     }
 
     /// The grid of `tiles`, each `[C, h, w]` with the same shape and C = 1 or 3.
-    public func render(_ tiles: [Tensor]) -> Image {
-        precondition(!tiles.isEmpty, "ImageGrid.render needs at least one tile")
-        let shape = tiles[0].shape
-        precondition(shape.rank == 3 && (shape[0] == 1 || shape[0] == 3), "ImageGrid tiles must be [1 or 3, h, w], got \(shape)")
-        precondition(tiles.allSatisfy { $0.shape == shape }, "ImageGrid tiles must all have the shape \(shape)")
+    /// - Throws: `.invalidArgument` for no tiles, `.shapeMismatch` for tiles not `[1 or 3, h, w]`
+    ///   or of different shapes, and `.invalidArgument` (from `AllocationLimit`) when the picture
+    ///   `[C, height, width]` would not fit in memory — checked before it is allocated.
+    public func render(_ tiles: [Tensor]) throws -> Image {
+        guard let shape = tiles.first?.shape else { throw FoveaError.invalidArgument("ImageGrid.render needs at least one tile") }
+        guard shape.rank == 3 && (shape[0] == 1 || shape[0] == 3) else {
+            throw FoveaError.shapeMismatch("ImageGrid tiles must be [1 or 3, h, w], got \(shape)")
+        }
+        if let other = tiles.first(where: { $0.shape != shape }) {
+            throw FoveaError.shapeMismatch("ImageGrid tiles must all have the shape \(shape), got one of \(other.shape)")
+        }
         let (c, h, w) = (shape[0], shape[1], shape[2])
+        try checkSize(channels: c, tileCount: tiles.count, tileHeight: h, tileWidth: w)
         let grid = layout(tileCount: tiles.count, tileHeight: h, tileWidth: w)
         var pixels = Tensor(repeating: background, shape: [c, grid.height, grid.width])
         for (index, tile) in tiles.enumerated() {
@@ -86,6 +93,26 @@ public struct ImageGrid: Sendable {
             if labelled { TinyFont.draw(String(index), into: &pixels, top: top, left: left, scale: labelScale) }
         }
         return Image(pixels: pixels)
+    }
+
+    /// Throws unless the picture `[channels, height, width]` of `layout` fits in memory
+    /// (`AllocationLimit`), computing the sizes without overflow.
+    public func checkSize(channels: Int, tileCount: Int, tileHeight: Int, tileWidth: Int) throws {
+        let columns = max(1, min(self.columns ?? Int(Double(tileCount).squareRoot().rounded(.up)), max(tileCount, 1)))
+        let rows = max(1, (tileCount + columns - 1) / columns)
+        /// count·(side·scale) + (count + 1)·gap, or nil on overflow.
+        func extent(_ count: Int, _ side: Int) -> Int? {
+            let parts = [side, scale, count]
+            guard let tiles = AllocationLimit.bytes(of: parts, elementSize: 1),
+                  let gaps = AllocationLimit.bytes(of: [count + 1, gap], elementSize: 1) else { return nil }
+            let (sum, overflow) = tiles.addingReportingOverflow(gaps)
+            return overflow ? nil : sum
+        }
+        let purpose = "ImageGrid: \(tileCount) tiles of \(tileHeight)×\(tileWidth) ×\(scale) in \(rows) rows × \(columns) columns"
+        guard let height = extent(rows, tileHeight), let width = extent(columns, tileWidth) else {
+            throw FoveaError.invalidArgument("\(purpose): the picture's size overflows")
+        }
+        try AllocationLimit.check([channels, height, width], for: purpose)
     }
 
     /// `255·(x − min)/(max − min)` over the whole tile; 0 when the tile is constant.

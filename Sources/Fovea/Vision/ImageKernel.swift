@@ -95,12 +95,18 @@ extension ImageKernel {
         identity, edgeDetection, laplacian, outline, sharpen, boxBlur, gaussianBlur, gaussianBlur5, sobelX, sobelY,
     ]
 
+    /// The largest side of `gaussian(size:sigma:)`: 255 (beyond a few σ the weights are zero anyway).
+    public static let maximumGaussianSize = 255
+
     /// A `size × size` Gaussian, `w[r, s] ∝ exp(−((r − c)² + (s − c)²) / (2σ²))` with `c = (size − 1)/2`,
     /// normalised to sum 1.
-    /// - Throws: `.invalidArgument` for a size < 1 or σ ≤ 0.
+    /// - Throws: `.invalidArgument` for a size outside 1…`maximumGaussianSize` or σ ≤ 0.
     public static func gaussian(size: Int, sigma: Float) throws -> ImageKernel {
-        guard size >= 1, sigma > 0, sigma.isFinite else {
-            throw FoveaError.invalidArgument("gaussian kernel: size must be ≥ 1 and σ > 0, got size \(size), σ \(sigma)")
+        guard (1...maximumGaussianSize).contains(size) else {
+            throw FoveaError.invalidArgument("gaussian kernel: size must be between 1 and \(maximumGaussianSize), got \(size)")
+        }
+        guard sigma > 0, sigma.isFinite else {
+            throw FoveaError.invalidArgument("gaussian kernel: σ must be a finite number > 0, got \(sigma)")
         }
         let centre = Double(size - 1) / 2
         var weights: [Double] = []
@@ -169,12 +175,16 @@ extension ImageKernel {
         return ImageKernel(name: name ?? source, rows: rows.count, columns: rows[0].count, weights: rows.flatMap { $0 })
     }
 
+    /// The largest kernel file `read` accepts: 16 MiB, room for a 1000×1000 matrix of numbers
+    /// with 16 characters each.
+    public static let maximumFileBytes = 16 << 20
+
     /// Reads a kernel from a text file: one row per line, numbers separated by spaces or commas.
     /// - Throws: `.io` naming the file when it cannot be read; the errors of `parse`.
     public static func read(from url: URL) throws -> ImageKernel {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw FoveaError(.io, "\(url.path): cannot read the kernel file: \(error.localizedDescription)")
+        let data = try FileContents.read(url, what: "kernel file", maximumBytes: maximumFileBytes)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw FoveaError(.corruptFile, "\(url.path): the kernel file is not UTF-8 text")
         }
         return try parse(text, source: url.path, name: url.deletingPathExtension().lastPathComponent)
     }
