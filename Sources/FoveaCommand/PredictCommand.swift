@@ -33,7 +33,8 @@ struct PredictCommand: ParsableCommand {
         let probabilities = device.softmaxForward(logits: logits, log: false).scalars
         print("\(image) (\(picture.width)×\(picture.height) → \(input.summary)):")
         for (rank, entry) in probabilities.enumerated().sorted(by: { $0.element > $1.element }).prefix(top).enumerated() {
-            print(String(format: "  %d. %-12@ %6.2f%%", rank + 1, names[entry.offset], entry.element * 100))
+            let name = names[entry.offset], width = max(12, names.map(\.count).max() ?? 0)
+            print("  \(rank + 1). \(name + String(repeating: " ", count: width - name.count)) " + String(format: "%6.2f%%", entry.element * 100))
         }
     }
 }

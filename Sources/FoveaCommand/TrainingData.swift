@@ -163,8 +163,11 @@ extension TrainingData {
             let test = try data.load(.test, limit: limit)
             return (test, stored ?? .idx(dataset: data.dataset, classNames: test.classNames))
         }
-        guard let stored, stored.dataset == "folder" else {
+        guard let stored else {
             throw FoveaError.invalidArgument("\(weights) does not store how its images were prepared (class names, input size, channels); it was not trained on an image folder by fovea train --data-dir")
+        }
+        guard stored.dataset == "folder" else {
+            throw FoveaError.invalidArgument("\(weights) was trained on \(stored.dataset), not on an image folder; leave out --data-dir or give the IDX folder with --dataset \(stored.dataset)")
         }
         let root = URL(fileURLWithPath: data.dataDir!)
         var test: ImageFolderDataset

@@ -18,17 +18,22 @@ struct ImageFolderTrainingTests {
             let folder = root.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             for index in 0..<perClass {
-                let channels = grey ? 1 : 3
-                var pixels = Tensor(zeros: [channels, size, size])
-                pixels.withUnsafeMutableBufferPointer { values in
-                    for channel in 0..<channels {
-                        let level: Float = grey ? 40 + 80 * Float(label) : (channel == 2 - label ? 200 : 50)
-                        for i in 0..<(size * size) { values[channel * size * size + i] = level + 60 * (generator.nextUnitFloat() - 0.5) }
-                    }
-                }
-                try Image(pixels: pixels).writePNG(to: folder.appendingPathComponent("\(index).png"))
+                try picture(label: label, size: size, grey: grey, using: &generator).writePNG(to: folder.appendingPathComponent("\(index).png"))
             }
         }
+    }
+
+    /// A noisy picture in the colour (or grey level) of class `label`.
+    static func picture(label: Int, size: Int, grey: Bool, using generator: inout SeededGenerator) -> Image {
+        let channels = grey ? 1 : 3
+        var pixels = Tensor(zeros: [channels, size, size])
+        pixels.withUnsafeMutableBufferPointer { values in
+            for channel in 0..<channels {
+                let level: Float = grey ? 40 + 80 * Float(label) : (channel == 2 - label ? 200 : 50)
+                for i in 0..<(size * size) { values[channel * size * size + i] = level + 60 * (generator.nextUnitFloat() - 0.5) }
+            }
+        }
+        return Image(pixels: pixels)
     }
 
     /// The percentage in the last "<label> accuracy N%" of `output`.
@@ -50,18 +55,28 @@ struct ImageFolderTrainingTests {
         let accuracy = try #require(Self.lastAccuracy("test", in: train.output), "\(train.output)")
         #expect(accuracy > 100.0 / 3 + 20, "\(train.output)")
 
-        // eval rebuilds the same held-out split and preparation from the checkpoint.
+        // eval rebuilds the same held-out split and preparation from the checkpoint: recolour every
+        // training image as the next class, so that only the held-out ones still match their folder.
+        var generator = SeededGenerator(seed: 9)
+        let split = try ImageFolderDataset(root: images, crop: 16).split(heldOutFraction: 0.2, seed: 0)
+        for file in split.train.files {
+            try Self.picture(label: (file.label + 1) % 3, size: 16, grey: false, using: &generator).writePNG(to: file.url)
+        }
         let eval = try ZooCommandTests.run(["eval", "--weights", weights, "--data-dir", images.path])
         #expect(eval.status == 0, "\(eval.error)")
         #expect(eval.output.contains("(12 images)"), "\(eval.output)")
         #expect(Self.lastAccuracy("test", in: eval.output) == accuracy, "\(eval.output)")
         let all = try ZooCommandTests.run(["eval", "--weights", weights, "--data-dir", images.path, "--val-fraction", "1"])
         #expect(all.status == 0 && all.output.contains("(60 images)"), "\(all.output)\(all.error)")
+        #expect(try #require(Self.lastAccuracy("test", in: all.output)) < accuracy - 30, "\(all.output)")
+        let idx = try ZooCommandTests.run(["eval", "--weights", weights])
+        #expect(idx.status != 0 && idx.error.contains("\(weights) was trained on an image folder; give it with --data-dir"), "\(idx.error)")
 
         // predict prints the folder's class names, not Fashion-MNIST's.
-        let predict = try ZooCommandTests.run(["predict", "--weights", weights, images.appendingPathComponent("red/0.png").path])
+        let predict = try ZooCommandTests.run(["predict", "--weights", weights, try #require(split.heldOut.files.first { $0.label == 2 }).url.path])
         #expect(predict.status == 0, "\(predict.error)")
         #expect(Self.classes.allSatisfy(predict.output.contains) && predict.output.contains("28×28 RGB"), "\(predict.output)")
+        #expect(predict.output.contains("  1. red          "), "\(predict.output)")
     }
 
     /// `root/train/<class>` + `root/val/<class>`, a zoo model at 32×32, then `--from` its checkpoint
