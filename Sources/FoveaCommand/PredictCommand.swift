@@ -15,7 +15,7 @@ struct PredictCommand: ParsableCommand {
     var top: Int = 3
     @Flag(help: "Invert grey levels (Fashion-MNIST shows light clothes on black; photos are usually the opposite).")
     var invert = false
-    @Argument(help: "A PNG or JPEG image; it is converted to grey and resized to 28×28.")
+    @Argument(help: "A PNG or JPEG image; it is prepared as the weights' training images were (stored in the checkpoint; else grey 28×28).")
     var image: String
 
     func validate() throws {
@@ -25,19 +25,20 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         let device = try devices.makeDevice()
         let checkpoint = try Checkpoint.load(from: URL(fileURLWithPath: weights))
-        let names = MNISTDataset.fashionClassNames
+        let input = try InputPreparation(metadata: checkpoint.metadata, source: weights) ?? .legacy
+        let names = input.classNames
         let name = try modelName(given: model, checkpoint: checkpoint)
-        let network = try Initializer.withoutRandomValues { try BuiltInModels.make(name, classes: names.count, inputChannels: 1) }
+        let network = try Initializer.withoutRandomValues { try BuiltInModels.make(name, classes: names.count, inputChannels: input.channels.rawValue) }
         try checkpoint.restore(into: network)
         network.eval()
-        let picture = try Image.read(from: URL(fileURLWithPath: image), channels: .grey)
-        var pixels = ImageFolderDataset.prepare(picture, resize: 28, crop: 28, mean: [0], standardDeviation: [1])
-        if invert { pixels.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = 1 - $0[i] } } }
-        let logits = try network.forward(pixels.reshaped(to: [1, 1, 28, 28]), device: device)
+        let picture = try Image.read(from: URL(fileURLWithPath: image), channels: input.channels)
+        let pixels = input.prepare(picture, invert: invert)
+        let logits = try network.forward(pixels.reshaped(to: [1, input.channels.rawValue, input.size, input.size]), device: device)
         let probabilities = device.softmaxForward(logits: logits, log: false).scalars
-        print("\(image) (\(picture.width)×\(picture.height), \(picture.channels == 1 ? "grey" : "RGB") → 28×28 grey):")
+        print("\(image) (\(picture.width)×\(picture.height) → \(input.summary)):")
         for (rank, entry) in probabilities.enumerated().sorted(by: { $0.element > $1.element }).prefix(top).enumerated() {
-            print(String(format: "  %d. %-12@ %6.2f%%", rank + 1, names[entry.offset], entry.element * 100))
+            let name = names[entry.offset], width = max(12, names.map(\.count).max() ?? 0)
+            print("  \(rank + 1). \(name + String(repeating: " ", count: width - name.count)) " + String(format: "%6.2f%%", entry.element * 100))
         }
     }
 }

@@ -4,12 +4,13 @@ import Foundation
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Train a model on Fashion-MNIST (or MNIST), evaluating after every epoch.")
+        commandName: "train", abstract: "Train a model on Fashion-MNIST, MNIST or a folder of your images (one sub-folder per class), evaluating after every epoch.")
 
     @OptionGroup var data: DatasetOptions
+    @OptionGroup var folder: ImageFolderOptions
     @OptionGroup var devices: DeviceOptions
 
-    @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")), or a zoo model that takes 28×28 images (resnet18 … resnet152) (default: the one in the --resume checkpoint, else cnn-bn).")
+    @Option(help: "Model: \(SmallModels.names.joined(separator: ", ")), or a zoo model (resnet18 … resnet152, vgg…, densenet…; on Fashion-MNIST one that takes 28×28 images) (default: the one in the --resume checkpoint, else cnn-bn).")
     var model: String?
     @Option(help: "Epochs in total, 1 to 10000 (a resumed run continues up to this many).")
     var epochs: Int = 3
@@ -69,30 +70,22 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let device = try devices.makeDevice()
         defer { printCheckReport(device) }
-        var train = try data.load(.train, limit: limit)
-        var test = try data.load(.test, limit: testLimit)
-        if let subset = try classList() {
-            if let missing = subset.first(where: { $0 >= train.classNames.count }) {
-                throw ValidationError("--classes: the dataset has \(train.classNames.count) classes (0-\(train.classNames.count - 1)), got \(missing)")
-            }
-            train = train.restricted(toClasses: subset, perClass: perClass)
-            test = test.restricted(toClasses: subset)
-        } else if let perClass {
-            train = train.restricted(toClasses: Array(0..<train.classNames.count), perClass: perClass)
-        }
-        let resumed = try resume.map { try Checkpoint.load(from: URL(fileURLWithPath: $0)) }
-        let model = self.model ?? resumed?.metadata["fovea.model"] ?? "cnn-bn"
-        let network = try BuiltInModels.make(model, classes: train.classNames.count, inputChannels: 1, seed: seed)
-        try network.build(inputShape: [batchSize, 1, 28, 28])
-        if let from {
-            let pretrained = try Checkpoint.load(from: URL(fileURLWithPath: from))
-            try network.loadBackbone(pretrained.weights)
-            printError("loaded the backbone of \(from); new head \(network.classifierPath ?? "?") with \(train.classNames.count) classes")
+        let pretrained = try from.map { (name: $0, checkpoint: try Checkpoint.load(from: URL(fileURLWithPath: $0))) }
+        let resumed = try resume.map { (name: $0, checkpoint: try Checkpoint.load(from: URL(fileURLWithPath: $0))) }
+        let model = self.model ?? resumed?.checkpoint.metadata["fovea.model"] ?? "cnn-bn"
+        let data = try TrainingData.forTraining(self.data, folder, model: model, pretrained: pretrained, resumed: resumed,
+                                                limit: limit, testLimit: testLimit, classes: classList(), perClass: perClass)
+        let (train, test, input) = (data.train, data.test, data.preparation)
+        let network = try BuiltInModels.make(model, classes: input.classNames.count, inputChannels: input.channels.rawValue, seed: seed)
+        try network.build(inputShape: [batchSize, input.channels.rawValue, input.size, input.size])
+        if let pretrained {
+            try network.loadBackbone(pretrained.checkpoint.weights)
+            printError("loaded the backbone of \(pretrained.name); new head \(network.classifierPath ?? "?") with \(train.classNames.count) classes")
         }
         if freeze == "backbone" { network.freezeBackbone() }
         let optimizer = try makeOptimizer(network)
         var firstEpoch = 0
-        if let resume, let checkpoint = resumed {
+        if let resume, let checkpoint = resumed?.checkpoint {
             if let stored = checkpoint.metadata["fovea.model"], stored != model {
                 throw FoveaError.invalidArgument("\(resume) holds a '\(stored)' model, not '\(model)'; leave out --model to resume it")
             }
@@ -113,6 +106,7 @@ struct TrainCommand: ParsableCommand {
         let testLoader = try DataLoader(test, batchSize: 256, shuffle: false)
         defer { fflush(nil) }
         print("fovea train: \(model), \(network.parameterCount) parameters, \(train.count) training and \(test.count) test images, device \(Devices.describe(device))")
+        print("data: \(data.source), \(input.classNames.count) classes, \(input.summary)")
         for epoch in firstEpoch..<epochs {
             loader.epoch = epoch
             var progress = ProgressBar(total: loader.batchCount, label: "epoch \(epoch + 1)/\(epochs)")
@@ -140,7 +134,7 @@ struct TrainCommand: ParsableCommand {
             try Checkpoint.save(model: network, optimizer: optimizer, metadata: [
                 "fovea.model": model, "fovea.optimizer": self.optimizer, "fovea.epoch": String(epoch + 1), "fovea.seed": String(seed),
                 "fovea.test_accuracy": String(format: "%.4f", evaluation.accuracy), "fovea.format": "checkpoint-1",
-            ], to: URL(fileURLWithPath: out))
+            ].merging(input.metadata) { kept, _ in kept }, to: URL(fileURLWithPath: out))
         }
         print("saved \(out)")
     }

@@ -11,24 +11,24 @@ import Testing
 struct ThreadCountNetworkTests {
     /// 28×28 RGB → strided stem (shifted image, phase planes) → a basic block 128→64 with a 1×1
     /// downsample at 14×14 → a strided basic block at 7×7 → max pool → global average pool → linear.
-    static func network() -> Sequential {
+    static func network() throws -> Sequential {
         Sequential(named: [
-            ("conv1", Conv2D(3, 128, kernelSize: 3, stride: 2, padding: 1, bias: false, seed: 1)),
-            ("bn1", BatchNorm2D(128)),
+            ("conv1", try Conv2D(3, 128, kernelSize: 3, stride: 2, padding: 1, bias: false, seed: 1)),
+            ("bn1", try BatchNorm2D(128)),
             ("relu", ReLU()),
-            ("block1", BasicBlock(128, 64, seed: 2)),
-            ("block2", BasicBlock(64, 64, stride: 2, seed: 3)),
-            ("maxpool", MaxPool2D(kernelSize: 3, stride: 2, padding: 1)),
-            ("avgpool", AdaptiveAvgPool2D(outputSize: 1)),
+            ("block1", try BasicBlock(128, 64, seed: 2)),
+            ("block2", try BasicBlock(64, 64, stride: 2, seed: 3)),
+            ("maxpool", try MaxPool2D(kernelSize: 3, stride: 2, padding: 1)),
+            ("avgpool", try AdaptiveAvgPool2D(outputSize: 1)),
             ("flatten", Flatten()),
-            ("fc", Linear(64, 10, seed: 4)),
+            ("fc", try Linear(64, 10, seed: 4)),
         ])
     }
 
     @Test func residualNetworkLogitsAndGradients() throws {
         let images = Tensor.randomNormal([1, 3, 28, 28], seed: 17)
-        ThreadedBackend.expectSameBits("residual network", make: { DispatchDevice(threads: $0, fallback: NaiveDevice()) }) { device in
-            let model = Self.network()
+        try ThreadedBackend.expectSameBits("residual network", make: { DispatchDevice(threads: $0, fallback: NaiveDevice()) }) { device in
+            let model = try Self.network()
             model.eval()
             let evaluation = try! model.forward(images, device: device)
             model.train()

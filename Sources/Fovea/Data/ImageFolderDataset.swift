@@ -28,9 +28,11 @@ public struct ImageFolderDataset: ImageDataset {
     public static let extensions: Set<String> = ["png", "jpg", "jpeg"]
 
     /// Scans `root`. Every candidate file is decoded once here, so bad files are found up front.
-    /// - Throws: `.io` if `root` has no class folders; `.corruptFile` naming the first bad file
-    ///   under `.fail`.
-    public init(root: URL, channels: Image.Channels = .rgb, resize: Int? = nil, crop: Int,
+    /// `channels` nil reads grey when every image is grey (grey or grey+alpha files), else RGB.
+    /// - Throws: `.io` if `root` has no class folders, a class folder has no usable image, or
+    ///   there are no images at all (each naming the folder); `.corruptFile` naming the first bad
+    ///   file under `.fail`.
+    public init(root: URL, channels: Image.Channels? = .rgb, resize: Int? = nil, crop: Int,
                 mean: [Float]? = nil, standardDeviation: [Float]? = nil, badFiles: BadFilePolicy = .fail) throws {
         let manager = FileManager.default
         let folders: [String]
@@ -43,14 +45,15 @@ public struct ImageFolderDataset: ImageDataset {
             throw FoveaError(.io, "\(root.path): cannot list the folder: \(error.localizedDescription)")
         }
         guard !folders.isEmpty else { throw FoveaError(.io, "\(root.path): no class sub-folders (expected root/<class>/<image>.png)") }
-        var files: [(URL, Int)] = [], skipped: [(URL, String)] = []
+        var files: [(URL, Int)] = [], skipped: [(URL, String)] = [], allGrey = true
         for (label, folder) in folders.enumerated() {
             let classURL = root.appendingPathComponent(folder)
             let names = (try? manager.contentsOfDirectory(atPath: classURL.path)) ?? []
             for name in names.sorted() where Self.extensions.contains((name as NSString).pathExtension.lowercased()) {
                 let url = classURL.appendingPathComponent(name)
                 do {
-                    _ = try Image.read(from: url, channels: channels)
+                    let image = try Image.read(from: url, channels: channels)
+                    allGrey = allGrey && image.channels == 1
                     files.append((url, label))
                 } catch let error as FoveaError {
                     if badFiles == .fail { throw error }
@@ -58,15 +61,49 @@ public struct ImageFolderDataset: ImageDataset {
                 }
             }
         }
+        guard !files.isEmpty else {
+            throw FoveaError(.io, "\(root.path): no PNG or JPEG images in the class folders \(folders.joined(separator: ", "))")
+        }
+        let empty = folders.indices.filter { label in !files.contains { $0.1 == label } }.map { folders[$0] }
+        guard empty.isEmpty else {
+            throw FoveaError(.io, "\(root.path): no usable PNG or JPEG image in the class folder\(empty.count == 1 ? "" : "s") \(empty.joined(separator: ", "))")
+        }
+        let channels = channels ?? (allGrey ? .grey : .rgb)
+        for (name, values) in [("mean", mean), ("standard deviation", standardDeviation)] where values != nil && values!.count != channels.rawValue {
+            throw FoveaError.invalidArgument("\(root.path): \(values!.count) normalisation \(name) values for \(channels.rawValue)-channel images")
+        }
+        self.init(root: root, classNames: folders, files: files, skipped: skipped, channels: channels, resize: resize, crop: crop,
+                  mean: mean ?? Array(repeating: 0, count: channels.rawValue),
+                  standardDeviation: standardDeviation ?? Array(repeating: 1, count: channels.rawValue))
+    }
+
+    private init(root: URL, classNames: [String], files: [(url: URL, label: Int)], skipped: [(url: URL, reason: String)],
+                 channels: Image.Channels, resize: Int?, crop: Int, mean: [Float], standardDeviation: [Float]) {
         self.root = root
-        classNames = folders
+        self.classNames = classNames
         self.files = files
         self.skipped = skipped
         self.channels = channels
         self.resize = resize
         self.crop = crop
-        self.mean = mean ?? Array(repeating: 0, count: channels.rawValue)
-        self.standardDeviation = standardDeviation ?? Array(repeating: 1, count: channels.rawValue)
+        self.mean = mean
+        self.standardDeviation = standardDeviation
+    }
+
+    /// The same files with another per-channel normalisation (e.g. once `channels` is known).
+    /// - Throws: `.invalidArgument` unless there is one value per channel.
+    public func normalized(mean: [Float], standardDeviation: [Float]) throws -> ImageFolderDataset {
+        guard mean.count == channels.rawValue, standardDeviation.count == channels.rawValue else {
+            throw FoveaError.invalidArgument("\(root.path): \(mean.count) means and \(standardDeviation.count) standard deviations for \(channels.rawValue)-channel images")
+        }
+        return ImageFolderDataset(root: root, classNames: classNames, files: files, skipped: skipped, channels: channels,
+                                  resize: resize, crop: crop, mean: mean, standardDeviation: standardDeviation)
+    }
+
+    /// The files at `indices` (same classes, transform and `skipped` list), e.g. a held-out split.
+    public func subset(_ indices: [Int]) -> ImageFolderDataset {
+        ImageFolderDataset(root: root, classNames: classNames, files: indices.map { files[$0] }, skipped: skipped, channels: channels,
+                           resize: resize, crop: crop, mean: mean, standardDeviation: standardDeviation)
     }
 
     public var count: Int { files.count }
