@@ -21,6 +21,10 @@ public enum Devices {
     /// The backends `FOVEA_DEVICE` accepts by name; each also as `check:<name>`.
     public static let names = ["naive", "dispatch", "openblas"]
 
+    /// The most threads `FOVEA_THREADS` and `make(_:threads:)` take: far above any core count,
+    /// far below what would exhaust the process's threads.
+    public static let maximumThreads = 1024
+
     /// The prefix that wraps a backend in a `CheckingDevice`: `check:openblas`.
     public static let checkPrefix = "check:"
 
@@ -40,8 +44,8 @@ public enum Devices {
                             checkTolerance: CheckTolerance? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any Device {
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        guard threads >= 1 else {
-            throw FoveaError.invalidArgument("thread count must be ≥ 1, got \(threads)")
+        guard (1...maximumThreads).contains(threads) else {
+            throw FoveaError.invalidArgument("thread count must be from 1 to \(maximumThreads), got \(threads)")
         }
         let limit = workspaceBytes ?? Im2colConvolution.defaultWorkspaceLimitBytes
         guard limit >= 1 else {
@@ -98,8 +102,8 @@ public enum Devices {
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any Device {
         var threads: Int?
         if let text = environment["FOVEA_THREADS"], !text.isEmpty {
-            guard let value = Int(text), value >= 1 else {
-                throw FoveaError.invalidArgument("FOVEA_THREADS must be a positive integer, got '\(text)'")
+            guard let value = Int(text), (1...maximumThreads).contains(value) else {
+                throw FoveaError.invalidArgument("FOVEA_THREADS must be a whole number from 1 to \(maximumThreads), got '\(text)'")
             }
             threads = value
         }

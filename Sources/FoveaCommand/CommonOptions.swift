@@ -12,7 +12,7 @@ struct DeviceOptions: ParsableArguments {
 
     /// The most threads `--threads` takes: far above any core count, far below what would
     /// exhaust the process's threads.
-    static let maximumThreads = 1024
+    static let maximumThreads = Devices.maximumThreads
 
     func validate() throws {
         if let threads, !(1...Self.maximumThreads).contains(threads) {
@@ -50,7 +50,7 @@ func printCheckReport(_ device: any Device) {
 
 /// `--dataset`, `--data-dir`.
 struct DatasetOptions: ParsableArguments {
-    @Option(help: "Dataset: fashion-mnist, or mnist (needs --data-dir or FOVEA_MNIST).")
+    @Option(help: "Dataset: fashion-mnist, mnist (needs --data-dir or FOVEA_MNIST), or folder (--data-dir with one sub-folder per class; also recognised by itself).")
     var dataset: String = "fashion-mnist"
 
     @Option(help: "Folder with the IDX files (default: FOVEA_MNIST for mnist; FOVEA_FASHION_MNIST, else /usr/share/datasets/fashion-mnist for fashion-mnist).")
@@ -60,7 +60,7 @@ struct DatasetOptions: ParsableArguments {
     /// `--data-dir` or `FOVEA_MNIST`: its digits labels on Fashion-MNIST images would be garbage.
     func folder(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
         guard ["fashion-mnist", "mnist"].contains(dataset) else {
-            throw ValidationError("unknown dataset '\(dataset)'; valid: fashion-mnist, mnist")
+            throw ValidationError("unknown dataset '\(dataset)'; valid: fashion-mnist, mnist, folder (with --data-dir)")
         }
         let path: String
         if let dataDir {
@@ -80,7 +80,10 @@ struct DatasetOptions: ParsableArguments {
         return URL(fileURLWithPath: path)
     }
 
-    func validate() throws { _ = try folder() }
+    func validate() throws {
+        if try TrainingData.isImageFolder(self) { return }  // checked when the folder is read
+        _ = try folder()
+    }
 
     func load(_ split: MNISTDataset.Split, limit: Int? = nil) throws -> MNISTDataset {
         let folder = try folder()
