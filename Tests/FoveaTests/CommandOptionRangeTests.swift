@@ -69,7 +69,7 @@ struct CommandOptionRangeTests {
         let fixtures = try CommandFixtures("options-found")
         defer { fixtures.remove() }
         #expect(try Self.numericOptions(of: "kernels", fixtures: fixtures) == ["--scale", "--columns"])
-        #expect(try Set(Self.numericOptions(of: "predict", fixtures: fixtures)) == ["--top"])
+        #expect(try Set(Self.numericOptions(of: "predict", fixtures: fixtures)) == ["--top", "--threads"])
         let train = try Set(Self.numericOptions(of: "train", fixtures: fixtures))
         #expect(train.isSuperset(of: ["--epochs", "--batch-size", "--lr", "--weight-decay", "--label-smoothing", "--seed", "--limit"]), "\(train)")
     }
