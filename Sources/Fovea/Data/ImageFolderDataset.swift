@@ -29,9 +29,21 @@ public struct ImageFolderDataset: ImageDataset {
 
     /// Scans `root`. Every candidate file is decoded once here, so bad files are found up front.
     /// - Throws: `.io` if `root` has no class folders; `.corruptFile` naming the first bad file
-    ///   under `.fail`.
+    ///   under `.fail`; `.invalidArgument` for a crop or resize < 1, or a mean or standard deviation
+    ///   list that does not have one finite value (deviations > 0) per channel.
     public init(root: URL, channels: Image.Channels = .rgb, resize: Int? = nil, crop: Int,
                 mean: [Float]? = nil, standardDeviation: [Float]? = nil, badFiles: BadFilePolicy = .fail) throws {
+        let check = ArgumentCheck("ImageFolderDataset")
+        try check.atLeast(1, crop, "crop")
+        if let resize { try check.atLeast(1, resize, "resize") }
+        let perChannel = "\(channels.rawValue) value\(channels.rawValue == 1 ? "" : "s"), one per channel"
+        if let mean {
+            try check.require(mean.count == channels.rawValue && mean.allSatisfy(\.isFinite), "mean", mustBe: "\(perChannel), finite", got: mean)
+        }
+        if let standardDeviation {
+            try check.require(standardDeviation.count == channels.rawValue && standardDeviation.allSatisfy { $0 > 0 && $0.isFinite },
+                              "standardDeviation", mustBe: "\(perChannel), finite and > 0", got: standardDeviation)
+        }
         let manager = FileManager.default
         let folders: [String]
         do {
