@@ -80,6 +80,13 @@ struct LayerArgumentTests {
         expectError(["Linear", "outputFeatures", "got 0"]) { _ = try SmallModels.convNet(batchNorm: false, classes: 0) }
     }
 
+    @Test func sequentialReplaceOfAnUnknownChild() throws {
+        let model = try Sequential(named: [("fc", Linear(2, 2))])
+        expectError(["Sequential", "no child 'head'", "fc"]) { try model.replace("head", with: try Linear(2, 3)) }
+        try model.replace("fc", with: try Linear(2, 3))
+        #expect((model.layers[0].layer as? Linear)?.outputFeatures == 3)
+    }
+
     /// Valid arguments still build the layers they describe.
     @Test func validArgumentsBuild() throws {
         let conv = try Conv2D(4, 8, kernelSize: 3, groups: 2)

@@ -1,3 +1,4 @@
+import Foundation
 import Fovea
 import Testing
 
@@ -50,6 +51,18 @@ struct TrainingArgumentTests {
         }
         expectError(["DataLoader", "flipProbability", "[0, 1]", "got 2.0"]) {
             _ = try DataLoader(Self.dataset(4), batchSize: 2, augmentation: Augmentation(flipProbability: 2))
+        }
+    }
+
+    /// Checked before the folder is read (a mismatched mean used to trap at the first image).
+    @Test func imageFolderDataset() {
+        let root = URL(fileURLWithPath: "/nonexistent-fovea-folder")
+        expectError(["ImageFolderDataset", "crop", "≥ 1", "got 0"]) { _ = try ImageFolderDataset(root: root, crop: 0) }
+        expectError(["ImageFolderDataset", "mean", "3 values, one per channel", "[0.5]"]) {
+            _ = try ImageFolderDataset(root: root, crop: 4, mean: [0.5])
+        }
+        expectError(["ImageFolderDataset", "standardDeviation", "> 0", "[0.0]"]) {
+            _ = try ImageFolderDataset(root: root, channels: .grey, crop: 4, standardDeviation: [0])
         }
     }
 

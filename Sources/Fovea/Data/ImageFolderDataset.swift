@@ -29,11 +29,16 @@ public struct ImageFolderDataset: ImageDataset {
 
     /// Scans `root`. Every candidate file is decoded once here, so bad files are found up front.
     /// `channels` nil reads grey when every image is grey (grey or grey+alpha files), else RGB.
-    /// - Throws: `.io` if `root` has no class folders, a class folder has no usable image, or
-    ///   there are no images at all (each naming the folder); `.corruptFile` naming the first bad
-    ///   file under `.fail`.
+    /// - Throws: `.invalidArgument` for a crop or resize < 1, or a mean or standard deviation list
+    ///   that does not have one finite value (deviations > 0) per channel; `.io` if `root` has no
+    ///   class folders, a class folder has no usable image, or there are no images at all (each
+    ///   naming the folder); `.corruptFile` naming the first bad file under `.fail`.
     public init(root: URL, channels: Image.Channels? = .rgb, resize: Int? = nil, crop: Int,
                 mean: [Float]? = nil, standardDeviation: [Float]? = nil, badFiles: BadFilePolicy = .fail) throws {
+        let check = ArgumentCheck("ImageFolderDataset")
+        try check.atLeast(1, crop, "crop")
+        if let resize { try check.atLeast(1, resize, "resize") }
+        try Self.checkNormalisation(mean: mean, standardDeviation: standardDeviation, channels: channels)
         let manager = FileManager.default
         let folders: [String]
         do {
@@ -69,9 +74,7 @@ public struct ImageFolderDataset: ImageDataset {
             throw FoveaError(.io, "\(root.path): no usable PNG or JPEG image in the class folder\(empty.count == 1 ? "" : "s") \(empty.joined(separator: ", "))")
         }
         let channels = channels ?? (allGrey ? .grey : .rgb)
-        for (name, values) in [("mean", mean), ("standard deviation", standardDeviation)] where values != nil && values!.count != channels.rawValue {
-            throw FoveaError.invalidArgument("\(root.path): \(values!.count) normalisation \(name) values for \(channels.rawValue)-channel images")
-        }
+        try Self.checkNormalisation(mean: mean, standardDeviation: standardDeviation, channels: channels)
         self.init(root: root, classNames: folders, files: files, skipped: skipped, channels: channels, resize: resize, crop: crop,
                   mean: mean ?? Array(repeating: 0, count: channels.rawValue),
                   standardDeviation: standardDeviation ?? Array(repeating: 1, count: channels.rawValue))
@@ -90,12 +93,25 @@ public struct ImageFolderDataset: ImageDataset {
         self.standardDeviation = standardDeviation
     }
 
-    /// The same files with another per-channel normalisation (e.g. once `channels` is known).
-    /// - Throws: `.invalidArgument` unless there is one value per channel.
-    public func normalized(mean: [Float], standardDeviation: [Float]) throws -> ImageFolderDataset {
-        guard mean.count == channels.rawValue, standardDeviation.count == channels.rawValue else {
-            throw FoveaError.invalidArgument("\(root.path): \(mean.count) means and \(standardDeviation.count) standard deviations for \(channels.rawValue)-channel images")
+    /// Checks a per-channel normalisation: finite means, finite deviations > 0, and (once `channels`
+    /// is known) one value per channel.
+    static func checkNormalisation(mean: [Float]?, standardDeviation: [Float]?, channels: Image.Channels?) throws {
+        let check = ArgumentCheck("ImageFolderDataset")
+        let perChannel = channels.map { "\($0.rawValue) value\($0.rawValue == 1 ? "" : "s"), one per channel, " } ?? ""
+        if let mean {
+            try check.require(mean.count == (channels?.rawValue ?? mean.count) && mean.allSatisfy(\.isFinite),
+                              "mean", mustBe: "\(perChannel)finite", got: mean)
         }
+        if let standardDeviation {
+            try check.require(standardDeviation.count == (channels?.rawValue ?? standardDeviation.count) && standardDeviation.allSatisfy { $0 > 0 && $0.isFinite },
+                              "standardDeviation", mustBe: "\(perChannel)finite and > 0", got: standardDeviation)
+        }
+    }
+
+    /// The same files with another per-channel normalisation (e.g. once `channels` is known).
+    /// - Throws: `.invalidArgument` unless there is one finite value (deviations > 0) per channel.
+    public func normalized(mean: [Float], standardDeviation: [Float]) throws -> ImageFolderDataset {
+        try Self.checkNormalisation(mean: mean, standardDeviation: standardDeviation, channels: channels)
         return ImageFolderDataset(root: root, classNames: classNames, files: files, skipped: skipped, channels: channels,
                                   resize: resize, crop: crop, mean: mean, standardDeviation: standardDeviation)
     }

@@ -23,9 +23,10 @@ public class Sequential: Layer {
     public override var children: [(name: String, layer: Layer)] { layers }
 
     /// Replaces the child called `name` (e.g. a classifier head) and renames the subtree.
-    public func replace(_ name: String, with layer: Layer) {
+    /// - Throws: `.invalidArgument` naming the children when there is no child `name`.
+    public func replace(_ name: String, with layer: Layer) throws {
         guard let index = layers.firstIndex(where: { $0.name == name }) else {
-            preconditionFailure("Sequential \(displayName) has no child '\(name)'; children: \(layers.map(\.name))")
+            throw FoveaError.invalidArgument("Sequential \(displayName) has no child '\(name)'; children: \(layers.map(\.name).joined(separator: ", "))")
         }
         layers[index].layer = layer
         assignNames(prefix: qualifiedName)

@@ -25,7 +25,7 @@ extension Layer {
             throw FoveaError.invalidArgument("\(displayName): the head \(path) is not the child of a Sequential")
         }
         let head = try Linear(old.inputFeatures, classes, bias: old.bias != nil, seed: seed)
-        parent.replace(components.last!, with: head)
+        try parent.replace(components.last!, with: head)
         return head
     }
 
