@@ -69,7 +69,8 @@ public struct ImageFolderDataset: ImageDataset {
         guard !files.isEmpty else {
             throw FoveaError(.io, "\(root.path): no PNG or JPEG images in the class folders \(folders.joined(separator: ", "))")
         }
-        let empty = folders.indices.filter { label in !files.contains { $0.1 == label } }.map { folders[$0] }
+        let used = Set(files.map(\.1))
+        let empty = folders.indices.filter { !used.contains($0) }.map { folders[$0] }
         guard empty.isEmpty else {
             throw FoveaError(.io, "\(root.path): no usable PNG or JPEG image in the class folder\(empty.count == 1 ? "" : "s") \(empty.joined(separator: ", "))")
         }

@@ -11,8 +11,10 @@ extension ImageFolderDataset {
     public func split(heldOutFraction fraction: Double, seed: UInt64) -> (train: ImageFolderDataset, heldOut: ImageFolderDataset) {
         precondition(fraction > 0 && fraction < 1, "held-out fraction must be in (0, 1), got \(fraction)")
         var train: [Int] = [], heldOut: [Int] = []
+        var byClass = [[Int]](repeating: [], count: classNames.count)
+        for (index, file) in files.enumerated() { byClass[file.label].append(index) }
         for label in classNames.indices {
-            var members = files.indices.filter { files[$0].label == label }
+            var members = byClass[label]
             let count = members.count < 2 ? 0 : min(max(Int((fraction * Double(members.count)).rounded()), 1), members.count - 1)
             var generator = SeededGenerator(seed: seed &+ UInt64(label) &* 0x9E37_79B9_7F4A_7C15)
             members.shuffle(using: &generator)
