@@ -8,7 +8,7 @@ struct FoveaBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fovea-bench",
         abstract: "Convolution and network throughput of Fovea's backends, with the machine's peak beside them.",
-        subcommands: [QuickCommand.self, LayersCommand.self, NetsCommand.self, PeakCommand.self, CompareCommand.self, ChartCommand.self],
+        subcommands: [QuickCommand.self, LayersCommand.self, NetsCommand.self, PeakCommand.self, CompareCommand.self, ChartCommand.self, ResultsCommand.self],
         defaultSubcommand: QuickCommand.self)
 }
 
@@ -346,3 +346,24 @@ struct ChartCommand: ParsableCommand {
 }
 
 FoveaBench.main()
+
+struct ResultsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "results",
+        abstract: "Fingerprints (hashes of the float bits) of every suite layer's convolution results on dispatch and openblas at 1 and 2 threads, one line per case, to prove a refactor changes no bit (Scripts/compare-convolution-results.sh).")
+
+    @Flag(help: "Only the reduced layers (output 2–3 positions), not the ImageNet sizes too.")
+    var reducedOnly = false
+    @Option(help: "Write the lines to this file instead of standard output.")
+    var output: String?
+
+    func run() throws {
+        let lines = try ConvolutionResults(includeFullSize: !reducedOnly).lines(progress: progress)
+        let text = lines.joined(separator: "\n") + "\n"
+        if let output {
+            try text.write(toFile: output, atomically: true, encoding: .utf8)
+        } else {
+            print(text, terminator: "")
+        }
+    }
+}
