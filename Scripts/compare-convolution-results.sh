@@ -9,7 +9,7 @@
 # Exit status 0 when every fingerprint matches, 1 (listing the differing cases) otherwise.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-base=${1:-refactor-base}
+base=${1:-7e5e5dfcbb2c}
 shift || true
 flags=("$@")
 work=$(mktemp -d /tmp/fovea-results.XXXXXX)
