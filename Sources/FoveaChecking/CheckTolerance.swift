@@ -23,15 +23,21 @@ public struct CheckTolerance: Sendable, Equatable, CustomStringConvertible {
     /// The smallest denominator of the relative error.
     public var absoluteFloor: Double
 
-    public init(relative: Double = 1e-3, absoluteFloor: Double = 1e-5) {
-        precondition(relative > 0 && relative.isFinite, "CheckTolerance: relative must be positive and finite, got \(relative)")
-        precondition(absoluteFloor > 0 && absoluteFloor.isFinite, "CheckTolerance: absoluteFloor must be positive and finite, got \(absoluteFloor)")
+    /// - Throws: `.invalidArgument` unless both values are finite and > 0.
+    public init(relative: Double = 1e-3, absoluteFloor: Double = 1e-5) throws {
+        let check = ArgumentCheck("CheckTolerance")
+        try check.require(relative > 0 && relative.isFinite, "relative", mustBe: "finite and > 0", got: relative)
+        try check.require(absoluteFloor > 0 && absoluteFloor.isFinite, "absoluteFloor", mustBe: "finite and > 0", got: absoluteFloor)
+        self.init(checkedRelative: relative, absoluteFloor: absoluteFloor)
+    }
+
+    private init(checkedRelative relative: Double, absoluteFloor: Double) {
         self.relative = relative
         self.absoluteFloor = absoluteFloor
     }
 
     /// Relative 1e-3 with an absolute floor of 1e-5.
-    public static let `default` = CheckTolerance()
+    public static let `default` = CheckTolerance(checkedRelative: 1e-3, absoluteFloor: 1e-5)
 
     /// The environment variable that overrides `relative`.
     public static let environmentVariable = "FOVEA_CHECK_TOLERANCE"
@@ -45,7 +51,7 @@ public struct CheckTolerance: Sendable, Equatable, CustomStringConvertible {
             throw FoveaError.invalidArgument(
                 "\(environmentVariable) must be a positive number such as 1e-3 (a normwise relative error), got '\(text)'")
         }
-        return CheckTolerance(relative: value, absoluteFloor: CheckTolerance.default.absoluteFloor)
+        return try CheckTolerance(relative: value, absoluteFloor: CheckTolerance.default.absoluteFloor)
     }
 
     /// True when `discrepancy` is beyond the tolerance.

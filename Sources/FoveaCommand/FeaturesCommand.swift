@@ -58,7 +58,7 @@ struct FeaturesCommand: ParsableCommand {
         let activation = try network.forward(pixels.reshaped(to: [1, 1, 28, 28]), device: device, upTo: layer)
         let tiles = try FeatureMaps.channelTiles(activation, layer: layer)
         let height = activation.shape[2]
-        let grid = ImageGrid(columns: columns, scale: scale ?? max(1, (112 + height - 1) / height), labelScale: 2)
+        let grid = try ImageGrid(columns: columns, scale: scale ?? max(1, (112 + height - 1) / height), labelScale: 2)
         let rendered = try grid.render(tiles)
         try rendered.writePNG(to: URL(fileURLWithPath: output))
         if let saveInput {

@@ -82,7 +82,7 @@ struct FilterCommand: ParsableCommand {
             resized = ", resized from \(picture.width)×\(picture.height)"
             let height = max(1, (picture.height * resize + picture.width / 2) / picture.width)
             try AllocationLimit.check([picture.channels, height, resize], for: "--resize \(resize): the resized image")
-            picture = Image(pixels: ImageTransforms.resize(picture.pixels, height: height, width: resize))
+            picture = try Image(pixels: ImageTransforms.resize(picture.pixels, height: height, width: resize))
         }
         print("input   \(input): \(picture.width)×\(picture.height) \(kind)\(resized)")
         let matrix = kernel.weights.count <= 25 ? "\(kernel)"

@@ -39,7 +39,7 @@ struct KernelsCommand: ParsableCommand {
         }
         let weight = convolution.weight.value
         let (tiles, rowLength) = try FeatureMaps.filterTiles(weight, layer: layer)
-        let grid = ImageGrid(columns: columns ?? rowLength, scale: scale, labelled: rowLength == nil, labelScale: 1)
+        let grid = try ImageGrid(columns: columns ?? rowLength, scale: scale, labelled: rowLength == nil, labelScale: 1)
         let rendered = try grid.render(tiles)
         try rendered.writePNG(to: URL(fileURLWithPath: output))
         let kind = weight.shape[1] == 3 ? "RGB" : "grey"

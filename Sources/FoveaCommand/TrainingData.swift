@@ -103,7 +103,7 @@ extension TrainingData {
         } else {
             let all = try ImageFolderDataset(root: root, channels: channels, resize: size, crop: size)
             try requireTwoClasses(all)
-            (train, test) = all.split(heldOutFraction: fraction!, seed: 0)
+            (train, test) = try all.split(heldOutFraction: fraction!, seed: 0)
             guard test.count > 0 else {
                 throw FoveaError.invalidArgument("\(root.path): every class has a single image, so none can be held out for testing; add images or give train/ and val/ sub-folders")
             }
@@ -180,7 +180,7 @@ extension TrainingData {
         } else {
             test = try ImageFolderDataset(root: root, channels: stored.channels, resize: stored.size, crop: stored.size)
             if let fraction = heldOutFraction ?? stored.heldOutFraction, fraction < 1 {
-                test = test.split(heldOutFraction: fraction, seed: stored.splitSeed).heldOut
+                test = try test.split(heldOutFraction: fraction, seed: stored.splitSeed).heldOut
             }
         }
         guard test.count > 0 else { throw FoveaError.invalidArgument("\(root.path): no images held out for testing (every class has a single image); give --val-fraction 1 to test on all of them") }

@@ -21,7 +21,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     public var state: [UInt64] {
         get { [words.0, words.1, words.2, words.3] }
         set {
-            precondition(newValue.count == 4, "SeededGenerator state has 4 words, got \(newValue.count)")
+            fatalUnless(newValue.count == 4, "SeededGenerator state has 4 words, got \(newValue.count)")
             words = (newValue[0], newValue[1], newValue[2], newValue[3])
         }
     }

@@ -4,7 +4,7 @@ public struct Shape: Hashable, Sendable, ExpressibleByArrayLiteral, CustomString
     public var dimensions: [Int]
 
     public init(_ dimensions: [Int]) {
-        precondition(dimensions.allSatisfy { $0 >= 0 }, "Shape dimensions must be non-negative, got \(dimensions)")
+        fatalUnless(dimensions.allSatisfy { $0 >= 0 }, "Shape dimensions must be non-negative, got \(dimensions)")
         self.dimensions = dimensions
     }
 

@@ -3,7 +3,7 @@
 extension Tensor {
     /// `self += other` element-wise; the shapes must be equal.
     public static func += (lhs: inout Tensor, rhs: Tensor) {
-        precondition(lhs.shape == rhs.shape, "cannot add a tensor of shape \(rhs.shape) to one of shape \(lhs.shape)")
+        fatalUnless(lhs.shape == rhs.shape, "cannot add a tensor of shape \(rhs.shape) to one of shape \(lhs.shape)")
         rhs.withUnsafeBufferPointer { b in
             lhs.withUnsafeMutableBufferPointer { a in
                 for i in a.indices { a[i] += b[i] }

@@ -16,7 +16,7 @@ extension Tensor {
     /// The element-wise difference to a reference tensor of the same shape.
     /// `relativeFloor` keeps relative errors meaningful where the reference is near zero.
     public func difference(from reference: Tensor, relativeFloor: Float = 1e-3) -> TensorDifference {
-        precondition(shape == reference.shape, "cannot compare tensors of shapes \(shape) and \(reference.shape)")
+        fatalUnless(shape == reference.shape, "cannot compare tensors of shapes \(shape) and \(reference.shape)")
         var result = TensorDifference(maxAbsolute: 0, maxRelative: 0, worstIndex: 0)
         withUnsafeBufferPointer { a in
             reference.withUnsafeBufferPointer { b in

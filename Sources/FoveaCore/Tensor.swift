@@ -25,7 +25,7 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// A tensor holding `scalars` in row-major order. `scalars.count` must equal `shape.count`.
     public init(shape: Shape, scalars: [Float]) {
-        precondition(
+        fatalUnless(
             scalars.count == shape.count,
             "Tensor(shape: \(shape), scalars:) needs \(shape.count) scalars, got \(scalars.count)")
         self.init(zeros: shape)
@@ -71,7 +71,7 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// The same elements viewed with another shape of equal element count.
     public func reshaped(to newShape: Shape) -> Tensor {
-        precondition(
+        fatalUnless(
             newShape.count == shape.count,
             "reshaped(to: \(newShape)) needs \(newShape.count) elements; the tensor \(shape) has \(shape.count)")
         var result = self
@@ -81,10 +81,10 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// The flat row-major offset of a multi-index.
     public func offset(of indices: [Int]) -> Int {
-        precondition(indices.count == shape.rank, "index \(indices) has \(indices.count) axes; tensor \(shape) has \(shape.rank)")
+        fatalUnless(indices.count == shape.rank, "index \(indices) has \(indices.count) axes; tensor \(shape) has \(shape.rank)")
         var offset = 0
         for (axis, index) in indices.enumerated() {
-            precondition(index >= 0 && index < shape[axis], "index \(indices) is out of bounds for tensor \(shape)")
+            fatalUnless(index >= 0 && index < shape[axis], "index \(indices) is out of bounds for tensor \(shape)")
             offset = offset * shape[axis] + index
         }
         return offset
@@ -103,11 +103,11 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     /// Element access by flat row-major index.
     public subscript(flat index: Int) -> Float {
         get {
-            precondition(index >= 0 && index < count, "flat index \(index) out of bounds for \(count) elements")
+            fatalUnless(index >= 0 && index < count, "flat index \(index) out of bounds for \(count) elements")
             return storage.pointer[index]
         }
         set {
-            precondition(index >= 0 && index < count, "flat index \(index) out of bounds for \(count) elements")
+            fatalUnless(index >= 0 && index < count, "flat index \(index) out of bounds for \(count) elements")
             makeUnique()
             storage.pointer[index] = newValue
         }

@@ -24,7 +24,7 @@ public final class CrashDrillRun {
 
     /// A fresh run, or one resumed from `checkpoint` when the file exists.
     public init(resumingFrom checkpoint: URL? = nil) throws {
-        model = Sequential(named: [
+        model = try Sequential(named: [
             ("conv", try Conv2D(1, 4, kernelSize: 3, padding: 1, seed: 11)),
             ("bn", try BatchNorm2D(4)),
             ("relu", ReLU()),

@@ -39,7 +39,7 @@ struct AllocationLimitTests {
         let filter = ImageFilter(kernel: ImageKernel.sharpen, padding: .explicit(Size2D(100_000)))
         let text = message { _ = try filter.apply(to: pixels, device: NaiveDevice(), name: "photo") }
         #expect(text.contains("photo: the padded image") && text.contains("3×200005×200006"), "\(text)")
-        let grid = ImageGrid(scale: 1000)
+        let grid = try ImageGrid(scale: 1000)
         let gridText = message { _ = try grid.render((0..<64).map { _ in Tensor(zeros: [3, 100, 100]) }) }
         #expect(gridText.contains("64 tiles of 100×100 ×1000") && gridText.contains("physical memory"), "\(gridText)")
     }

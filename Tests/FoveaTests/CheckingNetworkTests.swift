@@ -80,7 +80,7 @@ struct CheckingNetworkTests {
     /// differs) passes the default and fails 1e-9.
     @Test func toleranceDecides() throws {
         func step(on device: any Device) throws {
-            let model = Sequential(named: [("conv", try Conv2D(1, 4, kernelSize: 3, padding: 1, seed: 1)), ("bn", try BatchNorm2D(4)),
+            let model = try Sequential(named: [("conv", try Conv2D(1, 4, kernelSize: 3, padding: 1, seed: 1)), ("bn", try BatchNorm2D(4)),
                                            ("relu", ReLU()), ("flatten", Flatten()), ("fc", try Linear(4 * 8 * 8, 3, seed: 2))])
             let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.01), device: device)
             try trainer.trainStep(Batch(images: Tensor.randomNormal([2, 1, 8, 8], seed: 3), labels: [0, 2]))
@@ -88,7 +88,7 @@ struct CheckingNetworkTests {
         let subject = PerturbingDevice(base: NaiveDevice(), target: .conv2dBackwardFilter, amount: 1e-7)
         try step(on: CheckingDevice(subject: subject, reference: NaiveDevice()))
         do {
-            try step(on: CheckingDevice(subject: subject, reference: NaiveDevice(), tolerance: CheckTolerance(relative: 1e-9)))
+            try step(on: CheckingDevice(subject: subject, reference: NaiveDevice(), tolerance: try CheckTolerance(relative: 1e-9)))
             Issue.record("expected the strict tolerance to fail")
         } catch let error as FoveaError {
             #expect(error.message.contains("layer 'conv', op conv2dBackwardFilter") && error.message.contains("1.0e-09"), "\(error.message)")

@@ -4,10 +4,10 @@ import Testing
 @Suite("Data loader")
 struct DataLoaderTests {
     /// A dataset whose image i is filled with the value i, so batches reveal their members.
-    static func numbered(_ count: Int) -> MNISTDataset {
+    static func numbered(_ count: Int) throws -> MNISTDataset {
         var images = Tensor(zeros: [count, 1, 4, 4])
         images.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = Float(i / 16) } }
-        return MNISTDataset(images: images, labels: (0..<count).map { $0 % 10 }, classNames: MNISTDataset.fashionClassNames)
+        return try MNISTDataset(images: images, labels: (0..<count).map { $0 % 10 }, classNames: MNISTDataset.fashionClassNames)
     }
 
     static func members(_ batch: Batch) -> [Int] { (0..<batch.labels.count).map { Int(batch.images[$0, 0, 1, 1]) } }
@@ -31,7 +31,7 @@ struct DataLoaderTests {
     }
 
     @Test func augmentationIsDeterministicAndPreservesShape() throws {
-        let data = MNISTDataset(images: Tensor.randomUniform([6, 1, 8, 8], seed: 1), labels: Array(0..<6), classNames: MNISTDataset.fashionClassNames)
+        let data = try MNISTDataset(images: Tensor.randomUniform([6, 1, 8, 8], seed: 1), labels: Array(0..<6), classNames: MNISTDataset.fashionClassNames)
         let a = try DataLoader(data, batchSize: 3, augmentation: Augmentation(padding: 2, flipProbability: 0.5), seed: 9)
         let b = try DataLoader(data, batchSize: 3, augmentation: Augmentation(padding: 2, flipProbability: 0.5), seed: 9)
         let batchesA = Array(a), batchesB = Array(b)

@@ -24,7 +24,7 @@ struct ImageFolderTrainingTests {
     }
 
     /// A noisy picture in the colour (or grey level) of class `label`.
-    static func picture(label: Int, size: Int, grey: Bool, using generator: inout SeededGenerator) -> Image {
+    static func picture(label: Int, size: Int, grey: Bool, using generator: inout SeededGenerator) throws -> Image {
         let channels = grey ? 1 : 3
         var pixels = Tensor(zeros: [channels, size, size])
         pixels.withUnsafeMutableBufferPointer { values in
@@ -33,7 +33,7 @@ struct ImageFolderTrainingTests {
                 for i in 0..<(size * size) { values[channel * size * size + i] = level + 60 * (generator.nextUnitFloat() - 0.5) }
             }
         }
-        return Image(pixels: pixels)
+        return try Image(pixels: pixels)
     }
 
     /// The percentage in the last "<label> accuracy N%" of `output`.
@@ -162,13 +162,13 @@ struct ImageFolderTrainingTests {
         #expect(grey.channels == .grey && grey.exampleShape == [1, 8, 8])
         #expect(try ImageFolderDataset(root: root.appendingPathComponent("colour"), channels: nil, crop: 8).channels == .rgb)
 
-        let (train, heldOut) = grey.split(heldOutFraction: 0.3, seed: 7)
+        let (train, heldOut) = try grey.split(heldOutFraction: 0.3, seed: 7)
         #expect(train.count == 21 && heldOut.count == 9)
         for label in 0..<3 { #expect(heldOut.files.filter { $0.label == label }.count == 3) }
         let trainPaths = Set(train.files.map(\.url.path)), heldOutPaths = Set(heldOut.files.map(\.url.path))
         #expect(trainPaths.isDisjoint(with: heldOutPaths) && trainPaths.union(heldOutPaths) == Set(grey.files.map(\.url.path)))
-        #expect(grey.split(heldOutFraction: 0.3, seed: 7).heldOut.files.map(\.url) == heldOut.files.map(\.url))
-        #expect(grey.split(heldOutFraction: 0.3, seed: 8).heldOut.files.map(\.url) != heldOut.files.map(\.url))
+        #expect(try grey.split(heldOutFraction: 0.3, seed: 7).heldOut.files.map(\.url) == heldOut.files.map(\.url))
+        #expect(try grey.split(heldOutFraction: 0.3, seed: 8).heldOut.files.map(\.url) != heldOut.files.map(\.url))
         // One image per class: nothing can be held out.
         let single = try ImageFolderDataset(root: root.appendingPathComponent("colour"), crop: 8).split(heldOutFraction: 0.5, seed: 0)
         #expect(single.train.count == 3 && single.heldOut.count == 0)

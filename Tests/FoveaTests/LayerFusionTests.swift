@@ -17,7 +17,7 @@ struct LayerFusionTests {
 
     /// conv → BN → ReLU → conv (no bias) → BN → conv → ReLU → LeakyReLU-after-BN patterns.
     static func makeChain() throws -> Sequential {
-        let chain = Sequential(named: [
+        let chain = try Sequential(named: [
             ("conv1", try Conv2D(3, 6, kernelSize: 3, padding: 1, seed: 1)),
             ("bn1", try BatchNorm2D(6)),
             ("relu1", ReLU()),

@@ -10,7 +10,7 @@ struct LayerGraphTests {
     }
 
     @Test func channelMismatchNamesLayerAndBothShapes() throws {
-        let model = Sequential(named: [
+        let model = try Sequential(named: [
             ("conv1", try Conv2D(3, 32, kernelSize: 3, padding: 1)),
             ("relu1", ReLU()),
             ("conv2", try Conv2D(64, 64, kernelSize: 3)),
@@ -21,7 +21,7 @@ struct LayerGraphTests {
     }
 
     @Test func kernelTooLargeShowsTheArithmetic() throws {
-        let model = Sequential(named: [
+        let model = try Sequential(named: [
             ("conv1", try Conv2D(1, 4, kernelSize: 5, stride: 2)),
             ("pool1", try MaxPool2D(kernelSize: 2)),
             ("conv3", try Conv2D(4, 8, kernelSize: 5)),
@@ -34,7 +34,7 @@ struct LayerGraphTests {
     }
 
     @Test func linearAfterFlattenChecksFeatures() throws {
-        let model = Sequential(named: [
+        let model = try Sequential(named: [
             ("conv", try Conv2D(1, 2, kernelSize: 3)),
             ("flatten", Flatten()),
             ("fc", try Linear(50, 10)),
@@ -53,7 +53,7 @@ struct LayerGraphTests {
     }
 
     @Test func parameterNamesFollowPyTorch() throws {
-        let model = Sequential(named: [
+        let model = try Sequential(named: [
             ("conv1", try Conv2D(3, 8, kernelSize: 3, padding: 1, bias: false)),
             ("bn1", try BatchNorm2D(8)),
             ("layer1", Sequential([try BasicBlock(8, 8), try BasicBlock(8, 16, stride: 2)])),
@@ -79,7 +79,7 @@ struct LayerGraphTests {
     }
 
     @Test func summaryCountsParametersFlopsAndMemory() throws {
-        let model = Sequential(named: [
+        let model = try Sequential(named: [
             ("conv1", try Conv2D(3, 8, kernelSize: 3, padding: 1)),
             ("relu", ReLU()),
             ("pool", try MaxPool2D(kernelSize: 2)),
@@ -109,7 +109,7 @@ struct LayerGraphTests {
     }
 
     @Test func modeAndFreezingApplyToTheSubtree() throws {
-        let model = Sequential(named: [("a", Sequential([try Conv2D(1, 1, kernelSize: 1), try BatchNorm2D(1)])), ("b", try Linear(2, 2))])
+        let model = try Sequential(named: [("a", Sequential([try Conv2D(1, 1, kernelSize: 1), try BatchNorm2D(1)])), ("b", try Linear(2, 2))])
         model.eval()
         #expect(model.namedLayers().allSatisfy { !$0.layer.isTraining })
         model.train()

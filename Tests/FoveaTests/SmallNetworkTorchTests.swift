@@ -49,8 +49,8 @@ struct SmallNetworkTorchTests {
 
     /// The Fovea twin of the script's `SmallDenseNet`, with PyTorch's parameter names.
     static func makeDenseNet() throws -> Sequential {
-        Sequential(named: [
-            ("features", Sequential(named: [
+        try Sequential(named: [
+            ("features", try Sequential(named: [
                 ("conv0", try Conv2D(3, 8, kernelSize: 3, padding: 1, bias: false)),
                 ("norm0", try BatchNorm2D(8)),
                 ("relu0", ReLU()),
@@ -67,7 +67,7 @@ struct SmallNetworkTorchTests {
 
     /// The Fovea twin of the script's `SmallResNet`, with PyTorch's parameter names.
     static func makeResNet() throws -> Sequential {
-        Sequential(named: [
+        try Sequential(named: [
             ("conv1", try Conv2D(3, 8, kernelSize: 3, padding: 1, bias: false)),
             ("bn1", try BatchNorm2D(8)),
             ("relu", ReLU()),

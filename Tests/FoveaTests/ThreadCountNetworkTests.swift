@@ -12,7 +12,7 @@ struct ThreadCountNetworkTests {
     /// 28×28 RGB → strided stem (shifted image, phase planes) → a basic block 128→64 with a 1×1
     /// downsample at 14×14 → a strided basic block at 7×7 → max pool → global average pool → linear.
     static func network() throws -> Sequential {
-        Sequential(named: [
+        try Sequential(named: [
             ("conv1", try Conv2D(3, 128, kernelSize: 3, stride: 2, padding: 1, bias: false, seed: 1)),
             ("bn1", try BatchNorm2D(128)),
             ("relu", ReLU()),

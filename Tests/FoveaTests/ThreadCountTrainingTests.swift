@@ -21,7 +21,7 @@ struct ThreadCountTrainingTests {
 
     /// A small residual network with batch norm, dropout and adaptive pooling.
     static func residualModel() throws -> Sequential {
-        Sequential(named: [
+        try Sequential(named: [
             ("conv1", try Conv2D(3, 16, kernelSize: 3, padding: 1, bias: false, seed: 5)),
             ("bn1", try BatchNorm2D(16)),
             ("relu", ReLU()),

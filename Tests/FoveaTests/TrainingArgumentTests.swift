@@ -22,8 +22,8 @@ struct TrainingArgumentTests {
         }
     }
 
-    static func dataset(_ count: Int) -> MNISTDataset {
-        MNISTDataset(images: Tensor(zeros: [count, 1, 4, 4]), labels: (0..<count).map { $0 % 10 }, classNames: MNISTDataset.fashionClassNames)
+    static func dataset(_ count: Int) throws -> MNISTDataset {
+        try MNISTDataset(images: Tensor(zeros: [count, 1, 4, 4]), labels: (0..<count).map { $0 % 10 }, classNames: MNISTDataset.fashionClassNames)
     }
 
     @Test func optimizers() {
@@ -68,7 +68,7 @@ struct TrainingArgumentTests {
 
     /// `augmentation: nil` means no augmentation, exactly as `.none`.
     @Test func nilAugmentationIsNone() throws {
-        let data = MNISTDataset(images: Tensor.randomUniform([6, 1, 8, 8], seed: 4), labels: Array(0..<6), classNames: MNISTDataset.fashionClassNames)
+        let data = try MNISTDataset(images: Tensor.randomUniform([6, 1, 8, 8], seed: 4), labels: Array(0..<6), classNames: MNISTDataset.fashionClassNames)
         let withNil = try DataLoader(data, batchSize: 3, augmentation: nil, seed: 2)
         let withNone = try DataLoader(data, batchSize: 3, augmentation: .none, seed: 2)
         #expect(withNil.augmentation.padding == 0 && withNil.augmentation.flipProbability == 0)

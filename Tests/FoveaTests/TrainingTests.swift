@@ -26,7 +26,7 @@ struct TrainingTests {
     }
 
     static func makeModel(seed: UInt64) throws -> Sequential {
-        Sequential(named: [
+        try Sequential(named: [
             ("conv1", try Conv2D(1, 4, kernelSize: 3, padding: 1, seed: seed)),
             ("bn1", try BatchNorm2D(4)),
             ("relu1", ReLU()),

@@ -14,7 +14,7 @@ struct TransferLearningTests {
         let cnn = try SmallModels.convNet(batchNorm: true)
         #expect(cnn.classifierPath == "fc2")
         // A head inside a nested Sequential, addressed from a subtree.
-        let nested = Sequential(named: [("features", try Conv2D(1, 2, kernelSize: 1)), ("flatten", Flatten()),
+        let nested = try Sequential(named: [("features", try Conv2D(1, 2, kernelSize: 1)), ("flatten", Flatten()),
                                         ("classifier", Sequential([try Linear(2, 3), ReLU(), try Linear(3, 4)]))])
         #expect(nested.classifierPath == "classifier.2")
         try nested.layer(at: "classifier")!.replaceClassifier(classes: 7)
@@ -57,10 +57,10 @@ struct TransferLearningTests {
         }
     }
 
-    @Test func restrictedDatasetRelabelsAndLimits() {
+    @Test func restrictedDatasetRelabelsAndLimits() throws {
         var images = Tensor(zeros: [8, 1, 2, 2])
         images.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = Float(i / 4) } }
-        let data = MNISTDataset(images: images, labels: [5, 1, 7, 5, 7, 5, 2, 7], classNames: MNISTDataset.fashionClassNames)
+        let data = try MNISTDataset(images: images, labels: [5, 1, 7, 5, 7, 5, 2, 7], classNames: MNISTDataset.fashionClassNames)
         let few = data.restricted(toClasses: [7, 5], perClass: 2)
         #expect(few.labels == [1, 0, 1, 0])  // 7 → 0, 5 → 1; at most two of each, in file order
         #expect(few.images.scalars.enumerated().filter { $0.offset % 4 == 0 }.map(\.element) == [0, 2, 3, 4])

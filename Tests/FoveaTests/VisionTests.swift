@@ -113,7 +113,7 @@ struct VisionTests {
 
     // MARK: Mapping and PNG
 
-    @Test func mappingsFollowTheirFormulas() {
+    @Test func mappingsFollowTheirFormulas() throws {
         let values = Tensor(shape: [1, 1, 4], scalars: [-51, 0, 102, 300])
         #expect(PixelMapping.clamp.apply(to: values).scalars == [0, 0, 102, 255])
         #expect(PixelMapping.abs.apply(to: values).scalars == values.scalars.map { 255 * abs($0) / 300 })
@@ -121,7 +121,7 @@ struct VisionTests {
         #expect(PixelMapping.rescale.apply(to: Tensor(repeating: 7, shape: [1, 2, 2])).scalars == [0, 0, 0, 0])
         #expect(PixelMapping.abs.apply(to: Tensor(zeros: [1, 2, 2])).scalars == [0, 0, 0, 0])
         #expect(PixelMapping.automatic(for: .sharpen) == .clamp && PixelMapping.automatic(for: .laplacian) == .abs)
-        #expect(PixelMapping.automatic(for: ImageKernel(name: "sum 16", [[1, 2, 1], [2, 4, 2], [1, 2, 1]])) == .rescale)
+        #expect(PixelMapping.automatic(for: try ImageKernel(name: "sum 16", [[1, 2, 1], [2, 4, 2], [1, 2, 1]])) == .rescale)
     }
 
     /// Filtered grey and RGB pictures survive PNG writing and reading (with the file's own channels)
@@ -147,7 +147,7 @@ struct VisionTests {
     @Test func gridHasTheExpectedTilesAndSize() throws {
         // Tile i holds i + (column mod 2): after per-tile normalisation, columns alternate 0 and 255.
         let tiles = (0..<10).map { i in Tensor(shape: [1, 5, 7], scalars: (0..<35).map { Float(i + ($0 % 7) % 2) }) }
-        let grid = ImageGrid(columns: 4, gap: 2, scale: 3, labelled: false, background: 128)
+        let grid = try ImageGrid(columns: 4, gap: 2, scale: 3, labelled: false, background: 128)
         let layout = grid.layout(tileCount: tiles.count, tileHeight: 5, tileWidth: 7)
         #expect(layout.rows == 3 && layout.columns == 4)
         #expect(layout.tileHeight == 15 && layout.tileWidth == 21)
@@ -165,7 +165,7 @@ struct VisionTests {
         #expect(drawn == 10)
         // Default columns ⌈√n⌉, RGB tiles stay RGB, labels drawn in the corner.
         let labelled = try ImageGrid(scale: 4).render((0..<12).map { Tensor.randomUniform([3, 8, 8], seed: UInt64($0)) })
-        let layout12 = ImageGrid(scale: 4).layout(tileCount: 12, tileHeight: 8, tileWidth: 8)
+        let layout12 = try ImageGrid(scale: 4).layout(tileCount: 12, tileHeight: 8, tileWidth: 8)
         #expect(layout12.columns == 4 && layout12.rows == 3 && labelled.pixels.shape == [3, layout12.height, layout12.width])
         let (top, left) = layout12.origin(ofTile: 11)   // "11": box at (top, left), glyph rows from +1
         #expect(labelled.pixels[0, top, left] == 0 && labelled.pixels[1, top + 1, left + 2] == 255 && labelled.pixels[2, top + 1, left + 1] == 0)

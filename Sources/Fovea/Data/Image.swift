@@ -13,9 +13,15 @@ public struct Image: Sendable {
     public var height: Int { pixels.shape[1] }
     public var width: Int { pixels.shape[2] }
 
-    public init(pixels: Tensor) {
-        precondition(pixels.shape.rank == 3 && (pixels.shape[0] == 1 || pixels.shape[0] == 3),
-                     "Image pixels must be [1 or 3, H, W], got \(pixels.shape)")
+    /// - Throws: `.invalidArgument` unless `pixels` is `[1 or 3, H, W]`.
+    public init(pixels: Tensor) throws {
+        try ArgumentCheck("Image").require(pixels.shape.rank == 3 && (pixels.shape[0] == 1 || pixels.shape[0] == 3),
+                                           "pixels", mustBe: "[1 or 3, H, W]", got: pixels.shape)
+        self.init(checkedPixels: pixels)
+    }
+
+    /// Pixels already known to be `[1 or 3, H, W]` (decoded files, filtered images).
+    init(checkedPixels pixels: Tensor) {
         self.pixels = pixels
     }
 
@@ -74,7 +80,7 @@ public struct Image: Sendable {
                 }
             }
         }
-        return Image(pixels: pixels)
+        return Image(checkedPixels: pixels)
     }
 
     /// stb_image's reason for the last failure on this thread.
@@ -86,7 +92,7 @@ public struct Image: Sendable {
     public func scaledToUnit() -> Image {
         var copy = pixels
         copy.withUnsafeMutableBufferPointer { values in for i in values.indices { values[i] /= 255 } }
-        return Image(pixels: copy)
+        return Image(checkedPixels: copy)
     }
 
     /// PNG bytes; values are rounded and clamped to `[0, 255]`.

@@ -34,7 +34,7 @@ extension MNISTDataset: ImageDataset {
                 }
             }
         }
-        return MNISTDataset(images: picked, labels: indices.map { labels[$0] }, classNames: classNames)
+        return MNISTDataset(checkedImages: picked, labels: indices.map { labels[$0] }, classNames: classNames)
     }
 
     /// Only the examples of `classes`, relabelled `0..<classes.count` in the given order, and at

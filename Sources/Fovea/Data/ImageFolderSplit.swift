@@ -7,9 +7,9 @@ extension ImageFolderDataset {
     /// only on `seed`, the class index and the sorted file names — not on the file system's order
     /// — so `fovea eval` can rebuild the same split from a checkpoint. Both parts keep the files'
     /// sorted order.
-    /// - Precondition: `0 < fraction < 1` (callers check user input).
-    public func split(heldOutFraction fraction: Double, seed: UInt64) -> (train: ImageFolderDataset, heldOut: ImageFolderDataset) {
-        precondition(fraction > 0 && fraction < 1, "held-out fraction must be in (0, 1), got \(fraction)")
+    /// - Throws: `.invalidArgument` unless `0 < fraction < 1`.
+    public func split(heldOutFraction fraction: Double, seed: UInt64) throws -> (train: ImageFolderDataset, heldOut: ImageFolderDataset) {
+        try ArgumentCheck("ImageFolderDataset.split").require(fraction > 0 && fraction < 1, "heldOutFraction", mustBe: "in (0, 1)", got: fraction)
         var train: [Int] = [], heldOut: [Int] = []
         var byClass = [[Int]](repeating: [], count: classNames.count)
         for (index, file) in files.enumerated() { byClass[file.label].append(index) }

@@ -69,7 +69,7 @@ public enum ImageTransforms {
     /// `(x − mean[c]) / std[c]` per channel.
     public static func normalize(_ image: Tensor, mean: [Float], standardDeviation: [Float]) -> Tensor {
         let (c, plane) = (image.shape[0], image.shape[1] * image.shape[2])
-        precondition(mean.count == c && standardDeviation.count == c, "normalize: \(c) channels need \(c) means and deviations")
+        fatalUnless(mean.count == c && standardDeviation.count == c, "normalize: \(c) channels need \(c) means and deviations")
         var output = image
         output.withUnsafeMutableBufferPointer { x in
             for channel in 0..<c {

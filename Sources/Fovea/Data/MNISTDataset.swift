@@ -14,10 +14,21 @@ public struct MNISTDataset: Sendable {
 
     public var count: Int { labels.count }
 
-    /// A dataset from tensors already in memory: `images` `[N, C, H, W]`, one label per image.
-    public init(images: Tensor, labels: [Int], classNames: [String]) {
-        precondition(images.shape.rank == 4 && images.shape[0] == labels.count,
-                     "MNISTDataset: \(labels.count) labels for images of shape \(images.shape)")
+    /// A dataset from tensors already in memory: `images` `[N, C, H, W]`, one label per image,
+    /// each label in `0..<classNames.count`.
+    /// - Throws: `.invalidArgument` naming both counts or shapes, or the first bad label.
+    public init(images: Tensor, labels: [Int], classNames: [String]) throws {
+        let check = ArgumentCheck("MNISTDataset")
+        try check.require(images.shape.rank == 4, "images", mustBe: "[N, C, H, W]", got: images.shape)
+        try check.require(images.shape[0] == labels.count, "labels", mustBe: "one per image (\(images.shape[0]) for images of shape \(images.shape))", got: "\(labels.count) labels")
+        if let bad = labels.firstIndex(where: { !(0..<classNames.count).contains($0) }) {
+            try check.require(false, "labels[\(bad)]", mustBe: "a class index from 0 to \(classNames.count - 1) (\(classNames.count) class names)", got: labels[bad])
+        }
+        self.init(checkedImages: images, labels: labels, classNames: classNames)
+    }
+
+    /// Images and labels already known to match (decoded files, subsets).
+    init(checkedImages images: Tensor, labels: [Int], classNames: [String]) {
         self.images = images
         self.labels = labels
         self.classNames = classNames
@@ -63,7 +74,7 @@ public struct MNISTDataset: Sendable {
         images.withUnsafeMutableBufferPointer { pixels in
             for i in 0..<(n * h * w) { pixels[i] = Float(imageFile.bytes[i]) / 255 }
         }
-        return MNISTDataset(images: images, labels: labelFile.bytes.prefix(n).map(Int.init), classNames: classNames)
+        return MNISTDataset(checkedImages: images, labels: labelFile.bytes.prefix(n).map(Int.init), classNames: classNames)
     }
 
     private static func locate(_ folder: URL, _ stem: String) throws -> URL {

@@ -13,7 +13,7 @@ public final class DenseLayer: Sequential {
             ("conv2", try Conv2D(width, growthRate, kernelSize: 3, padding: 1, bias: false, seed: seed &+ 1)),
         ]
         if dropRate > 0 { layers.append(("dropout", try Dropout(probability: dropRate, seed: seed &+ 2))) }
-        super.init(named: layers)
+        try super.init(named: layers)
     }
 }
 
@@ -96,7 +96,7 @@ extension DenseLayer {
 /// with stride 2. Children: norm, relu, conv, pool.
 public final class Transition: Sequential {
     public init(inputChannels: Int, outputChannels: Int, seed: UInt64 = 0) throws {
-        super.init(named: [
+        try super.init(named: [
             ("norm", try BatchNorm2D(inputChannels)),
             ("relu", ReLU()),
             ("conv", try Conv2D(inputChannels, outputChannels, kernelSize: 1, bias: false, seed: seed)),

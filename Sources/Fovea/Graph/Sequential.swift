@@ -13,8 +13,11 @@ public class Sequential: Layer {
     public convenience init(_ layers: Layer...) { self.init(layers) }
 
     /// Children with explicit names, e.g. `[("conv1", Conv2D(…)), ("bn1", BatchNorm2D(…))]`.
-    public init(named layers: [(String, Layer)]) {
-        precondition(Set(layers.map(\.0)).count == layers.count, "Sequential: child names must be unique, got \(layers.map(\.0))")
+    /// - Throws: `.invalidArgument` naming the repeated names when two children share a name.
+    public init(named layers: [(String, Layer)]) throws {
+        let names = layers.map(\.0)
+        let repeated = Set(names.filter { name in names.filter { $0 == name }.count > 1 })
+        try ArgumentCheck("Sequential").require(repeated.isEmpty, "child names", mustBe: "unique (\(repeated.sorted().joined(separator: ", ")) repeated)", got: names)
         self.layers = layers.map { ($0.0, $0.1) }
         super.init()
         assignNames(prefix: qualifiedName)

@@ -69,7 +69,7 @@ public final class AlexNet: Sequential {
             ReLU(),
             try Linear(hidden, classes, seed: seed &+ 14),
         ])
-        super.init(named: [
+        try super.init(named: [
             ("features", features),
             ("avgpool", try AdaptiveAvgPool2D(outputSize: Size2D(pooled))),
             ("flatten", Flatten()),

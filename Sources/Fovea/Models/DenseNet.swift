@@ -59,7 +59,7 @@ public final class DenseNet: Sequential {
         let (features, channels) = try Initializer.withoutRandomValues {
             try Self.makeFeatures(configuration, inputChannels: inputChannels, seed: seed)
         }
-        super.init(named: [
+        try super.init(named: [
             ("features", features),
             ("relu", ReLU()),
             ("avgpool", try AdaptiveAvgPool2D(outputSize: 1)),
@@ -96,7 +96,7 @@ public final class DenseNet: Sequential {
             }
         }
         features.append(("norm5", try BatchNorm2D(channels)))
-        return (Sequential(named: features), channels)
+        return (try Sequential(named: features), channels)
     }
 }
 

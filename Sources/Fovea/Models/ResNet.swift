@@ -63,7 +63,7 @@ public final class ResNet: Sequential {
             ("flatten", Flatten()),
             ("fc", try Linear(channels, classes, seed: seed)),
         ]
-        super.init(named: layers)
+        try super.init(named: layers)
         initializeLayers(seed: seed) { layer, layerSeed in
             if let conv = layer as? Conv2D {
                 conv.weight.value = Initializer.kaimingNormal(conv.weight.shape, fan: .fanOut, seed: layerSeed)

@@ -26,14 +26,14 @@ public enum SmallModels {
                    ("fc1", try Linear(64 * 7 * 7, 1024, seed: seed &+ 2)), ("relu3", ReLU()),
                    ("dropout", try Dropout(probability: 0.3, seed: seed &+ 4)),
                    ("fc2", try Linear(1024, classes, seed: seed &+ 3))]
-        return Sequential(named: layers)
+        return try Sequential(named: layers)
     }
 
     /// A small ResNet for 28×28 inputs (in the manner of the CIFAR ResNet-20): conv 3×3 16 → BN →
     /// ReLU → 3 stages of 2 basic blocks with 16, 32, 64 channels (stride 2 between stages) →
     /// global average pool → linear `classes`. Names as torchvision's ResNet (conv1, bn1, layer1…3, fc).
     public static func resNetSmall(classes: Int = 10, inputChannels: Int = 1, seed: UInt64 = 0) throws -> Sequential {
-        Sequential(named: [
+        try Sequential(named: [
             ("conv1", try Conv2D(inputChannels, 16, kernelSize: 3, padding: 1, bias: false, seed: seed)),
             ("bn1", try BatchNorm2D(16)),
             ("relu", ReLU()),

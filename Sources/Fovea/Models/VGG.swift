@@ -67,7 +67,7 @@ public final class VGG: Sequential {
         let (features, classifier) = try Initializer.withoutRandomValues {
             try Self.makeLayers(configuration, classes: classes, inputChannels: inputChannels, seed: seed)
         }
-        super.init(named: [
+        try super.init(named: [
             ("features", features),
             ("avgpool", try AdaptiveAvgPool2D(outputSize: Size2D(configuration.pooledSize))),
             ("flatten", Flatten()),

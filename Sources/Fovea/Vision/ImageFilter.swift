@@ -102,7 +102,7 @@ public struct ImageFilter: Sendable {
     ///   a bad stride, dilation or padding, a padded or filtered image too large to allocate, or a
     ///   pooling window larger than the filtered image.
     public func apply(to pixels: Tensor, device: any Device, name: String = "filter") throws -> FilterResult {
-        precondition(pixels.shape.rank == 3, "ImageFilter.apply expects [C, H, W], got \(pixels.shape)")
+        fatalUnless(pixels.shape.rank == 3, "ImageFilter.apply expects [C, H, W], got \(pixels.shape)")
         let (c, h, w) = (pixels.shape[0], pixels.shape[1], pixels.shape[2])
         let options = try convolutionOptions(channels: c, name: name)
         try checkSizes(channels: c, height: h, width: w, options: options, name: name)
@@ -142,7 +142,7 @@ public struct FilterResult: Sendable {
     public var pooling: (height: ConvolutionArithmetic, width: ConvolutionArithmetic)?
 
     /// The picture after `mapping`.
-    public func image(mapping: PixelMapping) -> Image { Image(pixels: mapping.apply(to: values)) }
+    public func image(mapping: PixelMapping) -> Image { Image(checkedPixels: mapping.apply(to: values)) }
 }
 
 /// How filtered values become grey levels in `[0, 255]` (then rounded to the nearest integer when

@@ -22,9 +22,12 @@ public struct ImageGrid: Sendable {
     public var background: Float
 
     public init(columns: Int? = nil, gap: Int = 2, scale: Int = 1, normalization: Normalization = .perTile,
-                labelled: Bool = true, labelScale: Int = 1, background: Float = 128) {
-        precondition(gap >= 0 && scale >= 1 && labelScale >= 1 && (columns ?? 1) >= 1,
-                     "ImageGrid: gap ≥ 0, scale ≥ 1, labelScale ≥ 1, columns ≥ 1; got \(gap), \(scale), \(labelScale), \(String(describing: columns))")
+                labelled: Bool = true, labelScale: Int = 1, background: Float = 128) throws {
+        let check = ArgumentCheck("ImageGrid")
+        try check.atLeast(0, gap, "gap")
+        try check.atLeast(1, scale, "scale")
+        try check.atLeast(1, labelScale, "labelScale")
+        if let columns { try check.atLeast(1, columns, "columns") }
         self.columns = columns
         self.gap = gap
         self.scale = scale
@@ -92,7 +95,7 @@ public struct ImageGrid: Sendable {
             }
             if labelled { TinyFont.draw(String(index), into: &pixels, top: top, left: left, scale: labelScale) }
         }
-        return Image(pixels: pixels)
+        return Image(checkedPixels: pixels)
     }
 
     /// Throws unless the picture `[channels, height, width]` of `layout` fits in memory

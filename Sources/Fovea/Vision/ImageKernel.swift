@@ -11,22 +11,34 @@ public struct ImageKernel: Sendable, Equatable, CustomStringConvertible {
     /// Row-major, `rows · columns` values.
     public var weights: [Float]
 
-    public init(name: String, rows: Int, columns: Int, weights: [Float]) {
-        precondition(rows > 0 && columns > 0 && weights.count == rows * columns,
-                     "ImageKernel \(name): \(rows)×\(columns) needs \(rows * columns) weights, got \(weights.count)")
+    /// - Throws: `.invalidArgument` unless `rows, columns ≥ 1` and there are `rows · columns` weights.
+    public init(name: String, rows: Int, columns: Int, weights: [Float]) throws {
+        let check = ArgumentCheck("ImageKernel \(name)")
+        try check.atLeast(1, rows, "rows")
+        try check.atLeast(1, columns, "columns")
+        try check.require(weights.count == rows * columns, "weights", mustBe: "\(rows)×\(columns) = \(rows * columns) values", got: "\(weights.count) values")
+        self.init(checkedName: name, rows: rows, columns: columns, weights: weights)
+    }
+
+    private init(checkedName name: String, rows: Int, columns: Int, weights: [Float]) {
         self.name = name
         self.rows = rows
         self.columns = columns
         self.weights = weights
     }
 
-    /// A kernel from its rows; all rows must have the same length (programmer input: traps).
-    public init(name: String, _ matrix: [[Float]], scale: Float = 1) {
-        self.init(name: name, rows: matrix.count, columns: matrix.first?.count ?? 0,
-                  weights: matrix.flatMap { row in
-                      precondition(row.count == matrix[0].count, "ImageKernel \(name): ragged rows")
-                      return row.map { $0 * scale }
-                  })
+    /// A kernel from its rows, each weight multiplied by `scale`.
+    /// - Throws: `.invalidArgument` for no rows, an empty row or rows of different lengths.
+    public init(name: String, _ matrix: [[Float]], scale: Float = 1) throws {
+        let lengths = matrix.map(\.count)
+        try ArgumentCheck("ImageKernel \(name)").require(Set(lengths).count <= 1, "rows", mustBe: "all of one length", got: "lengths \(lengths)")
+        try self.init(name: name, rows: matrix.count, columns: matrix.first?.count ?? 0,
+                      weights: matrix.flatMap { row in row.map { $0 * scale } })
+    }
+
+    /// One of the built-in square kernels below (constant, so known to be well formed).
+    private static func classic(_ name: String, _ matrix: [[Float]], scale: Float = 1) -> ImageKernel {
+        ImageKernel(checkedName: name, rows: matrix.count, columns: matrix.count, weights: matrix.flatMap { row in row.map { $0 * scale } })
     }
 
     public subscript(row: Int, column: Int) -> Float { weights[row * columns + column] }
@@ -67,28 +79,28 @@ public struct ImageKernel: Sendable, Equatable, CustomStringConvertible {
 
 extension ImageKernel {
     /// `[0 0 0; 0 1 0; 0 0 0]`: the picture unchanged.
-    public static let identity = ImageKernel(name: "identity", [[0, 0, 0], [0, 1, 0], [0, 0, 0]])
+    public static let identity = classic("identity", [[0, 0, 0], [0, 1, 0], [0, 0, 0]])
     /// `[1 0 −1; 0 0 0; −1 0 1]`: responds to diagonal structure; weights sum to 0.
-    public static let edgeDetection = ImageKernel(name: "edge-detection", [[1, 0, -1], [0, 0, 0], [-1, 0, 1]])
+    public static let edgeDetection = classic("edge-detection", [[1, 0, -1], [0, 0, 0], [-1, 0, 1]])
     /// `[0 1 0; 1 −4 1; 0 1 0]`: the discrete Laplacian (sum 0).
-    public static let laplacian = ImageKernel(name: "laplacian", [[0, 1, 0], [1, -4, 1], [0, 1, 0]])
+    public static let laplacian = classic("laplacian", [[0, 1, 0], [1, -4, 1], [0, 1, 0]])
     /// `[−1 −1 −1; −1 8 −1; −1 −1 −1]`: the 8-neighbour Laplacian, an outline detector (sum 0).
-    public static let outline = ImageKernel(name: "outline", [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
+    public static let outline = classic("outline", [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
     /// `[0 −1 0; −1 5 −1; 0 −1 0]` = identity − Laplacian (sum 1).
-    public static let sharpen = ImageKernel(name: "sharpen", [[0, -1, 0], [-1, 5, -1], [0, -1, 0]])
+    public static let sharpen = classic("sharpen", [[0, -1, 0], [-1, 5, -1], [0, -1, 0]])
     /// `1/9 · ones(3, 3)`: the mean of the 3×3 neighbourhood.
-    public static let boxBlur = ImageKernel(name: "box-blur", [[1, 1, 1], [1, 1, 1], [1, 1, 1]], scale: 1.0 / 9)
+    public static let boxBlur = classic("box-blur", [[1, 1, 1], [1, 1, 1], [1, 1, 1]], scale: 1.0 / 9)
     /// `[1 2 1; 2 4 2; 1 2 1] / 16`: the 3×3 binomial approximation of a Gaussian.
-    public static let gaussianBlur = ImageKernel(name: "gaussian-blur", [[1, 2, 1], [2, 4, 2], [1, 2, 1]], scale: 1.0 / 16)
+    public static let gaussianBlur = classic("gaussian-blur", [[1, 2, 1], [2, 4, 2], [1, 2, 1]], scale: 1.0 / 16)
     /// `[1 4 6 4 1; 4 16 24 16 4; 6 24 36 24 6; 4 16 24 16 4; 1 4 6 4 1] / 256`: the 5×5 binomial.
-    public static let gaussianBlur5 = ImageKernel(
-        name: "gaussian-blur-5",
+    public static let gaussianBlur5 = classic(
+        "gaussian-blur-5",
         [[1, 4, 6, 4, 1], [4, 16, 24, 16, 4], [6, 24, 36, 24, 6], [4, 16, 24, 16, 4], [1, 4, 6, 4, 1]], scale: 1.0 / 256)
     /// `[−1 0 1; −2 0 2; −1 0 1]` as a cross-correlation: positive where brightness grows to the
     /// right (Wikipedia's Gx `[1 0 −1; 2 0 −2; 1 0 −1]` written for true convolution).
-    public static let sobelX = ImageKernel(name: "sobel-x", [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+    public static let sobelX = classic("sobel-x", [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
     /// `[−1 −2 −1; 0 0 0; 1 2 1]` as a cross-correlation: positive where brightness grows downwards.
-    public static let sobelY = ImageKernel(name: "sobel-y", [[-1, -2, -1], [0, 0, 0], [1, 2, 1]])
+    public static let sobelY = classic("sobel-y", [[-1, -2, -1], [0, 0, 0], [1, 2, 1]])
 
     /// Every named kernel, in the order of the lecture's table.
     public static let classics: [ImageKernel] = [
@@ -117,7 +129,7 @@ extension ImageKernel {
             }
         }
         let total = weights.reduce(0, +)
-        return ImageKernel(name: "gaussian:\(size):\(ImageKernel.formatted(sigma))", rows: size, columns: size,
+        return try ImageKernel(name: "gaussian:\(size):\(ImageKernel.formatted(sigma))", rows: size, columns: size,
                            weights: weights.map { Float($0 / total) })
     }
 
@@ -172,7 +184,7 @@ extension ImageKernel {
         guard !rows.isEmpty else {
             throw FoveaError.invalidArgument("\(source): empty kernel; write rows of numbers, e.g. 0,-1,0;-1,5,-1;0,-1,0")
         }
-        return ImageKernel(name: name ?? source, rows: rows.count, columns: rows[0].count, weights: rows.flatMap { $0 })
+        return try ImageKernel(name: name ?? source, rows: rows.count, columns: rows[0].count, weights: rows.flatMap { $0 })
     }
 
     /// The largest kernel file `read` accepts: 16 MiB, room for a 1000×1000 matrix of numbers

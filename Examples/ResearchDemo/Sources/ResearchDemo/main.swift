@@ -34,7 +34,7 @@ func syntheticBatch(count: Int, seed: UInt64) -> Batch {
 
 /// conv 3×3 (8) → BN → ReLU → max-pool 2 → conv 3×3 (16) → BN → ReLU → max-pool 2 → linear 256→4.
 func makeModel(seed: UInt64) throws -> Sequential {
-    Sequential(named: [
+    try Sequential(named: [
         ("conv1", try Conv2D(1, 8, kernelSize: 3, padding: 1, seed: seed)),
         ("bn1", try BatchNorm2D(8)),
         ("relu1", ReLU()),
