@@ -7,49 +7,34 @@ import Testing
 /// trap, or — Adam's betas — to produce NaN silently).
 @Suite("Training argument errors")
 struct TrainingArgumentTests {
-    /// Expects `body` to throw an invalid-argument error whose message contains every fragment.
-    private func expectError(_ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
-        do {
-            try body()
-            Issue.record("no error thrown", sourceLocation: sourceLocation)
-        } catch let error as FoveaError {
-            #expect(error.kind == .invalidArgument, "\(error)", sourceLocation: sourceLocation)
-            for fragment in fragments {
-                #expect(error.message.contains(fragment), "\(error.message) lacks \(fragment)", sourceLocation: sourceLocation)
-            }
-        } catch {
-            Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
-        }
-    }
-
     static func dataset(_ count: Int) throws -> MNISTDataset {
         try MNISTDataset(images: Tensor(zeros: [count, 1, 4, 4]), labels: (0..<count).map { $0 % 10 }, classNames: MNISTDataset.fashionClassNames)
     }
 
     @Test func optimizers() {
         let parameters = [Parameter(Tensor(zeros: [2]))]
-        expectError(["SGD", "learningRate", "≥ 0", "got -0.1"]) { _ = try SGD(parameters, learningRate: -0.1) }
-        expectError(["SGD", "nesterov", "momentum > 0"]) { _ = try SGD(parameters, learningRate: 0.1, nesterov: true) }
-        expectError(["Adam", "beta1", "[0, 1)", "got 1.0"]) { _ = try Adam(parameters, beta1: 1) }
-        expectError(["Adam", "learningRate", "nan"]) { _ = try Adam(parameters, learningRate: .nan) }
-        expectError(["AdamW", "beta2", "[0, 1)", "got 1.5"]) { _ = try Adam.adamW(parameters, beta2: 1.5) }
-        expectError(["AdamW", "weightDecay", "≥ 0", "got -1.0"]) { _ = try Adam.adamW(parameters, weightDecay: -1) }
+        expectInvalidArgument(["SGD", "learningRate", "≥ 0", "got -0.1"]) { _ = try SGD(parameters, learningRate: -0.1) }
+        expectInvalidArgument(["SGD", "nesterov", "momentum > 0"]) { _ = try SGD(parameters, learningRate: 0.1, nesterov: true) }
+        expectInvalidArgument(["Adam", "beta1", "[0, 1)", "got 1.0"]) { _ = try Adam(parameters, beta1: 1) }
+        expectInvalidArgument(["Adam", "learningRate", "nan"]) { _ = try Adam(parameters, learningRate: .nan) }
+        expectInvalidArgument(["AdamW", "beta2", "[0, 1)", "got 1.5"]) { _ = try Adam.adamW(parameters, beta2: 1.5) }
+        expectInvalidArgument(["AdamW", "weightDecay", "≥ 0", "got -1.0"]) { _ = try Adam.adamW(parameters, weightDecay: -1) }
     }
 
     @Test func schedulesAndLoss() {
-        expectError(["StepDecay", "stepSize", "≥ 1", "got 0"]) { _ = try StepDecay(stepSize: 0) }
-        expectError(["CosineAnnealing", "totalSteps", "≥ 1", "got 0"]) { _ = try CosineAnnealing(totalSteps: 0) }
-        expectError(["LinearWarmup", "warmupSteps", "≥ 1", "got -3"]) { _ = try LinearWarmup(warmupSteps: -3) }
-        expectError(["MultiStepDecay", "gamma", "got -0.5"]) { _ = try MultiStepDecay(milestones: [1], gamma: -0.5) }
-        expectError(["SoftmaxCrossEntropy", "labelSmoothing", "[0, 1)", "got 1.0"]) { _ = try SoftmaxCrossEntropy(labelSmoothing: 1) }
+        expectInvalidArgument(["StepDecay", "stepSize", "≥ 1", "got 0"]) { _ = try StepDecay(stepSize: 0) }
+        expectInvalidArgument(["CosineAnnealing", "totalSteps", "≥ 1", "got 0"]) { _ = try CosineAnnealing(totalSteps: 0) }
+        expectInvalidArgument(["LinearWarmup", "warmupSteps", "≥ 1", "got -3"]) { _ = try LinearWarmup(warmupSteps: -3) }
+        expectInvalidArgument(["MultiStepDecay", "gamma", "got -0.5"]) { _ = try MultiStepDecay(milestones: [1], gamma: -0.5) }
+        expectInvalidArgument(["SoftmaxCrossEntropy", "labelSmoothing", "[0, 1)", "got 1.0"]) { _ = try SoftmaxCrossEntropy(labelSmoothing: 1) }
     }
 
     @Test func dataLoader() {
-        expectError(["DataLoader", "batchSize", "≥ 1", "got 0"]) { _ = try DataLoader(Self.dataset(4), batchSize: 0) }
-        expectError(["DataLoader", "augmentation padding", "≥ 0", "got -1"]) {
+        expectInvalidArgument(["DataLoader", "batchSize", "≥ 1", "got 0"]) { _ = try DataLoader(Self.dataset(4), batchSize: 0) }
+        expectInvalidArgument(["DataLoader", "augmentation padding", "≥ 0", "got -1"]) {
             _ = try DataLoader(Self.dataset(4), batchSize: 2, augmentation: Augmentation(padding: -1))
         }
-        expectError(["DataLoader", "flipProbability", "[0, 1]", "got 2.0"]) {
+        expectInvalidArgument(["DataLoader", "flipProbability", "[0, 1]", "got 2.0"]) {
             _ = try DataLoader(Self.dataset(4), batchSize: 2, augmentation: Augmentation(flipProbability: 2))
         }
     }
@@ -57,11 +42,11 @@ struct TrainingArgumentTests {
     /// Checked before the folder is read (a mismatched mean used to trap at the first image).
     @Test func imageFolderDataset() {
         let root = URL(fileURLWithPath: "/nonexistent-fovea-folder")
-        expectError(["ImageFolderDataset", "crop", "≥ 1", "got 0"]) { _ = try ImageFolderDataset(root: root, crop: 0) }
-        expectError(["ImageFolderDataset", "mean", "3 values, one per channel", "[0.5]"]) {
+        expectInvalidArgument(["ImageFolderDataset", "crop", "≥ 1", "got 0"]) { _ = try ImageFolderDataset(root: root, crop: 0) }
+        expectInvalidArgument(["ImageFolderDataset", "mean", "3 values, one per channel", "[0.5]"]) {
             _ = try ImageFolderDataset(root: root, crop: 4, mean: [0.5])
         }
-        expectError(["ImageFolderDataset", "standardDeviation", "> 0", "[0.0]"]) {
+        expectInvalidArgument(["ImageFolderDataset", "standardDeviation", "> 0", "[0.0]"]) {
             _ = try ImageFolderDataset(root: root, channels: .grey, crop: 4, standardDeviation: [0])
         }
     }
