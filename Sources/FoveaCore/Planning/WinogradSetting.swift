@@ -1,3 +1,14 @@
+/// When Winograd convolution is used.
+public enum WinogradPolicy: String, Sendable, CaseIterable {
+    /// Eligible layers (3×3, stride 1, dilation 1, groups 1, fits the workspace) that are also
+    /// large enough to gain (the backend's `ConvolutionPlanner`).
+    case automatic
+    /// Every eligible layer, however small (for tests: small shapes reach the Winograd path).
+    case always
+    /// Never; im2col + GEMM for everything.
+    case never
+}
+
 /// When a backend takes Winograd (`FOVEA_WINOGRAD`): the policy and the tile size it plans with.
 public struct WinogradSetting: Hashable, Sendable {
     public var policy: WinogradPolicy

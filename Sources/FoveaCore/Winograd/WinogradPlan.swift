@@ -1,14 +1,3 @@
-/// When Winograd convolution is used.
-public enum WinogradPolicy: String, Sendable, CaseIterable {
-    /// Eligible layers (3×3, stride 1, dilation 1, groups 1, fits the workspace) that are also
-    /// large enough to gain (the backend's `ConvolutionPlanner`).
-    case automatic
-    /// Every eligible layer, however small (for tests: small shapes reach the Winograd path).
-    case always
-    /// Never; im2col + GEMM for everything.
-    case never
-}
-
 /// The output-tile size of the Winograd algorithm.
 public enum WinogradTileSize: String, Hashable, Sendable, CaseIterable {
     /// F(2×2, 3×3): 16 GEMMs, 2.25× fewer multiplications, error as small as direct convolution.
