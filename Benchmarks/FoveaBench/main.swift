@@ -65,6 +65,7 @@ struct LayerTiming {
     var threads: [Int]
     var runs: Int
     var engines: [String]
+    var algorithms: ConvolutionAlgorithmOverride = .none
     var json: String?
     var csv: String?
 
@@ -83,8 +84,9 @@ struct LayerTiming {
         try Self.validate(engines: engines)
         let machine = machineInfo(threads: threads)
         let peak = MachinePeak(perCore: machine.peakPerCore, allCores: machine.peakAllCores, threads: threads.max() ?? 1)
-        let runner = LayerRunner(layers: suite, passes: passes, batches: batches, threads: threads,
+        var runner = LayerRunner(layers: suite, passes: passes, batches: batches, threads: threads,
                                  runs: runs, engines: engines, peak: peak, progress: progress)
+        runner.algorithms = algorithms
         let results = try runner.run()
         let report = BenchReport(machine: machine, layers: results)
         printHeader(machine)
@@ -171,6 +173,8 @@ struct LayersCommand: ParsableCommand {
     var engines: String?
     @Flag(help: "The tiny CI smoke suite instead of the ImageNet layers.")
     var tiny = false
+    @Option(help: "Force convolution algorithms per pass on every backend, as FOVEA_CONV_ALGORITHM (e.g. forward=winograd4,backward-data=im2col; algorithms: im2col, direct, shifted-image, shifted-rows, winograd2, winograd4). A layer a backend cannot run so is skipped on that backend, with a printed note giving the reason.")
+    var algorithm: String?
     @Flag(help: "End with the fastest backend and its ratio over the others.")
     var verdict = false
     @Option(help: "Also write the report as JSON to this file (- for standard output).")
@@ -198,6 +202,7 @@ struct LayersCommand: ParsableCommand {
             suite: suite, passes: passList, batches: try Self.numbers(batches, flag: "--batches", range: BenchLimits.batch),
             threads: environment.threadCounts(given: try threads.map(Self.threadCounts), defaults: Array(Set([1, cores])).sorted()),
             runs: runs, engines: environment.engines(given: engines, defaults: ["openblas", "dispatch", "naive", "sgemm"]),
+            algorithms: try ConvolutionAlgorithmOverride(parsing: algorithm, variable: "--algorithm"),
             json: json, csv: csv)
         try timing.run(verdict: verdict)
     }

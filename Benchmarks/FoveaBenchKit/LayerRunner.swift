@@ -25,7 +25,7 @@ public struct LayerRunner {
     /// `Benchmarks/pytorch_bench.py` warms up as many times.
     public static let warmUps = 3
 
-    public enum Pass: String, CaseIterable, Sendable { case forward, backwardData = "backward-data", backwardFilter = "backward-filter" }
+    public typealias Pass = ConvolutionPass
 
     public var layers: [BenchLayer]
     public var passes: [Pass]
@@ -34,6 +34,11 @@ public struct LayerRunner {
     public var runs: Int
     public var engines: [String]
     public var naiveFlopLimit: Double
+    /// Convolution algorithms forced per pass on every backend (`--algorithm`); a layer whose pass
+    /// a backend cannot run so is skipped on that backend with a note (`skipped`).
+    public var algorithms: ConvolutionAlgorithmOverride = .none
+    /// Receives one line per skipped (layer, pass, engine): the planner's reason.
+    public var skipped: (String) -> Void = { print($0) }
     public var peak: MachinePeak
     public var progress: (String) -> Void
 
@@ -103,8 +108,8 @@ public struct LayerRunner {
             let small = Operands(try Self.reduced(layer).geometry(batch: 2), layerName: layer.name)
             for count in threads {
                 for name in engines where name != "naive" && name != "sgemm" {
-                    let device = try Devices.make(name, threads: count)
-                    for pass in passes {
+                    let device = try Devices.make(name, threads: count, algorithms: algorithms)
+                    for pass in passes where runs(pass, of: small, on: device) {
                         let difference = small.run(pass, on: device).difference(from: small.run(pass, on: naive), relativeFloor: 1e-2)
                         errors[name, default: [:]][pass] = max(errors[name]?[pass] ?? 0, Double(difference.maxRelative))
                     }
@@ -114,9 +119,11 @@ public struct LayerRunner {
                 let operands = Operands(try layer.geometry(batch: batch), layerName: layer.name)
                 let flops = operands.geometry.flops
                 for count in threads {
-                    let devices = try engines.filter { $0 != "naive" && $0 != "sgemm" }.map { try Devices.make($0, threads: count) }
+                    let allDevices = try engines.filter { $0 != "naive" && $0 != "sgemm" }
+                        .map { try Devices.make($0, threads: count, algorithms: algorithms) }
                     for pass in passes {
                         progress("\(layer.name) · \(pass.rawValue) · batch \(batch) · \(count) thread\(count == 1 ? "" : "s")")
+                        let devices = allDevices.filter { runs(pass, of: operands, on: $0) }
                         var times = [[Double]](repeating: [], count: devices.count)
                         for (index, device) in devices.enumerated() {  // each engine in a block of its own
                             for _ in 0..<Self.warmUps { _ = operands.run(pass, on: device) }
@@ -127,7 +134,8 @@ public struct LayerRunner {
                         }
                         for (index, device) in devices.enumerated() {
                             results.append(result(layer, pass, device.name, batch, count, times[index], flops,
-                                                  workspace: (device as? any GEMMBackedDevice)?.convolutionWorkspaceBytes(for: operands.geometry, pass: pass.rawValue),
+                                                  workspace: (device as? any ConvolutionPlanning)
+                                                      .flatMap { try? $0.convolutionPlan(for: operands.geometry, pass: pass).workspaceBytes },
                                                   error: errors[device.name]?[pass]))
                         }
                         if engines.contains("naive") && flops <= naiveFlopLimit {
@@ -145,6 +153,18 @@ public struct LayerRunner {
             results.append(result(c.layer, c.pass, "sgemm", c.batch, c.threads, times, c.geometry.flops, workspace: nil, error: nil))
         }
         return results
+    }
+
+    /// Whether `device` can run `pass` of the operands' layer with the forced algorithms; if not,
+    /// reports the skip with the planner's reason.
+    func runs(_ pass: Pass, of operands: Operands, on device: any Device) -> Bool {
+        do {
+            try device.checkConvolutionPlan(for: operands.geometry, pass: pass)
+            return true
+        } catch {
+            skipped("skipped \(operands.layerName) \(pass) on \(device.name) (\(operands.geometry.inputShape)): \(error)")
+            return false
+        }
     }
 
     func result(_ layer: BenchLayer, _ pass: Pass, _ engine: String, _ batch: Int, _ threads: Int, _ times: [Double],

@@ -9,6 +9,10 @@ import Foundation
 /// - `FOVEA_THREADS` = a positive integer (default: all cores), for `dispatch` and `openblas`.
 /// - `FOVEA_WINOGRAD` = `auto` | `off` | `always` (wherever eligible) | `f2x2`, for the 3×3 stride-1
 ///   convolutions of both.
+/// - `FOVEA_CONV_ALGORITHM` = `pass=algorithm` pairs, e.g. `forward=winograd4,backward-data=im2col`:
+///   convolution algorithms forced per pass on `dispatch` and `openblas` (`ConvolutionAlgorithmOverride`;
+///   passes `forward`, `backward-data`, `backward-filter`; algorithms as in `ConvolutionAlgorithm`).
+///   A forced algorithm that cannot run a layer makes the layer throw, naming why.
 /// - `FOVEA_WORKSPACE_MB` = a positive integer: the most convolution workspace (im2col tiles) one
 ///   convolution call may allocate, in MiB (default 64), for `dispatch` and `openblas`.
 /// - `FOVEA_TENSOR_CACHE_MB` = a whole number ≥ 0: how much freed tensor memory is kept for reuse
@@ -35,13 +39,14 @@ public enum Devices {
     /// `workspaceBytes` of convolution workspace per call (default 64 MiB; ignored by `naive`).
     /// `check:<backend>` makes a `CheckingDevice` over that backend, against `naive`, with
     /// `checkTolerance` (default: from `FOVEA_CHECK_TOLERANCE`, else `CheckTolerance.default`),
-    /// recording into `CheckReport.process`. `FOVEA_WINOGRAD` and `FOVEA_CHECK_TOLERANCE` are read
-    /// from `environment` (the process's by default).
+    /// recording into `CheckReport.process`. `algorithms` forces convolution algorithms per pass
+    /// (default: from `FOVEA_CONV_ALGORITHM`). `FOVEA_WINOGRAD`, `FOVEA_CONV_ALGORITHM` and
+    /// `FOVEA_CHECK_TOLERANCE` are read from `environment` (the process's by default).
     /// - Throws: `FoveaError` of kind `.unknownDevice` listing the valid names; of kind
-    ///   `.invalidArgument` for a thread count or workspace below 1, or a bad `FOVEA_WINOGRAD` or
-    ///   `FOVEA_CHECK_TOLERANCE`.
+    ///   `.invalidArgument` for a thread count or workspace below 1, or a bad `FOVEA_WINOGRAD`,
+    ///   `FOVEA_CONV_ALGORITHM` or `FOVEA_CHECK_TOLERANCE`.
     public static func make(_ name: String, threads: Int? = nil, workspaceBytes: Int? = nil,
-                            checkTolerance: CheckTolerance? = nil,
+                            checkTolerance: CheckTolerance? = nil, algorithms: ConvolutionAlgorithmOverride? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any Device {
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard (1...maximumThreads).contains(threads) else {
@@ -52,6 +57,7 @@ public enum Devices {
             throw FoveaError.invalidArgument("convolution workspace must be ≥ 1 byte, got \(limit)")
         }
         let (policy, tileSize) = try winogradSetting(environment["FOVEA_WINOGRAD"])
+        let algorithms = try algorithms ?? convolutionAlgorithmSetting(environment["FOVEA_CONV_ALGORITHM"])
         let lowercased = resolvingAutomatic(name).lowercased()
         if lowercased.hasPrefix(checkPrefix) {
             let backend = String(lowercased.dropFirst(checkPrefix.count))
@@ -59,13 +65,14 @@ public enum Devices {
                 throw FoveaError(.unknownDevice, "unknown device '\(name)': '\(backend)' is not a backend to check; valid devices are: \(validNames) (check:auto, check:naive, check:dispatch, check:openblas)")
             }
             let tolerance = try checkTolerance ?? CheckTolerance.fromEnvironment(environment)
-            return CheckingDevice(subject: try make(backend, threads: threads, workspaceBytes: limit, environment: environment),
+            return CheckingDevice(subject: try make(backend, threads: threads, workspaceBytes: limit, algorithms: algorithms,
+                                                    environment: environment),
                                   reference: NaiveDevice(),
                                   tolerance: tolerance, report: CheckReport.process)
         }
         func dispatch() -> DispatchDevice {
             DispatchDevice(threads: threads, fallback: NaiveDevice(), workspaceLimitBytes: limit,
-                           winograd: policy, winogradTileSize: tileSize)
+                           winograd: policy, winogradTileSize: tileSize, algorithms: algorithms)
         }
         switch lowercased {
         case "naive":
@@ -74,7 +81,7 @@ public enum Devices {
             return dispatch()
         case "openblas":
             return OpenBLASDevice(threads: threads, fallback: dispatch(), workspaceLimitBytes: limit,
-                                  winograd: policy, winogradTileSize: tileSize)
+                                  winograd: policy, winogradTileSize: tileSize, algorithms: algorithms)
         default:
             throw FoveaError(.unknownDevice, "unknown device '\(name)'; valid devices are: \(validNames)")
         }
@@ -93,6 +100,12 @@ public enum Devices {
         case "f2x2": return (.automatic, .f2x2)
         default: throw FoveaError.invalidArgument("FOVEA_WINOGRAD must be auto, off, always or f2x2, got '\(text ?? "")'")
         }
+    }
+
+    /// `FOVEA_CONV_ALGORITHM`: convolution algorithms forced per pass (unset or empty: none).
+    /// - Throws: `FoveaError` naming the variable, its value and the valid passes and algorithms.
+    public static func convolutionAlgorithmSetting(_ text: String?) throws -> ConvolutionAlgorithmOverride {
+        try ConvolutionAlgorithmOverride(parsing: text, variable: "FOVEA_CONV_ALGORITHM")
     }
 
     /// The device the environment asks for: `FOVEA_DEVICE` (default `auto`) with

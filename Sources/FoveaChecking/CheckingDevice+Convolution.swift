@@ -37,3 +37,8 @@ extension CheckingDevice {
         "input \(geometry.inputShape), weight \(geometry.weightShape) → \(geometry.outputShape)"
     }
 }
+
+extension CheckingDevice: ConvolutionDelegating {
+    /// The subject, whose plans decide how its convolutions run (and whether a forced algorithm can).
+    public var convolutionSubject: any Device { subject }
+}

@@ -61,94 +61,52 @@ struct DirectGEMMConvolution: Sendable {
             : Split(units: units, parts: parts, byColumns: false, partSize: rowSize)
     }
 
-    /// `y = epilogue(conv(x, w) + bias)`; the bias and the epilogue are applied to each output tile
-    /// right after its last depth block.
+    /// `y = epilogue(conv(x, w) + bias)`: every work item's GEMM (`DirectGEMMForwardCall.run`,
+    /// the bias and the epilogue applied to each output tile right after its last depth block),
+    /// then, with images as columns, the staged result copied into NCHW (`unstage`).
     func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  geometry g: Conv2DGeometry) -> Tensor {
-        let plan = split(g)
+        let split = split(g)
         // The GEMMs write `staging` (every element): the output itself, or with images as columns
-        // [K × N·P·Q], copied into NCHW after. (Not a copy of `output`: that would share its
-        // storage and copy it on the first write.)
+        // [K × N·P·Q]. (Not a copy of `output`: that would share its storage and copy it on the first write.)
         let batched = imagesAsColumns(g)
         var staging = Tensor(uninitialized: batched ? [g.outputChannels * columnsPerGEMM(g)] : g.outputShape)
-        let (m, n, k) = (g.outputChannelsPerGroup, columnsPerGEMM(g), g.columnRows)
-        let pointwise = !kernel.transposingPacker && g.isPointwise
-        let imageSize = g.inputChannels * g.inputHeight * g.inputWidth
-        let groupInputSize = g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
-        let kernel = self.kernel
         // The weights already in the GEMM's A layout (kept from earlier calls, or packed once for
-        // this one: `packedWeights`), or nil: then each GEMM packs its blocks into its L2-resident
-        // buffer, faster for one image than a round trip via memory.
-        let packedWeights = packedWeights(weight, geometry: g)
-        let packOnce = packedWeights != nil
-        let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
+        // this one), or nil: then each GEMM packs its blocks into its L2-resident buffer.
+        let packed = packedWeights(weight, geometry: g)
+        let biasValues = bias.map { bias in bias.withUnsafeBufferPointer { Array($0) } }
         input.withUnsafeBufferPointer { x in
-            (packedWeights ?? weight).withUnsafeBufferPointer { wt in
+            (packed ?? weight).withUnsafeBufferPointer { wt in
                 staging.withUnsafeMutableBufferPointer { y in
-                    let (x, wt, y) = (SendablePointer(x.baseAddress!), SendablePointer(wt.baseAddress!), SendablePointer(y.baseAddress!))
-                    let b = bias.map { bias in bias.withUnsafeBufferPointer { Array($0) } }
-                    Parallel.forEach(plan.items, threads: threads) { _, item in
-                        let (unit, part) = (item / plan.parts, item % plan.parts)
-                        let (image, group) = (unit / g.groups, unit % g.groups)
-                        let (rows, columns): (Range<Int>, Range<Int>) = plan.byColumns
-                            ? (0..<m, min(part * plan.partSize, n)..<min((part + 1) * plan.partSize, n))
-                            : (min(part * plan.partSize, m)..<min((part + 1) * plan.partSize, m), 0..<n)
-                        guard !rows.isEmpty, !columns.isEmpty else { return }
-                        let firstOutput = group * m + rows.lowerBound
-                        // `wt` is the raw weights (packA reads `weights`) or the packed ones (`groupWeights`).
-                        let weights = UnsafePointer(wt.pointer + firstOutput * k)
-                        let groupWeights = UnsafePointer(wt.pointer + group * paddedRows * k)
-                        let source = UnsafePointer(x.pointer + image * imageSize + group * groupInputSize)
-                        let out = y.pointer + (image * g.outputChannels + firstOutput) * n + columns.lowerBound
-                        let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr, vectorPanels: kernel.transposingPacker)
-                        let epilogue: PackedGEMM.Epilogue? = b == nil && activation == .none ? nil : { row, _, tileRows, tileColumns, tile in
-                            for i in 0..<tileRows {
-                                activation.apply(row: tile + i * n, count: tileColumns, bias: b?[firstOutput + row + i] ?? 0)
-                            }
-                        }
-                        PackedGEMM.compute(
-                            m: rows.count, n: columns.count, k: k, kernel: kernel, c: out, ldc: n, overwrite: true,
-                            packA: { first, count, depth, length, packed in
-                                PackedGEMM.packA(transposed: false, a: weights, lda: k, rows: first, count: count,
-                                                 depth: depth, length: length, alpha: 1, mr: kernel.mr,
-                                                 transposingPacker: kernel.transposingPacker, into: packed)
-                            },
-                            packB: { depth, length, first, count, packed in
-                                if pointwise {
-                                    PackedGEMM.packB(transposed: false, b: source, ldb: n, rows: depth, depth: length,
-                                                     columns: columns.lowerBound + first, count: count, nr: kernel.nr,
-                                                     transposingPacker: kernel.transposingPacker, into: packed)
-                                } else {
-                                    packing.pack(rows: depth, depth: length, columns: columns.lowerBound + first, count: count, into: packed)
-                                }
-                            },
-                            epilogue: epilogue,
-                            packedA: !packOnce ? nil : { first, depth in
-                                let length = min(kernel.kc, k - depth)
-                                return groupWeights + depth * paddedRows + (rows.lowerBound + first) * length
-                            })
+                    let call = DirectGEMMForwardCall(
+                        geometry: g, split: split, kernel: kernel, input: x.baseAddress!, weights: wt.baseAddress!,
+                        weightsArePacked: packed != nil, output: y.baseAddress!, bias: biasValues, activation: activation,
+                        m: g.outputChannelsPerGroup, n: columnsPerGEMM(g), k: g.columnRows,
+                        pointwise: !kernel.transposingPacker && g.isPointwise)
+                    Parallel.forEach(split.items, threads: threads) { _, item in call.run(item: item) }
+                }
+            }
+        }
+        return batched ? unstage(staging, geometry: g) : staging
+    }
+
+    /// `staging[k, image·P·Q + j]` (images as columns) → `output[image, k, j]`, parallel over output channels.
+    private func unstage(_ staging: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+        var output = Tensor(uninitialized: g.outputShape)  // every element is written below
+        let positions = g.columnCount
+        let n = columnsPerGEMM(g)
+        staging.withUnsafeBufferPointer { staged in
+            output.withUnsafeMutableBufferPointer { y in
+                let (staged, y) = (SendablePointer(staged.baseAddress!), SendablePointer(y.baseAddress!))
+                Parallel.forEach(g.outputChannels, threads: threads) { _, channel in
+                    for image in 0..<g.batch {
+                        (y.pointer + (image * g.outputChannels + channel) * positions)
+                            .update(from: staged.pointer + channel * n + image * positions, count: positions)
                     }
                 }
             }
         }
-        if batched {
-            // staging[k, image·P·Q + j] → output[image, k, j], parallel over output channels.
-            var output = Tensor(uninitialized: g.outputShape)  // every element is written below
-            let positions = g.columnCount
-            staging.withUnsafeBufferPointer { staged in
-                output.withUnsafeMutableBufferPointer { y in
-                    let (staged, y) = (SendablePointer(staged.baseAddress!), SendablePointer(y.baseAddress!))
-                    Parallel.forEach(g.outputChannels, threads: threads) { _, channel in
-                        for image in 0..<g.batch {
-                            (y.pointer + (image * g.outputChannels + channel) * positions)
-                                .update(from: staged.pointer + channel * n + image * positions, count: positions)
-                        }
-                    }
-                }
-            }
-            return output
-        }
-        return staging
+        return output
     }
 }
 

@@ -46,17 +46,6 @@ struct ShiftedImageBackwardFilter: Sendable {
             && g.batch * planes.phasePlaneFloats(g) <= Int(Int32.max)
     }
 
-    /// Where it beats the direct path (measured against it on the suite, Docs/Performance.md
-    /// "Session 5"): at most 64 output channels — there building colᵀ is most of the direct path's
-    /// work: DenseNet 128→32 3×3 1.3–1.7×, ResNet 64→64 3×3 1.15–1.4×, ResNet 256→64 1×1
-    /// 1.14–1.28× — and at least 256 taps, so the 12-row panels split evenly (VGG16's 3→64, 27
-    /// taps in three panels, ran 0.6–0.7× at two threads; ResNet's 64→64 1×1 0.84–1.03×). With
-    /// 128 output channels or more it ran 0.5–1.1×: its B panels (∂yᵀ for all channels) are packed
-    /// for every depth block, and on 7×7 and 14×14 outputs the blocks are short.
-    func pays(_ g: Conv2DGeometry) -> Bool {
-        g.outputChannels <= 64 && g.columnRows >= 256 && handles(g)
-    }
-
     private func isPadded(_ g: Conv2DGeometry) -> Bool { g.options.padding.height > 0 || g.options.padding.width > 0 }
     /// Workers: at most `threads` and one per 12-row panel, and no more B panels than the limit
     /// affords beside `sharedFloats` (at least one: `handles` checked that one fits).

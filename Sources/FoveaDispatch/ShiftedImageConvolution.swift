@@ -51,20 +51,6 @@ struct ShiftedImageConvolution: Sendable {
             && phasePlaneFloats(g) < Int(Int32.max) && sharedBytes(g) + stagingBytesPerWorker(g) <= workspaceLimitBytes
     }
 
-    /// Where it runs instead of the direct GEMM (Winograd, where taken, comes first): where packing
-    /// the image is a large share of the work and the dropped columns a small one. Measured at
-    /// 1–2 threads, batch 1 and 8 (Docs/Performance.md): 1×1 layers on 64 channels 1.2–1.7×
-    /// (on 256 or 512 channels 0.8–1.0×: the packer's prefetching wins there); other layers with
-    /// at most 128 output channels and at most 10% dropped columns (`Wp − Wo ≤ Wo/10`): DenseNet
-    /// 128→32 1.1–1.4×, VGG16 3→64 1.2–1.4×, an 11×11 layer on 3 channels 1.1–1.3×; small outputs
-    /// with wide padding (13×13 in 15, 32×32 in 40) run 0.6–0.9× and stay direct.
-    func pays(_ g: Conv2DGeometry) -> Bool {
-        guard handles(g) else { return false }
-        let unpaddedOneByOne = g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.padding == 0
-        if unpaddedOneByOne { return g.inputChannels <= 64 }
-        return g.outputChannels <= 128 && (planeWidth(g) - g.outputWidth) * 10 <= g.outputWidth
-    }
-
     /// Hz and Wz: the phase planes' size (at stride 1, the padded image's).
     func planeHeight(_ g: Conv2DGeometry) -> Int {
         (g.inputHeight + 2 * g.options.padding.height + g.options.stride.height - 1) / g.options.stride.height

@@ -12,25 +12,40 @@ import FoveaCore
 public struct OpenBLASDevice: GEMMBackedDevice {
     public let threadCount: Int
     public let fallback: (any Device)?
-    public let convolution: Im2colConvolution
-    public let winograd: WinogradConvolution
+    /// The convolution rules (`GEMMConvolutionPlanner`: im2col, Winograd by `FOVEA_WINOGRAD`).
+    public let planner: GEMMConvolutionPlanner
+    /// Algorithms forced per pass instead of the planner's choice.
+    public let algorithms: ConvolutionAlgorithmOverride
+    let plans = ConvolutionPlanCache()
 
     /// - Parameters:
     ///   - workspaceBytesPerWorker: the largest im2col tile one worker packs (default 8 MiB).
     ///   - workspaceLimitBytes: the most convolution workspace one call allocates over all its
     ///     workers (default 64 MiB; see `Im2colConvolution`).
-    ///   - policy, winogradTileSize: when 3×3 stride-1 convolutions use Winograd (`WinogradPlan`).
+    ///   - policy, winogradTileSize: when 3×3 stride-1 convolutions use Winograd (`GEMMConvolutionPlanner`).
+    ///   - algorithms: algorithms forced per pass (a forced one that cannot run a layer's geometry
+    ///     makes `convolutionPlan(for:pass:)` throw).
     public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
                 workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
-                winograd policy: WinogradPolicy = .automatic, winogradTileSize: WinogradTileSize = .f4x4) {
+                winograd policy: WinogradPolicy = .automatic, winogradTileSize: WinogradTileSize = .f4x4,
+                algorithms: ConvolutionAlgorithmOverride = .none) {
         OpenBLAS.useSingleThread()
         threadCount = max(threads, 1)
         self.fallback = fallback
-        convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
-                                          workspaceLimitBytes: workspaceLimitBytes, gemm: OpenBLAS.sgemm)
-        winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
-                                       workspaceLimitBytes: workspaceLimitBytes,
-                                       policy: policy, tileSize: winogradTileSize, filterCache: .shared, gemm: OpenBLAS.sgemm)
+        self.algorithms = algorithms
+        let convolution = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                            workspaceLimitBytes: workspaceLimitBytes, gemm: OpenBLAS.sgemm)
+        let winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                           workspaceLimitBytes: workspaceLimitBytes, filterCache: .shared, gemm: OpenBLAS.sgemm)
+        planner = GEMMConvolutionPlanner(im2col: convolution, winograd: winograd,
+                                         setting: WinogradSetting(policy: policy, tileSize: winogradTileSize))
+    }
+
+    public var convolution: Im2colConvolution { planner.im2col }
+    public var winograd: WinogradConvolution { planner.winograd }
+
+    public func convolutionPlan(for g: Conv2DGeometry, pass: ConvolutionPass) throws -> ConvolutionPlan {
+        try plans.plan(for: g, pass: pass) { try planner.plan(for: g, pass: pass, forcing: algorithms) }
     }
 
     public var name: String { "openblas" }

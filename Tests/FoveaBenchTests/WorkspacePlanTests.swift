@@ -14,7 +14,7 @@ struct WorkspacePlanTests {
             for layer in LayerSuite.imageNet {
                 for batch in [1, 8, 64] {
                     let g = try layer.geometry(batch: batch)
-                    for pass in ["forward", "backward-data", "backward-filter"] {
+                    for pass in ConvolutionPass.allCases {
                         let bytes = convolution.workspaceBytes(for: g, pass: pass)
                         largest = max(largest, bytes)
                         #expect(bytes <= limit, "\(layer.name) batch \(batch) \(pass), \(threads) threads: \(bytes) B > \(limit) B")

@@ -1,3 +1,4 @@
+@testable import FoveaDispatch
 import Fovea
 import FoveaTestSupport
 import Testing
@@ -82,9 +83,9 @@ struct DeviceSelectionTests {
     /// `FOVEA_WINOGRAD` is read from the environment given to `fromEnvironment`, not only the process's.
     @Test func winogradSettingComesFromTheGivenEnvironment() throws {
         let off = try #require(try Devices.fromEnvironment(["FOVEA_DEVICE": "dispatch", "FOVEA_WINOGRAD": "off"]) as? DispatchDevice)
-        #expect(off.winograd.policy == .never)
+        #expect(off.planner.setting.policy == .never)
         let f2 = try #require(try Devices.fromEnvironment(["FOVEA_DEVICE": "openblas", "FOVEA_WINOGRAD": "f2x2"]) as? OpenBLASDevice)
-        #expect(f2.winograd.policy == .automatic && f2.winograd.tileSize == .f2x2)
+        #expect(f2.planner.setting == WinogradSetting(policy: .automatic, tileSize: .f2x2))
         #expect(throws: FoveaError.self) { try Devices.fromEnvironment(["FOVEA_WINOGRAD": "sometimes"]) }
     }
 }

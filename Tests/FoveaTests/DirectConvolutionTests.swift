@@ -77,7 +77,7 @@ struct DirectConvolutionTests {
         func geometry(_ c: Int, _ k: Int, _ size: Int, batch: Int, padding: Int = 1) throws -> Conv2DGeometry {
             try Conv2DGeometry(inputShape: [batch, c, size, size], weightShape: [k, c, 3, 3], options: Conv2DOptions(padding: Size2D(padding)))
         }
-        func path(_ g: Conv2DGeometry) -> WinogradTileSize? { device.winogradForward(g)?.convolution.tileSize }
+        func path(_ g: Conv2DGeometry) -> WinogradTileSize? { device.chosen(g, .forward).winogradTileSize }
         #expect(path(try geometry(256, 256, 56, batch: 1)) == .f4x4)
         #expect(path(try geometry(64, 64, 56, batch: 1)) == .f4x4)
         #expect(path(try geometry(128, 32, 56, batch: 8)) == .f4x4)
@@ -87,16 +87,16 @@ struct DirectConvolutionTests {
         #expect(path(try geometry(512, 512, 7, batch: 1)) == nil)
         #expect(path(try geometry(384, 384, 13, batch: 1, padding: 0)) == nil)
         #expect(path(try geometry(3, 64, 224, batch: 1)) == nil)
-        #expect(DispatchDevice(threads: 2, fallback: nil, winograd: .never).winogradForward(try geometry(256, 256, 56, batch: 1)) == nil)
+        #expect(DispatchDevice(threads: 2, fallback: nil, winograd: .never).chosen(try geometry(256, 256, 56, batch: 1), .forward) == .direct)
         let f2x2Only = DispatchDevice(threads: 2, fallback: nil, winogradTileSize: .f2x2)
-        #expect(f2x2Only.winogradForward(try geometry(256, 256, 56, batch: 1))?.convolution.tileSize == .f2x2)
+        #expect(f2x2Only.chosen(try geometry(256, 256, 56, batch: 1), .forward) == .winograd2)
         for (c, k, size, batch) in [(40, 36, 14, 2), (40, 36, 28, 2), (24, 20, 7, 1)] {
             let g = try geometry(c, k, size, batch: batch)
             let input = Tensor.randomNormal(g.inputShape, seed: 5)
             let weight = Tensor.randomNormal(g.weightShape, seed: 6)
             let output = device.conv2dForward(input: input, weight: weight, bias: nil, geometry: g)
-            let expected = if let (winograd, plan) = device.winogradForward(g) {
-                winograd.forward(input: input, weight: weight, bias: nil, geometry: g, plan: plan)
+            let expected = if let plan = try device.convolutionPlan(for: g, pass: .forward).winograd {
+                device.winograd.forward(input: input, weight: weight, bias: nil, geometry: g, plan: plan)
             } else {
                 device.directConvolution.forward(input: input, weight: weight, bias: nil, geometry: g)
             }
@@ -111,14 +111,14 @@ struct DirectConvolutionTests {
         func geometry(_ c: Int, _ k: Int, _ size: Int, batch: Int) throws -> Conv2DGeometry {
             try Conv2DGeometry(inputShape: [batch, c, size, size], weightShape: [k, c, 3, 3], options: Conv2DOptions(padding: 1))
         }
-        #expect(device.winogradBackwardData(try geometry(256, 256, 14, batch: 8))?.convolution.tileSize == .f2x2)
-        #expect(device.winogradBackwardData(try geometry(256, 256, 56, batch: 8))?.convolution.tileSize == .f4x4)
-        #expect(device.winogradBackwardData(try Conv2DGeometry(inputShape: [1, 64, 56, 56], weightShape: [64, 64, 3, 3],
-                                                               options: Conv2DOptions(stride: 2, padding: 1))) == nil)
-        #expect(DispatchDevice(threads: 2, fallback: nil, winograd: .never).winogradBackwardData(try geometry(256, 256, 14, batch: 8)) == nil)
+        #expect(device.chosen(try geometry(256, 256, 14, batch: 8), .backwardData) == .winograd2)
+        #expect(device.chosen(try geometry(256, 256, 56, batch: 8), .backwardData) == .winograd4)
+        #expect(device.chosen(try Conv2DGeometry(inputShape: [1, 64, 56, 56], weightShape: [64, 64, 3, 3],
+                                                 options: Conv2DOptions(stride: 2, padding: 1)), .backwardData) == .im2col)
+        #expect(DispatchDevice(threads: 2, fallback: nil, winograd: .never).chosen(try geometry(256, 256, 14, batch: 8), .backwardData) == .im2col)
         // A layer small enough for naive that the model gives F(2×2).
         let candidates = try [geometry(24, 20, 14, batch: 8), geometry(64, 48, 13, batch: 4), geometry(96, 96, 14, batch: 2)]
-        let g = try #require(candidates.first { device.winogradBackwardData($0)?.convolution.tileSize == .f2x2 })
+        let g = try #require(candidates.first { device.chosen($0, .backwardData) == .winograd2 })
         let gradOutput = Tensor.randomNormal(g.outputShape, seed: 11)
         let weight = Tensor.randomNormal(g.weightShape, seed: 12)
         expectClose(device.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g),

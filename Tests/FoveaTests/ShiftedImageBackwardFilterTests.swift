@@ -48,7 +48,7 @@ struct ShiftedImageBackwardFilterTests {
         }
     }
 
-    /// Where the Dispatch device takes it (`pays`): stride 1, one group, at most 64 outputs, at
+    /// Where the Dispatch device takes it (`DispatchConvolutionPlanner.shiftedRowsPays`): stride 1, one group, at most 64 outputs, at
     /// least 256 taps; and the device's gradient is this path's, bit for bit.
     @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
     func runsWhereItPays() throws {
@@ -57,17 +57,18 @@ struct ShiftedImageBackwardFilterTests {
                                options: Conv2DOptions(stride: Size2D(stride), padding: Size2D(kernel / 2), groups: groups))
         }
         let shifted = ShiftedImageBackwardFilter(threads: 2, kernel: .best)
-        #expect(shifted.pays(try geometry(128, 32, 56, 3)))    // DenseNet growth
-        #expect(shifted.pays(try geometry(64, 64, 56, 3)))     // ResNet 64→64 3×3
-        #expect(shifted.pays(try geometry(256, 64, 56, 1)))    // ResNet 256→64 1×1
-        #expect(!shifted.pays(try geometry(3, 64, 224, 3)))    // 27 taps
-        #expect(!shifted.pays(try geometry(64, 64, 56, 1)))    // 64 taps
-        #expect(!shifted.pays(try geometry(128, 128, 28, 3)))  // 128 outputs
-        #expect(!shifted.pays(try geometry(64, 64, 56, 3, stride: 2)))
-        #expect(!shifted.pays(try geometry(64, 64, 56, 3, groups: 2)))
+        let planner = DispatchDevice(threads: 2, fallback: nil).planner
+        #expect(planner.shiftedRowsPays(try geometry(128, 32, 56, 3)))    // DenseNet growth
+        #expect(planner.shiftedRowsPays(try geometry(64, 64, 56, 3)))     // ResNet 64→64 3×3
+        #expect(planner.shiftedRowsPays(try geometry(256, 64, 56, 1)))    // ResNet 256→64 1×1
+        #expect(!planner.shiftedRowsPays(try geometry(3, 64, 224, 3)))    // 27 taps
+        #expect(!planner.shiftedRowsPays(try geometry(64, 64, 56, 1)))    // 64 taps
+        #expect(!planner.shiftedRowsPays(try geometry(128, 128, 28, 3)))  // 128 outputs
+        #expect(!planner.shiftedRowsPays(try geometry(64, 64, 56, 3, stride: 2)))
+        #expect(!planner.shiftedRowsPays(try geometry(64, 64, 56, 3, groups: 2)))
         let device = DispatchDevice(threads: 2, fallback: nil)
         let g = try Conv2DGeometry(inputShape: [2, 40, 12, 13], weightShape: [20, 40, 3, 3], options: Conv2DOptions(padding: 1))
-        #expect(device.shiftedBackwardFilter.pays(g))
+        #expect(device.chosen(g, .backwardFilter) == .shiftedRows)
         let (input, gradOutput) = (Tensor.randomNormal(g.inputShape, seed: 1), Tensor.randomNormal(g.outputShape, seed: 2))
         expectIdentical(device.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: g).weight,
                         shifted.backwardFilter(gradOutput: gradOutput, input: input, geometry: g), "device vs path")

@@ -65,18 +65,18 @@ struct ShiftedImageConvolutionTests {
     /// padding drops few columns, strided or not; not wide 1×1 layers, small padded outputs or groups.
     @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
     func runsWhereItPays() throws {
-        let shifted = ShiftedImageConvolution(threads: 2, kernel: .best)
+        let planner = DispatchDevice(threads: 2, fallback: nil).planner
         func geometry(_ c: Int, _ k: Int, _ size: Int, _ kernel: Int, stride: Int = 1, groups: Int = 1) throws -> Conv2DGeometry {
             try Conv2DGeometry(inputShape: [1, c, size, size], weightShape: [k, c / groups, kernel, kernel],
                                options: Conv2DOptions(stride: Size2D(stride), padding: Size2D(kernel / 2), groups: groups))
         }
-        #expect(shifted.pays(try geometry(128, 32, 56, 3)))   // DenseNet growth
-        #expect(shifted.pays(try geometry(3, 64, 224, 3)))    // VGG16 first layer
-        #expect(shifted.pays(try geometry(64, 256, 56, 1)))   // ResNet 64→256 1×1
-        #expect(!shifted.pays(try geometry(512, 2048, 7, 1))) // wide 1×1
-        #expect(!shifted.pays(try geometry(384, 256, 13, 3))) // 13 of 15 columns kept, many outputs
-        #expect(shifted.pays(try geometry(3, 64, 224, 7, stride: 2)))  // ResNet stem
-        #expect(!shifted.pays(try geometry(256, 256, 56, 3, stride: 2)))  // many outputs
-        #expect(!shifted.pays(try geometry(64, 64, 56, 3, groups: 2)))
+        #expect(planner.shiftedImagePays(try geometry(128, 32, 56, 3)))   // DenseNet growth
+        #expect(planner.shiftedImagePays(try geometry(3, 64, 224, 3)))    // VGG16 first layer
+        #expect(planner.shiftedImagePays(try geometry(64, 256, 56, 1)))   // ResNet 64→256 1×1
+        #expect(!planner.shiftedImagePays(try geometry(512, 2048, 7, 1))) // wide 1×1
+        #expect(!planner.shiftedImagePays(try geometry(384, 256, 13, 3))) // 13 of 15 columns kept, many outputs
+        #expect(planner.shiftedImagePays(try geometry(3, 64, 224, 7, stride: 2)))  // ResNet stem
+        #expect(!planner.shiftedImagePays(try geometry(256, 256, 56, 3, stride: 2)))  // many outputs
+        #expect(!planner.shiftedImagePays(try geometry(64, 64, 56, 3, groups: 2)))
     }
 }

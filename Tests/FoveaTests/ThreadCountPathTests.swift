@@ -37,8 +37,8 @@ struct ThreadCountPathTests {
             for size in [4, 7, 10, 13, 14, 16, 28] {
                 for (c, k) in [(16, 16), (64, 96), (96, 64), (64, 64), (128, 64), (128, 128), (192, 384), (256, 256), (512, 512), (128, 32)] {
                     let g = try Self.geometry([batch, c, size, size], [k, c, 3, 3], padding: 1)
-                    let forward = devices.map { $0.winogradForward(g)?.convolution.tileSize }
-                    let backwardData = devices.map { $0.winogradBackwardData(g)?.convolution.tileSize }
+                    let forward = devices.map { $0.chosen(g, .forward).winogradTileSize }
+                    let backwardData = devices.map { $0.chosen(g, .backwardData).winogradTileSize }
                     #expect(Set(forward).count == 1, "forward of \(g) at \(counts) threads: \(forward)")
                     #expect(Set(backwardData).count == 1, "backward-data of \(g) at \(counts) threads: \(backwardData)")
                     checked += 1
@@ -53,14 +53,14 @@ struct ThreadCountPathTests {
         var taken = Set<Bool>()
         for limit in stride(from: 64 << 10, through: 1 << 20, by: 16 << 10) {
             let devices = counts.map { Self.device($0, workspaceLimitBytes: limit) }
-            let forward = devices.map { $0.shiftedImage.pays(shifted) }
-            let backwardFilter = devices.map { $0.shiftedBackwardFilter.pays(shiftedRows) }
+            let forward = devices.map { $0.planner.shiftedImagePays(shifted) }
+            let backwardFilter = devices.map { $0.planner.shiftedRowsPays(shiftedRows) }
             #expect(Set(forward).count == 1, "shifted-image forward at a \(limit) B limit, \(counts) threads: \(forward)")
             #expect(Set(backwardFilter).count == 1, "shifted-rows backward-filter at a \(limit) B limit, \(counts) threads: \(backwardFilter)")
             taken.formUnion(forward + backwardFilter)
             for device in devices {
-                for (g, pass) in [(shifted, "forward"), (shiftedRows, "backward-filter")] {
-                    let bytes = device.convolutionWorkspaceBytes(for: g, pass: pass)
+                for (g, pass) in [(shifted, ConvolutionPass.forward), (shiftedRows, .backwardFilter)] {
+                    let bytes = try device.convolutionPlan(for: g, pass: pass).workspaceBytes
                     #expect(bytes <= limit, "\(pass) of \(g) at \(device.threadCount) threads: \(bytes) B > \(limit) B")
                 }
             }
@@ -76,7 +76,7 @@ struct ThreadCountPathTests {
         var tileSize = WinogradTileSize.f4x4
         var workspaceLimitBytes = Im2colConvolution.defaultWorkspaceLimitBytes
         /// The passes to compare (those whose path this case pins).
-        var passes: Set<String> = ["forward", "backward-data", "backward-filter"]
+        var passes: Set<ConvolutionPass> = Set(ConvolutionPass.allCases)
         /// Whether `device` (at 1 thread) takes `path` for the passes it pins.
         let takes: @Sendable (DispatchDevice, Conv2DGeometry) -> Bool
 
@@ -89,42 +89,42 @@ struct ThreadCountPathTests {
 
     static let pathCases: [PathCase] = [
         PathCase(path: "Winograd F(4×4) forward and backward-data", geometry: try! geometry([2, 16, 12, 12], [24, 16, 3, 3], padding: 1),
-                 policy: .always, passes: ["forward", "backward-data"]) { d, g in
-            d.winogradForward(g)?.convolution.tileSize == .f4x4 && d.winogradBackwardData(g)?.convolution.tileSize == .f4x4
+                 policy: .always, passes: [.forward, .backwardData]) { d, g in
+            d.chosen(g, .forward).winogradTileSize == .f4x4 && d.chosen(g, .backwardData).winogradTileSize == .f4x4
         },
         PathCase(path: "Winograd F(2×2) forward and backward-data", geometry: try! geometry([2, 16, 11, 13], [20, 16, 3, 3], padding: 1),
-                 policy: .always, tileSize: .f2x2, passes: ["forward", "backward-data"]) { d, g in
-            d.winogradForward(g)?.convolution.tileSize == .f2x2 && d.winogradBackwardData(g)?.convolution.tileSize == .f2x2
+                 policy: .always, tileSize: .f2x2, passes: [.forward, .backwardData]) { d, g in
+            d.chosen(g, .forward).winogradTileSize == .f2x2 && d.chosen(g, .backwardData).winogradTileSize == .f2x2
         },
         // The automatic choice where it used to follow the thread count: F(2×2) at 1 thread, the
         // direct GEMM (forward) and im2col (backward-data) at 2 or more, before the fix; now the
         // 2-thread choice at every count.
         PathCase(path: "automatic choice (direct forward, im2col backward-data) on a formerly thread-dependent layer",
-                 geometry: try! geometry([1, 128, 10, 10], [96, 128, 3, 3], padding: 1), passes: ["forward", "backward-data"]) { d, g in
-            d.winogradForward(g) == nil && d.winogradBackwardData(g) == nil
+                 geometry: try! geometry([1, 128, 10, 10], [96, 128, 3, 3], padding: 1), passes: [.forward, .backwardData]) { d, g in
+            d.chosen(g, .forward).winogradTileSize == nil && d.chosen(g, .backwardData).winogradTileSize == nil
         },
         PathCase(path: "shifted image, stride 1 (1×1, image read as it is)", geometry: try! geometry([2, 32, 16, 16], [40, 32, 1, 1]),
-                 passes: ["forward"]) { d, g in d.winogradForward(g) == nil && d.shiftedImage.pays(g) },
+                 passes: [.forward]) { d, g in d.chosen(g, .forward).winogradTileSize == nil && d.planner.shiftedImagePays(g) },
         PathCase(path: "shifted image, strided with staging (3×3/2 on phase planes)",
                  geometry: try! geometry([1, 8, 32, 32], [16, 8, 3, 3], stride: 2, padding: 1),
-                 passes: ["forward"]) { d, g in d.shiftedImage.pays(g) },
+                 passes: [.forward]) { d, g in d.planner.shiftedImagePays(g) },
         PathCase(path: "direct GEMM forward, batch 1 (split by columns or rows)", geometry: try! geometry([1, 24, 20, 20], [136, 24, 3, 3], padding: 1),
-                 policy: .never, passes: ["forward"]) { d, g in !d.shiftedImage.pays(g) && !d.directConvolution.imagesAsColumns(g) },
+                 policy: .never, passes: [.forward]) { d, g in !d.planner.shiftedImagePays(g) && !d.directConvolution.imagesAsColumns(g) },
         PathCase(path: "direct GEMM forward, images as columns, groups", geometry: try! geometry([3, 12, 9, 9], [150, 6, 3, 3], stride: 2, padding: 1, groups: 2),
-                 passes: ["forward"]) { d, g in d.directConvolution.imagesAsColumns(g) },
+                 passes: [.forward]) { d, g in d.directConvolution.imagesAsColumns(g) },
         PathCase(path: "im2col backward-data (strided)", geometry: try! geometry([2, 12, 15, 15], [18, 12, 3, 3], stride: 2, padding: 1),
-                 passes: ["backward-data"]) { d, g in d.winogradBackwardData(g) == nil },
+                 passes: [.backwardData]) { d, g in d.chosen(g, .backwardData).winogradTileSize == nil },
         PathCase(path: "shifted-rows backward-filter", geometry: try! geometry([2, 32, 12, 12], [24, 32, 3, 3], padding: 1),
-                 passes: ["backward-filter"]) { d, g in d.shiftedBackwardFilter.pays(g) },
+                 passes: [.backwardFilter]) { d, g in d.planner.shiftedRowsPays(g) },
         PathCase(path: "direct backward-filter split by positions", geometry: try! geometry([2, 16, 13, 11], [40, 16, 3, 3], padding: 1),
-                 passes: ["backward-filter"]) { d, g in
-            !d.shiftedBackwardFilter.pays(g) && d.directBackwardFilter.handles(g) && !d.directBackwardFilter.splitsTaps(g)
+                 passes: [.backwardFilter]) { d, g in
+            !d.planner.shiftedRowsPays(g) && d.directBackwardFilter.handles(g) && !d.directBackwardFilter.splitsTaps(g)
         },
         PathCase(path: "direct backward-filter split by taps", geometry: try! geometry([1, 64, 6, 6], [160, 64, 3, 3], padding: 1),
-                 passes: ["backward-filter"]) { d, g in d.directBackwardFilter.handles(g) && d.directBackwardFilter.splitsTaps(g) },
+                 passes: [.backwardFilter]) { d, g in d.directBackwardFilter.handles(g) && d.directBackwardFilter.splitsTaps(g) },
         PathCase(path: "im2col backward-filter (partial sums above the limit)", geometry: try! geometry([2, 8, 10, 10], [16, 8, 3, 3], padding: 1),
-                 workspaceLimitBytes: 16 << 10, passes: ["backward-filter"]) { d, g in
-            !d.shiftedBackwardFilter.pays(g) && !d.directBackwardFilter.handles(g)
+                 workspaceLimitBytes: 16 << 10, passes: [.backwardFilter]) { d, g in
+            !d.planner.shiftedRowsPays(g) && !d.directBackwardFilter.handles(g)
         },
     ]
 
@@ -144,13 +144,13 @@ struct ThreadCountPathTests {
         ThreadedBackend.expectSameBits(c.path, make: { c.device($0) }) { device in
             let device = device as! DispatchDevice
             var results: [Tensor] = []
-            if c.passes.contains("forward") {
+            if c.passes.contains(.forward) {
                 results.append(device.conv2dForward(input: input, weight: weight, bias: bias, epilogue: .relu, geometry: g))
             }
-            if c.passes.contains("backward-data") {
+            if c.passes.contains(.backwardData) {
                 results.append(device.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g))
             }
-            if c.passes.contains("backward-filter") {
+            if c.passes.contains(.backwardFilter) {
                 let gradients = device.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: g)
                 results += [gradients.weight, gradients.bias]
             }

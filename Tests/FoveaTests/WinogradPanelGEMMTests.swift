@@ -30,19 +30,19 @@ struct WinogradPanelGEMMTests {
                                          Tensor.randomNormal([k], seed: seed + 2))
                         let dy = Tensor.randomNormal(g.outputShape, seed: seed + 3)
                         func winograd(threads: Int, panels: Bool) -> WinogradConvolution {
-                            WinogradConvolution(threads: threads, policy: .always, tileSize: tileSize, tileKernels: tileKernels,
+                            WinogradConvolution(threads: threads, tileKernels: tileKernels,
                                                 panelGEMM: panels ? WinogradPanelGEMM(kernel: blocking) : nil,
                                                 gemm: PackedGEMM.serial(kernel: blocking))
                         }
                         let reference = winograd(threads: 1, panels: false)
-                        let expected = try #require(reference.forward(input: x, weight: w, bias: b, epilogue: .relu, geometry: g))
-                        let expectedGradient = try #require(reference.backwardData(gradOutput: dy, weight: w, geometry: g))
+                        let expected = try #require(reference.forward(tileSize: tileSize, input: x, weight: w, bias: b, epilogue: .relu, geometry: g))
+                        let expectedGradient = try #require(reference.backwardData(tileSize: tileSize, gradOutput: dy, weight: w, geometry: g))
                         for threads in 1...3 {
                             let panelled = winograd(threads: threads, panels: true)
                             let label = "\(blocking.name) kc \(blocking.kc), \(tileKernels.isEmpty ? "Swift" : "AVX-512") transforms, \(threads) threads, \(g)"
-                            let output = try #require(panelled.forward(input: x, weight: w, bias: b, epilogue: .relu, geometry: g))
+                            let output = try #require(panelled.forward(tileSize: tileSize, input: x, weight: w, bias: b, epilogue: .relu, geometry: g))
                             #expect(Self.same(output, expected), "forward, \(label)")
-                            let gradient = try #require(panelled.backwardData(gradOutput: dy, weight: w, geometry: g))
+                            let gradient = try #require(panelled.backwardData(tileSize: tileSize, gradOutput: dy, weight: w, geometry: g))
                             #expect(Self.same(gradient, expectedGradient), "backward-data, \(label)")
                         }
                     }

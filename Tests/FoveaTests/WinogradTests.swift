@@ -21,9 +21,11 @@ struct WinogradTests {
     /// Every case must reach the Winograd path on `device` (forward and backward-data), else the
     /// comparison would silently test im2col.
     static func expectPlans(_ device: DispatchDevice, _ c: ConvCase, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(device.winograd.plan(for: c.geometry) != nil, "no forward plan for \(c)", sourceLocation: sourceLocation)
-        if let h = WinogradConvolution.backwardDataGeometry(c.geometry) {
-            #expect(device.winograd.plan(for: h) != nil, "no backward-data plan for \(c)", sourceLocation: sourceLocation)
+        #expect((try? device.convolutionPlan(for: c.geometry, pass: .forward))?.winograd != nil, "no forward plan for \(c)",
+                sourceLocation: sourceLocation)
+        if WinogradConvolution.backwardDataGeometry(c.geometry) != nil {
+            #expect((try? device.convolutionPlan(for: c.geometry, pass: .backwardData))?.winograd != nil, "no backward-data plan for \(c)",
+                    sourceLocation: sourceLocation)
         }
     }
 
@@ -91,7 +93,7 @@ struct WinogradTests {
     @Test func devicesTakeTheWinogradPath() throws {
         let c = Self.cases.first { $0.geometry.inputChannels > 4 && $0.geometry.outputChannels > 1 }!
         let device = DispatchDevice(threads: 2, fallback: nil, winograd: .always)
-        let direct = try #require(device.winograd.forward(input: c.input, weight: c.weight, bias: c.bias, geometry: c.geometry))
+        let direct = try #require(device.winograd.forward(tileSize: .f4x4, input: c.input, weight: c.weight, bias: c.bias, geometry: c.geometry))
         expectIdentical(device.conv2dForward(input: c.input, weight: c.weight, bias: c.bias, geometry: c.geometry), direct, "device vs driver")
         let im2col = device.convolution.forward(input: c.input, weight: c.weight, bias: c.bias, geometry: c.geometry)
         #expect(im2col.scalars != direct.scalars, "Winograd and im2col should round differently on \(c)")
@@ -122,32 +124,32 @@ struct WinogradTests {
 
     /// Only 3×3, stride 1, dilation 1, one group; backward-data only for padding ≤ 2.
     @Test func eligibility() throws {
-        let winograd = WinogradConvolution(threads: 2, policy: .always, gemm: { _, _, _, _, _, _, _, _, _, _, _, _, _ in })
+        let winograd = WinogradConvolution(threads: 2, gemm: { _, _, _, _, _, _, _, _, _, _, _, _, _ in })
         func geometry(_ kernel: Int, _ options: Conv2DOptions) throws -> Conv2DGeometry {
             try Conv2DGeometry(inputShape: [1, 4, 12, 12], weightShape: [4, 4 / options.groups, kernel, kernel], options: options)
         }
-        #expect(winograd.plan(for: try geometry(3, Conv2DOptions(padding: 1))) != nil)
-        #expect(winograd.plan(for: try geometry(3, Conv2DOptions(padding: 3))) != nil)
+        #expect(winograd.tilePlan(for: try geometry(3, Conv2DOptions(padding: 1)), tileSize: .f4x4) != nil)
+        #expect(winograd.tilePlan(for: try geometry(3, Conv2DOptions(padding: 3)), tileSize: .f4x4) != nil)
         #expect(WinogradConvolution.backwardDataGeometry(try geometry(3, Conv2DOptions(padding: 3))) == nil)
-        #expect(winograd.plan(for: try geometry(3, Conv2DOptions(stride: 2, padding: 1))) == nil)
-        #expect(winograd.plan(for: try geometry(3, Conv2DOptions(padding: 2, dilation: 2))) == nil)
-        #expect(winograd.plan(for: try geometry(3, Conv2DOptions(padding: 1, groups: 2))) == nil)
-        #expect(winograd.plan(for: try geometry(5, Conv2DOptions(padding: 2))) == nil)
-        #expect(winograd.plan(for: try geometry(1, Conv2DOptions())) == nil)
+        #expect(winograd.tilePlan(for: try geometry(3, Conv2DOptions(stride: 2, padding: 1)), tileSize: .f4x4) == nil)
+        #expect(winograd.tilePlan(for: try geometry(3, Conv2DOptions(padding: 2, dilation: 2)), tileSize: .f4x4) == nil)
+        #expect(winograd.tilePlan(for: try geometry(3, Conv2DOptions(padding: 1, groups: 2)), tileSize: .f4x4) == nil)
+        #expect(winograd.tilePlan(for: try geometry(5, Conv2DOptions(padding: 2)), tileSize: .f4x4) == nil)
+        #expect(winograd.tilePlan(for: try geometry(1, Conv2DOptions()), tileSize: .f4x4) == nil)
     }
 
     /// The automatic rule: small channel counts or few tiles stay on im2col; suite-sized layers
     /// take Winograd. `never` never does.
     @Test func automaticRule() throws {
-        let automatic = DispatchDevice(threads: 2, fallback: nil)
-        let never = DispatchDevice(threads: 2, fallback: nil, winograd: .never)
+        let automatic = OpenBLASDevice(threads: 2, fallback: nil)
+        let never = OpenBLASDevice(threads: 2, fallback: nil, winograd: .never)
         let vgg = try Conv2DGeometry(inputShape: [1, 256, 56, 56], weightShape: [256, 256, 3, 3], options: Conv2DOptions(padding: 1))
         let rgb = try Conv2DGeometry(inputShape: [1, 3, 224, 224], weightShape: [64, 3, 3, 3], options: Conv2DOptions(padding: 1))
         let tiny = try Conv2DGeometry(inputShape: [1, 64, 6, 6], weightShape: [64, 64, 3, 3], options: Conv2DOptions(padding: 1))
-        #expect(automatic.winograd.plan(for: vgg) != nil)
-        #expect(automatic.winograd.plan(for: rgb) == nil)
-        #expect(automatic.winograd.plan(for: tiny) == nil)
-        #expect(never.winograd.plan(for: vgg) == nil)
+        #expect(try automatic.convolutionPlan(for: vgg, pass: .forward).algorithm == .winograd4)
+        #expect(try automatic.convolutionPlan(for: rgb, pass: .forward).algorithm == .im2col)
+        #expect(try automatic.convolutionPlan(for: tiny, pass: .forward).algorithm == .im2col)
+        #expect(try never.convolutionPlan(for: vgg, pass: .forward).algorithm == .im2col)
     }
 
     /// A call's workspace stays within threads × the per-worker budget on every 3×3 layer of the
@@ -161,29 +163,29 @@ struct WinogradTests {
         for tileSize in WinogradTileSize.allCases {
             for budget in [Im2colConvolution.defaultWorkspaceBytesPerWorker, 1 << 20] {
                 for threads in [1, 2, 3] {
-                    let winograd = WinogradConvolution(threads: threads, workspaceBytesPerWorker: budget, policy: .always, tileSize: tileSize,
+                    let winograd = WinogradConvolution(threads: threads, workspaceBytesPerWorker: budget,
                                                        gemm: { _, _, _, _, _, _, _, _, _, _, _, _, _ in })
                     for layer in layers {
                         for batch in [1, 8] {
                             let g = try Conv2DGeometry(inputShape: [batch, layer.c, layer.size, layer.size], weightShape: [layer.k, layer.c, 3, 3],
                                                        options: Conv2DOptions(padding: 1))
-                            guard let plan = winograd.plan(for: g) else { continue }
+                            guard let plan = winograd.tilePlan(for: g, tileSize: tileSize) else { continue }
                             #expect(plan.workspaceBytes <= threads * budget, "\(tileSize) \(g) \(plan)")
                             #expect(plan.chunkHeight * plan.chunks >= g.outputChannels && plan.blockWidth * plan.blocks >= plan.tiles)
                         }
                     }
                 }
             }
-            let starved = WinogradConvolution(threads: 2, workspaceBytesPerWorker: 4096, policy: .always, tileSize: tileSize,
+            let starved = WinogradConvolution(threads: 2, workspaceBytesPerWorker: 4096,
                                               gemm: { _, _, _, _, _, _, _, _, _, _, _, _, _ in })
             let g = try Conv2DGeometry(inputShape: [1, 64, 56, 56], weightShape: [64, 64, 3, 3], options: Conv2DOptions(padding: 1))
-            #expect(starved.plan(for: g) == nil)
+            #expect(starved.tilePlan(for: g, tileSize: tileSize) == nil)
         }
         // The default budget holds every suite layer's plan (none falls back for lack of memory).
         let device = DispatchDevice(threads: 2, fallback: nil, winograd: .always)
         for layer in layers {
             let g = try Conv2DGeometry(inputShape: [1, layer.c, layer.size, layer.size], weightShape: [layer.k, layer.c, 3, 3], options: Conv2DOptions(padding: 1))
-            #expect(device.winograd.plan(for: g) != nil, "\(g)")
+            #expect(device.winograd.tilePlan(for: g, tileSize: .f4x4) != nil, "\(g)")
         }
     }
 
@@ -193,7 +195,7 @@ struct WinogradTests {
     @Test func paysFromThirtyTwoTilesOnNarrowInputs() throws {
         func pays(_ c: Int, _ k: Int, _ size: Int, batch: Int = 1) throws -> Bool {
             let g = try Conv2DGeometry(inputShape: [batch, c, size, size], weightShape: [k, c, 3, 3], options: Conv2DOptions(padding: 1))
-            return try #require(WinogradPlan(g, tileSize: .f4x4, threads: 1, workspaceBytesPerWorker: 1 << 26)).pays(g)
+            return WinogradSetting.pays(try #require(WinogradPlan(g, tileSize: .f4x4, threads: 1, workspaceBytesPerWorker: 1 << 26)), g)
         }
         #expect(try pays(128, 128, 28))
         #expect(try pays(256, 512, 28))

@@ -36,19 +36,19 @@ struct WorkspaceBoundTests {
         }
     }
 
-    @Test func planNeverExceedsTheLimit() {
+    @Test func planNeverExceedsTheLimit() throws {
         for limit in [1024, 4096, 1 << 20, Im2colConvolution.defaultWorkspaceLimitBytes] {
             for threads in [1, 2, 3, 16, 64] {
                 let convolution = Im2colConvolution(threads: threads, workspaceLimitBytes: limit, gemm: OpenBLAS.sgemm)
                 for convCase in Self.cases {
-                    for pass in ["forward", "backward-data", "backward-filter"] {
+                    for pass in ConvolutionPass.allCases {
                         let bytes = convolution.workspaceBytes(for: convCase.geometry, pass: pass)
                         #expect(bytes <= limit, "\(pass) \(convCase) with \(threads) threads: \(bytes) B > limit \(limit) B")
                         // The path each device takes (Winograd, direct GEMM, im2col) stays within it too.
                         let devices: [any GEMMBackedDevice] = [DispatchDevice(threads: threads, fallback: nil, workspaceLimitBytes: limit),
                                                                OpenBLASDevice(threads: threads, fallback: nil, workspaceLimitBytes: limit)]
                         for device in devices {
-                            let taken = device.convolutionWorkspaceBytes(for: convCase.geometry, pass: pass)
+                            let taken = try device.convolutionPlan(for: convCase.geometry, pass: pass).workspaceBytes
                             #expect(taken <= limit, "\(device.name) \(pass) \(convCase) with \(threads) threads: \(taken) B > limit \(limit) B")
                         }
                     }

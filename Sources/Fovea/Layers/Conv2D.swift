@@ -68,6 +68,7 @@ public final class Conv2D: Layer {
 
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
         let g = try geometry(for: input.shape)
+        try device.checkConvolutionPlan(for: g, pass: .forward)
         savedInput = isTraining ? input : nil
         return device.conv2dForward(input: input, weight: weight.value, bias: bias?.value, geometry: g)
     }
@@ -79,6 +80,7 @@ public final class Conv2D: Layer {
     /// `recordFusedForward`).
     func forward(_ input: Tensor, device: any Device, folding norm: BatchNorm2D?, epilogue: ConvolutionEpilogue) throws -> Tensor {
         let g = try geometry(for: input.shape)
+        try device.checkConvolutionPlan(for: g, pass: .forward)
         savedInput = isTraining ? input : nil
         guard let norm else {
             return device.conv2dForward(input: input, weight: weight.value, bias: bias?.value, epilogue: epilogue, geometry: g)
@@ -97,10 +99,12 @@ public final class Conv2D: Layer {
             throw shapeError("output gradient must be \(g.outputShape), got \(gradOutput.shape)")
         }
         if !weight.isFrozen || !(bias?.isFrozen ?? true) {
+            try device.checkConvolutionPlan(for: g, pass: .backwardFilter)
             let gradients = device.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: g)
             weight.accumulateGradient(gradients.weight)
             bias?.accumulateGradient(gradients.bias)
         }
+        try device.checkConvolutionPlan(for: g, pass: .backwardData)
         return device.conv2dBackwardData(gradOutput: gradOutput, weight: weight.value, geometry: g)
     }
 

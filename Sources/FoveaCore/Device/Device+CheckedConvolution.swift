@@ -9,6 +9,7 @@ extension Device {
     ) throws -> Tensor {
         let geometry = try Conv2DGeometry(inputShape: input.shape, weightShape: weight.shape, options: options, name: name)
         if let bias { try checkBias(bias, geometry: geometry, name: name) }
+        try checkConvolutionPlan(for: geometry, pass: .forward)
         return conv2dForward(input: input, weight: weight, bias: bias, geometry: geometry)
     }
 
@@ -19,6 +20,7 @@ extension Device {
     ) throws -> Tensor {
         let geometry = try Conv2DGeometry(inputShape: inputShape, weightShape: weight.shape, options: options, name: name)
         try checkGradOutput(gradOutput, geometry: geometry, name: name)
+        try checkConvolutionPlan(for: geometry, pass: .backwardData)
         return conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
     }
 
@@ -29,6 +31,7 @@ extension Device {
     ) throws -> Conv2DFilterGradients {
         let geometry = try Conv2DGeometry(inputShape: input.shape, weightShape: weightShape, options: options, name: name)
         try checkGradOutput(gradOutput, geometry: geometry, name: name)
+        try checkConvolutionPlan(for: geometry, pass: .backwardFilter)
         return conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
     }
 

@@ -179,15 +179,17 @@ public struct Im2colConvolution: Sendable {
         channelBlockPlan(g, units: g.groups, tileRowsPerChannel: g.inputChannelsPerGroup)
     }
 
-    /// The workspace bytes one call of `pass` (`forward`, `backward-data`, `backward-filter`)
-    /// allocates for `g`: one column-tile buffer per worker that runs (0 for pointwise layers).
-    public func workspaceBytes(for g: Conv2DGeometry, pass: String) -> Int {
-        if pass == "forward" {
+    /// The workspace bytes one call of `pass` allocates for `g`: one column-tile buffer per
+    /// worker that runs (0 for pointwise layers).
+    public func workspaceBytes(for g: Conv2DGeometry, pass: ConvolutionPass) -> Int {
+        switch pass {
+        case .forward:
             let plan = forwardPlan(g)
             return plan.workers * plan.scratchFloats * MemoryLayout<Float>.stride
+        case .backwardData, .backwardFilter:
+            let plan = pass == .backwardData ? backwardDataPlan(g) : backwardFilterPlan(g)
+            return plan.workers * plan.scratchFloats * MemoryLayout<Float>.stride
         }
-        let plan = pass == "backward-data" ? backwardDataPlan(g) : backwardFilterPlan(g)
-        return plan.workers * plan.scratchFloats * MemoryLayout<Float>.stride
     }
 
     // MARK: Forward

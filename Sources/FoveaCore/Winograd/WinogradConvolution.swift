@@ -23,8 +23,6 @@ public struct WinogradConvolution: Sendable {
     public let workspaceBytesPerWorker: Int
     /// The most workspace one call allocates over all its workers (see `WinogradPlan`).
     public let workspaceLimitBytes: Int
-    public let policy: WinogradPolicy
-    public let tileSize: WinogradTileSize
     /// Where the transformed filters (all chunks) are kept across calls while the weights are
     /// unchanged (stored the second time the same contents are transformed); nil: every call
     /// transforms them.
@@ -37,7 +35,6 @@ public struct WinogradConvolution: Sendable {
 
     public init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
                 workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
-                policy: WinogradPolicy = .automatic, tileSize: WinogradTileSize = .f4x4,
                 filterCache: PackedWeightCache? = nil, tileKernels: [WinogradTileSize: WinogradTileKernels] = [:],
                 panelGEMM: WinogradPanelGEMM? = nil, gemm: @escaping SerialGEMM) {
         self.gemm = gemm
@@ -47,26 +44,15 @@ public struct WinogradConvolution: Sendable {
         self.threads = max(threads, 1)
         self.workspaceBytesPerWorker = min(workspaceBytesPerWorker, workspaceLimitBytes)
         self.workspaceLimitBytes = workspaceLimitBytes
-        self.policy = policy
-        self.tileSize = tileSize
     }
 
-    /// The plan this device would use for the forward convolution `g` by the shared rule
-    /// (`WinogradPlan.pays`), or nil for im2col.
-    public func plan(for g: Conv2DGeometry) -> WinogradPlan? {
-        guard let plan = eligiblePlan(for: g) else { return nil }
-        return policy == .always || plan.pays(g) ? plan : nil
-    }
-
-    /// The plan for `g` whether or not it pays; nil when the policy is `.never` or `g` is not
-    /// eligible or does not fit the workspace (for devices with a rule of their own).
-    /// - Parameter threads: the thread count to plan for (default: this convolution's). A device
-    ///   whose choice of algorithm reads the plan (Dispatch's cost model) prices one made at a
-    ///   fixed count, so that the choice — hence the rounding — is the same at any thread count.
-    public func eligiblePlan(for g: Conv2DGeometry, threads: Int? = nil) -> WinogradPlan? {
-        guard policy != .never else { return nil }
-        return WinogradPlan(g, tileSize: tileSize, threads: threads ?? self.threads, workspaceBytesPerWorker: workspaceBytesPerWorker,
-                            workspaceLimitBytes: workspaceLimitBytes, panels: panelGEMM?.panels)
+    /// The tile plan of F(`tileSize`) for the forward convolution `g` with this driver's budget
+    /// and panels, or nil when `g` is not eligible (`WinogradPlan.isEligible`) or does not fit.
+    /// - Parameter threads: the thread count to plan for (default: this convolution's). Dispatch's
+    ///   cost model prices plans made at a fixed count, so that its choice is the same at any thread count.
+    public func tilePlan(for g: Conv2DGeometry, tileSize: WinogradTileSize, threads: Int? = nil) -> WinogradPlan? {
+        WinogradPlan(g, tileSize: tileSize, threads: threads ?? self.threads, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                     workspaceLimitBytes: workspaceLimitBytes, panels: panelGEMM?.panels)
     }
 
     /// The forward convolution that computes the input gradient of `g`: `∂y` (as input) with the
@@ -79,36 +65,13 @@ public struct WinogradConvolution: Sendable {
             options: Conv2DOptions(padding: Size2D(height: 2 - p.height, width: 2 - p.width)))
     }
 
-    /// Bytes the Winograd path allocates for `pass` (`forward`, `backward-data`), or nil when the
-    /// pass does not take it.
-    public func workspaceBytes(for g: Conv2DGeometry, pass: String) -> Int? {
-        switch pass {
-        case "forward": plan(for: g)?.workspaceBytes
-        case "backward-data": Self.backwardDataGeometry(g).flatMap { plan(for: $0) }?.workspaceBytes
-        default: nil
-        }
-    }
-
-    /// `y = conv(x, w) + b`, or nil when this layer does not take the Winograd path.
-    public func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
-                        geometry g: Conv2DGeometry) -> Tensor? {
-        guard let plan = plan(for: g) else { return nil }
-        return forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan)
-    }
-
-    /// `y = conv(x, w) + b` with `plan` (one of `eligiblePlan(for: g)`).
+    /// `y = epilogue(conv(x, w) + b)` with `plan` (a `tilePlan(for: g, …)`; its tile size is the algorithm's).
     public func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
                         geometry g: Conv2DGeometry, plan: WinogradPlan) -> Tensor {
         run(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: false)
     }
 
-    /// `∂x` of the convolution `g`, or nil when it does not take the Winograd path.
-    public func backwardData(gradOutput: Tensor, weight: Tensor, geometry g: Conv2DGeometry) -> Tensor? {
-        guard let h = Self.backwardDataGeometry(g), let plan = plan(for: h) else { return nil }
-        return backwardData(gradOutput: gradOutput, weight: weight, geometry: g, plan: plan)
-    }
-
-    /// `∂x` of the convolution `g` with `plan`, one of `eligiblePlan(for: backwardDataGeometry(g))`.
+    /// `∂x` of the convolution `g` with `plan`, a `tilePlan(for: backwardDataGeometry(g), …)`.
     public func backwardData(gradOutput: Tensor, weight: Tensor, geometry g: Conv2DGeometry, plan: WinogradPlan) -> Tensor {
         let h = Self.backwardDataGeometry(g)!  // the plan was made for it
         return run(input: gradOutput, weight: weight, bias: nil, epilogue: .none, geometry: h, plan: plan, flippedWeight: true)
@@ -116,86 +79,51 @@ public struct WinogradConvolution: Sendable {
 
     func run(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry g: Conv2DGeometry,
              plan: WinogradPlan, flippedWeight: Bool) -> Tensor {
-        switch tileSize {
+        switch plan.tileSize {
         case .f2x2: run(WinogradF2x2.self, input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: flippedWeight)
         case .f4x4: run(WinogradF4x4.self, input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: flippedWeight)
         }
     }
 
+    /// Steps 1–4 chunk by chunk: the chunk's filters (kept or transformed now), then its work
+    /// items (`WinogradCall.runItem`) on `plan.workers` workers.
     func run<T: WinogradTransform>(
         _: T.Type, input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry g: Conv2DGeometry,
         plan: WinogradPlan, flippedWeight: Bool
     ) -> Tensor {
         var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let biasValues = bias?.scalars ?? [Float](repeating: 0, count: g.outputChannels)
-        let alphaSquared = plan.inputTile * plan.inputTile
         let kept = keptFilters(T.self, weight: weight, geometry: g, plan: plan, flipped: flippedWeight)
-        let filters = ScratchBuffers(workers: 1, capacity: kept == nil ? plan.filterFloats : 0)
-        let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.workerFloats)
-        let lastBlock = LastBlocks(workers: plan.workers)
-        let tiles = WinogradTiles(geometry: g, plan: plan)
-        let (gemm, panelGEMM) = (self.gemm, self.panelGEMM)
-        let threads = self.threads
-        let kernels = tileKernels[T.self == WinogradF4x4.self ? .f4x4 : .f2x2]
-        Self.withElements(of: kept) { keptFilters in
+        let buffers = WinogradCall<T>.Buffers(plan: plan, keepsFilters: kept != nil)
+        withOperands(kept: kept, input: input, weight: weight, bias: biasValues, output: &output) { operands in
+            let call = WinogradCall<T>(operands: operands, buffers: buffers, geometry: g, plan: plan, tiles: WinogradTiles(geometry: g, plan: plan),
+                                       epilogue: epilogue, flipped: flippedWeight, threads: threads, gemm: gemm, panelGEMM: panelGEMM,
+                                       kernels: tileKernels[plan.tileSize])
+            for chunk in 0..<plan.chunks {
+                let filters = call.filters(ofChunk: chunk)
+                Parallel.forEach(plan.blocks * plan.kBlocks, threads: plan.workers) { worker, item in
+                    call.runItem(item, worker: worker, chunk: chunk, filters: filters)
+                }
+            }
+        }
+        return output
+    }
+
+    /// Runs `body` with pointers to the call's operands (`kept` filters where there are any).
+    private func withOperands(kept: Tensor?, input: Tensor, weight: Tensor, bias: [Float], output: inout Tensor,
+                              _ body: (WinogradOperands) -> Void) {
+        Self.withElements(of: kept) { kept in
             input.withUnsafeBufferPointer { x in
                 weight.withUnsafeBufferPointer { w in
-                    output.withUnsafeMutableBufferPointer { y in
-                        biasValues.withUnsafeBufferPointer { b in
-                            let (x, w, y, b) = (SendablePointer(x.baseAddress!), SendablePointer(w.baseAddress!),
-                                                SendablePointer(y.baseAddress!), SendablePointer(b.baseAddress!))
-                            for chunk in 0..<plan.chunks {
-                                let firstOutput = chunk * plan.chunkHeight
-                                let chunkCount = min(plan.chunkHeight, g.outputChannels - firstOutput)
-                                let u = keptFilters.map { SendablePointer($0.pointer + chunk * plan.filterFloats) } ?? SendablePointer(filters[0])
-                                if keptFilters == nil {
-                                    WinogradFilters.transformChunk(T.self, weight: w.pointer, geometry: g, flipped: flippedWeight, firstOutput: firstOutput,
-                                                                   count: chunkCount, plan: plan, threads: threads, into: u.pointer)
-                                }
-                                Parallel.forEach(plan.blocks * plan.kBlocks, threads: plan.workers) { worker, item in
-                                    let (block, kBlock) = plan.workItem(item)
-                                    let kStart = kBlock * plan.kBlockHeight
-                                    let kCount = min(plan.kBlockHeight, chunkCount - kStart)
-                                    guard kCount > 0 else { return }
-                                    let firstTile = block * plan.blockWidth
-                                    let tileCount = min(plan.blockWidth, plan.tiles - firstTile)
-                                    let v = scratch[worker]
-                                    let products = v + alphaSquared * g.inputChannels * plan.paddedWidth
-                                    if lastBlock[worker] != block {
-                                        if let kernels {
-                                            kernels.input(tiles, x.pointer, firstTile, tileCount, v)
-                                        } else {
-                                            tiles.transformInput(T.self, x.pointer, firstTile: firstTile, count: tileCount, into: v)
-                                        }
-                                        lastBlock[worker] = block
-                                    }
-                                    for xi in 0..<alphaSquared {
-                                        if let panelGEMM {
-                                            panelGEMM.multiply(u.pointer + xi * plan.filterRows * g.inputChannels, plan.filterRows, kStart, kCount,
-                                                               g.inputChannels, v + xi * g.inputChannels * plan.paddedWidth, tileCount,
-                                                               products + xi * plan.kBlockHeight * plan.paddedWidth, plan.paddedWidth)
-                                            continue
-                                        }
-                                        gemm(false, false, kCount, tileCount, g.inputChannels,
-                                             1, u.pointer + (xi * plan.chunkHeight + kStart) * g.inputChannels, g.inputChannels,
-                                             v + xi * g.inputChannels * plan.paddedWidth, plan.paddedWidth,
-                                             0, products + xi * plan.kBlockHeight * plan.paddedWidth, plan.paddedWidth)
-                                    }
-                                    let outputs = (firstOutput + kStart)..<(firstOutput + kStart + kCount)
-                                    if let kernels {
-                                        kernels.output(tiles, products, plan.kBlockHeight, firstTile, tileCount, outputs, b.pointer, epilogue, y.pointer)
-                                    } else {
-                                        tiles.transformOutput(T.self, products, rowStride: plan.kBlockHeight, firstTile: firstTile, count: tileCount,
-                                                              outputChannels: outputs, bias: b.pointer, epilogue: epilogue, into: y.pointer)
-                                    }
-                                }
-                            }
+                    bias.withUnsafeBufferPointer { b in
+                        output.withUnsafeMutableBufferPointer { y in
+                            body(WinogradOperands(input: x.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!,
+                                                  output: y.baseAddress!, keptFilters: kept?.pointer))
                         }
                     }
                 }
             }
         }
-        return output
     }
 
     /// Runs `body` with `tensor`'s elements, or with nil when there is no tensor.

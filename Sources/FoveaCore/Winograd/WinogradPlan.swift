@@ -1,14 +1,3 @@
-/// When Winograd convolution is used.
-public enum WinogradPolicy: String, Sendable, CaseIterable {
-    /// Eligible layers (3×3, stride 1, dilation 1, groups 1, fits the workspace) that are also
-    /// large enough to gain: `WinogradPlan.pays` (rule measured in Docs/Performance.md).
-    case automatic
-    /// Every eligible layer, however small (for tests: small shapes reach the Winograd path).
-    case always
-    /// Never; im2col + GEMM for everything.
-    case never
-}
-
 /// The output-tile size of the Winograd algorithm.
 public enum WinogradTileSize: String, Hashable, Sendable, CaseIterable {
     /// F(2×2, 3×3): 16 GEMMs, 2.25× fewer multiplications, error as small as direct convolution.
@@ -76,6 +65,9 @@ public struct WinogradPlan: Sendable, Equatable {
     public var workers: Int
     public var inputChannels: Int
 
+    /// F(2×2) or F(4×4), from `outputTile`.
+    public var tileSize: WinogradTileSize { outputTile == 2 ? .f2x2 : .f4x4 }
+
     /// Rows of each ξ's transformed filters in a chunk: `chunkHeight`, rounded up to whole row panels.
     public var filterRows: Int
     /// The panel GEMM's panels, when U and V are laid out for it.
@@ -114,29 +106,6 @@ public struct WinogradPlan: Sendable, Equatable {
     /// one group. Any padding.
     public static func isEligible(_ g: Conv2DGeometry) -> Bool {
         g.kernelHeight == 3 && g.kernelWidth == 3 && g.options.stride == 1 && g.options.dilation == 1 && g.groups == 1
-    }
-
-    /// The automatic rule (Docs/Performance.md, "Winograd for 3×3 convolutions"): both channel
-    /// counts at least 16 (below that the transforms, not the GEMMs, dominate), at least 64
-    /// output tiles in the batch, or 32 with at most 256 input channels (with 16, e.g. AlexNet's
-    /// 13×13 layers at batch 1, the narrow GEMMs made it about 2× slower than im2col; with the
-    /// AVX-512 tile transforms, 28×28 outputs at batch 1 — 49 tiles — ran 1.2–1.4× faster on 128
-    /// and 256 input channels, and 0.6× as fast on 512, where packing each α² GEMM's A, K × C, for
-    /// only 49 columns dominates), and tiles
-    /// that are mostly used: `coverage = P·Q / (tilesHigh·m · tilesWide·m)` at least 0.9, or at
-    /// least 0.75 with at most 256 input channels. Measured with the AVX-512 GEMM at batch 8, one
-    /// thread: 13×13 outputs (coverage 0.66, AlexNet conv3, L5) and 512 channels at 14×14
-    /// (coverage 0.77) ran 1.3–1.5× slower than the direct GEMM; 256 channels at 14×14 ran 1.15×
-    /// faster, 28×28 and larger 1.2–1.7× faster.
-    public func pays(_ g: Conv2DGeometry) -> Bool {
-        guard g.inputChannels >= 16, g.outputChannels >= 16, tiles >= 64 || (tiles >= 32 && g.inputChannels <= 256) else { return false }
-        let coverage = self.coverage(g)
-        return coverage >= 0.9 || (coverage >= 0.75 && g.inputChannels <= 256)
-    }
-
-    /// The share of the tiles' outputs that are real outputs: `P·Q / (tilesHigh·m · tilesWide·m)`.
-    public func coverage(_ g: Conv2DGeometry) -> Double {
-        Double(g.outputHeight * g.outputWidth) / Double(tilesHigh * outputTile * tilesWide * outputTile)
     }
 
     /// The plan for `g`, or nil when `g` is not a 3×3 stride-1 convolution or does not fit the budget.

@@ -1,0 +1,27 @@
+/// The plans one device has made, per (geometry, pass): a layer's pass is planned at its first
+/// call and run with the same plan after. Shared by copies of the device (a reference type).
+public final class ConvolutionPlanCache: Sendable {
+    private struct Key: Hashable {
+        var geometry: Conv2DGeometry
+        var pass: ConvolutionPass
+    }
+
+    /// The most plans kept; past it the cache starts again empty (plans are cheap to remake).
+    public static let capacity = 1024
+
+    private let plans = Lock([Key: ConvolutionPlan]())
+
+    public init() {}
+
+    /// The kept plan for `pass` of `g`, or `make()`'s, kept when it returns one.
+    public func plan(for g: Conv2DGeometry, pass: ConvolutionPass, make: () throws -> ConvolutionPlan) rethrows -> ConvolutionPlan {
+        let key = Key(geometry: g, pass: pass)
+        if let kept = plans.withLock({ $0[key] }) { return kept }
+        let plan = try make()
+        plans.withLock { plans in
+            if plans.count >= Self.capacity { plans.removeAll() }
+            plans[key] = plan
+        }
+        return plan
+    }
+}

@@ -1,0 +1,99 @@
+import FoveaCore
+
+/// One forward call of `DirectGEMMConvolution`: its operands, split and sizes, and the steps of
+/// one work item — locate its GEMM block (`block`), then one `PackedGEMM.compute` whose A panels
+/// are the weights (packed per block by `packWeights`, or read from the weights packed once,
+/// `packedWeightPanel`), whose B panels are packed from the image (`packImage`), and whose
+/// epilogue adds the bias and applies the activation to each finished output tile (`finish`).
+struct DirectGEMMForwardCall: @unchecked Sendable {
+    let geometry: Conv2DGeometry
+    let split: DirectGEMMConvolution.Split
+    let kernel: GEMMKernel
+    /// `[N, C, H, W]`.
+    let input: UnsafePointer<Float>
+    /// The raw weights `[K, C/g·R·S]`, or, when `weightsArePacked`, the weights packed once in the
+    /// GEMM's A layout (`DirectGEMMConvolution.packWeights`).
+    let weights: UnsafePointer<Float>
+    let weightsArePacked: Bool
+    /// The GEMMs' C: the output `[N, K, P·Q]`, or with images as columns the staging `[K, N·P·Q]`.
+    let output: UnsafeMutablePointer<Float>
+    let bias: [Float]?
+    let activation: ConvolutionEpilogue
+    /// The GEMM sizes of one (image, group) unit: m = K/g, n = columns per GEMM, k = C/g·R·S.
+    let m: Int, n: Int, k: Int
+    /// Whether B is the image's rows as they are (1×1, stride 1, no padding; portable and AVX2 packers).
+    let pointwise: Bool
+
+    /// The GEMM block of one work item: output `rows` of the group's m and `columns` of n, for `image` and `group`.
+    struct Block {
+        var image: Int, group: Int
+        var rows: Range<Int>, columns: Range<Int>
+        /// The first output channel (of all K) the block writes.
+        var firstOutput: Int
+    }
+
+    /// Work item `item`: unit `item / parts`, part `item % parts` of its rows or columns.
+    func block(_ item: Int) -> Block {
+        let (unit, part) = (item / split.parts, item % split.parts)
+        let (image, group) = (unit / geometry.groups, unit % geometry.groups)
+        let (rows, columns): (Range<Int>, Range<Int>) = split.byColumns
+            ? (0..<m, min(part * split.partSize, n)..<min((part + 1) * split.partSize, n))
+            : (min(part * split.partSize, m)..<min((part + 1) * split.partSize, m), 0..<n)
+        return Block(image: image, group: group, rows: rows, columns: columns, firstOutput: group * m + rows.lowerBound)
+    }
+
+    /// The GEMM of work item `item`: `C[block] = W[block rows] · col[:, block columns]`, with the epilogue.
+    func run(item: Int) {
+        let block = block(item)
+        guard !block.rows.isEmpty, !block.columns.isEmpty else { return }
+        let g = geometry
+        let source = input + block.image * g.inputChannels * g.inputHeight * g.inputWidth
+            + block.group * g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
+        let out = output + (block.image * g.outputChannels + block.firstOutput) * n + block.columns.lowerBound
+        let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr, vectorPanels: kernel.transposingPacker)
+        let finishes = bias != nil || activation != .none
+        PackedGEMM.compute(
+            m: block.rows.count, n: block.columns.count, k: k, kernel: kernel, c: out, ldc: n, overwrite: true,
+            packA: { first, count, depth, length, packed in packWeights(block, first, count, depth, length, into: packed) },
+            packB: { depth, length, first, count, packed in
+                packImage(source, packing, block, depth, length, first, count, into: packed)
+            },
+            epilogue: !finishes ? nil : { row, _, tileRows, tileColumns, tile in finish(block, row, tileRows, tileColumns, tile) },
+            packedA: !weightsArePacked ? nil : { first, depth in packedWeightPanel(block, first, depth) })
+    }
+
+    /// A panels from the raw weights: rows `first..<first + count` of the block, depth `depth..<depth + length`.
+    private func packWeights(_ block: Block, _ first: Int, _ count: Int, _ depth: Int, _ length: Int,
+                             into packed: UnsafeMutablePointer<Float>) {
+        PackedGEMM.packA(transposed: false, a: weights + block.firstOutput * k, lda: k, rows: first, count: count,
+                         depth: depth, length: length, alpha: 1, mr: kernel.mr,
+                         transposingPacker: kernel.transposingPacker, into: packed)
+    }
+
+    /// The A panel of the weights packed once: group, depth block from `depth` (length min(kc, k − depth)),
+    /// block row `first`, at `group·m̄·k + depth·m̄ + row·length` (m̄ = m rounded up to MR).
+    private func packedWeightPanel(_ block: Block, _ first: Int, _ depth: Int) -> UnsafePointer<Float> {
+        let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
+        let length = min(kernel.kc, k - depth)
+        return weights + block.group * paddedRows * k + depth * paddedRows + (block.rows.lowerBound + first) * length
+    }
+
+    /// B panels of col: the image's rows as they are (`pointwise`), else packed from the image (`ConvolutionPacking`).
+    private func packImage(_ source: UnsafePointer<Float>, _ packing: ConvolutionPacking, _ block: Block, _ depth: Int, _ length: Int,
+                           _ first: Int, _ count: Int, into packed: UnsafeMutablePointer<Float>) {
+        if pointwise {
+            PackedGEMM.packB(transposed: false, b: source, ldb: n, rows: depth, depth: length,
+                             columns: block.columns.lowerBound + first, count: count, nr: kernel.nr,
+                             transposingPacker: kernel.transposingPacker, into: packed)
+        } else {
+            packing.pack(rows: depth, depth: length, columns: block.columns.lowerBound + first, count: count, into: packed)
+        }
+    }
+
+    /// `tile[i, 0..<tileColumns] = activation(tile + bias[block's row + i])` for the tile's rows.
+    private func finish(_ block: Block, _ row: Int, _ tileRows: Int, _ tileColumns: Int, _ tile: UnsafeMutablePointer<Float>) {
+        for i in 0..<tileRows {
+            activation.apply(row: tile + i * n, count: tileColumns, bias: bias?[block.firstOutput + row + i] ?? 0)
+        }
+    }
+}

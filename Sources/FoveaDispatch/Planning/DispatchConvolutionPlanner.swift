@@ -1,0 +1,126 @@
+import FoveaCore
+
+/// The Dispatch backend's convolution rules:
+///
+/// | pass            | algorithms                                  | rule, first that applies                                   |
+/// |-----------------|---------------------------------------------|------------------------------------------------------------|
+/// | forward         | winograd4/2, shifted-image, direct, im2col  | Winograd by `ConvolutionCostModel` (margin 1.15; `winogradChoice`); |
+/// |                 |                                             | shifted image where `shiftedImagePays`; else direct        |
+/// | backward-data   | winograd4/2, im2col                         | Winograd by the cost model (margin 1) on `WinogradConvolution.backwardDataGeometry`; else im2col |
+/// | backward-filter | shifted-rows, direct, im2col                | shifted rows where `shiftedRowsPays`; direct where its kernel runs the layer; else im2col |
+///
+/// im2col is never chosen for forward, but runs when forced. No rule reads the thread count.
+struct DispatchConvolutionPlanner: ConvolutionPlanner {
+    let setting: WinogradSetting
+    let im2col: Im2colConvolution
+    let winograd: WinogradConvolution
+    let direct: DirectGEMMConvolution
+    let directBackwardFilter: DirectGEMMBackwardFilter
+    let shiftedImage: ShiftedImageConvolution
+    let shiftedRows: ShiftedImageBackwardFilter
+
+    func algorithms(for pass: ConvolutionPass) -> [ConvolutionAlgorithm] {
+        switch pass {
+        case .forward: [.winograd4, .winograd2, .shiftedImage, .direct, .im2col]
+        case .backwardData: [.winograd4, .winograd2, .im2col]
+        case .backwardFilter: [.shiftedRows, .direct, .im2col]
+        }
+    }
+
+    func reasonUnavailable(_ algorithm: ConvolutionAlgorithm, for g: Conv2DGeometry, pass: ConvolutionPass) -> String? {
+        let kernel = direct.kernel
+        let limit = "the workspace limit of \(direct.workspaceLimitBytes) bytes"
+        switch (algorithm, pass) {
+        case (.winograd4, _), (.winograd2, _):
+            return GEMMConvolutionPlanner.winogradUnavailability(winograd, tileSize: algorithm.winogradTileSize!, for: g, pass: pass)
+        case (.shiftedImage, .forward) where !shiftedImage.handles(g):
+            return "the shifted-image kernel needs one group (got \(g.groups)), the AVX-512 12×32 micro-kernel (this device's is \(kernel.name)), 32-bit plane offsets, and one worker's phase planes and staging within \(limit)"
+        case (.shiftedRows, .backwardFilter) where !shiftedRows.handles(g):
+            return "the shifted-rows kernel needs stride 1 (got \(g.options.stride)), one group (got \(g.groups)), a non-empty batch and output, the AVX-512 12×32 micro-kernel (this device's is \(kernel.name)), 32-bit row offsets, and its padded images, ∂Wᵀ and one worker's panels within \(limit)"
+        case (.direct, .backwardFilter) where !directBackwardFilter.handles(g):
+            return "the direct backward-filter needs the AVX-512 micro-kernel with 32-wide panels (this device's is \(kernel.name)) and its partial sums within \(limit)"
+        default:
+            return nil
+        }
+    }
+
+    func plan(_ algorithm: ConvolutionAlgorithm, for g: Conv2DGeometry, pass: ConvolutionPass) -> ConvolutionPlan {
+        if let tileSize = algorithm.winogradTileSize {
+            let h = GEMMConvolutionPlanner.winogradGeometry(g, pass: pass)!
+            return GEMMConvolutionPlanner.winogradPlan(winograd.tilePlan(for: h, tileSize: tileSize)!, pass: pass)
+        }
+        let bytes = switch (algorithm, pass) {
+        case (.shiftedImage, _): shiftedImage.workspaceBytes(g)
+        case (.shiftedRows, _): shiftedRows.workspaceBytes(g)
+        case (.direct, .forward): direct.workspaceBytes(g)
+        case (.direct, _): directBackwardFilter.workspaceBytes(g)
+        default: im2col.workspaceBytes(for: g, pass: pass)
+        }
+        return ConvolutionPlan(algorithm: algorithm, pass: pass, workspaceBytes: bytes)
+    }
+
+    func chosenPlan(for g: Conv2DGeometry, pass: ConvolutionPass) -> ConvolutionPlan {
+        switch pass {
+        case .forward:
+            if let tiles = winogradChoice(g, margin: ConvolutionCostModel.margin) {
+                return GEMMConvolutionPlanner.winogradPlan(tiles, pass: pass)
+            }
+            return plan(shiftedImagePays(g) ? .shiftedImage : .direct, for: g, pass: pass)
+        case .backwardData:
+            // The alternative, im2col + GEMM + col2im, is slower than the direct forward GEMM the
+            // cost model prices, so Winograd needs no margin here.
+            if let tiles = WinogradConvolution.backwardDataGeometry(g).flatMap({ winogradChoice($0, margin: 1) }) {
+                return GEMMConvolutionPlanner.winogradPlan(tiles, pass: pass)
+            }
+            return plan(.im2col, for: g, pass: pass)
+        case .backwardFilter:
+            if shiftedRowsPays(g) { return plan(.shiftedRows, for: g, pass: pass) }
+            return plan(directBackwardFilter.handles(g) ? .direct : .im2col, for: g, pass: pass)
+        }
+    }
+
+    /// The Winograd tile plan the forward convolution `g` takes, or nil for the other algorithms:
+    /// under `.automatic` the cheaper of F(4×4) and F(2×2) by `ConvolutionCostModel` when its
+    /// estimate times `margin` is at most the direct GEMM's (with `FOVEA_WINOGRAD=f2x2` only
+    /// F(2×2) is considered); under `.always` the setting's tile size wherever eligible; under `.never` nil.
+    func winogradChoice(_ g: Conv2DGeometry, margin: Double) -> WinogradPlan? {
+        switch setting.policy {
+        case .never: nil
+        case .always: winograd.tilePlan(for: g, tileSize: setting.tileSize)
+        case .automatic: cheapestWinograd(g, margin: margin)
+        }
+    }
+
+    /// Prices each tile size's plan made at `ConvolutionCostModel.pricingThreads`, not at the
+    /// device's thread count (the panel plan's blocks follow the thread count, and the choice
+    /// must not); the chosen tile size then runs with the plan for the device's thread count.
+    private func cheapestWinograd(_ g: Conv2DGeometry, margin: Double) -> WinogradPlan? {
+        var best: (tileSize: WinogradTileSize, cost: Double)?
+        for tileSize in setting.tileSize == .f2x2 ? [WinogradTileSize.f2x2] : [.f4x4, .f2x2] {
+            guard let priced = winograd.tilePlan(for: g, tileSize: tileSize, threads: ConvolutionCostModel.pricingThreads) else { continue }
+            let cost = ConvolutionCostModel.winograd(g, priced, tileSize: tileSize)
+            if cost < best?.cost ?? .infinity { best = (tileSize, cost) }
+        }
+        guard let best, best.cost * margin <= ConvolutionCostModel.direct(g, direct) else { return nil }
+        return winograd.tilePlan(for: g, tileSize: best.tileSize)
+    }
+
+    /// Whether the shifted-image forward runs `g` instead of the direct GEMM (Winograd, where
+    /// taken, comes first): where packing the image is a large share of the work and the dropped
+    /// columns a small one — unpadded 1×1 layers on at most 64 input channels; other layers with
+    /// at most 128 output channels and at most 10% dropped columns (`Wz − Q ≤ Q/10`). Measured
+    /// against the direct GEMM in Docs/Performance.md.
+    func shiftedImagePays(_ g: Conv2DGeometry) -> Bool {
+        guard shiftedImage.handles(g) else { return false }
+        let unpaddedOneByOne = g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.padding == 0
+        if unpaddedOneByOne { return g.inputChannels <= 64 }
+        return g.outputChannels <= 128 && (shiftedImage.planeWidth(g) - g.outputWidth) * 10 <= g.outputWidth
+    }
+
+    /// Whether the shifted-rows backward-filter runs `g` instead of the direct one: at most 64
+    /// output channels (where building colᵀ is most of the direct path's work) and at least 256
+    /// taps (C·R·S, so the 12-row panels split evenly). Measured in Docs/Performance.md.
+    func shiftedRowsPays(_ g: Conv2DGeometry) -> Bool {
+        g.outputChannels <= 64 && g.columnRows >= 256 && shiftedRows.handles(g)
+    }
+}

@@ -1,0 +1,159 @@
+@testable import FoveaDispatch
+import Fovea
+import FoveaTestSupport
+import Testing
+
+/// The convolution planners: which algorithm each backend chooses for representative layers,
+/// forcing each algorithm per pass (`ConvolutionAlgorithmOverride`, `FOVEA_CONV_ALGORITHM`), and
+/// the errors for a forced algorithm that cannot run a layer and for a bad variable value.
+@Suite("Convolution planner")
+struct ConvolutionPlannerTests {
+    static let hasAVX512 = GEMMKernel.available.contains { $0.transposingPacker }
+
+    static func geometry(_ batch: Int, _ c: Int, _ k: Int, _ size: Int, kernel: Int = 3, stride: Int = 1,
+                         padding: Int? = nil) throws -> Conv2DGeometry {
+        try Conv2DGeometry(inputShape: [batch, c, size, size], weightShape: [k, c, kernel, kernel],
+                           options: Conv2DOptions(stride: Size2D(stride), padding: Size2D(padding ?? kernel / 2)))
+    }
+
+    static func algorithms(_ device: any ConvolutionPlanning, _ g: Conv2DGeometry) throws -> [ConvolutionAlgorithm] {
+        try ConvolutionPass.allCases.map { try device.convolutionPlan(for: g, pass: $0).algorithm }
+    }
+
+    /// OpenBLAS: Winograd F(4×4) forward and backward-data where `WinogradSetting.pays`, im2col elsewhere
+    /// and for every backward-filter.
+    @Test func openBLASChoices() throws {
+        let device = OpenBLASDevice(threads: 2, fallback: nil)
+        #expect(try Self.algorithms(device, Self.geometry(1, 256, 256, 56)) == [.winograd4, .winograd4, .im2col])
+        #expect(try Self.algorithms(device, Self.geometry(1, 3, 64, 224)) == [.im2col, .im2col, .im2col])
+        #expect(try Self.algorithms(device, Self.geometry(1, 384, 384, 13, padding: 0)) == [.im2col, .im2col, .im2col])
+        #expect(try Self.algorithms(device, Self.geometry(8, 64, 128, 56, stride: 2)) == [.im2col, .im2col, .im2col])
+        let f2x2 = OpenBLASDevice(threads: 2, fallback: nil, winogradTileSize: .f2x2)
+        #expect(try Self.algorithms(f2x2, Self.geometry(1, 256, 256, 56)) == [.winograd2, .winograd2, .im2col])
+    }
+
+    /// Dispatch with the AVX-512 kernels: the cost model's Winograd tile size, the shifted image for
+    /// few-output layers, the direct GEMM otherwise; shifted rows, direct or im2col for backward-filter.
+    /// The same at 1, 2 and 8 threads.
+    @Test(.enabled(if: Self.hasAVX512, "the shifted and direct paths need AVX-512"))
+    func dispatchChoices() throws {
+        let table: [(Conv2DGeometry, [ConvolutionAlgorithm])] = [
+            (try Self.geometry(1, 256, 256, 56), [.winograd4, .winograd4, .direct]),             // VGG16 256→256
+            (try Self.geometry(1, 384, 256, 13), [.winograd2, .winograd2, .direct]),             // AlexNet conv4
+            (try Self.geometry(1, 512, 512, 7), [.direct, .im2col, .direct]),                    // ResNet 512→512 @7
+            (try Self.geometry(1, 3, 64, 224), [.shiftedImage, .im2col, .direct]),               // VGG16 first layer
+            (try Self.geometry(1, 64, 256, 56, kernel: 1), [.shiftedImage, .im2col, .direct]),   // ResNet 64→256 1×1
+            (try Self.geometry(1, 256, 64, 56, kernel: 1), [.direct, .im2col, .shiftedRows]),    // ResNet 256→64 1×1
+            (try Self.geometry(1, 64, 256, 56, stride: 2), [.direct, .im2col, .direct]),         // strided, many outputs
+        ]
+        for threads in [1, 2, 8] {
+            let device = DispatchDevice(threads: threads, fallback: nil)
+            for (g, expected) in table {
+                #expect(try Self.algorithms(device, g) == expected, "\(g) at \(threads) threads")
+            }
+        }
+        // Under FOVEA_WINOGRAD=off the same layer goes direct; its backward-data goes to im2col.
+        let off = DispatchDevice(threads: 2, fallback: nil, winograd: .never)
+        #expect(try Self.algorithms(off, Self.geometry(1, 256, 256, 56)) == [.direct, .im2col, .direct])
+    }
+
+    /// The plan's workspace is the chosen driver's, and forcing an algorithm gives its own.
+    @Test func planCarriesTheWorkspaceOfItsAlgorithm() throws {
+        let device = OpenBLASDevice(threads: 2, fallback: nil)
+        let g = try Self.geometry(1, 256, 256, 56)
+        let plan = try device.convolutionPlan(for: g, pass: .forward)
+        #expect(plan.workspaceBytes == plan.winograd?.workspaceBytes && plan.workspaceBytes > 0 && !plan.forced)
+        let forced = OpenBLASDevice(threads: 2, fallback: nil, algorithms: ConvolutionAlgorithmOverride([.forward: .im2col]))
+        let im2col = try forced.convolutionPlan(for: g, pass: .forward)
+        #expect(im2col.algorithm == .im2col && im2col.forced && im2col.winograd == nil)
+        #expect(im2col.workspaceBytes == forced.convolution.workspaceBytes(for: g, pass: .forward))
+    }
+
+    /// Every algorithm each backend has, forced for its pass on a layer it can run (3×3, stride 1,
+    /// padding 1, one group), runs that algorithm and agrees with `naive`; on a CPU without the
+    /// AVX-512 kernels the shifted and direct backward-filter paths are errors instead.
+    @Test(arguments: ["dispatch", "openblas"])
+    func forcedAlgorithmsRunAndAgreeWithNaive(backend: String) throws {
+        let g = try Self.geometry(2, 16, 24, 10)
+        let input = Tensor.randomNormal(g.inputShape, seed: 31)
+        let weight = Tensor.randomNormal(g.weightShape, standardDeviation: 0.1, seed: 32)
+        let bias = Tensor.randomNormal([g.outputChannels], seed: 33)
+        let gradOutput = Tensor.randomNormal(g.outputShape, seed: 34)
+        let naive = TestDevices.naive
+        let planner: any ConvolutionPlanner = backend == "dispatch"
+            ? DispatchDevice(threads: 2, fallback: nil).planner : OpenBLASDevice(threads: 2, fallback: nil).planner
+        var ran = 0
+        for pass in ConvolutionPass.allCases {
+            for algorithm in planner.algorithms(for: pass) {
+                let device = try Devices.make(backend, threads: 2, algorithms: ConvolutionAlgorithmOverride([pass: algorithm]))
+                let label = "\(backend) \(pass)=\(algorithm)"
+                guard planner.unavailability(of: algorithm, for: g, pass: pass) == nil else {
+                    #expect(!Self.hasAVX512, "\(label) should run \(g)")
+                    #expect(throws: FoveaError.self) { try device.checkConvolutionPlan(for: g, pass: pass) }
+                    continue
+                }
+                let plan = try #require(device as? any ConvolutionPlanning).convolutionPlan(for: g, pass: pass)
+                #expect(plan.algorithm == algorithm && plan.forced, "\(label): \(plan)")
+                switch pass {
+                case .forward:
+                    expectClose(try device.conv2d(input, weight: weight, bias: bias, options: g.options),
+                                naive.conv2dForward(input: input, weight: weight, bias: bias, geometry: g), absolute: 1e-3, relative: 1e-4, label)
+                case .backwardData:
+                    expectClose(try device.conv2dGradientInput(gradOutput: gradOutput, weight: weight, inputShape: g.inputShape, options: g.options),
+                                naive.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g), absolute: 1e-3, relative: 1e-4, label)
+                case .backwardFilter:
+                    let gradients = try device.conv2dGradientFilter(gradOutput: gradOutput, input: input, weightShape: g.weightShape, options: g.options)
+                    let expected = naive.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: g)
+                    expectClose(gradients.weight, expected.weight, absolute: 1e-3, relative: 1e-4, label)
+                    expectClose(gradients.bias, expected.bias, absolute: 1e-3, relative: 1e-4, label)
+                }
+                ran += 1
+            }
+        }
+        #expect(ran >= (backend == "openblas" ? 5 : (Self.hasAVX512 ? 11 : 8)))
+    }
+
+    /// A forced algorithm that cannot run a layer is a thrown error naming the algorithm, the pass,
+    /// the geometry and why — from the checked entry point and from the layer.
+    @Test func forcedAlgorithmThatCannotRunThrows() throws {
+        let device = try Devices.make("openblas", threads: 2, algorithms: try ConvolutionAlgorithmOverride(parsing: "forward=winograd4"))
+        let g = try Self.geometry(1, 4, 8, 9, kernel: 5)
+        let input = Tensor.randomNormal(g.inputShape, seed: 1)
+        let error = #expect(throws: FoveaError.self) {
+            try device.conv2d(input, weight: Tensor.randomNormal(g.weightShape, seed: 2), options: g.options)
+        }
+        for fragment in ["winograd4", "forward", "\(g)", "3×3 kernel", "5×5"] {
+            #expect(error?.message.contains(fragment) == true, "\(String(describing: error)) lacks \(fragment)")
+        }
+        let layer = try Conv2D(4, 8, kernelSize: 5, padding: 2)
+        let layerError = #expect(throws: FoveaError.self) { try layer.forward(input, device: device) }
+        #expect(layerError?.message.contains("winograd4") == true, "\(String(describing: layerError))")
+        // An algorithm the backend does not have for the pass names the ones it has.
+        let noDirect = try Devices.make("check:openblas", threads: 1, algorithms: ConvolutionAlgorithmOverride([.backwardFilter: .direct]))
+        let missing = #expect(throws: FoveaError.self) { try noDirect.checkConvolutionPlan(for: g, pass: .backwardFilter) }
+        #expect(missing?.message.contains("no direct for backward-filter; it has im2col") == true, "\(String(describing: missing))")
+    }
+
+    @Test func overrideParsesPassAlgorithmPairs() throws {
+        #expect(try ConvolutionAlgorithmOverride(parsing: nil) == .none)
+        #expect(try ConvolutionAlgorithmOverride(parsing: "") == .none)
+        let parsed = try ConvolutionAlgorithmOverride(parsing: "forward=winograd4, backward-data=im2col,backward-filter=Shifted-Rows")
+        #expect(parsed.algorithms == [.forward: .winograd4, .backwardData: .im2col, .backwardFilter: .shiftedRows])
+        #expect(parsed.description == "forward=winograd4,backward-data=im2col,backward-filter=shifted-rows")
+        let device = try #require(try Devices.fromEnvironment(["FOVEA_DEVICE": "dispatch", "FOVEA_CONV_ALGORITHM": "forward=direct"]) as? DispatchDevice)
+        #expect(device.algorithms == ConvolutionAlgorithmOverride([.forward: .direct]))
+    }
+
+    /// A bad `FOVEA_CONV_ALGORITHM` names the variable, the bad value, and the valid passes and algorithms.
+    @Test(arguments: ["forward=fast", "sideways=im2col", "forward", "forward=im2col,forward=direct", "forward=im2col,"])
+    func badVariableValueIsAnError(text: String) throws {
+        let error = #expect(throws: FoveaError.self) {
+            try Devices.fromEnvironment(["FOVEA_DEVICE": "dispatch", "FOVEA_CONV_ALGORITHM": text])
+        }
+        #expect(error?.kind == .invalidArgument)
+        for fragment in ["FOVEA_CONV_ALGORITHM", "'\(text)'", "forward, backward-data, backward-filter",
+                         "im2col, direct, shifted-image, shifted-rows, winograd2, winograd4"] {
+            #expect(error?.message.contains(fragment) == true, "\(String(describing: error)) lacks \(fragment)")
+        }
+    }
+}
