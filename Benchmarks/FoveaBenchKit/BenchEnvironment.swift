@@ -15,9 +15,9 @@ public struct BenchEnvironment: Sendable, Equatable {
     /// - Throws: `FoveaError` naming the variable, its value and the valid values.
     public init(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         _ = try Devices.fromEnvironment(environment)
-        let name = environment["FOVEA_DEVICE"].flatMap { $0.isEmpty ? nil : $0 }
-        engine = name.map { $0.lowercased() == Devices.automaticName ? Devices.automaticBackend : $0 }
-        threads = environment["FOVEA_THREADS"].flatMap { $0.isEmpty ? nil : Int($0) }
+        let name = try FoveaEnvironment.device.word(in: environment)
+        engine = name.map { $0 == Devices.automaticName ? Devices.automaticBackend : $0 }
+        threads = try FoveaEnvironment.threads.wholeNumber(in: environment)
     }
 
     /// `--engines` as given, else `FOVEA_DEVICE`'s backend, else `defaults`.

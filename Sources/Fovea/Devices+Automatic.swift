@@ -3,7 +3,7 @@ import FoveaDispatch
 extension Devices {
     /// The name that picks the fastest backend for this machine: the default of `FOVEA_DEVICE`
     /// and `--device`, also accepted as `check:auto`.
-    public static let automaticName = "auto"
+    public static let automaticName = FoveaEnvironment.automaticDeviceName
 
     /// The backend `auto` stands for on this machine: `dispatch` where one of its native
     /// micro-kernels runs (AVX-512, or AVX2 with FMA), `openblas` elsewhere, where `dispatch`

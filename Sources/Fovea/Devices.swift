@@ -2,35 +2,23 @@ import Foundation
 
 /// Choosing the device operations run on.
 ///
-/// - `FOVEA_DEVICE` = `auto` (default: `dispatch` where its AVX-512 or AVX2+FMA micro-kernel runs,
-///   else `openblas`; `automaticBackend`) | `naive` | `dispatch` | `openblas`, read once; or
-///   `check:<backend>` (e.g. `check:openblas`): every operation runs on that backend and on `naive`
-///   and is compared (`CheckingDevice`; tolerance from `FOVEA_CHECK_TOLERANCE`).
-/// - `FOVEA_THREADS` = a positive integer (default: all cores), for `dispatch` and `openblas`.
-/// - `FOVEA_WINOGRAD` = `auto` | `off` | `always` (wherever eligible) | `f2x2`, for the 3×3 stride-1
-///   convolutions of both.
-/// - `FOVEA_CONV_ALGORITHM` = `pass=algorithm` pairs, e.g. `forward=winograd4,backward-data=im2col`:
-///   convolution algorithms forced per pass on `dispatch` and `openblas` (`ConvolutionAlgorithmOverride`;
-///   passes `forward`, `backward-data`, `backward-filter`; algorithms as in `ConvolutionAlgorithm`).
-///   A forced algorithm that cannot run a layer makes the layer throw, naming why.
-/// - `FOVEA_WORKSPACE_MB` = a positive integer: the most convolution workspace (im2col tiles) one
-///   convolution call may allocate, in MiB (default 64), for `dispatch` and `openblas`.
-/// - `FOVEA_TENSOR_CACHE_MB` = a whole number ≥ 0: how much freed tensor memory is kept for reuse
-///   (`StoragePool`, default 256; 0 = none). Checked here too, so a bad value is a thrown error.
-/// - `FOVEA_FUSION` = `1`/`on`/`true`/`yes` (default) | `0`/`off`/`false`/`no`: layer fusion
-///   (`LayerFusion`). Checked here too.
-/// - In code: pass a device explicitly (`try Devices.make("dispatch", threads: 2)`), or run a
-///   block on one with `Devices.with(device) { … }`; `Devices.current` is what layers use.
+/// From the environment (`fromEnvironment`): `FOVEA_DEVICE`, `FOVEA_THREADS`, `FOVEA_WINOGRAD`,
+/// `FOVEA_CONV_ALGORITHM` (algorithms forced per pass), `FOVEA_WORKSPACE_MB` and, for
+/// `check:<backend>`, `FOVEA_CHECK_TOLERANCE`; every variable Fovea reads is checked there, so a
+/// bad value is a thrown error before any work starts. The variables, their values and defaults
+/// are in `FoveaEnvironment` and Docs/Environment.md.
+/// In code: pass a device explicitly (`try Devices.make("dispatch", threads: 2)`), or run a
+/// block on one with `Devices.with(device) { … }`; `Devices.current` is what layers use.
 public enum Devices {
     /// The backends `FOVEA_DEVICE` accepts by name; each also as `check:<name>`.
-    public static let names = ["naive", "dispatch", "openblas"]
+    public static let names = FoveaEnvironment.backendNames
 
     /// The most threads `FOVEA_THREADS` and `make(_:threads:)` take: far above any core count,
     /// far below what would exhaust the process's threads.
-    public static let maximumThreads = 1024
+    public static let maximumThreads = FoveaEnvironment.maximumThreads
 
     /// The prefix that wraps a backend in a `CheckingDevice`: `check:openblas`.
-    public static let checkPrefix = "check:"
+    public static let checkPrefix = FoveaEnvironment.checkPrefix
 
     /// Every accepted form, for messages: `auto, naive, dispatch, openblas, check:<backend>`.
     public static var validNames: String { ([automaticName] + names + ["\(checkPrefix)<backend>"]).joined(separator: ", ") }
@@ -56,8 +44,8 @@ public enum Devices {
         guard limit >= 1 else {
             throw FoveaError.invalidArgument("convolution workspace must be ≥ 1 byte, got \(limit)")
         }
-        let (policy, tileSize) = try winogradSetting(environment["FOVEA_WINOGRAD"])
-        let algorithms = try algorithms ?? convolutionAlgorithmSetting(environment["FOVEA_CONV_ALGORITHM"])
+        let (policy, tileSize) = try winogradSetting(FoveaEnvironment.winograd.text(in: environment))
+        let algorithms = try algorithms ?? FoveaEnvironment.convolutionAlgorithm.algorithmOverride(in: environment)
         let lowercased = resolvingAutomatic(name).lowercased()
         if lowercased.hasPrefix(checkPrefix) {
             let backend = String(lowercased.dropFirst(checkPrefix.count))
@@ -93,48 +81,31 @@ public enum Devices {
     /// F(2×2,3×3): direct convolution's accuracy).
     /// - Throws: `FoveaError` naming the variable, its value and the valid values.
     public static func winogradSetting(_ text: String?) throws -> (WinogradPolicy, WinogradTileSize) {
-        switch text?.lowercased() ?? "" {
-        case "", "auto": return (.automatic, .f4x4)
+        switch try FoveaEnvironment.winograd.word(text) ?? "auto" {
         case "off": return (.never, .f4x4)
         case "always": return (.always, .f4x4)
         case "f2x2": return (.automatic, .f2x2)
-        default: throw FoveaError.invalidArgument("FOVEA_WINOGRAD must be auto, off, always or f2x2, got '\(text ?? "")'")
+        default: return (.automatic, .f4x4)  // auto
         }
-    }
-
-    /// `FOVEA_CONV_ALGORITHM`: convolution algorithms forced per pass (unset or empty: none).
-    /// - Throws: `FoveaError` naming the variable, its value and the valid passes and algorithms.
-    public static func convolutionAlgorithmSetting(_ text: String?) throws -> ConvolutionAlgorithmOverride {
-        try ConvolutionAlgorithmOverride(parsing: text, variable: "FOVEA_CONV_ALGORITHM")
     }
 
     /// The device the environment asks for: `FOVEA_DEVICE` (default `auto`) with
     /// `FOVEA_THREADS` threads (default: all cores), `FOVEA_WORKSPACE_MB` MiB of convolution
     /// workspace per call (default 64) and, for `check:<backend>`, `FOVEA_CHECK_TOLERANCE`.
-    /// - Throws: `FoveaError` naming the bad variable, its value, and the valid values.
+    /// Every variable in `FoveaEnvironment.variables` is checked first, including those read
+    /// later (`FOVEA_TENSOR_CACHE_MB`, `FOVEA_FUSION`).
+    /// - Throws: `FoveaError` of kind `.invalidArgument` naming the bad variable, the values it
+    ///   accepts and the value given.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any Device {
-        var threads: Int?
-        if let text = environment["FOVEA_THREADS"], !text.isEmpty {
-            guard let value = Int(text), (1...maximumThreads).contains(value) else {
-                throw FoveaError.invalidArgument("FOVEA_THREADS must be a whole number from 1 to \(maximumThreads), got '\(text)'")
-            }
-            threads = value
-        }
-        let workspaceBytes = try EnvironmentSize.bytes(environment["FOVEA_WORKSPACE_MB"], variable: "FOVEA_WORKSPACE_MB",
-                                                       allowed: 1...(1 << 20), meaning: "the convolution workspace per call; default 64")
-        _ = try StoragePool.capacity(fromEnvironmentValue: environment["FOVEA_TENSOR_CACHE_MB"])
-        _ = try LayerFusion.setting(environment["FOVEA_FUSION"])  // read at the first forward; fail early
-        let name = requestedName(environment)
-        do {
-            return try make(name, threads: threads, workspaceBytes: workspaceBytes, environment: environment)
-        } catch let error as FoveaError where error.kind == .unknownDevice {
-            throw FoveaError(.unknownDevice, "FOVEA_DEVICE=\(name) is not a device; valid devices are: \(validNames)")
-        }
+        for variable in FoveaEnvironment.variables { try variable.validate(in: environment) }
+        let threads = try FoveaEnvironment.threads.wholeNumber(in: environment)
+        let workspaceBytes = try FoveaEnvironment.workspace.wholeNumber(in: environment).map { $0 << 20 }
+        return try make(requestedName(environment), threads: threads, workspaceBytes: workspaceBytes, environment: environment)
     }
 
     /// The name `FOVEA_DEVICE` asks for, `auto` when it is unset or empty.
     public static func requestedName(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        environment["FOVEA_DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? automaticName
+        FoveaEnvironment.device.text(in: environment) ?? automaticName
     }
 
     /// The process-wide default, from the environment, made once. An invalid environment stops

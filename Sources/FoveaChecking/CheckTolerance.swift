@@ -40,17 +40,13 @@ public struct CheckTolerance: Sendable, Equatable, CustomStringConvertible {
     public static let `default` = CheckTolerance(checkedRelative: 1e-3, absoluteFloor: 1e-5)
 
     /// The environment variable that overrides `relative`.
-    public static let environmentVariable = "FOVEA_CHECK_TOLERANCE"
+    public static let environmentVariable = FoveaEnvironment.checkTolerance.name
 
     /// The default, with `relative` from `FOVEA_CHECK_TOLERANCE` when it is set and not empty.
     /// - Throws: `FoveaError` of kind `.invalidArgument` naming the variable and its value when the
-    ///   value is not a positive finite number.
+    ///   value is not a positive finite number (`FoveaEnvironment.checkTolerance`).
     public static func fromEnvironment(_ environment: [String: String]) throws -> CheckTolerance {
-        guard let text = environment[environmentVariable]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return .default }
-        guard let value = Double(text), value > 0, value.isFinite else {
-            throw FoveaError.invalidArgument(
-                "\(environmentVariable) must be a positive number such as 1e-3 (a normwise relative error), got '\(text)'")
-        }
+        guard let value = try FoveaEnvironment.checkTolerance.positiveNumber(in: environment) else { return .default }
         return try CheckTolerance(relative: value, absoluteFloor: CheckTolerance.default.absoluteFloor)
     }
 

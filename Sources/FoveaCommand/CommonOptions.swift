@@ -31,8 +31,8 @@ struct DeviceOptions: ParsableArguments {
     /// the command's first line (`Devices.selectionLine`).
     func makeDevice() throws -> any Device {
         var environment = ProcessInfo.processInfo.environment
-        if let device { environment["FOVEA_DEVICE"] = device }
-        if let threads { environment["FOVEA_THREADS"] = String(threads) }
+        if let device { environment[FoveaEnvironment.device.name] = device }
+        if let threads { environment[FoveaEnvironment.threads.name] = String(threads) }
         let made = try Devices.fromEnvironment(environment)
         print(Devices.selectionLine(made, requested: Devices.requestedName(environment)))
         return made
@@ -66,7 +66,7 @@ struct DatasetOptions: ParsableArguments {
         if let dataDir {
             path = dataDir
         } else if dataset == "mnist" {
-            guard let variable = environment["FOVEA_MNIST"], !variable.isEmpty else {
+            guard let variable = FoveaEnvironment.mnist.text(in: environment) else {
                 throw ValidationError("--dataset mnist needs the MNIST files: give --data-dir <folder> or set FOVEA_MNIST (the default folder holds Fashion-MNIST)")
             }
             path = variable

@@ -31,18 +31,17 @@ public enum StoragePool {
     /// checks the variable first and throws that message instead.
     public static let capacityBytes: Int = {
         do {
-            return try capacity(fromEnvironmentValue: getenv("FOVEA_TENSOR_CACHE_MB").map { String(cString: $0) })
+            return try capacity(fromEnvironmentValue: FoveaEnvironment.tensorCache.text())
         } catch {
             fatalError("Fovea: \(error)")
         }
     }()
 
     /// Bytes for a `FOVEA_TENSOR_CACHE_MB` value: nil or empty → 256 MiB; a whole number of MiB
-    /// from 0 (no caching) to 2²⁰.
+    /// from 0 (no caching) to 2²⁰ (`FoveaEnvironment.tensorCache`).
     /// - Throws: `FoveaError.invalidArgument` naming the variable and the value.
     public static func capacity(fromEnvironmentValue text: String?) throws -> Int {
-        try EnvironmentSize.bytes(text, variable: "FOVEA_TENSOR_CACHE_MB", allowed: 0...(1 << 20),
-                                  meaning: "the tensor memory kept for reuse; default 256") ?? 256 << 20
+        (try FoveaEnvironment.tensorCache.wholeNumber(text) ?? 256) << 20
     }
 
     /// A cached block; owned by the cache while in it, so it may cross threads.

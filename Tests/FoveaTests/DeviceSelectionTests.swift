@@ -57,7 +57,8 @@ struct DeviceSelectionTests {
         do {
             _ = try Devices.fromEnvironment(["FOVEA_DEVICE": "gpu"])
         } catch let error as FoveaError {
-            #expect(error.message.contains("FOVEA_DEVICE=gpu") && error.message.contains("naive, dispatch, openblas"), "\(error.message)")
+            #expect(error.kind == .invalidArgument && error.message.contains("FOVEA_DEVICE must be")
+                    && error.message.contains("'gpu'") && error.message.contains("naive, dispatch, openblas"), "\(error.message)")
         } catch {}
         do {
             _ = try Devices.fromEnvironment(["FOVEA_THREADS": "zero"])

@@ -17,7 +17,7 @@ struct FusionSettingTests {
                 Issue.record("'\(text)' accepted")
             } catch let error as FoveaError {
                 #expect(error.kind == .invalidArgument)
-                for fragment in ["FOVEA_FUSION", "'\(text)'", "1, on, true, yes", "0, off, false, no"] {
+                for fragment in ["FOVEA_FUSION", "'\(text)'", "1, on, true or yes", "0, off, false or no"] {
                     #expect(error.message.contains(fragment), "\(error.message) lacks \(fragment)")
                 }
             } catch {

@@ -42,7 +42,7 @@ public struct MNISTDataset: Sendable {
 
     /// The folder to read from: `FOVEA_FASHION_MNIST` if set, else Debian's.
     public static func defaultFolder(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
-        URL(fileURLWithPath: environment["FOVEA_FASHION_MNIST"].flatMap { $0.isEmpty ? nil : $0 } ?? debianFashionFolder)
+        URL(fileURLWithPath: FoveaEnvironment.fashionMNIST.text(in: environment) ?? debianFashionFolder)
     }
 
     /// Loads `train-images-idx3-ubyte[.gz]` and `train-labels-idx1-ubyte[.gz]` (or `t10k-…` for the

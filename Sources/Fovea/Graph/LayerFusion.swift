@@ -30,21 +30,15 @@ import Foundation
 public enum LayerFusion {
     @TaskLocal static var scopedEnabled: Bool?
 
-    /// The values of `FOVEA_FUSION` that turn fusion on, and off (case-insensitive).
-    public static let onValues = ["1", "on", "true", "yes"], offValues = ["0", "off", "false", "no"]
-
-    /// Whether the value `text` of `FOVEA_FUSION` turns fusion on; nil or empty gives the default, on.
+    /// Whether the value `text` of `FOVEA_FUSION` turns fusion on (`FoveaEnvironment.fusion`);
+    /// nil or empty gives the default, on.
     /// - Throws: `.invalidArgument` naming the variable, the value and the valid values.
     public static func setting(_ text: String?) throws -> Bool {
-        guard let text, !text.isEmpty else { return true }
-        if onValues.contains(text.lowercased()) { return true }
-        if offValues.contains(text.lowercased()) { return false }
-        throw FoveaError.invalidArgument(
-            "FOVEA_FUSION must be \(onValues.joined(separator: ", ")) or empty (fusion on, the default) or \(offValues.joined(separator: ", ")) (fusion off), got '\(text)'")
+        try FoveaEnvironment.fusion.isOn(text) ?? true
     }
 
     /// The process's `FOVEA_FUSION` setting, parsed once.
-    static let environmentSetting = Result { try setting(ProcessInfo.processInfo.environment["FOVEA_FUSION"]) }
+    static let environmentSetting = Result { try setting(FoveaEnvironment.fusion.text()) }
 
     /// Whether layer chains fuse in the current scope: the scope's choice, else `FOVEA_FUSION`.
     /// - Throws: `.invalidArgument` when no scope chose and `FOVEA_FUSION` has an invalid value.

@@ -27,17 +27,23 @@ public struct ConvolutionAlgorithmOverride: Hashable, Sendable, CustomStringConv
     }
 
     /// Parses `pass=algorithm` pairs separated by commas (nil or empty: `none`), as
-    /// `FOVEA_CONV_ALGORITHM` and `fovea-bench layers --algorithm` take them.
+    /// `fovea-bench layers --algorithm` takes them (`FOVEA_CONV_ALGORITHM` is read by
+    /// `FoveaEnvironment.convolutionAlgorithm`).
     /// - Throws: `FoveaError` of kind `.invalidArgument` naming `variable`, the bad value and the
     ///   valid passes and algorithms.
-    public init(parsing text: String?, variable: String = "FOVEA_CONV_ALGORITHM") throws {
-        var algorithms: [ConvolutionPass: ConvolutionAlgorithm] = [:]
+    public init(parsing text: String?, variable: String = "--algorithm") throws {
         let passes = ConvolutionPass.allCases.map(\.rawValue).joined(separator: ", ")
         let names = ConvolutionAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
-        func failure(_ why: String) -> FoveaError {
+        try self.init(parsing: text) { why in
             FoveaError.invalidArgument(
                 "\(variable) must be pass=algorithm pairs separated by commas (e.g. forward=winograd4,backward-data=im2col), got '\(text ?? "")': \(why); passes are \(passes); algorithms are \(names)")
         }
+    }
+
+    /// Parses `pass=algorithm` pairs separated by commas (nil or empty: `none`); `failure` makes
+    /// the error for a bad pair from the reason it is bad.
+    public init(parsing text: String?, failure: (_ why: String) -> FoveaError) throws {
+        var algorithms: [ConvolutionPass: ConvolutionAlgorithm] = [:]
         for item in (text ?? "").split(separator: ",", omittingEmptySubsequences: false) {
             let pair = item.trimmingCharacters(in: .whitespaces)
             if pair.isEmpty && (text ?? "").trimmingCharacters(in: .whitespaces).isEmpty { continue }
