@@ -7,10 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Rows and columns of the micro-kernel's register tile.
-#define FOVEA_GEMM_MR 6
-#define FOVEA_GEMM_NR 16
-
 /// 1 when this CPU has AVX2 and FMA (the C micro-kernel can run), else 0.
 int fovea_cpu_has_avx2_fma(void);
 
