@@ -72,7 +72,7 @@ struct DirectGEMMConvolution: Sendable {
         let batched = imagesAsColumns(g)
         var staging = Tensor(uninitialized: batched ? [g.outputChannels * columnsPerGEMM(g)] : g.outputShape)
         let (m, n, k) = (g.outputChannelsPerGroup, columnsPerGEMM(g), g.columnRows)
-        let pointwise = !kernel.transposingPacker && g.isPointwise
+        let pointwise = !kernel.isAVX512 && g.isPointwise
         let imageSize = g.inputChannels * g.inputHeight * g.inputWidth
         let groupInputSize = g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
         let kernel = self.kernel
@@ -100,7 +100,7 @@ struct DirectGEMMConvolution: Sendable {
                         let groupWeights = UnsafePointer(wt.pointer + group * paddedRows * k)
                         let source = UnsafePointer(x.pointer + image * imageSize + group * groupInputSize)
                         let out = y.pointer + (image * g.outputChannels + firstOutput) * n + columns.lowerBound
-                        let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr, vectorPanels: kernel.transposingPacker)
+                        let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr, vectorPanels: kernel.isAVX512)
                         let epilogue: PackedGEMM.Epilogue? = b == nil && activation == .none ? nil : { row, _, tileRows, tileColumns, tile in
                             for i in 0..<tileRows {
                                 activation.apply(row: tile + i * n, count: tileColumns, bias: b?[firstOutput + row + i] ?? 0)
@@ -111,13 +111,13 @@ struct DirectGEMMConvolution: Sendable {
                             packA: { first, count, depth, length, packed in
                                 PackedGEMM.packA(transposed: false, a: weights, lda: k, rows: first, count: count,
                                                  depth: depth, length: length, alpha: 1, mr: kernel.mr,
-                                                 transposingPacker: kernel.transposingPacker, into: packed)
+                                                 transposingPacker: kernel.isAVX512, into: packed)
                             },
                             packB: { depth, length, first, count, packed in
                                 if pointwise {
                                     PackedGEMM.packB(transposed: false, b: source, ldb: n, rows: depth, depth: length,
                                                      columns: columns.lowerBound + first, count: count, nr: kernel.nr,
-                                                     transposingPacker: kernel.transposingPacker, into: packed)
+                                                     transposingPacker: kernel.isAVX512, into: packed)
                                 } else {
                                     packing.pack(rows: depth, depth: length, columns: columns.lowerBound + first, count: count, into: packed)
                                 }
@@ -182,7 +182,7 @@ extension DirectGEMMConvolution {
     /// into the next image), with the staging output within `workspaceLimitBytes`. Every output
     /// element is reduced by the same micro-kernel calls either way, so the results are the same.
     func imagesAsColumns(_ g: Conv2DGeometry) -> Bool {
-        kernel.transposingPacker && g.batch > 1 && g.columnCount < 1024
+        kernel.isAVX512 && g.batch > 1 && g.columnCount < 1024
             && g.batch * g.inputChannels * g.inputHeight * g.inputWidth <= Int(Int32.max)
             && stagingBytes(g) <= workspaceLimitBytes
     }
@@ -226,7 +226,7 @@ extension DirectGEMMConvolution {
                     let length = min(kernel.kc, k - depth)
                     PackedGEMM.packA(transposed: false, a: wt.pointer + group * m * k, lda: k, rows: 0, count: m,
                                      depth: depth, length: length, alpha: 1, mr: kernel.mr,
-                                     transposingPacker: kernel.transposingPacker,
+                                     transposingPacker: kernel.isAVX512,
                                      into: out.pointer + group * paddedRows * k + depth * paddedRows)
                 }
             }

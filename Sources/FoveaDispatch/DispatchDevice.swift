@@ -39,7 +39,7 @@ public struct DispatchDevice: GEMMBackedDevice {
         self.fallback = fallback
         self.kernel = kernel
         let gemm = PackedGEMM.serial(kernel: kernel)
-        convolution = kernel.transposingPacker
+        convolution = kernel.isAVX512
             ? Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                 workspaceLimitBytes: workspaceLimitBytes, gemm: gemm, packColumns: ConvolutionPacking.vectorIm2col,
                                 accumulateColumns: ConvolutionPacking.vectorCol2im)
@@ -48,7 +48,7 @@ public struct DispatchDevice: GEMMBackedDevice {
         winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                        workspaceLimitBytes: workspaceLimitBytes,
                                        policy: policy, tileSize: winogradTileSize, filterCache: .shared,
-                                       tileKernels: kernel.transposingPacker ? [.f4x4: .avx512, .f2x2: .avx512F2x2] : [:],
+                                       tileKernels: kernel.isAVX512 ? [.f4x4: .avx512, .f2x2: .avx512F2x2] : [:],
                                        panelGEMM: WinogradPanelGEMM(kernel: kernel), gemm: gemm)
         winogradSmallTiles = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                                  workspaceLimitBytes: workspaceLimitBytes, policy: policy, tileSize: .f2x2,

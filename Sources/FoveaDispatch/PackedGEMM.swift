@@ -51,11 +51,11 @@ public enum PackedGEMM {
         compute(m: m, n: n, k: k, kernel: kernel, c: c, ldc: ldc, overwrite: false,
                 packA: { rows, count, depth, length, out in
                     packA(transposed: transposeA, a: a, lda: lda, rows: rows, count: count, depth: depth, length: length,
-                          alpha: alpha, mr: kernel.mr, transposingPacker: kernel.transposingPacker, into: out)
+                          alpha: alpha, mr: kernel.mr, transposingPacker: kernel.isAVX512, into: out)
                 },
                 packB: { rows, depth, columns, count, out in
                     packB(transposed: transposeB, b: b, ldb: ldb, rows: rows, depth: depth, columns: columns, count: count,
-                          nr: kernel.nr, transposingPacker: kernel.transposingPacker, into: out)
+                          nr: kernel.nr, transposingPacker: kernel.isAVX512, into: out)
                 })
     }
 
