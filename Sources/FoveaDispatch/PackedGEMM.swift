@@ -22,9 +22,6 @@ public enum PackedGEMM {
     /// `C ← alpha·op(A)·op(B) + beta·C`, row-major, on the calling thread (arguments as in `Device.gemm`).
     public static let serial: SerialGEMM = serial(kernel: .best)
 
-    /// The same GEMM with the portable Swift micro-kernel forced (for tests and measurements).
-    public static let portable: SerialGEMM = serial(kernel: .portable)
-
     /// The serial GEMM with a chosen micro-kernel (which the CPU must support: see `GEMMKernel.available`).
     public static func serial(kernel: GEMMKernel) -> SerialGEMM {
         { transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc in
