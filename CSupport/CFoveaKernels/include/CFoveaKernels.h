@@ -1,6 +1,7 @@
-// C kernels for Fovea's Dispatch backend: a GEMM micro-kernel compiled for AVX2+FMA with a
-// per-function target attribute (no global compiler flags), chosen at run time after a CPU check,
-// and per-thread scratch buffers for GEMM packing.
+// C kernels for Fovea's Dispatch backend: GEMM micro-kernels for AVX2+FMA and AVX-512, the
+// shifted-image convolution kernels, panel packers and Winograd tile transforms, each compiled with
+// a per-function target attribute (no global compiler flags) and used only after a CPU check; and
+// per-thread scratch buffers for GEMM packing.
 #ifndef FOVEA_CFOVEAKERNELS_H
 #define FOVEA_CFOVEAKERNELS_H
 
