@@ -16,12 +16,7 @@ __attribute__((target("avx512f"), always_inline))
 static inline void kernel_mrx32(const int mr, long kc, const float *a, const float *b, float *c, long ldc,
                                 int m, int n, int accumulate) {
     __m512 lo[FOVEA_AVX512_MAX_MR], hi[FOVEA_AVX512_MAX_MR];
-#pragma clang loop unroll(full)
-    for (int i = 0; i < mr; ++i) {
-        lo[i] = _mm512_setzero_ps();
-        hi[i] = _mm512_setzero_ps();
-    }
-    for (int i = 0; i < m; ++i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    fovea_tile_begin(mr, lo, hi, c, ldc, m);
 
     long p = 0;
     for (; p + 4 <= kc; p += 4) {
@@ -31,12 +26,7 @@ static inline void kernel_mrx32(const int mr, long kc, const float *a, const flo
         for (int u = 0; u < 4; ++u) {
             const __m512 b0 = _mm512_load_ps(b + 32 * u);
             const __m512 b1 = _mm512_load_ps(b + 32 * u + 16);
-#pragma clang loop unroll(full)
-            for (int i = 0; i < mr; ++i) {
-                const __m512 av = _mm512_set1_ps(a[mr * u + i]);
-                lo[i] = _mm512_fmadd_ps(av, b0, lo[i]);
-                hi[i] = _mm512_fmadd_ps(av, b1, hi[i]);
-            }
+            FOVEA_TILE_FMA_STEP(mr, a[mr * u + i], b0, b1, lo, hi);
         }
         a += 4 * mr;
         b += 128;
@@ -44,12 +34,7 @@ static inline void kernel_mrx32(const int mr, long kc, const float *a, const flo
     for (; p < kc; ++p) {
         const __m512 b0 = _mm512_load_ps(b);
         const __m512 b1 = _mm512_load_ps(b + 16);
-#pragma clang loop unroll(full)
-        for (int i = 0; i < mr; ++i) {
-            const __m512 av = _mm512_set1_ps(a[i]);
-            lo[i] = _mm512_fmadd_ps(av, b0, lo[i]);
-            hi[i] = _mm512_fmadd_ps(av, b1, hi[i]);
-        }
+        FOVEA_TILE_FMA_STEP(mr, a[i], b0, b1, lo, hi);
         a += mr;
         b += 32;
     }

@@ -12,12 +12,7 @@ __attribute__((target("avx512f")))
 void fovea_shifted_image_kernel_12x32_avx512(long kc, const float *a, const float *image, const int32_t *offsets,
                                              float *c, long ldc, int m, int n, int accumulate) {
     __m512 lo[12], hi[12];
-#pragma clang loop unroll(full)
-    for (int i = 0; i < 12; ++i) {
-        lo[i] = _mm512_setzero_ps();
-        hi[i] = _mm512_setzero_ps();
-    }
-    for (int i = 0; i < m; ++i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    fovea_tile_begin(12, lo, hi, c, ldc, m);
     // Lanes past n are masked on load too: the image may end there.
     __mmask16 maskLo, maskHi;
     fovea_tile_masks(n, &maskLo, &maskHi);
@@ -32,12 +27,7 @@ void fovea_shifted_image_kernel_12x32_avx512(long kc, const float *a, const floa
             const float *row = image + offsets[p + u];
             const __m512 b0 = _mm512_maskz_loadu_ps(maskLo, row);
             const __m512 b1 = _mm512_maskz_loadu_ps(maskHi, row + 16);
-#pragma clang loop unroll(full)
-            for (int i = 0; i < 12; ++i) {
-                const __m512 av = _mm512_set1_ps(a[12 * u + i]);
-                lo[i] = _mm512_fmadd_ps(av, b0, lo[i]);
-                hi[i] = _mm512_fmadd_ps(av, b1, hi[i]);
-            }
+            FOVEA_TILE_FMA_STEP(12, a[12 * u + i], b0, b1, lo, hi);
         }
         a += 48;
     }
@@ -45,12 +35,7 @@ void fovea_shifted_image_kernel_12x32_avx512(long kc, const float *a, const floa
         const float *row = image + offsets[p];
         const __m512 b0 = _mm512_maskz_loadu_ps(maskLo, row);
         const __m512 b1 = _mm512_maskz_loadu_ps(maskHi, row + 16);
-#pragma clang loop unroll(full)
-        for (int i = 0; i < 12; ++i) {
-            const __m512 av = _mm512_set1_ps(a[i]);
-            lo[i] = _mm512_fmadd_ps(av, b0, lo[i]);
-            hi[i] = _mm512_fmadd_ps(av, b1, hi[i]);
-        }
+        FOVEA_TILE_FMA_STEP(12, a[i], b0, b1, lo, hi);
         a += 12;
     }
 

@@ -12,25 +12,16 @@
 __attribute__((target("avx512f")))
 void fovea_shifted_rows_kernel_12x32_avx512(long kc, const float *image, const int32_t *rows, const float *b,
                                             float *c, long ldc, int m, int n, int accumulate) {
-    __m512 lo[12], hi[12];
     const float *row[12];
 #pragma clang loop unroll(full)
-    for (int i = 0; i < 12; ++i) {
-        lo[i] = _mm512_setzero_ps();
-        hi[i] = _mm512_setzero_ps();
-        row[i] = image + rows[i < m ? i : 0];  // rows past m repeat row 0 (computed, never stored)
-    }
-    for (int i = 0; i < m; ++i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    for (int i = 0; i < 12; ++i) row[i] = image + rows[i < m ? i : 0];  // rows past m repeat row 0 (computed, never stored)
+    __m512 lo[12], hi[12];
+    fovea_tile_begin(12, lo, hi, c, ldc, m);
 
     for (long p = 0; p < kc; ++p) {
         const __m512 b0 = _mm512_load_ps(b + 32 * p);
         const __m512 b1 = _mm512_load_ps(b + 32 * p + 16);
-#pragma clang loop unroll(full)
-        for (int i = 0; i < 12; ++i) {
-            const __m512 av = _mm512_set1_ps(row[i][p]);
-            lo[i] = _mm512_fmadd_ps(av, b0, lo[i]);
-            hi[i] = _mm512_fmadd_ps(av, b1, hi[i]);
-        }
+        FOVEA_TILE_FMA_STEP(12, row[i][p], b0, b1, lo, hi);
     }
 
     __mmask16 maskLo, maskHi;

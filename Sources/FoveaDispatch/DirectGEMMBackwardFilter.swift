@@ -33,7 +33,7 @@ struct DirectGEMMBackwardFilter: Sendable {
 
     /// Taken for every layer whose workspace fits the limit, AVX-512 kernel only.
     func handles(_ g: Conv2DGeometry) -> Bool {
-        kernel.transposingPacker && kernel.nr == 32 && workspaceBytes(g) <= workspaceLimitBytes
+        kernel.isAVX512 && kernel.nr == 32 && workspaceBytes(g) <= workspaceLimitBytes
     }
 
     /// The partial sums the position split may take and still be preferred to the tap split: the
@@ -88,13 +88,13 @@ struct DirectGEMMBackwardFilter: Sendable {
                 packA: { first, count, depth, length, packed in
                     PackedGEMM.packA(transposed: false, a: gradients + positions.lowerBound, lda: lda, rows: first, count: count,
                                      depth: depth, length: length, alpha: 1, mr: kernel.mr,
-                                     transposingPacker: kernel.transposingPacker, into: packed)
+                                     transposingPacker: kernel.isAVX512, into: packed)
                 },
                 packB: { depth, length, first, count, packed in
                     if pointwise {  // colᵀ is the image's rows, transposed
                         PackedGEMM.packB(transposed: true, b: source, ldb: lda, rows: positions.lowerBound + depth, depth: length,
                                          columns: taps.lowerBound + first, count: count, nr: kernel.nr,
-                                         transposingPacker: kernel.transposingPacker, into: packed)
+                                         transposingPacker: kernel.isAVX512, into: packed)
                         return
                     }
                     for panel in stride(from: 0, to: count, by: 32) {

@@ -82,7 +82,7 @@ struct DirectGEMMConvolution: Sendable {
                         geometry: g, split: split, kernel: kernel, input: x.baseAddress!, weights: wt.baseAddress!,
                         weightsArePacked: packed != nil, output: y.baseAddress!, bias: biasValues, activation: activation,
                         m: g.outputChannelsPerGroup, n: columnsPerGEMM(g), k: g.columnRows,
-                        pointwise: !kernel.transposingPacker && g.isPointwise)
+                        pointwise: !kernel.isAVX512 && g.isPointwise)
                     Parallel.forEach(split.items, threads: threads) { _, item in call.run(item: item) }
                 }
             }
@@ -140,7 +140,7 @@ extension DirectGEMMConvolution {
     /// into the next image), with the staging output within `workspaceLimitBytes`. Every output
     /// element is reduced by the same micro-kernel calls either way, so the results are the same.
     func imagesAsColumns(_ g: Conv2DGeometry) -> Bool {
-        kernel.transposingPacker && g.batch > 1 && g.columnCount < 1024
+        kernel.isAVX512 && g.batch > 1 && g.columnCount < 1024
             && g.batch * g.inputChannels * g.inputHeight * g.inputWidth <= Int(Int32.max)
             && stagingBytes(g) <= workspaceLimitBytes
     }
@@ -184,7 +184,7 @@ extension DirectGEMMConvolution {
                     let length = min(kernel.kc, k - depth)
                     PackedGEMM.packA(transposed: false, a: wt.pointer + group * m * k, lda: k, rows: 0, count: m,
                                      depth: depth, length: length, alpha: 1, mr: kernel.mr,
-                                     transposingPacker: kernel.transposingPacker,
+                                     transposingPacker: kernel.isAVX512,
                                      into: out.pointer + group * paddedRows * k + depth * paddedRows)
                 }
             }

@@ -50,7 +50,7 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
         let source = input + block.image * g.inputChannels * g.inputHeight * g.inputWidth
             + block.group * g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
         let out = output + (block.image * g.outputChannels + block.firstOutput) * n + block.columns.lowerBound
-        let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr, vectorPanels: kernel.transposingPacker)
+        let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr, vectorPanels: kernel.isAVX512)
         let finishes = bias != nil || activation != .none
         PackedGEMM.compute(
             m: block.rows.count, n: block.columns.count, k: k, kernel: kernel, c: out, ldc: n, overwrite: true,
@@ -67,7 +67,7 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
                              into packed: UnsafeMutablePointer<Float>) {
         PackedGEMM.packA(transposed: false, a: weights + block.firstOutput * k, lda: k, rows: first, count: count,
                          depth: depth, length: length, alpha: 1, mr: kernel.mr,
-                         transposingPacker: kernel.transposingPacker, into: packed)
+                         transposingPacker: kernel.isAVX512, into: packed)
     }
 
     /// The A panel of the weights packed once: group, depth block from `depth` (length min(kc, k − depth)),
@@ -84,7 +84,7 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
         if pointwise {
             PackedGEMM.packB(transposed: false, b: source, ldb: n, rows: depth, depth: length,
                              columns: block.columns.lowerBound + first, count: count, nr: kernel.nr,
-                             transposingPacker: kernel.transposingPacker, into: packed)
+                             transposingPacker: kernel.isAVX512, into: packed)
         } else {
             packing.pack(rows: depth, depth: length, columns: block.columns.lowerBound + first, count: count, into: packed)
         }

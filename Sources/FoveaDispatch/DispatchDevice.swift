@@ -40,7 +40,7 @@ public struct DispatchDevice: GEMMBackedDevice {
         self.kernel = kernel
         self.algorithms = algorithms
         let gemm = PackedGEMM.serial(kernel: kernel)
-        let im2col = kernel.transposingPacker
+        let im2col = kernel.isAVX512
             ? Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                 workspaceLimitBytes: workspaceLimitBytes, gemm: gemm, packColumns: ConvolutionPacking.vectorIm2col,
                                 accumulateColumns: ConvolutionPacking.vectorCol2im)
@@ -48,7 +48,7 @@ public struct DispatchDevice: GEMMBackedDevice {
                                 workspaceLimitBytes: workspaceLimitBytes, gemm: gemm)
         let winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                            workspaceLimitBytes: workspaceLimitBytes, filterCache: .shared,
-                                           tileKernels: kernel.transposingPacker ? [.f4x4: .avx512, .f2x2: .avx512F2x2] : [:],
+                                           tileKernels: kernel.isAVX512 ? [.f4x4: .avx512, .f2x2: .avx512F2x2] : [:],
                                            panelGEMM: WinogradPanelGEMM(kernel: kernel), gemm: gemm)
         planner = DispatchConvolutionPlanner(
             setting: WinogradSetting(policy: policy, tileSize: winogradTileSize), im2col: im2col, winograd: winograd,

@@ -26,16 +26,18 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
     /// (a multiple of `nr`).
     public let mc: Int, kc: Int, nc: Int
     let function: Function
-    /// Packs with the AVX-512 transposing packer (`fovea_pack_transposed_avx512`); AVX-512 kernels only.
-    let transposingPacker: Bool
+    /// Whether this is an AVX-512 kernel: the CPU has AVX-512F, so the AVX-512 C packers
+    /// (`fovea_pack_transposed_avx512`, the convolution panel packers) and the AVX-512 convolution
+    /// and Winograd kernels can run beside it.
+    let isAVX512: Bool
 
     public var description: String { name }
 
-    /// - Parameter transposingPacker: pack with the AVX-512 transposing packer (the CPU must have AVX-512F).
-    public init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, transposingPacker: Bool = false, function: Function) {
+    /// - Parameter isAVX512: an AVX-512 kernel (the CPU must have AVX-512F); packs with the AVX-512 packers.
+    public init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, isAVX512: Bool = false, function: Function) {
         precondition(mc % mr == 0 && nc % nr == 0, "GEMMKernel \(name): mc must be a multiple of mr and nc of nr")
         (self.name, self.mr, self.nr, self.mc, self.kc, self.nc) = (name, mr, nr, mc, kc, nc)
-        (self.transposingPacker, self.function) = (transposingPacker, function)
+        (self.isAVX512, self.function) = (isAVX512, function)
     }
 
     /// 12×32 with AVX-512F: 24 zmm accumulators. KC 256 keeps the 32 KiB B panel plus the 12 KiB
@@ -43,7 +45,7 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
     /// 1 MiB L2 and lets every convolution with up to 516 output channels take the single-A-block
     /// path of `PackedGEMM.compute`.
     public static let avx512 = GEMMKernel(
-        name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 516, kc: 256, nc: 4096, transposingPacker: true
+        name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 516, kc: 256, nc: 4096, isAVX512: true
     ) { kc, a, b, c, ldc, m, n, accumulate in fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, accumulate) }
 
     /// 6×16 with AVX2+FMA: 12 ymm accumulators.
@@ -79,7 +81,7 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
     /// The same kernel with other cache blocks (tests use tiny ones to reach every block edge).
     public func withBlocking(mc: Int, kc: Int, nc: Int) -> GEMMKernel {
         GEMMKernel(name: "\(name) mc\(mc) kc\(kc) nc\(nc)", mr: mr, nr: nr, mc: mc, kc: kc, nc: nc,
-                   transposingPacker: transposingPacker, function: function)
+                   isAVX512: isAVX512, function: function)
     }
 
     /// The kernels this CPU can run, fastest first (the portable one is always last).

@@ -22,9 +22,6 @@ public enum PackedGEMM {
     /// `C ← alpha·op(A)·op(B) + beta·C`, row-major, on the calling thread (arguments as in `Device.gemm`).
     public static let serial: SerialGEMM = serial(kernel: .best)
 
-    /// The same GEMM with the portable Swift micro-kernel forced (for tests and measurements).
-    public static let portable: SerialGEMM = serial(kernel: .portable)
-
     /// The serial GEMM with a chosen micro-kernel (which the CPU must support: see `GEMMKernel.available`).
     public static func serial(kernel: GEMMKernel) -> SerialGEMM {
         { transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc in
@@ -51,11 +48,11 @@ public enum PackedGEMM {
         compute(m: m, n: n, k: k, kernel: kernel, c: c, ldc: ldc, overwrite: false,
                 packA: { rows, count, depth, length, out in
                     packA(transposed: transposeA, a: a, lda: lda, rows: rows, count: count, depth: depth, length: length,
-                          alpha: alpha, mr: kernel.mr, transposingPacker: kernel.transposingPacker, into: out)
+                          alpha: alpha, mr: kernel.mr, transposingPacker: kernel.isAVX512, into: out)
                 },
                 packB: { rows, depth, columns, count, out in
                     packB(transposed: transposeB, b: b, ldb: ldb, rows: rows, depth: depth, columns: columns, count: count,
-                          nr: kernel.nr, transposingPacker: kernel.transposingPacker, into: out)
+                          nr: kernel.nr, transposingPacker: kernel.isAVX512, into: out)
                 })
     }
 

@@ -40,7 +40,7 @@ struct ShiftedImageBackwardFilter: Sendable {
     /// within the limit — one, not `threads`: which path runs must not depend on the thread count
     /// (the paths round differently); more workers run only as far as the limit affords (`workers`).
     func handles(_ g: Conv2DGeometry) -> Bool {
-        kernel.transposingPacker && kernel.mr == 12 && kernel.nr == 32 && g.options.stride == 1 && g.groups == 1
+        kernel.isAVX512 && kernel.mr == 12 && kernel.nr == 32 && g.options.stride == 1 && g.groups == 1
             && g.batch > 0 && g.outputHeight > 0 && g.outputWidth > 0
             && (sharedFloats(g) + panelFloats(g)) * MemoryLayout<Float>.stride <= workspaceLimitBytes
             && g.batch * planes.phasePlaneFloats(g) <= Int(Int32.max)

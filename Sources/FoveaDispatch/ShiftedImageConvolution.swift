@@ -47,7 +47,7 @@ struct ShiftedImageConvolution: Sendable {
     /// the limit — one, not `threads`: which path runs must not depend on the thread count (the
     /// paths round differently); more workers run only as far as the limit affords (`workers`).
     func handles(_ g: Conv2DGeometry) -> Bool {
-        kernel.transposingPacker && kernel.mr == 12 && kernel.nr == 32 && g.groups == 1
+        kernel.isAVX512 && kernel.mr == 12 && kernel.nr == 32 && g.groups == 1
             && phasePlaneFloats(g) < Int(Int32.max) && sharedBytes(g) + stagingBytesPerWorker(g) <= workspaceLimitBytes
     }
 

@@ -8,7 +8,7 @@ import Testing
 /// the errors for a forced algorithm that cannot run a layer and for a bad variable value.
 @Suite("Convolution planner")
 struct ConvolutionPlannerTests {
-    static let hasAVX512 = GEMMKernel.available.contains { $0.transposingPacker }
+    static let hasAVX512 = GEMMKernel.available.contains { $0.isAVX512 }
 
     static func geometry(_ batch: Int, _ c: Int, _ k: Int, _ size: Int, kernel: Int = 3, stride: Int = 1,
                          padding: Int? = nil) throws -> Conv2DGeometry {

@@ -7,7 +7,7 @@ import Testing
 /// (`DirectGEMMBackwardFilter`, AVX-512 only).
 @Suite("Dispatch direct backward-filter")
 struct DirectBackwardFilterTests {
-    static let hasAVX512 = GEMMKernel.available.contains { $0.transposingPacker }
+    static let hasAVX512 = GEMMKernel.available.contains { $0.isAVX512 }
 
     /// 1×1 layers, whose colᵀ is the image's rows: split by positions when their stretches reach
     /// a depth block, else by taps; with groups and an odd channel count.

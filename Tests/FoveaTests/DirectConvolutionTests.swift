@@ -35,7 +35,7 @@ struct DirectConvolutionTests {
     /// The AVX-512 im2col the Dispatch backend's backward-filter uses writes exactly what
     /// `Im2col.pack` writes, on random geometries (strides 1–4, padding, dilation, odd sizes) and
     /// channel/column ranges that start and end anywhere.
-    @Test(.enabled(if: GEMMKernel.available.contains { $0.transposingPacker }, "needs AVX-512"))
+    @Test(.enabled(if: GEMMKernel.available.contains { $0.isAVX512 }, "needs AVX-512"))
     func vectorIm2colEqualsIm2col() throws {
         for c in PackingCase.random(seed: 4242, maxChannels: 5, maxWidth: 70) {
             let size = c.channels.count * c.geometry.kernelHeight * c.geometry.kernelWidth * c.positions.count
@@ -52,7 +52,7 @@ struct DirectConvolutionTests {
     /// The AVX-512 col2im the Dispatch backend's backward-data uses adds exactly what
     /// `Im2col.accumulate` adds, in the same order (bit-identical images), on random geometries
     /// (strides 1–4, padding, dilation, odd sizes, overlapping windows) and ranges.
-    @Test(.enabled(if: GEMMKernel.available.contains { $0.transposingPacker }, "needs AVX-512"))
+    @Test(.enabled(if: GEMMKernel.available.contains { $0.isAVX512 }, "needs AVX-512"))
     func vectorCol2imEqualsAccumulate() throws {
         var changed = 0
         for c in PackingCase.random(seed: 2424, maxChannels: 5, maxWidth: 70) {
@@ -149,7 +149,7 @@ struct DirectConvolutionTests {
                                             weightShape: g.weightShape, options: g.options)
             for kernel in [GEMMKernel.best, TestDevices.tinyBlocks] {
                 let direct = DirectGEMMConvolution(threads: 2, kernel: kernel)
-                #expect(direct.imagesAsColumns(g) == kernel.transposingPacker, "\(kernel) \(g)")
+                #expect(direct.imagesAsColumns(g) == kernel.isAVX512, "\(kernel) \(g)")
                 let batched = direct.forward(input: input, weight: weight, bias: bias, epilogue: .relu, geometry: g)
                 expectClose(batched, TestDevices.naive.activationForward(.relu, input: expected), absolute: 1e-4, relative: 1e-4, "\(kernel) \(g)")
                 for image in 0..<g.batch {
@@ -169,7 +169,7 @@ struct DirectConvolutionTests {
 
     static let packers: [Packer] =
         GEMMKernel.available.map(\.nr).uniqued().map { Packer(nr: $0, vectorPanels: false) }
-        + GEMMKernel.available.filter(\.transposingPacker).map { Packer(nr: $0.nr, vectorPanels: true) }
+        + GEMMKernel.available.filter(\.isAVX512).map { Packer(nr: $0.nr, vectorPanels: true) }
 
     /// Batch 1 at two threads: a wide layer is split by output positions, a small-image layer
     /// with many channels by output channels; both agree with naive and are bit-identical at 1–4

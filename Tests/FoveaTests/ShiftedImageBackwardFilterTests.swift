@@ -7,7 +7,7 @@ import Testing
 /// image (`ShiftedImageBackwardFilter`, AVX-512 only).
 @Suite("Dispatch shifted-image backward-filter")
 struct ShiftedImageBackwardFilterTests {
-    static let hasAVX512 = GEMMKernel.available.contains { $0.transposingPacker }
+    static let hasAVX512 = GEMMKernel.available.contains { $0.isAVX512 }
 
     /// Random stride-1 geometries (padding at every border, dilation, 1×1 and non-square kernels,
     /// output channels that end mid-panel and past one panel, positions past a depth block,

@@ -7,7 +7,7 @@ import Testing
 /// phase planes (`ShiftedImageConvolution`, AVX-512 only).
 @Suite("Dispatch shifted-image convolution")
 struct ShiftedImageConvolutionTests {
-    static let hasAVX512 = GEMMKernel.available.contains { $0.transposingPacker }
+    static let hasAVX512 = GEMMKernel.available.contains { $0.isAVX512 }
 
     /// Random geometries (strides 1–4, padding at every border, dilation, 1×1 and non-square kernels,
     /// channel counts that end mid-strip, depths past a depth block, batches 1–3), with and without

@@ -10,7 +10,7 @@ import Testing
 /// Each case below says which path it reaches and checks that it does.
 @Suite("Every dispatch convolution path is thread-count independent")
 struct ThreadCountPathTests {
-    static let hasAVX512 = GEMMKernel.available.contains { $0.transposingPacker }
+    static let hasAVX512 = GEMMKernel.available.contains { $0.isAVX512 }
 
     static func device(_ threads: Int, policy: WinogradPolicy = .automatic, tileSize: WinogradTileSize = .f4x4,
                        workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes) -> DispatchDevice {

@@ -17,7 +17,7 @@ struct WinogradPanelGEMMTests {
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
         for kernel in GEMMKernel.available {
             let small = kernel.withBlocking(mc: 2 * kernel.mr, kc: 8, nc: 2 * kernel.nr)
-            let transforms: [[WinogradTileSize: WinogradTileKernels]] = kernel.transposingPacker
+            let transforms: [[WinogradTileSize: WinogradTileKernels]] = kernel.isAVX512
                 ? [[:], [.f4x4: .avx512, .f2x2: .avx512F2x2]] : [[:]]
             for blocking in [kernel, small] {
                 for tileKernels in transforms {

@@ -8,7 +8,7 @@ import Testing
 /// border (padding 0–2), with and without ReLU.
 @Suite("Winograd AVX-512 tile transforms")
 struct WinogradTileKernelsTests {
-    static let hasAVX512 = GEMMKernel.available.contains { $0.transposingPacker }
+    static let hasAVX512 = GEMMKernel.available.contains { $0.isAVX512 }
 
     /// In plain rows and in the panel GEMM's 32-column panels (a 16-tile vector that crosses a
     /// panel border is stored in two parts).

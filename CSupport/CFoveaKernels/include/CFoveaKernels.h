@@ -1,15 +1,12 @@
-// C kernels for Fovea's Dispatch backend: a GEMM micro-kernel compiled for AVX2+FMA with a
-// per-function target attribute (no global compiler flags), chosen at run time after a CPU check,
-// and per-thread scratch buffers for GEMM packing.
+// C kernels for Fovea's Dispatch backend: GEMM micro-kernels for AVX2+FMA and AVX-512, the
+// shifted-image convolution kernels, panel packers and Winograd tile transforms, each compiled with
+// a per-function target attribute (no global compiler flags) and used only after a CPU check; and
+// per-thread scratch buffers for GEMM packing.
 #ifndef FOVEA_CFOVEAKERNELS_H
 #define FOVEA_CFOVEAKERNELS_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-/// Rows and columns of the micro-kernel's register tile.
-#define FOVEA_GEMM_MR 6
-#define FOVEA_GEMM_NR 16
 
 /// 1 when this CPU has AVX2 and FMA (the C micro-kernel can run), else 0.
 int fovea_cpu_has_avx2_fma(void);
