@@ -8,7 +8,7 @@ struct FoveaBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fovea-bench",
         abstract: "Convolution and network throughput of Fovea's backends, with the machine's peak beside them.",
-        subcommands: [QuickCommand.self, LayersCommand.self, NetsCommand.self, PeakCommand.self, CompareCommand.self, ChartCommand.self, ResultsCommand.self],
+        subcommands: [QuickCommand.self, LayersCommand.self, NetsCommand.self, PeakCommand.self, CompareCommand.self, ChartCommand.self, ResultsCommand.self, PlansCommand.self],
         defaultSubcommand: QuickCommand.self)
 }
 
@@ -370,5 +370,26 @@ struct ResultsCommand: ParsableCommand {
         } else {
             print(text, terminator: "")
         }
+    }
+}
+
+/// `fovea-bench plans`: which convolution algorithm the planner runs for each suite layer, batch,
+/// backend and pass (honouring `FOVEA_WINOGRAD` and `FOVEA_CONV_ALGORITHM`).
+struct PlansCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plans",
+        abstract: "The convolution planner's choice for every suite layer: layer, batch, then the algorithm of each pass on dispatch and openblas, as a Markdown table.")
+
+    @Option(help: "Batch sizes, comma-separated.")
+    var batches = "1,8"
+
+    func run() throws {
+        let sizes = batches.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.count == batches.split(separator: ",").count, sizes.allSatisfy({ (1...1024).contains($0) }) else {
+            throw ValidationError("--batches must be whole numbers from 1 to 1024 separated by commas, got '\(batches)'")
+        }
+        _ = try Devices.fromEnvironment()  // every FOVEA_* variable checked first
+        let table = PlanTable(batches: sizes)
+        print(table.markdown(try table.rows()), terminator: "")
     }
 }

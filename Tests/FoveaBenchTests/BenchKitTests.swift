@@ -137,3 +137,31 @@ struct BenchKitTests {
         }
     }
 }
+
+/// `fovea-bench plans`: one row per layer and batch, every pass of every backend planned, and the
+/// rules' known choices (Docs/Architecture.md) visible in it.
+@Suite("Plan table")
+struct PlanTableTests {
+    @Test func everyLayerAndPassIsPlanned() throws {
+        let table = PlanTable(layers: LayerSuite.imageNet, batches: [1, 8])
+        let rows = try table.rows(environment: [:])
+        #expect(rows.count == LayerSuite.imageNet.count * 2)
+        for row in rows {
+            #expect(row.algorithms.count == 2 && row.algorithms.allSatisfy { $0.count == ConvolutionPass.allCases.count }, "\(row)")
+            // openblas has im2col and Winograd only; backward-filter is always im2col there.
+            #expect(row.algorithms[1].allSatisfy { [.im2col, .winograd2, .winograd4].contains($0) }, "\(row)")
+            #expect(row.algorithms[1][2] == .im2col, "\(row)")
+            // dispatch never chooses im2col for forward.
+            #expect(row.algorithms[0][0] != .im2col, "\(row)")
+        }
+        let markdown = table.markdown(rows)
+        #expect(markdown.split(separator: "\n").count == rows.count + 2)
+        #expect(markdown.hasPrefix("| layer | batch | dispatch forward | dispatch backward-data | dispatch backward-filter | openblas forward |"))
+    }
+
+    @Test func forcedAlgorithmShowsInEveryRowItCanRun() throws {
+        let layer = try #require(LayerSuite.imageNet.first { $0.kernel == 3 && $0.options.stride.height == 1 })
+        let rows = try PlanTable(layers: [layer], batches: [1]).rows(environment: ["FOVEA_CONV_ALGORITHM": "forward=winograd2"])
+        #expect(rows.map { $0.algorithms.map { $0[0] } } == [[.winograd2, .winograd2]])
+    }
+}
