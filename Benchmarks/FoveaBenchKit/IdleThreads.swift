@@ -5,8 +5,8 @@ import Foundation
 /// Fovea links OpenBLAS, whose pthread build starts a pool of worker threads when the library is
 /// loaded; they spin (`sched_yield`) for a while before they sleep. A spinning thread that yields
 /// lets the FMA probe of `MachinePeak.waitUntilQuiet` through at full speed, yet it takes the core
-/// from a second Fovea worker: the first layer of a run (AlexNet conv1 forward, batch 1, 2 threads)
-/// measured 1.08–1.19 ms with the pool spinning and 0.58–0.60 ms with `OPENBLAS_NUM_THREADS=1`.
+/// from a second Fovea worker, so the first timings of a run come out up to twice too slow
+/// (Docs/Performance.md, "What the benchmark got wrong").
 public enum IdleThreads {
     /// CPU time (clock ticks) used so far by every thread of this process except the caller's.
     static func otherThreadsTicks() -> Int {

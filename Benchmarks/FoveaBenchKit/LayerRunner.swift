@@ -10,19 +10,17 @@ import Fovea
 ///   columns), because naive on a full ImageNet layer takes minutes;
 /// - timing: per engine, in a block of its own, three warm-up calls, then `runs` timed calls,
 ///   each after an FMA probe has waited until the cores run at ≥ 90% of the measured peak; the
-///   median is reported. (Runs used to be interleaved across engines, so that drifts in machine
-///   speed hit all alike; but then each engine's run evicted the other's operands from the cache:
-///   ResNet-50 512→512 @7, batch 1, took 1.72 ms on dispatch interleaved with openblas and
-///   1.15–1.17 ms alone — the 9.4 MB of packed weights came back from memory every time. The
-///   PyTorch script times each engine in a block too.)
+///   median is reported. Engines are not interleaved, because each engine's run would evict the
+///   other's operands (packed weights) from the cache (Docs/Performance.md, "Measurements behind
+///   the code"); the PyTorch script times each engine in a block too.
 /// - `naive` is timed with one run, only on layers of at most `naiveFlopLimit` FLOPs;
 /// - `sgemm` is `cblas_sgemm` with OpenBLAS's own threads on the per-image GEMM shape of the pass,
 ///   × batch, without im2col — timed in a block of its own after the backends (OpenBLAS threads
 ///   spin after each call and would steal a core from the next engine).
 public struct LayerRunner {
-    /// Untimed calls before the timed ones, per engine (and per network in `NetworkRunner`): with
-    /// one, the first 2-thread measurement of a process sometimes came out at the 1-thread figure.
-    /// `Benchmarks/pytorch_bench.py` warms up as many times.
+    /// Untimed calls before the timed ones, per engine (and per network in `NetworkRunner`), so the
+    /// worker threads are running before the first timed call. `Benchmarks/pytorch_bench.py` warms
+    /// up as many times.
     public static let warmUps = 3
 
     public typealias Pass = ConvolutionPass

@@ -7,10 +7,8 @@ extension Devices {
 
     /// The backend `auto` stands for on this machine: `dispatch` where one of its native
     /// micro-kernels runs (AVX-512, or AVX2 with FMA), `openblas` elsewhere, where `dispatch`
-    /// would fall back to its portable Swift kernel, which is slower than OpenBLAS.
-    ///
-    /// On an AVX-512 machine `dispatch` measured 1.25–1.85× `openblas` on single layers and
-    /// whole networks (Docs/Benchmarks.md).
+    /// would fall back to its portable Swift kernel, which is slower than OpenBLAS. The
+    /// measurements behind the choice are in Docs/Benchmarks.md.
     public static var automaticBackend: String { automaticChoice.backend }
 
     /// Why `auto` chose `automaticBackend`, for the line every command starts with, e.g.

@@ -10,16 +10,14 @@ import Darwin
 ///
 /// Why: C's allocator serves large blocks (above its mmap threshold, at most 32 MiB in glibc) by
 /// mapping fresh pages and unmaps them on `free`; every first touch of such a page is a page fault
-/// plus the kernel zeroing it. Measured on a ResNet-50 1×1 layer at batch 8 (25 MiB output), one
-/// thread: 92 GFLOP/s with fresh pages per call, 168 with the memory reused — the faults cost as
-/// much as the convolution (Docs/Performance.md, "Reusing tensor memory").
+/// plus the kernel zeroing it, which can cost as much as the convolution that fills the page
+/// (Docs/Performance.md, "Reusing tensor memory").
 ///
 /// Policy: buffers of at least `minimumBytes` (1 MiB) are cached on release, keyed by their exact
 /// byte size, within `capacityBytes` (default 256 MiB; `FOVEA_TENSOR_CACHE_MB`, 0 turns caching
 /// off): when a new buffer does not fit, the least recently released ones are freed to make room
-/// (`BufferShelf`), so the cache follows the sizes in use now — it used to refuse new buffers once
-/// full, and a layer after large ones (VGG16's) then mapped fresh pages on every call: 1.5× slower.
-/// Smaller buffers, and any larger than the capacity, go back to `free`. A request of the same size
+/// (`BufferShelf`), so the cache follows the sizes in use now (a layer after large ones, such as
+/// VGG16's, still finds its buffers; Docs/Performance.md, "Measurements behind the code"). Smaller buffers, and any larger than the capacity, go back to `free`. A request of the same size
 /// takes a cached buffer (zeroed by `memset` unless the caller will overwrite every element).
 /// Cached memory stays resident: the bound is the most the cache adds to the peak.
 public enum StoragePool {
