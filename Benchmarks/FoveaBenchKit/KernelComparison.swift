@@ -1,5 +1,6 @@
 import CFoveaKernels
 import Fovea
+import FoveaKernels
 import FoveaOpenBLAS
 
 /// Single-thread GEMM rate of every Dispatch micro-kernel this CPU can run (`GEMMKernel.available`:

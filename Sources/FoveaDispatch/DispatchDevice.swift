@@ -1,4 +1,5 @@
 import FoveaCore
+import FoveaKernels
 
 /// The Grand Central Dispatch backend: Fovea's own packed SIMD GEMM (`PackedGEMM`, with the
 /// fastest micro-kernel the CPU runs); convolution forward by Winograd (AVX-512 tile transforms)

@@ -1,5 +1,6 @@
 import CFoveaKernels
 import FoveaCore
+import FoveaKernels
 
 /// Fovea's own single-threaded GEMM, blocked for the cache hierarchy in the manner of BLIS/GotoBLAS:
 ///

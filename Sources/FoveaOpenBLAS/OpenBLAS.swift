@@ -1,5 +1,6 @@
 import COpenBLAS
 import FoveaCore
+import FoveaKernels
 
 /// The one place that calls OpenBLAS.
 public enum OpenBLAS {

@@ -1,5 +1,6 @@
 import COpenBLAS
 import FoveaCore
+import FoveaKernels
 
 /// The OpenBLAS backend: convolution by im2col + `cblas_sgemm`, backward-data by GEMM + col2im,
 /// backward-filter by GEMM (`GEMMBackedDevice`, tiling in `Im2colConvolution`).

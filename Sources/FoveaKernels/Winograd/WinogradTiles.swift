@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// Steps 2 and 4 of `WinogradConvolution`: the input transform of a block of tiles and the output
 /// transform of its GEMM results. Tiles are numbered over the batch: tile t is image
 /// `t / (tilesHigh·tilesWide)`, tile row `ty`, tile column `tx`; its input patch is the α×α window

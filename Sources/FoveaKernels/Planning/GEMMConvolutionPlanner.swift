@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// The rules of a backend with one serial GEMM and no convolution kernels of its own (OpenBLAS):
 ///
 /// | pass            | algorithms           | rule                                                        |

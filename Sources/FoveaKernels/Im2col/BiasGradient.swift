@@ -1,3 +1,5 @@
+import FoveaCore
+
 extension Im2colConvolution {
     /// `∂L/∂b[k] = Σ_{n,p,q} ∂L/∂y[n,k,p,q]` for `gradOutput` of shape [N, K, P, Q]: a [K] tensor.
     ///

@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// Convolution weights prepared for a kernel — packed in the GEMM's A layout, or Winograd-transformed
 /// filters — kept across calls while the weight tensor is unchanged (`Tensor.contentStamp`), as
 /// inference engines prepare constant weights once. `Key.kernel` names the preparation.

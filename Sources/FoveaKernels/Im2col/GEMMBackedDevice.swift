@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// A device built around one serial GEMM: large `gemm` calls are split over GCD workers by
 /// `ParallelGEMM`, and convolutions run by the plans of the device's `ConvolutionPlanner` on
 /// drivers using the same GEMM (`Im2colConvolution`, `WinogradConvolution`). `DispatchDevice`

@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// 3×3 stride-1 convolution by Winograd's minimal filtering, F(m×m, 3×3), with its α² batched
 /// GEMMs done by the device's GEMM (so a faster GEMM speeds this up too).
 ///

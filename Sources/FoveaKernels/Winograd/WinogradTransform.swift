@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// The three small matrices of a Winograd minimal-filtering algorithm F(m×m, 3×3) (Lavin & Gray,
 /// "Fast Algorithms for Convolutional Neural Networks", 2016). With α = m + 2, one m×m output
 /// tile `Y` of a 3×3 correlation of an α×α input patch `d` with a filter `g` is
@@ -108,5 +110,15 @@ public enum WinogradF4x4: WinogradTransform {
         out[3 * os] = c + d
         out[4 * os] = c - d
         out[5 * os] = g2
+    }
+}
+
+extension WinogradTileSize {
+    /// The transforms of this tile size.
+    package var transform: any WinogradTransform.Type {
+        switch self {
+        case .f2x2: WinogradF2x2.self
+        case .f4x4: WinogradF4x4.self
+        }
     }
 }

@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// Runs one large GEMM on `threads` GCD workers by splitting it into independent blocks — of
 /// columns of C when C is wide, of rows when it is tall — each computed by a serial GEMM.
 /// Each element of C is reduced over k by one serial call. The blocks depend on m, n, k and

@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// A single-threaded row-major sgemm, `C ← alpha·op(A)·op(B) + beta·C` (arguments as in
 /// `Device.gemm`). The im2col driver calls it from inside its GCD workers, so it must not start
 /// threads of its own.

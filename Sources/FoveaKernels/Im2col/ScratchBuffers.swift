@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// One 64-byte-aligned Float buffer per worker, freed when the owner goes away.
 /// The im2col drivers allocate one set per call; the buffers are the convolution's workspace.
 public final class ScratchBuffers: @unchecked Sendable {

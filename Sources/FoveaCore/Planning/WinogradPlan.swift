@@ -1,18 +1,3 @@
-/// The output-tile size of the Winograd algorithm.
-public enum WinogradTileSize: String, Hashable, Sendable, CaseIterable {
-    /// F(2×2, 3×3): 16 GEMMs, 2.25× fewer multiplications, error as small as direct convolution.
-    case f2x2
-    /// F(4×4, 3×3): 36 GEMMs, 4× fewer multiplications, a few times the error of direct convolution.
-    case f4x4
-
-    var transform: any WinogradTransform.Type {
-        switch self {
-        case .f2x2: WinogradF2x2.self
-        case .f4x4: WinogradF4x4.self
-        }
-    }
-}
-
 /// How one Winograd convolution call is split and how much memory it takes.
 ///
 /// Output tiles (m×m, numbered image by image, row by row) are taken `blockWidth` at a time; the
@@ -115,7 +100,7 @@ public struct WinogradPlan: Sendable, Equatable {
     public init?(_ g: Conv2DGeometry, tileSize: WinogradTileSize, threads: Int, workspaceBytesPerWorker: Int,
                  workspaceLimitBytes: Int = .max, panels: WinogradPanels? = nil) {
         guard Self.isEligible(g) else { return nil }
-        let m = tileSize.transform.outputTile, alpha = tileSize.transform.inputTile
+        let m = tileSize.outputTile, alpha = tileSize.inputTile
         let alphaSquared = alpha * alpha
         let (c, k) = (g.inputChannels, g.outputChannels)
         outputTile = m

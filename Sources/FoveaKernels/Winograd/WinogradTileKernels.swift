@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// Faster replacements a device may supply for `WinogradTiles`' input and output transforms of one
 /// tile size (the Dispatch backend passes AVX-512 ones). They must compute exactly what
 /// `WinogradTiles.transformInput` / `transformOutput` compute for that size, except that the

@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// im2col and its adjoint col2im: the rearrangement that turns convolution into GEMM.
 ///
 /// For one image and a range of its input channels, the column matrix has one row per
