@@ -14,7 +14,7 @@ public struct OpenBLASDevice: GEMMBackedDevice {
     public let threadCount: Int
     public let fallback: (any Device)?
     /// The convolution rules (`GEMMConvolutionPlanner`: im2col, Winograd by `FOVEA_WINOGRAD`).
-    public let planner: GEMMConvolutionPlanner
+    package let planner: GEMMConvolutionPlanner
     /// Algorithms forced per pass instead of the planner's choice.
     public let algorithms: ConvolutionAlgorithmOverride
     let plans = ConvolutionPlanCache()
