@@ -24,19 +24,23 @@ let package = Package(
         /// The public face: device selection, the checked operations, and (later) layers and models.
         .target(
             name: "Fovea",
-            dependencies: ["FoveaCore", "FoveaNaive", "FoveaDispatch", "FoveaOpenBLAS", "FoveaChecking", "CZlib", "CStb"]
+            dependencies: ["FoveaCore", "FoveaKernels", "FoveaNaive", "FoveaDispatch", "FoveaOpenBLAS", "FoveaChecking", "CZlib", "CStb"]
         ),
 
         // MARK: Numerical core and backends
-        /// Tensor, Shape, convolution geometry, the Device protocol, errors, and the im2col driver
-        /// shared by the GEMM-based backends.
+        /// Tensor, Shape, convolution geometry, the Device protocol and its operation families,
+        /// errors, the environment, and the convolution plans a device's API names.
         .target(name: "FoveaCore"),
+        /// The convolution machinery the GEMM-based backends share (package access, not re-exported
+        /// by Fovea): the im2col and Winograd drivers, `ParallelGEMM`, the packed-weight cache,
+        /// `GEMMConvolutionPlanner`, and `GEMMBackedDevice`.
+        .target(name: "FoveaKernels", dependencies: ["FoveaCore"]),
         /// The reference backend: plain loops that read like the textbook formulas.
         .target(name: "FoveaNaive", dependencies: ["FoveaCore"]),
         /// Parallel over Grand Central Dispatch with Fovea's own packed SIMD GEMM.
-        .target(name: "FoveaDispatch", dependencies: ["FoveaCore", "CFoveaKernels"]),
+        .target(name: "FoveaDispatch", dependencies: ["FoveaCore", "FoveaKernels", "CFoveaKernels"]),
         /// im2col + `cblas_sgemm` from OpenBLAS.
-        .target(name: "FoveaOpenBLAS", dependencies: ["FoveaCore", "COpenBLAS"]),
+        .target(name: "FoveaOpenBLAS", dependencies: ["FoveaCore", "FoveaKernels", "COpenBLAS"]),
         /// A device that runs every operation on a subject and a reference device and compares
         /// them (`FOVEA_DEVICE=check:<backend>`); built on the Device protocol alone.
         .target(name: "FoveaChecking", dependencies: ["FoveaCore"]),
@@ -76,7 +80,7 @@ let package = Package(
         /// The benchmark harness: layer suite, runners, statistics, reports, comparison, charts.
         .target(
             name: "FoveaBenchKit",
-            dependencies: ["Fovea", "CFoveaKernels"],
+            dependencies: ["Fovea", "FoveaKernels", "CFoveaKernels"],
             path: "Benchmarks/FoveaBenchKit"
         ),
 
@@ -89,7 +93,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FoveaBenchTests",
-            dependencies: ["FoveaBenchKit"]
+            dependencies: ["FoveaBenchKit", "FoveaKernels"]
         ),
         /// The tiny training run that CrashSafetyTests kills while it writes checkpoints, shared by
         /// the test and the child process it spawns.
@@ -106,7 +110,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FoveaTests",
-            dependencies: ["Fovea", "FoveaTestSupport", "CrashDrill"],
+            dependencies: ["Fovea", "FoveaKernels", "FoveaTestSupport", "CrashDrill"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks the Winograd matrices of Sources/FoveaCore/Winograd/WinogradTransform.swift in float64.
+"""Checks the Winograd matrices of Sources/FoveaKernels/Winograd/WinogradTransform.swift in float64.
 
 For F(2x2,3x3) and F(4x4,3x3), with the Bt, G, At written in the Swift doc comments, the tile
 At [(G g Gt) * (Bt d B)] A must equal the valid 3x3 correlation of the alpha x alpha patch d with

@@ -1,11 +1,12 @@
 import CFoveaKernels
 import Fovea
+import FoveaKernels
 import FoveaOpenBLAS
 
 /// Single-thread GEMM rate of every Dispatch micro-kernel this CPU can run (`GEMMKernel.available`:
 /// AVX-512, AVX2+FMA, portable Swift SIMD) beside OpenBLAS on one thread, on a square problem. This
 /// is the measurement behind the choice of C micro-kernels (Docs/Backends.md, Docs/Performance.md).
-public func compareKernels(size: Int, runs: Int, peak: MachinePeak, extra: [GEMMKernel] = []) -> [[String]] {
+package func compareKernels(size: Int, runs: Int, peak: MachinePeak, extra: [GEMMKernel] = []) -> [[String]] {
     let a = Tensor.randomNormal([size, size], seed: 11)
     let b = Tensor.randomNormal([size, size], seed: 12)
     let c = TensorBox(Tensor(zeros: [size, size]))
@@ -42,7 +43,7 @@ final class TensorBox {
 
 /// The AVX-512 register tiles and blockings tried against the default (`fovea-bench peak --tuning`),
 /// or none when the CPU lacks AVX-512F.
-public let avx512Variants: [GEMMKernel] = fovea_cpu_has_avx512f() == 0 ? [] : [
+package let avx512Variants: [GEMMKernel] = fovea_cpu_has_avx512f() == 0 ? [] : [
     GEMMKernel(name: "avx512 8×32 kc256 mc256", mr: 8, nr: 32, mc: 256, kc: 256, nc: 4096, isAVX512: true) { kc, a, b, c, ldc, m, n, acc in
         fovea_sgemm_kernel_8x32_avx512(kc, a, b, c, ldc, m, n, acc)
     },

@@ -1,4 +1,5 @@
 import Foundation
+import FoveaKernels
 
 /// Choosing the device operations run on.
 ///

@@ -18,8 +18,8 @@
 /// 8 is the cut the thread-dependent rule made at two threads (this project's machine), so two
 /// threads lose nothing; 16 cost up to 2–3.5× CPU time at one thread in backward-filter of
 /// pointwise layers (Docs/Backends.md).
-public enum WorkGrain {
+package enum WorkGrain {
     /// How many items a call is cut into when the shapes allow it: four per worker at two
     /// workers, two at four.
-    public static let items = 8
+    package static let items = 8
 }

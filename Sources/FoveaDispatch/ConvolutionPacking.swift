@@ -1,5 +1,6 @@
 import CFoveaKernels
 import FoveaCore
+import FoveaKernels
 
 /// Packs the GEMM's B panels of a convolution straight from the NCHW image, without writing the
 /// im2col matrix first.

@@ -1,5 +1,6 @@
 import CFoveaKernels
 import FoveaCore
+import FoveaKernels
 
 /// The Dispatch backend's backward-filter with the AVX-512 kernel: per group and image one packed GEMM
 ///

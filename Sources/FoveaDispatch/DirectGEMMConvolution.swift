@@ -1,4 +1,5 @@
 import FoveaCore
+import FoveaKernels
 
 /// The Dispatch backend's convolution forward: one packed GEMM per (image, group),
 ///

@@ -1,4 +1,5 @@
 import FoveaCore
+import FoveaKernels
 
 /// The Grand Central Dispatch backend: Fovea's own packed SIMD GEMM (`PackedGEMM`, with the
 /// fastest micro-kernel the CPU runs); convolution forward by Winograd (AVX-512 tile transforms)
@@ -15,7 +16,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     public let threadCount: Int
     public let fallback: (any Device)?
     /// The micro-kernel and blocking of every GEMM the device runs.
-    public let kernel: GEMMKernel
+    package let kernel: GEMMKernel
     /// Algorithms forced per pass instead of the planner's choice.
     public let algorithms: ConvolutionAlgorithmOverride
     /// The convolution rules, holding the drivers they choose between.
@@ -27,14 +28,24 @@ public struct DispatchDevice: GEMMBackedDevice {
     ///   - workspaceLimitBytes: the most convolution workspace one call allocates over all its
     ///     workers (default 64 MiB; see `Im2colConvolution`).
     ///   - policy, winogradTileSize: when 3×3 stride-1 convolutions use Winograd (`DispatchConvolutionPlanner`).
-    ///   - kernel: normally `GEMMKernel.best`; tests pass kernels with tiny blocking to exercise
-    ///     every block edge on small shapes. It must be one of `GEMMKernel.available`.
     ///   - algorithms: algorithms forced per pass (a forced one that cannot run a layer's geometry
     ///     makes `convolutionPlan(for:pass:)` throw).
     public init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
                 workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
                 winograd policy: WinogradPolicy = .automatic, winogradTileSize: WinogradTileSize = .f4x4,
-                kernel: GEMMKernel = .best, algorithms: ConvolutionAlgorithmOverride = .none) {
+                algorithms: ConvolutionAlgorithmOverride = .none) {
+        self.init(threads: threads, fallback: fallback, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                  workspaceLimitBytes: workspaceLimitBytes, winograd: policy, winogradTileSize: winogradTileSize,
+                  kernel: .best, algorithms: algorithms)
+    }
+
+    /// The device with another GEMM micro-kernel or blocking than `GEMMKernel.best` (the public
+    /// initialiser's): tests pass kernels with tiny blocking to exercise every block edge on small
+    /// shapes. `kernel` must be one of `GEMMKernel.available`.
+    package init(threads: Int, fallback: (any Device)?, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
+                 workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
+                 winograd policy: WinogradPolicy = .automatic, winogradTileSize: WinogradTileSize = .f4x4,
+                 kernel: GEMMKernel, algorithms: ConvolutionAlgorithmOverride = .none) {
         threadCount = max(threads, 1)
         self.fallback = fallback
         self.kernel = kernel

@@ -11,30 +11,30 @@ import CFoveaKernels
 ///
 /// Blocking (BLIS terms): a `kc × nr` B panel stays in L1 while every A panel of the `mc × kc`
 /// block (in L2) passes it; `nc` columns of B are packed at a time.
-public struct GEMMKernel: Sendable, CustomStringConvertible {
+package struct GEMMKernel: Sendable, CustomStringConvertible {
     /// A C function pointer (no closure context, so calling it per tile costs no reference counting).
-    public typealias Function = @convention(c) (
+    package typealias Function = @convention(c) (
         _ kc: Int, _ a: UnsafePointer<Float>?, _ b: UnsafePointer<Float>?, _ c: UnsafeMutablePointer<Float>?,
         _ ldc: Int, _ m: Int32, _ n: Int32, _ accumulate: Int32
     ) -> Void
 
     /// E.g. `avx512 12×32 (C)`.
-    public let name: String
+    package let name: String
     /// Register tile rows and columns.
-    public let mr: Int, nr: Int
+    package let mr: Int, nr: Int
     /// Rows of A per L2 block (a multiple of `mr`), depth per block, columns of B per packed block
     /// (a multiple of `nr`).
-    public let mc: Int, kc: Int, nc: Int
+    package let mc: Int, kc: Int, nc: Int
     let function: Function
     /// Whether this is an AVX-512 kernel: the CPU has AVX-512F, so the AVX-512 C packers
     /// (`fovea_pack_transposed_avx512`, the convolution panel packers) and the AVX-512 convolution
     /// and Winograd kernels can run beside it.
     let isAVX512: Bool
 
-    public var description: String { name }
+    package var description: String { name }
 
     /// - Parameter isAVX512: an AVX-512 kernel (the CPU must have AVX-512F); packs with the AVX-512 packers.
-    public init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, isAVX512: Bool = false, function: Function) {
+    package init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, isAVX512: Bool = false, function: Function) {
         precondition(mc % mr == 0 && nc % nr == 0, "GEMMKernel \(name): mc must be a multiple of mr and nc of nr")
         (self.name, self.mr, self.nr, self.mc, self.kc, self.nc) = (name, mr, nr, mc, kc, nc)
         (self.isAVX512, self.function) = (isAVX512, function)
@@ -44,17 +44,17 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
     /// A panel within Zen 5's 48 KiB L1D; MC 516 (43 panels) makes the A block 516 KiB of the
     /// 1 MiB L2 and lets every convolution with up to 516 output channels take the single-A-block
     /// path of `PackedGEMM.compute`.
-    public static let avx512 = GEMMKernel(
+    package static let avx512 = GEMMKernel(
         name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 516, kc: 256, nc: 4096, isAVX512: true
     ) { kc, a, b, c, ldc, m, n, accumulate in fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, accumulate) }
 
     /// 6×16 with AVX2+FMA: 12 ymm accumulators.
-    public static let avx2 = GEMMKernel(
+    package static let avx2 = GEMMKernel(
         name: "avx2-fma 6×16 (C)", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080
     ) { kc, a, b, c, ldc, m, n, accumulate in fovea_sgemm_kernel_6x16_avx2(kc, a, b, c, ldc, m, n, accumulate) }
 
     /// 6×16 in Swift: six rows of `SIMD16<Float>` accumulators.
-    public static let portable = GEMMKernel(
+    package static let portable = GEMMKernel(
         name: "portable 6×16 (Swift SIMD)", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080
     ) { kc, a, b, c, ldc, m, n, accumulate in
         guard let a, let b, let c else { return }
@@ -79,19 +79,19 @@ public struct GEMMKernel: Sendable, CustomStringConvertible {
     }
 
     /// The same kernel with other cache blocks (tests use tiny ones to reach every block edge).
-    public func withBlocking(mc: Int, kc: Int, nc: Int) -> GEMMKernel {
+    package func withBlocking(mc: Int, kc: Int, nc: Int) -> GEMMKernel {
         GEMMKernel(name: "\(name) mc\(mc) kc\(kc) nc\(nc)", mr: mr, nr: nr, mc: mc, kc: kc, nc: nc,
                    isAVX512: isAVX512, function: function)
     }
 
     /// The kernels this CPU can run, fastest first (the portable one is always last).
-    public static let available: [GEMMKernel] =
+    package static let available: [GEMMKernel] =
         (fovea_cpu_has_avx512f() != 0 ? [avx512] : []) + (fovea_cpu_has_avx2_fma() != 0 ? [avx2] : []) + [portable]
 
     /// The kernel the Dispatch backend uses: AVX-512 → AVX2+FMA → portable Swift.
-    public static let best: GEMMKernel = available[0]
+    package static let best: GEMMKernel = available[0]
 
     /// Whether this is one of the C kernels for a CPU extension (AVX-512, AVX2+FMA), not the
     /// portable Swift one.
-    public var isNative: Bool { name != GEMMKernel.portable.name }
+    package var isNative: Bool { name != GEMMKernel.portable.name }
 }

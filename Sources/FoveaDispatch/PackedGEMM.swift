@@ -1,5 +1,6 @@
 import CFoveaKernels
 import FoveaCore
+import FoveaKernels
 
 /// Fovea's own single-threaded GEMM, blocked for the cache hierarchy in the manner of BLIS/GotoBLAS:
 ///
@@ -15,15 +16,15 @@ import FoveaCore
 ///
 /// The loop nest itself is `PackedGEMM.compute`, which takes the two packing steps as closures so
 /// that convolution can pack B straight from the image (`ConvolutionPacking`).
-public enum PackedGEMM {
+package enum PackedGEMM {
     /// The kernel this machine uses, e.g. `avx512 12×32 (C)`.
-    public static var kernelDescription: String { GEMMKernel.best.name }
+    package static var kernelDescription: String { GEMMKernel.best.name }
 
     /// `C ← alpha·op(A)·op(B) + beta·C`, row-major, on the calling thread (arguments as in `Device.gemm`).
-    public static let serial: SerialGEMM = serial(kernel: .best)
+    package static let serial: SerialGEMM = serial(kernel: .best)
 
     /// The serial GEMM with a chosen micro-kernel (which the CPU must support: see `GEMMKernel.available`).
-    public static func serial(kernel: GEMMKernel) -> SerialGEMM {
+    package static func serial(kernel: GEMMKernel) -> SerialGEMM {
         { transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc in
             multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                      a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, kernel: kernel)
@@ -58,7 +59,7 @@ public enum PackedGEMM {
 
     /// Adds a tile's finishing touch while it is still in cache: called once per micro-tile after
     /// the last depth block, with the tile's first row and column in C, its size and its address.
-    public typealias Epilogue = (_ row: Int, _ column: Int, _ rows: Int, _ columns: Int, _ tile: UnsafeMutablePointer<Float>) -> Void
+    package typealias Epilogue = (_ row: Int, _ column: Int, _ rows: Int, _ columns: Int, _ tile: UnsafeMutablePointer<Float>) -> Void
 
     /// The blocked loop nest over packed panels: `C[0..<m, 0..<n] (= or +=) A·B` where `packA`
     /// writes rows `rows..<rows+count`, depths `depth..<depth+length` of A into MR-row panels

@@ -1,5 +1,6 @@
 import CFoveaKernels
 import FoveaCore
+import FoveaKernels
 
 /// The Dispatch backend's backward-filter for stride-1, one-group layers with the AVX-512 kernel,
 /// as the transposed product

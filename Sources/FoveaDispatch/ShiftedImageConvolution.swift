@@ -1,5 +1,6 @@
 import CFoveaKernels
 import FoveaCore
+import FoveaKernels
 
 /// Convolution forward with nothing packed on the image side: the GEMM
 ///

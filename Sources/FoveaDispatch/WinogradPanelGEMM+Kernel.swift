@@ -1,4 +1,5 @@
 import FoveaCore
+import FoveaKernels
 
 extension WinogradPanelGEMM {
     /// The device's micro-kernel on Winograd's pre-laid-out operands: for each depth block (KC, in

@@ -1,5 +1,6 @@
 import CFoveaKernels
 import FoveaCore
+import FoveaKernels
 
 extension WinogradTileKernels {
     /// The F(4×4) tile transforms in C with AVX-512 (`winograd_avx512.c`): sixteen tiles of a tile

@@ -1,5 +1,6 @@
 import COpenBLAS
 import FoveaCore
+import FoveaKernels
 
 /// The OpenBLAS backend: convolution by im2col + `cblas_sgemm`, backward-data by GEMM + col2im,
 /// backward-filter by GEMM (`GEMMBackedDevice`, tiling in `Im2colConvolution`).
@@ -13,7 +14,7 @@ public struct OpenBLASDevice: GEMMBackedDevice {
     public let threadCount: Int
     public let fallback: (any Device)?
     /// The convolution rules (`GEMMConvolutionPlanner`: im2col, Winograd by `FOVEA_WINOGRAD`).
-    public let planner: GEMMConvolutionPlanner
+    package let planner: GEMMConvolutionPlanner
     /// Algorithms forced per pass instead of the planner's choice.
     public let algorithms: ConvolutionAlgorithmOverride
     let plans = ConvolutionPlanCache()

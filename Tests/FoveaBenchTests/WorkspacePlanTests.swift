@@ -1,5 +1,6 @@
 import Fovea
 import FoveaBenchKit
+import FoveaKernels
 import Testing
 
 /// Every layer of the benchmark suite, at the batches the benchmarks use, plans its im2col

@@ -51,7 +51,7 @@ public enum TestDevices {
     /// The best micro-kernel with cache blocks of one register tile in rows, 5 in depth and two
     /// tiles in columns, so that small test shapes cross every block edge of the Dispatch GEMM
     /// and of its convolution packing.
-    public static let tinyBlocks = GEMMKernel.best.withBlocking(mc: GEMMKernel.best.mr, kc: 5, nc: 2 * GEMMKernel.best.nr)
+    package static let tinyBlocks = GEMMKernel.best.withBlocking(mc: GEMMKernel.best.mr, kc: 5, nc: 2 * GEMMKernel.best.nr)
 
     /// Every backend including the reference.
     public static var all: [LabeledDevice] { [LabeledDevice("naive", naive)] + accelerated }

@@ -1,4 +1,5 @@
 import Fovea
+import FoveaKernels
 import FoveaTestSupport
 import Testing
 

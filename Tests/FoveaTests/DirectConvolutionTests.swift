@@ -1,5 +1,6 @@
 @testable import FoveaDispatch
 import Fovea
+import FoveaKernels
 import FoveaTestSupport
 import Testing
 

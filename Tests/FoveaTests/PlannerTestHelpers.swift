@@ -1,5 +1,6 @@
 @testable import FoveaDispatch
 import Fovea
+import FoveaKernels
 
 extension DispatchDevice {
     /// The algorithm the device's rules choose for `pass` of `g` (no override).

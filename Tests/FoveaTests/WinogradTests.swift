@@ -1,4 +1,5 @@
 import Fovea
+import FoveaKernels
 import FoveaTestSupport
 import Testing
 
@@ -27,6 +28,14 @@ struct WinogradTests {
             #expect((try? device.convolutionPlan(for: c.geometry, pass: .backwardData))?.winograd != nil, "no backward-data plan for \(c)",
                     sourceLocation: sourceLocation)
         }
+    }
+
+    /// `WinogradTileSize` (FoveaCore, where `WinogradPlan` sizes its tiles) and the transforms of
+    /// FoveaKernels agree on the tile sides.
+    @Test("tile sizes match their transforms", arguments: WinogradTileSize.allCases)
+    func tileSidesMatchTransforms(_ tileSize: WinogradTileSize) {
+        #expect(tileSize.outputTile == tileSize.transform.outputTile)
+        #expect(tileSize.inputTile == tileSize.transform.inputTile)
     }
 
     /// Random 3×3 stride-1 cases: odd and even sizes not multiples of the tile (1…13), padding 0–2,

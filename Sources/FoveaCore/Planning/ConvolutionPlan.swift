@@ -9,12 +9,18 @@ public struct ConvolutionPlan: Equatable, Sendable, CustomStringConvertible {
     public var workspaceBytes: Int
     /// For `winograd2` and `winograd4`: the tile blocking, made for the forward geometry (for
     /// backward-data, for `WinogradConvolution.backwardDataGeometry(g)`) at the device's thread count.
-    public var winograd: WinogradPlan?
+    /// Package access: the blocking is the Winograd driver's business, not a user's.
+    package var winograd: WinogradPlan?
     /// Whether the algorithm was forced (`ConvolutionAlgorithmOverride`) rather than chosen by the rules.
     public var forced: Bool
 
-    public init(algorithm: ConvolutionAlgorithm, pass: ConvolutionPass, workspaceBytes: Int, winograd: WinogradPlan? = nil,
-                forced: Bool = false) {
+    public init(algorithm: ConvolutionAlgorithm, pass: ConvolutionPass, workspaceBytes: Int, forced: Bool = false) {
+        self.init(algorithm: algorithm, pass: pass, workspaceBytes: workspaceBytes, winograd: nil, forced: forced)
+    }
+
+    /// A plan with the Winograd tile blocking its driver runs.
+    package init(algorithm: ConvolutionAlgorithm, pass: ConvolutionPass, workspaceBytes: Int, winograd: WinogradPlan?,
+                 forced: Bool = false) {
         self.algorithm = algorithm
         self.pass = pass
         self.workspaceBytes = workspaceBytes

@@ -23,7 +23,7 @@ public struct WinogradSetting: Hashable, Sendable {
     /// "Winograd for 3×3 convolutions"): both channel counts at least 16, at least 64 output tiles
     /// in the batch (32 with at most 256 input channels), and `coverage` at least 0.9 (0.75 with
     /// at most 256 input channels).
-    public static func pays(_ plan: WinogradPlan, _ g: Conv2DGeometry) -> Bool {
+    package static func pays(_ plan: WinogradPlan, _ g: Conv2DGeometry) -> Bool {
         guard g.inputChannels >= 16, g.outputChannels >= 16,
               plan.tiles >= 64 || (plan.tiles >= 32 && g.inputChannels <= 256) else { return false }
         let coverage = self.coverage(plan, g)
@@ -31,7 +31,7 @@ public struct WinogradSetting: Hashable, Sendable {
     }
 
     /// The share of the tiles' outputs that are real outputs: `P·Q / (tilesHigh·m · tilesWide·m)`.
-    public static func coverage(_ plan: WinogradPlan, _ g: Conv2DGeometry) -> Double {
+    package static func coverage(_ plan: WinogradPlan, _ g: Conv2DGeometry) -> Double {
         Double(g.outputHeight * g.outputWidth) / Double(plan.tilesHigh * plan.outputTile * plan.tilesWide * plan.outputTile)
     }
 }

@@ -1,4 +1,5 @@
 import FoveaCore
+import FoveaKernels
 
 /// The Dispatch backend's convolution rules:
 ///

@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// Pointers to one Winograd call's operands: `input` `[N, C, H, W]`, `weight` `[K, C, 3, 3]`,
 /// `bias` `[K]`, `output` `[N, K, P, Q]`, and the kept transformed filters of every chunk (or nil).
 struct WinogradOperands: @unchecked Sendable {

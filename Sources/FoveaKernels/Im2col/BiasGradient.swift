@@ -1,3 +1,5 @@
+import FoveaCore
+
 extension Im2colConvolution {
     /// `∂L/∂b[k] = Σ_{n,p,q} ∂L/∂y[n,k,p,q]` for `gradOutput` of shape [N, K, P, Q]: a [K] tensor.
     ///
@@ -6,7 +8,7 @@ extension Im2colConvolution {
     /// a channel's planes are added in Double in image order. Channels are spread over `threads`
     /// workers, but the order of every sum depends on the shape alone, so the result is the same
     /// at any thread count. Memory-bound: one read of ∂y.
-    public static func biasGradient(_ gradOutput: Tensor, geometry g: Conv2DGeometry, threads: Int = 1) -> Tensor {
+    package static func biasGradient(_ gradOutput: Tensor, geometry g: Conv2DGeometry, threads: Int = 1) -> Tensor {
         var result = Tensor(zeros: [g.outputChannels])
         let (positions, channels) = (g.columnCount, g.outputChannels)
         // About four items per worker, and no splitting of small tensors (less than 64 Ki values).

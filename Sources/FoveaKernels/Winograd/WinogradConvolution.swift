@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// 3×3 stride-1 convolution by Winograd's minimal filtering, F(m×m, 3×3), with its α² batched
 /// GEMMs done by the device's GEMM (so a faster GEMM speeds this up too).
 ///
@@ -18,22 +20,22 @@
 /// Accuracy: F(2×2) is about as accurate as direct convolution; F(4×4) has a few times its
 /// rounding error (measured in Docs/Performance.md).
 public struct WinogradConvolution: Sendable {
-    public let gemm: SerialGEMM
-    public let threads: Int
-    public let workspaceBytesPerWorker: Int
+    package let gemm: SerialGEMM
+    package let threads: Int
+    package let workspaceBytesPerWorker: Int
     /// The most workspace one call allocates over all its workers (see `WinogradPlan`).
-    public let workspaceLimitBytes: Int
+    package let workspaceLimitBytes: Int
     /// Where the transformed filters (all chunks) are kept across calls while the weights are
     /// unchanged (stored the second time the same contents are transformed); nil: every call
     /// transforms them.
-    public let filterCache: PackedWeightCache?
+    package let filterCache: PackedWeightCache?
     /// The device's own tile transforms per tile size, where it has them (else `WinogradTiles`' portable ones).
-    public let tileKernels: [WinogradTileSize: WinogradTileKernels]
+    package let tileKernels: [WinogradTileSize: WinogradTileKernels]
     /// The device's micro-kernel on pre-laid-out panels for the α² products, where it has one
     /// (else `gemm`, which packs both operands on every call).
-    public let panelGEMM: WinogradPanelGEMM?
+    package let panelGEMM: WinogradPanelGEMM?
 
-    public init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
+    package init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
                 workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes,
                 filterCache: PackedWeightCache? = nil, tileKernels: [WinogradTileSize: WinogradTileKernels] = [:],
                 panelGEMM: WinogradPanelGEMM? = nil, gemm: @escaping SerialGEMM) {
@@ -50,14 +52,14 @@ public struct WinogradConvolution: Sendable {
     /// and panels, or nil when `g` is not eligible (`WinogradPlan.isEligible`) or does not fit.
     /// - Parameter threads: the thread count to plan for (default: this convolution's). Dispatch's
     ///   cost model prices plans made at a fixed count, so that its choice is the same at any thread count.
-    public func tilePlan(for g: Conv2DGeometry, tileSize: WinogradTileSize, threads: Int? = nil) -> WinogradPlan? {
+    package func tilePlan(for g: Conv2DGeometry, tileSize: WinogradTileSize, threads: Int? = nil) -> WinogradPlan? {
         WinogradPlan(g, tileSize: tileSize, threads: threads ?? self.threads, workspaceBytesPerWorker: workspaceBytesPerWorker,
                      workspaceLimitBytes: workspaceLimitBytes, panels: panelGEMM?.panels)
     }
 
     /// The forward convolution that computes the input gradient of `g`: `∂y` (as input) with the
     /// flipped, transposed weight `[C, K, 3, 3]` and padding `2 − p`. Nil unless `g` is eligible and p ≤ 2.
-    public static func backwardDataGeometry(_ g: Conv2DGeometry) -> Conv2DGeometry? {
+    package static func backwardDataGeometry(_ g: Conv2DGeometry) -> Conv2DGeometry? {
         let p = g.options.padding
         guard WinogradPlan.isEligible(g), p.height <= 2, p.width <= 2 else { return nil }
         return try? Conv2DGeometry(
@@ -66,13 +68,13 @@ public struct WinogradConvolution: Sendable {
     }
 
     /// `y = epilogue(conv(x, w) + b)` with `plan` (a `tilePlan(for: g, …)`; its tile size is the algorithm's).
-    public func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
+    package func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
                         geometry g: Conv2DGeometry, plan: WinogradPlan) -> Tensor {
         run(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: false)
     }
 
     /// `∂x` of the convolution `g` with `plan`, a `tilePlan(for: backwardDataGeometry(g), …)`.
-    public func backwardData(gradOutput: Tensor, weight: Tensor, geometry g: Conv2DGeometry, plan: WinogradPlan) -> Tensor {
+    package func backwardData(gradOutput: Tensor, weight: Tensor, geometry g: Conv2DGeometry, plan: WinogradPlan) -> Tensor {
         let h = Self.backwardDataGeometry(g)!  // the plan was made for it
         return run(input: gradOutput, weight: weight, bias: nil, epilogue: .none, geometry: h, plan: plan, flippedWeight: true)
     }

@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// im2col and its adjoint col2im: the rearrangement that turns convolution into GEMM.
 ///
 /// For one image and a range of its input channels, the column matrix has one row per
@@ -8,11 +10,11 @@
 ///     col[(c,r,s), j] = x[c, p·sh − ph + r·dh, q·sw − pw + s·dw]   (0 outside the image)
 ///
 /// Then the forward convolution of a group is `y = W · col`, W being `[K/groups, (C/groups)·R·S]`.
-public enum Im2col {
+package enum Im2col {
     /// Writes the column matrix of input channels `channels` (absolute indices) and output
     /// positions `columns` of one image into `out` (`channels.count·R·S × columns.count` Floats).
     /// - Parameter image: the image's first element: channel c starts at `image + c·H·W`.
-    public static func pack(
+    package static func pack(
         image: UnsafePointer<Float>, geometry g: Conv2DGeometry,
         channels: Range<Int>, columns: Range<Int>, into out: UnsafeMutablePointer<Float>
     ) {
@@ -34,7 +36,7 @@ public enum Im2col {
 
     /// The adjoint of `pack`: adds every column-matrix entry back onto the image position it
     /// was read from (`x[c, ih, iw] += col[(c,r,s), j]`). Entries that came from padding are dropped.
-    public static func accumulate(
+    package static func accumulate(
         columns col: UnsafePointer<Float>, geometry g: Conv2DGeometry,
         channels: Range<Int>, columns: Range<Int>, into image: UnsafeMutablePointer<Float>
     ) {

@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// Step 1 of `WinogradConvolution`: the filter transform `U_ξ[k, c] = (G g Gᵀ)_ξ`, ξ = i·α + j,
 /// eight values at a time (one per `SIMD8` lane): eight input channels of one output channel for
 /// U in plain rows, eight output channels (rows of one row panel, which lie side by side in that

@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// The rules of a backend with one serial GEMM and no convolution kernels of its own (OpenBLAS):
 ///
 /// | pass            | algorithms           | rule                                                        |
@@ -8,27 +10,27 @@
 /// | backward-filter | im2col               | always                                                      |
 ///
 /// Under `.always` every eligible layer takes Winograd; under `.never` none.
-public struct GEMMConvolutionPlanner: ConvolutionPlanner {
-    public let im2col: Im2colConvolution
-    public let winograd: WinogradConvolution
-    public let setting: WinogradSetting
+package struct GEMMConvolutionPlanner: ConvolutionPlanner {
+    package let im2col: Im2colConvolution
+    package let winograd: WinogradConvolution
+    package let setting: WinogradSetting
 
-    public init(im2col: Im2colConvolution, winograd: WinogradConvolution, setting: WinogradSetting) {
+    package init(im2col: Im2colConvolution, winograd: WinogradConvolution, setting: WinogradSetting) {
         self.im2col = im2col
         self.winograd = winograd
         self.setting = setting
     }
 
-    public func algorithms(for pass: ConvolutionPass) -> [ConvolutionAlgorithm] {
+    package func algorithms(for pass: ConvolutionPass) -> [ConvolutionAlgorithm] {
         pass == .backwardFilter ? [.im2col] : [.winograd4, .winograd2, .im2col]
     }
 
-    public func reasonUnavailable(_ algorithm: ConvolutionAlgorithm, for g: Conv2DGeometry, pass: ConvolutionPass) -> String? {
+    package func reasonUnavailable(_ algorithm: ConvolutionAlgorithm, for g: Conv2DGeometry, pass: ConvolutionPass) -> String? {
         guard let tileSize = algorithm.winogradTileSize else { return nil }
         return Self.winogradUnavailability(winograd, tileSize: tileSize, for: g, pass: pass)
     }
 
-    public func plan(_ algorithm: ConvolutionAlgorithm, for g: Conv2DGeometry, pass: ConvolutionPass) -> ConvolutionPlan {
+    package func plan(_ algorithm: ConvolutionAlgorithm, for g: Conv2DGeometry, pass: ConvolutionPass) -> ConvolutionPlan {
         if let tileSize = algorithm.winogradTileSize {
             let tiles = Self.winogradGeometry(g, pass: pass).flatMap { winograd.tilePlan(for: $0, tileSize: tileSize) }!
             return Self.winogradPlan(tiles, pass: pass)
@@ -36,7 +38,7 @@ public struct GEMMConvolutionPlanner: ConvolutionPlanner {
         return ConvolutionPlan(algorithm: .im2col, pass: pass, workspaceBytes: im2col.workspaceBytes(for: g, pass: pass))
     }
 
-    public func chosenPlan(for g: Conv2DGeometry, pass: ConvolutionPass) -> ConvolutionPlan {
+    package func chosenPlan(for g: Conv2DGeometry, pass: ConvolutionPass) -> ConvolutionPlan {
         if pass != .backwardFilter, setting.policy != .never, let h = Self.winogradGeometry(g, pass: pass),
            let tiles = winograd.tilePlan(for: h, tileSize: setting.tileSize),
            setting.policy == .always || WinogradSetting.pays(tiles, h) {
@@ -47,7 +49,7 @@ public struct GEMMConvolutionPlanner: ConvolutionPlanner {
 
     /// The forward geometry Winograd runs for `pass` of `g`: `g` itself, or for backward-data
     /// `WinogradConvolution.backwardDataGeometry(g)`; nil for backward-filter or when there is none.
-    public static func winogradGeometry(_ g: Conv2DGeometry, pass: ConvolutionPass) -> Conv2DGeometry? {
+    package static func winogradGeometry(_ g: Conv2DGeometry, pass: ConvolutionPass) -> Conv2DGeometry? {
         switch pass {
         case .forward: WinogradPlan.isEligible(g) ? g : nil
         case .backwardData: WinogradConvolution.backwardDataGeometry(g)
@@ -56,12 +58,12 @@ public struct GEMMConvolutionPlanner: ConvolutionPlanner {
     }
 
     /// The plan running `tiles` for `pass`.
-    public static func winogradPlan(_ tiles: WinogradPlan, pass: ConvolutionPass) -> ConvolutionPlan {
+    package static func winogradPlan(_ tiles: WinogradPlan, pass: ConvolutionPass) -> ConvolutionPlan {
         ConvolutionPlan(algorithm: .winograd(tiles.tileSize), pass: pass, workspaceBytes: tiles.workspaceBytes, winograd: tiles)
     }
 
     /// Why Winograd F(`tileSize`) cannot run `pass` of `g` on `winograd`, or nil when it can.
-    public static func winogradUnavailability(_ winograd: WinogradConvolution, tileSize: WinogradTileSize, for g: Conv2DGeometry,
+    package static func winogradUnavailability(_ winograd: WinogradConvolution, tileSize: WinogradTileSize, for g: Conv2DGeometry,
                                               pass: ConvolutionPass) -> String? {
         guard WinogradPlan.isEligible(g) else {
             return "Winograd needs a 3×3 kernel, stride 1, dilation 1 and one group, got a \(g.kernelHeight)×\(g.kernelWidth) kernel, \(g.options)"

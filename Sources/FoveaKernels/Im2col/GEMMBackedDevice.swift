@@ -1,9 +1,16 @@
+import FoveaCore
+
 /// A device built around one serial GEMM: large `gemm` calls are split over GCD workers by
 /// `ParallelGEMM`, and convolutions run by the plans of the device's `ConvolutionPlanner` on
 /// drivers using the same GEMM (`Im2colConvolution`, `WinogradConvolution`). `DispatchDevice`
 /// (Fovea's packed GEMM) and `OpenBLASDevice` (`cblas_sgemm`) are both this; a new GEMM backend
 /// gets GEMM and convolution by conforming, naming its GEMM and planning with a
 /// `GEMMConvolutionPlanner`.
+///
+/// Public, unlike the rest of FoveaKernels: the methods of its extension are the witnesses of
+/// public `Device` requirements (`gemm`, the convolutions) for the public devices that conform,
+/// so they, the protocol and the types its requirements name (`SerialGEMM`, `Im2colConvolution`,
+/// `WinogradConvolution`, whose members are `package`) must be public.
 public protocol GEMMBackedDevice: Device, ConvolutionPlanning {
     /// The single-threaded GEMM every operation of the device is built on.
     var serialGEMM: SerialGEMM { get }

@@ -1,18 +1,3 @@
-/// The output-tile size of the Winograd algorithm.
-public enum WinogradTileSize: String, Hashable, Sendable, CaseIterable {
-    /// F(2×2, 3×3): 16 GEMMs, 2.25× fewer multiplications, error as small as direct convolution.
-    case f2x2
-    /// F(4×4, 3×3): 36 GEMMs, 4× fewer multiplications, a few times the error of direct convolution.
-    case f4x4
-
-    var transform: any WinogradTransform.Type {
-        switch self {
-        case .f2x2: WinogradF2x2.self
-        case .f4x4: WinogradF4x4.self
-        }
-    }
-}
-
 /// How one Winograd convolution call is split and how much memory it takes.
 ///
 /// Output tiles (m×m, numbered image by image, row by row) are taken `blockWidth` at a time; the
@@ -43,44 +28,44 @@ public enum WinogradTileSize: String, Hashable, Sendable, CaseIterable {
 /// `WorkGrain`). With a panel GEMM (`WinogradPanelGEMM`) the blocks do depend on the thread
 /// count, but every product element is reduced over the channels by the same micro-kernel calls
 /// whatever its block, so the results do not.
-public struct WinogradPlan: Sendable, Equatable {
-    public var outputTile: Int
-    public var inputTile: Int
-    public var tilesHigh: Int
-    public var tilesWide: Int
+package struct WinogradPlan: Sendable, Equatable {
+    package var outputTile: Int
+    package var inputTile: Int
+    package var tilesHigh: Int
+    package var tilesWide: Int
     /// All tiles of all images.
-    public var tiles: Int
-    public var blockWidth: Int
+    package var tiles: Int
+    package var blockWidth: Int
     /// `blockWidth` rounded up to a multiple of 8 (the SIMD lanes of the transforms), or of the
     /// panel GEMM's column panel: V's columns per ξ and M's row stride.
-    public var paddedWidth: Int
+    package var paddedWidth: Int
     /// V's columns per panel: the panel GEMM's B-panel width (`WinogradPanelGEMM`), else all
     /// `paddedWidth` (plain rows).
-    public var panelWidth: Int
-    public var blocks: Int
-    public var chunkHeight: Int
-    public var chunks: Int
-    public var kBlockHeight: Int
-    public var kBlocks: Int
-    public var workers: Int
-    public var inputChannels: Int
+    package var panelWidth: Int
+    package var blocks: Int
+    package var chunkHeight: Int
+    package var chunks: Int
+    package var kBlockHeight: Int
+    package var kBlocks: Int
+    package var workers: Int
+    package var inputChannels: Int
 
     /// F(2×2) or F(4×4), from `outputTile`.
-    public var tileSize: WinogradTileSize { outputTile == 2 ? .f2x2 : .f4x4 }
+    package var tileSize: WinogradTileSize { outputTile == 2 ? .f2x2 : .f4x4 }
 
     /// Rows of each ξ's transformed filters in a chunk: `chunkHeight`, rounded up to whole row panels.
-    public var filterRows: Int
+    package var filterRows: Int
     /// The panel GEMM's panels, when U and V are laid out for it.
-    public var filterPanels: WinogradPanels?
+    package var filterPanels: WinogradPanels?
 
     /// Floats of the transformed filters of one chunk (shared).
-    public var filterFloats: Int { inputTile * inputTile * filterRows * inputChannels }
+    package var filterFloats: Int { inputTile * inputTile * filterRows * inputChannels }
 
     /// Where `U_ξ[row, c]` of a chunk sits in its transformed filters: `[α², chunkHeight, C]` rows,
     /// or for the panel GEMM `α²` A operands of `filterRows × C` in its layout: per depth block
     /// (from d, length L = min(kc, C − d)) at `d·filterRows`, panels of `mr` rows × L steps.
     @inline(__always)
-    public func filterOffset(xi: Int, row: Int, channel c: Int) -> Int {
+    package func filterOffset(xi: Int, row: Int, channel c: Int) -> Int {
         guard let panels = filterPanels else { return (xi * chunkHeight + row) * inputChannels + c }
         let depth = c / panels.depth * panels.depth
         let length = min(panels.depth, inputChannels - depth)
@@ -88,11 +73,11 @@ public struct WinogradPlan: Sendable, Equatable {
         return xi * filterRows * inputChannels + depth * filterRows + panel * panels.rows * length + (c - depth) * panels.rows + inPanel
     }
     /// Floats of one worker's V, M and tile scratch.
-    public var workerFloats: Int {
+    package var workerFloats: Int {
         Self.workerFloats(alphaSquared: inputTile * inputTile, channels: inputChannels, kBlock: kBlockHeight, width: paddedWidth)
     }
     /// Bytes one call allocates.
-    public var workspaceBytes: Int { (filterFloats + workers * workerFloats) * MemoryLayout<Float>.stride }
+    package var workspaceBytes: Int { (filterFloats + workers * workerFloats) * MemoryLayout<Float>.stride }
 
     static func workerFloats(alphaSquared: Int, channels: Int, kBlock: Int, width: Int) -> Int {
         alphaSquared * (channels + kBlock) * width + 2 * alphaSquared * 8
@@ -104,7 +89,7 @@ public struct WinogradPlan: Sendable, Equatable {
 
     /// True for the convolutions Winograd F(m×m, 3×3) computes: 3×3 kernel, stride 1, dilation 1,
     /// one group. Any padding.
-    public static func isEligible(_ g: Conv2DGeometry) -> Bool {
+    package static func isEligible(_ g: Conv2DGeometry) -> Bool {
         g.kernelHeight == 3 && g.kernelWidth == 3 && g.options.stride == 1 && g.options.dilation == 1 && g.groups == 1
     }
 
@@ -112,10 +97,10 @@ public struct WinogradPlan: Sendable, Equatable {
     /// - Parameter panels: the panel GEMM's row and column panels (`WinogradPanelGEMM`): output
     ///   channel blocks then start on whole row panels, U is kept in its A-panel layout and V in
     ///   column panels.
-    public init?(_ g: Conv2DGeometry, tileSize: WinogradTileSize, threads: Int, workspaceBytesPerWorker: Int,
+    package init?(_ g: Conv2DGeometry, tileSize: WinogradTileSize, threads: Int, workspaceBytesPerWorker: Int,
                  workspaceLimitBytes: Int = .max, panels: WinogradPanels? = nil) {
         guard Self.isEligible(g) else { return nil }
-        let m = tileSize.transform.outputTile, alpha = tileSize.transform.inputTile
+        let m = tileSize.outputTile, alpha = tileSize.inputTile
         let alphaSquared = alpha * alpha
         let (c, k) = (g.inputChannels, g.outputChannels)
         outputTile = m
@@ -185,7 +170,7 @@ public struct WinogradPlan: Sendable, Equatable {
     /// The tile block and the output-channel block of work item `item` (of `blocks · kBlocks`):
     /// block-major, or with the panel GEMM channel-block-major, so that two workers start on
     /// different tile blocks and each then keeps its block's transformed input for its next item.
-    public func workItem(_ item: Int) -> (block: Int, kBlock: Int) {
+    package func workItem(_ item: Int) -> (block: Int, kBlock: Int) {
         filterPanels == nil ? (item / kBlocks, item % kBlocks) : (item % blocks, item / blocks)
     }
 

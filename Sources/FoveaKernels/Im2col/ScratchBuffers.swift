@@ -1,11 +1,13 @@
+import FoveaCore
+
 /// One 64-byte-aligned Float buffer per worker, freed when the owner goes away.
 /// The im2col drivers allocate one set per call; the buffers are the convolution's workspace.
-public final class ScratchBuffers: @unchecked Sendable {
+package final class ScratchBuffers: @unchecked Sendable {
     private let buffers: [UnsafeMutablePointer<Float>]
     /// Floats in each buffer.
-    public let capacity: Int
+    package let capacity: Int
 
-    public init(workers: Int, capacity: Int) {
+    package init(workers: Int, capacity: Int) {
         self.capacity = capacity
         buffers = (0..<max(workers, 1)).map { _ in
             UnsafeMutableRawPointer.allocate(
@@ -15,10 +17,10 @@ public final class ScratchBuffers: @unchecked Sendable {
     }
 
     /// The buffer of `worker`.
-    public subscript(worker: Int) -> UnsafeMutablePointer<Float> { buffers[worker] }
+    package subscript(worker: Int) -> UnsafeMutablePointer<Float> { buffers[worker] }
 
     /// Total bytes held.
-    public var byteCount: Int { buffers.count * capacity * MemoryLayout<Float>.stride }
+    package var byteCount: Int { buffers.count * capacity * MemoryLayout<Float>.stride }
 
     deinit { for buffer in buffers { buffer.deallocate() } }
 }

@@ -1,34 +1,26 @@
-/// The panel sizes of a GEMM micro-kernel, as `WinogradPlan` lays out U and V for it: A in panels
-/// of `rows` (MR) rows, B in panels of `columns` (NR) columns, the depth in blocks of `depth` (KC).
-public struct WinogradPanels: Sendable, Equatable {
-    public var rows: Int, columns: Int, depth: Int
-
-    public init(rows: Int, columns: Int, depth: Int) {
-        (self.rows, self.columns, self.depth) = (rows, columns, depth)
-    }
-}
+import FoveaCore
 
 /// A device's GEMM micro-kernel run straight on operands already in its panel layouts, for
 /// Winograd's α² products `M_ξ = U_ξ · V_ξ`: the filter transform writes U in the kernel's A
 /// layout (kept across calls), the input transform writes V in its B layout, so no GEMM packs
 /// anything. (With the device's serial GEMM instead, every tile block packed each ξ's U again —
 /// K × C values for 32–96 tiles — which is what made Winograd lose on small outputs.)
-public struct WinogradPanelGEMM: Sendable {
+package struct WinogradPanelGEMM: Sendable {
     /// `(a, filterRows, firstRow, rows, depth, b, columns, c, ldc)`:
     /// `C[0..<rows, 0..<columns] = A[firstRow..<firstRow+rows, 0..<depth] · B`, where A is a
     /// `filterRows × depth` operand in the A layout of `WinogradPlan.filterOffset` (`firstRow` a
     /// multiple of `panels.rows`) and B is `depth × columns` in panels of `panels.columns` columns
     /// (panel j at `b + j·depth·panels.columns`, row p of it at `+ p·panels.columns`). C is
     /// overwritten. The reduction over the depth must not depend on `rows`, `firstRow` or `columns`.
-    public typealias Multiply = @Sendable (
+    package typealias Multiply = @Sendable (
         _ a: UnsafePointer<Float>, _ filterRows: Int, _ firstRow: Int, _ rows: Int, _ depth: Int,
         _ b: UnsafePointer<Float>, _ columns: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) -> Void
 
-    public let panels: WinogradPanels
-    public let multiply: Multiply
+    package let panels: WinogradPanels
+    package let multiply: Multiply
 
-    public init(panels: WinogradPanels, multiply: @escaping Multiply) {
+    package init(panels: WinogradPanels, multiply: @escaping Multiply) {
         self.panels = panels
         self.multiply = multiply
     }

@@ -1,19 +1,21 @@
+import FoveaCore
+
 /// Steps 2 and 4 of `WinogradConvolution`: the input transform of a block of tiles and the output
 /// transform of its GEMM results. Tiles are numbered over the batch: tile t is image
 /// `t / (tilesHigh·tilesWide)`, tile row `ty`, tile column `tx`; its input patch is the α×α window
 /// at `(ty·m − padH, tx·m − padW)` (zeros outside the image) and its output the m×m window at
 /// `(ty·m, tx·m)`, clipped to P×Q. Eight tiles are transformed at once, one per `SIMD8` lane.
-public struct WinogradTiles: Sendable {
-    public let channels: Int, height: Int, width: Int
-    public let outputChannels: Int, outputHeight: Int, outputWidth: Int
-    public let paddingTop: Int, paddingLeft: Int
-    public let tilesWide: Int, tilesPerImage: Int
+package struct WinogradTiles: Sendable {
+    package let channels: Int, height: Int, width: Int
+    package let outputChannels: Int, outputHeight: Int, outputWidth: Int
+    package let paddingTop: Int, paddingLeft: Int
+    package let tilesWide: Int, tilesPerImage: Int
     /// The columns (tiles) per ξ of the transformed inputs, and the row stride of the GEMM products.
-    public let paddedWidth: Int
+    package let paddedWidth: Int
     /// The transformed inputs' columns per panel (`WinogradPlan.panelWidth`).
-    public let panelWidth: Int
+    package let panelWidth: Int
 
-    public init(geometry g: Conv2DGeometry, plan: WinogradPlan) {
+    package init(geometry g: Conv2DGeometry, plan: WinogradPlan) {
         channels = g.inputChannels
         height = g.inputHeight
         width = g.inputWidth
@@ -31,7 +33,7 @@ public struct WinogradTiles: Sendable {
     /// Where `V_ξ[c, j]` (column j of the block) sits in the transformed inputs: per ξ, panels of
     /// `panelWidth` columns, each `[C × panelWidth]` — with one panel, plain `[C × paddedWidth]` rows.
     @inline(__always)
-    public func inputOffset(xi: Int, channel c: Int, column j: Int) -> Int {
+    package func inputOffset(xi: Int, channel c: Int, column j: Int) -> Int {
         let (panel, inPanel) = j.quotientAndRemainder(dividingBy: panelWidth)
         return xi * channels * paddedWidth + (panel * channels + c) * panelWidth + inPanel
     }
@@ -45,7 +47,7 @@ public struct WinogradTiles: Sendable {
 
     /// `V_ξ[c, t − firstTile] = (Bᵀ d[c, t] B)_ξ` for tiles `firstTile..<firstTile+count`, into
     /// `v` at `inputOffset` (columns past `count`, up to a multiple of 8, get zeros).
-    public func transformInput<T: WinogradTransform>(
+    package func transformInput<T: WinogradTransform>(
         _: T.Type, _ x: UnsafePointer<Float>, firstTile: Int, count: Int, into v: UnsafeMutablePointer<Float>
     ) {
         let (m, alpha) = (T.outputTile, T.inputTile)
@@ -91,7 +93,7 @@ public struct WinogradTiles: Sendable {
 
     /// `y[n, k, window of tile t] = (Aᵀ M[k, t] A) + bias[k]` for the tiles of the block and the
     /// output channels `outputs`; `products` is `[α², rowStride, paddedWidth]`, row 0 being `outputs.lowerBound`.
-    public func transformOutput<T: WinogradTransform>(
+    package func transformOutput<T: WinogradTransform>(
         _: T.Type, _ products: UnsafePointer<Float>, rowStride: Int, firstTile: Int, count: Int,
         outputChannels outputs: Range<Int>, bias: UnsafePointer<Float>, epilogue: ConvolutionEpilogue,
         into y: UnsafeMutablePointer<Float>

@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// The three small matrices of a Winograd minimal-filtering algorithm F(m×m, 3×3) (Lavin & Gray,
 /// "Fast Algorithms for Convolutional Neural Networks", 2016). With α = m + 2, one m×m output
 /// tile `Y` of a 3×3 correlation of an α×α input patch `d` with a filter `g` is
@@ -9,7 +11,7 @@
 /// the α×α transformed tile). Each 1-D transform here is applied along the columns and then the
 /// rows of a tile; the lanes of `SIMD8` carry eight independent tiles. The conforming types are
 /// used only as metatypes (`T.self`), which the parallel workers capture: hence `SendableMetatype`.
-public protocol WinogradTransform: SendableMetatype {
+package protocol WinogradTransform: SendableMetatype {
     /// m: the side of the output tile.
     static var outputTile: Int { get }
     /// α = m + 2: the side of the input tile (and of the transformed tiles).
@@ -28,12 +30,12 @@ public protocol WinogradTransform: SendableMetatype {
 ///     Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
 ///     G  = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
 ///     Aᵀ = [1 1 1 0; 0 1 −1 −1]
-public enum WinogradF2x2: WinogradTransform {
-    public static var outputTile: Int { 2 }
-    public static var inputTile: Int { 4 }
+package enum WinogradF2x2: WinogradTransform {
+    package static var outputTile: Int { 2 }
+    package static var inputTile: Int { 4 }
 
     @inline(__always)
-    public static func input(_ d: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
+    package static func input(_ d: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
         let (d0, d1, d2, d3) = (d[0], d[s], d[2 * s], d[3 * s])
         out[0] = d0 - d2
         out[os] = d1 + d2
@@ -42,14 +44,14 @@ public enum WinogradF2x2: WinogradTransform {
     }
 
     @inline(__always)
-    public static func output(_ v: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
+    package static func output(_ v: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
         let (v0, v1, v2, v3) = (v[0], v[s], v[2 * s], v[3 * s])
         out[0] = v0 + v1 + v2
         out[os] = v1 - v2 - v3
     }
 
     @inline(__always)
-    public static func filter(_ g: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
+    package static func filter(_ g: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
         let (g0, g1, g2) = (g[0], g[s], g[2 * s])
         out[0] = g0
         out[os] = (g0 + g1 + g2) * 0.5
@@ -67,12 +69,12 @@ public enum WinogradF2x2: WinogradTransform {
 ///
 /// Scripts/winograd_matrices.py checks these (in float64) against direct
 /// correlation.
-public enum WinogradF4x4: WinogradTransform {
-    public static var outputTile: Int { 4 }
-    public static var inputTile: Int { 6 }
+package enum WinogradF4x4: WinogradTransform {
+    package static var outputTile: Int { 4 }
+    package static var inputTile: Int { 6 }
 
     @inline(__always)
-    public static func input(_ d: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
+    package static func input(_ d: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
         let (d0, d1, d2, d3, d4, d5) = (d[0], d[s], d[2 * s], d[3 * s], d[4 * s], d[5 * s])
         // Shared partial sums: rows 1/2 and 3/4 are sums and differences of the same two terms.
         let a = d4 - 4 * d2, b = d3 - 4 * d1
@@ -86,7 +88,7 @@ public enum WinogradF4x4: WinogradTransform {
     }
 
     @inline(__always)
-    public static func output(_ v: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
+    package static func output(_ v: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
         let (v0, v1, v2, v3, v4, v5) = (v[0], v[s], v[2 * s], v[3 * s], v[4 * s], v[5 * s])
         let sum12 = v1 + v2, difference12 = v1 - v2
         let sum34 = v3 + v4, difference34 = v3 - v4
@@ -97,7 +99,7 @@ public enum WinogradF4x4: WinogradTransform {
     }
 
     @inline(__always)
-    public static func filter(_ g: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
+    package static func filter(_ g: UnsafePointer<SIMD8<Float>>, _ s: Int, _ out: UnsafeMutablePointer<SIMD8<Float>>, _ os: Int) {
         let (g0, g1, g2) = (g[0], g[s], g[2 * s])
         let sum02 = g0 + g2
         let a = (sum02 + g1) * (-1 / 6 as Float), b = (sum02 - g1) * (-1 / 6 as Float)
@@ -108,5 +110,15 @@ public enum WinogradF4x4: WinogradTransform {
         out[3 * os] = c + d
         out[4 * os] = c - d
         out[5 * os] = g2
+    }
+}
+
+extension WinogradTileSize {
+    /// The transforms of this tile size.
+    package var transform: any WinogradTransform.Type {
+        switch self {
+        case .f2x2: WinogradF2x2.self
+        case .f4x4: WinogradF4x4.self
+        }
     }
 }

@@ -1,10 +1,12 @@
+import FoveaCore
+
 /// Runs one large GEMM on `threads` GCD workers by splitting it into independent blocks — of
 /// columns of C when C is wide, of rows when it is tall — each computed by a serial GEMM.
 /// Each element of C is reduced over k by one serial call. The blocks depend on m, n, k and
 /// `WorkGrain.items` only (a large product is split even at one thread), so every serial call,
 /// and hence every result bit, is the same at any thread count.
-public enum ParallelGEMM {
-    public static func run(
+package enum ParallelGEMM {
+    package static func run(
         threads: Int, serial: SerialGEMM,
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int,

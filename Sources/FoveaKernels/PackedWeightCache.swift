@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// Convolution weights prepared for a kernel — packed in the GEMM's A layout, or Winograd-transformed
 /// filters — kept across calls while the weight tensor is unchanged (`Tensor.contentStamp`), as
 /// inference engines prepare constant weights once. `Key.kernel` names the preparation.
@@ -8,21 +10,21 @@
 /// eviction churn). Entries are dropped oldest-used first beyond `limitBytes`, and the entries of
 /// a tensor's older contents are dropped when its new contents are stored. Thread-safe; the returned tensors are
 /// immutable values, so an entry evicted while a call uses it stays alive for that call.
-public final class PackedWeightCache: Sendable {
-    public struct Key: Hashable, Sendable {
-        public var contents: ContentStamp
-        public var kernel: String
-        public var rows: Int, depth: Int, groups: Int
+package final class PackedWeightCache: Sendable {
+    package struct Key: Hashable, Sendable {
+        package var contents: ContentStamp
+        package var kernel: String
+        package var rows: Int, depth: Int, groups: Int
 
-        public init(contents: ContentStamp, kernel: String, rows: Int, depth: Int, groups: Int) {
+        package init(contents: ContentStamp, kernel: String, rows: Int, depth: Int, groups: Int) {
             (self.contents, self.kernel, self.rows, self.depth, self.groups) = (contents, kernel, rows, depth, groups)
         }
     }
 
     /// The process-wide cache the backends use (256 MiB).
-    public static let shared = PackedWeightCache(limitBytes: 256 << 20)
+    package static let shared = PackedWeightCache(limitBytes: 256 << 20)
 
-    public let limitBytes: Int
+    package let limitBytes: Int
 
     private struct Entry {
         var packed: Tensor
@@ -39,10 +41,10 @@ public final class PackedWeightCache: Sendable {
 
     private let state = Lock(State())
 
-    public init(limitBytes: Int) { self.limitBytes = limitBytes }
+    package init(limitBytes: Int) { self.limitBytes = limitBytes }
 
     /// The stored packing for `key`, if any.
-    public func lookup(_ key: Key) -> Tensor? {
+    package func lookup(_ key: Key) -> Tensor? {
         state.withLock { state in
             guard var entry = state.entries[key] else { return nil }
             state.clock += 1
@@ -54,7 +56,7 @@ public final class PackedWeightCache: Sendable {
 
     /// Records that `key` was packed; true when this is its second time and a packing of `bytes`
     /// fits, i.e. when the caller should pack into a tensor and `store` it.
-    public func shouldStore(_ key: Key, bytes: Int) -> Bool {
+    package func shouldStore(_ key: Key, bytes: Int) -> Bool {
         guard bytes <= limitBytes else { return false }
         return state.withLock { state in
             if state.seen.remove(key) != nil { return true }
@@ -67,7 +69,7 @@ public final class PackedWeightCache: Sendable {
     /// Stores `packed` for `key`, dropping the entries of the same tensor's older contents (other
     /// preparations of the current contents stay) and evicting the least recently used entries
     /// beyond the limit.
-    public func store(_ packed: Tensor, for key: Key) {
+    package func store(_ packed: Tensor, for key: Key) {
         let bytes = packed.shape.count * MemoryLayout<Float>.stride
         state.withLock { state in
             for old in state.entries.keys where old.contents.identity == key.contents.identity && old.contents.version != key.contents.version {
@@ -85,10 +87,10 @@ public final class PackedWeightCache: Sendable {
     }
 
     /// Bytes of the stored packings.
-    public var storedBytes: Int { state.withLock { $0.bytes } }
+    package var storedBytes: Int { state.withLock { $0.bytes } }
 
     /// Drops every entry.
-    public func removeAll() {
+    package func removeAll() {
         state.withLock { state in
             state.entries.removeAll()
             state.seen.removeAll()

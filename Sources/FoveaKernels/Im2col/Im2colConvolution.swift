@@ -1,3 +1,5 @@
+import FoveaCore
+
 /// A single-threaded row-major sgemm, `C ← alpha·op(A)·op(B) + beta·C` (arguments as in
 /// `Device.gemm`). The im2col driver calls it from inside its GCD workers, so it must not start
 /// threads of its own.
@@ -11,14 +13,14 @@ public typealias SerialGEMM = @Sendable (
 /// Writes the im2col block of input channels `channels` and output positions `columns` of one image
 /// (arguments as in `Im2col.pack`, which is the default; a backend may bring a faster one that
 /// writes the same values).
-public typealias ColumnPacker = @Sendable (
+package typealias ColumnPacker = @Sendable (
     _ image: UnsafePointer<Float>, _ geometry: Conv2DGeometry,
     _ channels: Range<Int>, _ columns: Range<Int>, _ out: UnsafeMutablePointer<Float>
 ) -> Void
 
 /// Adds a column block back onto one image (arguments as in `Im2col.accumulate`, the default; a
 /// backend may bring a faster one that adds in the same order, so its sums are the same).
-public typealias ColumnAccumulator = @Sendable (
+package typealias ColumnAccumulator = @Sendable (
     _ columns: UnsafePointer<Float>, _ geometry: Conv2DGeometry,
     _ channels: Range<Int>, _ columnRange: Range<Int>, _ image: UnsafeMutablePointer<Float>
 ) -> Void
@@ -50,22 +52,22 @@ public typealias ColumnAccumulator = @Sendable (
 /// the workspace budget and `WorkGrain.items` only, never on the thread count; the threads only
 /// pick up items. So results are bit-identical at any thread count, whatever the serial GEMM.
 public struct Im2colConvolution: Sendable {
-    public let gemm: SerialGEMM
+    package let gemm: SerialGEMM
     /// Writes the column tiles (default `Im2col.pack`).
-    public let packColumns: ColumnPacker
+    package let packColumns: ColumnPacker
     /// Adds column tiles back onto images in backward-data (default `Im2col.accumulate`).
-    public let accumulateColumns: ColumnAccumulator
-    public let threads: Int
+    package let accumulateColumns: ColumnAccumulator
+    package let threads: Int
     /// The largest column tile one worker packs, in bytes (capped by `workspaceLimitBytes`).
-    public let workspaceBytesPerWorker: Int
+    package let workspaceBytesPerWorker: Int
     /// The most workspace one call allocates over all its workers, in bytes.
-    public let workspaceLimitBytes: Int
+    package let workspaceLimitBytes: Int
 
     public static let defaultWorkspaceBytesPerWorker = 8 << 20
     /// The default total workspace of one convolution call: 64 MiB.
     public static let defaultWorkspaceLimitBytes = 64 << 20
 
-    public init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
+    package init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
                 workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes, gemm: @escaping SerialGEMM,
                 packColumns: @escaping ColumnPacker = { Im2col.pack(image: $0, geometry: $1, channels: $2, columns: $3, into: $4) },
                 accumulateColumns: @escaping ColumnAccumulator = {
@@ -181,7 +183,7 @@ public struct Im2colConvolution: Sendable {
 
     /// The workspace bytes one call of `pass` allocates for `g`: one column-tile buffer per
     /// worker that runs (0 for pointwise layers).
-    public func workspaceBytes(for g: Conv2DGeometry, pass: ConvolutionPass) -> Int {
+    package func workspaceBytes(for g: Conv2DGeometry, pass: ConvolutionPass) -> Int {
         switch pass {
         case .forward:
             let plan = forwardPlan(g)
@@ -196,7 +198,7 @@ public struct Im2colConvolution: Sendable {
 
     /// `y = epilogue(W·col + bias)` tile by tile: each item multiplies its tile, then adds the
     /// bias and applies the epilogue to the block it just wrote, while it is still in cache.
-    public func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
+    package func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
                         geometry g: Conv2DGeometry) -> Tensor {
         var output = Tensor(zeros: g.outputShape)
         let pointwise = g.isPointwise
@@ -259,7 +261,7 @@ public struct Im2colConvolution: Sendable {
 
     // MARK: Backward data
 
-    public func backwardData(gradOutput: Tensor, weight: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+    package func backwardData(gradOutput: Tensor, weight: Tensor, geometry g: Conv2DGeometry) -> Tensor {
         var gradInput = Tensor(zeros: g.inputShape)
         let pointwise = g.isPointwise
         let kernelArea = g.kernelHeight * g.kernelWidth
@@ -314,7 +316,7 @@ public struct Im2colConvolution: Sendable {
 
     // MARK: Backward filter
 
-    public func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Conv2DFilterGradients {
+    package func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Conv2DFilterGradients {
         var gradWeight = Tensor(zeros: g.weightShape)
         let pointwise = g.isPointwise
         let kernelArea = g.kernelHeight * g.kernelWidth
