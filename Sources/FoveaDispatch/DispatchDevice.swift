@@ -84,7 +84,8 @@ public struct DispatchDevice: GEMMBackedDevice {
         case .shiftedImage:
             return shiftedImage.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
         case .direct:
-            return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+            return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry,
+                                            blocking: directConvolution.blocking(for: geometry))
         case .im2col:
             return convolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
         case .shiftedRows:
@@ -111,7 +112,8 @@ public struct DispatchDevice: GEMMBackedDevice {
         case .shiftedRows:
             weight = shiftedBackwardFilter.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
         case .direct:
-            weight = directBackwardFilter.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
+            weight = directBackwardFilter.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry,
+                                                         blocking: directBackwardFilter.blocking(for: geometry))
         case .im2col:
             return convolution.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
         default:

@@ -141,7 +141,7 @@ struct ShiftedImageConvolution: Sendable {
     func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  geometry g: Conv2DGeometry) -> Tensor {
         var output = Tensor(uninitialized: g.outputShape)  // every element is written below
-        let packed = weights.packedWeights(weight, geometry: g) ?? weights.packWeights(weight, geometry: g)
+        let packed = weights.cachedPackedWeights(weight, geometry: g) ?? weights.packWeights(weight, geometry: g)
         let table = offsets(g)
         let (m, planeSize) = (g.outputChannels, g.outputHeight * g.outputWidth)
         let (hz, wz) = (planeHeight(g), planeWidth(g))

@@ -52,8 +52,8 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
         let bytes = switch (algorithm, pass) {
         case (.shiftedImage, _): shiftedImage.workspaceBytes(g)
         case (.shiftedRows, _): shiftedRows.workspaceBytes(g)
-        case (.direct, .forward): direct.workspaceBytes(g)
-        case (.direct, _): directBackwardFilter.workspaceBytes(g)
+        case (.direct, .forward): direct.blocking(for: g).workspaceBytes
+        case (.direct, _): directBackwardFilter.blocking(for: g).workspaceBytes
         default: im2col.workspaceBytes(for: g, pass: pass)
         }
         return ConvolutionPlan(algorithm: algorithm, pass: pass, workspaceBytes: bytes)
