@@ -82,7 +82,8 @@ public struct DispatchDevice: GEMMBackedDevice {
         case .winograd4, .winograd2:
             return winograd.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry, plan: plan.winograd!)
         case .shiftedImage:
-            return shiftedImage.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+            return shiftedImage.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry,
+                                       blocking: shiftedImage.blocking(for: geometry))
         case .direct:
             return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry,
                                             blocking: directConvolution.blocking(for: geometry))

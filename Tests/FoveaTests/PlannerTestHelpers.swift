@@ -35,3 +35,10 @@ extension DirectGEMMBackwardFilter {
         backwardFilter(gradOutput: gradOutput, input: input, geometry: g, blocking: blocking(for: g))
     }
 }
+
+extension ShiftedImageConvolution {
+    /// `forward` with this driver's blocking for `g` (the device passes its plan's).
+    func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none, geometry g: Conv2DGeometry) -> Tensor {
+        forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, blocking: blocking(for: g))
+    }
+}

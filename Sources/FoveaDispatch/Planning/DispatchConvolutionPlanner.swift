@@ -50,7 +50,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
             return GEMMConvolutionPlanner.winogradPlan(winograd.tilePlan(for: h, tileSize: tileSize)!, pass: pass)
         }
         let bytes = switch (algorithm, pass) {
-        case (.shiftedImage, _): shiftedImage.workspaceBytes(g)
+        case (.shiftedImage, _): shiftedImage.blocking(for: g).workspaceBytes
         case (.shiftedRows, _): shiftedRows.workspaceBytes(g)
         case (.direct, .forward): direct.blocking(for: g).workspaceBytes
         case (.direct, _): directBackwardFilter.blocking(for: g).workspaceBytes
