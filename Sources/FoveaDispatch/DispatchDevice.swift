@@ -111,7 +111,8 @@ public struct DispatchDevice: GEMMBackedDevice {
         let weight: Tensor
         switch plan.algorithm {
         case .shiftedRows:
-            weight = shiftedBackwardFilter.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
+            weight = shiftedBackwardFilter.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry,
+                                                          blocking: shiftedBackwardFilter.blocking(for: geometry))
         case .direct:
             weight = directBackwardFilter.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry,
                                                          blocking: directBackwardFilter.blocking(for: geometry))

@@ -42,3 +42,10 @@ extension ShiftedImageConvolution {
         forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, blocking: blocking(for: g))
     }
 }
+
+extension ShiftedImageBackwardFilter {
+    /// `backwardFilter` with this driver's blocking for `g` (the device passes its plan's).
+    func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+        backwardFilter(gradOutput: gradOutput, input: input, geometry: g, blocking: blocking(for: g))
+    }
+}

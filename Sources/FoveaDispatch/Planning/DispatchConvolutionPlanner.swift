@@ -51,7 +51,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
         }
         let bytes = switch (algorithm, pass) {
         case (.shiftedImage, _): shiftedImage.blocking(for: g).workspaceBytes
-        case (.shiftedRows, _): shiftedRows.workspaceBytes(g)
+        case (.shiftedRows, _): shiftedRows.blocking(for: g).workspaceBytes
         case (.direct, .forward): direct.blocking(for: g).workspaceBytes
         case (.direct, _): directBackwardFilter.blocking(for: g).workspaceBytes
         default: im2col.workspaceBytes(for: g, pass: pass)
