@@ -73,7 +73,7 @@ struct ShiftedImageBackwardFilter: Sendable {
 
     /// Stride 1, one group, the AVX-512 kernel, 32-bit row offsets, and the workspace of one worker
     /// within the limit — one, not `threads`: which path runs must not depend on the thread count
-    /// (the paths round differently); more workers run only as far as the limit affords (`workers`).
+    /// (the paths round differently); more workers run only as far as the limit affords (`Blocking.workers`).
     func handles(_ g: Conv2DGeometry) -> Bool {
         kernel.isAVX512 && kernel.mr == 12 && kernel.nr == 32 && g.options.stride == 1 && g.groups == 1
             && g.batch > 0 && g.outputHeight > 0 && g.outputWidth > 0

@@ -25,7 +25,7 @@ import FoveaCore
 /// the output; otherwise each block of columns goes through a per-worker staging block from which
 /// the valid columns are copied (with the bias and the fused activation).
 ///
-/// **Split**: (image, block of `blockColumns(g)` virtual columns) items, each a whole GEMM column
+/// **Split**: (image, block of `Blocking.blockColumns` virtual columns) items, each a whole GEMM column
 /// block with every depth block in order, so every output element is reduced by the same
 /// micro-kernel calls whatever the thread count.
 struct ShiftedImageConvolution: Sendable {
@@ -90,7 +90,7 @@ struct ShiftedImageConvolution: Sendable {
 
     /// One group, the AVX-512 12×32 kernel, 32-bit offsets, and the workspace of one worker within
     /// the limit — one, not `threads`: which path runs must not depend on the thread count (the
-    /// paths round differently); more workers run only as far as the limit affords (`workers`).
+    /// paths round differently); more workers run only as far as the limit affords (`Blocking.workers`).
     func handles(_ g: Conv2DGeometry) -> Bool {
         kernel.isAVX512 && kernel.mr == 12 && kernel.nr == 32 && g.groups == 1
             && phasePlaneFloats(g) < Int(Int32.max) && sharedBytes(g) + stagingBytesPerWorker(g) <= workspaceLimitBytes
