@@ -32,9 +32,49 @@ struct DirectGEMMBackwardFilter: Sendable {
     /// the rounding) is the same at any thread count.
     static let minimumPanels = 4
 
+    /// How a backward-filter call of `g` is split among workers, from `blocking(for:)` (the
+    /// planner keeps it in the plan). The panels of a group's C/g·R·S GEMM columns are
+    /// `panels = ⌈C/g·R·S / 32⌉`.
+    enum Blocking: Equatable, Sendable {
+        /// The tap split: each group's columns in `parts` blocks of `panelsPerPart` panels,
+        /// parts = min(panels, max(1, ⌈2·threads / groups⌉)), panelsPerPart = ⌈panels / parts⌉.
+        case taps(parts: Int, panelsPerPart: Int)
+        /// The position split: the batch's N·P·Q (image, position) pairs in `stretches`
+        /// (`WorkGrain.items`) stretches of `length` = ⌈N·P·Q / stretches⌉, each summed into its
+        /// own partial ∂W of `partialFloats` = K · C/g·R·S floats.
+        case positions(stretches: Int, length: Int, partialFloats: Int)
+
+        var splitsTaps: Bool {
+            if case .taps = self { true } else { false }
+        }
+
+        /// The workspace one call allocates: the position split's partial sums,
+        /// stretches · partialFloats · 4 bytes (the per-thread panel scratch, 32 × KC floats, is
+        /// reused across calls).
+        var workspaceBytes: Int {
+            switch self {
+            case .taps: 0
+            case .positions(let stretches, _, let partialFloats): stretches * partialFloats * MemoryLayout<Float>.stride
+            }
+        }
+    }
+
     /// Taken for every layer whose workspace fits the limit, AVX-512 kernel only.
     func handles(_ g: Conv2DGeometry) -> Bool {
-        kernel.isAVX512 && kernel.nr == 32 && workspaceBytes(g) <= workspaceLimitBytes
+        kernel.isAVX512 && kernel.nr == 32 && blocking(for: g).workspaceBytes <= workspaceLimitBytes
+    }
+
+    /// The split of a call of `g`: by taps where `splitsTaps`, else by positions. Whether the
+    /// taps are split does not depend on the thread count; the tap split's parts do.
+    func blocking(for g: Conv2DGeometry) -> Blocking {
+        let panels = panels(g)
+        guard splitsTaps(g) else {
+            let stretches = WorkGrain.items
+            return .positions(stretches: stretches, length: (g.batch * g.columnCount + stretches - 1) / stretches,
+                              partialFloats: partialFloats(g))
+        }
+        let parts = min(panels, max(1, (2 * threads + g.groups - 1) / g.groups))
+        return .taps(parts: parts, panelsPerPart: (panels + parts - 1) / parts)
     }
 
     /// The partial sums the position split may take and still be preferred to the tap split: the
@@ -51,16 +91,14 @@ struct DirectGEMMBackwardFilter: Sendable {
     /// (`defaultSmallPartialsBytes`), and for 1×1 layers whose stretches reach a full depth block (`kc`
     /// positions: split by taps, each part would pack all of ∂y again for a GEMM only C/parts
     /// columns wide); otherwise taps, given at least `minimumPanels` tap panels to share.
-    func splitsTaps(_ g: Conv2DGeometry) -> Bool {
-        if partialsBytes(g) <= smallPartialsBytes { return false }
+    private func splitsTaps(_ g: Conv2DGeometry) -> Bool {
+        if WorkGrain.items * partialFloats(g) * MemoryLayout<Float>.stride <= smallPartialsBytes { return false }
         if g.isPointwise && (g.batch * g.columnCount + WorkGrain.items - 1) / WorkGrain.items >= kernel.kc { return false }
         return panels(g) * g.groups >= Self.minimumPanels
     }
 
-    /// Bytes of the position split's partial sums: one ∂W per stretch.
-    private func partialsBytes(_ g: Conv2DGeometry) -> Int {
-        WorkGrain.items * g.groups * g.outputChannelsPerGroup * g.columnRows * MemoryLayout<Float>.stride
-    }
+    /// K · C/g·R·S: the floats of one ∂W (one partial sum of the position split).
+    private func partialFloats(_ g: Conv2DGeometry) -> Int { g.groups * g.outputChannelsPerGroup * g.columnRows }
 
     private func panels(_ g: Conv2DGeometry) -> Int { (g.columnRows + 31) / 32 }
 
@@ -123,24 +161,22 @@ struct DirectGEMMBackwardFilter: Sendable {
         }
     }
 
-    /// The workspace one call allocates: the partial sums of the position split (the per-thread
-    /// panel scratch, 32 × KC Floats, is reused across calls).
-    func workspaceBytes(_ g: Conv2DGeometry) -> Int {
-        splitsTaps(g) ? 0 : partialsBytes(g)
+    /// ∂W `[K, C/g, R, S]` of `g` from ∂y and x, split as `blocking` (`blocking(for: g)`) says.
+    func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+        switch blocking {
+        case .taps(let parts, let panelsPerPart):
+            byTaps(gradOutput: gradOutput, input: input, geometry: g, parts: parts, panelsPerPart: panelsPerPart)
+        case .positions(let stretches, let length, let partialFloats):
+            byPositions(gradOutput: gradOutput, input: input, geometry: g, stretches: stretches, length: length,
+                        partialFloats: partialFloats)
+        }
     }
 
-    func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {
-        splitsTaps(g) ? byTaps(gradOutput: gradOutput, input: input, geometry: g)
-                      : byPositions(gradOutput: gradOutput, input: input, geometry: g)
-    }
-
-    private func byTaps(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+    /// Work item (group, part) sums its `panelsPerPart` panels of ∂W over every image in order.
+    private func byTaps(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry, parts: Int, panelsPerPart: Int) -> Tensor {
         // Every element is written (stored at image 0), so only an empty batch needs zeros.
         var gradWeight = g.batch > 0 ? Tensor(uninitialized: g.weightShape) : Tensor(zeros: g.weightShape)
         let (m, n, positions) = (g.outputChannelsPerGroup, g.columnRows, g.columnCount)
-        let panels = panels(g)
-        let parts = min(panels, max(1, (2 * threads + g.groups - 1) / g.groups))
-        let panelsPerPart = (panels + parts - 1) / parts
         withOperands(gradOutput: gradOutput, input: input, geometry: g, output: &gradWeight) { operands, dw in
             Parallel.forEach(g.groups * parts, threads: threads) { _, item in
                 let (group, part) = (item / parts, item % parts)
@@ -156,12 +192,12 @@ struct DirectGEMMBackwardFilter: Sendable {
         return gradWeight
     }
 
-    private func byPositions(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+    /// Work item (stretch, group) sums its stretch of (image, position) pairs into its partial ∂W;
+    /// then ∂W is the sum of the partials in stretch order (`sum`).
+    private func byPositions(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry, stretches: Int, length stretch: Int,
+                             partialFloats resultSize: Int) -> Tensor {
         let (m, n, positions) = (g.outputChannelsPerGroup, g.columnRows, g.columnCount)
-        let stretches = WorkGrain.items
         let total = g.batch * positions
-        let stretch = (total + stretches - 1) / stretches
-        let resultSize = g.groups * m * n
         var partials = Tensor(zeros: [stretches * resultSize])
         withOperands(gradOutput: gradOutput, input: input, geometry: g, output: &partials) { operands, partials in
             Parallel.forEach(stretches * g.groups, threads: threads) { _, item in
@@ -178,8 +214,13 @@ struct DirectGEMMBackwardFilter: Sendable {
                 }
             }
         }
-        // ∂W = Σ partials, in stretch order (empty stretches stayed zero).
-        var gradWeight = Tensor(uninitialized: g.weightShape)
+        return sum(partials, stretches: stretches, into: g.weightShape)
+    }
+
+    /// ∂W = Σ partials, in stretch order (empty stretches stayed zero).
+    private func sum(_ partials: Tensor, stretches: Int, into shape: Shape) -> Tensor {
+        let resultSize = shape.count
+        var gradWeight = Tensor(uninitialized: shape)
         partials.withUnsafeBufferPointer { partials in
             gradWeight.withUnsafeMutableBufferPointer { dw in
                 for i in 0..<resultSize { dw[i] = partials[i] }

@@ -28,20 +28,57 @@ struct DirectGEMMConvolution: Sendable {
 
     /// `units` (image, group) GEMMs, each cut into `parts` blocks of `partSize` columns
     /// (`byColumns`) or rows; `items = units · parts`.
-    struct Split: Equatable {
+    struct Split: Equatable, Sendable {
         var units: Int, parts: Int, byColumns: Bool, partSize: Int
         var items: Int { units * parts }
+    }
+
+    /// What a forward call of `g` runs with, from `blocking(for:)` (the planner keeps it in the plan).
+    struct Blocking: Equatable, Sendable {
+        /// Whether the images of the batch are the columns of one GEMM per group
+        /// (`imagesAsColumns(_:)`: AVX-512 packer, N > 1, P·Q < 1024, staging within the limit).
+        var imagesAsColumns: Bool
+        /// n, the columns of each GEMM: P·Q, or N·P·Q with images as columns.
+        var columnsPerGEMM: Int
+        /// The work items: units = (imagesAsColumns ? 1 : N)·groups GEMMs, each cut into parts
+        /// blocks (`split(units:m:n:k:)`, parts = threads / gcd(units, threads) or 1).
+        var split: Split
+        /// Whether the call packs the weights once for all its GEMMs: where the weights would be
+        /// packed again (one GEMM per image at N > 1, or n > `nc` columns) and
+        /// packedWeightBytes + stagingBytes ≤ `workspaceLimitBytes`.
+        var packsWeightsOnce: Bool
+        /// Bytes of the weights packed in the GEMM's A layout: groups · ⌈K/g⌉_MR · C/g·R·S · 4.
+        var packedWeightBytes: Int
+        /// Bytes of the staging output [K × N·P·Q] with images as columns (N·K·P·Q · 4), else 0.
+        var stagingBytes: Int
+
+        /// The workspace one forward call allocates: the staging output, and the packed weights
+        /// when `packsWeightsOnce`.
+        var workspaceBytes: Int { stagingBytes + (packsWeightsOnce ? packedWeightBytes : 0) }
     }
 
     /// Packing one element costs about this many flops of micro-kernel time (a rough model used
     /// only to choose between splitting rows or columns).
     static let packingCostInFlops = 32.0
 
-    func split(_ g: Conv2DGeometry) -> Split {
-        let gemms = imagesAsColumns(g) ? 1 : g.batch
-        return split(units: gemms * g.groups, m: g.outputChannelsPerGroup, n: columnsPerGEMM(g), k: Double(g.columnRows))
+    /// The blocking of a forward call of `g` at `threads`: only `split` depends on the thread count.
+    func blocking(for g: Conv2DGeometry) -> Blocking {
+        let batched = imagesAsColumns(g)
+        let n = g.columnCount * (batched ? g.batch : 1)
+        let packedWeightBytes = packedWeightBytes(g)
+        let stagingBytes = batched ? outputBytes(g) : 0
+        let repacked = batched ? n > kernel.nc : (g.batch > 1 || g.columnCount > kernel.nc)
+        return Blocking(
+            imagesAsColumns: batched, columnsPerGEMM: n,
+            split: split(units: (batched ? 1 : g.batch) * g.groups, m: g.outputChannelsPerGroup, n: n, k: Double(g.columnRows)),
+            packsWeightsOnce: repacked && packedWeightBytes + stagingBytes <= workspaceLimitBytes,
+            packedWeightBytes: packedWeightBytes, stagingBytes: stagingBytes)
     }
 
+    /// Whole GEMMs when the `units` divide evenly among the workers; otherwise each unit's m × n
+    /// GEMM cut into `parts` blocks of columns (whole NR panels) or rows (whole MR panels),
+    /// whichever leaves the largest block cheapest in padded flops plus packing
+    /// (`packingCostInFlops` per packed element), or whole GEMMs when neither is cheaper.
     private func split(units: Int, m: Int, n: Int, k: Double) -> Split {
         let (mr, nr) = (kernel.mr, kernel.nr)
         let parts = threads / greatestCommonDivisor(units, threads)
@@ -62,40 +99,38 @@ struct DirectGEMMConvolution: Sendable {
             : Split(units: units, parts: parts, byColumns: false, partSize: rowSize)
     }
 
-    /// `y = epilogue(conv(x, w) + bias)`: every work item's GEMM (`DirectGEMMForwardCall.run`,
-    /// the bias and the epilogue applied to each output tile right after its last depth block),
-    /// then, with images as columns, the staged result copied into NCHW (`unstage`).
+    /// `y = epilogue(conv(x, w) + bias)` with `blocking` (`blocking(for: g)`): every work item's
+    /// GEMM (`DirectGEMMForwardCall.run`, the bias and the epilogue applied to each output tile
+    /// right after its last depth block), then, with images as columns, the staged result copied
+    /// into NCHW (`unstage`).
     func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
-                 geometry g: Conv2DGeometry) -> Tensor {
-        let split = split(g)
+                 geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
         // The GEMMs write `staging` (every element): the output itself, or with images as columns
         // [K × N·P·Q]. (Not a copy of `output`: that would share its storage and copy it on the first write.)
-        let batched = imagesAsColumns(g)
-        var staging = Tensor(uninitialized: batched ? [g.outputChannels * columnsPerGEMM(g)] : g.outputShape)
+        var staging = Tensor(uninitialized: blocking.imagesAsColumns ? [g.outputChannels * blocking.columnsPerGEMM] : g.outputShape)
         // The weights already in the GEMM's A layout (kept from earlier calls, or packed once for
         // this one), or nil: then each GEMM packs its blocks into its L2-resident buffer.
-        let packed = packedWeights(weight, geometry: g)
+        let packed = cachedPackedWeights(weight, geometry: g) ?? (blocking.packsWeightsOnce ? packWeights(weight, geometry: g) : nil)
         let biasValues = bias.map { bias in bias.withUnsafeBufferPointer { Array($0) } }
         input.withUnsafeBufferPointer { x in
             (packed ?? weight).withUnsafeBufferPointer { wt in
                 staging.withUnsafeMutableBufferPointer { y in
                     let call = DirectGEMMForwardCall(
-                        geometry: g, split: split, kernel: kernel, input: x.baseAddress!, weights: wt.baseAddress!,
+                        geometry: g, split: blocking.split, kernel: kernel, input: x.baseAddress!, weights: wt.baseAddress!,
                         weightsArePacked: packed != nil, output: y.baseAddress!, bias: biasValues, activation: activation,
-                        m: g.outputChannelsPerGroup, n: columnsPerGEMM(g), k: g.columnRows,
+                        m: g.outputChannelsPerGroup, n: blocking.columnsPerGEMM, k: g.columnRows,
                         pointwise: !kernel.isAVX512 && g.isPointwise)
-                    Parallel.forEach(split.items, threads: threads) { _, item in call.run(item: item) }
+                    Parallel.forEach(blocking.split.items, threads: threads) { _, item in call.run(item: item) }
                 }
             }
         }
-        return batched ? unstage(staging, geometry: g) : staging
+        return blocking.imagesAsColumns ? unstage(staging, geometry: g, columnsPerGEMM: blocking.columnsPerGEMM) : staging
     }
 
     /// `staging[k, image·P·Q + j]` (images as columns) → `output[image, k, j]`, parallel over output channels.
-    private func unstage(_ staging: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+    private func unstage(_ staging: Tensor, geometry g: Conv2DGeometry, columnsPerGEMM n: Int) -> Tensor {
         var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let positions = g.columnCount
-        let n = columnsPerGEMM(g)
         staging.withUnsafeBufferPointer { staged in
             output.withUnsafeMutableBufferPointer { y in
                 let (staged, y) = (SendablePointer(staged.baseAddress!), SendablePointer(y.baseAddress!))
@@ -112,21 +147,18 @@ struct DirectGEMMConvolution: Sendable {
 }
 
 extension DirectGEMMConvolution {
-    /// The weights packed for this call: kept from an earlier call with the same weight contents
-    /// (`weightCache`), packed now and kept (the second time these contents are packed), packed
-    /// now for this call only (`packsWeightsOnce`), or nil (each GEMM packs its blocks itself).
-    func packedWeights(_ weight: Tensor, geometry g: Conv2DGeometry) -> Tensor? {
-        if let cache = weightCache {
-            let key = PackedWeightCache.Key(contents: weight.contentStamp, kernel: kernel.name,
-                                            rows: g.outputChannelsPerGroup, depth: g.columnRows, groups: g.groups)
-            if let kept = cache.lookup(key) { return kept }
-            if cache.shouldStore(key, bytes: packedWeightBytes(g)) {
-                let packed = packWeights(weight, geometry: g)
-                cache.store(packed, for: key)
-                return packed
-            }
-        }
-        return packsWeightsOnce(g) ? packWeights(weight, geometry: g) : nil
+    /// The weights in the GEMM's A layout from `weightCache`: kept from an earlier call with the
+    /// same weight contents, or packed now and kept (the second time these contents are packed);
+    /// nil when the cache has not got them and does not keep them now.
+    func cachedPackedWeights(_ weight: Tensor, geometry g: Conv2DGeometry) -> Tensor? {
+        guard let cache = weightCache else { return nil }
+        let key = PackedWeightCache.Key(contents: weight.contentStamp, kernel: kernel.name,
+                                        rows: g.outputChannelsPerGroup, depth: g.columnRows, groups: g.groups)
+        if let kept = cache.lookup(key) { return kept }
+        guard cache.shouldStore(key, bytes: packedWeightBytes(g)) else { return nil }
+        let packed = packWeights(weight, geometry: g)
+        cache.store(packed, for: key)
+        return packed
     }
 
     /// Bytes of the weights packed in the GEMM's A layout: groups · (m rounded up to MR) · C·R·S Floats.
@@ -140,30 +172,14 @@ extension DirectGEMMConvolution {
     /// 8 images' 1352 and 392 fill 98% and 94%) — AVX-512 packer only (it follows the columns
     /// into the next image), with the staging output within `workspaceLimitBytes`. Every output
     /// element is reduced by the same micro-kernel calls either way, so the results are the same.
-    func imagesAsColumns(_ g: Conv2DGeometry) -> Bool {
+    private func imagesAsColumns(_ g: Conv2DGeometry) -> Bool {
         kernel.isAVX512 && g.batch > 1 && g.columnCount < 1024
             && g.batch * g.inputChannels * g.inputHeight * g.inputWidth <= Int(Int32.max)
-            && stagingBytes(g) <= workspaceLimitBytes
+            && outputBytes(g) <= workspaceLimitBytes
     }
 
-    /// Columns of each GEMM: P·Q, or N·P·Q with images as columns.
-    func columnsPerGEMM(_ g: Conv2DGeometry) -> Int { g.columnCount * (imagesAsColumns(g) ? g.batch : 1) }
-
-    private func stagingBytes(_ g: Conv2DGeometry) -> Int { g.outputShape.count * MemoryLayout<Float>.stride }
-
-    /// Whether a call packs the weights once (several GEMMs per group — one per image — or GEMMs
-    /// wider than `nc`), with everything it allocates within `workspaceLimitBytes`.
-    func packsWeightsOnce(_ g: Conv2DGeometry) -> Bool {
-        let batched = imagesAsColumns(g)
-        let repacked = batched ? columnsPerGEMM(g) > kernel.nc : (g.batch > 1 || g.columnCount > kernel.nc)
-        return repacked && packedWeightBytes(g) + (batched ? stagingBytes(g) : 0) <= workspaceLimitBytes
-    }
-
-    /// The workspace one forward call allocates: the staging output with images as columns, and
-    /// the packed weights when `packsWeightsOnce`.
-    func workspaceBytes(_ g: Conv2DGeometry) -> Int {
-        (imagesAsColumns(g) ? stagingBytes(g) : 0) + (packsWeightsOnce(g) ? packedWeightBytes(g) : 0)
-    }
+    /// N·K·P·Q · 4: the output's bytes.
+    private func outputBytes(_ g: Conv2DGeometry) -> Int { g.outputShape.count * MemoryLayout<Float>.stride }
 
     /// The weights of every group packed once for the whole call, in the GEMM's A layout: per group,
     /// per depth block of `kc` (from depth d, length L = min(kc, k − d)), `⌈m/mr⌉` panels of

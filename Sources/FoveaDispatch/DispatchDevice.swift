@@ -21,7 +21,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     public let algorithms: ConvolutionAlgorithmOverride
     /// The convolution rules, holding the drivers they choose between.
     let planner: DispatchConvolutionPlanner
-    let plans = ConvolutionPlanCache()
+    let plans = ConvolutionPlanCache<DispatchConvolutionPlan>()
 
     /// - Parameters:
     ///   - workspaceBytesPerWorker: the largest im2col tile one worker packs (default 8 MiB).
@@ -79,7 +79,19 @@ public struct DispatchDevice: GEMMBackedDevice {
     var shiftedBackwardFilter: ShiftedImageBackwardFilter { planner.shiftedRows }
 
     public func convolutionPlan(for g: Conv2DGeometry, pass: ConvolutionPass) throws -> ConvolutionPlan {
-        try plans.plan(for: g, pass: pass) { try planner.plan(for: g, pass: pass, forcing: algorithms) }
+        try dispatchPlan(for: g, pass: pass).plan
+    }
+
+    /// The plan, with its driver's blocking, this device runs for `pass` of `g` (made once, then kept).
+    /// - Throws: `FoveaError` when an algorithm forced for `pass` cannot run `g`.
+    func dispatchPlan(for g: Conv2DGeometry, pass: ConvolutionPass) throws -> DispatchConvolutionPlan {
+        try plans.plan(for: g, pass: pass) { try planner.dispatchPlan(for: g, pass: pass, forcing: algorithms) }
+    }
+
+    /// `dispatchPlan` for an operation that cannot throw: a forced algorithm that cannot run `g`
+    /// stops the program with the planner's message (layers call `checkConvolutionPlan` first).
+    private func requiredPlan(for g: Conv2DGeometry, pass: ConvolutionPass) -> DispatchConvolutionPlan {
+        do { return try dispatchPlan(for: g, pass: pass) } catch { fatalError("Fovea: \(error)") }
     }
 
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry) -> Tensor {
@@ -88,45 +100,48 @@ public struct DispatchDevice: GEMMBackedDevice {
 
     /// Runs the plan's forward: `winograd4`/`winograd2`, `shifted-image`, `direct` or `im2col`.
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
-        let plan = requiredConvolutionPlan(for: geometry, pass: .forward)
-        switch plan.algorithm {
-        case .winograd4, .winograd2:
-            return winograd.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry, plan: plan.winograd!)
-        case .shiftedImage:
-            return shiftedImage.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
-        case .direct:
-            return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+        let plan = requiredPlan(for: geometry, pass: .forward)
+        switch plan.blocking {
+        case .winograd(let tiles):
+            return winograd.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry, plan: tiles)
+        case .shiftedImage(let blocking):
+            return shiftedImage.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry, blocking: blocking)
+        case .direct(let blocking):
+            return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry, blocking: blocking)
         case .im2col:
             return convolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
-        case .shiftedRows:
-            preconditionFailure("DispatchDevice: the planner chose \(plan.algorithm) for forward")
+        case .directBackwardFilter, .shiftedRows:
+            preconditionFailure("DispatchDevice: the planner chose \(plan.plan.algorithm) for forward")
         }
     }
 
     /// Runs the plan's backward-data: `winograd4`/`winograd2` or `im2col` (GEMM + col2im).
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
-        let plan = requiredConvolutionPlan(for: geometry, pass: .backwardData)
-        if let tiles = plan.winograd {
+        let plan = requiredPlan(for: geometry, pass: .backwardData)
+        switch plan.blocking {
+        case .winograd(let tiles):
             return winograd.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry, plan: tiles)
+        case .im2col:
+            return convolution.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
+        default:
+            preconditionFailure("DispatchDevice: the planner chose \(plan.plan.algorithm) for backward-data")
         }
-        precondition(plan.algorithm == .im2col, "DispatchDevice: the planner chose \(plan.algorithm) for backward-data")
-        return convolution.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
     }
 
     /// Runs the plan's backward-filter: `shifted-rows`, `direct` (both with the bias gradient
     /// summed separately) or `im2col`.
     public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {
-        let plan = requiredConvolutionPlan(for: geometry, pass: .backwardFilter)
+        let plan = requiredPlan(for: geometry, pass: .backwardFilter)
         let weight: Tensor
-        switch plan.algorithm {
-        case .shiftedRows:
-            weight = shiftedBackwardFilter.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
-        case .direct:
-            weight = directBackwardFilter.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
+        switch plan.blocking {
+        case .shiftedRows(let blocking):
+            weight = shiftedBackwardFilter.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry, blocking: blocking)
+        case .directBackwardFilter(let blocking):
+            weight = directBackwardFilter.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry, blocking: blocking)
         case .im2col:
             return convolution.backwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
         default:
-            preconditionFailure("DispatchDevice: the planner chose \(plan.algorithm) for backward-filter")
+            preconditionFailure("DispatchDevice: the planner chose \(plan.plan.algorithm) for backward-filter")
         }
         return Conv2DFilterGradients(weight: weight, bias: Im2colConvolution.biasGradient(gradOutput, geometry: geometry, threads: threadCount))
     }

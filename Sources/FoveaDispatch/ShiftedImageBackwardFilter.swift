@@ -37,9 +37,44 @@ struct ShiftedImageBackwardFilter: Sendable {
         ShiftedImageConvolution(threads: threads, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
     }
 
+    /// What a backward-filter call of `g` runs with, from `blocking(for:)` (the planner keeps it in the plan).
+    struct Blocking: Equatable, Sendable {
+        /// Whether the image has padding (then a zero-padded copy is made), else it is read as it is.
+        var isPadded: Bool
+        /// Hp = H + 2·padH and Wp = W + 2·padW: the padded image's plane size.
+        var planeHeight: Int, planeWidth: Int
+        /// C·Hp·Wp: the floats of one padded image.
+        var imageFloats: Int
+        /// (P − 1)·Wp + Q: the virtual positions of one image (the GEMM depth per image).
+        var virtualPositions: Int
+        /// ⌈C·R·S / 12⌉: the 12-row panels of ∂Wᵀ, shared among the workers in contiguous runs.
+        var panels: Int
+        /// ⌈K/32⌉·32·kc: the floats of one worker's B panels (∂yᵀ of one depth block).
+        var panelFloats: Int
+        /// The floats a call takes whatever its workers: the padded images (N·imageFloats, when
+        /// isPadded) and ∂Wᵀ (C·R·S·K).
+        var sharedFloats: Int
+        /// Workers: min(threads, panels, the B panels the workspace limit affords beside
+        /// sharedFloats), at least 1.
+        var workers: Int
+
+        /// (sharedFloats + workers · panelFloats) · 4.
+        var workspaceBytes: Int { (sharedFloats + workers * panelFloats) * MemoryLayout<Float>.stride }
+    }
+
+    /// The blocking of a call of `g`: `workers` follows the thread count.
+    func blocking(for g: Conv2DGeometry) -> Blocking {
+        let planes = self.planes
+        let width = planes.planeWidth(g)
+        return Blocking(
+            isPadded: isPadded(g), planeHeight: planes.planeHeight(g), planeWidth: width, imageFloats: planes.phasePlaneFloats(g),
+            virtualPositions: (g.outputHeight - 1) * width + g.outputWidth, panels: (g.columnRows + 11) / 12,
+            panelFloats: panelFloats(g), sharedFloats: sharedFloats(g), workers: workers(g))
+    }
+
     /// Stride 1, one group, the AVX-512 kernel, 32-bit row offsets, and the workspace of one worker
     /// within the limit — one, not `threads`: which path runs must not depend on the thread count
-    /// (the paths round differently); more workers run only as far as the limit affords (`workers`).
+    /// (the paths round differently); more workers run only as far as the limit affords (`Blocking.workers`).
     func handles(_ g: Conv2DGeometry) -> Bool {
         kernel.isAVX512 && kernel.mr == 12 && kernel.nr == 32 && g.options.stride == 1 && g.groups == 1
             && g.batch > 0 && g.outputHeight > 0 && g.outputWidth > 0
@@ -60,58 +95,33 @@ struct ShiftedImageBackwardFilter: Sendable {
         (isPadded(g) ? g.batch * planes.phasePlaneFloats(g) : 0) + g.columnRows * g.outputChannels
     }
 
-    func workspaceBytes(_ g: Conv2DGeometry) -> Int {
-        (sharedFloats(g) + workers(g) * panelFloats(g)) * MemoryLayout<Float>.stride
-    }
-
-    /// ∂W `[K, C, R, S]` of `g` from ∂y and x.
-    func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {
-        let planes = self.planes
-        let wp = planes.planeWidth(g)
-        let (k, taps, positions) = (g.outputChannels, g.columnRows, g.columnCount)
-        let image = isPadded(g) ? zeroPadded(input, g) : input
-        let imageSize = planes.phasePlaneFloats(g)
+    /// ∂W `[K, C, R, S]` of `g` from ∂y and x with `blocking` (`blocking(for: g)`): the image
+    /// zero-padded (when padded), each worker's run of panels of ∂Wᵀ (`ShiftedRowsCall.run`),
+    /// then ∂Wᵀ transposed (`transpose`).
+    func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+        let image = blocking.isPadded ? zeroPadded(input, g, blocking) : input
         // Row (c, r, s) of col starts at c·Hp·Wp + r·d·Wp + s·d; virtual positions per image.
         let rowOffsets = planes.offsets(g)
-        let depth = (g.outputHeight - 1) * wp + g.outputWidth
-        let kc = kernel.kc
-        let kPanels = (k + 31) / 32
-        let workers = self.workers(g)
-        let panels = (taps + 11) / 12
-        let scratch = ScratchBuffers(workers: workers, capacity: panelFloats(g))
-        var transposed = Tensor(uninitialized: [taps * k])  // every row is written by its worker
+        let scratch = ScratchBuffers(workers: blocking.workers, capacity: blocking.panelFloats)
+        var transposed = Tensor(uninitialized: [g.columnRows * g.outputChannels])  // every row is written by its worker
         image.withUnsafeBufferPointer { x in
             gradOutput.withUnsafeBufferPointer { dy in
                 transposed.withUnsafeMutableBufferPointer { result in
                     rowOffsets.withUnsafeBufferPointer { offsets in
-                        let (x, dy, result) = (SendablePointer(x.baseAddress!), SendablePointer(dy.baseAddress!), SendablePointer(result.baseAddress!))
-                        let offsets = SendablePointer(offsets.baseAddress!)
-                        Parallel.forEach(workers, threads: workers) { worker, item in
-                            let firstPanel = item * panels / workers, endPanel = (item + 1) * panels / workers
-                            let b = scratch[worker]
-                            for n in 0..<g.batch {
-                                let source = UnsafePointer(x.pointer + n * imageSize)
-                                for d0 in stride(from: 0, to: depth, by: kc) {
-                                    let length = min(kc, depth - d0)
-                                    Self.packGradients(dy.pointer + n * k * positions, g, virtualWidth: wp, from: d0, length: length,
-                                                       kc: kc, into: b)
-                                    let accumulate: Int32 = n == 0 && d0 == 0 ? 0 : 1
-                                    for panel in firstPanel..<endPanel {
-                                        let first = panel * 12, rows = min(12, taps - first)
-                                        for kp in 0..<kPanels {
-                                            fovea_shifted_rows_kernel_12x32_avx512(
-                                                length, source + d0, offsets.pointer + first, b + kp * kc * 32,
-                                                result.pointer + first * k + kp * 32, k, Int32(rows), Int32(min(32, k - kp * 32)), accumulate)
-                                        }
-                                    }
-                                }
-                            }
-                        }
+                        let call = ShiftedRowsCall(geometry: g, blocking: blocking, kc: kernel.kc, image: x.baseAddress!,
+                                                   gradOutput: dy.baseAddress!, offsets: offsets.baseAddress!,
+                                                   result: result.baseAddress!, scratch: scratch)
+                        Parallel.forEach(blocking.workers, threads: blocking.workers) { worker, item in call.run(worker: worker, item: item) }
                     }
                 }
             }
         }
-        // ∂W[k, t] = ∂Wᵀ[t, k].
+        return transpose(transposed, g)
+    }
+
+    /// ∂W[k, t] = ∂Wᵀ[t, k], parallel over the K rows of ∂W.
+    private func transpose(_ transposed: Tensor, _ g: Conv2DGeometry) -> Tensor {
+        let (k, taps) = (g.outputChannels, g.columnRows)
         var gradWeight = Tensor(uninitialized: g.weightShape)  // every element is written below
         transposed.withUnsafeBufferPointer { source in
             gradWeight.withUnsafeMutableBufferPointer { target in
@@ -150,8 +160,8 @@ struct ShiftedImageBackwardFilter: Sendable {
     }
 
     /// x with its padding written out: `[N, C, H + 2·padH, W + 2·padW]`, zeros around.
-    private func zeroPadded(_ input: Tensor, _ g: Conv2DGeometry) -> Tensor {
-        let (hp, wp) = (planes.planeHeight(g), planes.planeWidth(g))
+    private func zeroPadded(_ input: Tensor, _ g: Conv2DGeometry, _ blocking: Blocking) -> Tensor {
+        let (hp, wp) = (blocking.planeHeight, blocking.planeWidth)
         var padded = Tensor(uninitialized: [g.batch, g.inputChannels, hp, wp])  // every element is written below
         input.withUnsafeBufferPointer { x in
             padded.withUnsafeMutableBufferPointer { y in
@@ -163,5 +173,55 @@ struct ShiftedImageBackwardFilter: Sendable {
             }
         }
         return padded
+    }
+}
+
+/// One call of `ShiftedImageBackwardFilter`: its operands and blocking, and one worker's step.
+private struct ShiftedRowsCall: @unchecked Sendable {
+    let geometry: Conv2DGeometry
+    let blocking: ShiftedImageBackwardFilter.Blocking
+    let kc: Int
+    /// The (zero-padded) images, `imageFloats` each.
+    let image: UnsafePointer<Float>
+    /// ∂y `[N, K, P·Q]`.
+    let gradOutput: UnsafePointer<Float>
+    /// The row offsets of col (`ShiftedImageConvolution.offsets`).
+    let offsets: UnsafePointer<Int32>
+    /// ∂Wᵀ `[C·R·S, K]`.
+    let result: UnsafeMutablePointer<Float>
+    /// One worker's B panels each (`panelFloats`).
+    let scratch: ScratchBuffers
+
+    /// Work item `item` (one per worker): panels item·panels/workers ..< (item + 1)·panels/workers
+    /// of ∂Wᵀ, summed over images, then depth blocks of `kc` virtual positions, in order.
+    func run(worker: Int, item: Int) {
+        let b = blocking, workers = blocking.workers
+        let panels = (item * b.panels / workers)..<((item + 1) * b.panels / workers)
+        let packed = scratch[worker]
+        for n in 0..<geometry.batch {
+            for d0 in stride(from: 0, to: b.virtualPositions, by: kc) {
+                let length = min(kc, b.virtualPositions - d0)
+                ShiftedImageBackwardFilter.packGradients(
+                    gradOutput + n * geometry.outputChannels * geometry.columnCount, geometry, virtualWidth: b.planeWidth,
+                    from: d0, length: length, kc: kc, into: packed)
+                multiply(panels, source: image + n * b.imageFloats + d0, packed: packed, length: length,
+                         accumulate: n == 0 && d0 == 0 ? 0 : 1)
+            }
+        }
+    }
+
+    /// ∂Wᵀ[panel rows, 0..<K] (+)= col[panel rows, depth block] · ∂yᵀ[depth block, 0..<K] for `panels`,
+    /// in 12 × 32 tiles (`fovea_shifted_rows_kernel_12x32_avx512`).
+    private func multiply(_ panels: Range<Int>, source: UnsafePointer<Float>, packed: UnsafeMutablePointer<Float>, length: Int,
+                          accumulate: Int32) {
+        let (k, taps) = (geometry.outputChannels, geometry.columnRows)
+        for panel in panels {
+            let first = panel * 12, rows = min(12, taps - first)
+            for kp in 0..<((k + 31) / 32) {
+                fovea_shifted_rows_kernel_12x32_avx512(
+                    length, source, offsets + first, packed + kp * kc * 32,
+                    result + first * k + kp * 32, k, Int32(rows), Int32(min(32, k - kp * 32)), accumulate)
+            }
+        }
     }
 }

@@ -26,7 +26,7 @@ import FoveaKernels
 /// the output; otherwise each block of columns goes through a per-worker staging block from which
 /// the valid columns are copied (with the bias and the fused activation).
 ///
-/// **Split**: (image, block of `blockColumns(g)` virtual columns) items, each a whole GEMM column
+/// **Split**: (image, block of `Blocking.blockColumns` virtual columns) items, each a whole GEMM column
 /// block with every depth block in order, so every output element is reduced by the same
 /// micro-kernel calls whatever the thread count.
 struct ShiftedImageConvolution: Sendable {
@@ -44,9 +44,54 @@ struct ShiftedImageConvolution: Sendable {
         weights = DirectGEMMConvolution(threads: threads, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes)
     }
 
+    /// What a forward call of `g` runs with, from `blocking(for:)` (the planner keeps it in the plan).
+    struct Blocking: Equatable, Sendable {
+        /// Hz = ⌈(H + 2ph)/sh⌉ and Wz = ⌈(W + 2pw)/sw⌉: the phase planes' size.
+        var planeHeight: Int, planeWidth: Int
+        /// C·sh·sw·Hz·Wz: the floats of one image's phase planes.
+        var phasePlaneFloats: Int
+        /// Whether the image is split into phase planes (padding or a stride), else read as it is.
+        var splitsIntoPhases: Bool
+        /// Whether columns go through staging: Wz ≠ Q (virtual positions are not output positions).
+        var staged: Bool
+        /// V = (P − 1)·Wz + Q: the virtual columns of one image.
+        var virtualColumns: Int
+        /// Columns per item: min(widest, max(64, ⌈V / target⌉ rounded up to 32)) with target =
+        /// max(1, ⌈4·threads / N⌉) blocks per image and widest = min(max(⌊65536/K⌋ rounded down
+        /// to 32, 64), 1024) (a staging block of K × columns near 256 KiB).
+        var blockColumns: Int
+        /// Images split into phase planes at once: N without phase planes; else all of them when
+        /// they take at most half the workspace limit, else as many as fit (at least 1).
+        var imagesPerChunk: Int
+        /// Workers: min(threads, `WorkGrain.items`, the staging blocks the limit affords beside
+        /// `sharedBytes`), at least 1.
+        var workers: Int
+        /// The bytes a call takes whatever its workers: the phase planes of one chunk of images
+        /// (imagesPerChunk · phasePlaneFloats · 4 when splitsIntoPhases), the offsets table
+        /// ((C·R·S + slack) · 4) and the packed weights.
+        var sharedBytes: Int
+        /// Floats of one worker's staging block: K · blockColumns when staged, else 0.
+        var stagingFloats: Int
+
+        /// ⌈V / blockColumns⌉: the column blocks of one image.
+        var blocksPerImage: Int { (virtualColumns + blockColumns - 1) / blockColumns }
+        /// sharedBytes + workers · stagingFloats · 4.
+        var workspaceBytes: Int { sharedBytes + workers * stagingFloats * MemoryLayout<Float>.stride }
+    }
+
+    /// The blocking of a forward call of `g`: `blockColumns` and `workers` follow the thread count.
+    func blocking(for g: Conv2DGeometry) -> Blocking {
+        let width = blockColumns(g)
+        let stagingFloats = staged(g) ? g.outputChannels * width : 0
+        return Blocking(
+            planeHeight: planeHeight(g), planeWidth: planeWidth(g), phasePlaneFloats: phasePlaneFloats(g),
+            splitsIntoPhases: needsPhasePlanes(g), staged: staged(g), virtualColumns: virtualColumns(g), blockColumns: width,
+            imagesPerChunk: imagesPerChunk(g), workers: workers(g), sharedBytes: sharedBytes(g), stagingFloats: stagingFloats)
+    }
+
     /// One group, the AVX-512 12×32 kernel, 32-bit offsets, and the workspace of one worker within
     /// the limit — one, not `threads`: which path runs must not depend on the thread count (the
-    /// paths round differently); more workers run only as far as the limit affords (`workers`).
+    /// paths round differently); more workers run only as far as the limit affords (`Blocking.workers`).
     func handles(_ g: Conv2DGeometry) -> Bool {
         kernel.isAVX512 && kernel.mr == 12 && kernel.nr == 32 && g.groups == 1
             && phasePlaneFloats(g) < Int(Int32.max) && sharedBytes(g) + stagingBytesPerWorker(g) <= workspaceLimitBytes
@@ -74,7 +119,7 @@ struct ShiftedImageConvolution: Sendable {
     /// Columns per item: a multiple of 32 whose staging block (K × columns) stays near 256 KiB, and
     /// narrow enough for about four items per worker. (Blocks only select columns; each element's
     /// reduction is the same whatever their width, so the thread count may choose it.)
-    func blockColumns(_ g: Conv2DGeometry) -> Int {
+    private func blockColumns(_ g: Conv2DGeometry) -> Int {
         let widest = widestBlock(g)
         let blocksPerImage = max(1, (4 * threads + g.batch - 1) / max(g.batch, 1))
         let even = (virtualColumns(g) + blocksPerImage - 1) / blocksPerImage
@@ -113,12 +158,6 @@ struct ShiftedImageConvolution: Sendable {
         staged(g) ? g.outputChannels * widestBlock(g) * MemoryLayout<Float>.stride : 0
     }
 
-    /// Phase planes (one chunk of images), staging blocks, the offsets table and the packed weights.
-    func workspaceBytes(_ g: Conv2DGeometry) -> Int {
-        let staging = staged(g) ? workers(g) * g.outputChannels * blockColumns(g) * MemoryLayout<Float>.stride : 0
-        return sharedBytes(g) + staging
-    }
-
     /// offsets[(c·R + r)·S + s] = ((c·sh + dh·r mod sh)·sw + dw·s mod sw)·Hz·Wz + ⌊dh·r/sh⌋·Wz + ⌊dw·s/sw⌋,
     /// then the prefetch slack (zeros).
     func offsets(_ g: Conv2DGeometry) -> [Int32] {
@@ -138,54 +177,34 @@ struct ShiftedImageConvolution: Sendable {
         return table + [Int32](repeating: 0, count: Int(FOVEA_SHIFTED_IMAGE_OFFSET_SLACK))
     }
 
-    /// `y = epilogue(conv(x, w) + bias)`.
+    /// `y = epilogue(conv(x, w) + bias)` with `blocking` (`blocking(for: g)`): per chunk of
+    /// images, their phase planes (`ShiftedImageForwardCall.splitIntoPhases`), then every
+    /// (image, column block) item (`ShiftedImageForwardCall.run`).
     func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
-                 geometry g: Conv2DGeometry) -> Tensor {
+                 geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
         var output = Tensor(uninitialized: g.outputShape)  // every element is written below
-        let packed = weights.packedWeights(weight, geometry: g) ?? weights.packWeights(weight, geometry: g)
+        let packed = weights.cachedPackedWeights(weight, geometry: g) ?? weights.packWeights(weight, geometry: g)
         let table = offsets(g)
-        let (m, planeSize) = (g.outputChannels, g.outputHeight * g.outputWidth)
-        let (hz, wz) = (planeHeight(g), planeWidth(g))
-        let virtual = virtualColumns(g)
-        let width = blockColumns(g)
-        let blocks = (virtual + width - 1) / width
-        let isStaged = staged(g), split = needsPhasePlanes(g)
-        let chunk = imagesPerChunk(g)
-        let (imageFloats, planeFloats) = (g.inputChannels * g.inputHeight * g.inputWidth, phasePlaneFloats(g))
-        let phasePlanes = ScratchBuffers(workers: 1, capacity: split ? chunk * planeFloats : 0)
-        let staging = ScratchBuffers(workers: workers(g), capacity: isStaged ? m * width : 0)
+        let phasePlanes = ScratchBuffers(workers: 1, capacity: blocking.splitsIntoPhases ? blocking.imagesPerChunk * blocking.phasePlaneFloats : 0)
+        let staging = ScratchBuffers(workers: blocking.workers, capacity: blocking.stagingFloats)
         let biasValues = bias?.scalars
-        let finishes = biasValues != nil || activation != .none
-        let kernel = self.kernel
         input.withUnsafeBufferPointer { x in
             packed.withUnsafeBufferPointer { a in
                 output.withUnsafeMutableBufferPointer { y in
                     table.withUnsafeBufferPointer { offsets in
-                        let (x, y) = (SendablePointer(x.baseAddress!), SendablePointer(y.baseAddress!))
-                        let (a, offsets) = (SendablePointer(a.baseAddress!), SendablePointer(offsets.baseAddress!))
-                        let planes = SendablePointer(phasePlanes[0])
-                        for first in stride(from: 0, to: g.batch, by: chunk) {
-                            let count = min(chunk, g.batch - first)
-                            if split {
+                        let call = ShiftedImageForwardCall(
+                            geometry: g, blocking: blocking, kernel: kernel, input: x.baseAddress!, weights: a.baseAddress!,
+                            offsets: offsets.baseAddress!, output: y.baseAddress!, phasePlanes: phasePlanes[0], staging: staging,
+                            bias: biasValues, activation: activation)
+                        for first in stride(from: 0, to: g.batch, by: blocking.imagesPerChunk) {
+                            let count = min(blocking.imagesPerChunk, g.batch - first)
+                            if blocking.splitsIntoPhases {
                                 Parallel.forEach(count * g.inputChannels, threads: threads) { _, plane in
-                                    Self.splitIntoPhases(x.pointer + first * imageFloats + plane * g.inputHeight * g.inputWidth,
-                                                         geometry: g, planeHeight: hz, planeWidth: wz,
-                                                         into: planes.pointer + plane * (planeFloats / g.inputChannels))
+                                    call.splitIntoPhases(image: first, plane: plane)
                                 }
                             }
-                            Parallel.forEach(count * blocks, threads: workers(g)) { worker, item in
-                                let (local, block) = (item / blocks, item % blocks)
-                                let image = first + local
-                                let source = UnsafePointer(split ? planes.pointer + local * planeFloats : x.pointer + image * imageFloats)
-                                let columns = (block * width)..<min(virtual, (block + 1) * width)
-                                // The block's C: staging (K × width, column 0 = columns.lowerBound) or the output itself.
-                                let (c, ldc) = isStaged ? (staging[worker] - columns.lowerBound, width)
-                                                        : (y.pointer + image * m * planeSize, planeSize)
-                                Self.multiply(UnsafePointer(a.pointer), rows: m, depth: g.columnRows, source: source,
-                                              offsets: UnsafePointer(offsets.pointer), columns: columns, into: c, ldc: ldc, kernel: kernel)
-                                Self.finish(columns: columns, c: c, ldc: ldc, output: y.pointer + image * m * planeSize,
-                                            staged: isStaged, finishes: finishes, channels: m, outputWidth: g.outputWidth,
-                                            paddedWidth: wz, planeSize: planeSize, bias: biasValues, activation: activation)
+                            Parallel.forEach(count * blocking.blocksPerImage, threads: blocking.workers) { worker, item in
+                                call.run(firstImage: first, item: item, worker: worker)
                             }
                         }
                     }
@@ -198,7 +217,7 @@ struct ShiftedImageConvolution: Sendable {
     /// `C[0..<rows, columns] = A · col[·, columns]` with A the weights packed for the whole call
     /// (depth blocks of `kc`, panels of 12 rows) and col[t, v] = source[offsets[t] + v]: per depth
     /// block, each 32-column strip against every 12-row panel, in order.
-    private static func multiply(_ a: UnsafePointer<Float>, rows m: Int, depth: Int, source: UnsafePointer<Float>,
+    fileprivate static func multiply(_ a: UnsafePointer<Float>, rows m: Int, depth: Int, source: UnsafePointer<Float>,
                                  offsets: UnsafePointer<Int32>, columns: Range<Int>, into c: UnsafeMutablePointer<Float>, ldc: Int,
                                  kernel: GEMMKernel) {
         let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
@@ -250,7 +269,7 @@ struct ShiftedImageConvolution: Sendable {
 
     /// Moves a block's valid columns (ox < Wo of each virtual row it covers) from staging into the
     /// output, adding the bias and applying the epilogue; unstaged, applies them in place.
-    private static func finish(columns: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int, output: UnsafeMutablePointer<Float>,
+    fileprivate static func finish(columns: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int, output: UnsafeMutablePointer<Float>,
                                staged: Bool, finishes: Bool, channels: Int, outputWidth wo: Int, paddedWidth wp: Int,
                                planeSize: Int, bias: [Float]?, activation: ConvolutionEpilogue) {
         guard staged || finishes else { return }
@@ -268,5 +287,55 @@ struct ShiftedImageConvolution: Sendable {
             }
             v = end
         }
+    }
+}
+
+/// One forward call of `ShiftedImageConvolution`: its operands and blocking, and its two steps —
+/// split one input plane of a chunk into phase planes, and compute one (image, column block) item.
+private struct ShiftedImageForwardCall: @unchecked Sendable {
+    let geometry: Conv2DGeometry
+    let blocking: ShiftedImageConvolution.Blocking
+    let kernel: GEMMKernel
+    /// `[N, C, H, W]`.
+    let input: UnsafePointer<Float>
+    /// The weights packed once in the GEMM's A layout (`DirectGEMMConvolution.packWeights`).
+    let weights: UnsafePointer<Float>
+    /// `ShiftedImageConvolution.offsets`.
+    let offsets: UnsafePointer<Int32>
+    /// `[N, K, P, Q]`.
+    let output: UnsafeMutablePointer<Float>
+    /// The phase planes of one chunk of images: `imagesPerChunk · phasePlaneFloats` floats.
+    let phasePlanes: UnsafeMutablePointer<Float>
+    /// One staging block of K × blockColumns per worker (when staged).
+    let staging: ScratchBuffers
+    let bias: [Float]?
+    let activation: ConvolutionEpilogue
+
+    /// Input plane `plane` (channel of an image, counted from image `image`) into its sh·sw phase planes.
+    func splitIntoPhases(image: Int, plane: Int) {
+        let g = geometry
+        let planeSize = g.inputHeight * g.inputWidth
+        ShiftedImageConvolution.splitIntoPhases(input + image * g.inputChannels * planeSize + plane * planeSize, geometry: g,
+                                                planeHeight: blocking.planeHeight, planeWidth: blocking.planeWidth,
+                                                into: phasePlanes + plane * (blocking.phasePlaneFloats / g.inputChannels))
+    }
+
+    /// Item `item` of the chunk from image `firstImage`: image firstImage + item / blocksPerImage,
+    /// column block item % blocksPerImage, into its staging block (worker `worker`) or the output.
+    func run(firstImage: Int, item: Int, worker: Int) {
+        let g = geometry, b = blocking
+        let (local, block) = (item / b.blocksPerImage, item % b.blocksPerImage)
+        let image = firstImage + local
+        let (m, planeSize) = (g.outputChannels, g.outputHeight * g.outputWidth)
+        let source = b.splitsIntoPhases ? UnsafePointer(phasePlanes + local * b.phasePlaneFloats)
+                                        : input + image * g.inputChannels * g.inputHeight * g.inputWidth
+        let columns = (block * b.blockColumns)..<min(b.virtualColumns, (block + 1) * b.blockColumns)
+        // The block's C: staging (K × width, column 0 = columns.lowerBound) or the output itself.
+        let (c, ldc) = b.staged ? (staging[worker] - columns.lowerBound, b.blockColumns) : (output + image * m * planeSize, planeSize)
+        ShiftedImageConvolution.multiply(weights, rows: m, depth: g.columnRows, source: source, offsets: offsets, columns: columns,
+                                         into: c, ldc: ldc, kernel: kernel)
+        ShiftedImageConvolution.finish(columns: columns, c: c, ldc: ldc, output: output + image * m * planeSize, staged: b.staged,
+                                       finishes: bias != nil || activation != .none, channels: m, outputWidth: g.outputWidth,
+                                       paddedWidth: b.planeWidth, planeSize: planeSize, bias: bias, activation: activation)
     }
 }

@@ -17,7 +17,7 @@ public struct OpenBLASDevice: GEMMBackedDevice {
     package let planner: GEMMConvolutionPlanner
     /// Algorithms forced per pass instead of the planner's choice.
     public let algorithms: ConvolutionAlgorithmOverride
-    let plans = ConvolutionPlanCache()
+    let plans = ConvolutionPlanCache<ConvolutionPlan>()
 
     /// - Parameters:
     ///   - workspaceBytesPerWorker: the largest im2col tile one worker packs (default 8 MiB).

@@ -69,6 +69,59 @@ struct ConvolutionPlannerTests {
         #expect(im2col.workspaceBytes == forced.convolution.workspaceBytes(for: g, pass: .forward))
     }
 
+    /// The plan a Dispatch device keeps carries the blocking its driver runs: for every algorithm
+    /// of every pass, forced on layers it can run and as the rules choose it, at 1 and 3 threads,
+    /// the kept plan's blocking is the driver's `blocking(for:)` (Winograd: its tile plan; im2col:
+    /// its workspace), the plan's workspace is the blocking's, and `convolutionPlan(for:pass:)`
+    /// reports the kept plan.
+    @Test func planCarriesTheBlockingItsDriverRuns() throws {
+        let geometries = [try Self.geometry(2, 16, 24, 10), try Self.geometry(8, 64, 128, 28, stride: 2),
+                          try Self.geometry(1, 256, 64, 56, kernel: 1), try Self.geometry(4, 32, 32, 13, padding: 0),
+                          try Self.geometry(1, 3, 64, 224)]
+        var checked = 0
+        for threads in [1, 3] {
+            let planner = DispatchDevice(threads: threads, fallback: nil).planner
+            for g in geometries {
+                for pass in ConvolutionPass.allCases {
+                    let chosen = DispatchDevice(threads: threads, fallback: nil)
+                    let plan = try chosen.dispatchPlan(for: g, pass: pass)
+                    #expect(!plan.plan.forced)
+                    try Self.expectDriversBlocking(plan, of: chosen, g, pass, "\(g) \(pass) chosen at \(threads) threads")
+                    for algorithm in planner.algorithms(for: pass) where planner.unavailability(of: algorithm, for: g, pass: pass) == nil {
+                        let device = DispatchDevice(threads: threads, fallback: nil, algorithms: ConvolutionAlgorithmOverride([pass: algorithm]))
+                        let forced = try device.dispatchPlan(for: g, pass: pass)
+                        #expect(forced.plan.algorithm == algorithm && forced.plan.forced)
+                        try Self.expectDriversBlocking(forced, of: device, g, pass, "\(g) \(pass)=\(algorithm) at \(threads) threads")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked >= (Self.hasAVX512 ? 40 : 20))
+    }
+
+    static func expectDriversBlocking(_ plan: DispatchConvolutionPlan, of device: DispatchDevice, _ g: Conv2DGeometry,
+                                      _ pass: ConvolutionPass, _ label: String) throws {
+        #expect(try device.convolutionPlan(for: g, pass: pass) == plan.plan, "\(label)")
+        #expect(try device.dispatchPlan(for: g, pass: pass) == plan, "\(label): kept")
+        #expect(plan.plan.workspaceBytes == plan.blocking.workspaceBytes && plan.plan.algorithm == plan.blocking.algorithm, "\(label)")
+        switch plan.blocking {
+        case .winograd(let tiles):
+            let h = try #require(GEMMConvolutionPlanner.winogradGeometry(g, pass: pass))
+            #expect(tiles == device.winograd.tilePlan(for: h, tileSize: tiles.tileSize) && plan.plan.winograd == tiles, "\(label)")
+        case .direct(let blocking):
+            #expect(pass == .forward && blocking == device.directConvolution.blocking(for: g), "\(label)")
+        case .directBackwardFilter(let blocking):
+            #expect(pass == .backwardFilter && blocking == device.directBackwardFilter.blocking(for: g), "\(label)")
+        case .shiftedImage(let blocking):
+            #expect(pass == .forward && blocking == device.shiftedImage.blocking(for: g), "\(label)")
+        case .shiftedRows(let blocking):
+            #expect(pass == .backwardFilter && blocking == device.shiftedBackwardFilter.blocking(for: g), "\(label)")
+        case .im2col(let bytes):
+            #expect(bytes == device.convolution.workspaceBytes(for: g, pass: pass), "\(label)")
+        }
+    }
+
     /// Every algorithm each backend has, forced for its pass on a layer it can run (3×3, stride 1,
     /// padding 1, one group), runs that algorithm and agrees with `naive`; on a CPU without the
     /// AVX-512 kernels the shifted and direct backward-filter paths are errors instead.

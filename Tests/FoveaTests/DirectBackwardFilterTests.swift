@@ -54,7 +54,7 @@ struct DirectBackwardFilterTests {
             checked += 1
             // Small partial sums make the default rule split positions; with the threshold at 0 the
             // tap split runs wherever it can.
-            if DirectGEMMBackwardFilter(threads: 2, kernel: .best, smallPartialsBytes: 0).splitsTaps(g) { byTaps += 1 }
+            if DirectGEMMBackwardFilter(threads: 2, kernel: .best, smallPartialsBytes: 0).blocking(for: g).splitsTaps { byTaps += 1 }
             let input = Tensor.randomNormal(g.inputShape, seed: UInt64(checked))
             let gradOutput = Tensor.randomNormal(g.outputShape, seed: UInt64(100 + checked))
             let expected = TestDevices.naive.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: g)
@@ -86,13 +86,13 @@ struct DirectBackwardFilterTests {
         let large = try Conv2DGeometry(inputShape: [1, 256, 14, 14], weightShape: [256, 256, 3, 3], options: Conv2DOptions(padding: 1))
         for threads in 1...4 {
             let byDefault = DirectGEMMBackwardFilter(threads: threads, kernel: .best)
-            #expect(byDefault.handles(wide) && !byDefault.splitsTaps(wide), "small partial sums: positions")
-            #expect(byDefault.handles(large) && byDefault.splitsTaps(large), "18 MiB of partial sums: taps")
+            #expect(byDefault.handles(wide) && !byDefault.blocking(for: wide).splitsTaps, "small partial sums: positions")
+            #expect(byDefault.handles(large) && byDefault.blocking(for: large).splitsTaps, "18 MiB of partial sums: taps")
             let direct = DirectGEMMBackwardFilter(threads: threads, kernel: .best, smallPartialsBytes: 0)
-            #expect(direct.handles(wide) && direct.splitsTaps(wide))
-            #expect(direct.handles(narrow) && !direct.splitsTaps(narrow))
-            #expect(direct.handles(smallPointwise) && direct.splitsTaps(smallPointwise))
-            #expect(direct.handles(largePointwise) && !direct.splitsTaps(largePointwise))
+            #expect(direct.handles(wide) && direct.blocking(for: wide).splitsTaps)
+            #expect(direct.handles(narrow) && !direct.blocking(for: narrow).splitsTaps)
+            #expect(direct.handles(smallPointwise) && direct.blocking(for: smallPointwise).splitsTaps)
+            #expect(direct.handles(largePointwise) && !direct.blocking(for: largePointwise).splitsTaps)
         }
     }
 }

@@ -150,7 +150,7 @@ struct DirectConvolutionTests {
                                             weightShape: g.weightShape, options: g.options)
             for kernel in [GEMMKernel.best, TestDevices.tinyBlocks] {
                 let direct = DirectGEMMConvolution(threads: 2, kernel: kernel)
-                #expect(direct.imagesAsColumns(g) == kernel.isAVX512, "\(kernel) \(g)")
+                #expect(direct.blocking(for: g).imagesAsColumns == kernel.isAVX512, "\(kernel) \(g)")
                 let batched = direct.forward(input: input, weight: weight, bias: bias, epilogue: .relu, geometry: g)
                 expectClose(batched, TestDevices.naive.activationForward(.relu, input: expected), absolute: 1e-4, relative: 1e-4, "\(kernel) \(g)")
                 for image in 0..<g.batch {
@@ -179,7 +179,7 @@ struct DirectConvolutionTests {
     func splitIsBitIdenticalAcrossThreads(byColumns: Bool) throws {
         let (inputShape, weightShape): (Shape, Shape) = byColumns ? ([1, 16, 20, 21], [24, 16, 3, 3]) : ([1, 40, 5, 4], [70, 40, 3, 3])
         let g = try Conv2DGeometry(inputShape: inputShape, weightShape: weightShape, options: Conv2DOptions(padding: 1))
-        let split = DirectGEMMConvolution(threads: 2, kernel: .best).split(g)
+        let split = DirectGEMMConvolution(threads: 2, kernel: .best).blocking(for: g).split
         #expect(split.parts == 2 && split.byColumns == byColumns, "\(split)")
         let input = Tensor.randomNormal(g.inputShape, seed: 1)
         let weight = Tensor.randomNormal(g.weightShape, seed: 2)

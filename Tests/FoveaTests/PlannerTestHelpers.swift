@@ -22,3 +22,31 @@ extension WinogradConvolution {
             .map { backwardData(gradOutput: gradOutput, weight: weight, geometry: g, plan: $0) }
     }
 }
+
+extension DirectGEMMConvolution {
+    /// `forward` with this driver's blocking for `g` (the device passes its plan's).
+    func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none, geometry g: Conv2DGeometry) -> Tensor {
+        forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, blocking: blocking(for: g))
+    }
+}
+
+extension DirectGEMMBackwardFilter {
+    /// `backwardFilter` with this driver's blocking for `g` (the device passes its plan's).
+    func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+        backwardFilter(gradOutput: gradOutput, input: input, geometry: g, blocking: blocking(for: g))
+    }
+}
+
+extension ShiftedImageConvolution {
+    /// `forward` with this driver's blocking for `g` (the device passes its plan's).
+    func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none, geometry g: Conv2DGeometry) -> Tensor {
+        forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, blocking: blocking(for: g))
+    }
+}
+
+extension ShiftedImageBackwardFilter {
+    /// `backwardFilter` with this driver's blocking for `g` (the device passes its plan's).
+    func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+        backwardFilter(gradOutput: gradOutput, input: input, geometry: g, blocking: blocking(for: g))
+    }
+}

@@ -110,19 +110,19 @@ struct ThreadCountPathTests {
                  geometry: try! geometry([1, 8, 32, 32], [16, 8, 3, 3], stride: 2, padding: 1),
                  passes: [.forward]) { d, g in d.planner.shiftedImagePays(g) },
         PathCase(path: "direct GEMM forward, batch 1 (split by columns or rows)", geometry: try! geometry([1, 24, 20, 20], [136, 24, 3, 3], padding: 1),
-                 policy: .never, passes: [.forward]) { d, g in !d.planner.shiftedImagePays(g) && !d.directConvolution.imagesAsColumns(g) },
+                 policy: .never, passes: [.forward]) { d, g in !d.planner.shiftedImagePays(g) && !d.directConvolution.blocking(for: g).imagesAsColumns },
         PathCase(path: "direct GEMM forward, images as columns, groups", geometry: try! geometry([3, 12, 9, 9], [150, 6, 3, 3], stride: 2, padding: 1, groups: 2),
-                 passes: [.forward]) { d, g in d.directConvolution.imagesAsColumns(g) },
+                 passes: [.forward]) { d, g in d.directConvolution.blocking(for: g).imagesAsColumns },
         PathCase(path: "im2col backward-data (strided)", geometry: try! geometry([2, 12, 15, 15], [18, 12, 3, 3], stride: 2, padding: 1),
                  passes: [.backwardData]) { d, g in d.chosen(g, .backwardData).winogradTileSize == nil },
         PathCase(path: "shifted-rows backward-filter", geometry: try! geometry([2, 32, 12, 12], [24, 32, 3, 3], padding: 1),
                  passes: [.backwardFilter]) { d, g in d.planner.shiftedRowsPays(g) },
         PathCase(path: "direct backward-filter split by positions", geometry: try! geometry([2, 16, 13, 11], [40, 16, 3, 3], padding: 1),
                  passes: [.backwardFilter]) { d, g in
-            !d.planner.shiftedRowsPays(g) && d.directBackwardFilter.handles(g) && !d.directBackwardFilter.splitsTaps(g)
+            !d.planner.shiftedRowsPays(g) && d.directBackwardFilter.handles(g) && !d.directBackwardFilter.blocking(for: g).splitsTaps
         },
         PathCase(path: "direct backward-filter split by taps", geometry: try! geometry([1, 64, 6, 6], [160, 64, 3, 3], padding: 1),
-                 passes: [.backwardFilter]) { d, g in d.directBackwardFilter.handles(g) && d.directBackwardFilter.splitsTaps(g) },
+                 passes: [.backwardFilter]) { d, g in d.directBackwardFilter.handles(g) && d.directBackwardFilter.blocking(for: g).splitsTaps },
         PathCase(path: "im2col backward-filter (partial sums above the limit)", geometry: try! geometry([2, 8, 10, 10], [16, 8, 3, 3], padding: 1),
                  workspaceLimitBytes: 16 << 10, passes: [.backwardFilter]) { d, g in
             !d.planner.shiftedRowsPays(g) && !d.directBackwardFilter.handles(g)

@@ -22,13 +22,22 @@ extension ConvolutionPlanner {
     /// - Throws: `FoveaError` of kind `.invalidArgument` naming the forced algorithm, the pass, the
     ///   geometry and why it cannot run it.
     public func plan(for g: Conv2DGeometry, pass: ConvolutionPass, forcing override: ConvolutionAlgorithmOverride) throws -> ConvolutionPlan {
-        guard let forced = override[pass] else { return chosenPlan(for: g, pass: pass) }
-        if let why = unavailability(of: forced, for: g, pass: pass) {
-            throw FoveaError.invalidArgument("convolution algorithm \(forced) (forced for \(pass)) cannot run \(g): \(why)")
-        }
+        guard let forced = try forcedAlgorithm(for: g, pass: pass, override) else { return chosenPlan(for: g, pass: pass) }
         var plan = plan(forced, for: g, pass: pass)
         plan.forced = true
         return plan
+    }
+
+    /// The algorithm `override` forces for `pass`, or nil when it forces none.
+    /// - Throws: `FoveaError` of kind `.invalidArgument` naming the forced algorithm, the pass, the
+    ///   geometry and why it cannot run it.
+    package func forcedAlgorithm(for g: Conv2DGeometry, pass: ConvolutionPass,
+                                 _ override: ConvolutionAlgorithmOverride) throws -> ConvolutionAlgorithm? {
+        guard let forced = override[pass] else { return nil }
+        if let why = unavailability(of: forced, for: g, pass: pass) {
+            throw FoveaError.invalidArgument("convolution algorithm \(forced) (forced for \(pass)) cannot run \(g): \(why)")
+        }
+        return forced
     }
 
     /// `reasonUnavailable`, or that the backend has no such algorithm for the pass.

@@ -27,12 +27,14 @@ enum ConvolutionCostModel {
     /// is the count the choices were measured at (this project's machine; `DirectConvolutionTests`).
     static let pricingThreads = 2
 
-    /// The direct GEMM's padded flops for `g` (images as columns where `direct` batches them).
+    /// The direct GEMM's padded flops for `g` (images as columns where `direct` batches them;
+    /// neither that nor the columns per GEMM depends on the thread count).
     static func direct(_ g: Conv2DGeometry, _ direct: DirectGEMMConvolution) -> Double {
         let kernel = direct.kernel
-        let gemms = direct.imagesAsColumns(g) ? 1 : g.batch
+        let blocking = direct.blocking(for: g)
+        let gemms = blocking.imagesAsColumns ? 1 : g.batch
         return 2 * Double(gemms * g.groups) * padded(g.outputChannelsPerGroup, kernel.mr)
-            * padded(direct.columnsPerGEMM(g), kernel.nr) * Double(g.columnRows)
+            * padded(blocking.columnsPerGEMM, kernel.nr) * Double(g.columnRows)
     }
 
     /// Winograd's padded GEMM flops plus its transforms, for `plan` (with the panel GEMM's panels).

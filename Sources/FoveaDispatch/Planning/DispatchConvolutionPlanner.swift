@@ -11,6 +11,8 @@ import FoveaKernels
 /// | backward-filter | shifted-rows, direct, im2col                | shifted rows where `shiftedRowsPays`; direct where its kernel runs the layer; else im2col |
 ///
 /// im2col is never chosen for forward, but runs when forced. No rule reads the thread count.
+/// Each plan (`DispatchConvolutionPlan`) carries its driver's blocking (`blocking(for:)`), which
+/// may follow the device's thread count; the device passes it to the driver on every call.
 struct DispatchConvolutionPlanner: ConvolutionPlanner {
     let setting: WinogradSetting
     let im2col: Im2colConvolution
@@ -46,37 +48,60 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     }
 
     func plan(_ algorithm: ConvolutionAlgorithm, for g: Conv2DGeometry, pass: ConvolutionPass) -> ConvolutionPlan {
-        if let tileSize = algorithm.winogradTileSize {
-            let h = GEMMConvolutionPlanner.winogradGeometry(g, pass: pass)!
-            return GEMMConvolutionPlanner.winogradPlan(winograd.tilePlan(for: h, tileSize: tileSize)!, pass: pass)
-        }
-        let bytes = switch (algorithm, pass) {
-        case (.shiftedImage, _): shiftedImage.workspaceBytes(g)
-        case (.shiftedRows, _): shiftedRows.workspaceBytes(g)
-        case (.direct, .forward): direct.workspaceBytes(g)
-        case (.direct, _): directBackwardFilter.workspaceBytes(g)
-        default: im2col.workspaceBytes(for: g, pass: pass)
-        }
-        return ConvolutionPlan(algorithm: algorithm, pass: pass, workspaceBytes: bytes)
+        dispatchPlan(algorithm, for: g, pass: pass).plan
     }
 
     func chosenPlan(for g: Conv2DGeometry, pass: ConvolutionPass) -> ConvolutionPlan {
+        chosenDispatchPlan(for: g, pass: pass).plan
+    }
+
+    /// The plan for `pass` of `g` with its driver's blocking: the forced algorithm's where
+    /// `override` names one for `pass`, else the rules' choice.
+    /// - Throws: `FoveaError` when the forced algorithm cannot run `g` (`forcedAlgorithm`).
+    func dispatchPlan(for g: Conv2DGeometry, pass: ConvolutionPass, forcing override: ConvolutionAlgorithmOverride) throws
+        -> DispatchConvolutionPlan {
+        guard let forced = try forcedAlgorithm(for: g, pass: pass, override) else { return chosenDispatchPlan(for: g, pass: pass) }
+        return DispatchConvolutionPlan(pass: pass, blocking: blocking(forced, for: g, pass: pass), forced: true)
+    }
+
+    /// The plan of `algorithm`, which can run `pass` of `g` (`reasonUnavailable` is nil).
+    func dispatchPlan(_ algorithm: ConvolutionAlgorithm, for g: Conv2DGeometry, pass: ConvolutionPass) -> DispatchConvolutionPlan {
+        DispatchConvolutionPlan(pass: pass, blocking: blocking(algorithm, for: g, pass: pass))
+    }
+
+    /// The rules of the table above, each choice with its driver's blocking.
+    func chosenDispatchPlan(for g: Conv2DGeometry, pass: ConvolutionPass) -> DispatchConvolutionPlan {
         switch pass {
         case .forward:
             if let tiles = winogradChoice(g, margin: ConvolutionCostModel.margin) {
-                return GEMMConvolutionPlanner.winogradPlan(tiles, pass: pass)
+                return DispatchConvolutionPlan(pass: pass, blocking: .winograd(tiles))
             }
-            return plan(shiftedImagePays(g) ? .shiftedImage : .direct, for: g, pass: pass)
+            return dispatchPlan(shiftedImagePays(g) ? .shiftedImage : .direct, for: g, pass: pass)
         case .backwardData:
             // The alternative, im2col + GEMM + col2im, is slower than the direct forward GEMM the
             // cost model prices, so Winograd needs no margin here.
             if let tiles = WinogradConvolution.backwardDataGeometry(g).flatMap({ winogradChoice($0, margin: 1) }) {
-                return GEMMConvolutionPlanner.winogradPlan(tiles, pass: pass)
+                return DispatchConvolutionPlan(pass: pass, blocking: .winograd(tiles))
             }
-            return plan(.im2col, for: g, pass: pass)
+            return dispatchPlan(.im2col, for: g, pass: pass)
         case .backwardFilter:
-            if shiftedRowsPays(g) { return plan(.shiftedRows, for: g, pass: pass) }
-            return plan(directBackwardFilter.handles(g) ? .direct : .im2col, for: g, pass: pass)
+            if shiftedRowsPays(g) { return dispatchPlan(.shiftedRows, for: g, pass: pass) }
+            return dispatchPlan(directBackwardFilter.handles(g) ? .direct : .im2col, for: g, pass: pass)
+        }
+    }
+
+    /// The blocking of `algorithm`'s driver for `pass` of `g` (`blocking(for:)` of the driver; for
+    /// Winograd the tile plan of `GEMMConvolutionPlanner.winogradGeometry(g, pass:)`).
+    func blocking(_ algorithm: ConvolutionAlgorithm, for g: Conv2DGeometry, pass: ConvolutionPass) -> DispatchConvolutionPlan.Blocking {
+        if let tileSize = algorithm.winogradTileSize {
+            return .winograd(winograd.tilePlan(for: GEMMConvolutionPlanner.winogradGeometry(g, pass: pass)!, tileSize: tileSize)!)
+        }
+        return switch (algorithm, pass) {
+        case (.shiftedImage, _): .shiftedImage(shiftedImage.blocking(for: g))
+        case (.shiftedRows, _): .shiftedRows(shiftedRows.blocking(for: g))
+        case (.direct, .forward): .direct(direct.blocking(for: g))
+        case (.direct, _): .directBackwardFilter(directBackwardFilter.blocking(for: g))
+        default: .im2col(workspaceBytes: im2col.workspaceBytes(for: g, pass: pass))
         }
     }
 

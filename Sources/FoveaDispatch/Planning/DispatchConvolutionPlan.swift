@@ -1,0 +1,60 @@
+import FoveaCore
+
+/// What the Dispatch backend runs for one pass of one geometry, made once by
+/// `DispatchConvolutionPlanner` and kept in the device's `ConvolutionPlanCache`: the public
+/// `ConvolutionPlan` and the blocking its driver runs with. The plan's algorithm and workspace
+/// bytes are the blocking's (`init(pass:blocking:forced:)`), so they cannot disagree.
+struct DispatchConvolutionPlan: Equatable, Sendable {
+    /// The blocking of each algorithm's driver, made by the driver's `blocking(for:)`.
+    enum Blocking: Equatable, Sendable {
+        /// Winograd F(2×2) or F(4×4): the tile plan `WinogradConvolution` runs (for backward-data,
+        /// made for `WinogradConvolution.backwardDataGeometry(g)`).
+        case winograd(WinogradPlan)
+        /// Forward by `DirectGEMMConvolution`.
+        case direct(DirectGEMMConvolution.Blocking)
+        /// Backward-filter by `DirectGEMMBackwardFilter`.
+        case directBackwardFilter(DirectGEMMBackwardFilter.Blocking)
+        /// Forward by `ShiftedImageConvolution`.
+        case shiftedImage(ShiftedImageConvolution.Blocking)
+        /// Backward-filter by `ShiftedImageBackwardFilter`.
+        case shiftedRows(ShiftedImageBackwardFilter.Blocking)
+        /// `Im2colConvolution`, which tiles each call itself: only its workspace,
+        /// `Im2colConvolution.workspaceBytes(for:pass:)`.
+        case im2col(workspaceBytes: Int)
+
+        var algorithm: ConvolutionAlgorithm {
+            switch self {
+            case .winograd(let tiles): .winograd(tiles.tileSize)
+            case .direct, .directBackwardFilter: .direct
+            case .shiftedImage: .shiftedImage
+            case .shiftedRows: .shiftedRows
+            case .im2col: .im2col
+            }
+        }
+
+        /// The bytes one call allocates: the driver blocking's `workspaceBytes`.
+        var workspaceBytes: Int {
+            switch self {
+            case .winograd(let tiles): tiles.workspaceBytes
+            case .direct(let blocking): blocking.workspaceBytes
+            case .directBackwardFilter(let blocking): blocking.workspaceBytes
+            case .shiftedImage(let blocking): blocking.workspaceBytes
+            case .shiftedRows(let blocking): blocking.workspaceBytes
+            case .im2col(let bytes): bytes
+            }
+        }
+    }
+
+    /// What `DispatchDevice.convolutionPlan(for:pass:)` reports.
+    var plan: ConvolutionPlan
+    let blocking: Blocking
+
+    /// The plan running `blocking` for `pass`: its algorithm, workspace and (for Winograd) tile plan.
+    init(pass: ConvolutionPass, blocking: Blocking, forced: Bool = false) {
+        var tiles: WinogradPlan?
+        if case .winograd(let plan) = blocking { tiles = plan }
+        plan = ConvolutionPlan(algorithm: blocking.algorithm, pass: pass, workspaceBytes: blocking.workspaceBytes, winograd: tiles,
+                               forced: forced)
+        self.blocking = blocking
+    }
+}
