@@ -1,4 +1,5 @@
 @testable import FoveaDispatch
+import FoveaKernels
 import Fovea
 import FoveaTestSupport
 import Testing
