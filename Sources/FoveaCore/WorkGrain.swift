@@ -4,9 +4,7 @@
 /// **Why it must not depend on the thread count.** A cut fixes the arguments of every serial GEMM
 /// call: its `m`, `n` and `k`, and which calls accumulate into the same output. OpenBLAS's
 /// `cblas_sgemm` rounds some elements differently when only `m` or `n` changes (its edge kernels
-/// and blockings sum in other orders; measured on OpenBLAS 0.3.21: splitting a 64×3136×576
-/// product into 128-column calls changes about 5% of the results by rounding,
-/// `Scripts/openblas_split_bits.py`). So every cut is
+/// and blockings sum in other orders; `Scripts/openblas_split_bits.py` shows it). So every cut is
 /// a function of the shapes and of `items` alone; the thread count decides only which worker runs
 /// which item (`Parallel.forEach` hands them out dynamically), never what an item computes. Then
 /// every GEMM call is the same at 1, 2, 3 or 64 threads and so are the results, bit for bit,
@@ -15,9 +13,8 @@
 /// **What it costs.** At one thread the work is still cut into about `items` calls (smaller GEMMs
 /// than the 4 a thread-dependent cut would make), and on machines with many more than `items / 2`
 /// cores a single small image leaves some cores idle (a batch gives at least one item per image).
-/// 8 is the cut the thread-dependent rule made at two threads (this project's machine), so two
-/// threads lose nothing; 16 cost up to 2–3.5× CPU time at one thread in backward-filter of
-/// pointwise layers (Docs/Backends.md).
+/// 8 is the cut a thread-dependent rule makes at two threads, so two threads lose nothing; finer
+/// cuts cost CPU time at one thread (Docs/Performance.md, "Measurements behind the code").
 package enum WorkGrain {
     /// How many items a call is cut into when the shapes allow it: four per worker at two
     /// workers, two at four.

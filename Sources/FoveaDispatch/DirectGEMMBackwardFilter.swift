@@ -80,9 +80,8 @@ struct DirectGEMMBackwardFilter: Sendable {
     /// The partial sums the position split may take and still be preferred to the tap split: the
     /// position split packs every ∂y and image block once (the tap split packs ∂y again for each
     /// of its parts) and cuts any layer evenly, while summing its partials costs little as long as
-    /// they stay small. Measured at 2 threads (Docs/Performance.md): positions were 1.1–1.4× faster
-    /// up to 2.2 MiB of partials (ResNet stem, VGG16 64→64 and 64→128, ResNet 64→64 3×3) and
-    /// 0.8–1.0× from 4.5 MiB (ResNet 128→128 3×3, AlexNet conv2).
+    /// they stay small (the bound between measured wins and losses: Docs/Performance.md,
+    /// "Measurements behind the code").
     static let defaultSmallPartialsBytes = 5 << 19  // 2.5 MiB
     /// `defaultSmallPartialsBytes`, or 0 in tests that need the tap split on small layers.
     var smallPartialsBytes = Self.defaultSmallPartialsBytes

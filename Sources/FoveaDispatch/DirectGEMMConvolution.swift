@@ -6,9 +6,9 @@ import FoveaKernels
 ///     y[n, group's K/g channels, :] = W_group [K/g × (C/g)·R·S] · col [(C/g)·R·S × P·Q]  (+ bias)
 ///
 /// whose B panels are packed straight from the image (`ConvolutionPacking`; for a 1×1, stride-1,
-/// unpadded layer the image *is* B and the portable and AVX2 kernels copy its rows, while the AVX-512
-/// packer, which fetches the next panel's rows ahead, still packs it: 1.1–1.2× faster at batch 8), so no im2col matrix is written and no workspace is needed
-/// beyond the GEMM's per-thread packing buffers. The bias and the fused activation
+/// unpadded layer the image *is* B and the portable and AVX2 kernels copy its rows, while the
+/// AVX-512 packer, which fetches the next panel's rows ahead, still packs it), so no im2col matrix
+/// is written and no workspace is needed beyond the GEMM's per-thread packing buffers. The bias and the fused activation
 /// (`ConvolutionEpilogue`) are applied by the GEMM's epilogue while each output tile is in cache.
 ///
 /// **Split** (`Split`): whole GEMMs across workers when the (image, group) units divide evenly

@@ -16,8 +16,8 @@ import FoveaKernels
 /// transposes, K·positions values against C·R·S·K·positions multiply-adds.
 ///
 /// The direct path (`DirectGEMMBackwardFilter`) instead builds colᵀ panels from the image for
-/// every block (im2col rows into L1, then a transpose): for few output channels (DenseNet's
-/// 128→32 3×3) that building took as long as the multiply.
+/// every block (im2col rows into L1, then a transpose), work that for few output channels
+/// (DenseNet's 128→32 3×3) is as large as the multiply.
 ///
 /// **Split**: the C·R·S rows in whole 12-row panels, one block per worker; every element is
 /// reduced over images, then depth blocks, then positions, in the same order whatever the split,
