@@ -140,6 +140,28 @@ public struct Im2colConvolution: Sendable {
     /// group for backward-data, group for backward-filter), tiles of `width` output positions.
     struct ChannelBlockPlan {
         var blockSize: Int, blocks: Int, width: Int, items: Int, workers: Int, scratchFloats: Int
+
+        /// Block `block` of `group`'s input channels in `g`.
+        func channelBlock(_ block: Int, group: Int, geometry g: Conv2DGeometry) -> ChannelBlock {
+            let area = g.kernelHeight * g.kernelWidth
+            let firstLocal = block * blockSize
+            let first = group * g.inputChannelsPerGroup + firstLocal
+            let count = min(blockSize, g.inputChannelsPerGroup - firstLocal)
+            let firstOutput = group * g.outputChannelsPerGroup
+            return ChannelBlock(channels: first..<(first + count), rows: count * area, firstOutput: firstOutput,
+                                weightOffset: firstOutput * g.columnRows + firstLocal * area)
+        }
+    }
+
+    /// One backward work item's input channels: `channels` (of all C), their `rows` =
+    /// channels·R·S column rows, the group's first output channel k, and `weightOffset` =
+    /// k·(C/g)·R·S + (first channel within the group)·R·S, where this block's columns of the
+    /// group's [K/g, (C/g)·R·S] weight (and of ∂W) start.
+    struct ChannelBlock {
+        var channels: Range<Int>
+        var rows: Int
+        var firstOutput: Int
+        var weightOffset: Int
     }
 
     /// The fewest column rows (input channels × R·S) a backward channel block has, when the group has that many.
@@ -263,14 +285,9 @@ public struct Im2colConvolution: Sendable {
 
     package func backwardData(gradOutput: Tensor, weight: Tensor, geometry g: Conv2DGeometry) -> Tensor {
         var gradInput = Tensor(zeros: g.inputShape)
-        let pointwise = g.isPointwise
-        let kernelArea = g.kernelHeight * g.kernelWidth
-        let positions = g.columnCount
-        let planeSize = g.inputHeight * g.inputWidth
-        let channelsPerGroup = g.inputChannelsPerGroup
-        let outputsPerGroup = g.outputChannelsPerGroup
+        let (pointwise, positions, planeSize, outputsPerGroup) = (g.isPointwise, g.columnCount, g.inputHeight * g.inputWidth, g.outputChannelsPerGroup)
         let plan = backwardDataPlan(g)
-        let (blockSize, blocks, width) = (plan.blockSize, plan.blocks, plan.width)
+        let (blocks, width) = (plan.blocks, plan.width)
         let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.scratchFloats)
         let (gemm, accumulateColumns) = (self.gemm, self.accumulateColumns)
         gradOutput.withUnsafeBufferPointer { dy in
@@ -278,33 +295,26 @@ public struct Im2colConvolution: Sendable {
                 gradInput.withUnsafeMutableBufferPointer { dx in
                     let (dy, wt, dx) = (SendablePointer(dy.baseAddress!), SendablePointer(wt.baseAddress!), SendablePointer(dx.baseAddress!))
                     Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
-                        let block = item % blocks
                         let image = item / blocks
                         let (n, group) = (image / g.groups, image % g.groups)
-                        let firstLocal = block * blockSize
-                        let channelCount = min(blockSize, channelsPerGroup - firstLocal)
-                        let firstChannel = group * channelsPerGroup + firstLocal
-                        let rowCount = channelCount * kernelArea
-                        let k = group * outputsPerGroup
-                        // Wᵀ restricted to this block: rows firstLocal·R·S ..< +rowCount of the
-                        // group's [K/g, (C/g)·R·S] weight, transposed.
-                        let weights = wt.pointer + k * g.columnRows + firstLocal * kernelArea
-                        let gradients = dy.pointer + (n * g.outputChannels + k) * positions
+                        let block = plan.channelBlock(item % blocks, group: group, geometry: g)
+                        // Wᵀ restricted to this block: its columns of the group's weight, transposed.
+                        let weights = wt.pointer + block.weightOffset
+                        let gradients = dy.pointer + (n * g.outputChannels + block.firstOutput) * positions
                         let imageStart = dx.pointer + n * g.inputChannels * planeSize
                         if pointwise {
-                            gemm(true, false, rowCount, positions, outputsPerGroup,
+                            gemm(true, false, block.rows, positions, outputsPerGroup,
                                  1, weights, g.columnRows, gradients, positions,
-                                 0, imageStart + firstChannel * planeSize, positions)
+                                 0, imageStart + block.channels.lowerBound * planeSize, positions)
                             return
                         }
                         var start = 0
                         while start < positions {
                             let count = min(width, positions - start)
-                            gemm(true, false, rowCount, count, outputsPerGroup,
+                            gemm(true, false, block.rows, count, outputsPerGroup,
                                  1, weights, g.columnRows, gradients + start, positions,
                                  0, scratch[worker], count)
-                            accumulateColumns(scratch[worker], g, firstChannel..<(firstChannel + channelCount),
-                                              start..<(start + count), imageStart)
+                            accumulateColumns(scratch[worker], g, block.channels, start..<(start + count), imageStart)
                             start += count
                         }
                     }
@@ -318,16 +328,11 @@ public struct Im2colConvolution: Sendable {
 
     package func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry) -> Conv2DFilterGradients {
         var gradWeight = Tensor(zeros: g.weightShape)
-        let pointwise = g.isPointwise
-        let kernelArea = g.kernelHeight * g.kernelWidth
-        let positions = g.columnCount
-        let planeSize = g.inputHeight * g.inputWidth
-        let channelsPerGroup = g.inputChannelsPerGroup
-        let outputsPerGroup = g.outputChannelsPerGroup
+        let (pointwise, positions, planeSize, outputsPerGroup) = (g.isPointwise, g.columnCount, g.inputHeight * g.inputWidth, g.outputChannelsPerGroup)
         // Channel blocks only partition the result; the tile width (the reduction order) depends
         // on the shapes and the budget alone.
         let plan = backwardFilterPlan(g)
-        let (blockSize, blocks, width) = (plan.blockSize, plan.blocks, plan.width)
+        let (blocks, width) = (plan.blocks, plan.width)
         let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.scratchFloats)
         let (gemm, packColumns) = (self.gemm, self.packColumns)
         gradOutput.withUnsafeBufferPointer { dy in
@@ -335,17 +340,11 @@ public struct Im2colConvolution: Sendable {
                 gradWeight.withUnsafeMutableBufferPointer { dw in
                     let (dy, x, dw) = (SendablePointer(dy.baseAddress!), SendablePointer(x.baseAddress!), SendablePointer(dw.baseAddress!))
                     Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
-                        let block = item % blocks
-                        let group = item / blocks
-                        let firstLocal = block * blockSize
-                        let channelCount = min(blockSize, channelsPerGroup - firstLocal)
-                        let firstChannel = group * channelsPerGroup + firstLocal
-                        let rowCount = channelCount * kernelArea
-                        let k = group * outputsPerGroup
+                        let block = plan.channelBlock(item % blocks, group: item / blocks, geometry: g)
                         // ∂W[k-block, rows of these channels] (row stride (C/g)·R·S).
-                        let result = dw.pointer + k * g.columnRows + firstLocal * kernelArea
+                        let result = dw.pointer + block.weightOffset
                         for n in 0..<g.batch {
-                            let gradients = dy.pointer + (n * g.outputChannels + k) * positions
+                            let gradients = dy.pointer + (n * g.outputChannels + block.firstOutput) * positions
                             let imageStart = x.pointer + n * g.inputChannels * planeSize
                             var start = 0
                             while start < positions {
@@ -353,16 +352,15 @@ public struct Im2colConvolution: Sendable {
                                 let columns: UnsafePointer<Float>
                                 let columnStride: Int
                                 if pointwise {
-                                    columns = UnsafePointer(imageStart + firstChannel * planeSize)
+                                    columns = UnsafePointer(imageStart + block.channels.lowerBound * planeSize)
                                     columnStride = positions
                                 } else {
-                                    packColumns(imageStart, g, firstChannel..<(firstChannel + channelCount),
-                                                start..<(start + count), scratch[worker])
+                                    packColumns(imageStart, g, block.channels, start..<(start + count), scratch[worker])
                                     columns = UnsafePointer(scratch[worker])
                                     columnStride = count
                                 }
                                 let first = n == 0 && start == 0
-                                gemm(false, true, outputsPerGroup, rowCount, count,
+                                gemm(false, true, outputsPerGroup, block.rows, count,
                                      1, gradients + start, positions, columns, columnStride,
                                      first ? 0 : 1, result, g.columnRows)
                                 start += count
