@@ -40,3 +40,20 @@ public enum Parallel {
         }
     }
 }
+
+extension Tensor {
+    /// Runs `body` with pointers to the elements of `a` and `b` (read) and of `output` (written)
+    /// that parallel workers may share.
+    package static func withSendablePointers<R>(
+        reading a: Tensor, _ b: Tensor, writing output: inout Tensor,
+        _ body: (SendablePointer<Float>, SendablePointer<Float>, SendablePointer<Float>) throws -> R
+    ) rethrows -> R {
+        try a.withUnsafeBufferPointer { a in
+            try b.withUnsafeBufferPointer { b in
+                try output.withUnsafeMutableBufferPointer { output in
+                    try body(SendablePointer(a.baseAddress!), SendablePointer(b.baseAddress!), SendablePointer(output.baseAddress!))
+                }
+            }
+        }
+    }
+}

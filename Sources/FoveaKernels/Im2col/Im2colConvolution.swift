@@ -141,6 +141,9 @@ public struct Im2colConvolution: Sendable {
     struct ChannelBlockPlan {
         var blockSize: Int, blocks: Int, width: Int, items: Int, workers: Int, scratchFloats: Int
 
+        /// One scratch tile of `scratchFloats` per worker.
+        func scratchBuffers() -> ScratchBuffers { ScratchBuffers(workers: workers, capacity: scratchFloats) }
+
         /// Block `block` of `group`'s input channels in `g`.
         func channelBlock(_ block: Int, group: Int, geometry g: Conv2DGeometry) -> ChannelBlock {
             let area = g.kernelHeight * g.kernelWidth
@@ -234,47 +237,42 @@ public struct Im2colConvolution: Sendable {
         let (gemm, packColumns) = (self.gemm, self.packColumns)
         let biasValues = bias?.scalars
         let finishes = biasValues != nil || epilogue != .none
-        input.withUnsafeBufferPointer { x in
-            weight.withUnsafeBufferPointer { wt in
-                output.withUnsafeMutableBufferPointer { y in
-                    let (x, wt, y) = (SendablePointer(x.baseAddress!), SendablePointer(wt.baseAddress!), SendablePointer(y.baseAddress!))
-                    Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
-                        let block = item % channelBlocks
-                        let tile = (item / channelBlocks) % tiles
-                        let image = item / (channelBlocks * tiles)
-                        let (n, group) = (image / g.groups, image % g.groups)
-                        let start = tile * width
-                        let count = min(width, positions - start)
-                        let firstOutput = block * blockHeight
-                        let outputCount = min(blockHeight, outputsPerGroup - firstOutput)
-                        guard outputCount > 0 else { return }
-                        let channels = (group * g.inputChannelsPerGroup)..<((group + 1) * g.inputChannelsPerGroup)
-                        let imageStart = x.pointer + n * g.inputChannels * g.inputHeight * g.inputWidth
-                        let k = group * outputsPerGroup + firstOutput
-                        let out = y.pointer + (n * g.outputChannels + k) * positions + start
-                        if pointwise {
-                            gemm(false, false, outputCount, count, rows,
-                                 1, wt.pointer + k * rows, rows, imageStart + channels.lowerBound * positions + start, positions,
-                                 0, out, positions)
-                        } else {
-                            // The group's channels in chunks that fit the tile (one chunk unless a
-                            // single column is larger than the tile); their products accumulate.
-                            var first = channels.lowerBound
-                            while first < channels.upperBound {
-                                let last = min(first + chunkChannels, channels.upperBound)
-                                packColumns(imageStart, g, first..<last, start..<(start + count), scratch[worker])
-                                let offset = (first - channels.lowerBound) * area
-                                gemm(false, false, outputCount, count, (last - first) * area,
-                                     1, wt.pointer + k * rows + offset, rows, scratch[worker], count,
-                                     first == channels.lowerBound ? 0 : 1, out, positions)
-                                first = last
-                            }
-                        }
-                        guard finishes else { return }
-                        for row in 0..<outputCount {
-                            epilogue.apply(row: out + row * positions, count: count, bias: biasValues?[k + row] ?? 0)
-                        }
+        Tensor.withSendablePointers(reading: input, weight, writing: &output) { x, wt, y in
+            Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
+                let block = item % channelBlocks
+                let tile = (item / channelBlocks) % tiles
+                let image = item / (channelBlocks * tiles)
+                let (n, group) = (image / g.groups, image % g.groups)
+                let start = tile * width
+                let count = min(width, positions - start)
+                let firstOutput = block * blockHeight
+                let outputCount = min(blockHeight, outputsPerGroup - firstOutput)
+                guard outputCount > 0 else { return }
+                let channels = (group * g.inputChannelsPerGroup)..<((group + 1) * g.inputChannelsPerGroup)
+                let imageStart = x.pointer + n * g.inputChannels * g.inputHeight * g.inputWidth
+                let k = group * outputsPerGroup + firstOutput
+                let out = y.pointer + (n * g.outputChannels + k) * positions + start
+                if pointwise {
+                    gemm(false, false, outputCount, count, rows,
+                         1, wt.pointer + k * rows, rows, imageStart + channels.lowerBound * positions + start, positions,
+                         0, out, positions)
+                } else {
+                    // The group's channels in chunks that fit the tile (one chunk unless a
+                    // single column is larger than the tile); their products accumulate.
+                    var first = channels.lowerBound
+                    while first < channels.upperBound {
+                        let last = min(first + chunkChannels, channels.upperBound)
+                        packColumns(imageStart, g, first..<last, start..<(start + count), scratch[worker])
+                        let offset = (first - channels.lowerBound) * area
+                        gemm(false, false, outputCount, count, (last - first) * area,
+                             1, wt.pointer + k * rows + offset, rows, scratch[worker], count,
+                             first == channels.lowerBound ? 0 : 1, out, positions)
+                        first = last
                     }
+                }
+                guard finishes else { return }
+                for row in 0..<outputCount {
+                    epilogue.apply(row: out + row * positions, count: count, bias: biasValues?[k + row] ?? 0)
                 }
             }
         }
@@ -286,38 +284,31 @@ public struct Im2colConvolution: Sendable {
     package func backwardData(gradOutput: Tensor, weight: Tensor, geometry g: Conv2DGeometry) -> Tensor {
         var gradInput = Tensor(zeros: g.inputShape)
         let (pointwise, positions, planeSize, outputsPerGroup) = (g.isPointwise, g.columnCount, g.inputHeight * g.inputWidth, g.outputChannelsPerGroup)
-        let plan = backwardDataPlan(g)
-        let (blocks, width) = (plan.blocks, plan.width)
-        let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.scratchFloats)
-        let (gemm, accumulateColumns) = (self.gemm, self.accumulateColumns)
-        gradOutput.withUnsafeBufferPointer { dy in
-            weight.withUnsafeBufferPointer { wt in
-                gradInput.withUnsafeMutableBufferPointer { dx in
-                    let (dy, wt, dx) = (SendablePointer(dy.baseAddress!), SendablePointer(wt.baseAddress!), SendablePointer(dx.baseAddress!))
-                    Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
-                        let image = item / blocks
-                        let (n, group) = (image / g.groups, image % g.groups)
-                        let block = plan.channelBlock(item % blocks, group: group, geometry: g)
-                        // Wᵀ restricted to this block: its columns of the group's weight, transposed.
-                        let weights = wt.pointer + block.weightOffset
-                        let gradients = dy.pointer + (n * g.outputChannels + block.firstOutput) * positions
-                        let imageStart = dx.pointer + n * g.inputChannels * planeSize
-                        if pointwise {
-                            gemm(true, false, block.rows, positions, outputsPerGroup,
-                                 1, weights, g.columnRows, gradients, positions,
-                                 0, imageStart + block.channels.lowerBound * planeSize, positions)
-                            return
-                        }
-                        var start = 0
-                        while start < positions {
-                            let count = min(width, positions - start)
-                            gemm(true, false, block.rows, count, outputsPerGroup,
-                                 1, weights, g.columnRows, gradients + start, positions,
-                                 0, scratch[worker], count)
-                            accumulateColumns(scratch[worker], g, block.channels, start..<(start + count), imageStart)
-                            start += count
-                        }
-                    }
+        let (plan, gemm, accumulateColumns) = (backwardDataPlan(g), self.gemm, self.accumulateColumns)
+        let (blocks, width, scratch) = (plan.blocks, plan.width, plan.scratchBuffers())
+        Tensor.withSendablePointers(reading: gradOutput, weight, writing: &gradInput) { dy, wt, dx in
+            Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
+                let image = item / blocks
+                let (n, group) = (image / g.groups, image % g.groups)
+                let block = plan.channelBlock(item % blocks, group: group, geometry: g)
+                // Wᵀ restricted to this block: its columns of the group's weight, transposed.
+                let weights = wt.pointer + block.weightOffset
+                let gradients = dy.pointer + (n * g.outputChannels + block.firstOutput) * positions
+                let imageStart = dx.pointer + n * g.inputChannels * planeSize
+                if pointwise {
+                    gemm(true, false, block.rows, positions, outputsPerGroup,
+                         1, weights, g.columnRows, gradients, positions,
+                         0, imageStart + block.channels.lowerBound * planeSize, positions)
+                    return
+                }
+                var start = 0
+                while start < positions {
+                    let count = min(width, positions - start)
+                    gemm(true, false, block.rows, count, outputsPerGroup,
+                         1, weights, g.columnRows, gradients + start, positions,
+                         0, scratch[worker], count)
+                    accumulateColumns(scratch[worker], g, block.channels, start..<(start + count), imageStart)
+                    start += count
                 }
             }
         }
@@ -331,41 +322,34 @@ public struct Im2colConvolution: Sendable {
         let (pointwise, positions, planeSize, outputsPerGroup) = (g.isPointwise, g.columnCount, g.inputHeight * g.inputWidth, g.outputChannelsPerGroup)
         // Channel blocks only partition the result; the tile width (the reduction order) depends
         // on the shapes and the budget alone.
-        let plan = backwardFilterPlan(g)
-        let (blocks, width) = (plan.blocks, plan.width)
-        let scratch = ScratchBuffers(workers: plan.workers, capacity: plan.scratchFloats)
-        let (gemm, packColumns) = (self.gemm, self.packColumns)
-        gradOutput.withUnsafeBufferPointer { dy in
-            input.withUnsafeBufferPointer { x in
-                gradWeight.withUnsafeMutableBufferPointer { dw in
-                    let (dy, x, dw) = (SendablePointer(dy.baseAddress!), SendablePointer(x.baseAddress!), SendablePointer(dw.baseAddress!))
-                    Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
-                        let block = plan.channelBlock(item % blocks, group: item / blocks, geometry: g)
-                        // ∂W[k-block, rows of these channels] (row stride (C/g)·R·S).
-                        let result = dw.pointer + block.weightOffset
-                        for n in 0..<g.batch {
-                            let gradients = dy.pointer + (n * g.outputChannels + block.firstOutput) * positions
-                            let imageStart = x.pointer + n * g.inputChannels * planeSize
-                            var start = 0
-                            while start < positions {
-                                let count = pointwise ? positions : min(width, positions - start)
-                                let columns: UnsafePointer<Float>
-                                let columnStride: Int
-                                if pointwise {
-                                    columns = UnsafePointer(imageStart + block.channels.lowerBound * planeSize)
-                                    columnStride = positions
-                                } else {
-                                    packColumns(imageStart, g, block.channels, start..<(start + count), scratch[worker])
-                                    columns = UnsafePointer(scratch[worker])
-                                    columnStride = count
-                                }
-                                let first = n == 0 && start == 0
-                                gemm(false, true, outputsPerGroup, block.rows, count,
-                                     1, gradients + start, positions, columns, columnStride,
-                                     first ? 0 : 1, result, g.columnRows)
-                                start += count
-                            }
+        let (plan, gemm, packColumns) = (backwardFilterPlan(g), self.gemm, self.packColumns)
+        let (blocks, width, scratch) = (plan.blocks, plan.width, plan.scratchBuffers())
+        Tensor.withSendablePointers(reading: gradOutput, input, writing: &gradWeight) { dy, x, dw in
+            Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
+                let block = plan.channelBlock(item % blocks, group: item / blocks, geometry: g)
+                // ∂W[k-block, rows of these channels] (row stride (C/g)·R·S).
+                let result = dw.pointer + block.weightOffset
+                for n in 0..<g.batch {
+                    let gradients = dy.pointer + (n * g.outputChannels + block.firstOutput) * positions
+                    let imageStart = x.pointer + n * g.inputChannels * planeSize
+                    var start = 0
+                    while start < positions {
+                        let count = pointwise ? positions : min(width, positions - start)
+                        let columns: UnsafePointer<Float>
+                        let columnStride: Int
+                        if pointwise {
+                            columns = UnsafePointer(imageStart + block.channels.lowerBound * planeSize)
+                            columnStride = positions
+                        } else {
+                            packColumns(imageStart, g, block.channels, start..<(start + count), scratch[worker])
+                            columns = UnsafePointer(scratch[worker])
+                            columnStride = count
                         }
+                        let first = n == 0 && start == 0
+                        gemm(false, true, outputsPerGroup, block.rows, count,
+                             1, gradients + start, positions, columns, columnStride,
+                             first ? 0 : 1, result, g.columnRows)
+                        start += count
                     }
                 }
             }
