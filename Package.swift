@@ -24,7 +24,7 @@ let package = Package(
         /// The public face: device selection, the checked operations, and (later) layers and models.
         .target(
             name: "Fovea",
-            dependencies: ["FoveaCore", "FoveaKernels", "FoveaNaive", "FoveaDispatch", "FoveaOpenBLAS", "FoveaChecking", "CZlib", "CStb"]
+            dependencies: ["FoveaCore", "FoveaKernels", "FoveaNaive", "FoveaDispatch", "FoveaOpenBLAS", "FoveaChecking", "FoveaProfiling", "CZlib", "CStb"]
         ),
 
         // MARK: Numerical core and backends
@@ -44,6 +44,9 @@ let package = Package(
         /// A device that runs every operation on a subject and a reference device and compares
         /// them (`FOVEA_DEVICE=check:<backend>`); built on the Device protocol alone.
         .target(name: "FoveaChecking", dependencies: ["FoveaCore"]),
+        /// A device that times every operation of another, attributed to the layer that issued it
+        /// (`ModelProfiler`, `fovea-bench nets --profile`); built on the Device protocol alone.
+        .target(name: "FoveaProfiling", dependencies: ["FoveaCore"]),
 
         // MARK: C shims (implementation details)
         .systemLibrary(

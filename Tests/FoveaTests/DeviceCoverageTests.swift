@@ -55,6 +55,15 @@ extension OwnImplementationTests {
         #expect(missing.isEmpty, "CheckingDevice (Sources/FoveaChecking) does not implement: \(missing.joined(separator: ", "))")
     }
 
+    /// `ProfilingDevice` implements every requirement itself, so no operation runs untimed through
+    /// a default.
+    @Test func profilingDeviceImplementsEveryRequirement() throws {
+        let requirements = try Self.deviceRequirements().all
+        let own = try Self.declarations(of: "ProfilingDevice", in: "Sources/FoveaProfiling")
+        let missing = requirements.subtracting(own).sorted()
+        #expect(missing.isEmpty, "ProfilingDevice (Sources/FoveaProfiling) does not implement: \(missing.joined(separator: ", "))")
+    }
+
     /// `NaiveDevice` ends every fallback chain, so it implements every requirement whose default
     /// forwards to the fallback.
     @Test func naiveDeviceImplementsEveryForwardedRequirement() throws {

@@ -67,16 +67,27 @@ public final class Trainer {
     /// One optimisation step on one batch; returns the loss and the number classified right.
     @discardableResult
     public func trainStep(_ batch: Batch) throws -> (loss: Float, correct: Int) {
+        try trainStep(batch, phaseClock: nil)
+    }
+
+    /// `trainStep`, calling `phaseClock` after each phase with its name (`forward`, `loss`,
+    /// `backward`, `optimizer step`) and its wall-clock seconds (`ModelProfiler`).
+    func trainStep(_ batch: Batch, phaseClock: ((String, Double) -> Void)?) throws -> (loss: Float, correct: Int) {
+        var clock = PhaseClock(report: phaseClock)
         model.train()
         optimizer.zeroGradients()
         let logits = try model.scopedForward(batch.images, device: device)
+        clock.end("forward")
         let result = try OperationScope.run("loss", device: device) { try loss(logits: logits, labels: batch.labels, device: device) }
+        clock.end("loss")
         step += 1
         guard result.loss.isFinite else {
             throw FoveaError(.numerical, "training stopped: the loss became \(result.loss) at step \(step) (epoch \(epoch + 1)); lower the learning rate or check the data")
         }
         _ = try model.scopedBackward(result.gradient, device: device)
+        clock.end("backward")
         optimizer.step()
+        clock.end("optimizer step")
         return (result.loss, result.correct)
     }
 
