@@ -254,12 +254,27 @@ struct NetsCommand: ParsableCommand {
     var noTrain = false
     @Flag(name: .customLong("compare-fusion"), help: "Also time the forward pass without layer fusion, interleaved run by run (engine <name>-unfused).")
     var compareFusion = false
+    @Flag(help: "Profile instead: per network, the time per operation kind and per layer (shapes, algorithm, GFLOP/s, % of peak), forward and training step, the thread counts side by side.")
+    var profile = false
+    @Option(name: .customLong("profile-top"), help: "With --profile, list only the layer operations with the most time (1 to 100000; default all).")
+    var profileTop: Int?
+    @Flag(help: "With --profile, print the tables as Markdown.")
+    var markdown = false
     @Option(help: "Also write the report as JSON to this file (- for standard output).")
     var json: String?
     @Option(help: "Also write the results as CSV to this file (- for standard output).")
     var csv: String?
 
-    func validate() throws { try BenchLimits.check(runs: runs) }
+    func validate() throws {
+        try BenchLimits.check(runs: runs)
+        if let profileTop, !(1...100_000).contains(profileTop) {
+            throw ValidationError("--profile-top must be between 1 and 100000, got \(profileTop)")
+        }
+        if !profile, profileTop != nil || markdown { throw ValidationError("--profile-top and --markdown need --profile") }
+        if profile, json != nil || csv != nil || compareFusion {
+            throw ValidationError("--profile prints tables; it cannot be combined with --json, --csv or --compare-fusion")
+        }
+    }
 
     func run() throws {
         let environment = try BenchEnvironment()
@@ -274,6 +289,12 @@ struct NetsCommand: ParsableCommand {
                                    engines: engineList, runs: runs, trainStep: !noTrain,
                                    peak: peak, progress: progress)
         runner.compareFusion = compareFusion
+        if profile {
+            printHeader(machine)
+            for report in try runner.profile() { print("\n" + report.rendered(top: profileTop, markdown: markdown)) }
+            try finishChecking(engines: engineList)
+            return
+        }
         let results = try runner.run()
         printHeader(machine)
         var table = TextTable(header: ["network", "mode", "engine", "batch", "threads", "images/s", "latency ms", "peak RSS"], leftColumns: 3)

@@ -83,6 +83,40 @@ public struct NetworkRunner {
         return results
     }
 
+    /// Profiles every network, batch and engine (`ModelProfiler`): the forward pass and, with
+    /// `trainStep`, the training step, each at every thread count, one report per (network,
+    /// batch, engine, mode) with the thread counts side by side. Each profile waits for a quiet
+    /// machine first, then runs one warm-up and `runs` timed runs.
+    public func profile() throws -> [NetworkProfileReport] {
+        var reports: [NetworkProfileReport] = []
+        for name in networks {
+            let model = try ModelZoo.make(name)
+            for batch in batches {
+                let input = Tensor.randomNormal([batch, 3, 224, 224], seed: 7)
+                let labels = (0..<batch).map { $0 % 1000 }
+                for engine in engines {
+                    let devices = try threads.map { try Devices.make(engine, threads: $0) }
+                    var forward: [Profile] = [], training: [Profile] = []
+                    for device in devices {
+                        progress("profiling \(name) · \(engine) · batch \(batch) · \(device.threadCount) thread\(device.threadCount == 1 ? "" : "s")")
+                        peak.waitUntilQuiet(threads: threads.max() ?? 1)
+                        forward.append(try ModelProfiler.forward(model, input: input, device: device, runs: runs))
+                        guard trainStep else { continue }
+                        let optimizer = try SGD(model.allParameters, learningRate: 1e-4, momentum: 0.9)
+                        peak.waitUntilQuiet(threads: threads.max() ?? 1)
+                        training.append(try ModelProfiler.trainingStep(model, batch: Batch(images: input, labels: labels),
+                                                                       optimizer: optimizer, device: device, runs: runs))
+                        model.zeroGradients()
+                    }
+                    for profiles in [forward, training] where !profiles.isEmpty {
+                        reports.append(NetworkProfileReport(network: name, engine: engine, batch: batch, profiles: profiles, peakPerCore: peak.perCore))
+                    }
+                }
+            }
+        }
+        return reports
+    }
+
     /// `LayerRunner.warmUps` warm-up calls of each, then `runs` rounds timing `a` then `b`, each gated on a quiet machine.
     func timeInterleaved(_ a: () throws -> Void, _ b: () throws -> Void) throws -> ([Double], [Double]) {
         for _ in 0..<LayerRunner.warmUps {

@@ -24,3 +24,13 @@ public struct TextTable: CustomStringConvertible {
         return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
     }
 }
+
+extension TextTable {
+    /// The table as a Markdown table (for Docs/), numbers right-aligned.
+    public var markdown: String {
+        func line(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |" }
+        let alignment = header.indices.map { $0 < leftColumns ? "---" : "---:" }
+        return ([line(header), line(alignment)] + rows.map { line($0 + Array(repeating: "", count: max(0, header.count - $0.count))) })
+            .joined(separator: "\n")
+    }
+}

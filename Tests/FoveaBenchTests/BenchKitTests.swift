@@ -165,3 +165,49 @@ struct PlanTableTests {
         #expect(rows.map { $0.algorithms.map { $0[0] } } == [[.winograd2, .winograd2]])
     }
 }
+
+/// `fovea-bench nets --profile`'s tables, from profiles made up here so every cell is known.
+@Suite("Network profile report")
+struct NetworkProfileReportTests {
+    static func profile(threads: Int, convolutionSeconds: Double, addSeconds: Double, wall: Double) -> Profile {
+        let convolution = OperationKind(family: "convolution", algorithm: .direct, direction: "forward")
+        let add = OperationKind(family: "add", direction: "forward")
+        // Two runs: each record's time and FLOPs count half.
+        let records = (0..<2).flatMap { _ in [
+            OperationRecord(layer: "conv1", operation: "conv2dForward", kind: convolution, shapes: "1×3×8×8 → 1×4×8×8, 3×3",
+                            flops: 4e9, seconds: convolutionSeconds),
+            OperationRecord(layer: "block", operation: "add", kind: add, shapes: "1×4×8×8", flops: nil, seconds: addSeconds),
+        ] }
+        return Profile(mode: "forward", device: "test", threads: threads, runs: 2, wallSeconds: wall,
+                       phases: [("forward", wall)], records: records)
+    }
+
+    @Test func tablesShowTimeShareRatePeakAndSpeedup() {
+        let report = NetworkProfileReport(
+            network: "net", engine: "dispatch", batch: 1,
+            profiles: [Self.profile(threads: 1, convolutionSeconds: 0.08, addSeconds: 0.01, wall: 0.1),
+                       Self.profile(threads: 2, convolutionSeconds: 0.05, addSeconds: 0.01, wall: 0.07)],
+            peakPerCore: 100)
+        let kinds = report.kindTable
+        #expect(kinds.header == ["operation kind", "ms 1T", "share", "GFLOP/s", "% peak", "ms 2T", "share", "GFLOP/s", "% peak", "2T ÷ 1T"])
+        // 4 GFLOP in 80 ms = 50 GFLOP/s = 50% of one 100 GFLOP/s core; at 2 threads 80 GFLOP/s = 40% of 200.
+        #expect(kinds.rows[0] == ["convolution direct forward", "80.0", "80.0%", "50", "50%", "50.0", "71.4%", "80", "40%", "1.60×"])
+        #expect(kinds.rows[1] == ["add forward", "10.0", "10.0%", "", "", "10.0", "14.3%", "", "", "1.00×"])
+        #expect(kinds.rows[2][0] == "between operations" && kinds.rows[2][1] == "10.0" && kinds.rows[2][5] == "10.0")
+        let layers = report.layerTable()
+        #expect(layers.rows.map { Array($0.prefix(4)) } == [["conv1", "conv2dForward", "1×3×8×8 → 1×4×8×8, 3×3", "direct"],
+                                                             ["block", "add", "1×4×8×8", ""]])
+        #expect(report.layerTable(top: 1).rows.map { $0[0] } == ["conv1"])
+        #expect(report.title.hasPrefix("net · dispatch · batch 1 · forward — 1 thread 100.0 ms (10.00 images/s), 2 threads 70.0 ms"))
+        let markdown = report.rendered(markdown: true)
+        #expect(markdown.contains("| operation kind | ms 1T | share |") && markdown.contains("| --- | ---: |"))
+    }
+
+    @Test func oneThreadCountHasNoSpeedupColumn() {
+        let report = NetworkProfileReport(network: "net", engine: "dispatch", batch: 1,
+                                          profiles: [Self.profile(threads: 2, convolutionSeconds: 0.05, addSeconds: 0.01, wall: 0.07)],
+                                          peakPerCore: 100)
+        #expect(report.kindTable.header.last == "% peak")
+        #expect(report.layerTable().rows.allSatisfy { $0.count == 7 })
+    }
+}
