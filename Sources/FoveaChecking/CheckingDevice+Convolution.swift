@@ -16,6 +16,14 @@ extension CheckingDevice {
         }
     }
 
+    /// The residual forward is checked as its own operation, against the reference's.
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, epilogue: ConvolutionEpilogue,
+                              geometry: Conv2DGeometry) -> Tensor {
+        checked(epilogue == .none ? "conv2dForward+residual" : "conv2dForward+residual+\(epilogue)", shapes: Self.describe(geometry)) {
+            $0.conv2dForward(input: input, weight: weight, bias: bias, residual: residual, epilogue: epilogue, geometry: geometry)
+        }
+    }
+
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         checked("conv2dBackwardData", shapes: Self.describe(geometry)) {
             $0.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)

@@ -57,3 +57,12 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// Runs `body` with a pointer to the elements of `tensor`, or nil when there is none (an
+    /// optional operand such as a residual).
+    package static func withOptionalPointer<R>(_ tensor: Tensor?, _ body: (UnsafePointer<Float>?) throws -> R) rethrows -> R {
+        guard let tensor else { return try body(nil) }
+        return try tensor.withUnsafeBufferPointer { try body($0.baseAddress) }
+    }
+}

@@ -103,8 +103,11 @@ struct DirectGEMMConvolution: Sendable {
     /// GEMM (`DirectGEMMForwardCall.run`, the bias and the epilogue applied to each output tile
     /// right after its last depth block), then, with images as columns, the staged result copied
     /// into NCHW (`unstage`).
+    ///
+    /// With a `residual` (of the output's shape): `y = epilogue((conv(x, w) + bias) + residual)`,
+    /// added per output tile, or with images as columns while the staged result is copied out.
     func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
-                 geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+                 residual: Tensor? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
         // The GEMMs write `staging` (every element): the output itself, or with images as columns
         // [K × N·P·Q]. (Not a copy of `output`: that would share its storage and copy it on the first write.)
         var staging = Tensor(uninitialized: blocking.imagesAsColumns ? [g.outputChannels * blocking.columnsPerGEMM] : g.outputShape)
@@ -112,32 +115,45 @@ struct DirectGEMMConvolution: Sendable {
         // this one), or nil: then each GEMM packs its blocks into its L2-resident buffer.
         let packed = cachedPackedWeights(weight, geometry: g) ?? (blocking.packsWeightsOnce ? packWeights(weight, geometry: g) : nil)
         let biasValues = bias.map { bias in bias.withUnsafeBufferPointer { Array($0) } }
-        input.withUnsafeBufferPointer { x in
-            (packed ?? weight).withUnsafeBufferPointer { wt in
-                staging.withUnsafeMutableBufferPointer { y in
-                    let call = DirectGEMMForwardCall(
-                        geometry: g, split: blocking.split, kernel: kernel, input: x.baseAddress!, weights: wt.baseAddress!,
-                        weightsArePacked: packed != nil, output: y.baseAddress!, bias: biasValues, activation: activation,
-                        m: g.outputChannelsPerGroup, n: blocking.columnsPerGEMM, k: g.columnRows,
-                        pointwise: !kernel.isAVX512 && g.isPointwise)
-                    Parallel.forEach(blocking.split.items, threads: threads) { _, item in call.run(item: item) }
+        // With images as columns the residual (NCHW) is added while unstaging, after the bias.
+        let tileEpilogue: ConvolutionEpilogue = blocking.imagesAsColumns && residual != nil ? .none : activation
+        Tensor.withOptionalPointer(blocking.imagesAsColumns ? nil : residual) { residualPointer in
+            input.withUnsafeBufferPointer { x in
+                (packed ?? weight).withUnsafeBufferPointer { wt in
+                    staging.withUnsafeMutableBufferPointer { y in
+                        let call = DirectGEMMForwardCall(
+                            geometry: g, split: blocking.split, kernel: kernel, input: x.baseAddress!, weights: wt.baseAddress!,
+                            weightsArePacked: packed != nil, output: y.baseAddress!, bias: biasValues, activation: tileEpilogue,
+                            residual: residualPointer, m: g.outputChannelsPerGroup, n: blocking.columnsPerGEMM, k: g.columnRows,
+                            pointwise: !kernel.isAVX512 && g.isPointwise)
+                        Parallel.forEach(blocking.split.items, threads: threads) { _, item in call.run(item: item) }
+                    }
                 }
             }
         }
-        return blocking.imagesAsColumns ? unstage(staging, geometry: g, columnsPerGEMM: blocking.columnsPerGEMM) : staging
+        guard blocking.imagesAsColumns else { return staging }
+        return unstage(staging, geometry: g, columnsPerGEMM: blocking.columnsPerGEMM,
+                       residual: residual.map { ($0, activation) })
     }
 
-    /// `staging[k, image·P·Q + j]` (images as columns) → `output[image, k, j]`, parallel over output channels.
-    private func unstage(_ staging: Tensor, geometry g: Conv2DGeometry, columnsPerGEMM n: Int) -> Tensor {
+    /// `staging[k, image·P·Q + j]` (images as columns) → `output[image, k, j]`, parallel over
+    /// output channels; with a residual, `output = epilogue(staged + residual)` as it is copied.
+    private func unstage(_ staging: Tensor, geometry g: Conv2DGeometry, columnsPerGEMM n: Int,
+                         residual: (tensor: Tensor, epilogue: ConvolutionEpilogue)?) -> Tensor {
         var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let positions = g.columnCount
-        staging.withUnsafeBufferPointer { staged in
-            output.withUnsafeMutableBufferPointer { y in
-                let (staged, y) = (SendablePointer(staged.baseAddress!), SendablePointer(y.baseAddress!))
-                Parallel.forEach(g.outputChannels, threads: threads) { _, channel in
-                    for image in 0..<g.batch {
-                        (y.pointer + (image * g.outputChannels + channel) * positions)
-                            .update(from: staged.pointer + channel * n + image * positions, count: positions)
+        Tensor.withOptionalPointer(residual?.tensor) { residualPointer in
+            staging.withUnsafeBufferPointer { staged in
+                output.withUnsafeMutableBufferPointer { y in
+                    let (staged, y) = (SendablePointer(staged.baseAddress!), SendablePointer(y.baseAddress!))
+                    let r = residualPointer.map { SendablePointer($0) }
+                    let epilogue = residual?.epilogue ?? .none
+                    Parallel.forEach(g.outputChannels, threads: threads) { _, channel in
+                        for image in 0..<g.batch {
+                            let offset = (image * g.outputChannels + channel) * positions
+                            (y.pointer + offset).update(from: staged.pointer + channel * n + image * positions, count: positions)
+                            if let r { epilogue.apply(row: y.pointer + offset, count: positions, bias: 0, adding: r.pointer + offset) }
+                        }
                     }
                 }
             }

@@ -19,6 +19,9 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
     let output: UnsafeMutablePointer<Float>
     let bias: [Float]?
     let activation: ConvolutionEpilogue
+    /// Added to the output after the bias, before the activation: `[N, K, P·Q]` like `output`
+    /// (never with images as columns), or nil.
+    let residual: UnsafePointer<Float>?
     /// The GEMM sizes of one (image, group) unit: m = K/g, n = columns per GEMM, k = C/g·R·S.
     let m: Int, n: Int, k: Int
     /// Whether B is the image's rows as they are (1×1, stride 1, no padding; portable and AVX2 packers).
@@ -51,7 +54,7 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
             + block.group * g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
         let out = output + (block.image * g.outputChannels + block.firstOutput) * n + block.columns.lowerBound
         let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr, vectorPanels: kernel.isAVX512)
-        let finishes = bias != nil || activation != .none
+        let finishes = bias != nil || activation != .none || residual != nil
         PackedGEMM.compute(
             m: block.rows.count, n: block.columns.count, k: k, kernel: kernel, c: out, ldc: n, overwrite: true,
             packA: { first, count, depth, length, packed in packWeights(block, first, count, depth, length, into: packed) },
@@ -90,10 +93,13 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
         }
     }
 
-    /// `tile[i, 0..<tileColumns] = activation(tile + bias[block's row + i])` for the tile's rows.
+    /// `tile[i, 0..<tileColumns] = activation(tile + bias[block's row + i] (+ residual))` for the
+    /// tile's rows; the residual element at the same offset from `residual` as the tile's from `output`.
     private func finish(_ block: Block, _ row: Int, _ tileRows: Int, _ tileColumns: Int, _ tile: UnsafeMutablePointer<Float>) {
         for i in 0..<tileRows {
-            activation.apply(row: tile + i * n, count: tileColumns, bias: bias?[block.firstOutput + row + i] ?? 0)
+            let target = tile + i * n
+            activation.apply(row: target, count: tileColumns, bias: bias?[block.firstOutput + row + i] ?? 0,
+                             adding: residual.map { $0 + (target - output) })
         }
     }
 }

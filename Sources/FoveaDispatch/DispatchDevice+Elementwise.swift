@@ -10,6 +10,22 @@ extension DispatchDevice {
     /// `y[i] = a[i] · b[i]`.
     public func multiply(_ a: Tensor, _ b: Tensor) -> Tensor { combine(a, b, .multiply) }
 
+    /// `y = epilogue(y + residual)` in place, over chunks of consecutive elements (a residual
+    /// convolution's sum and activation after an algorithm that does not add it per tile).
+    func addResidual(_ residual: Tensor, to output: inout Tensor, epilogue: ConvolutionEpilogue) {
+        ElementwiseShapes.checkEqual(output.shape, residual.shape, operation: "add")
+        let chunks = WorkSplit.Chunks(count: output.count, threads: threadCount)
+        residual.withUnsafeBufferPointer { r in
+            output.withUnsafeMutableBufferPointer { y in
+                let (r, y) = (SendablePointer(r.baseAddress!), SendablePointer(y.baseAddress!))
+                Parallel.forEach(chunks.items, threads: threadCount) { _, item in
+                    let range = chunks.range(item)
+                    epilogue.apply(row: y.pointer + range.lowerBound, count: range.count, bias: 0, adding: r.pointer + range.lowerBound)
+                }
+            }
+        }
+    }
+
     private enum Combination: String { case add, multiply }
 
     /// `y[i] = a[i] ∘ b[i]` over chunks of consecutive elements, 16 at a time.

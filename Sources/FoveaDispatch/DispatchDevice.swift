@@ -115,6 +115,26 @@ public struct DispatchDevice: GEMMBackedDevice {
         }
     }
 
+    /// Runs the plan's forward with the residual added to each output tile by `direct` and
+    /// `shifted-image`; after the other algorithms, in one pass over the output
+    /// (`addResidual`), so the sum and the activation never take two passes.
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, epilogue: ConvolutionEpilogue,
+                              geometry: Conv2DGeometry) -> Tensor {
+        let plan = requiredPlan(for: geometry, pass: .forward)
+        switch plan.blocking {
+        case .shiftedImage(let blocking):
+            return shiftedImage.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, residual: residual,
+                                        geometry: geometry, blocking: blocking)
+        case .direct(let blocking):
+            return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, residual: residual,
+                                             geometry: geometry, blocking: blocking)
+        default:
+            var output = conv2dForward(input: input, weight: weight, bias: bias, epilogue: .none, geometry: geometry)
+            addResidual(residual, to: &output, epilogue: epilogue)
+            return output
+        }
+    }
+
     /// Runs the plan's backward-data: `winograd4`/`winograd2` or `im2col` (GEMM + col2im).
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .backwardData)

@@ -181,30 +181,32 @@ struct ShiftedImageConvolution: Sendable {
     /// images, their phase planes (`ShiftedImageForwardCall.splitIntoPhases`), then every
     /// (image, column block) item (`ShiftedImageForwardCall.run`).
     func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
-                 geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+                 residual: Tensor? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
         var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let packed = weights.cachedPackedWeights(weight, geometry: g) ?? weights.packWeights(weight, geometry: g)
         let table = offsets(g)
         let phasePlanes = ScratchBuffers(workers: 1, capacity: blocking.splitsIntoPhases ? blocking.imagesPerChunk * blocking.phasePlaneFloats : 0)
         let staging = ScratchBuffers(workers: blocking.workers, capacity: blocking.stagingFloats)
         let biasValues = bias?.scalars
-        input.withUnsafeBufferPointer { x in
-            packed.withUnsafeBufferPointer { a in
-                output.withUnsafeMutableBufferPointer { y in
-                    table.withUnsafeBufferPointer { offsets in
-                        let call = ShiftedImageForwardCall(
-                            geometry: g, blocking: blocking, kernel: kernel, input: x.baseAddress!, weights: a.baseAddress!,
-                            offsets: offsets.baseAddress!, output: y.baseAddress!, phasePlanes: phasePlanes[0], staging: staging,
-                            bias: biasValues, activation: activation)
-                        for first in stride(from: 0, to: g.batch, by: blocking.imagesPerChunk) {
-                            let count = min(blocking.imagesPerChunk, g.batch - first)
-                            if blocking.splitsIntoPhases {
-                                Parallel.forEach(count * g.inputChannels, threads: threads) { _, plane in
-                                    call.splitIntoPhases(image: first, plane: plane)
+        Tensor.withOptionalPointer(residual) { residualPointer in
+            input.withUnsafeBufferPointer { x in
+                packed.withUnsafeBufferPointer { a in
+                    output.withUnsafeMutableBufferPointer { y in
+                        table.withUnsafeBufferPointer { offsets in
+                            let call = ShiftedImageForwardCall(
+                                geometry: g, blocking: blocking, kernel: kernel, input: x.baseAddress!, weights: a.baseAddress!,
+                                offsets: offsets.baseAddress!, output: y.baseAddress!, phasePlanes: phasePlanes[0], staging: staging,
+                                bias: biasValues, activation: activation, residual: residualPointer)
+                            for first in stride(from: 0, to: g.batch, by: blocking.imagesPerChunk) {
+                                let count = min(blocking.imagesPerChunk, g.batch - first)
+                                if blocking.splitsIntoPhases {
+                                    Parallel.forEach(count * g.inputChannels, threads: threads) { _, plane in
+                                        call.splitIntoPhases(image: first, plane: plane)
+                                    }
                                 }
-                            }
-                            Parallel.forEach(count * blocking.blocksPerImage, threads: blocking.workers) { worker, item in
-                                call.run(firstImage: first, item: item, worker: worker)
+                                Parallel.forEach(count * blocking.blocksPerImage, threads: blocking.workers) { worker, item in
+                                    call.run(firstImage: first, item: item, worker: worker)
+                                }
                             }
                         }
                     }
@@ -268,10 +270,11 @@ struct ShiftedImageConvolution: Sendable {
     }
 
     /// Moves a block's valid columns (ox < Wo of each virtual row it covers) from staging into the
-    /// output, adding the bias and applying the epilogue; unstaged, applies them in place.
+    /// output, adding the bias (and the residual, `[K, P, Q]` of this image like `output`) and
+    /// applying the epilogue; unstaged, applies them in place.
     fileprivate static func finish(columns: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int, output: UnsafeMutablePointer<Float>,
                                staged: Bool, finishes: Bool, channels: Int, outputWidth wo: Int, paddedWidth wp: Int,
-                               planeSize: Int, bias: [Float]?, activation: ConvolutionEpilogue) {
+                               planeSize: Int, bias: [Float]?, activation: ConvolutionEpilogue, residual: UnsafePointer<Float>?) {
         guard staged || finishes else { return }
         var v = columns.lowerBound
         while v < columns.upperBound {
@@ -282,7 +285,9 @@ struct ShiftedImageConvolution: Sendable {
                 for k in 0..<channels {
                     let target = output + k * planeSize + oy * wo + ox
                     if staged { target.update(from: c + k * ldc + v, count: valid) }
-                    if finishes { activation.apply(row: target, count: valid, bias: bias?[k] ?? 0) }
+                    if finishes {
+                        activation.apply(row: target, count: valid, bias: bias?[k] ?? 0, adding: residual.map { $0 + (target - output) })
+                    }
                 }
             }
             v = end
@@ -310,6 +315,8 @@ private struct ShiftedImageForwardCall: @unchecked Sendable {
     let staging: ScratchBuffers
     let bias: [Float]?
     let activation: ConvolutionEpilogue
+    /// Added to the output after the bias, before the activation: `[N, K, P, Q]` like `output`, or nil.
+    let residual: UnsafePointer<Float>?
 
     /// Input plane `plane` (channel of an image, counted from image `image`) into its sh·sw phase planes.
     func splitIntoPhases(image: Int, plane: Int) {
@@ -335,7 +342,8 @@ private struct ShiftedImageForwardCall: @unchecked Sendable {
         ShiftedImageConvolution.multiply(weights, rows: m, depth: g.columnRows, source: source, offsets: offsets, columns: columns,
                                          into: c, ldc: ldc, kernel: kernel)
         ShiftedImageConvolution.finish(columns: columns, c: c, ldc: ldc, output: output + image * m * planeSize, staged: b.staged,
-                                       finishes: bias != nil || activation != .none, channels: m, outputWidth: g.outputWidth,
-                                       paddedWidth: b.planeWidth, planeSize: planeSize, bias: bias, activation: activation)
+                                       finishes: bias != nil || activation != .none || residual != nil, channels: m,
+                                       outputWidth: g.outputWidth, paddedWidth: b.planeWidth, planeSize: planeSize, bias: bias,
+                                       activation: activation, residual: residual.map { $0 + image * m * planeSize })
     }
 }

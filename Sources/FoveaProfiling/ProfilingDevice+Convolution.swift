@@ -14,6 +14,13 @@ extension ProfilingDevice {
         }
     }
 
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, epilogue: ConvolutionEpilogue,
+                              geometry: Conv2DGeometry) -> Tensor {
+        timedConvolution(epilogue == .none ? "conv2dForward+residual" : "conv2dForward+residual+\(epilogue)", .forward, geometry) {
+            $0.conv2dForward(input: input, weight: weight, bias: bias, residual: residual, epilogue: epilogue, geometry: geometry)
+        }
+    }
+
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         timedConvolution("conv2dBackwardData", .backwardData, geometry) {
             $0.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)

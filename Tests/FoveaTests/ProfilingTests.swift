@@ -68,7 +68,8 @@ struct ProfilingTests {
         #expect(Set(convolutionRows.map(\.layer)) == convolutionNames)
         #expect(convolutionRows.count == convolutionNames.count)
         #expect(convolutionRows.allSatisfy { $0.calls == 1 && $0.kind.algorithm != nil && ($0.gigaflopsPerSecond ?? 0) > 0 })
-        #expect(profile.layerRows.contains { $0.layer == "layer1.0" && $0.operation == "add" })
+        // Each block's last convolution adds its skip connection (LayerFusion), under its own name.
+        #expect(profile.layerRows.contains { $0.layer == "layer1.0.conv2" && $0.operation == "conv2dForward+residual+ReLU" })
         #expect(profile.phases.map(\.name) == ["forward"] && profile.runs == 2)
         let total = profile.kindRows.reduce(0) { $0 + $1.seconds }
         #expect(abs(total - profile.wallSeconds) <= 1e-9 * max(1, profile.wallSeconds))

@@ -10,6 +10,11 @@ import Foundation
 ///   epilogue (`ConvolutionEpilogue.relu`). In training mode the ReLU keeps its output for
 ///   backward, which gives the same mask as its input (`y > 0 ⇔ x > 0`).
 ///
+/// - A residual block's branch ending in `Conv2D` (or `Conv2D → BatchNorm2D` in evaluation
+///   mode) with no activation of its own: the block's add of the skip connection and its ReLU
+///   fused into that convolution's epilogue, `y = relu((conv(x, w′) + b′) + skip)`
+///   (`ConvolutionOperations.conv2dForward(…, residual:, …)`), so ResNet's conv3 + bn3 + add +
+///   ReLU write the block's output once.
 /// - `BatchNorm2D → ReLU` not after a convolution (DenseNet's pre-activation), in evaluation
 ///   mode: one element-wise pass (`batchNormInference(…, activation:)`).
 ///
@@ -58,7 +63,17 @@ public enum LayerFusion {
 
     /// `layers` applied in order to `input`, fused as described above.
     static func forward(_ layers: [(name: String, layer: Layer)], input: Tensor, device: any Device) throws -> Tensor {
-        guard try isEnabled else { return try layers.reduce(input) { try $1.layer.scopedForward($0, device: device) } }
+        try forward(layers, input: input, device: device, residual: nil).output
+    }
+
+    /// `layers` applied in order to `input`, fused as described above; and when a `residual`
+    /// (a residual block's skip connection and the block's ReLU) is given and the chain ends
+    /// with a convolution group without an activation of its own (ResNet's `conv3 → bn3` in
+    /// evaluation mode), `relu(chain(x) + skip)` in that convolution's epilogue. Returns whether
+    /// the residual was added (else the caller adds it and applies the ReLU).
+    static func forward(_ layers: [(name: String, layer: Layer)], input: Tensor, device: any Device,
+                        residual: (skip: Tensor, relu: ActivationLayer)?) throws -> (output: Tensor, residualAdded: Bool) {
+        guard try isEnabled else { return (try layers.reduce(input) { try $1.layer.scopedForward($0, device: device) }, false) }
         var current = input
         var index = 0
         while index < layers.count {
@@ -90,13 +105,22 @@ public enum LayerFusion {
                 next += 1
             }
             let input = current
+            // The chain's last group takes the residual when it has no activation of its own.
+            var added: ActivationLayer?
+            if next == layers.count, relu == nil, let residual, residual.relu.activation == .relu,
+               residual.relu.isTraining == conv.isTraining, residual.skip.shape == (try conv.outputShape(for: input.shape)) {
+                added = residual.relu
+            }
             current = try OperationScope.run(conv.displayName, device: device) {
-                try conv.forward(input, device: device, folding: norm, epilogue: relu == nil ? .none : .relu)
+                try conv.forward(input, device: device, folding: norm, epilogue: relu == nil && added == nil ? .none : .relu,
+                                 residual: added == nil ? nil : residual?.skip)
             }
             norm?.recordFoldedForward()
             relu?.recordFusedForward(output: current)
+            added?.recordFusedForward(output: current)
+            if added != nil { return (current, true) }
             index = next
         }
-        return current
+        return (current, false)
     }
 }

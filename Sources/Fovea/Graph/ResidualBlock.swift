@@ -1,6 +1,8 @@
 /// A residual block: `y = relu(branch(x) + shortcut(x))`, with `shortcut` the identity or a
 /// projection (PyTorch's `downsample`: 1×1 convolution + batch norm) when the shape changes.
 /// `BasicBlock` and `Bottleneck` are ResNet's two kinds; their children carry torchvision's names.
+/// With layer fusion on, the shortcut runs first and the branch's last convolution adds it and
+/// applies the ReLU in its epilogue where it can (`LayerFusion`).
 public class ResidualBlock: Layer {
     /// The main path, in order.
     public let branch: [(name: String, layer: Layer)]
@@ -30,8 +32,9 @@ public class ResidualBlock: Layer {
     }
 
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
-        let main = try LayerFusion.forward(branch, input: input, device: device)
         let skip = try downsample?.scopedForward(input, device: device) ?? input
+        let (main, residualAdded) = try LayerFusion.forward(branch, input: input, device: device, residual: (skip, relu))
+        if residualAdded { return main }
         guard main.shape == skip.shape else {
             throw shapeError("the residual branch gives \(main.shape) but the skip path gives \(skip.shape)")
         }

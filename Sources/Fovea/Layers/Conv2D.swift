@@ -78,16 +78,25 @@ public final class Conv2D: Layer {
     /// `y = epilogue(conv(x, w′) + b′)`. The caller runs it instead of this layer's, the batch
     /// norm's and the activation's own `forward`, and tells them (`recordFoldedForward`,
     /// `recordFusedForward`).
-    func forward(_ input: Tensor, device: any Device, folding norm: BatchNorm2D?, epilogue: ConvolutionEpilogue) throws -> Tensor {
+    ///
+    /// With a `residual` (a residual block's skip connection, of the output's shape):
+    /// `y = epilogue((conv(x, w′) + b′) + residual)`, the block's add fused as well.
+    /// - Throws: a shape error naming this layer when `residual`'s shape is not the output's.
+    func forward(_ input: Tensor, device: any Device, folding norm: BatchNorm2D?, epilogue: ConvolutionEpilogue,
+                 residual: Tensor? = nil) throws -> Tensor {
         let g = try geometry(for: input.shape)
         try device.checkConvolutionPlan(for: g, pass: .forward)
-        savedInput = isTraining ? input : nil
-        guard let norm else {
-            return device.conv2dForward(input: input, weight: weight.value, bias: bias?.value, epilogue: epilogue, geometry: g)
+        if let residual, residual.shape != g.outputShape {
+            throw shapeError("the residual added to the output has shape \(residual.shape), the output \(g.outputShape)")
         }
-        _ = try norm.outputShape(for: g.outputShape)
-        let folded = try foldedParameters(with: norm)
-        return device.conv2dForward(input: input, weight: folded.weight, bias: folded.bias, epilogue: epilogue, geometry: g)
+        savedInput = isTraining ? input : nil
+        var (w, b) = (weight.value, bias?.value)
+        if let norm {
+            _ = try norm.outputShape(for: g.outputShape)
+            (w, b) = try foldedParameters(with: norm)
+        }
+        guard let residual else { return device.conv2dForward(input: input, weight: w, bias: b, epilogue: epilogue, geometry: g) }
+        return device.conv2dForward(input: input, weight: w, bias: b, residual: residual, epilogue: epilogue, geometry: g)
     }
 
     public override func modeDidChange() { foldedBatchNorm = nil }

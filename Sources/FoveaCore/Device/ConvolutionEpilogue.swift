@@ -53,4 +53,31 @@ public enum ConvolutionEpilogue: Hashable, Sendable, CustomStringConvertible {
             }
         }
     }
+
+    /// Adds `bias` (when not 0, as `apply`) and then `residual[0..<count]` to `count` consecutive
+    /// outputs at `row` and applies the epilogue, in place: `y = epilogue((y + b) + r)`, the same
+    /// result element by element as the unfused bias addition, `add` of the residual and
+    /// `Activation.relu` (a residual block's last convolution with its skip connection). Without
+    /// a residual, `apply`.
+    @inlinable
+    public func apply(row: UnsafeMutablePointer<Float>, count: Int, bias: Float, adding residual: UnsafePointer<Float>?) {
+        guard let residual else { return apply(row: row, count: count, bias: bias) }
+        var i = 0
+        let zero = SIMD16<Float>(repeating: 0)
+        let shift = SIMD16<Float>(repeating: bias)
+        let relu = self == .relu
+        while i + 16 <= count {
+            var v = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD16<Float>.self)
+            if bias != 0 { v += shift }
+            v += UnsafeRawPointer(residual + i).loadUnaligned(as: SIMD16<Float>.self)
+            if relu { v.replace(with: zero, where: v .< zero) }
+            UnsafeMutableRawPointer(row + i).storeBytes(of: v, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count {
+            let v = (bias != 0 ? row[i] + bias : row[i]) + residual[i]
+            row[i] = relu && v < 0 ? 0 : v
+            i += 1
+        }
+    }
 }

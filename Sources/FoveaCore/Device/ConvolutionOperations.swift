@@ -11,6 +11,15 @@ public protocol ConvolutionOperations: DeviceIdentity {
     /// bias and the activation per output tile while it is still in cache.
     func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor
 
+    /// A residual block's last convolution with its skip connection and activation fused:
+    /// `y = epilogue((conv(x, w) + bias) + residual)`, `residual` of `geometry.outputShape`;
+    /// element by element the same as `conv2dForward`, then `add(_, residual)`, then the
+    /// epilogue's activation. The default (for devices that do not fuse) is exactly that
+    /// composition; the Dispatch device adds the residual to each output tile while it is still
+    /// in cache.
+    func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, epilogue: ConvolutionEpilogue,
+                       geometry: Conv2DGeometry) -> Tensor
+
     /// Convolution backward with respect to the input: `∂L/∂x` from `∂L/∂y` (`geometry.outputShape`).
     /// Returns a new tensor of `geometry.inputShape` (it does not accumulate into an existing one).
     func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor
@@ -37,6 +46,16 @@ extension ConvolutionOperations where Self: ActivationOperations {
         let output = conv2dForward(input: input, weight: weight, bias: bias, geometry: geometry)
         guard let activation = epilogue.activation else { return output }
         return activationForward(activation, input: output)
+    }
+}
+
+extension ConvolutionOperations where Self: ActivationOperations & ElementwiseOperations {
+    /// The unfused composition: the device's own convolution, `add` and activation.
+    public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, epilogue: ConvolutionEpilogue,
+                              geometry: Conv2DGeometry) -> Tensor {
+        let sum = add(conv2dForward(input: input, weight: weight, bias: bias, geometry: geometry), residual)
+        guard let activation = epilogue.activation else { return sum }
+        return activationForward(activation, input: sum)
     }
 }
 

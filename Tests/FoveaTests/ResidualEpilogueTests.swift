@@ -1,0 +1,96 @@
+@testable import FoveaDispatch
+@testable import Fovea
+import FoveaTestSupport
+import Testing
+
+/// `conv2dForward(…, residual:, epilogue:)`: a residual block's last convolution with the skip
+/// connection added and the ReLU applied in the same pass. Each backend's fused result is its own
+/// unfused `conv2dForward → add → activation`, bit for bit, and naive's within float tolerance.
+@Suite("Residual convolution epilogue")
+struct ResidualEpilogueTests {
+    /// (input shape, weight shape, options): a batch of small outputs (Dispatch's direct GEMM
+    /// stages them with images as columns), one image with a 1×1 layer, a stride-2 3×3 layer.
+    static let geometries: [(input: Shape, weight: Shape, options: Conv2DOptions)] = [
+        ([2, 8, 9, 9], [16, 8, 3, 3], Conv2DOptions(padding: 1)),
+        ([1, 16, 12, 12], [24, 16, 1, 1], Conv2DOptions()),
+        ([2, 6, 11, 11], [10, 6, 3, 3], Conv2DOptions(stride: 2, padding: 1)),
+    ]
+
+    /// Fused and unfused on `device`, for every geometry, with and without bias and ReLU.
+    static func expectFusedMatchesUnfused(_ device: any Device, _ label: String, geometries: [Int]? = nil) throws {
+        for index in geometries ?? Array(Self.geometries.indices) {
+            let (inputShape, weightShape, options) = Self.geometries[index]
+            let g = try Conv2DGeometry(inputShape: inputShape, weightShape: weightShape, options: options)
+            let x = Tensor.randomNormal(inputShape, seed: UInt64(10 + index))
+            let w = Tensor.randomNormal(weightShape, seed: UInt64(20 + index))
+            let skip = Tensor.randomNormal(g.outputShape, seed: UInt64(30 + index))
+            for bias in [nil, Tensor.randomNormal([weightShape[0]], seed: UInt64(40 + index))] {
+                for epilogue in [ConvolutionEpilogue.none, .relu] {
+                    let sum = device.add(device.conv2dForward(input: x, weight: w, bias: bias, geometry: g), skip)
+                    let unfused = epilogue == .relu ? device.activationForward(.relu, input: sum) : sum
+                    let fused = device.conv2dForward(input: x, weight: w, bias: bias, residual: skip, epilogue: epilogue, geometry: g)
+                    let context = "\(label), \(g), bias \(bias != nil), \(epilogue)"
+                    expectIdentical(fused, unfused, context)
+                    let naive = NaiveDevice()
+                    let naiveSum = naive.add(naive.conv2dForward(input: x, weight: w, bias: bias, geometry: g), skip)
+                    let reference = epilogue == .relu ? naive.activationForward(.relu, input: naiveSum) : naiveSum
+                    expectClose(fused, reference, absolute: 1e-4, relative: 1e-4, context)
+                }
+            }
+        }
+    }
+
+    @Test(arguments: TestDevices.all)
+    func everyBackendMatchesItsUnfusedComposition(device: LabeledDevice) throws {
+        try Self.expectFusedMatchesUnfused(device.device, device.description)
+    }
+
+    /// Every forward algorithm of the Dispatch device, forced, including the two that add the
+    /// residual per output tile (`direct`, `shifted-image`) and the ones that add it afterwards.
+    @Test(arguments: [ConvolutionAlgorithm.direct, .shiftedImage, .winograd2, .winograd4])
+    func everyDispatchForwardAlgorithm(algorithm: ConvolutionAlgorithm) throws {
+        for threads in [1, 2, 3] {
+            let device = DispatchDevice(threads: threads, fallback: NaiveDevice(), algorithms: ConvolutionAlgorithmOverride([.forward: algorithm]))
+            // Winograd runs only the stride-1 3×3 geometry; the others run all three.
+            let runnable = algorithm.winogradTileSize == nil ? [0, 1, 2] : [0]
+            for index in runnable {
+                let (inputShape, weightShape, options) = Self.geometries[index]
+                let g = try Conv2DGeometry(inputShape: inputShape, weightShape: weightShape, options: options)
+                #expect(try device.convolutionPlan(for: g, pass: .forward).algorithm == algorithm)
+            }
+            try Self.expectFusedMatchesUnfused(device, "dispatch ×\(threads), \(algorithm)", geometries: runnable)
+        }
+    }
+
+    /// A ResNet in evaluation mode adds every block's skip connection in its last convolution:
+    /// no `add` or separate ReLU operation is left, and the logits match the unfused network.
+    @Test func resNetBlocksAddTheirSkipConnectionInTheConvolution() throws {
+        let model = try SmallModels.make("resnet-small", seed: 5)
+        model.eval()
+        let x = Tensor.randomNormal([2, 1, 28, 28], seed: 6)
+        let device = try Devices.make("dispatch", threads: 2)
+        let profiling = ProfilingDevice(subject: device)
+        let fused = try LayerFusion.withFusion { try model.scopedForward(x, device: profiling) }
+        let operations = profiling.log.all.map(\.operation)
+        let blocks = model.namedLayers().filter { $0.layer is ResidualBlock }.count
+        #expect(blocks > 0)
+        #expect(operations.filter { $0 == "conv2dForward+residual+ReLU" }.count == blocks, "\(operations)")
+        #expect(!operations.contains("add") && !operations.contains("activationForward"), "\(operations)")
+        let unfused = try LayerFusion.withoutFusion { try model.scopedForward(x, device: device) }
+        expectClose(fused, unfused, absolute: 1e-5, relative: 1e-5, "resnet-small logits")
+    }
+
+    /// A skip connection of the wrong shape is an error naming the convolution, not a trap.
+    @Test func residualOfTheWrongShapeIsAnError() throws {
+        let conv = try Conv2D(2, 3, kernelSize: 1, bias: false, seed: 1)
+        conv.eval()
+        let device = try Devices.make("dispatch", threads: 1)
+        do {
+            _ = try conv.forward(Tensor.randomNormal([1, 2, 4, 4], seed: 2), device: device, folding: nil, epilogue: .relu,
+                                 residual: Tensor.randomNormal([1, 3, 5, 5], seed: 3))
+            Issue.record("expected a shape error")
+        } catch let error as FoveaError {
+            #expect(error.kind == .shapeMismatch && error.message.contains("residual") && error.message.contains("\(Shape([1, 3, 5, 5]))"), "\(error.message)")
+        }
+    }
+}
