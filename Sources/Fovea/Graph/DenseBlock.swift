@@ -94,13 +94,43 @@ extension DenseLayer {
 
 /// DenseNet's transition (torchvision's `_Transition`): BN → ReLU → 1×1 conv → 2×2 average pool
 /// with stride 2. Children: norm, relu, conv, pool.
+///
+/// With layer fusion on (`LayerFusion`), the pooling runs before the convolution, on 4× fewer
+/// positions. The two commute exactly in real arithmetic: a 1×1 stride-1 convolution maps each
+/// position on its own, `y[k, p] = Σ_c w[k, c]·h[c, p] (+ b[k])`, and an unpadded average pool
+/// averages disjoint windows, so `avg_P(y[k, ·]) = Σ_c w[k, c]·avg_P(h[c, ·]) (+ b[k])`. In
+/// floats only the order of the sums differs (about 1e-7 relative); backward follows the order
+/// forward took.
 public final class Transition: Sequential {
+    let norm: BatchNorm2D, relu: ReLU, conv: Conv2D, pool: AvgPool2D
+    /// Whether the last forward pass pooled before the convolution (backward runs in reverse).
+    private var pooledFirst = false
+
     public init(inputChannels: Int, outputChannels: Int, seed: UInt64 = 0) throws {
-        try super.init(named: [
-            ("norm", try BatchNorm2D(inputChannels)),
-            ("relu", ReLU()),
-            ("conv", try Conv2D(inputChannels, outputChannels, kernelSize: 1, bias: false, seed: seed)),
-            ("pool", try AvgPool2D(kernelSize: 2, stride: 2)),
-        ])
+        norm = try BatchNorm2D(inputChannels)
+        relu = ReLU()
+        conv = try Conv2D(inputChannels, outputChannels, kernelSize: 1, bias: false, seed: seed)
+        pool = try AvgPool2D(kernelSize: 2, stride: 2)
+        try super.init(named: [("norm", norm), ("relu", relu), ("conv", conv), ("pool", pool)])
+    }
+
+    /// Whether the convolution maps each position on its own and the pool has no padding, so
+    /// they commute (always, as built; checked in case someone changes the children's options).
+    var commutes: Bool {
+        conv.kernelSize == Size2D(1) && conv.options.stride == Size2D(1) && conv.options.padding == Size2D(0)
+            && pool.options.padding == Size2D(0)
+    }
+
+    public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
+        pooledFirst = try LayerFusion.isEnabled && commutes
+        guard pooledFirst else { return try super.forward(input, device: device) }
+        let activated = try LayerFusion.forward([("norm", norm), ("relu", relu)], input: input, device: device)
+        return try conv.scopedForward(try pool.scopedForward(activated, device: device), device: device)
+    }
+
+    public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
+        guard pooledFirst else { return try super.backward(gradOutput, device: device) }
+        let gradActivated = try pool.scopedBackward(try conv.scopedBackward(gradOutput, device: device), device: device)
+        return try norm.scopedBackward(try relu.scopedBackward(gradActivated, device: device), device: device)
     }
 }
