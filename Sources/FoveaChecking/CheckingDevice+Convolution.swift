@@ -24,6 +24,14 @@ extension CheckingDevice {
         }
     }
 
+    /// The pre-activation forward is checked as its own operation, against the reference's.
+    public func conv2dForward(input: Tensor, prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
+                              geometry: Conv2DGeometry) -> Tensor {
+        checked(epilogue == .none ? "batchNorm+conv2dForward" : "batchNorm+conv2dForward+\(epilogue)", shapes: Self.describe(geometry)) {
+            $0.conv2dForward(input: input, prologue: prologue, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+        }
+    }
+
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         checked("conv2dBackwardData", shapes: Self.describe(geometry)) {
             $0.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)

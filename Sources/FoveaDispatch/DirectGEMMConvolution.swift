@@ -106,8 +106,13 @@ struct DirectGEMMConvolution: Sendable {
     ///
     /// With a `residual` (of the output's shape): `y = epilogue((conv(x, w) + bias) + residual)`,
     /// added per output tile, or with images as columns while the staged result is copied out.
+    ///
+    /// With a `prologue` (a pointwise `g` only: 1×1, stride 1, no padding), the input is
+    /// normalised and activated per channel as each B panel is packed (`BatchNormCoefficients`),
+    /// the same values as that batch norm's output packed.
     func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
-                 residual: Tensor? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+                 residual: Tensor? = nil, prologue: BatchNormCoefficients? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+        precondition(prologue == nil || g.isPointwise, "DirectGEMMConvolution: a batch-norm prologue needs a pointwise convolution")
         // The GEMMs write `staging` (every element): the output itself, or with images as columns
         // [K × N·P·Q]. (Not a copy of `output`: that would share its storage and copy it on the first write.)
         var staging = Tensor(uninitialized: blocking.imagesAsColumns ? [g.outputChannels * blocking.columnsPerGEMM] : g.outputShape)
@@ -124,7 +129,7 @@ struct DirectGEMMConvolution: Sendable {
                         let call = DirectGEMMForwardCall(
                             geometry: g, split: blocking.split, kernel: kernel, input: x.baseAddress!, weights: wt.baseAddress!,
                             weightsArePacked: packed != nil, output: y.baseAddress!, bias: biasValues, activation: tileEpilogue,
-                            residual: residualPointer, m: g.outputChannelsPerGroup, n: blocking.columnsPerGEMM, k: g.columnRows,
+                            residual: residualPointer, prologue: prologue, m: g.outputChannelsPerGroup, n: blocking.columnsPerGEMM, k: g.columnRows,
                             pointwise: !kernel.isAVX512 && g.isPointwise)
                         Parallel.forEach(blocking.split.items, threads: threads) { _, item in call.run(item: item) }
                     }

@@ -3,7 +3,8 @@ import FoveaCore
 /// One forward call of `DirectGEMMConvolution`: its operands, split and sizes, and the steps of
 /// one work item — locate its GEMM block (`block`), then one `PackedGEMM.compute` whose A panels
 /// are the weights (packed per block by `packWeights`, or read from the weights packed once,
-/// `packedWeightPanel`), whose B panels are packed from the image (`packImage`), and whose
+/// `packedWeightPanel`), whose B panels are packed from the image (`packImage`, with the
+/// batch-norm prologue of a pre-activation layer applied to them), and whose
 /// epilogue adds the bias and applies the activation to each finished output tile (`finish`).
 struct DirectGEMMForwardCall: @unchecked Sendable {
     let geometry: Conv2DGeometry
@@ -22,6 +23,9 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
     /// Added to the output after the bias, before the activation: `[N, K, P·Q]` like `output`
     /// (never with images as columns), or nil.
     let residual: UnsafePointer<Float>?
+    /// Applied to each packed B value of a pointwise convolution (its row is the input channel),
+    /// or nil.
+    let prologue: BatchNormCoefficients?
     /// The GEMM sizes of one (image, group) unit: m = K/g, n = columns per GEMM, k = C/g·R·S.
     let m: Int, n: Int, k: Int
     /// Whether B is the image's rows as they are (1×1, stride 1, no padding; portable and AVX2 packers).
@@ -90,6 +94,16 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
                              transposingPacker: kernel.isAVX512, into: packed)
         } else {
             packing.pack(rows: depth, depth: length, columns: block.columns.lowerBound + first, count: count, into: packed)
+        }
+        guard let prologue else { return }
+        // Panels of nr columns × `length` steps; step t of a pointwise layer is input channel depth + t
+        // of the block's group. Padding columns are transformed too; their outputs are never stored.
+        let firstChannel = block.group * geometry.inputChannelsPerGroup + depth
+        for panel in stride(from: 0, to: count, by: kernel.nr) {
+            let steps = packed + panel * length
+            for t in 0..<length {
+                prologue.apply(steps + t * kernel.nr, steps + t * kernel.nr, count: kernel.nr, channel: firstChannel + t)
+            }
         }
     }
 

@@ -61,51 +61,25 @@ extension DispatchDevice {
                            epsilon: epsilon, activation: Optional(activation))
     }
 
-    /// Per plane, `y = (x − μ)·a + β` with `a = γ/√(σ² + ε)` (worked out in Double), in Float 16
-    /// lanes at a time, then the activation in the same pass. (Subtracting μ first keeps inputs far
-    /// from zero, e.g. all near −20, as accurate as the naive reference; `x·a + (β − μ·a)` lost
-    /// four digits there.)
+    /// Per plane, `BatchNormCoefficients.apply`: the normalisation, then the activation in the
+    /// same pass.
     private func batchNormInference(
         input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float, activation: Activation?
     ) -> Tensor {
         let planes = ChannelPlanes(input.shape)
-        let (gamma, beta, mean, variance) = (scale.scalars, shift.scalars, runningMean.scalars, runningVariance.scalars)
+        let coefficients = BatchNormCoefficients(scale: scale, shift: shift, runningMean: runningMean, runningVariance: runningVariance,
+                                                 epsilon: epsilon, activation: activation)
         var output = Tensor(uninitialized: input.shape)  // every element is written below
         input.withUnsafeBufferPointer { xBuffer in
             output.withUnsafeMutableBufferPointer { yBuffer in
                 let x = SendablePointer(xBuffer.baseAddress!), y = SendablePointer(yBuffer.baseAddress!)
                 Parallel.forEach(planes.batch * planes.channels, threads: threadCount) { _, item in
-                    let c = item % planes.channels
-                    let a = Float(Double(gamma[c]) / (Double(variance[c]) + Double(epsilon)).squareRoot())
-                    let (x, y, count) = (x.pointer + item * planes.plane, y.pointer + item * planes.plane, planes.plane)
-                    switch activation {
-                    case nil: Self.normalize(x, y, count: count, mean[c], a, beta[c]) { $0 }
-                    case .relu: Self.normalize(x, y, count: count, mean[c], a, beta[c]) { $0.replacing(with: 0, where: $0 .< 0) }
-                    case .leakyReLU(let slope):
-                        Self.normalize(x, y, count: count, mean[c], a, beta[c]) { $0.replacing(with: $0 * slope, where: $0 .<= 0) }
-                    }
+                    coefficients.apply(x.pointer + item * planes.plane, y.pointer + item * planes.plane, count: planes.plane,
+                                       channel: item % planes.channels)
                 }
             }
         }
         return output
-    }
-
-    /// `y[i] = finish((x[i] − mean)·a + b)` for `i < count`, 16 values at a time (the tail through a zero-padded vector).
-    @inline(__always)
-    private static func normalize(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, _ mean: Float, _ a: Float, _ b: Float,
-                                  _ finish: (SIMD16<Float>) -> SIMD16<Float>) {
-        let (mv, av, bv) = (SIMD16<Float>(repeating: mean), SIMD16<Float>(repeating: a), SIMD16<Float>(repeating: b))
-        var i = 0
-        while i + 16 <= count {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: finish((v - mv) * av + bv), as: SIMD16<Float>.self)
-            i += 16
-        }
-        guard i < count else { return }
-        var tail = SIMD16<Float>()
-        for j in 0..<(count - i) { tail[j] = x[i + j] }
-        let result = finish((tail - mv) * av + bv)
-        for j in 0..<(count - i) { y[i + j] = result[j] }
     }
 
     /// Per channel, with `x̂ = (x − μ)·invStd` from `statistics`: `∂β = Σ ∂y`, `∂γ = Σ ∂y·x̂`,

@@ -135,6 +135,19 @@ public struct DispatchDevice: GEMMBackedDevice {
         }
     }
 
+    /// Runs the plan's forward with the batch-norm prologue applied to the input panels as they
+    /// are packed when the plan is `direct` and the layer pointwise (DenseNet's 1×1 bottlenecks);
+    /// otherwise the batch norm, then the convolution.
+    public func conv2dForward(input: Tensor, prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
+                              geometry: Conv2DGeometry) -> Tensor {
+        let plan = requiredPlan(for: geometry, pass: .forward)
+        guard case .direct(let blocking) = plan.blocking, geometry.isPointwise else {
+            return conv2dForward(input: applying(prologue, to: input), weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+        }
+        return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, prologue: BatchNormCoefficients(prologue),
+                                         geometry: geometry, blocking: blocking)
+    }
+
     /// Runs the plan's backward-data: `winograd4`/`winograd2` or `im2col` (GEMM + col2im).
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .backwardData)

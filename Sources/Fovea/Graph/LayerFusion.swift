@@ -16,7 +16,9 @@ import Foundation
 ///   (`ConvolutionOperations.conv2dForward(…, residual:, …)`), so ResNet's conv3 + bn3 + add +
 ///   ReLU write the block's output once.
 /// - `BatchNorm2D → ReLU` not after a convolution (DenseNet's pre-activation), in evaluation
-///   mode: one element-wise pass (`batchNormInference(…, activation:)`).
+///   mode: applied by the convolution that follows as it reads its input
+///   (`conv2dForward(input:prologue:…)`, `BatchNormPrologue`), else one element-wise pass
+///   (`batchNormInference(…, activation:)`).
 ///
 /// Each layer runs in its own `OperationScope` (`Layer+Scope.swift`); a fused group runs in the
 /// scope of its first layer, so the checking device reports a folded convolution under the
@@ -76,9 +78,16 @@ public enum LayerFusion {
         guard try isEnabled else { return (try layers.reduce(input) { try $1.layer.scopedForward($0, device: device) }, false) }
         var current = input
         var index = 0
+        // A batch norm → ReLU waiting to be applied by the convolution that follows it.
+        var prologue: (norm: BatchNorm2D, relu: ActivationLayer)?
         while index < layers.count {
             if let norm = layers[index].layer as? BatchNorm2D, !norm.isTraining, index + 1 < layers.count,
                let relu = layers[index + 1].layer as? ActivationLayer, relu.activation == .relu, !relu.isTraining {
+                if index + 2 < layers.count, let conv = layers[index + 2].layer as? Conv2D, !conv.isTraining {
+                    prologue = (norm, relu)
+                    index += 2
+                    continue
+                }
                 current = try OperationScope.run(norm.displayName, device: device) {
                     try norm.forwardInference(current, device: device, activation: .relu)
                 }
@@ -111,9 +120,12 @@ public enum LayerFusion {
                residual.relu.isTraining == conv.isTraining, residual.skip.shape == (try conv.outputShape(for: input.shape)) {
                 added = residual.relu
             }
+            let before = try prologue.map { try $0.norm.prologue(for: input, activation: .relu) }
+            prologue?.relu.recordFusedIntoNextLayer()
+            prologue = nil
             current = try OperationScope.run(conv.displayName, device: device) {
                 try conv.forward(input, device: device, folding: norm, epilogue: relu == nil && added == nil ? .none : .relu,
-                                 residual: added == nil ? nil : residual?.skip)
+                                 residual: added == nil ? nil : residual?.skip, prologue: before)
             }
             norm?.recordFoldedForward()
             relu?.recordFusedForward(output: current)

@@ -21,6 +21,13 @@ public class ActivationLayer: Layer {
         savedInput = isTraining ? output : nil
     }
 
+    /// Takes the place of an evaluation-mode `forward` when the next convolution applied this
+    /// activation to its input as it read it (a batch-norm prologue): nothing to keep.
+    func recordFusedIntoNextLayer() {
+        precondition(!isTraining, "\(displayName): an activation fused into the next layer runs in evaluation mode only")
+        savedInput = nil
+    }
+
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
         guard let input = savedInput else { throw missingForwardError() }
         guard gradOutput.shape == input.shape else { throw shapeError("output gradient must be \(input.shape), got \(gradOutput.shape)") }

@@ -78,6 +78,17 @@ public final class BatchNorm2D: Layer {
             runningVariance: runningVariance.value, epsilon: epsilon, activation: activation)
     }
 
+    /// This layer, in evaluation mode, as the prologue of the convolution that reads its output
+    /// (through `activation`): the caller runs that convolution instead of this layer's forward.
+    /// - Throws: a shape error naming this layer when `input` does not have its channels.
+    func prologue(for input: Tensor, activation: Activation) throws -> BatchNormPrologue {
+        precondition(!isTraining, "\(displayName): a fused batch norm runs in evaluation mode only")
+        _ = try outputShape(for: input.shape)
+        saved = nil
+        return BatchNormPrologue(scale: weight.value, shift: bias.value, runningMean: runningMean.value,
+                                 runningVariance: runningVariance.value, epsilon: epsilon, activation: activation)
+    }
+
     /// Takes the place of an evaluation-mode `forward` when the preceding convolution folded this
     /// layer into its weights (`Conv2D.foldedParameters`): nothing to keep for backward.
     func recordFoldedForward() { saved = nil }

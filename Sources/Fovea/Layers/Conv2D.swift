@@ -82,8 +82,11 @@ public final class Conv2D: Layer {
     /// With a `residual` (a residual block's skip connection, of the output's shape):
     /// `y = epilogue((conv(x, w′) + b′) + residual)`, the block's add fused as well.
     /// - Throws: a shape error naming this layer when `residual`'s shape is not the output's.
+    ///
+    /// With a `prologue` (the evaluation-mode batch norm and activation before this layer), the
+    /// input is normalised as the convolution reads it: `y = epilogue(conv(prologue(x), w′) + b′)`.
     func forward(_ input: Tensor, device: any Device, folding norm: BatchNorm2D?, epilogue: ConvolutionEpilogue,
-                 residual: Tensor? = nil) throws -> Tensor {
+                 residual: Tensor? = nil, prologue: BatchNormPrologue? = nil) throws -> Tensor {
         let g = try geometry(for: input.shape)
         try device.checkConvolutionPlan(for: g, pass: .forward)
         if let residual, residual.shape != g.outputShape {
@@ -95,8 +98,15 @@ public final class Conv2D: Layer {
             _ = try norm.outputShape(for: g.outputShape)
             (w, b) = try foldedParameters(with: norm)
         }
-        guard let residual else { return device.conv2dForward(input: input, weight: w, bias: b, epilogue: epilogue, geometry: g) }
-        return device.conv2dForward(input: input, weight: w, bias: b, residual: residual, epilogue: epilogue, geometry: g)
+        switch (prologue, residual) {
+        case (nil, nil):
+            return device.conv2dForward(input: input, weight: w, bias: b, epilogue: epilogue, geometry: g)
+        case (let prologue?, nil):
+            return device.conv2dForward(input: input, prologue: prologue, weight: w, bias: b, epilogue: epilogue, geometry: g)
+        case (let prologue, let residual?):
+            let x = prologue.map { device.applying($0, to: input) } ?? input
+            return device.conv2dForward(input: x, weight: w, bias: b, residual: residual, epilogue: epilogue, geometry: g)
+        }
     }
 
     public override func modeDidChange() { foldedBatchNorm = nil }

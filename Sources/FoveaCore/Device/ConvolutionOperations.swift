@@ -20,6 +20,15 @@ public protocol ConvolutionOperations: DeviceIdentity {
     func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, epilogue: ConvolutionEpilogue,
                        geometry: Conv2DGeometry) -> Tensor
 
+    /// A pre-activation convolution: `y = epilogue(conv(x̂, w) + bias)` with `x̂` the input
+    /// normalised and activated by `prologue` (`BatchNormPrologue`); element by element the same
+    /// as `batchNormInference(…, activation:)` followed by `conv2dForward(…, epilogue:)`. The
+    /// default (for devices that do not fuse) is exactly that composition; the Dispatch device
+    /// applies the prologue to a 1×1 convolution's input panels as its GEMM packs them, so `x̂`
+    /// is never written to memory.
+    func conv2dForward(input: Tensor, prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
+                       geometry: Conv2DGeometry) -> Tensor
+
     /// Convolution backward with respect to the input: `∂L/∂x` from `∂L/∂y` (`geometry.outputShape`).
     /// Returns a new tensor of `geometry.inputShape` (it does not accumulate into an existing one).
     func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor
@@ -46,6 +55,14 @@ extension ConvolutionOperations where Self: ActivationOperations {
         let output = conv2dForward(input: input, weight: weight, bias: bias, geometry: geometry)
         guard let activation = epilogue.activation else { return output }
         return activationForward(activation, input: output)
+    }
+}
+
+extension ConvolutionOperations where Self: ActivationOperations & NormalizationOperations {
+    /// The unfused composition: the device's own batch norm (and activation), then its convolution.
+    public func conv2dForward(input: Tensor, prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
+                              geometry: Conv2DGeometry) -> Tensor {
+        conv2dForward(input: applying(prologue, to: input), weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
     }
 }
 

@@ -1,0 +1,77 @@
+@testable import FoveaDispatch
+import Fovea
+import FoveaTestSupport
+import Testing
+
+/// `conv2dForward(input:prologue:…)`: a pre-activation convolution whose input batch norm and
+/// activation are applied as the convolution reads it. Each backend's result is its own
+/// `batchNormInference(…, activation:)` followed by the convolution, bit for bit.
+@Suite("Batch-norm prologue of a convolution")
+struct BatchNormPrologueTests {
+    static func prologue(channels: Int, activation: Activation?, seed: UInt64) -> BatchNormPrologue {
+        BatchNormPrologue(scale: Tensor.randomUniform([channels], in: 0.5...1.5, seed: seed),
+                          shift: Tensor.randomNormal([channels], seed: seed &+ 1),
+                          runningMean: Tensor.randomNormal([channels], seed: seed &+ 2),
+                          runningVariance: Tensor.randomUniform([channels], in: 0.2...2, seed: seed &+ 3),
+                          epsilon: 1e-5, activation: activation)
+    }
+
+    /// Pointwise layers at batch 1 and a batch of small outputs (Dispatch stages them with images
+    /// as columns), 40 input channels (several depth blocks with tiny GEMM blocks), and a 3×3 layer,
+    /// whose padding the prologue must not touch (composed instead).
+    static let geometries: [(input: Shape, weight: Shape, options: Conv2DOptions)] = [
+        ([1, 40, 9, 11], [24, 40, 1, 1], Conv2DOptions()),
+        ([3, 40, 6, 6], [16, 40, 1, 1], Conv2DOptions()),
+        ([2, 8, 7, 7], [12, 8, 3, 3], Conv2DOptions(padding: 1)),
+    ]
+
+    static func expectFusedMatchesComposition(_ device: any Device, _ label: String) throws {
+        for (index, (inputShape, weightShape, options)) in geometries.enumerated() {
+            let g = try Conv2DGeometry(inputShape: inputShape, weightShape: weightShape, options: options)
+            let x = Tensor.randomNormal(inputShape, seed: UInt64(index + 1))
+            let w = Tensor.randomNormal(weightShape, seed: UInt64(index + 11))
+            for (activation, bias, epilogue) in [(Activation.relu, nil, ConvolutionEpilogue.relu),
+                                                 (nil, Tensor.randomNormal([weightShape[0]], seed: 5), .none),
+                                                 (.leakyReLU(negativeSlope: 0.1), nil, .none)] as [(Activation?, Tensor?, ConvolutionEpilogue)] {
+                let prologue = Self.prologue(channels: inputShape[1], activation: activation, seed: UInt64(20 + index))
+                let expected = device.conv2dForward(input: device.applying(prologue, to: x), weight: w, bias: bias, epilogue: epilogue, geometry: g)
+                let actual = device.conv2dForward(input: x, prologue: prologue, weight: w, bias: bias, epilogue: epilogue, geometry: g)
+                expectIdentical(actual, expected, "\(label), \(g), \(String(describing: activation)), \(epilogue)")
+            }
+        }
+    }
+
+    @Test(arguments: TestDevices.all)
+    func everyBackendMatchesItsComposition(device: LabeledDevice) throws {
+        try Self.expectFusedMatchesComposition(device.device, device.description)
+    }
+
+    /// Dispatch's direct GEMM applies the prologue while packing, at every thread count and with
+    /// tiny cache blocks (a depth block boundary inside the channels).
+    @Test func dispatchDirectAppliesItWhilePacking() throws {
+        for threads in [1, 2, 3] {
+            for kernel in [GEMMKernel.best, TestDevices.tinyBlocks] {
+                let device = DispatchDevice(threads: threads, fallback: NaiveDevice(), kernel: kernel,
+                                            algorithms: ConvolutionAlgorithmOverride([.forward: .direct]))
+                try Self.expectFusedMatchesComposition(device, "dispatch ×\(threads) direct \(kernel.name)")
+            }
+        }
+    }
+
+    /// DenseNet's dense layer in evaluation mode: norm1 → relu1 run inside conv1 (no separate batch
+    /// norm operation), and the output matches the unfused layer.
+    @Test func denseLayerNormalizesInsideItsBottleneck() throws {
+        let layer = try DenseLayer(inputChannels: 24, growthRate: 8, seed: 3)
+        for (index, entry) in layer.namedLayers().enumerated() {
+            if let norm = entry.layer as? BatchNorm2D { LayerFusionTests.randomize(norm, seed: UInt64(index)) }
+        }
+        layer.eval()
+        let x = Tensor.randomNormal([2, 24, 10, 10], seed: 4)
+        let profiling = ProfilingDevice(subject: try Devices.make("dispatch", threads: 2))
+        let fused = try LayerFusion.withFusion { try layer.scopedForward(x, device: profiling) }
+        let operations = profiling.log.all.map(\.operation)
+        #expect(operations == ["batchNorm+conv2dForward+ReLU", "conv2dForward"], "\(operations)")
+        let unfused = try LayerFusion.withoutFusion { try layer.forward(x, device: try Devices.make("dispatch", threads: 2)) }
+        expectClose(fused, unfused, absolute: 1e-5, relative: 1e-4, "dense layer")
+    }
+}
