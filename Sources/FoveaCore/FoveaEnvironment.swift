@@ -48,7 +48,7 @@ public enum FoveaEnvironment {
         meaning: "the freed tensor memory StoragePool keeps for reuse; 0 keeps none")
     public static let fusion = EnvironmentVariable(
         "FOVEA_FUSION", .onOff(on: ["1", "on", "true", "yes"], off: ["0", "off", "false", "no"]), default: "on",
-        meaning: "layer fusion: batch norm folded into the convolution before it, ReLU applied in the epilogue")
+        meaning: "layer fusion: batch norm folded into the convolution before it, ReLU and residual adds in convolution epilogues, pre-activation batch norms applied by the next convolution, DenseNet transitions pooling first")
     public static let checkTolerance = EnvironmentVariable(
         "FOVEA_CHECK_TOLERANCE", .positiveNumber(example: "1e-3"), default: "1e-3",
         meaning: "the largest normwise relative error check:<backend> accepts")
