@@ -79,20 +79,26 @@ public final class Adam: Optimizer {
             if weightDecay != 0 {
                 if decoupledWeightDecay { parameter.value *= 1 - rate * weightDecay } else { gradient.addScaled(parameter.value, weightDecay) }
             }
-            var m = firstMoment[parameter] ?? Tensor(zeros: parameter.shape)
-            var v = secondMoment[parameter] ?? Tensor(zeros: parameter.shape)
+            var m = firstMoment.take(parameter) ?? Tensor(zeros: parameter.shape)
+            var v = secondMoment.take(parameter) ?? Tensor(zeros: parameter.shape)
             let (b1, b2, eps) = (beta1, beta2, epsilon)
             let correction1 = 1 - Float(pow(Double(b1), Double(t)))
             let correction2 = 1 - Float(pow(Double(b2), Double(t)))
+            let count = parameter.value.count
             gradient.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
                         parameter.value.withUnsafeMutableBufferPointer { p in
-                            for i in p.indices {
-                                m[i] = b1 * m[i] + (1 - b1) * g[i]
-                                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                                let denominator = (v[i] / correction2).squareRoot() + eps
-                                p[i] -= rate * (m[i] / correction1) / denominator
+                            let (g, m, v, p) = (SendablePointer(g.baseAddress!), SendablePointer(m.baseAddress!),
+                                                SendablePointer(v.baseAddress!), SendablePointer(p.baseAddress!))
+                            ParameterUpdate.forEachChunk(count) { range in
+                                for i in range {
+                                    let gi = g.pointer[i]
+                                    m.pointer[i] = b1 * m.pointer[i] + (1 - b1) * gi
+                                    v.pointer[i] = b2 * v.pointer[i] + (1 - b2) * gi * gi
+                                    let denominator = (v.pointer[i] / correction2).squareRoot() + eps
+                                    p.pointer[i] -= rate * (m.pointer[i] / correction1) / denominator
+                                }
                             }
                         }
                     }

@@ -43,7 +43,7 @@ extension Optimizer {
 
 /// Per-parameter optimiser state (momentum buffers, moment estimates), keyed by the parameter.
 struct ParameterState {
-    private(set) var values: [ObjectIdentifier: Tensor] = [:]
+    var values: [ObjectIdentifier: Tensor] = [:]
 
     subscript(parameter: Parameter) -> Tensor? {
         get { values[ObjectIdentifier(parameter)] }

@@ -47,23 +47,34 @@ public final class SGD: Optimizer {
         try velocity.load(tensors, parameters: parameters, suffix: "momentum_buffer")
     }
 
+    /// One pass over each parameter: for every element, the formulas above in that order
+    /// (`ParameterUpdate`), the momentum buffer and the parameter updated in place.
     public func step() {
+        let (decay, momentum, dampening, nesterov) = (weightDecay, self.momentum, self.dampening, self.nesterov)
         for (parameter, rate) in trainable() {
-            var gradient = parameter.gradient!
-            let value = parameter.value
-            if weightDecay != 0 { gradient.addScaled(value, weightDecay) }
-            if momentum != 0 {
-                var buffer: Tensor
-                if var existing = velocity[parameter] {
-                    existing.scaleAndAdd(momentum, gradient, 1 - dampening)
-                    buffer = existing
-                } else {
-                    buffer = gradient
+            let gradient = parameter.gradient!
+            // The first step's buffer is the gradient itself (b ← g); later ones update it.
+            let existing = momentum != 0 ? velocity.take(parameter) : nil
+            var buffer = existing ?? Tensor(uninitialized: momentum != 0 ? parameter.shape : [0])
+            let (first, count) = (existing == nil, parameter.value.count)
+            gradient.withUnsafeBufferPointer { g in
+                buffer.withUnsafeMutableBufferPointer { b in
+                    parameter.value.withUnsafeMutableBufferPointer { p in
+                        let (g, b, p) = (SendablePointer(g.baseAddress!), SendablePointer(b.baseAddress ?? p.baseAddress!), SendablePointer(p.baseAddress!))
+                        ParameterUpdate.forEachChunk(count) { range in
+                            for i in range {
+                                var step = decay != 0 ? g.pointer[i] + decay * p.pointer[i] : g.pointer[i]
+                                if momentum != 0 {
+                                    b.pointer[i] = first ? step : momentum * b.pointer[i] + (1 - dampening) * step
+                                    step = nesterov ? step + momentum * b.pointer[i] : b.pointer[i]
+                                }
+                                p.pointer[i] += -rate * step
+                            }
+                        }
+                    }
                 }
-                velocity[parameter] = buffer
-                if nesterov { gradient.addScaled(buffer, momentum) } else { gradient = buffer }
             }
-            parameter.value.addScaled(gradient, -rate)
+            if momentum != 0 { velocity[parameter] = buffer }
         }
     }
 }

@@ -86,7 +86,7 @@ public final class Trainer {
         }
         _ = try model.scopedBackward(result.gradient, device: device)
         clock.end("backward")
-        optimizer.step()
+        Devices.with(device) { optimizer.step() }  // the update runs on the device's threads
         clock.end("optimizer step")
         return (result.loss, result.correct)
     }

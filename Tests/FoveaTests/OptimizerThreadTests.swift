@@ -1,0 +1,60 @@
+import Fovea
+import FoveaTestSupport
+import Testing
+
+/// The optimisers update in place over chunks spread on the current device's threads: the same
+/// bits at any thread count, and the documented formulas element by element.
+@Suite("Optimizer updates across threads")
+struct OptimizerThreadTests {
+    /// More elements than one chunk of `ParameterUpdate`, and not a multiple of it.
+    static let count = 3 * (1 << 16) + 123
+
+    static func parameter(seed: UInt64) -> Parameter {
+        let parameter = Parameter(Tensor.randomNormal([Self.count], seed: seed))
+        parameter.gradient = Tensor.randomNormal([Self.count], seed: seed &+ 1)
+        return parameter
+    }
+
+    /// Three steps (the gradient kept) at `threads` threads; the parameter's final value.
+    static func run(threads: Int, _ make: ([Parameter]) throws -> any Optimizer) throws -> Tensor {
+        let parameter = Self.parameter(seed: 7)
+        let optimizer = try make([parameter])
+        try Devices.with(try Devices.make("dispatch", threads: threads)) {
+            for _ in 0..<3 { optimizer.step() }
+        }
+        return parameter.value
+    }
+
+    @Test func sgdAndAdamGiveTheSameBitsAtAnyThreadCount() throws {
+        let makers: [(String, ([Parameter]) throws -> any Optimizer)] = [
+            ("sgd", { try SGD($0, learningRate: 0.1) }),
+            ("sgd momentum, weight decay", { try SGD($0, learningRate: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 1e-2) }),
+            ("sgd nesterov", { try SGD($0, learningRate: 0.1, momentum: 0.9, nesterov: true) }),
+            ("adam", { try Adam([ParameterGroup($0)], learningRate: 1e-2, weightDecay: 1e-2) }),
+            ("adamw", { try Adam([ParameterGroup($0)], learningRate: 1e-2, weightDecay: 1e-2, decoupledWeightDecay: true) }),
+        ]
+        for (name, make) in makers {
+            let one = try Self.run(threads: 1, make)
+            for threads in [2, 3] { expectIdentical(try Self.run(threads: threads, make), one, "\(name) at \(threads) threads") }
+        }
+    }
+
+    /// SGD with momentum and Nesterov, written out element by element: b₁ = g, b ← μ·b + (1 − d)·g,
+    /// p ← p − lr·(g + μ·b) (d = 0 with Nesterov).
+    @Test func sgdFollowsItsFormulas() throws {
+        let parameter = Self.parameter(seed: 3)
+        let (p0, g) = (parameter.value.scalars, parameter.gradient!.scalars)
+        let (lr, mu, wd): (Float, Float, Float) = (0.05, 0.8, 0.01)
+        let optimizer = try SGD([parameter], learningRate: lr, momentum: mu, nesterov: true, weightDecay: wd)
+        try Devices.with(try Devices.make("dispatch", threads: 2)) { optimizer.step(); optimizer.step() }
+        var (p, b) = (p0, [Float](repeating: 0, count: Self.count))
+        for step in 0..<2 {
+            for i in 0..<Self.count {
+                let d = g[i] + wd * p[i]
+                b[i] = step == 0 ? d : mu * b[i] + (1 - 0) * d
+                p[i] += -lr * (d + mu * b[i])
+            }
+        }
+        expectIdentical(parameter.value, Tensor(shape: [Self.count], scalars: p), "sgd nesterov")
+    }
+}
