@@ -25,6 +25,11 @@ public struct LinearGradients: Sendable {
 
 extension LinearOperations {
     public func linearForward(input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        linearForwardByGEMM(input: input, weight: weight, bias: bias)
+    }
+
+    /// `linearForward` as one `gemm`: `y = x·Wᵀ (+ b)`, the bias copied into `y` first (β = 1).
+    public func linearForwardByGEMM(input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         let (n, features, outputs) = (input.shape[0], input.shape[1], weight.shape[0])
         var output = Tensor(zeros: [n, outputs])
         if let bias {

@@ -1,0 +1,67 @@
+import FoveaCore
+
+/// Fully connected forward for small batches. A GEMM with a handful of rows packs the whole weight
+/// into panels and then reads it again, and its register tile is mostly empty; with N ≤
+/// `streamingLinearRows` rows the weight is instead streamed once, row by row (each `W[o, ·]` is
+/// contiguous), against every input row: `y[n, o] = Σ_i x[n, i]·W[o, i] + b[o]`, 16 lanes at a
+/// time. AlexNet's and VGG's classifiers at batch 1 are these (hundreds of MB of weights each pass),
+/// so the time is the weight's bytes over the memory bandwidth.
+///
+/// Split over blocks of output features; each output is summed by one worker in one order, so the
+/// results do not depend on the thread count.
+extension DispatchDevice {
+    /// Batches up to this many rows stream the weight; larger ones run `linearForwardByGEMM`.
+    static let streamingLinearRows = 16
+    /// Output features per work item.
+    static let streamingLinearBlock = 32
+
+    public func linearForward(input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        let (n, features, outputs) = (input.shape[0], input.shape[1], weight.shape[0])
+        guard n <= Self.streamingLinearRows, n > 0, features > 0, outputs > 0 else {
+            return linearForwardByGEMM(input: input, weight: weight, bias: bias)
+        }
+        var output = Tensor(uninitialized: [n, outputs])  // every element is written below
+        let biasValues = bias?.scalars
+        let items = (outputs + Self.streamingLinearBlock - 1) / Self.streamingLinearBlock
+        Tensor.withSendablePointers(reading: input, weight, writing: &output) { x, w, y in
+            Parallel.forEach(items, threads: threadCount) { _, item in
+                let first = item * Self.streamingLinearBlock
+                for o in first..<min(first + Self.streamingLinearBlock, outputs) {
+                    let row = UnsafePointer(w.pointer + o * features)
+                    var image = 0
+                    while image < n {
+                        let count = min(4, n - image)
+                        let sums = Self.dotProducts(row, UnsafePointer(x.pointer + image * features), rows: count, length: features)
+                        for r in 0..<count { y.pointer[(image + r) * outputs + o] = sums[r] + (biasValues?[o] ?? 0) }
+                        image += count
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// `Σ_i w[i]·x[r·length + i]` for `rows` ≤ 4 consecutive rows of `x`: one pass over `w`,
+    /// a 16-lane partial sum per row, the lanes added at the end, then the tail.
+    @inline(__always)
+    static func dotProducts(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, length: Int) -> SIMD4<Float> {
+        var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        let (x0, x1, x2, x3) = (x, x + min(1, rows - 1) * length, x + min(2, rows - 1) * length, x + min(3, rows - 1) * length)
+        func load(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD16<Float> { UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self) }
+        var i = 0
+        while i + 16 <= length {
+            let v = load(w, i)
+            acc.0 += v * load(x0, i)
+            acc.1 += v * load(x1, i)
+            acc.2 += v * load(x2, i)
+            acc.3 += v * load(x3, i)
+            i += 16
+        }
+        var sums = SIMD4<Float>(acc.0.sum(), acc.1.sum(), acc.2.sum(), acc.3.sum())
+        while i < length {
+            sums += SIMD4<Float>(repeating: w[i]) * SIMD4<Float>(x0[i], x1[i], x2[i], x3[i])
+            i += 1
+        }
+        return sums
+    }
+}
