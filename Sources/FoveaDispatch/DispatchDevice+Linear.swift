@@ -1,10 +1,11 @@
+import CFoveaKernels
 import FoveaCore
 
 /// Fully connected forward for small batches. A GEMM with a handful of rows packs the whole weight
 /// into panels and then reads it again, and its register tile is mostly empty; with N ≤
 /// `streamingLinearRows` rows the weight is instead streamed once, row by row (each `W[o, ·]` is
 /// contiguous), against every input row: `y[n, o] = Σ_i x[n, i]·W[o, i] + b[o]`, 16 lanes at a
-/// time. AlexNet's and VGG's classifiers at batch 1 are these (hundreds of MB of weights each pass),
+/// time (`fovea_dot_rows_avx512` with the AVX-512 micro-kernel, `dotProducts` elsewhere). AlexNet's and VGG's classifiers at batch 1 are these (hundreds of MB of weights each pass),
 /// so the time is the weight's bytes over the memory bandwidth.
 ///
 /// Split over blocks of output features; each output is summed by one worker in one order, so the
@@ -23,6 +24,8 @@ extension DispatchDevice {
         var output = Tensor(uninitialized: [n, outputs])  // every element is written below
         let biasValues = bias?.scalars
         let items = (outputs + Self.streamingLinearBlock - 1) / Self.streamingLinearBlock
+        // The AVX-512 kernel (8 rows at a time) where the micro-kernel is AVX-512, else portable SIMD (4 rows).
+        let wide = kernel.isAVX512
         Tensor.withSendablePointers(reading: input, weight, writing: &output) { x, w, y in
             Parallel.forEach(items, threads: threadCount) { _, item in
                 let first = item * Self.streamingLinearBlock
@@ -30,8 +33,16 @@ extension DispatchDevice {
                     let row = UnsafePointer(w.pointer + o * features)
                     var image = 0
                     while image < n {
-                        let count = min(4, n - image)
-                        let sums = Self.dotProducts(row, UnsafePointer(x.pointer + image * features), rows: count, length: features)
+                        let count = min(wide ? 8 : 4, n - image)
+                        let first = UnsafePointer(x.pointer + image * features)
+                        var sums = SIMD8<Float>()
+                        if wide {
+                            withUnsafeMutableBytes(of: &sums) {
+                                fovea_dot_rows_avx512(row, first, features, features, Int32(count), $0.baseAddress!.assumingMemoryBound(to: Float.self))
+                            }
+                        } else {
+                            sums.lowHalf = Self.dotProducts(row, first, rows: count, length: features)
+                        }
                         for r in 0..<count { y.pointer[(image + r) * outputs + o] = sums[r] + (biasValues?[o] ?? 0) }
                         image += count
                     }

@@ -15,11 +15,14 @@ struct StreamingLinearTests {
             let w = Tensor.randomNormal([outputs, features], seed: UInt64(features))
             for bias in [nil, Tensor.randomNormal([outputs], seed: 3)] {
                 let reference = NaiveDevice().linearForward(input: x, weight: w, bias: bias)
-                let one = DispatchDevice(threads: 1, fallback: nil).linearForward(input: x, weight: w, bias: bias)
-                expectClose(one, reference, absolute: 1e-4, relative: 1e-4, "N \(batch), \(features) → \(outputs)")
-                for threads in [2, 3] {
-                    expectIdentical(DispatchDevice(threads: threads, fallback: nil).linearForward(input: x, weight: w, bias: bias), one,
-                                    "N \(batch) at \(threads) threads")
+                // Every kernel this CPU runs: the AVX-512 dot products and the portable SIMD ones.
+                for kernel in GEMMKernel.available {
+                    let one = DispatchDevice(threads: 1, fallback: nil, kernel: kernel).linearForward(input: x, weight: w, bias: bias)
+                    expectClose(one, reference, absolute: 1e-4, relative: 1e-4, "\(kernel.name) N \(batch), \(features) → \(outputs)")
+                    for threads in [2, 3] {
+                        expectIdentical(DispatchDevice(threads: threads, fallback: nil, kernel: kernel).linearForward(input: x, weight: w, bias: bias),
+                                        one, "\(kernel.name) N \(batch) at \(threads) threads")
+                    }
                 }
             }
         }

@@ -83,6 +83,11 @@ void fovea_winograd2_output_avx512(const fovea_winograd_tiles *tiles, const floa
 
 /// Transposing panel packing: out[p·width + i] = a[i·lda + p] for i < rows (≤ width), 0 for
 /// rows ≤ i < width, p < length. Packs A (width 12) and Bᵀ (width 32) for the 12×32 kernel.
+/// sums[r] = Σ_{i<length} w[i]·x[r·ldx + i] for r < rows (1 ≤ rows ≤ 8): one pass over w, a
+/// 16-lane FMA accumulator per row, masked tail, lanes added last (dot_rows_avx512.c).
+/// Requires fovea_cpu_has_avx512f().
+void fovea_dot_rows_avx512(const float *w, const float *x, long length, long ldx, int rows, float *sums);
+
 /// Requires fovea_cpu_has_avx512f().
 void fovea_pack_transposed_avx512(const float *a, long lda, int rows, long length, int width, float *out);
 
