@@ -29,7 +29,7 @@ extension DispatchDevice {
                         for p in outputRows {
                             let (firstRow, rowTaps) = (rows.first[p], rows.count[p])
                             let target = plane * outputPlane + p * outputWidth
-                            for q in 0..<outputWidth {
+                            func one(_ q: Int) {
                                 let (firstColumn, columnTaps) = (columns.first[q], columns.count[q])
                                 var (best, chosen) = (-Float.infinity, -1)
                                 if rowTaps > 0 && columnTaps > 0 {
@@ -41,6 +41,17 @@ extension DispatchDevice {
                                 y.pointer[target + q] = best
                                 a.pointer[target + q] = Int32(chosen)
                             }
+                            // Windows cut by the padding one by one, then 16 full windows at a time, then the rest.
+                            var q = 0
+                            while q < outputWidth && columns.count[q] < g.options.kernel.width { one(q); q += 1 }
+                            while rowTaps > 0,
+                                  let vector = MaxWindows16(firstOutput: q, columns: columns, kernel: g.options.kernel.width,
+                                                            stride: g.options.stride.width, width: width),
+                                  vector.maximum(in: source, firstRow: firstRow, rowTaps: rowTaps, rowStep: rows.step,
+                                                 into: y.pointer + target + q, argmax: a.pointer + target + q) {
+                                q += 16
+                            }
+                            while q < outputWidth { one(q); q += 1 }
                         }
                     }
                 }
@@ -167,4 +178,52 @@ extension DispatchDevice {
 extension Pool2DGeometry {
     /// Average pooling's fixed divisor `kH·kW` when padding counts, else 0 (divide by the in-image taps).
     var averageDivisor: Int { options.countIncludesPadding ? options.kernel.height * options.kernel.width : 0 }
+}
+
+/// Sixteen neighbouring max-pooling windows of one output row at once (outputs `firstOutput…+15`),
+/// where every one lies inside the row (all `kernel` column taps, dilation 1) and the row holds the
+/// 16·stride + kernel floats the strided loads read; stride 1 or 2. Same rule and tap order as
+/// `MaxWindow`, lane by lane, so the same values and argmax.
+struct MaxWindows16 {
+    let firstColumn: Int, kernel: Int, stride: Int, width: Int
+
+    init?(firstOutput q: Int, columns: PoolWindows, kernel: Int, stride: Int, width: Int) {
+        guard stride == 1 || stride == 2, columns.step == 1, q + 16 <= columns.count.count,
+              columns.count[q] == kernel, columns.count[q + 15] == kernel,
+              columns.first[q] + kernel - 1 + 16 * stride <= width else { return nil }
+        (firstColumn, self.kernel, self.stride, self.width) = (columns.first[q], kernel, stride, width)
+    }
+
+    /// Lanes `first[q + l] = first[q] + l·stride`, `l < 16`.
+    @inline(__always)
+    private func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        stride == 1 ? UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+                    : UnsafeRawPointer(p).loadUnaligned(as: SIMD32<Float>.self).evenHalf
+    }
+
+    /// Writes the 16 maxima and their flat indices in the plane; false (nothing written) when a
+    /// window holds a NaN, which the scalar rule then handles.
+    @inline(__always)
+    func maximum(in plane: UnsafeMutablePointer<Float>, firstRow: Int, rowTaps: Int, rowStep: Int,
+                 into output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) -> Bool {
+        let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) &* Int32(stride)
+        var rowStart = firstRow * width + firstColumn
+        var best = load(plane + rowStart)
+        var chosen = lanes &+ Int32(rowStart)
+        var sawNaN = SIMDMask<SIMD16<Int32>>(repeating: false)
+        for _ in 0..<rowTaps {
+            for j in 0..<kernel {
+                let value = load(plane + rowStart + j)
+                let takes = value .> best
+                best.replace(with: value, where: takes)
+                chosen.replace(with: lanes &+ Int32(rowStart + j), where: takes)
+                sawNaN .|= value .!= value
+            }
+            rowStart += rowStep * width
+        }
+        guard !any(sawNaN) else { return false }
+        UnsafeMutableRawPointer(output).storeBytes(of: best, as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(argmax).storeBytes(of: chosen, as: SIMD16<Int32>.self)
+        return true
+    }
 }
