@@ -157,7 +157,7 @@ struct QuickCommand: ParsableCommand {
 }
 
 struct LayersCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "layers", abstract: "Time convolution passes of the whole ImageNet layer suite (≈ 5 min on 2 cores).")
+    static let configuration = CommandConfiguration(commandName: "layers", abstract: "Time convolution passes of the whole ImageNet layer suite (≈ 5 min on 2 cores), or of zoo networks' convolution layers (--from-network).")
 
     @Option(help: "Only layers whose name contains one of these comma-separated words (e.g. vgg,resnet50).")
     var filter: String?
@@ -175,11 +175,11 @@ struct LayersCommand: ParsableCommand {
     var tiny = false
     @Option(name: .customLong("from-network"), help: "Time the convolution layers of these zoo networks at 224×224 instead of the suite (comma-separated, e.g. resnet50,densenet121): one layer per distinct geometry, named after its first Conv2D, with ×N the number of the network's Conv2D layers that share it (a geometry an earlier network has is timed once).")
     var fromNetwork: String?
-    @Flag(name: .customLong("missing-only"), help: "With --from-network: only the geometries no suite layer has.")
+    @Flag(name: .customLong("missing-only"), help: "With --from-network: only the network geometries no suite layer has.")
     var missingOnly = false
     @Flag(name: .customLong("with-suite"), help: "With --from-network: the suite's layers too, before the network's.")
     var withSuite = false
-    @Flag(name: .customLong("list-layers"), help: "Print the selected layers (with --from-network: count and share of the networks' convolution FLOPs) and exit without timing.")
+    @Flag(name: .customLong("list-layers"), help: "Print the selected layers with their GFLOP at batch 1 (a network layer also with how many of its network's Conv2D layers share its geometry, and their share of the network's convolution FLOPs) and exit without timing.")
     var listLayers = false
     @Option(name: .customLong("write-layers"), help: "Write the selected layers as JSON for Benchmarks/pytorch_bench.py --layers (- for standard output) and exit without timing.")
     var writeLayers: String?
@@ -201,7 +201,6 @@ struct LayersCommand: ParsableCommand {
         } else if tiny {
             throw ValidationError("--tiny and --from-network are two different layer lists; give one")
         }
-        if missingOnly && withSuite { throw ValidationError("--missing-only and --with-suite exclude each other") }
         if let fromNetwork {
             do { _ = try NetworkConvolutions.networks(parsing: fromNetwork, flag: "--from-network") } catch let error as BenchError {
                 throw ValidationError(error.description)
@@ -220,7 +219,7 @@ struct LayersCommand: ParsableCommand {
                 progress("\(dropped.layer.name): the geometry of \(kept.layer.name), timed once")
             }
             layers += (missingOnly ? NetworkConvolutions.missing(from: suite, convolutions) : convolutions).map { ($0.layer, $0) }
-            guard !layers.isEmpty else { throw ValidationError("every convolution geometry of \(fromNetwork) is already in the suite (--missing-only)") }
+            guard !layers.isEmpty else { throw BenchError("every convolution geometry of \(fromNetwork) is already in the suite (--missing-only)") }
         }
         let words = filter?.split(separator: ",").map { $0.lowercased() }
         layers = layers.filter { entry in words.map { $0.contains { entry.layer.name.lowercased().contains($0) } } ?? true }
