@@ -9,11 +9,19 @@ Layers (NCHW fp32, same names, shapes, batches and thread counts as `fovea-bench
 Networks (`--nets`): torchvision alexnet, vgg16, resnet50, densenet121 at 224×224, random
 weights: forward in eval mode (pytorch, onnxruntime) and one SGD training step (pytorch).
 
+Layers from elsewhere (`--layers FILE`): the list `fovea-bench layers … --write-layers FILE` writes,
+e.g. the convolutions of whole networks (`--from-network resnet50,densenet121`), timed instead of
+the suite under the same names:
+  fovea-bench layers --from-network resnet50,densenet121 --missing-only --write-layers net-layers.json
+  $(Scripts/torch-venv.sh) Benchmarks/pytorch_bench.py --layers net-layers.json --json pytorch-net.json
+`--passes` and `--engines` narrow what is timed (as fovea-bench layers's options of the same names).
+
 Timing: three warm-ups (as fovea-bench), then the median of --runs runs; threads set with torch.set_num_threads and
 ORT's intra_op_num_threads (inter-op 1).
 
 Run:  $(Scripts/torch-venv.sh) -m pip install onnxruntime onnx   # once
       $(Scripts/torch-venv.sh) Benchmarks/pytorch_bench.py --json pytorch.json [--threads 1,2] [--batches 1,8] [--nets]
+          [--layers layers.json] [--passes forward,backward-data,backward-filter] [--engines pytorch,onnxruntime]
 """
 import argparse
 import datetime
@@ -61,6 +69,31 @@ LAYERS = [
 ]
 
 
+LAYER_LIST_FORMAT = 1
+PASSES = ["forward", "backward-data", "backward-filter"]
+ENGINES = ["pytorch", "onnxruntime"]
+
+
+def read_layer_list(path):
+    """The layers of a `fovea-bench layers --write-layers` file, as LAYERS's tuples:
+    (name, input channels, output channels, kernel, input size, stride, padding)."""
+    with open(path) as f:
+        listing = json.load(f)
+    if listing.get("formatVersion") != LAYER_LIST_FORMAT:
+        raise SystemExit(f"{path}: layer list format {listing.get('formatVersion')}; this script reads format {LAYER_LIST_FORMAT}")
+    return [(l["name"], l["inputChannels"], l["outputChannels"], l["kernel"], l["size"], l["stride"], l["padding"])
+            for l in listing["layers"]]
+
+
+def names_in(text, valid, flag):
+    """Comma-separated names of `valid`, or exit naming the flag and the valid names."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in valid]
+    if bad or not names:
+        raise SystemExit(f"{flag}: unknown {', '.join(bad) or 'empty list'}; valid: {', '.join(valid)}")
+    return names
+
+
 def median_time(fn, runs):
     for _ in range(3):  # warm-up, as fovea-bench does
         fn()
@@ -95,9 +128,14 @@ def ort_session(module, example, threads):
     return ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
 
 
-def bench_layers(args, threads_list, batches, ort_available):
+def bench_layers(args, layers, passes, engines, threads_list, batches, ort_available):
     results = []
-    for name, c, k, r, size, stride, pad in LAYERS:
+    torch_passes = {
+        "forward": lambda x, w, b, gy, stride, pad: F.conv2d(x, w, b, stride, pad),
+        "backward-data": lambda x, w, b, gy, stride, pad: torch.nn.grad.conv2d_input(x.shape, w, gy, stride, pad),
+        "backward-filter": lambda x, w, b, gy, stride, pad: torch.nn.grad.conv2d_weight(x, w.shape, gy, stride, pad),
+    }
+    for name, c, k, r, size, stride, pad in layers:
         if args.filter and not any(word in name.lower() for word in args.filter.lower().split(",")):
             continue
         for batch in batches:
@@ -110,14 +148,13 @@ def bench_layers(args, threads_list, batches, ort_available):
             for threads in threads_list:
                 torch.set_num_threads(threads)
                 print(f"  {name} · batch {batch} · {threads} threads", flush=True)
-                with torch.no_grad():
-                    results.append(layer_result(name, "forward", "pytorch", batch, threads,
-                                                median_time(lambda: F.conv2d(x, w, b, stride, pad), args.runs), flops))
-                    results.append(layer_result(name, "backward-data", "pytorch", batch, threads,
-                                                median_time(lambda: torch.nn.grad.conv2d_input(x.shape, w, gy, stride, pad), args.runs), flops))
-                    results.append(layer_result(name, "backward-filter", "pytorch", batch, threads,
-                                                median_time(lambda: torch.nn.grad.conv2d_weight(x, w.shape, gy, stride, pad), args.runs), flops))
-                if ort_available:
+                if "pytorch" in engines:
+                    with torch.no_grad():
+                        for pass_ in passes:
+                            run = torch_passes[pass_]
+                            results.append(layer_result(name, pass_, "pytorch", batch, threads,
+                                                        median_time(lambda: run(x, w, b, gy, stride, pad), args.runs), flops))
+                if ort_available and "onnxruntime" in engines and "forward" in passes:
                     conv = torch.nn.Conv2d(c, k, r, stride, pad)
                     with torch.no_grad():
                         conv.weight.copy_(w)
@@ -174,11 +211,17 @@ def main():
     parser.add_argument("--batches", default="1,8")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--filter")
+    parser.add_argument("--layers", help="a layer list from fovea-bench layers --write-layers, timed instead of the suite")
+    parser.add_argument("--passes", default=",".join(PASSES), help="layer passes (comma-separated): " + ", ".join(PASSES))
+    parser.add_argument("--engines", default=",".join(ENGINES), help="layer engines (comma-separated): " + ", ".join(ENGINES))
     parser.add_argument("--nets", action="store_true", help="also the whole networks")
     parser.add_argument("--no-layers", action="store_true")
     args = parser.parse_args()
     threads_list = [int(t) for t in args.threads.split(",")]
     batches = [int(b) for b in args.batches.split(",")]
+    passes = names_in(args.passes, PASSES, "--passes")
+    engines = names_in(args.engines, ENGINES, "--engines")
+    layers = read_layer_list(args.layers) if args.layers else LAYERS
     try:
         import onnxruntime  # noqa: F401
         ort_available = True
@@ -191,7 +234,7 @@ def main():
                     "openBLAS": "", "openBLASCore": "", "swiftVersion": "", "buildConfiguration": f"torch {torch.__version__}",
                     "microKernel": "oneDNN", "peakPerCore": 0.0, "peakAllCores": 0.0,
                     "date": datetime.datetime.now(datetime.timezone.utc).isoformat()},
-        "layers": [] if args.no_layers else bench_layers(args, threads_list, batches, ort_available),
+        "layers": [] if args.no_layers else bench_layers(args, layers, passes, engines, threads_list, batches, ort_available),
         "networks": bench_nets(args, threads_list, batches, ort_available) if args.nets else [],
     }
     with open(args.json, "w") as f:

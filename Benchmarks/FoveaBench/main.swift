@@ -157,7 +157,7 @@ struct QuickCommand: ParsableCommand {
 }
 
 struct LayersCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "layers", abstract: "Time convolution passes of the whole ImageNet layer suite (≈ 5 min on 2 cores).")
+    static let configuration = CommandConfiguration(commandName: "layers", abstract: "Time convolution passes of the whole ImageNet layer suite (≈ 5 min on 2 cores), or of zoo networks' convolution layers (--from-network).")
 
     @Option(help: "Only layers whose name contains one of these comma-separated words (e.g. vgg,resnet50).")
     var filter: String?
@@ -173,6 +173,16 @@ struct LayersCommand: ParsableCommand {
     var engines: String?
     @Flag(help: "The tiny CI smoke suite instead of the ImageNet layers.")
     var tiny = false
+    @Option(name: .customLong("from-network"), help: "Time the convolution layers of these zoo networks at 224×224 instead of the suite (comma-separated, e.g. resnet50,densenet121): one layer per distinct geometry, named after its first Conv2D, with ×N the number of the network's Conv2D layers that share it (a geometry an earlier network has is timed once).")
+    var fromNetwork: String?
+    @Flag(name: .customLong("missing-only"), help: "With --from-network: only the network geometries no suite layer has.")
+    var missingOnly = false
+    @Flag(name: .customLong("with-suite"), help: "With --from-network: the suite's layers too, before the network's.")
+    var withSuite = false
+    @Flag(name: .customLong("list-layers"), help: "Print the selected layers with their GFLOP at batch 1 (a network layer also with how many of its network's Conv2D layers share its geometry, and their share of the network's convolution FLOPs) and exit without timing.")
+    var listLayers = false
+    @Option(name: .customLong("write-layers"), help: "Write the selected layers as JSON for Benchmarks/pytorch_bench.py --layers (- for standard output) and exit without timing.")
+    var writeLayers: String?
     @Option(help: "Force convolution algorithms per pass on every backend, as FOVEA_CONV_ALGORITHM (e.g. forward=winograd4,backward-data=im2col; algorithms: im2col, direct, shifted-image, shifted-rows, winograd2, winograd4). A layer a backend cannot run so is skipped on that backend, with a printed note giving the reason.")
     var algorithm: String?
     @Flag(help: "End with the fastest backend and its ratio over the others.")
@@ -182,16 +192,49 @@ struct LayersCommand: ParsableCommand {
     @Option(help: "Also write the results as CSV to this file (- for standard output).")
     var csv: String?
 
-    func validate() throws { try BenchLimits.check(runs: runs) }
+    func validate() throws {
+        try BenchLimits.check(runs: runs)
+        if fromNetwork == nil {
+            for (flag, given) in [("--missing-only", missingOnly), ("--with-suite", withSuite)] where given {
+                throw ValidationError("\(flag) needs --from-network (e.g. --from-network resnet50,densenet121)")
+            }
+        } else if tiny {
+            throw ValidationError("--tiny and --from-network are two different layer lists; give one")
+        }
+        if let fromNetwork {
+            do { _ = try NetworkConvolutions.networks(parsing: fromNetwork, flag: "--from-network") } catch let error as BenchError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
+    /// The suite, or the networks' convolutions (`--from-network`, `--missing-only`, `--with-suite`),
+    /// narrowed by `--filter`; a network layer with its `NetworkConvolution` (count, share).
+    func selectedLayers() throws -> [(layer: BenchLayer, convolution: NetworkConvolution?)] {
+        let suite = tiny ? LayerSuite.tiny : LayerSuite.imageNet
+        var layers: [(layer: BenchLayer, convolution: NetworkConvolution?)] = fromNetwork == nil || withSuite ? suite.map { ($0, nil) } : []
+        if let fromNetwork {
+            let convolutions = try NetworkConvolutions.convolutions(
+                ofZooNetworks: try NetworkConvolutions.networks(parsing: fromNetwork, flag: "--from-network")) { dropped, kept in
+                progress("\(dropped.layer.name): the geometry of \(kept.layer.name), timed once")
+            }
+            layers += (missingOnly ? NetworkConvolutions.missing(from: suite, convolutions) : convolutions).map { ($0.layer, $0) }
+            guard !layers.isEmpty else { throw BenchError("every convolution geometry of \(fromNetwork) is already in the suite (--missing-only)") }
+        }
+        let words = filter?.split(separator: ",").map { $0.lowercased() }
+        layers = layers.filter { entry in words.map { $0.contains { entry.layer.name.lowercased().contains($0) } } ?? true }
+        guard !layers.isEmpty else { throw ValidationError("--filter \(filter ?? "") matches no layer") }
+        return layers
+    }
 
     func run() throws {
         let environment = try BenchEnvironment()
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let words = filter?.split(separator: ",").map { $0.lowercased() }
-        let suite = (tiny ? LayerSuite.tiny : LayerSuite.imageNet).filter { layer in
-            words.map { $0.contains { layer.name.lowercased().contains($0) } } ?? true
-        }
-        guard !suite.isEmpty else { throw ValidationError("--filter \(filter ?? "") matches no layer") }
+        let selected = try selectedLayers()
+        let suite = selected.map(\.layer)
+        if listLayers { print(try Self.listing(selected)) }
+        if let writeLayers { try write(String(decoding: try BenchLayerList(suite).jsonData(), as: UTF8.self) + "\n", to: writeLayers) }
+        if listLayers || writeLayers != nil { return }
         let passList = try passes.split(separator: ",").map { name in
             guard let pass = LayerRunner.Pass(rawValue: String(name)) else {
                 throw ValidationError("unknown pass '\(name)'; valid: forward, backward-data, backward-filter")
@@ -205,6 +248,17 @@ struct LayersCommand: ParsableCommand {
             algorithms: try ConvolutionAlgorithmOverride(parsing: algorithm, variable: "--algorithm"),
             json: json, csv: csv)
         try timing.run(verdict: verdict)
+    }
+
+    /// The selected layers as a table: GFLOP at batch 1, and for a network layer how many of the
+    /// network's Conv2D layers share its geometry and their share of the network's convolution FLOPs.
+    static func listing(_ layers: [(layer: BenchLayer, convolution: NetworkConvolution?)]) throws -> String {
+        var table = TextTable(header: ["layer", "GFLOP (batch 1)", "count", "share of network"], leftColumns: 1)
+        for (layer, convolution) in layers {
+            table.rows.append([layer.name, String(format: "%.3f", try layer.flops(batch: 1) / 1e9), convolution.map { String($0.count) } ?? "",
+                               convolution.map { String(format: "%.1f%%", $0.shareOfNetworkFLOPs * 100) } ?? ""])
+        }
+        return table.description
     }
 
     /// `--threads` as numbers in `BenchLimits.threads`.

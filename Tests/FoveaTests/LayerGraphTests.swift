@@ -95,6 +95,8 @@ struct LayerGraphTests {
         // conv FLOPs: 2·N·K·C·R·S·P·Q = 2·2·8·3·3·3·8·8.
         #expect(summary.rows[0].flops == 2 * 2 * 8 * 27 * 64)
         #expect(summary.rows[0].outputShape == [2, 8, 8, 8])
+        // Each row's input is the previous row's output in a chain.
+        #expect(summary.rows.map(\.inputShape) == [[2, 3, 8, 8], [2, 8, 8, 8], [2, 8, 8, 8], [2, 8, 4, 4], [2, 128]])
         #expect(summary.rows[0].activationBytes == 2 * 8 * 8 * 8 * 4)
         #expect(summary.outputShape == [2, 10])
         let text = summary.description
@@ -104,6 +106,10 @@ struct LayerGraphTests {
     @Test func denseBlockGrowsChannels() throws {
         let block = try DenseBlock(layers: 3, inputChannels: 6, growthRate: 4)
         #expect(try block.build(inputShape: [2, 6, 5, 5]) == [2, 18, 5, 5])
+        // The second dense layer's first convolution sees the 6 + 4 channels concatenated so far.
+        let rows = try block.summary(inputShape: [2, 6, 5, 5]).rows
+        #expect(rows.first { $0.name == "denselayer2.conv1" }?.inputShape == [2, 10, 5, 5])
+        #expect(rows.first { $0.name == "denselayer2 (concat)" }?.inputShape == [2, 10, 5, 5])
         let transition = try Transition(inputChannels: 18, outputChannels: 9)
         #expect(try transition.build(inputShape: [2, 18, 5, 5]) == [2, 9, 2, 2])
     }

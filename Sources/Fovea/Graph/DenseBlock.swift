@@ -77,8 +77,9 @@ public final class DenseBlock: Layer {
         for layer in layers {
             let (childRows, new) = try layer.summaryRows(for: current)
             rows += childRows
+            let features = current
             current = [current[0], current[1] + new[1], current[2], current[3]]
-            rows.append(SummaryRow(name: "\(layer.displayName) (concat)", type: "Concat", outputShape: current, parameters: 0,
+            rows.append(SummaryRow(name: "\(layer.displayName) (concat)", type: "Concat", inputShape: features, outputShape: current, parameters: 0,
                                    flops: 0, activationBytes: current.count * MemoryLayout<Float>.stride))
         }
         return (rows, current)

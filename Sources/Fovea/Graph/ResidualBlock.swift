@@ -60,7 +60,7 @@ public class ResidualBlock: Layer {
             rows += try downsample.summaryRows(for: shape).rows
         }
         let output = try outputShape(for: shape)
-        rows.append(SummaryRow(name: "\(displayName) (add)", type: "Add", outputShape: output, parameters: 0,
+        rows.append(SummaryRow(name: "\(displayName) (add)", type: "Add", inputShape: main, outputShape: output, parameters: 0,
                                flops: Double(output.count), activationBytes: output.count * MemoryLayout<Float>.stride))
         rows += try relu.summaryRows(for: output).rows
         return (rows, output)

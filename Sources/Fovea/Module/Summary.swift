@@ -1,8 +1,11 @@
 /// One row of `Layer.summary(inputShape:)`: a leaf layer (or a composite's own operation, such as
-/// a residual addition) with its output shape, parameter count, FLOPs and activation memory.
+/// a residual addition) with its input and output shapes, parameter count, FLOPs and activation memory.
 public struct SummaryRow: Sendable {
     public var name: String
     public var type: String
+    /// The shape the layer receives, e.g. `[1, 256, 56, 56]` for ResNet-50's `layer2.0.conv1`; for an
+    /// addition or a concatenation, its first operand's (the residual branch's output, the features so far).
+    public var inputShape: Shape
     public var outputShape: Shape
     public var parameters: Int
     /// 2 × multiply-adds of one forward pass.
@@ -83,7 +86,7 @@ extension Layer {
     public func leafRow(for shape: Shape) throws -> (row: SummaryRow, output: Shape) {
         let output = try outputShape(for: shape)
         let row = SummaryRow(
-            name: displayName, type: typeName, outputShape: output,
+            name: displayName, type: typeName, inputShape: shape, outputShape: output,
             parameters: parameters.reduce(0) { $0 + $1.parameter.value.count },
             flops: flops(for: shape), activationBytes: output.count * MemoryLayout<Float>.stride)
         return (row, output)
