@@ -13,6 +13,11 @@ extension DispatchDevice {
         batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: nil)
     }
 
+    /// The same, with `activation` applied to each value before it is stored (BN → ReLU fused).
+    public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation) -> BatchNormTrainingResult {
+        batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: Optional(activation))
+    }
+
     /// Three steps over each channel's segments, in `Float`, 16 lanes at a time:
     /// 1. `μ₀ = Σ x / M`, rounded to `Float`;
     /// 2. `S₁ = Σ (x − μ₀)`, `S₂ = Σ (x − μ₀)²`, then (in `Double`) `δ = S₁/M`, `μ = μ₀ + δ`,
@@ -166,6 +171,13 @@ extension DispatchDevice {
     /// `∂x = γ·invStd/M · (M·∂y − ∂β − x̂·∂γ)`.
     public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics) -> BatchNormGradients {
         batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics, activation: nil)
+    }
+
+    /// The same with ∂y first multiplied by the activation's derivative read from `output`, the
+    /// fused forward's output (`output > 0 ? 1 : slope`, as `activationBackward` computes it).
+    public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                  activation: Activation, output: Tensor) -> BatchNormGradients {
+        batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics, activation: (activation, output))
     }
 
     /// Two steps over each channel's segments, in `Float`, 16 lanes at a time, with g = ∂y (times

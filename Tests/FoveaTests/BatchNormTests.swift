@@ -185,6 +185,32 @@ struct BatchNormTests {
         }
     }
 
+    /// Batch norm in training with a fused activation, forward and backward, is bit for bit the
+    /// device's batch norm and activation one after the other (the backward's derivative read
+    /// from the fused output, as a ReLU layer that keeps its output reads it).
+    @Test(arguments: TestDevices.all)
+    func fusedActivationIsTheComposition(device: LabeledDevice) {
+        let d = device.device
+        for c in Self.cases.suffix(5) {
+            for activation in [Activation.relu, .leakyReLU(negativeSlope: 0.1)] {
+                let fused = d.batchNormTraining(input: c.input, scale: c.scale, shift: c.shift, epsilon: c.epsilon, activation: activation)
+                let plain = d.batchNormTraining(input: c.input, scale: c.scale, shift: c.shift, epsilon: c.epsilon)
+                expectIdentical(fused.output, d.activationForward(activation, input: plain.output), "\(device) \(activation) output \(c)")
+                expectIdentical(fused.statistics.mean, plain.statistics.mean, "\(device) \(activation) mean \(c)")
+                expectIdentical(fused.statistics.variance, plain.statistics.variance, "\(device) \(activation) variance \(c)")
+                expectIdentical(fused.statistics.inverseStandardDeviation, plain.statistics.inverseStandardDeviation,
+                                "\(device) \(activation) 1/σ \(c)")
+                let gradients = d.batchNormBackward(gradOutput: c.gradOutput, input: c.input, scale: c.scale, statistics: fused.statistics,
+                                                    activation: activation, output: fused.output)
+                let masked = d.activationBackward(activation, gradOutput: c.gradOutput, input: fused.output)
+                let expected = d.batchNormBackward(gradOutput: masked, input: c.input, scale: c.scale, statistics: fused.statistics)
+                expectIdentical(gradients.input, expected.input, "\(device) \(activation) ∂x \(c)")
+                expectIdentical(gradients.scale, expected.scale, "\(device) \(activation) ∂γ \(c)")
+                expectIdentical(gradients.shift, expected.shift, "\(device) \(activation) ∂β \(c)")
+            }
+        }
+    }
+
     /// Every channel's sums run in one fixed order on one worker: 1–4 threads give identical bits.
     @Test func dispatchResultsIndependentOfThreadCount() throws {
         let devices = try [1, 2, 3, 4].map { try Devices.make("dispatch", threads: $0) }

@@ -140,7 +140,8 @@ struct ThreadCountIndependenceTests {
         }
     }
 
-    /// Batch norm in training (output and batch statistics) and inference, its backward, and the
+    /// Batch norm in training (output and batch statistics; alone and fused with ReLU) and
+    /// inference, its backward (alone and fused), and the
     /// running statistics a `BatchNorm2D` layer accumulates over three batches. [2, 3, 150, 130]
     /// has planes of 20 segments (the last of 44 values) and too few channels to give every worker
     /// whole channels, so from 2 threads on dispatch cuts each channel into runs of segments.
@@ -158,8 +159,12 @@ struct ThreadCountIndependenceTests {
                 let gradients = device.batchNormBackward(gradOutput: dy, input: x, scale: scale, statistics: s)
                 let inference = device.batchNormInference(input: x, scale: scale, shift: shift, runningMean: s.mean,
                                                           runningVariance: s.variance, epsilon: 1e-5)
+                let fused = device.batchNormTraining(input: x, scale: scale, shift: shift, epsilon: 1e-5, activation: .relu)
+                let fusedGradients = device.batchNormBackward(gradOutput: dy, input: x, scale: scale, statistics: fused.statistics,
+                                                              activation: .relu, output: fused.output)
                 return [training.output, s.mean, s.variance, s.inverseStandardDeviation,
-                        gradients.input, gradients.scale, gradients.shift, inference]
+                        gradients.input, gradients.scale, gradients.shift, inference,
+                        fused.output, fusedGradients.input, fusedGradients.scale, fusedGradients.shift]
             }
             backend.expectSameBits("BatchNorm2D running statistics \(shape)") { device in
                 let layer = try! BatchNorm2D(channels)
