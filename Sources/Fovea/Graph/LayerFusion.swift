@@ -10,8 +10,11 @@ import Foundation
 ///   epilogue (`ConvolutionEpilogue.relu`). In training mode the ReLU keeps its output for
 ///   backward, which gives the same mask as its input (`y > 0 ⇔ x > 0`).
 ///
-/// - `BatchNorm2D → ReLU` not after a convolution (DenseNet's pre-activation), in evaluation
-///   mode: one element-wise pass (`batchNormInference(…, activation:)`).
+/// - `BatchNorm2D → ReLU` not folded into a convolution (DenseNet's pre-activation; every BN →
+///   ReLU in training mode), both in the same mode: one element-wise pass
+///   (`batchNormInference(…, activation:)`, `batchNormTraining(…, activation:)`). In training
+///   mode the batch norm's backward also applies ReLU's derivative
+///   (`batchNormBackward(…, activation:, output:)`), and the ReLU's backward hands ∂y on.
 ///
 /// Each layer runs in its own `OperationScope` (`Layer+Scope.swift`); a fused group runs in the
 /// scope of its first layer, so the checking device reports a folded convolution under the
@@ -19,7 +22,8 @@ import Foundation
 ///
 /// Every layer of a fused group still sees its usual bookkeeping (what backward needs), so
 /// `backward` and mode changes behave as without fusion. Results differ from the unfused chain
-/// only by float rounding of the folded weights (folding) or not at all (the ReLU epilogues).
+/// only by float rounding of the folded weights (folding) or not at all (the ReLU epilogues,
+/// batch norm with ReLU).
 /// `forward(_:device:upTo:)` runs the chain that holds its target one layer at a time (each
 /// layer's own forward, fused inside it), so it returns exactly that layer's output.
 ///
@@ -62,12 +66,12 @@ public enum LayerFusion {
         var current = input
         var index = 0
         while index < layers.count {
-            if let norm = layers[index].layer as? BatchNorm2D, !norm.isTraining, index + 1 < layers.count,
-               let relu = layers[index + 1].layer as? ActivationLayer, relu.activation == .relu, !relu.isTraining {
+            if let norm = layers[index].layer as? BatchNorm2D, index + 1 < layers.count,
+               let relu = layers[index + 1].layer as? ActivationLayer, relu.activation == .relu, relu.isTraining == norm.isTraining {
                 current = try OperationScope.run(norm.displayName, device: device) {
-                    try norm.forwardInference(current, device: device, activation: .relu)
+                    try norm.forwardFused(current, device: device, activation: .relu)
                 }
-                relu.recordFusedForward(output: current)
+                relu.recordFusedForward(output: current, derivativeAppliedByBatchNorm: norm.isTraining)
                 index += 2
                 continue
             }
