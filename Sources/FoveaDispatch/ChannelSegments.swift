@@ -35,60 +35,71 @@ struct ChannelSegments: Sendable {
 }
 
 /// How a batch-norm pass over `ChannelSegments` is cut into items for `Parallel.forEach`, and the
-/// steps it runs. With at least four channels per worker (or one worker) an item is a whole
-/// channel and runs every step for it, so its values stay in cache from one step to the next;
-/// with fewer channels (a 3-channel input on many cores) an item is a run of `groupSize`
-/// segments of one channel, and every step is its own parallel loop. The cut changes only which
-/// worker computes a segment, never what a segment or a channel computes.
+/// steps it runs. With at least four channels per worker (or one worker) an item is a run of
+/// `channelsPerItem` whole channels and runs every step for them, segment index by segment index
+/// (image by image, so a run of small planes is read as one stretch of memory), and their values
+/// stay in cache from one step to the next; with fewer channels (a 3-channel input on many cores) an item is a run of
+/// `segmentsPerItem` segments of one channel, and every step is its own parallel loop. The cut
+/// changes only which worker computes a segment and when, never what a segment or a channel
+/// computes.
 struct SegmentSplit: Sendable {
-    /// One step of a pass: `segments(c, range)` for every channel's segments, then `channel(c)`
-    /// once per channel after all its segments are done (to combine their partial sums).
+    /// One step of a pass: `segments(channels, range)` computes segment s of channel c for every
+    /// s in `range` (in order) and every c in `channels`; the step covers every segment of every
+    /// channel, then `channel(c)` runs once per channel after all its segments are done (to
+    /// combine their partial sums).
     struct Step {
-        var segments: @Sendable (_ channel: Int, _ segments: Range<Int>) -> Void
+        var segments: @Sendable (_ channels: Range<Int>, _ segments: Range<Int>) -> Void
         var channel: (@Sendable (_ channel: Int) -> Void)?
     }
 
     /// Items shorter than this many values are not worth a worker's hand-off: 16 segments.
     static let minimumItemValues = 16 * ChannelSegments.length
+    /// The values of one tensor that a run of whole channels may hold, 128 KiB: the three or four
+    /// tensors a pass touches (x, ∂y, the activation's output, y or ∂x) stay within a core's L2.
+    static let cachedItemValues = 32 * 1024
 
     let segments: ChannelSegments
     let threads: Int
-    /// Segments per item; `segments.perChannel` when an item is a whole channel.
-    let groupSize: Int
+    /// Whole channels per item, or 0 when an item is a run of segments.
+    let channelsPerItem: Int
+    /// Segments per item when items are runs of segments.
+    let segmentsPerItem: Int
 
     init(_ segments: ChannelSegments, threads: Int) {
         self.segments = segments
-        let channels = segments.planes.channels
-        let total = channels * segments.planes.valuesPerChannel
-        self.threads = total < Self.minimumItemValues ? 1 : max(threads, 1)
+        let channels = segments.planes.channels, values = segments.planes.valuesPerChannel
+        self.threads = channels * values < Self.minimumItemValues ? 1 : max(threads, 1)
+        let smallest = Self.minimumItemValues / ChannelSegments.length
         if self.threads == 1 || channels >= 4 * self.threads {
-            groupSize = segments.perChannel
+            let balanced = self.threads == 1 ? channels : (channels + 4 * self.threads - 1) / (4 * self.threads)
+            channelsPerItem = max(1, min(balanced, Self.cachedItemValues / max(values, 1)))
+            segmentsPerItem = segments.perChannel
         } else {
             let groupsPerChannel = (4 * self.threads + channels - 1) / channels
-            let smallest = Self.minimumItemValues / ChannelSegments.length
-            groupSize = min(segments.perChannel, max(smallest, (segments.perChannel + groupsPerChannel - 1) / groupsPerChannel))
+            channelsPerItem = 0
+            segmentsPerItem = min(segments.perChannel, max(smallest, (segments.perChannel + groupsPerChannel - 1) / groupsPerChannel))
         }
     }
 
-    var wholeChannels: Bool { groupSize == segments.perChannel }
-
     /// Runs `steps` in order over every channel (see the type's description).
     func run(_ steps: [Step]) {
-        let channels = segments.planes.channels, perChannel = segments.perChannel
-        if wholeChannels {
-            Parallel.forEach(channels, threads: threads) { _, c in
+        let (channels, perChannel) = (segments.planes.channels, segments.perChannel)
+        if channelsPerItem > 0 {
+            let items = (channels + channelsPerItem - 1) / channelsPerItem
+            Parallel.forEach(items, threads: threads) { [channelsPerItem] _, item in
+                let run = (item * channelsPerItem)..<min((item + 1) * channelsPerItem, channels)
                 for step in steps {
-                    step.segments(c, 0..<perChannel)
-                    step.channel?(c)
+                    step.segments(run, 0..<perChannel)
+                    if let channel = step.channel { for c in run { channel(c) } }
                 }
             }
             return
         }
-        let groups = (perChannel + groupSize - 1) / groupSize
+        let groups = (perChannel + segmentsPerItem - 1) / segmentsPerItem
         for step in steps {
-            Parallel.forEach(channels * groups, threads: threads) { _, item in
+            Parallel.forEach(channels * groups, threads: threads) { [segmentsPerItem] _, item in
                 let (c, group) = item.quotientAndRemainder(dividingBy: groups)
-                step.segments(c, (group * groupSize)..<min((group + 1) * groupSize, perChannel))
+                step.segments(c..<(c + 1), (group * segmentsPerItem)..<min((group + 1) * segmentsPerItem, perChannel))
             }
             if let channel = step.channel { for c in 0..<channels { channel(c) } }
         }
@@ -187,50 +198,65 @@ enum SegmentKernels {
         if i < count { storeTail(finish(((loadTail(x, i, count - i) - mv) - cv) * av + bv), y, i, count - i) }
     }
 
-    /// `(Σ g[i], Σ g[i]·(x[i] − mean))` with `g[i] = gradient(∂y, i)`: ∂y itself, or ∂y times the
-    /// derivative of a fused activation.
+    /// `(Σ g[i], Σ g[i]·(x[i] − mean))`.
     @inline(__always)
-    static func gradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, mean: Float,
-                             _ gradient: (Vector, Int, Int) -> Vector) -> (Float, Float) {
+    static func gradientSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, mean: Float) -> (Float, Float) {
         let m = Vector(repeating: mean)
         var (s1, s2) = (Vector(), Vector())
         var i = 0
         while i + 16 <= count {
-            let g = gradient(load(dy, i), i, 16)
-            s1 += g
-            s2 += g * (load(x, i) - m)
+            let gv = load(g, i)
+            s1 += gv
+            s2 += gv * (load(x, i) - m)
             i += 16
         }
         if i < count {
             let n = count - i
-            let g = keep(gradient(loadTail(dy, i, n), i, n), lanes: n)
-            s1 += g
-            s2 += g * keep(loadTail(x, i, n) - m, lanes: n)
+            let gv = loadTail(g, i, n)
+            s1 += gv
+            s2 += gv * keep(loadTail(x, i, n) - m, lanes: n)
         }
         return (total(s1), total(s2))
     }
 
-    /// `g·(output > 0 ? 1 : slope)` lane by lane (the activation's derivative, as
-    /// `activationBackward` takes it), with the n ≤ 16 values of `output` from index i.
+    /// `g[i] = ∂y[i]·(output[i] > 0 ? 1 : slope)` (an activation's derivative, as
+    /// `activationBackward` applies it), stored, and `(Σ g[i], Σ g[i]·(x[i] − mean))`.
     @inline(__always)
-    static func derivative(_ g: Vector, _ output: UnsafePointer<Float>, _ i: Int, _ n: Int, slope: Float) -> Vector {
-        let o = n == 16 ? load(output, i) : loadTail(output, i, n)
-        return g * Vector(repeating: slope).replacing(with: 1, where: o .> 0)
-    }
-
-    /// `∂x[i] = a·((g[i] − b) − (x[i] − mean)·c)` with `g[i] = gradient(∂y, i)`.
-    @inline(__always)
-    static func inputGradient(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count: Int,
-                              mean: Float, _ a: Float, _ b: Float, _ c: Float, _ gradient: (Vector, Int, Int) -> Vector) {
-        let (m, av, bv, cv) = (Vector(repeating: mean), Vector(repeating: a), Vector(repeating: b), Vector(repeating: c))
+    static func maskedGradientSums(_ dy: UnsafePointer<Float>, output: UnsafePointer<Float>, slope: Float, into g: UnsafeMutablePointer<Float>,
+                                   _ x: UnsafePointer<Float>, count: Int, mean: Float) -> (Float, Float) {
+        let (m, one, other) = (Vector(repeating: mean), Vector(repeating: 1), Vector(repeating: slope))
+        var (s1, s2) = (Vector(), Vector())
         var i = 0
         while i + 16 <= count {
-            store(av * ((gradient(load(dy, i), i, 16) - bv) - (load(x, i) - m) * cv), dx, i)
+            let gv = load(dy, i) * other.replacing(with: one, where: load(output, i) .> 0)
+            store(gv, g, i)
+            s1 += gv
+            s2 += gv * (load(x, i) - m)
             i += 16
         }
         if i < count {
             let n = count - i
-            storeTail(av * ((gradient(loadTail(dy, i, n), i, n) - bv) - (loadTail(x, i, n) - m) * cv), dx, i, n)
+            let gv = loadTail(dy, i, n) * other.replacing(with: one, where: loadTail(output, i, n) .> 0)
+            storeTail(gv, g, i, n)
+            s1 += gv
+            s2 += gv * keep(loadTail(x, i, n) - m, lanes: n)
+        }
+        return (total(s1), total(s2))
+    }
+
+    /// `∂x[i] = a·((g[i] − b) − (x[i] − mean)·c)`; `dx` may be `g`.
+    @inline(__always)
+    static func inputGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count: Int,
+                              mean: Float, _ a: Float, _ b: Float, _ c: Float) {
+        let (m, av, bv, cv) = (Vector(repeating: mean), Vector(repeating: a), Vector(repeating: b), Vector(repeating: c))
+        var i = 0
+        while i + 16 <= count {
+            store(av * ((load(g, i) - bv) - (load(x, i) - m) * cv), dx, i)
+            i += 16
+        }
+        if i < count {
+            let n = count - i
+            storeTail(av * ((loadTail(g, i, n) - bv) - (loadTail(x, i, n) - m) * cv), dx, i, n)
         }
     }
 }

@@ -31,8 +31,8 @@ extension DispatchDevice {
         let count = Double(segments.planes.valuesPerChannel)
         let (gamma, beta) = (scale.scalars, shift.scalars)
         var output = Tensor(uninitialized: input.shape)  // step 3 writes every element
-        // Two Double partial sums per segment (step 1 uses the first); per channel c: [6c] μ₀, [6c + 1] δ, [6c + 2] a,
-        // [6c + 3] μ, [6c + 4] σ², [6c + 5] 1/√(σ² + ε).
+        // Two Double partial sums per segment (step 1 uses the first); per channel c: [6c] μ₀,
+        // [6c + 1] δ, [6c + 2] a, [6c + 3] μ, [6c + 4] σ², [6c + 5] 1/√(σ² + ε).
         var partials = [Double](repeating: 0, count: 2 * channels * perChannel)
         var state = [Float](repeating: 0, count: 6 * channels)
         input.withUnsafeBufferPointer { xBuffer in
@@ -41,23 +41,26 @@ extension DispatchDevice {
                     state.withUnsafeMutableBufferPointer { stateBuffer in
                         let x = SendablePointer(xBuffer.baseAddress!), y = SendablePointer(yBuffer.baseAddress!)
                         let partial = SendablePointer(partialBuffer.baseAddress!), state = SendablePointer(stateBuffer.baseAddress!)
-                        let mean = SegmentSplit.Step(segments: { c, range in
+                        let mean = SegmentSplit.Step(segments: { run, range in
                             for s in range {
-                                let (start, n) = segments.segment(channel: c, s)
-                                partial.pointer[2 * (c * perChannel + s)] = Double(SegmentKernels.sum(x.pointer + start, count: n))
+                                for c in run {
+                                    let (start, n) = segments.segment(channel: c, s)
+                                    partial.pointer[2 * (c * perChannel + s)] = Double(SegmentKernels.sum(x.pointer + start, count: n))
+                                }
                             }
                         }, channel: { c in
                             var sum: Double = 0
                             for s in 0..<perChannel { sum += partial.pointer[2 * (c * perChannel + s)] }
                             state.pointer[6 * c] = Float(sum / count)
                         })
-                        let variance = SegmentSplit.Step(segments: { c, range in
-                            let shift = state.pointer[6 * c]
+                        let variance = SegmentSplit.Step(segments: { run, range in
                             for s in range {
-                                let (start, n) = segments.segment(channel: c, s)
-                                let (s1, s2) = SegmentKernels.deviationSums(x.pointer + start, count: n, shift: shift)
-                                partial.pointer[2 * (c * perChannel + s)] = Double(s1)
-                                partial.pointer[2 * (c * perChannel + s) + 1] = Double(s2)
+                                for c in run {
+                                    let (start, n) = segments.segment(channel: c, s)
+                                    let (s1, s2) = SegmentKernels.deviationSums(x.pointer + start, count: n, shift: state.pointer[6 * c])
+                                    partial.pointer[2 * (c * perChannel + s)] = Double(s1)
+                                    partial.pointer[2 * (c * perChannel + s) + 1] = Double(s2)
+                                }
                             }
                         }, channel: { c in
                             var (s1, s2): (Double, Double) = (0, 0)
@@ -75,21 +78,23 @@ extension DispatchDevice {
                             moments[4] = Float(variance)
                             moments[5] = Float(invStd)
                         })
-                        let normalize = SegmentSplit.Step(segments: { c, range in
-                            let moments = state.pointer + 6 * c
-                            let (shift, correction, a, b) = (moments[0], moments[1], moments[2], beta[c])
+                        let normalize = SegmentSplit.Step(segments: { run, range in
                             for s in range {
-                                let (start, n) = segments.segment(channel: c, s)
-                                let (xs, ys) = (x.pointer + start, y.pointer + start)
-                                switch activation {
-                                case nil: SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) { $0 }
-                                case .relu:
-                                    SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) {
-                                        $0.replacing(with: 0, where: $0 .< 0)
-                                    }
-                                case .leakyReLU(let slope):
-                                    SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) {
-                                        $0.replacing(with: $0 * slope, where: $0 .<= 0)
+                                for c in run {
+                                    let moments = state.pointer + 6 * c
+                                    let (shift, correction, a, b) = (moments[0], moments[1], moments[2], beta[c])
+                                    let (start, n) = segments.segment(channel: c, s)
+                                    let (xs, ys) = (x.pointer + start, y.pointer + start)
+                                    switch activation {
+                                    case nil: SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) { $0 }
+                                    case .relu:
+                                        SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) {
+                                            $0.replacing(with: 0, where: $0 .< 0)
+                                        }
+                                    case .leakyReLU(let slope):
+                                        SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) {
+                                            $0.replacing(with: $0 * slope, where: $0 .<= 0)
+                                        }
                                     }
                                 }
                             }
@@ -180,8 +185,9 @@ extension DispatchDevice {
         batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics, activation: (activation, output))
     }
 
-    /// Two steps over each channel's segments, in `Float`, 16 lanes at a time, with g = ∂y (times
-    /// the activation's derivative when fused):
+    /// Two steps over each channel's segments, in `Float`, 16 lanes at a time, with g = ∂y (when
+    /// fused, g = ∂y times the activation's derivative, stored in ∂x by step 1 and read back by
+    /// step 2, so step 2 reads two tensors as without an activation):
     /// 1. `Σ g` and `Σ g·(x − μ)`, then (in `Double`) `∂β = Σ g`, `∂γ = invStd·Σ g·(x − μ)`;
     /// 2. `∂x = a·((g − b) − (x − μ)·c)` with `a = γ·invStd`, `b = ∂β/M`, `c = invStd·∂γ/M`.
     private func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
@@ -212,19 +218,20 @@ extension DispatchDevice {
                                 let dy = SendablePointer(dyBuffer.baseAddress!), x = SendablePointer(xBuffer.baseAddress!)
                                 let y = SendablePointer(outputBuffer.baseAddress!), dx = SendablePointer(dxBuffer.baseAddress!)
                                 let partial = SendablePointer(partialBuffer.baseAddress!), state = SendablePointer(stateBuffer.baseAddress!)
-                                let sums = SegmentSplit.Step(segments: { c, range in
+                                let sums = SegmentSplit.Step(segments: { run, range in
                                     for s in range {
-                                        let (start, n) = segments.segment(channel: c, s)
-                                        let (dys, xs) = (dy.pointer + start, x.pointer + start)
-                                        let (s1, s2) = if let slope {
-                                            SegmentKernels.gradientSums(dys, xs, count: n, mean: means[c]) {
-                                                SegmentKernels.derivative($0, y.pointer + start, $1, $2, slope: slope)
+                                        for c in run {
+                                            let (start, n) = segments.segment(channel: c, s)
+                                            let (dys, xs) = (dy.pointer + start, x.pointer + start)
+                                            let (s1, s2) = if let slope {
+                                                SegmentKernels.maskedGradientSums(dys, output: y.pointer + start, slope: slope,
+                                                                                  into: dx.pointer + start, xs, count: n, mean: means[c])
+                                            } else {
+                                                SegmentKernels.gradientSums(dys, xs, count: n, mean: means[c])
                                             }
-                                        } else {
-                                            SegmentKernels.gradientSums(dys, xs, count: n, mean: means[c]) { g, _, _ in g }
+                                            partial.pointer[2 * (c * perChannel + s)] = Double(s1)
+                                            partial.pointer[2 * (c * perChannel + s) + 1] = Double(s2)
                                         }
-                                        partial.pointer[2 * (c * perChannel + s)] = Double(s1)
-                                        partial.pointer[2 * (c * perChannel + s) + 1] = Double(s2)
                                     }
                                 }, channel: { c in
                                     var (s1, s2): (Double, Double) = (0, 0)
@@ -241,18 +248,14 @@ extension DispatchDevice {
                                     coefficients[3] = Float(s1 / count)
                                     coefficients[4] = Float(invStd * dGamma / count)
                                 })
-                                let gradient = SegmentSplit.Step(segments: { c, range in
-                                    let coefficients = state.pointer + 5 * c
-                                    let (a, b, k) = (coefficients[2], coefficients[3], coefficients[4])
+                                let gradient = SegmentSplit.Step(segments: { run, range in
                                     for s in range {
-                                        let (start, n) = segments.segment(channel: c, s)
-                                        let (dys, xs, dxs) = (dy.pointer + start, x.pointer + start, dx.pointer + start)
-                                        if let slope {
-                                            SegmentKernels.inputGradient(dys, xs, dxs, count: n, mean: means[c], a, b, k) {
-                                                SegmentKernels.derivative($0, y.pointer + start, $1, $2, slope: slope)
-                                            }
-                                        } else {
-                                            SegmentKernels.inputGradient(dys, xs, dxs, count: n, mean: means[c], a, b, k) { g, _, _ in g }
+                                        for c in run {
+                                            let coefficients = state.pointer + 5 * c
+                                            let (start, n) = segments.segment(channel: c, s)
+                                            let g = slope == nil ? dy.pointer + start : dx.pointer + start
+                                            SegmentKernels.inputGradient(g, x.pointer + start, dx.pointer + start, count: n, mean: means[c],
+                                                                         coefficients[2], coefficients[3], coefficients[4])
                                         }
                                     }
                                 }, channel: nil)

@@ -142,12 +142,13 @@ struct ThreadCountIndependenceTests {
 
     /// Batch norm in training (output and batch statistics; alone and fused with ReLU) and
     /// inference, its backward (alone and fused), and the
-    /// running statistics a `BatchNorm2D` layer accumulates over three batches. [2, 3, 150, 130]
-    /// has planes of 20 segments (the last of 44 values) and too few channels to give every worker
-    /// whole channels, so from 2 threads on dispatch cuts each channel into runs of segments.
+    /// running statistics a `BatchNorm2D` layer accumulates over three batches. On dispatch,
+    /// [8, 64, 9, 9] runs as items of 50, 8, 6, … 2 whole channels at 1, 2, 3, … 8 threads, and
+    /// [2, 3, 150, 130] (planes of 20 segments, the last of 44 values) has too few channels to give
+    /// every worker whole channels, so from 2 threads on each channel is cut into runs of segments.
     @Test(arguments: ThreadedBackend.all)
     func batchNorm(backend: ThreadedBackend) throws {
-        for shape: Shape in [[4, 6, 13, 11], [16, 3, 32, 32], [2, 3, 150, 130]] {
+        for shape: Shape in [[4, 6, 13, 11], [16, 3, 32, 32], [8, 64, 9, 9], [2, 3, 150, 130]] {
             let channels = shape[1]
             let x = Tensor.randomNormal(shape, seed: 41)
             let dy = Tensor.randomNormal(shape, seed: 42)
