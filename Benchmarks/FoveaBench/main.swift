@@ -8,7 +8,7 @@ struct FoveaBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fovea-bench",
         abstract: "Convolution and network throughput of Fovea's backends, with the machine's peak beside them.",
-        subcommands: [QuickCommand.self, LayersCommand.self, NetsCommand.self, PeakCommand.self, CompareCommand.self, ChartCommand.self, ResultsCommand.self, PlansCommand.self],
+        subcommands: [QuickCommand.self, LayersCommand.self, NetsCommand.self, BatchNormCommand.self, PeakCommand.self, CompareCommand.self, ChartCommand.self, ResultsCommand.self, PlansCommand.self],
         defaultSubcommand: QuickCommand.self)
 }
 
@@ -358,6 +358,48 @@ struct NetsCommand: ParsableCommand {
         }
         print(table)
         try writeReport(BenchReport(machine: machine, networks: results), json: json, csv: csv)
+        try finishChecking(engines: engineList)
+    }
+}
+
+struct BatchNormCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batchnorm",
+        abstract: "Batch norm in training mode: the device's forward and backward, and BatchNorm2D → ReLU layers forward and backward, per shape.")
+
+    @Option(help: "Input shapes N×C×H×W (comma-separated, e.g. 8x64x112x112,64x32x28x28); default ResNet-50 and DenseNet-121 at batch 8 and cnn-bn at batch 64.")
+    var shapes: String?
+    @Option(help: "Thread counts, 1 to 1024 (comma-separated); default FOVEA_THREADS, else 1 and all cores.")
+    var threads: String?
+    @Option(help: "Engines: openblas, dispatch, naive, check:<backend>; default FOVEA_DEVICE, else dispatch.")
+    var engines: String?
+    @Option(help: "Timed runs after a warm-up (1 to 1000).")
+    var runs: Int = 5
+
+    func validate() throws { try BenchLimits.check(runs: runs) }
+
+    func run() throws {
+        let environment = try BenchEnvironment()
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let shapeList = try shapes.map { text in
+            try text.split(separator: ",").map { item in
+                guard let shape = BatchNormRunner.shape(item) else { throw ValidationError("--shapes takes N×C×H×W sizes like 8x64x112x112, got '\(item)'") }
+                return shape
+            }
+        } ?? BatchNormRunner.defaultShapes
+        let engineList = environment.engines(given: engines, defaults: ["dispatch"])
+        for engine in engineList { _ = try Devices.make(engine, threads: 1) }
+        let runner = BatchNormRunner(
+            shapes: shapeList, threads: environment.threadCounts(given: try threads.map(LayersCommand.threadCounts), defaults: Array(Set([1, cores])).sorted()),
+            engines: engineList, runs: runs, progress: progress)
+        let results = try runner.run()
+        var table = TextTable(header: ["shape", "operation", "engine", "threads", "ms", "spread"], leftColumns: 3)
+        table.rows = results.map {
+            [$0.shape.dimensions.map(String.init).joined(separator: "x"), $0.operation, $0.engine, String($0.threads),
+             String(format: "%.3f", $0.medianMilliseconds), $0.runs > 1 ? String(format: "±%.0f%%", $0.spread * 100) : "1 run"]
+        }
+        print("median of \(runs) runs after a warm-up")
+        print(table)
         try finishChecking(engines: engineList)
     }
 }

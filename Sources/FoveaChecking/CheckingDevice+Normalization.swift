@@ -15,6 +15,18 @@ extension CheckingDevice {
         }
     }
 
+    public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation) -> BatchNormTrainingResult {
+        checked("batchNormTraining+\(activation)", shapes: "input \(input.shape), ε \(epsilon)") {
+            $0.batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: activation)
+        } outputs: { actual, expected, floor in
+            [Output("output", actual.output, expected.output, floor: floor),
+             Output("batch mean", actual.statistics.mean, expected.statistics.mean, floor: floor),
+             Output("batch variance", actual.statistics.variance, expected.statistics.variance, floor: floor),
+             Output("inverse standard deviation", actual.statistics.inverseStandardDeviation,
+                    expected.statistics.inverseStandardDeviation, floor: floor)]
+        }
+    }
+
     public func batchNormInference(
         input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float
     ) -> Tensor {
@@ -37,6 +49,18 @@ extension CheckingDevice {
     public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics) -> BatchNormGradients {
         checked("batchNormBackward", shapes: "input \(input.shape)") {
             $0.batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics)
+        } outputs: { actual, expected, floor in
+            [Output("input gradient", actual.input, expected.input, floor: floor),
+             Output("scale gradient", actual.scale, expected.scale, floor: floor),
+             Output("shift gradient", actual.shift, expected.shift, floor: floor,
+                    scale: ReductionScale.largestChannelAbsoluteSum(gradOutput))]
+        }
+    }
+
+    public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                  activation: Activation, output: Tensor) -> BatchNormGradients {
+        checked("batchNormBackward+\(activation)", shapes: "input \(input.shape)") {
+            $0.batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics, activation: activation, output: output)
         } outputs: { actual, expected, floor in
             [Output("input gradient", actual.input, expected.input, floor: floor),
              Output("scale gradient", actual.scale, expected.scale, floor: floor),

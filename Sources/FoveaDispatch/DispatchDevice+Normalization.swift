@@ -1,47 +1,111 @@
 import Foundation
 import FoveaCore
 
-/// Batch normalisation on GCD workers, parallel over channels (training, backward) or over
-/// (n, c) planes (inference). Every sum of a channel is taken by one worker in one fixed order —
-/// images in order, each image's H·W values in four interleaved `Double` partial sums
-/// (`ChannelPlanes.sum`) — so the results are bit-identical at any thread count. Element-wise
-/// passes are computed in `Double` too, so a large mean relative to the spread costs no accuracy.
+/// Batch normalisation on GCD workers. Training mode and its backward sum over each channel's
+/// values in `Float` SIMD over the fixed segments of `ChannelSegments` (per-segment partials
+/// added in `Double` in segment order), parallel over channels, or over runs of segments when
+/// there are few channels (`SegmentSplit`); so the results are bit-identical at any thread count.
+/// Inference is parallel over the (n, c) planes.
 extension DispatchDevice {
-    /// `μ = Σ x / M`, `σ² = Σ (x − μ)² / M` (two passes), `y = γ·(x − μ)/√(σ² + ε) + β` per
-    /// channel, M = N·H·W. Input `[N, C, H, W]`; the statistics are `[C]`.
+    /// `μ = Σ x / M`, `σ² = Σ (x − μ)² / M`, `y = γ·(x − μ)/√(σ² + ε) + β` per channel,
+    /// M = N·H·W. Input `[N, C, H, W]`; the statistics are `[C]`.
     public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float) -> BatchNormTrainingResult {
-        let planes = ChannelPlanes(input.shape)
+        batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: nil)
+    }
+
+    /// The same, with `activation` applied to each value before it is stored (BN → ReLU fused).
+    public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation) -> BatchNormTrainingResult {
+        batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: Optional(activation))
+    }
+
+    /// Three steps over each channel's segments, in `Float`, 16 lanes at a time:
+    /// 1. `μ₀ = Σ x / M`, rounded to `Float`;
+    /// 2. `S₁ = Σ (x − μ₀)`, `S₂ = Σ (x − μ₀)²`, then (in `Double`) `δ = S₁/M`, `μ = μ₀ + δ`,
+    ///    `σ² = (S₂ − S₁·δ)/M` (the corrected two-pass formula: δ removes the rounding of μ₀, and
+    ///    nothing cancels, so a mean 10⁵ times the spread costs no digits);
+    /// 3. `y = f(((x − μ₀) − δ)·a + β)` with `a = γ/√(σ² + ε)`, f the activation or nothing.
+    private func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation?) -> BatchNormTrainingResult {
+        let segments = ChannelSegments(ChannelPlanes(input.shape))
+        let split = SegmentSplit(segments, threads: threadCount)
+        let (channels, perChannel) = (segments.planes.channels, segments.perChannel)
+        let count = Double(segments.planes.valuesPerChannel)
         let (gamma, beta) = (scale.scalars, shift.scalars)
-        var output = Tensor(zeros: input.shape)
-        // Per channel c: [3c] μ, [3c + 1] σ², [3c + 2] 1/√(σ² + ε).
-        var moments = [Float](repeating: 0, count: 3 * planes.channels)
+        var output = Tensor(uninitialized: input.shape)  // step 3 writes every element
+        // Two Double partial sums per segment (step 1 uses the first); per channel c: [6c] μ₀,
+        // [6c + 1] δ, [6c + 2] a, [6c + 3] μ, [6c + 4] σ², [6c + 5] 1/√(σ² + ε).
+        var partials = [Double](repeating: 0, count: 2 * channels * perChannel)
+        var state = [Float](repeating: 0, count: 6 * channels)
         input.withUnsafeBufferPointer { xBuffer in
             output.withUnsafeMutableBufferPointer { yBuffer in
-                moments.withUnsafeMutableBufferPointer { momentsBuffer in
-                    let x = SendablePointer(xBuffer.baseAddress!), y = SendablePointer(yBuffer.baseAddress!)
-                    let stats = SendablePointer(momentsBuffer.baseAddress!)
-                    Parallel.forEach(planes.channels, threads: threadCount) { _, c in
-                        let count = Double(planes.valuesPerChannel)
-                        let mean = planes.sum(channel: c) { Double(x.pointer[$0]) } / count
-                        let variance = planes.sum(channel: c) { i in
-                            let deviation = Double(x.pointer[i]) - mean
-                            return deviation * deviation
-                        } / count
-                        let invStd = 1 / (variance + Double(epsilon)).squareRoot()
-                        planes.normalize(channel: c, x.pointer, into: y.pointer,
-                                         mean: mean, factor: Double(gamma[c]) * invStd, shift: Double(beta[c]))
-                        stats.pointer[3 * c] = Float(mean)
-                        stats.pointer[3 * c + 1] = Float(variance)
-                        stats.pointer[3 * c + 2] = Float(invStd)
+                partials.withUnsafeMutableBufferPointer { partialBuffer in
+                    state.withUnsafeMutableBufferPointer { stateBuffer in
+                        let x = SendablePointer(xBuffer.baseAddress!), y = SendablePointer(yBuffer.baseAddress!)
+                        let partial = SendablePointer(partialBuffer.baseAddress!), state = SendablePointer(stateBuffer.baseAddress!)
+                        let mean = SegmentSplit.Step(segments: { run, range in
+                            for s in range {
+                                for c in run {
+                                    let (start, n) = segments.segment(channel: c, s)
+                                    partial.pointer[2 * (c * perChannel + s)] = Double(SegmentKernels.sum(x.pointer + start, count: n))
+                                }
+                            }
+                        }, channel: { c in
+                            var sum: Double = 0
+                            for s in 0..<perChannel { sum += partial.pointer[2 * (c * perChannel + s)] }
+                            state.pointer[6 * c] = Float(sum / count)
+                        })
+                        let variance = SegmentSplit.Step(segments: { run, range in
+                            for s in range {
+                                for c in run {
+                                    let (start, n) = segments.segment(channel: c, s)
+                                    let (s1, s2) = SegmentKernels.deviationSums(x.pointer + start, count: n, shift: state.pointer[6 * c])
+                                    partial.pointer[2 * (c * perChannel + s)] = Double(s1)
+                                    partial.pointer[2 * (c * perChannel + s) + 1] = Double(s2)
+                                }
+                            }
+                        }, channel: { c in
+                            var (s1, s2): (Double, Double) = (0, 0)
+                            for s in 0..<perChannel {
+                                s1 += partial.pointer[2 * (c * perChannel + s)]
+                                s2 += partial.pointer[2 * (c * perChannel + s) + 1]
+                            }
+                            let correction = s1 / count
+                            let variance = max(0, (s2 - s1 * correction) / count)
+                            let invStd = 1 / (variance + Double(epsilon)).squareRoot()
+                            let moments = state.pointer + 6 * c
+                            moments[3] = Float(Double(moments[0]) + correction)
+                            moments[1] = Float(correction)
+                            moments[2] = Float(Double(gamma[c]) * invStd)
+                            moments[4] = Float(variance)
+                            moments[5] = Float(invStd)
+                        })
+                        let normalize = SegmentSplit.Step(segments: { run, range in
+                            for s in range {
+                                for c in run {
+                                    let moments = state.pointer + 6 * c
+                                    let (shift, correction, a, b) = (moments[0], moments[1], moments[2], beta[c])
+                                    let (start, n) = segments.segment(channel: c, s)
+                                    let (xs, ys) = (x.pointer + start, y.pointer + start)
+                                    switch activation {
+                                    case nil: SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) { $0 }
+                                    case .relu:
+                                        SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) {
+                                            $0.replacing(with: 0, where: $0 .< 0)
+                                        }
+                                    case .leakyReLU(let slope):
+                                        SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) {
+                                            $0.replacing(with: $0 * slope, where: $0 .<= 0)
+                                        }
+                                    }
+                                }
+                            }
+                        }, channel: nil)
+                        split.run([mean, variance, normalize])
                     }
                 }
             }
         }
-        let channels = planes.channels
-        let statistics = BatchNormStatistics(
-            mean: Tensor(shape: [channels], scalars: (0..<channels).map { moments[3 * $0] }),
-            variance: Tensor(shape: [channels], scalars: (0..<channels).map { moments[3 * $0 + 1] }),
-            inverseStandardDeviation: Tensor(shape: [channels], scalars: (0..<channels).map { moments[3 * $0 + 2] }))
+        func tensor(_ offset: Int) -> Tensor { Tensor(shape: [channels], scalars: (0..<channels).map { state[6 * $0 + offset] }) }
+        let statistics = BatchNormStatistics(mean: tensor(3), variance: tensor(4), inverseStandardDeviation: tensor(5))
         return BatchNormTrainingResult(output: output, statistics: statistics)
     }
 
@@ -83,45 +147,103 @@ extension DispatchDevice {
     }
 
     /// Per channel, with `x̂ = (x − μ)·invStd` from `statistics`: `∂β = Σ ∂y`, `∂γ = Σ ∂y·x̂`,
-    /// `∂x = γ·invStd/M · (M·∂y − ∂β − x̂·∂γ)`. Parallel over channels.
+    /// `∂x = γ·invStd/M · (M·∂y − ∂β − x̂·∂γ)`.
     public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics) -> BatchNormGradients {
-        let planes = ChannelPlanes(input.shape)
+        batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics, activation: nil)
+    }
+
+    /// The same with ∂y first multiplied by the activation's derivative read from `output`, the
+    /// fused forward's output (`output > 0 ? 1 : slope`, as `activationBackward` computes it).
+    public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                  activation: Activation, output: Tensor) -> BatchNormGradients {
+        batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics, activation: (activation, output))
+    }
+
+    /// Two steps over each channel's segments, in `Float`, 16 lanes at a time, with g = ∂y (when
+    /// fused, g = ∂y times the activation's derivative, stored in ∂x by step 1 and read back by
+    /// step 2, so step 2 reads two tensors as without an activation):
+    /// 1. `Σ g` and `Σ g·(x − μ)`, then (in `Double`) `∂β = Σ g`, `∂γ = invStd·Σ g·(x − μ)`;
+    /// 2. `∂x = a·((g − b) − (x − μ)·c)` with `a = γ·invStd`, `b = ∂β/M`, `c = invStd·∂γ/M`.
+    private func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                   activation: (Activation, Tensor)?) -> BatchNormGradients {
+        let segments = ChannelSegments(ChannelPlanes(input.shape))
+        let split = SegmentSplit(segments, threads: threadCount)
+        let (channels, perChannel) = (segments.planes.channels, segments.perChannel)
+        let count = Double(segments.planes.valuesPerChannel)
         let (gamma, means, invStds) = (scale.scalars, statistics.mean.scalars, statistics.inverseStandardDeviation.scalars)
-        var gradInput = Tensor(zeros: input.shape)
-        // Per channel c: [2c] ∂γ, [2c + 1] ∂β.
-        var parameterGradients = [Float](repeating: 0, count: 2 * planes.channels)
+        let slope: Float? = activation.map {
+            switch $0.0 {
+            case .relu: 0
+            case .leakyReLU(let slope): slope
+            }
+        }
+        let activationOutput = activation?.1 ?? input  // read only when slope != nil
+        var gradInput = Tensor(uninitialized: input.shape)  // step 2 writes every element
+        // Two Double partial sums per segment; per channel c: [5c] ∂γ, [5c + 1] ∂β, [5c + 2] a,
+        // [5c + 3] b, [5c + 4] c.
+        var partials = [Double](repeating: 0, count: 2 * channels * perChannel)
+        var state = [Float](repeating: 0, count: 5 * channels)
         gradOutput.withUnsafeBufferPointer { dyBuffer in
             input.withUnsafeBufferPointer { xBuffer in
-                gradInput.withUnsafeMutableBufferPointer { dxBuffer in
-                    parameterGradients.withUnsafeMutableBufferPointer { parameterBuffer in
-                        let dy = SendablePointer(dyBuffer.baseAddress!), x = SendablePointer(xBuffer.baseAddress!)
-                        let dx = SendablePointer(dxBuffer.baseAddress!), parameters = SendablePointer(parameterBuffer.baseAddress!)
-                        Parallel.forEach(planes.channels, threads: threadCount) { _, c in
-                            let (mean, invStd) = (Double(means[c]), Double(invStds[c]))
-                            let count = Double(planes.valuesPerChannel)
-                            let dBeta = planes.sum(channel: c) { Double(dy.pointer[$0]) }
-                            let dGamma = planes.sum(channel: c) { i in Double(dy.pointer[i]) * (Double(x.pointer[i]) - mean) } * invStd
-                            let factor = Double(gamma[c]) * invStd / count
-                            for n in 0..<planes.batch {
-                                let start = planes[n, c, 0]
-                                let (xs, dys, dxs) = (x.pointer + start, dy.pointer + start, dx.pointer + start)
-                                for i in 0..<planes.plane {
-                                    let xHat = (Double(xs[i]) - mean) * invStd
-                                    dxs[i] = Float(factor * (count * Double(dys[i]) - dBeta - xHat * dGamma))
-                                }
+                activationOutput.withUnsafeBufferPointer { outputBuffer in
+                    gradInput.withUnsafeMutableBufferPointer { dxBuffer in
+                        partials.withUnsafeMutableBufferPointer { partialBuffer in
+                            state.withUnsafeMutableBufferPointer { stateBuffer in
+                                let dy = SendablePointer(dyBuffer.baseAddress!), x = SendablePointer(xBuffer.baseAddress!)
+                                let y = SendablePointer(outputBuffer.baseAddress!), dx = SendablePointer(dxBuffer.baseAddress!)
+                                let partial = SendablePointer(partialBuffer.baseAddress!), state = SendablePointer(stateBuffer.baseAddress!)
+                                let sums = SegmentSplit.Step(segments: { run, range in
+                                    for s in range {
+                                        for c in run {
+                                            let (start, n) = segments.segment(channel: c, s)
+                                            let (dys, xs) = (dy.pointer + start, x.pointer + start)
+                                            let (s1, s2) = if let slope {
+                                                SegmentKernels.maskedGradientSums(dys, output: y.pointer + start, slope: slope,
+                                                                                  into: dx.pointer + start, xs, count: n, mean: means[c])
+                                            } else {
+                                                SegmentKernels.gradientSums(dys, xs, count: n, mean: means[c])
+                                            }
+                                            partial.pointer[2 * (c * perChannel + s)] = Double(s1)
+                                            partial.pointer[2 * (c * perChannel + s) + 1] = Double(s2)
+                                        }
+                                    }
+                                }, channel: { c in
+                                    var (s1, s2): (Double, Double) = (0, 0)
+                                    for s in 0..<perChannel {
+                                        s1 += partial.pointer[2 * (c * perChannel + s)]
+                                        s2 += partial.pointer[2 * (c * perChannel + s) + 1]
+                                    }
+                                    let invStd = Double(invStds[c])
+                                    let dGamma = s2 * invStd
+                                    let coefficients = state.pointer + 5 * c
+                                    coefficients[0] = Float(dGamma)
+                                    coefficients[1] = Float(s1)
+                                    coefficients[2] = Float(Double(gamma[c]) * invStd)
+                                    coefficients[3] = Float(s1 / count)
+                                    coefficients[4] = Float(invStd * dGamma / count)
+                                })
+                                let gradient = SegmentSplit.Step(segments: { run, range in
+                                    for s in range {
+                                        for c in run {
+                                            let coefficients = state.pointer + 5 * c
+                                            let (start, n) = segments.segment(channel: c, s)
+                                            let g = slope == nil ? dy.pointer + start : dx.pointer + start
+                                            SegmentKernels.inputGradient(g, x.pointer + start, dx.pointer + start, count: n, mean: means[c],
+                                                                         coefficients[2], coefficients[3], coefficients[4])
+                                        }
+                                    }
+                                }, channel: nil)
+                                split.run([sums, gradient])
                             }
-                            parameters.pointer[2 * c] = Float(dGamma)
-                            parameters.pointer[2 * c + 1] = Float(dBeta)
                         }
                     }
                 }
             }
         }
-        let channels = planes.channels
         return BatchNormGradients(
             input: gradInput,
-            scale: Tensor(shape: [channels], scalars: (0..<channels).map { parameterGradients[2 * $0] }),
-            shift: Tensor(shape: [channels], scalars: (0..<channels).map { parameterGradients[2 * $0 + 1] }))
+            scale: Tensor(shape: [channels], scalars: (0..<channels).map { state[5 * $0] }),
+            shift: Tensor(shape: [channels], scalars: (0..<channels).map { state[5 * $0 + 1] }))
     }
 }
 

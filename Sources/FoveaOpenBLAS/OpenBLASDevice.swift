@@ -51,7 +51,7 @@ public struct OpenBLASDevice: GEMMBackedDevice {
 
     public var name: String { "openblas" }
 
-    /// Batch norm is the fallback's; so is its fused form (the default would run the fallback's
+    /// Batch norm is the fallback's; so are its fused forms (the defaults would run the fallback's
     /// batch norm and activation as two passes).
     public func batchNormInference(input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
                                    activation: Activation) -> Tensor {
@@ -59,5 +59,16 @@ public struct OpenBLASDevice: GEMMBackedDevice {
             input: input, scale: scale, shift: shift, runningMean: runningMean, runningVariance: runningVariance, epsilon: epsilon,
             activation: activation)
     }
+
+    public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation) -> BatchNormTrainingResult {
+        delegate("batchNormTraining").batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: activation)
+    }
+
+    public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                  activation: Activation, output: Tensor) -> BatchNormGradients {
+        delegate("batchNormBackward").batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics,
+                                                        activation: activation, output: output)
+    }
+
     public var serialGEMM: SerialGEMM { OpenBLAS.sgemm }
 }

@@ -131,6 +131,20 @@ extension ProfilingDevice {
         }
     }
 
+    public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation) -> BatchNormTrainingResult {
+        timed("batchNormTraining+\(activation)", .forward("batch norm"), shapes: Self.dims(input.shape)) {
+            $0.batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: activation)
+        }
+    }
+
+    public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                  activation: Activation, output: Tensor) -> BatchNormGradients {
+        timed("batchNormBackward+\(activation)", .backward("batch norm"), shapes: Self.dims(input.shape)) {
+            $0.batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics,
+                                 activation: activation, output: output)
+        }
+    }
+
     public func batchNormInference(input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor,
                                    epsilon: Float) -> Tensor {
         timed("batchNormInference", .forward("batch norm"), shapes: Self.dims(input.shape)) {

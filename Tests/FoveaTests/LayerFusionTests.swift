@@ -3,7 +3,8 @@ import FoveaTestSupport
 import Testing
 
 /// Fused layer chains (`LayerFusion`: batch norm folded into the convolution before it, ReLU as
-/// the convolution's epilogue) give the results of running the layers one by one.
+/// the convolution's epilogue or in the batch norm's pass) give the results of running the layers
+/// one by one.
 @Suite("Layer fusion and batch-norm folding")
 struct LayerFusionTests {
     /// Gives a batch norm non-trivial γ, β and running statistics.
@@ -145,6 +146,35 @@ struct LayerFusionTests {
         expectIdentical(fused.output, unfused.output, "\(device) output")
         expectIdentical(fused.input, unfused.input, "\(device) input gradient")
         for (a, b) in zip(fused.weights, unfused.weights) { expectIdentical(a, b, "\(device) parameter gradient") }
+    }
+
+    /// In training mode BN → ReLU runs as one pass, and the batch norm's backward applies ReLU's
+    /// derivative while the ReLU hands ∂y on. Pre-activation (BN → ReLU → conv), conv → BN → ReLU,
+    /// and a residual block's branch, over two steps: outputs, input and parameter gradients and
+    /// running statistics are bit for bit those of the unfused chain, also when the second step
+    /// runs unfused after a fused one (each layer's own forward resets what the fusion recorded).
+    @Test(arguments: TestDevices.all)
+    func trainingBatchNormReLUMatchesUnfused(device: LabeledDevice) throws {
+        func run(fusedSteps: [Bool]) throws -> [Tensor] {
+            let norm = try BatchNorm2D(3)
+            Self.randomize(norm, seed: 31)
+            let model = Sequential([norm, ReLU(), try Self.makeChain(), try BasicBlock(4, 4, seed: 7)])
+            model.train()
+            var results: [Tensor] = []
+            for (step, fused) in fusedSteps.enumerated() {
+                let x = Tensor.randomNormal([2, 3, 9, 8], seed: 30 &+ UInt64(step))
+                let output = fused ? try Self.fused(model, x, device.device) : try Self.unfused(model, x, device.device)
+                let gradInput = try model.backward(Tensor.randomNormal(output.shape, seed: 40 &+ UInt64(step)), device: device.device)
+                results += [output, gradInput] + model.allParameters.map { $0.gradient! } + model.stateDict().map(\.tensor)
+            }
+            return results
+        }
+        let unfused = try run(fusedSteps: [false, false])
+        for steps in [[true, true], [true, false]] {
+            let fused = try run(fusedSteps: steps)
+            #expect(fused.count == unfused.count)
+            for (index, (a, b)) in zip(fused, unfused).enumerated() { expectIdentical(a, b, "\(device) fused steps \(steps) [\(index)]") }
+        }
     }
 
     /// Fused evaluation-mode ResNet (stem, basic blocks, projections) and VGG-with-BN-style

@@ -140,11 +140,15 @@ struct ThreadCountIndependenceTests {
         }
     }
 
-    /// Batch norm in training (output and batch statistics) and inference, its backward, and the
-    /// running statistics a `BatchNorm2D` layer accumulates over three batches.
+    /// Batch norm in training (output and batch statistics; alone and fused with ReLU) and
+    /// inference, its backward (alone and fused), and the
+    /// running statistics a `BatchNorm2D` layer accumulates over three batches. On dispatch,
+    /// [8, 64, 9, 9] runs as items of 50, 8, 6, … 2 whole channels at 1, 2, 3, … 8 threads, and
+    /// [2, 3, 150, 130] (planes of 20 segments, the last of 44 values) has too few channels to give
+    /// every worker whole channels, so from 2 threads on each channel is cut into runs of segments.
     @Test(arguments: ThreadedBackend.all)
     func batchNorm(backend: ThreadedBackend) throws {
-        for shape: Shape in [[4, 6, 13, 11], [16, 3, 32, 32]] {
+        for shape: Shape in [[4, 6, 13, 11], [16, 3, 32, 32], [8, 64, 9, 9], [2, 3, 150, 130]] {
             let channels = shape[1]
             let x = Tensor.randomNormal(shape, seed: 41)
             let dy = Tensor.randomNormal(shape, seed: 42)
@@ -156,8 +160,12 @@ struct ThreadCountIndependenceTests {
                 let gradients = device.batchNormBackward(gradOutput: dy, input: x, scale: scale, statistics: s)
                 let inference = device.batchNormInference(input: x, scale: scale, shift: shift, runningMean: s.mean,
                                                           runningVariance: s.variance, epsilon: 1e-5)
+                let fused = device.batchNormTraining(input: x, scale: scale, shift: shift, epsilon: 1e-5, activation: .relu)
+                let fusedGradients = device.batchNormBackward(gradOutput: dy, input: x, scale: scale, statistics: fused.statistics,
+                                                              activation: .relu, output: fused.output)
                 return [training.output, s.mean, s.variance, s.inverseStandardDeviation,
-                        gradients.input, gradients.scale, gradients.shift, inference]
+                        gradients.input, gradients.scale, gradients.shift, inference,
+                        fused.output, fusedGradients.input, fusedGradients.scale, fusedGradients.shift]
             }
             backend.expectSameBits("BatchNorm2D running statistics \(shape)") { device in
                 let layer = try! BatchNorm2D(channels)

@@ -15,10 +15,14 @@ import Foundation
 ///   fused into that convolution's epilogue, `y = relu((conv(x, w′) + b′) + skip)`
 ///   (`ConvolutionOperations.conv2dForward(…, residual:, …)`), so ResNet's conv3 + bn3 + add +
 ///   ReLU write the block's output once.
-/// - `BatchNorm2D → ReLU` not after a convolution (DenseNet's pre-activation), in evaluation
-///   mode: applied by the convolution that follows as it reads its input
-///   (`conv2dForward(input:prologue:…)`, `BatchNormPrologue`), else one element-wise pass
-///   (`batchNormInference(…, activation:)`).
+/// - `BatchNorm2D → ReLU → Conv2D` in evaluation mode (DenseNet's pre-activation): the batch norm
+///   and ReLU applied by the convolution as it reads its input (`conv2dForward(input:prologue:…)`,
+///   `BatchNormPrologue`).
+/// - Any other `BatchNorm2D → ReLU` not folded into a convolution (every BN → ReLU in training
+///   mode), both in the same mode: one element-wise pass (`batchNormInference(…, activation:)`,
+///   `batchNormTraining(…, activation:)`). In training mode the batch norm's backward also applies
+///   ReLU's derivative (`batchNormBackward(…, activation:, output:)`), and the ReLU's backward
+///   hands ∂y on.
 ///
 /// Each layer runs in its own `OperationScope` (`Layer+Scope.swift`); a fused group runs in the
 /// scope of its first layer, so the checking device reports a folded convolution under the
@@ -26,7 +30,8 @@ import Foundation
 ///
 /// Every layer of a fused group still sees its usual bookkeeping (what backward needs), so
 /// `backward` and mode changes behave as without fusion. Results differ from the unfused chain
-/// only by float rounding of the folded weights (folding) or not at all (the ReLU epilogues).
+/// only by float rounding of the folded weights (folding) or not at all (the ReLU epilogues,
+/// batch norm with ReLU).
 /// `forward(_:device:upTo:)` runs the chain that holds its target one layer at a time (each
 /// layer's own forward, fused inside it), so it returns exactly that layer's output.
 ///
@@ -81,17 +86,17 @@ public enum LayerFusion {
         // A batch norm → ReLU waiting to be applied by the convolution that follows it.
         var prologue: (norm: BatchNorm2D, relu: ActivationLayer)?
         while index < layers.count {
-            if let norm = layers[index].layer as? BatchNorm2D, !norm.isTraining, index + 1 < layers.count,
-               let relu = layers[index + 1].layer as? ActivationLayer, relu.activation == .relu, !relu.isTraining {
-                if index + 2 < layers.count, let conv = layers[index + 2].layer as? Conv2D, !conv.isTraining {
+            if let norm = layers[index].layer as? BatchNorm2D, index + 1 < layers.count,
+               let relu = layers[index + 1].layer as? ActivationLayer, relu.activation == .relu, relu.isTraining == norm.isTraining {
+                if !norm.isTraining, index + 2 < layers.count, let conv = layers[index + 2].layer as? Conv2D, !conv.isTraining {
                     prologue = (norm, relu)
                     index += 2
                     continue
                 }
                 current = try OperationScope.run(norm.displayName, device: device) {
-                    try norm.forwardInference(current, device: device, activation: .relu)
+                    try norm.forwardFused(current, device: device, activation: .relu)
                 }
-                relu.recordFusedForward(output: current)
+                relu.recordFusedForward(output: current, derivativeAppliedByBatchNorm: norm.isTraining)
                 index += 2
                 continue
             }

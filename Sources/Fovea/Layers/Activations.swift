@@ -2,6 +2,9 @@
 public class ActivationLayer: Layer {
     public let activation: Activation
     private var savedInput: Tensor?
+    /// Set when the training-mode batch norm before this layer ran it fused
+    /// (`BatchNorm2D.forwardFused`) and applies its derivative in its own backward.
+    private var derivativeAppliedByBatchNorm = false
 
     public init(_ activation: Activation) {
         self.activation = activation
@@ -10,15 +13,19 @@ public class ActivationLayer: Layer {
 
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
         savedInput = isTraining ? input : nil
+        derivativeAppliedByBatchNorm = false
         return device.activationForward(activation, input: input)
     }
 
-    /// Takes the place of `forward` when a convolution applied this ReLU as its fused epilogue:
-    /// `output` is the ReLU's output. For ReLU, `output > 0` exactly where `input > 0`, so the
-    /// output serves backward as well as the input would (`∂x = ∂y · [y > 0]`).
-    func recordFusedForward(output: Tensor) {
-        precondition(activation == .relu, "\(displayName): only ReLU can be fused into a convolution, not \(activation)")
+    /// Takes the place of `forward` when a convolution or a batch norm applied this ReLU in its
+    /// own pass: `output` is the ReLU's output. For ReLU, `output > 0` exactly where `input > 0`,
+    /// so the output serves backward as well as the input would (`∂x = ∂y · [y > 0]`). With
+    /// `derivativeAppliedByBatchNorm` (a training-mode batch norm ran it), `backward` hands ∂y on
+    /// unchanged, because the batch norm's backward multiplies by `[y > 0]` itself.
+    func recordFusedForward(output: Tensor, derivativeAppliedByBatchNorm: Bool = false) {
+        precondition(activation == .relu, "\(displayName): only ReLU can be fused into a convolution or a batch norm, not \(activation)")
         savedInput = isTraining ? output : nil
+        self.derivativeAppliedByBatchNorm = isTraining && derivativeAppliedByBatchNorm
     }
 
     /// Takes the place of an evaluation-mode `forward` when the next convolution applied this
@@ -26,11 +33,13 @@ public class ActivationLayer: Layer {
     func recordFusedIntoNextLayer() {
         precondition(!isTraining, "\(displayName): an activation fused into the next layer runs in evaluation mode only")
         savedInput = nil
+        derivativeAppliedByBatchNorm = false
     }
 
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
         guard let input = savedInput else { throw missingForwardError() }
         guard gradOutput.shape == input.shape else { throw shapeError("output gradient must be \(input.shape), got \(gradOutput.shape)") }
+        guard !derivativeAppliedByBatchNorm else { return gradOutput }
         return device.activationBackward(activation, gradOutput: gradOutput, input: input)
     }
 }

@@ -17,7 +17,9 @@ public final class BatchNorm2D: Layer {
     public let runningMean: Buffer
     public let runningVariance: Buffer
     public let batchesTracked: Buffer
-    private var saved: (input: Tensor, statistics: BatchNormStatistics)?
+    /// What backward needs from the last training-mode forward; `activation` when it ran fused
+    /// with the activation after it (its output is the derivative's mask).
+    private var saved: (input: Tensor, statistics: BatchNormStatistics, activation: (Activation, output: Tensor)?)?
 
     /// - Throws: `.invalidArgument` when `channels` < 1, `epsilon` is not finite and > 0, or
     ///   `momentum` is not in [0, 1].
@@ -50,32 +52,41 @@ public final class BatchNorm2D: Layer {
     }
 
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
+        try forward(input, device: device, activation: nil)
+    }
+
+    /// `forward` with `activation` fused into the same pass (BN → ReLU), in either mode; the caller
+    /// runs it instead of this layer's and the activation's `forward`. In training mode this
+    /// layer's `backward` then applies the activation's derivative too, so the activation layer's
+    /// backward must hand its output gradient on unchanged (`ActivationLayer.recordFusedForward`).
+    func forwardFused(_ input: Tensor, device: any Device, activation: Activation) throws -> Tensor {
+        try forward(input, device: device, activation: Optional(activation))
+    }
+
+    private func forward(_ input: Tensor, device: any Device, activation: Activation?) throws -> Tensor {
         _ = try outputShape(for: input.shape)
         guard isTraining else {
             saved = nil
-            return device.batchNormInference(
-                input: input, scale: weight.value, shift: bias.value,
-                runningMean: runningMean.value, runningVariance: runningVariance.value, epsilon: epsilon)
+            let (mean, variance) = (runningMean.value, runningVariance.value)
+            guard let activation else {
+                return device.batchNormInference(input: input, scale: weight.value, shift: bias.value,
+                                                 runningMean: mean, runningVariance: variance, epsilon: epsilon)
+            }
+            return device.batchNormInference(input: input, scale: weight.value, shift: bias.value,
+                                             runningMean: mean, runningVariance: variance, epsilon: epsilon, activation: activation)
         }
         let count = input.count / channels
         guard count > 1 else {
             throw shapeError("training mode needs more than one value per channel to compute a variance, got input \(input.shape)")
         }
-        let result = device.batchNormTraining(input: input, scale: weight.value, shift: bias.value, epsilon: epsilon)
+        let result = if let activation {
+            device.batchNormTraining(input: input, scale: weight.value, shift: bias.value, epsilon: epsilon, activation: activation)
+        } else {
+            device.batchNormTraining(input: input, scale: weight.value, shift: bias.value, epsilon: epsilon)
+        }
         updateRunningStatistics(result.statistics, count: count)
-        saved = (input, result.statistics)
+        saved = (input, result.statistics, activation.map { ($0, result.output) })
         return result.output
-    }
-
-    /// Evaluation-mode `forward` with `activation` fused into the same pass (BN → ReLU); the
-    /// caller runs it instead of this layer's and the activation's `forward`.
-    func forwardInference(_ input: Tensor, device: any Device, activation: Activation) throws -> Tensor {
-        precondition(!isTraining, "\(displayName): a fused batch norm runs in evaluation mode only")
-        _ = try outputShape(for: input.shape)
-        saved = nil
-        return device.batchNormInference(
-            input: input, scale: weight.value, shift: bias.value, runningMean: runningMean.value,
-            runningVariance: runningVariance.value, epsilon: epsilon, activation: activation)
     }
 
     /// This layer, in evaluation mode, as the prologue of the convolution that reads its output
@@ -114,7 +125,12 @@ public final class BatchNorm2D: Layer {
         guard gradOutput.shape == saved.input.shape else {
             throw shapeError("output gradient must be \(saved.input.shape), got \(gradOutput.shape)")
         }
-        let gradients = device.batchNormBackward(gradOutput: gradOutput, input: saved.input, scale: weight.value, statistics: saved.statistics)
+        let gradients = if let fused = saved.activation {
+            device.batchNormBackward(gradOutput: gradOutput, input: saved.input, scale: weight.value, statistics: saved.statistics,
+                                     activation: fused.0, output: fused.output)
+        } else {
+            device.batchNormBackward(gradOutput: gradOutput, input: saved.input, scale: weight.value, statistics: saved.statistics)
+        }
         weight.accumulateGradient(gradients.scale)
         bias.accumulateGradient(gradients.shift)
         return gradients.input

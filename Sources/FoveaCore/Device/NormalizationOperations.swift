@@ -7,6 +7,12 @@ public protocol NormalizationOperations: DeviceIdentity {
     /// running estimates).
     func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float) -> BatchNormTrainingResult
 
+    /// `batchNormTraining` and then `activation` on its output, fused into one pass (training-mode
+    /// BN → ReLU, as in ResNet and DenseNet): `y = f(γ·(x − μ)/√(σ² + ε) + β)`, element by element
+    /// the same as the two operations one after the other (which is the default), with the
+    /// statistics of `batchNormTraining`.
+    func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation) -> BatchNormTrainingResult
+
     /// Batch normalisation with fixed statistics (evaluation mode):
     /// `y = γ·(x − runningMean)/√(runningVariance + ε) + β`.
     func batchNormInference(input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float) -> Tensor
@@ -20,6 +26,14 @@ public protocol NormalizationOperations: DeviceIdentity {
     /// Backward of `batchNormTraining`, with `x̂ = (x − μ)·invStd` and M = N·H·W values per channel:
     /// `∂β = Σ ∂y`, `∂γ = Σ ∂y·x̂`, `∂x = γ·invStd/M · (M·∂y − ∂β − x̂·∂γ)`.
     func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics) -> BatchNormGradients
+
+    /// Backward of `batchNormTraining(…, activation:)`, from that call's `output` f(BN(x)):
+    /// `activationBackward(activation, gradOutput: ∂y, input: output)` and then `batchNormBackward`
+    /// with that gradient, fused (the default runs the two). The derivative is read from the
+    /// output, as a ReLU layer that keeps its output does: `output > 0 ? 1 : negativeSlope`, which
+    /// is f′ of the batch norm's output for ReLU and for leaky ReLU with a slope ≥ 0.
+    func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                           activation: Activation, output: Tensor) -> BatchNormGradients
 
     /// Local response normalisation across channels (AlexNet; PyTorch's `LocalResponseNorm`):
     /// `y[c] = x[c] / (k + α/size · Σ_{c′} x[c′]²)^β`, the sum over channels
@@ -92,6 +106,20 @@ extension NormalizationOperations where Self: ActivationOperations {
         let normalized = batchNormInference(input: input, scale: scale, shift: shift, runningMean: runningMean,
                                             runningVariance: runningVariance, epsilon: epsilon)
         return activationForward(activation, input: normalized)
+    }
+
+    /// The unfused composition: the device's own batch norm in training mode, then its activation.
+    public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation) -> BatchNormTrainingResult {
+        var result = batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon)
+        result.output = activationForward(activation, input: result.output)
+        return result
+    }
+
+    /// The unfused composition: the device's own activation backward, then its batch-norm backward.
+    public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                  activation: Activation, output: Tensor) -> BatchNormGradients {
+        let gradient = activationBackward(activation, gradOutput: gradOutput, input: output)
+        return batchNormBackward(gradOutput: gradient, input: input, scale: scale, statistics: statistics)
     }
 }
 
