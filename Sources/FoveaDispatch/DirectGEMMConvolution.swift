@@ -110,15 +110,22 @@ struct DirectGEMMConvolution: Sendable {
     /// With a `prologue` (a pointwise `g` only: 1×1, stride 1, no padding), the input is
     /// normalised and activated per channel as each B panel is packed (`BatchNormCoefficients`),
     /// the same values as that batch norm's output packed.
+    ///
+    /// With `transposedWeight`, `weight` is `[C/g·… = g.outputChannels, g.inputChannels]` read
+    /// transposed: the backward-data of a pointwise layer as this forward
+    /// (`pointwiseBackwardDataGeometry`), with no transposed copy of the weight.
     func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
-                 residual: Tensor? = nil, prologue: BatchNormCoefficients? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+                 residual: Tensor? = nil, prologue: BatchNormCoefficients? = nil, transposedWeight: Bool = false,
+                 geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+        precondition(!transposedWeight || (g.isPointwise && g.groups == 1), "DirectGEMMConvolution: a transposed weight needs a pointwise layer with one group")
         precondition(prologue == nil || g.isPointwise, "DirectGEMMConvolution: a batch-norm prologue needs a pointwise convolution")
         // The GEMMs write `staging` (every element): the output itself, or with images as columns
         // [K × N·P·Q]. (Not a copy of `output`: that would share its storage and copy it on the first write.)
         var staging = Tensor(uninitialized: blocking.imagesAsColumns ? [g.outputChannels * blocking.columnsPerGEMM] : g.outputShape)
         // The weights already in the GEMM's A layout (kept from earlier calls, or packed once for
         // this one), or nil: then each GEMM packs its blocks into its L2-resident buffer.
-        let packed = cachedPackedWeights(weight, geometry: g) ?? (blocking.packsWeightsOnce ? packWeights(weight, geometry: g) : nil)
+        let packed = cachedPackedWeights(weight, geometry: g, transposed: transposedWeight)
+            ?? (blocking.packsWeightsOnce ? packWeights(weight, geometry: g, transposed: transposedWeight) : nil)
         let biasValues = bias.map { bias in bias.withUnsafeBufferPointer { Array($0) } }
         // With images as columns the residual (NCHW) is added while unstaging, after the bias.
         let tileEpilogue: ConvolutionEpilogue = blocking.imagesAsColumns && residual != nil ? .none : activation
@@ -129,7 +136,7 @@ struct DirectGEMMConvolution: Sendable {
                         let call = DirectGEMMForwardCall(
                             geometry: g, split: blocking.split, kernel: kernel, input: x.baseAddress!, weights: wt.baseAddress!,
                             weightsArePacked: packed != nil, output: y.baseAddress!, bias: biasValues, activation: tileEpilogue,
-                            residual: residualPointer, prologue: prologue, m: g.outputChannelsPerGroup, n: blocking.columnsPerGEMM, k: g.columnRows,
+                            residual: residualPointer, prologue: prologue, weightTransposed: transposedWeight, m: g.outputChannelsPerGroup, n: blocking.columnsPerGEMM, k: g.columnRows,
                             pointwise: !kernel.isAVX512 && g.isPointwise)
                         Parallel.forEach(blocking.split.items, threads: threads) { _, item in call.run(item: item) }
                     }
@@ -171,13 +178,13 @@ extension DirectGEMMConvolution {
     /// The weights in the GEMM's A layout from `weightCache`: kept from an earlier call with the
     /// same weight contents, or packed now and kept (the second time these contents are packed);
     /// nil when the cache has not got them and does not keep them now.
-    func cachedPackedWeights(_ weight: Tensor, geometry g: Conv2DGeometry) -> Tensor? {
+    func cachedPackedWeights(_ weight: Tensor, geometry g: Conv2DGeometry, transposed: Bool = false) -> Tensor? {
         guard let cache = weightCache else { return nil }
-        let key = PackedWeightCache.Key(contents: weight.contentStamp, kernel: kernel.name,
+        let key = PackedWeightCache.Key(contents: weight.contentStamp, kernel: transposed ? kernel.name + " transposed" : kernel.name,
                                         rows: g.outputChannelsPerGroup, depth: g.columnRows, groups: g.groups)
         if let kept = cache.lookup(key) { return kept }
         guard cache.shouldStore(key, bytes: packedWeightBytes(g)) else { return nil }
-        let packed = packWeights(weight, geometry: g)
+        let packed = packWeights(weight, geometry: g, transposed: transposed)
         cache.store(packed, for: key)
         return packed
     }
@@ -207,7 +214,7 @@ extension DirectGEMMConvolution {
     /// `mr` rows × L steps, at `group·m̄·k + d·m̄ + row·L` (m̄ = m rounded up to `mr`). Every image
     /// and every block of the split then reads them instead of packing them again (at batch 8
     /// that was 8 packings; for a GEMM wider than `nc` columns, one per column block).
-    func packWeights(_ weight: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+    func packWeights(_ weight: Tensor, geometry g: Conv2DGeometry, transposed: Bool = false) -> Tensor {
         let (m, k) = (g.outputChannelsPerGroup, g.columnRows)
         let kernel = self.kernel
         let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
@@ -220,7 +227,7 @@ extension DirectGEMMConvolution {
                     let (group, block) = (item / depthBlocks, item % depthBlocks)
                     let depth = block * kernel.kc
                     let length = min(kernel.kc, k - depth)
-                    PackedGEMM.packA(transposed: false, a: wt.pointer + group * m * k, lda: k, rows: 0, count: m,
+                    PackedGEMM.packA(transposed: transposed, a: wt.pointer + group * m * k, lda: transposed ? m : k, rows: 0, count: m,
                                      depth: depth, length: length, alpha: 1, mr: kernel.mr,
                                      transposingPacker: kernel.isAVX512,
                                      into: out.pointer + group * paddedRows * k + depth * paddedRows)
@@ -235,4 +242,15 @@ private func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int {
     var (a, b) = (a, b)
     while b != 0 { (a, b) = (b, a % b) }
     return max(a, 1)
+}
+
+extension DirectGEMMConvolution {
+    /// The backward-data of a pointwise layer `g` (1×1, stride 1, no padding, one group) as a
+    /// forward: `∂x[n, c, ·] = Σ_k W[k, c]·∂y[n, k, ·]` is the pointwise convolution of `∂y`
+    /// (`[N, K, H, W]`) with `Wᵀ` (`[C, K, 1, 1]`), run with `transposedWeight`. Nil for other layers.
+    static func pointwiseBackwardDataGeometry(_ g: Conv2DGeometry) -> Conv2DGeometry? {
+        guard g.isPointwise, g.groups == 1 else { return nil }
+        return try? Conv2DGeometry(inputShape: g.outputShape, weightShape: [g.inputChannels, g.outputChannels, 1, 1],
+                                   options: Conv2DOptions())
+    }
 }

@@ -26,6 +26,8 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
     /// Applied to each packed B value of a pointwise convolution (its row is the input channel),
     /// or nil.
     let prologue: BatchNormCoefficients?
+    /// Whether `weights` (raw) hold Wᵀ: `[k, m]` rows instead of `[m, k]` (pointwise backward-data).
+    let weightTransposed: Bool
     /// The GEMM sizes of one (image, group) unit: m = K/g, n = columns per GEMM, k = C/g·R·S.
     let m: Int, n: Int, k: Int
     /// Whether B is the image's rows as they are (1×1, stride 1, no padding; portable and AVX2 packers).
@@ -72,7 +74,8 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
     /// A panels from the raw weights: rows `first..<first + count` of the block, depth `depth..<depth + length`.
     private func packWeights(_ block: Block, _ first: Int, _ count: Int, _ depth: Int, _ length: Int,
                              into packed: UnsafeMutablePointer<Float>) {
-        PackedGEMM.packA(transposed: false, a: weights + block.firstOutput * k, lda: k, rows: first, count: count,
+        PackedGEMM.packA(transposed: weightTransposed, a: weightTransposed ? weights + block.firstOutput : weights + block.firstOutput * k,
+                         lda: weightTransposed ? geometry.outputChannels : k, rows: first, count: count,
                          depth: depth, length: length, alpha: 1, mr: kernel.mr,
                          transposingPacker: kernel.isAVX512, into: packed)
     }

@@ -110,7 +110,7 @@ public struct DispatchDevice: GEMMBackedDevice {
             return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry, blocking: blocking)
         case .im2col:
             return convolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
-        case .directBackwardFilter, .shiftedRows:
+        case .directBackwardFilter, .directBackwardData, .shiftedRows:
             preconditionFailure("DispatchDevice: the planner chose \(plan.plan.algorithm) for forward")
         }
     }
@@ -148,7 +148,8 @@ public struct DispatchDevice: GEMMBackedDevice {
                                          geometry: geometry, blocking: blocking)
     }
 
-    /// Runs the plan's backward-data: `winograd4`/`winograd2` or `im2col` (GEMM + col2im).
+    /// Runs the plan's backward-data: `winograd4`/`winograd2`, `direct` (a pointwise layer: the
+    /// forward GEMM with the weight read transposed) or `im2col` (GEMM + col2im).
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .backwardData)
         switch plan.blocking {
@@ -156,6 +157,9 @@ public struct DispatchDevice: GEMMBackedDevice {
             return winograd.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry, plan: tiles)
         case .im2col:
             return convolution.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
+        case .directBackwardData(let blocking):
+            return directConvolution.forward(input: gradOutput, weight: weight, bias: nil, transposedWeight: true,
+                                             geometry: DirectGEMMConvolution.pointwiseBackwardDataGeometry(geometry)!, blocking: blocking)
         default:
             preconditionFailure("DispatchDevice: the planner chose \(plan.plan.algorithm) for backward-data")
         }

@@ -34,7 +34,8 @@ struct ConvolutionPlannerTests {
     }
 
     /// Dispatch with the AVX-512 kernels: the cost model's Winograd tile size, the shifted image for
-    /// few-output layers, the direct GEMM otherwise; shifted rows, direct or im2col for backward-filter.
+    /// few-output layers, the direct GEMM otherwise; backward-data direct for pointwise layers;
+    /// shifted rows, direct or im2col for backward-filter.
     /// The same at 1, 2 and 8 threads.
     @Test(.enabled(if: Self.hasAVX512, "the shifted and direct paths need AVX-512"))
     func dispatchChoices() throws {
@@ -43,8 +44,8 @@ struct ConvolutionPlannerTests {
             (try Self.geometry(1, 384, 256, 13), [.winograd2, .winograd2, .direct]),             // AlexNet conv4
             (try Self.geometry(1, 512, 512, 7), [.direct, .im2col, .direct]),                    // ResNet 512→512 @7
             (try Self.geometry(1, 3, 64, 224), [.shiftedImage, .im2col, .direct]),               // VGG16 first layer
-            (try Self.geometry(1, 64, 256, 56, kernel: 1), [.shiftedImage, .im2col, .direct]),   // ResNet 64→256 1×1
-            (try Self.geometry(1, 256, 64, 56, kernel: 1), [.direct, .im2col, .shiftedRows]),    // ResNet 256→64 1×1
+            (try Self.geometry(1, 64, 256, 56, kernel: 1), [.shiftedImage, .direct, .direct]),   // ResNet 64→256 1×1
+            (try Self.geometry(1, 256, 64, 56, kernel: 1), [.direct, .direct, .shiftedRows]),    // ResNet 256→64 1×1
             (try Self.geometry(1, 64, 256, 56, stride: 2), [.direct, .im2col, .direct]),         // strided, many outputs
         ]
         for threads in [1, 2, 8] {
@@ -114,6 +115,9 @@ struct ConvolutionPlannerTests {
             #expect(pass == .forward && blocking == device.directConvolution.blocking(for: g), "\(label)")
         case .directBackwardFilter(let blocking):
             #expect(pass == .backwardFilter && blocking == device.directBackwardFilter.blocking(for: g), "\(label)")
+        case .directBackwardData(let blocking):
+            let h = try #require(DirectGEMMConvolution.pointwiseBackwardDataGeometry(g))
+            #expect(pass == .backwardData && blocking == device.directConvolution.blocking(for: h), "\(label)")
         case .shiftedImage(let blocking):
             #expect(pass == .forward && blocking == device.shiftedImage.blocking(for: g), "\(label)")
         case .shiftedRows(let blocking):
@@ -128,11 +132,9 @@ struct ConvolutionPlannerTests {
     /// AVX-512 kernels the shifted and direct backward-filter paths are errors instead.
     @Test(arguments: ["dispatch", "openblas"])
     func forcedAlgorithmsRunAndAgreeWithNaive(backend: String) throws {
-        let g = try Self.geometry(2, 16, 24, 10)
-        let input = Tensor.randomNormal(g.inputShape, seed: 31)
-        let weight = Tensor.randomNormal(g.weightShape, standardDeviation: 0.1, seed: 32)
-        let bias = Tensor.randomNormal([g.outputChannels], seed: 33)
-        let gradOutput = Tensor.randomNormal(g.outputShape, seed: 34)
+        let threeByThree = try Self.geometry(2, 16, 24, 10)
+        // The direct backward-data runs pointwise layers only (as a forward with Wᵀ).
+        let pointwise = try Conv2DGeometry(inputShape: [2, 20, 9, 11], weightShape: [24, 20, 1, 1], options: Conv2DOptions())
         let naive = TestDevices.naive
         let planner: any ConvolutionPlanner = backend == "dispatch"
             ? DispatchDevice(threads: 2, fallback: nil).planner : OpenBLASDevice(threads: 2, fallback: nil).planner
@@ -141,6 +143,11 @@ struct ConvolutionPlannerTests {
             for algorithm in planner.algorithms(for: pass) {
                 let device = try Devices.make(backend, threads: 2, algorithms: ConvolutionAlgorithmOverride([pass: algorithm]))
                 let label = "\(backend) \(pass)=\(algorithm)"
+                let g = pass == .backwardData && algorithm == .direct ? pointwise : threeByThree
+                let input = Tensor.randomNormal(g.inputShape, seed: 31)
+                let weight = Tensor.randomNormal(g.weightShape, standardDeviation: 0.1, seed: 32)
+                let bias = Tensor.randomNormal([g.outputChannels], seed: 33)
+                let gradOutput = Tensor.randomNormal(g.outputShape, seed: 34)
                 guard planner.unavailability(of: algorithm, for: g, pass: pass) == nil else {
                     #expect(!Self.hasAVX512, "\(label) should run \(g)")
                     #expect(throws: FoveaError.self) { try device.checkConvolutionPlan(for: g, pass: pass) }
@@ -164,7 +171,7 @@ struct ConvolutionPlannerTests {
                 ran += 1
             }
         }
-        #expect(ran >= (backend == "openblas" ? 5 : (Self.hasAVX512 ? 11 : 8)))
+        #expect(ran >= (backend == "openblas" ? 5 : (Self.hasAVX512 ? 12 : 9)))
     }
 
     /// A forced algorithm that cannot run a layer is a thrown error naming the algorithm, the pass,

@@ -14,6 +14,9 @@ struct DispatchConvolutionPlan: Equatable, Sendable {
         case direct(DirectGEMMConvolution.Blocking)
         /// Backward-filter by `DirectGEMMBackwardFilter`.
         case directBackwardFilter(DirectGEMMBackwardFilter.Blocking)
+        /// Backward-data of a pointwise layer as `DirectGEMMConvolution`'s forward of
+        /// `pointwiseBackwardDataGeometry(g)` with the weight read transposed.
+        case directBackwardData(DirectGEMMConvolution.Blocking)
         /// Forward by `ShiftedImageConvolution`.
         case shiftedImage(ShiftedImageConvolution.Blocking)
         /// Backward-filter by `ShiftedImageBackwardFilter`.
@@ -25,7 +28,7 @@ struct DispatchConvolutionPlan: Equatable, Sendable {
         var algorithm: ConvolutionAlgorithm {
             switch self {
             case .winograd(let tiles): .winograd(tiles.tileSize)
-            case .direct, .directBackwardFilter: .direct
+            case .direct, .directBackwardFilter, .directBackwardData: .direct
             case .shiftedImage: .shiftedImage
             case .shiftedRows: .shiftedRows
             case .im2col: .im2col
@@ -38,6 +41,7 @@ struct DispatchConvolutionPlan: Equatable, Sendable {
             case .winograd(let tiles): tiles.workspaceBytes
             case .direct(let blocking): blocking.workspaceBytes
             case .directBackwardFilter(let blocking): blocking.workspaceBytes
+            case .directBackwardData(let blocking): blocking.workspaceBytes
             case .shiftedImage(let blocking): blocking.workspaceBytes
             case .shiftedRows(let blocking): blocking.workspaceBytes
             case .im2col(let bytes): bytes

@@ -7,7 +7,7 @@ import FoveaKernels
 /// |-----------------|---------------------------------------------|------------------------------------------------------------|
 /// | forward         | winograd4/2, shifted-image, direct, im2col  | Winograd by `ConvolutionCostModel` (margin 1.15; `winogradChoice`); |
 /// |                 |                                             | shifted image where `shiftedImagePays`; else direct        |
-/// | backward-data   | winograd4/2, im2col                         | Winograd by the cost model (margin 1) on `WinogradConvolution.backwardDataGeometry`; else im2col |
+/// | backward-data   | winograd4/2, direct, im2col                 | Winograd by the cost model (margin 1) on `WinogradConvolution.backwardDataGeometry`; direct for pointwise layers; else im2col |
 /// | backward-filter | shifted-rows, direct, im2col                | shifted rows where `shiftedRowsPays`; direct where its kernel runs the layer; else im2col |
 ///
 /// im2col is never chosen for forward, but runs when forced. No rule reads the thread count.
@@ -25,7 +25,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     func algorithms(for pass: ConvolutionPass) -> [ConvolutionAlgorithm] {
         switch pass {
         case .forward: [.winograd4, .winograd2, .shiftedImage, .direct, .im2col]
-        case .backwardData: [.winograd4, .winograd2, .im2col]
+        case .backwardData: [.winograd4, .winograd2, .direct, .im2col]
         case .backwardFilter: [.shiftedRows, .direct, .im2col]
         }
     }
@@ -40,6 +40,8 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
             return "the shifted-image kernel needs one group (got \(g.groups)), the AVX-512 12×32 micro-kernel (this device's is \(kernel.name)), 32-bit plane offsets, and one worker's phase planes and staging within \(limit)"
         case (.shiftedRows, .backwardFilter) where !shiftedRows.handles(g):
             return "the shifted-rows kernel needs stride 1 (got \(g.options.stride)), one group (got \(g.groups)), a non-empty batch and output, the AVX-512 12×32 micro-kernel (this device's is \(kernel.name)), 32-bit row offsets, and its padded images, ∂Wᵀ and one worker's panels within \(limit)"
+        case (.direct, .backwardData) where DirectGEMMConvolution.pointwiseBackwardDataGeometry(g) == nil:
+            return "the direct backward-data needs a pointwise layer (1×1 kernel, stride 1, no padding, dilation 1) with one group; got \(g.kernelHeight)×\(g.kernelWidth), stride \(g.options.stride), padding \(g.options.padding), \(g.groups) groups"
         case (.direct, .backwardFilter) where !directBackwardFilter.handles(g):
             return "the direct backward-filter needs the AVX-512 micro-kernel with 32-wide panels (this device's is \(kernel.name)) and its partial sums within \(limit)"
         default:
@@ -83,6 +85,8 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
             if let tiles = WinogradConvolution.backwardDataGeometry(g).flatMap({ winogradChoice($0, margin: 1) }) {
                 return DispatchConvolutionPlan(pass: pass, blocking: .winograd(tiles))
             }
+            // A pointwise layer's backward-data is a pointwise forward with Wᵀ: no col2im.
+            if DirectGEMMConvolution.pointwiseBackwardDataGeometry(g) != nil { return dispatchPlan(.direct, for: g, pass: pass) }
             return dispatchPlan(.im2col, for: g, pass: pass)
         case .backwardFilter:
             if shiftedRowsPays(g) { return dispatchPlan(.shiftedRows, for: g, pass: pass) }
@@ -100,6 +104,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
         case (.shiftedImage, _): .shiftedImage(shiftedImage.blocking(for: g))
         case (.shiftedRows, _): .shiftedRows(shiftedRows.blocking(for: g))
         case (.direct, .forward): .direct(direct.blocking(for: g))
+        case (.direct, .backwardData): .directBackwardData(direct.blocking(for: DirectGEMMConvolution.pointwiseBackwardDataGeometry(g)!))
         case (.direct, _): .directBackwardFilter(directBackwardFilter.blocking(for: g))
         default: .im2col(workspaceBytes: im2col.workspaceBytes(for: g, pass: pass))
         }
