@@ -4,27 +4,24 @@ extension CheckingDevice {
     /// Compares the output and the batch statistics (mean, variance, 1/σ), which the layer also
     /// folds into its running estimates.
     public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float) -> BatchNormTrainingResult {
-        checked("batchNormTraining", shapes: "input \(input.shape), ε \(epsilon)") {
-            $0.batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon)
-        } outputs: { actual, expected, floor in
-            [Output("output", actual.output, expected.output, floor: floor),
-             Output("batch mean", actual.statistics.mean, expected.statistics.mean, floor: floor),
-             Output("batch variance", actual.statistics.variance, expected.statistics.variance, floor: floor),
-             Output("inverse standard deviation", actual.statistics.inverseStandardDeviation,
-                    expected.statistics.inverseStandardDeviation, floor: floor)]
-        }
+        checked("batchNormTraining", shapes: "input \(input.shape), ε \(epsilon)",
+                run: { $0.batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon) },
+                outputs: Self.trainingOutputs)
     }
 
     public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation) -> BatchNormTrainingResult {
-        checked("batchNormTraining+\(activation)", shapes: "input \(input.shape), ε \(epsilon)") {
-            $0.batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: activation)
-        } outputs: { actual, expected, floor in
-            [Output("output", actual.output, expected.output, floor: floor),
-             Output("batch mean", actual.statistics.mean, expected.statistics.mean, floor: floor),
-             Output("batch variance", actual.statistics.variance, expected.statistics.variance, floor: floor),
-             Output("inverse standard deviation", actual.statistics.inverseStandardDeviation,
-                    expected.statistics.inverseStandardDeviation, floor: floor)]
-        }
+        checked("batchNormTraining+\(activation)", shapes: "input \(input.shape), ε \(epsilon)",
+                run: { $0.batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: activation) },
+                outputs: Self.trainingOutputs)
+    }
+
+    /// The output and the batch statistics of a training-mode batch norm, subject against reference.
+    static func trainingOutputs(_ actual: BatchNormTrainingResult, _ expected: BatchNormTrainingResult, _ floor: Double) -> [Output] {
+        [Output("output", actual.output, expected.output, floor: floor),
+         Output("batch mean", actual.statistics.mean, expected.statistics.mean, floor: floor),
+         Output("batch variance", actual.statistics.variance, expected.statistics.variance, floor: floor),
+         Output("inverse standard deviation", actual.statistics.inverseStandardDeviation,
+                expected.statistics.inverseStandardDeviation, floor: floor)]
     }
 
     public func batchNormInference(

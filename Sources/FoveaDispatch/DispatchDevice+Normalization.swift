@@ -63,11 +63,7 @@ extension DispatchDevice {
                                 }
                             }
                         }, channel: { c in
-                            var (s1, s2): (Double, Double) = (0, 0)
-                            for s in 0..<perChannel {
-                                s1 += partial.pointer[2 * (c * perChannel + s)]
-                                s2 += partial.pointer[2 * (c * perChannel + s) + 1]
-                            }
+                            let (s1, s2) = Self.pairSums(partial.pointer, channel: c, perChannel: perChannel)
                             let correction = s1 / count
                             let variance = max(0, (s2 - s1 * correction) / count)
                             let invStd = 1 / (variance + Double(epsilon)).squareRoot()
@@ -208,11 +204,7 @@ extension DispatchDevice {
                                         }
                                     }
                                 }, channel: { c in
-                                    var (s1, s2): (Double, Double) = (0, 0)
-                                    for s in 0..<perChannel {
-                                        s1 += partial.pointer[2 * (c * perChannel + s)]
-                                        s2 += partial.pointer[2 * (c * perChannel + s) + 1]
-                                    }
+                                    let (s1, s2) = Self.pairSums(partial.pointer, channel: c, perChannel: perChannel)
                                     let invStd = Double(invStds[c])
                                     let dGamma = s2 * invStd
                                     let coefficients = state.pointer + 5 * c
@@ -371,4 +363,18 @@ extension LocalResponseNormOptions {
 
     /// The channels c whose window contains j: `j − ⌊(size−1)/2⌋ ..< j + ⌊size/2⌋ + 1` (not clipped).
     func windows(containing j: Int) -> Range<Int> { (j - (size - 1) / 2)..<(j + size / 2 + 1) }
+}
+
+extension DispatchDevice {
+    /// The two partial sums of every segment of channel `c`, added in segment order (Double):
+    /// `partial[2·(c·perChannel + s)]` and the one after it, `s < perChannel`.
+    @inline(__always)
+    static func pairSums(_ partial: UnsafeMutablePointer<Double>, channel c: Int, perChannel: Int) -> (Double, Double) {
+        var (s1, s2): (Double, Double) = (0, 0)
+        for s in 0..<perChannel {
+            s1 += partial[2 * (c * perChannel + s)]
+            s2 += partial[2 * (c * perChannel + s) + 1]
+        }
+        return (s1, s2)
+    }
 }
