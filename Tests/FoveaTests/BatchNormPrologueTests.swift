@@ -49,7 +49,7 @@ struct BatchNormPrologueTests {
     /// Dispatch's direct GEMM applies the prologue while packing, at every thread count and with
     /// tiny cache blocks (a depth block boundary inside the channels).
     @Test func dispatchDirectAppliesItWhilePacking() throws {
-        for threads in [1, 2, 3] {
+        for threads in [1, 2, 3, 8] {
             for kernel in [GEMMKernel.best, TestDevices.tinyBlocks] {
                 let device = DispatchDevice(threads: threads, fallback: NaiveDevice(), kernel: kernel,
                                             algorithms: ConvolutionAlgorithmOverride([.forward: .direct]))

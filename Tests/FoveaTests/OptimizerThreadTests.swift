@@ -35,7 +35,7 @@ struct OptimizerThreadTests {
         ]
         for (name, make) in makers {
             let one = try Self.run(threads: 1, make)
-            for threads in [2, 3] { expectIdentical(try Self.run(threads: threads, make), one, "\(name) at \(threads) threads") }
+            for threads in [2, 3, 8] { expectIdentical(try Self.run(threads: threads, make), one, "\(name) at \(threads) threads") }
         }
     }
 

@@ -19,7 +19,7 @@ struct PointwiseBackwardDataTests {
                 #expect(try one.convolutionPlan(for: g, pass: .backwardData).algorithm == .direct)
                 let reference = one.conv2dBackwardData(gradOutput: dy, weight: w, geometry: g)
                 expectClose(reference, expected, absolute: 1e-4, relative: 1e-4, "\(g) \(kernel.name)")
-                for threads in [2, 3] {
+                for threads in [2, 3, 8] {
                     let device = DispatchDevice(threads: threads, fallback: nil, kernel: kernel)
                     expectIdentical(device.conv2dBackwardData(gradOutput: dy, weight: w, geometry: g), reference, "\(g) at \(threads) threads")
                 }

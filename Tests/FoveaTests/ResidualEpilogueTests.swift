@@ -49,7 +49,7 @@ struct ResidualEpilogueTests {
     /// residual per output tile (`direct`, `shifted-image`) and the ones that add it afterwards.
     @Test(arguments: [ConvolutionAlgorithm.direct, .shiftedImage, .winograd2, .winograd4])
     func everyDispatchForwardAlgorithm(algorithm: ConvolutionAlgorithm) throws {
-        for threads in [1, 2, 3] {
+        for threads in [1, 2, 3, 8] {
             let device = DispatchDevice(threads: threads, fallback: NaiveDevice(), algorithms: ConvolutionAlgorithmOverride([.forward: algorithm]))
             // Winograd runs only the stride-1 3×3 geometry; the others run all three.
             let runnable = algorithm.winogradTileSize == nil ? [0, 1, 2] : [0]

@@ -19,7 +19,7 @@ struct StreamingLinearTests {
                 for kernel in GEMMKernel.available {
                     let one = DispatchDevice(threads: 1, fallback: nil, kernel: kernel).linearForward(input: x, weight: w, bias: bias)
                     expectClose(one, reference, absolute: 1e-4, relative: 1e-4, "\(kernel.name) N \(batch), \(features) → \(outputs)")
-                    for threads in [2, 3] {
+                    for threads in [2, 3, 8] {
                         expectIdentical(DispatchDevice(threads: threads, fallback: nil, kernel: kernel).linearForward(input: x, weight: w, bias: bias),
                                         one, "\(kernel.name) N \(batch) at \(threads) threads")
                     }
