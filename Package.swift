@@ -13,6 +13,8 @@ let package = Package(
     name: "Fovea",
     products: [
         .library(name: "Fovea", targets: ["Fovea"]),
+        /// Data-parallel training over Open MPI (needs libopenmpi-dev); `import Fovea` does not need it.
+        .library(name: "FoveaDistributed", targets: ["FoveaDistributed"]),
         .executable(name: "fovea", targets: ["FoveaCommand"]),
         .executable(name: "fovea-bench", targets: ["FoveaBench"]),
     ],
@@ -48,7 +50,19 @@ let package = Package(
         /// (`ModelProfiler`, `fovea-bench nets --profile`); built on the Device protocol alone.
         .target(name: "FoveaProfiling", dependencies: ["FoveaCore"]),
 
+        // MARK: Distributed training
+        /// Data-parallel training on Open MPI: the communicator, bucketed gradient allreduce
+        /// overlapped with backward, synchronized batch norm, checkpoints shared from rank 0.
+        .target(name: "FoveaDistributed", dependencies: ["Fovea", "CMPI"]),
+
         // MARK: C shims (implementation details)
+        /// Open MPI's C API, with inline functions for the handles <mpi.h> defines as macros.
+        .systemLibrary(
+            name: "CMPI",
+            path: "CSupport/CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
         .systemLibrary(
             name: "COpenBLAS",
             path: "CSupport/COpenBLAS",
@@ -73,7 +87,7 @@ let package = Package(
         /// The `fovea` command: train, eval, predict, summary, filter, features, kernels.
         .executableTarget(
             name: "FoveaCommand",
-            dependencies: ["Fovea", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Fovea", "FoveaDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "FoveaBench",
@@ -110,6 +124,17 @@ let package = Package(
             name: "CrashDrillChild",
             dependencies: ["CrashDrill"],
             path: "Tests/CrashDrillChild"
+        ),
+        /// The program DistributedTests runs under `mpirun`: collectives, data-parallel steps,
+        /// a rank that dies or hangs.
+        .executableTarget(
+            name: "DistributedDrill",
+            dependencies: ["FoveaDistributed"],
+            path: "Tests/DistributedDrill"
+        ),
+        .testTarget(
+            name: "FoveaDistributedTests",
+            dependencies: ["Fovea", "FoveaDistributed", "FoveaTestSupport"]
         ),
         .testTarget(
             name: "FoveaTests",

@@ -59,9 +59,17 @@ public enum FoveaEnvironment {
         "FOVEA_MNIST", .folder, default: "none",
         meaning: "the folder with MNIST's IDX files, for --dataset mnist of the fovea command")
 
+    public static let collectiveTimeout = EnvironmentVariable(
+        "FOVEA_MPI_TIMEOUT", .positiveNumber(example: "600"), default: "300",
+        meaning: "seconds a collective between processes (FoveaDistributed) may wait for the other ranks before the job is aborted with an error naming the collective and the rank")
+    public static let bucketSize = EnvironmentVariable(
+        "FOVEA_BUCKET_MB", .wholeNumber(1...4096, unit: "MiB"), default: "25",
+        meaning: "the gradient bucket of data-parallel training: gradients are averaged across processes in buckets of about this size, each started as soon as backward has filled it (the first bucket holds at most 1 MiB)")
+
     /// Every variable, in the order of the table in Docs/Environment.md.
     public static let variables: [EnvironmentVariable] = [
         device, threads, winograd, convolutionAlgorithm, workspace, tensorCache, fusion, checkTolerance, fashionMNIST, mnist,
+        collectiveTimeout, bucketSize,
     ]
 
     /// The variable called `name`, if Fovea reads it.

@@ -12,6 +12,8 @@ public struct FoveaError: Error, CustomStringConvertible, Equatable, Sendable {
         case io
         case corruptFile
         case numerical
+        /// A collective between processes failed or timed out (FoveaDistributed).
+        case distributed
     }
 
     public let kind: Kind

@@ -19,7 +19,15 @@ public final class BatchNorm2D: Layer {
     public let batchesTracked: Buffer
     /// What backward needs from the last training-mode forward; `activation` when it ran fused
     /// with the activation after it (its output is the derivative's mask).
-    private var saved: (input: Tensor, statistics: BatchNormStatistics, activation: (Activation, output: Tensor)?)?
+    var saved: (input: Tensor, statistics: BatchNormStatistics, activation: (Activation, output: Tensor)?)?
+    /// Synchronized batch norm: in training mode the mean and variance are those of the whole
+    /// batch over every replica of `replicaGroup` (PyTorch's `SyncBatchNorm`), so N replicas with
+    /// B/N images each compute what one model computes with B. Nil (the default, as PyTorch DDP):
+    /// each replica normalises with its own images' statistics. Set it on a whole model with
+    /// `Layer.synchronizeBatchNorm(over:)`.
+    public var replicaGroup: (any ReplicaGroup)?
+    /// The number of values per channel over all replicas in the last synchronized forward.
+    var synchronizedCount: Double = 0
 
     /// - Throws: `.invalidArgument` when `channels` < 1, `epsilon` is not finite and > 0, or
     ///   `momentum` is not in [0, 1].
@@ -75,6 +83,7 @@ public final class BatchNorm2D: Layer {
             return device.batchNormInference(input: input, scale: weight.value, shift: bias.value,
                                              runningMean: mean, runningVariance: variance, epsilon: epsilon, activation: activation)
         }
+        if let replicaGroup { return try synchronizedForward(input, device: device, activation: activation, group: replicaGroup) }
         let count = input.count / channels
         guard count > 1 else {
             throw shapeError("training mode needs more than one value per channel to compute a variance, got input \(input.shape)")
@@ -104,7 +113,7 @@ public final class BatchNorm2D: Layer {
     /// layer into its weights (`Conv2D.foldedParameters`): nothing to keep for backward.
     func recordFoldedForward() { saved = nil }
 
-    private func updateRunningStatistics(_ statistics: BatchNormStatistics, count: Int) {
+    func updateRunningStatistics(_ statistics: BatchNormStatistics, count: Int) {
         let unbiased = Float(count) / Float(count - 1)
         let m = momentum
         runningMean.value.withUnsafeMutableBufferPointer { mean in
@@ -125,6 +134,7 @@ public final class BatchNorm2D: Layer {
         guard gradOutput.shape == saved.input.shape else {
             throw shapeError("output gradient must be \(saved.input.shape), got \(gradOutput.shape)")
         }
+        if let replicaGroup { return try synchronizedBackward(gradOutput, device: device, group: replicaGroup) }
         let gradients = if let fused = saved.activation {
             device.batchNormBackward(gradOutput: gradOutput, input: saved.input, scale: weight.value, statistics: saved.statistics,
                                      activation: fused.0, output: fused.output)

@@ -13,6 +13,11 @@ public final class Parameter {
     public var gradient: Tensor?
     /// Excluded from updates and, where the layer can, from gradient computation.
     public var isFrozen = false
+    /// Called after each `accumulateGradient` with this parameter, on the thread that ran the
+    /// layer's backward (PyTorch's post-accumulate-grad hook). Data-parallel training
+    /// (`DataParallel` in FoveaDistributed) uses it to start averaging a bucket of gradients
+    /// across processes while backward goes on with the layers before.
+    public var afterGradientAccumulation: ((Parameter) -> Void)?
 
     public init(_ value: Tensor) {
         self.value = value
@@ -24,6 +29,7 @@ public final class Parameter {
     public func accumulateGradient(_ delta: Tensor) {
         guard !isFrozen else { return }
         if gradient == nil { gradient = delta } else { gradient! += delta }
+        afterGradientAccumulation?(self)
     }
 
     public func zeroGradient() { gradient = nil }

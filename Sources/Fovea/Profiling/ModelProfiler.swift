@@ -49,7 +49,7 @@ public enum ModelProfiler {
         var phases: [(name: String, seconds: Double)] = []
         for _ in 0..<runs {
             var index = 0
-            try trainer.trainStep(batch) { name, seconds in
+            _ = try trainer.trainStep(batch) { name, seconds in
                 if index == phases.count { phases.append((name, 0)) }
                 phases[index].seconds += seconds / Double(runs)
                 index += 1

@@ -53,6 +53,9 @@ public final class Trainer {
     /// Steps taken so far (across epochs).
     public private(set) var step = 0
     public private(set) var epoch = 0
+    /// Combines this replica's gradients with those of the others in a data-parallel job
+    /// (`DataParallel` in FoveaDistributed); nil when this model trains alone.
+    public var gradientSynchronizer: (any GradientSynchronizer)?
 
     public init(model: Layer, optimizer: any Optimizer, loss: SoftmaxCrossEntropy = SoftmaxCrossEntropy(),
                 device: any Device = Devices.current, schedule: (any LearningRateSchedule)? = nil) {
@@ -84,7 +87,13 @@ public final class Trainer {
         guard result.loss.isFinite else {
             throw FoveaError(.numerical, "training stopped: the loss became \(result.loss) at step \(step) (epoch \(epoch + 1)); lower the learning rate or check the data")
         }
-        _ = try model.scopedBackward(result.gradient, device: device)
+        var gradient = result.gradient
+        if let gradientSynchronizer {
+            let share = try gradientSynchronizer.beginBackward(localImages: batch.labels.count)
+            if share != 1 { gradient *= share }
+        }
+        _ = try model.scopedBackward(gradient, device: device)
+        try gradientSynchronizer?.finishBackward()
         clock.end("backward")
         Devices.with(device) { optimizer.step() }  // the update runs on the device's threads
         clock.end("optimizer step")

@@ -1,0 +1,69 @@
+import CMPI
+import Fovea
+import Foundation
+
+/// A collective started in the background (`MPI_I…`): `isComplete()` lets MPI make progress and
+/// says whether it has finished; `wait()` blocks until it has, or throws after the
+/// communicator's `timeout`.
+///
+/// Open MPI 4.1 moves a non-blocking collective forward only inside MPI calls, so a caller that
+/// wants it to overlap with computation calls `isComplete()` now and then (`DataParallel` does
+/// after each gradient).
+public final class PendingCollective {
+    private var request: MPI_Request?
+    /// What the collective moves, for errors: `allreduce of gradient bucket 2 (1.2 MB)`.
+    public let operation: String
+    let communicator: Communicator
+    private let started = ContinuousClock.now
+    /// Memory the collective reads or writes, kept alive until it completes.
+    private var keptAlive: AnyObject?
+
+    init(request: MPI_Request?, operation: String, communicator: Communicator, keepingAlive owner: AnyObject? = nil) {
+        self.request = request
+        self.operation = operation
+        self.communicator = communicator
+        keptAlive = owner
+    }
+
+    /// Whether the collective has finished (`MPI_Test`); once it has, its result is in place.
+    /// - Throws: `.distributed` when MPI reports a failure.
+    public func isComplete() throws -> Bool {
+        guard request != fovea_mpi_request_null() else { return true }
+        var done: Int32 = 0
+        try MPICall.check(MPI_Test(&request, &done, fovea_mpi_status_ignore()), "MPI_Test (\(operation))", rank: communicator.rank)
+        if done != 0 { keptAlive = nil }
+        return done != 0
+    }
+
+    /// Blocks until the collective has finished. Polls MPI: at first yielding the processor
+    /// between tests, then sleeping 100 µs, so a waiting rank leaves its core to others.
+    /// - Throws: `.distributed` when MPI reports a failure, or when the other ranks have not
+    ///   joined within the communicator's `timeout` seconds (counted from the start).
+    public func wait() throws {
+        var polls = 0
+        while try !isComplete() {
+            polls += 1
+            if polls < 2000 {
+                sched_yield()
+                continue
+            }
+            let waited = ContinuousClock.now - started
+            if waited > .seconds(communicator.timeout) {
+                throw FoveaError(.distributed, """
+                    \(communicator.name): \(operation) did not complete within \(Self.format(communicator.timeout)) s \
+                    (FOVEA_MPI_TIMEOUT); another rank has failed, is stuck, or did not call the same collective
+                    """)
+            }
+            usleep(100)
+        }
+    }
+
+    private static func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+    }
+}
+
+extension Array where Element == PendingCollective {
+    /// Waits for every collective, in order.
+    public func waitAll() throws { for pending in self { try pending.wait() } }
+}

@@ -1,0 +1,45 @@
+import Fovea
+import FoveaDistributed
+import Foundation
+
+/// Ranks that fail: one killed mid-training, one that never joins a collective, one that throws.
+struct FaultDrill {
+    let world: Communicator
+    let kind: String
+
+    init(_ world: Communicator, kind: String) {
+        self.world = world
+        self.kind = kind
+    }
+
+    func run() throws {
+        let faulty = number("rank", 1)
+        switch kind {
+        case "kill":
+            let model = try TrainingDrill.model(batchNorm: true)
+            let trainer = Trainer(model: model, optimizer: try SGD(model.allParameters, learningRate: 0.01))
+            trainer.gradientSynchronizer = try DataParallel(model: model, communicator: world)
+            model.synchronizeBatchNorm(over: world)
+            let loader = try DataLoader(try TrainingDrill.data(), batchSize: 4, seed: 1, shard: try DatasetShard(index: world.rank, count: world.size))
+            for (step, batch) in loader.enumerated() {
+                if world.rank == faulty && step == number("step", 2) {
+                    print("rank \(world.rank): killing myself at step \(step)")
+                    kill(getpid(), SIGKILL)
+                }
+                try trainer.trainStep(batch)
+            }
+        case "hang":
+            if world.rank == faulty {
+                print("rank \(world.rank): sleeping instead of joining the allreduce")
+                sleep(600)
+            }
+            var values = [Float](repeating: 1, count: 10)
+            try world.allreduce(&values, label: "the drill's values")
+        default:
+            if world.rank == faulty { throw FoveaError(.io, "rank \(world.rank) could not read its data (injected by the drill)") }
+            var values = [Float](repeating: 1, count: 10)
+            try world.allreduce(&values, label: "the drill's values")
+        }
+        print("rank \(world.rank): done")
+    }
+}
