@@ -76,7 +76,8 @@ public final class Communicator: @unchecked Sendable {
     /// standard error; `mpirun` then exits with `code`. For an error one rank cannot recover from:
     /// the others would otherwise wait in their next collective.
     public func abort(_ message: String, code: Int32 = 1) -> Never {
-        FileHandle.standardError.write(Data("fovea: \(name): \(message); aborting the job\n".utf8))
+        let text = message.hasPrefix(name) ? message : "\(name): \(message)"
+        FileHandle.standardError.write(Data("fovea: \(text); aborting the job\n".utf8))
         MPI_Abort(handle, code)
         exit(code)
     }

@@ -15,10 +15,10 @@ struct TrainingDrill {
         steps = number("steps", 5)
     }
 
-    /// 48 images 3×8×8 in 4 classes, the same on every rank.
-    static func data() throws -> MNISTDataset {
-        let images = Tensor.randomNormal([48, 3, 8, 8], seed: 11)
-        let labels = (0..<48).map { ($0 * 7 + 3) % 4 }
+    /// `count` images 3×8×8 in 4 classes, the same on every rank.
+    static func data(count: Int = 48) throws -> MNISTDataset {
+        let images = Tensor.randomNormal([count, 3, 8, 8], seed: 11)
+        let labels = (0..<count).map { ($0 * 7 + 3) % 4 }
         return try MNISTDataset(images: images, labels: labels, classNames: ["a", "b", "c", "d"])
     }
 
@@ -51,16 +51,16 @@ struct TrainingDrill {
             trainer.gradientSynchronizer = parallel
             if option("batchnorm", "local") == "sync" { model.synchronizeBatchNorm(over: world) }
             shard = try DatasetShard(index: rank, count: size)
+            print("rank \(rank) start fingerprint \(StateFingerprint.of(model))")
             print("rank \(rank): buckets \(parallel.bucketSizes.map { "\($0.parameters)/\($0.bytes) B" }.joined(separator: ", "))")
         }
-        // The global batch splits as evenly as it can; `DataLoader` takes batchSize per rank and
-        // cuts the global batch batchSize × ranks, so pass the rounded-up share and the loader's
-        // global batch is at least `globalBatch`: use a dataset size that global batches divide.
+        // `DataLoader` takes the batch per rank; the global batch is that × ranks.
         let perRank = (globalBatch + size - 1) / size
         guard perRank * size == globalBatch else {
             throw FoveaError.invalidArgument("batch=\(globalBatch) is not a multiple of the \(size) ranks")
         }
-        let loader = try DataLoader(try Self.data(), batchSize: perRank, shuffle: true, seed: 5, shard: shard)
+        if world == nil { print("rank 0 start fingerprint \(StateFingerprint.of(model))") }
+        let loader = try DataLoader(try Self.data(count: number("images", 48)), batchSize: perRank, shuffle: true, seed: 5, shard: shard)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         var step = 0
         while step < steps {

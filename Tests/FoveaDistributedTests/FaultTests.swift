@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+
+/// A failing rank never leaves the others hanging: the job ends non-zero, soon, with a message
+/// naming the rank.
+@Suite struct FaultTests {
+    /// Rank 1 of 3 is killed (SIGKILL) in the middle of training with synchronized batch norm:
+    /// `mpirun` sees it die, ends the others and names it.
+    @Test func aKilledRankEndsTheJob() throws {
+        let job = try MPIJob.run(ranks: 3, ["kill", "rank=1", "step=2"], timeout: 120)
+        #expect(job.status != 0)
+        #expect(job.seconds < 60, "took \(job.seconds) s")
+        #expect(job.output.contains("rank 1") && job.output.contains("signal 9"), "\(job.output)")
+    }
+
+    /// Rank 1 of 2 never joins the allreduce: rank 0 gives up after FOVEA_MPI_TIMEOUT (3 s),
+    /// names the collective and itself, and aborts the job, which ends rank 1 too.
+    @Test func aCollectiveTimesOut() throws {
+        let job = try MPIJob.run(ranks: 2, ["hang", "rank=1"], environment: ["FOVEA_MPI_TIMEOUT": "3"], timeout: 120)
+        #expect(job.status != 0)
+        #expect(job.seconds < 60, "took \(job.seconds) s")
+        #expect(job.output.contains("rank 0 of 2: allreduce (sum) of the drill's values did not complete within 3 s (FOVEA_MPI_TIMEOUT)"), "\(job.output)")
+        #expect(!job.output.contains("rank 1: done"), "the hung rank went on: \(job.output)")
+    }
+
+    /// Rank 1 of 3 throws: it aborts the job with its error, and the others do not wait for it.
+    @Test func aRankThatThrowsAbortsTheJob() throws {
+        let job = try MPIJob.run(ranks: 3, ["throw", "rank=1"], timeout: 120)
+        #expect(job.status != 0)
+        #expect(job.seconds < 60, "took \(job.seconds) s")
+        #expect(job.output.contains("fovea: rank 1 of 3: rank 1 could not read its data (injected by the drill); aborting the job"), "\(job.output)")
+    }
+}
