@@ -29,12 +29,19 @@ struct DeviceOptions: ParsableArguments {
 
     /// The device the flags (else the environment) ask for, after printing which one it is as
     /// the command's first line (`Devices.selectionLine`).
-    func makeDevice() throws -> any Device {
+    /// - Parameters:
+    ///   - defaultThreads: the thread count when neither `--threads` nor FOVEA_THREADS gives one
+    ///     (nil: all cores).
+    ///   - announce: print the selection line (false on the ranks of a job other than 0).
+    func makeDevice(defaultThreads: Int? = nil, announce: Bool = true) throws -> any Device {
         var environment = ProcessInfo.processInfo.environment
         if let device { environment[FoveaEnvironment.device.name] = device }
         if let threads { environment[FoveaEnvironment.threads.name] = String(threads) }
+        if let defaultThreads, FoveaEnvironment.threads.text(in: environment) == nil {
+            environment[FoveaEnvironment.threads.name] = String(defaultThreads)
+        }
         let made = try Devices.fromEnvironment(environment)
-        print(Devices.selectionLine(made, requested: Devices.requestedName(environment)))
+        if announce { print(Devices.selectionLine(made, requested: Devices.requestedName(environment))) }
         return made
     }
 }

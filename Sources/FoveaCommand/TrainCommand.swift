@@ -1,5 +1,6 @@
 import ArgumentParser
 import Fovea
+import FoveaDistributed
 import Foundation
 
 struct TrainCommand: ParsableCommand {
@@ -48,6 +49,10 @@ struct TrainCommand: ParsableCommand {
     var out: String = "model.safetensors"
     @Option(help: "Resume from this checkpoint.")
     var resume: String?
+    @Flag(help: "Data-parallel training on every process of an MPI job: mpirun -np N fovea train --distributed …. --batch-size is per process (the global batch is N times it); threads per process default to the host's cores ÷ its processes; rank 0 reads --from/--resume and shares them, prints and saves.")
+    var distributed = false
+    @Flag(name: .customLong("sync-batch-norm"), help: "With --distributed: batch norm with the statistics of the global batch over all processes, not of each process's part.")
+    var syncBatchNorm = false
 
     func validate() throws {
         try OptionRange.check(epochs, 1...10000, flag: "--epochs")
@@ -65,13 +70,21 @@ struct TrainCommand: ParsableCommand {
         guard freeze == "none" || from != nil || resume != nil else { throw ValidationError("--freeze backbone needs --from (pretrained weights)") }
         _ = try classList()
         try OutputPath.check(out, flag: "--out")
+        guard !syncBatchNorm || distributed else { throw ValidationError("--sync-batch-norm needs --distributed") }
     }
 
     func run() throws {
-        let device = try devices.makeDevice()
-        defer { printCheckReport(device) }
-        let pretrained = try from.map { (name: $0, checkpoint: try Checkpoint.load(from: URL(fileURLWithPath: $0))) }
-        let resumed = try resume.map { (name: $0, checkpoint: try Checkpoint.load(from: URL(fileURLWithPath: $0))) }
+        guard distributed else { return try train(in: .alone) }
+        let job = try TrainingJob.joinMPI()
+        do { try train(in: job) } catch { try job.fail(error) }
+        job.finish()
+    }
+
+    func train(in job: TrainingJob) throws {
+        let device = try devices.makeDevice(defaultThreads: job.defaultThreads, announce: job.isLeader)
+        defer { if job.isLeader { printCheckReport(device) } }
+        let pretrained = try from.map { (name: $0, checkpoint: try job.loadCheckpoint($0)) }
+        let resumed = try resume.map { (name: $0, checkpoint: try job.loadCheckpoint($0)) }
         let model = self.model ?? resumed?.checkpoint.metadata["fovea.model"] ?? "cnn-bn"
         let data = try TrainingData.forTraining(self.data, folder, model: model, pretrained: pretrained, resumed: resumed,
                                                 limit: limit, testLimit: testLimit, classes: classList(), perClass: perClass)
@@ -80,7 +93,7 @@ struct TrainCommand: ParsableCommand {
         try network.build(inputShape: [batchSize, input.channels.rawValue, input.size, input.size])
         if let pretrained {
             try network.loadBackbone(pretrained.checkpoint.weights)
-            printError("loaded the backbone of \(pretrained.name); new head \(network.classifierPath ?? "?") with \(train.classNames.count) classes")
+            if job.isLeader { printError("loaded the backbone of \(pretrained.name); new head \(network.classifierPath ?? "?") with \(train.classNames.count) classes") }
         }
         if freeze == "backbone" { network.freezeBackbone() }
         let optimizer = try makeOptimizer(network)
@@ -93,23 +106,29 @@ struct TrainCommand: ParsableCommand {
                 guard stored == self.optimizer else {
                     throw FoveaError.invalidArgument("\(resume) was trained with the optimizer '\(stored)', not '\(self.optimizer)'; give --optimizer \(stored) to resume it")
                 }
-            } else {
+            } else if job.isLeader {
                 printError("warning: \(resume) does not record its optimizer (fovea.optimizer); resuming with '\(self.optimizer)' — give the --optimizer it was trained with")
             }
             try checkpoint.restore(into: network, optimizer: optimizer)
             firstEpoch = Int(checkpoint.metadata["fovea.epoch"] ?? "0") ?? 0
-            printError("resumed \(resume) after epoch \(firstEpoch)")
+            if job.isLeader { printError("resumed \(resume) after epoch \(firstEpoch)") }
         }
         let trainer = Trainer(model: network, optimizer: optimizer, loss: try SoftmaxCrossEntropy(labelSmoothing: labelSmoothing), device: device)
+        let parallel = try job.world.map { try DataParallel(model: network, communicator: $0) }
+        trainer.gradientSynchronizer = parallel
+        if syncBatchNorm { network.synchronizeBatchNorm(over: job.world) }
         let loader = try DataLoader(train, batchSize: batchSize, shuffle: true,
-                                augmentation: augment ? Augmentation(padding: 2, flipProbability: 0.5) : .none, seed: seed)
-        let testLoader = try DataLoader(test, batchSize: 256, shuffle: false)
+                                    augmentation: augment ? Augmentation(padding: 2, flipProbability: 0.5) : .none, seed: seed, shard: job.shard())
+        let testLoader = try DataLoader(test, batchSize: 256, shuffle: false, shard: job.shard())
         defer { fflush(nil) }
-        print("fovea train: \(model), \(network.parameterCount) parameters, \(train.count) training and \(test.count) test images, device \(Devices.describe(device))")
-        print("data: \(data.source), \(input.classNames.count) classes, \(input.summary)")
+        job.say("fovea train: \(model), \(network.parameterCount) parameters, \(train.count) training and \(test.count) test images, device \(Devices.describe(device))")
+        job.say("data: \(data.source), \(input.classNames.count) classes, \(input.summary)")
+        if let parallel {
+            job.say("distributed: \(job.size) processes, \(batchSize) images each per step (global batch \(loader.globalBatchSize)), \(parallel.bucketSizes.count) gradient buckets, batch norm \(syncBatchNorm ? "synchronized" : "per process")")
+        }
         for epoch in firstEpoch..<epochs {
             loader.epoch = epoch
-            var progress = ProgressBar(total: loader.batchCount, label: "epoch \(epoch + 1)/\(epochs)")
+            var progress = job.isLeader ? ProgressBar(total: loader.batchCount, label: "epoch \(epoch + 1)/\(epochs)") : nil
             var (lossSum, correct, images) = (0.0, 0, 0)
             let start = Date()
             let iterator = loader.makeIterator()
@@ -121,22 +140,26 @@ struct TrainCommand: ParsableCommand {
                 lossSum += Double(step.loss) * Double(batch.labels.count)
                 correct += step.correct
                 images += batch.labels.count
-                progress.update(done: images / batchSize + (images % batchSize == 0 ? 0 : 1), loss: lossSum / Double(images),
+                progress?.update(done: images / batchSize + (images % batchSize == 0 ? 0 : 1), loss: lossSum / Double(images),
                                 accuracy: Double(correct) / Double(images), images: images)
             }
             if let error = iterator.error { throw error }
             let seconds = Date().timeIntervalSince(start)
-            let evaluation = try trainer.evaluate(testLoader, classNames: test.classNames)
-            print(String(format: "epoch %d/%d: train loss %.4f, train accuracy %.2f%%, test loss %.4f, test accuracy %.2f%%, %.1f s (%.0f images/s), lr %.4g",
-                         epoch + 1, epochs, lossSum / Double(images), 100 * Double(correct) / Double(images),
-                         evaluation.loss, evaluation.accuracy * 100, seconds, Double(images) / seconds, optimizer.learningRate))
-            fflush(nil)  // show each epoch as it ends, also when output goes to a file
+            try parallel?.broadcastBuffers()  // evaluate (and save) rank 0's running statistics
+            let local = try trainer.evaluate(testLoader, classNames: test.classNames)
+            let totals = try job.sum([lossSum, Double(correct), Double(images), local.loss * Double(local.images),
+                                      (local.accuracy * Double(local.images)).rounded(), Double(local.images)], label: "the epoch's totals")
+            let evaluation = (loss: totals[3] / max(totals[5], 1), accuracy: totals[4] / max(totals[5], 1))
+            job.say(String(format: "epoch %d/%d: train loss %.4f, train accuracy %.2f%%, test loss %.4f, test accuracy %.2f%%, %.1f s (%.0f images/s), lr %.4g",
+                           epoch + 1, epochs, totals[0] / totals[2], 100 * totals[1] / totals[2],
+                           evaluation.loss, evaluation.accuracy * 100, seconds, totals[2] / seconds, optimizer.learningRate))
+            guard job.isLeader else { continue }
             try Checkpoint.save(model: network, optimizer: optimizer, metadata: [
                 "fovea.model": model, "fovea.optimizer": self.optimizer, "fovea.epoch": String(epoch + 1), "fovea.seed": String(seed),
                 "fovea.test_accuracy": String(format: "%.4f", evaluation.accuracy), "fovea.format": "checkpoint-1",
             ].merging(input.metadata) { kept, _ in kept }, to: URL(fileURLWithPath: out))
         }
-        print("saved \(out)")
+        job.say("saved \(out)")
     }
 
     func makeOptimizer(_ network: Layer) throws -> any Optimizer {

@@ -13,7 +13,8 @@ import Foundation
 ///     let loader = try DataLoader(data, batchSize: 32, seed: 7, shard: try DatasetShard(index: world.rank, count: world.size))
 ///
 /// **At the start** every parameter and buffer is copied from rank 0, and a fingerprint of the
-/// state is compared across ranks.
+/// state is compared across ranks; the dropout layers of ranks other than 0 are reseeded so that
+/// each rank draws its own masks.
 ///
 /// **Each step** (`GradientSynchronizer`): the trainer scales the loss gradient by this rank's
 /// share of the global batch (local ÷ global images; one small allreduce finds the global
@@ -67,7 +68,20 @@ public final class DataParallel: GradientSynchronizer {
         try check.atLeast(1, self.bucketBytes, "bucketBytes")
         try check.atLeast(1, firstBucketBytes, "firstBucketBytes")
         try broadcastState(from: 0)
+        decorrelateDropout()
         rebuildBucketsIfNeeded()
+    }
+
+    /// Gives every rank but 0 its own dropout masks: each `Dropout`'s generator is reseeded from
+    /// its state and the rank, so the ranks do not drop the same units of their different images
+    /// (rank 0 keeps the masks a single process would draw).
+    private func decorrelateDropout() {
+        guard communicator.rank > 0 else { return }
+        for (_, layer) in model.namedLayers() {
+            guard let dropout = layer as? Dropout else { continue }
+            let words = dropout.generatorState
+            dropout.reseed(words.reduce(UInt64(communicator.rank) &* 0x9E37_79B9_7F4A_7C15) { ($0 ^ $1) &* 0xBF58_476D_1CE4_E5B9 })
+        }
     }
 
     deinit {

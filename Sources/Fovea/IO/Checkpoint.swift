@@ -41,10 +41,20 @@ public struct Checkpoint: Sendable {
     /// Reads a checkpoint or a plain weights file (which has no optimiser state).
     /// - Throws: `.corruptFile` for a malformed file or a tensor whose dtype does not fit it.
     public static func load(from url: URL) throws -> Checkpoint {
-        let file = try SafeTensors.read(from: url)
+        try decode(try SafeTensors.read(from: url), source: url.path)
+    }
+
+    /// A checkpoint from the bytes of a safetensors file (e.g. read by another process and
+    /// broadcast); `source` names it in errors.
+    /// - Throws: `.corruptFile` as `load(from:)`.
+    public static func decode(_ data: Data, source: String) throws -> Checkpoint {
+        try decode(try SafeTensors.decode(data, source: source), source: source)
+    }
+
+    private static func decode(_ file: SafeTensors, source: String) throws -> Checkpoint {
         var weights: [String: Tensor] = [:], state: [String: Tensor] = [:]
         for (name, tensor) in file.tensors {
-            if let dtype = file.dtypes[name] { try checkDType(dtype, of: name, tensor: tensor, file: url.path) }
+            if let dtype = file.dtypes[name] { try checkDType(dtype, of: name, tensor: tensor, file: source) }
             if name.hasPrefix(optimizerPrefix) { state[String(name.dropFirst(optimizerPrefix.count))] = tensor } else { weights[name] = tensor }
         }
         return Checkpoint(weights: weights, optimizerState: state, metadata: file.metadata)
