@@ -97,7 +97,7 @@ let package = Package(
         /// The benchmark harness: layer suite, runners, statistics, reports, comparison, charts.
         .target(
             name: "FoveaBenchKit",
-            dependencies: ["Fovea", "FoveaKernels", "CFoveaKernels"],
+            dependencies: ["Fovea", "FoveaKernels", "CFoveaKernels", "FoveaDistributed"],
             path: "Benchmarks/FoveaBenchKit"
         ),
 

@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import Fovea
 import FoveaBenchKit
+import FoveaDistributed
 
 /// `fovea-bench`: how fast each backend convolves, next to the machine's limit.
 struct FoveaBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fovea-bench",
         abstract: "Convolution and network throughput of Fovea's backends, with the machine's peak beside them.",
-        subcommands: [QuickCommand.self, LayersCommand.self, NetsCommand.self, BatchNormCommand.self, PeakCommand.self, CompareCommand.self, ChartCommand.self, ResultsCommand.self, PlansCommand.self],
+        subcommands: [QuickCommand.self, LayersCommand.self, NetsCommand.self, BatchNormCommand.self, PeakCommand.self, CompareCommand.self, ChartCommand.self, ResultsCommand.self, PlansCommand.self, DataParallelCommand.self],
         defaultSubcommand: QuickCommand.self)
 }
 
@@ -359,6 +360,58 @@ struct NetsCommand: ParsableCommand {
         print(table)
         try writeReport(BenchReport(machine: machine, networks: results), json: json, csv: csv)
         try finishChecking(engines: engineList)
+    }
+}
+
+struct DataParallelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data-parallel",
+        abstract: "Data-parallel training steps under MPI (mpirun -np N fovea-bench data-parallel …): compute only, allreduce after backward, and allreduce overlapped with backward; rank 0 prints the table.")
+
+    @Option(help: "Model: a small model (cnn-bn, resnet-small) or a zoo model (resnet18, resnet50, …).")
+    var model: String = "resnet18"
+    @Option(help: "Images per rank per step (1 to 4096).")
+    var batch: Int = 8
+    @Option(name: .customLong("input-size"), help: "Image side (default: the model's, 28 or 224).")
+    var inputSize: Int?
+    @Option(help: "Timed steps after a warm-up step (1 to 1000).")
+    var steps: Int = 5
+    @Flag(name: .customLong("sync-batch-norm"), help: "Synchronized batch norm in the data-parallel modes.")
+    var syncBatchNorm = false
+    @Option(help: "Threads per rank (default FOVEA_THREADS, else the host's cores ÷ its ranks, at most the processors a rank is bound to; mpirun binds each rank to one core unless started with --bind-to none).")
+    var threads: Int?
+
+    func validate() throws {
+        try BenchLimits.check(runs: steps)
+        guard (1...4096).contains(batch) else { throw ValidationError("--batch must be between 1 and 4096, got \(batch)") }
+        if let inputSize, !(8...1024).contains(inputSize) { throw ValidationError("--input-size must be between 8 and 1024, got \(inputSize)") }
+        if let threads, !(1...Devices.maximumThreads).contains(threads) { throw ValidationError("--threads must be between 1 and \(Devices.maximumThreads), got \(threads)") }
+    }
+
+    func run() throws {
+        let world = try Communicator.world()
+        do {
+            let threadCount = try threads ?? FoveaEnvironment.threads.wholeNumber(FoveaEnvironment.threads.text()) ?? world.defaultThreadsPerRank
+            if threadCount > ProcessorAffinity.processorCount, world.rank == 0 {
+                progress("warning: \(threadCount) threads per rank on \(ProcessorAffinity.processorCount) processor(s) per rank: start with mpirun --bind-to none")
+            }
+            let device = try Devices.make(try FoveaEnvironment.device.word(FoveaEnvironment.device.text()) ?? "auto", threads: threadCount)
+            let runner = DataParallelRunner(world: world, model: model, batch: batch, inputSize: inputSize, steps: steps,
+                                            synchronizedBatchNorm: syncBatchNorm, device: device)
+            let results = try runner.run()
+            if world.rank == 0 {
+                print("\(model), \(world.size) ranks × \(batch) images, \(threadCount) thread(s) per rank, \(Devices.describe(device)); median of \(steps) steps after a warm-up, each the slowest rank's")
+                var table = TextTable(header: ["gradient exchange", "step ms", "spread", "exposed ms", "images/s"], leftColumns: 1)
+                table.rows = results.map {
+                    [$0.mode.rawValue, String(format: "%.1f", $0.stepMilliseconds), String(format: "±%.0f%%", $0.spread * 100),
+                     String(format: "%.1f", $0.exposedMilliseconds), String(format: "%.1f", $0.imagesPerSecond)]
+                }
+                print(table)
+            }
+        } catch {
+            world.abort("\(error)")
+        }
+        Communicator.finalize()
     }
 }
 

@@ -82,6 +82,7 @@ struct TrainCommand: ParsableCommand {
 
     func train(in job: TrainingJob) throws {
         let device = try devices.makeDevice(defaultThreads: job.defaultThreads, announce: job.isLeader)
+        if let warning = job.bindingWarning(threads: device.threadCount) { printError(warning) }
         defer { if job.isLeader { printCheckReport(device) } }
         let pretrained = try from.map { (name: $0, checkpoint: try job.loadCheckpoint($0)) }
         let resumed = try resume.map { (name: $0, checkpoint: try job.loadCheckpoint($0)) }

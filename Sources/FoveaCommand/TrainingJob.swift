@@ -25,9 +25,17 @@ struct TrainingJob {
     func shard() throws -> DatasetShard { try DatasetShard(index: rank, count: size) }
 
     /// Threads per rank when neither --threads nor FOVEA_THREADS says: the host's cores shared
-    /// by the job's processes on it. Nil when alone (the device's own default, all cores).
-    var defaultThreads: Int? {
-        world.map { max(1, ProcessInfo.processInfo.activeProcessorCount / max($0.localSize, 1)) }
+    /// by the job's processes on it, at most the processors the rank is bound to
+    /// (`Communicator.defaultThreadsPerRank`). Nil when alone (the device's own default).
+    var defaultThreads: Int? { world?.defaultThreadsPerRank }
+
+    /// A warning when the device runs more threads than the processors this rank is bound to
+    /// (mpirun binds each rank to one core by default), naming the fix; nil otherwise.
+    func bindingWarning(threads: Int) -> String? {
+        guard world != nil else { return nil }
+        let bound = ProcessorAffinity.processorCount
+        guard threads > bound else { return nil }
+        return "warning: rank \(rank) runs \(threads) threads on the \(bound) processor(s) mpirun bound it to; start the job with --bind-to none (or --map-by slot:PE=\(threads)) so its threads get cores of their own"
     }
 
     /// The checkpoint at `path`, read by rank 0 and broadcast to the others (whose hosts need not

@@ -37,8 +37,11 @@ extension Communicator {
         try chunks(of: buffer.count).map { range in
             var request: MPI_Request? = fovea_mpi_request_null()
             let operationName = "allreduce (\(operation)) of \(label)"
-            try MPICall.check(MPI_Iallreduce(fovea_mpi_in_place(), buffer.baseAddress! + range.lowerBound, Int32(range.count),
-                                             T.mpiDatatype, operation.mpiOperation, handle, &request),
+            let code = serialized {
+                MPI_Iallreduce(fovea_mpi_in_place(), buffer.baseAddress! + range.lowerBound, Int32(range.count),
+                               T.mpiDatatype, operation.mpiOperation, handle, &request)
+            }
+            try MPICall.check(code,
                               "MPI_Iallreduce (\(label), \(range.count) values)", rank: rank)
             return PendingCollective(request: request, operation: operationName, communicator: self, keepingAlive: owner)
         }
@@ -56,7 +59,8 @@ extension Communicator {
         try checkRoot(root, label: label)
         let pending = try chunks(of: buffer.count).map { range in
             var request: MPI_Request? = fovea_mpi_request_null()
-            try MPICall.check(MPI_Ibcast(buffer.baseAddress! + range.lowerBound, Int32(range.count), T.mpiDatatype, Int32(root), handle, &request),
+            let code = serialized { MPI_Ibcast(buffer.baseAddress! + range.lowerBound, Int32(range.count), T.mpiDatatype, Int32(root), handle, &request) }
+            try MPICall.check(code,
                               "MPI_Ibcast (\(label), \(range.count) values from rank \(root))", rank: rank)
             return PendingCollective(request: request, operation: "broadcast of \(label) from rank \(root)", communicator: self)
         }
@@ -91,8 +95,10 @@ extension Communicator {
         var request: MPI_Request? = fovea_mpi_request_null()
         try values.withUnsafeBufferPointer { send in
             try gathered.withUnsafeMutableBufferPointer { receive in
-                let code = MPI_Iallgatherv(send.baseAddress, Int32(values.count), T.mpiDatatype, receive.baseAddress, sizes, offsets,
-                                           T.mpiDatatype, handle, &request)
+                let code = serialized {
+                    MPI_Iallgatherv(send.baseAddress, Int32(values.count), T.mpiDatatype, receive.baseAddress, sizes, offsets,
+                                    T.mpiDatatype, handle, &request)
+                }
                 try MPICall.check(code, "MPI_Iallgatherv (\(label))", rank: rank)
                 try PendingCollective(request: request, operation: "allgather of \(label)", communicator: self).wait()
             }

@@ -15,9 +15,10 @@ import Foundation
 /// (`FOVEA_MPI_TIMEOUT`, default 300) throws the same kind of error instead of hanging; a job
 /// then ends with `abort(_:)`, which stops every rank.
 ///
-/// **Threads.** One thread at a time calls a communicator (MPI_THREAD_SERIALIZED); Fovea calls it
-/// from the thread that runs the training step. Every rank must call the same collectives in the
-/// same order with matching sizes, as in MPI.
+/// **Threads.** MPI runs with MPI_THREAD_SERIALIZED: the communicator takes a lock around every
+/// MPI call that starts or tests a collective, so the training thread and a progress thread
+/// (`DataParallel.CommunicationProgress.thread`) may both use it. Every rank must call the same
+/// collectives in the same order with matching sizes, as in MPI.
 public final class Communicator: @unchecked Sendable {
     /// This process's index in the job, 0 ..< `size`.
     public let rank: Int
@@ -31,6 +32,8 @@ public final class Communicator: @unchecked Sendable {
     public var timeout: Double
 
     let handle: MPI_Comm
+    /// Held around every MPI call after initialisation (MPI_THREAD_SERIALIZED).
+    private let callLock = NSLock()
 
     /// The default of `timeout` when `FOVEA_MPI_TIMEOUT` is unset.
     public static let defaultTimeout: Double = 300
@@ -82,10 +85,17 @@ public final class Communicator: @unchecked Sendable {
         exit(code)
     }
 
+    /// Runs `body`, which calls MPI, while no other thread of this process does.
+    func serialized<R>(_ body: () throws -> R) rethrows -> R {
+        callLock.lock()
+        defer { callLock.unlock() }
+        return try body()
+    }
+
     /// Waits until every rank has called `barrier`.
     public func barrier(_ label: String = "barrier") throws {
         var request: MPI_Request? = fovea_mpi_request_null()
-        try MPICall.check(MPI_Ibarrier(handle, &request), "MPI_Ibarrier (\(label))", rank: rank)
+        try MPICall.check(serialized { MPI_Ibarrier(handle, &request) }, "MPI_Ibarrier (\(label))", rank: rank)
         try PendingCollective(request: request, operation: label, communicator: self).wait()
     }
 }

@@ -24,7 +24,8 @@ import Foundation
 /// When backward has accumulated the gradient of every parameter of a bucket (the parameters'
 /// `afterGradientAccumulation` hook), the bucket is copied to a flat buffer and its allreduce
 /// started without waiting; buckets are started in order on every rank. Open MPI 4.1 advances a
-/// started collective only inside MPI calls, so each later gradient tests the ones in flight.
+/// started collective only inside MPI calls, so each later gradient tests the ones in flight
+/// (`progress: .polling`), or a progress thread does (`.thread(interval:)`).
 /// `finishBackward` starts what is left, waits, and writes the sums back as the gradients.
 ///
 /// A parameter with no gradient in a step contributes zeros and receives the other ranks' sum.
@@ -38,6 +39,21 @@ public final class DataParallel: GradientSynchronizer {
     /// Start each bucket's allreduce during backward (true, the default), or all of them after
     /// backward (false; for measuring what the overlap buys).
     public var overlapsWithBackward: Bool
+
+    /// How started allreduces advance while backward computes (Open MPI 4.1 advances them only
+    /// inside MPI calls).
+    public enum CommunicationProgress: Sendable, Equatable {
+        /// `MPI_Test` on the buckets in flight after each gradient, in the training thread.
+        case polling
+        /// A thread of its own tests the buckets in flight every `interval` seconds.
+        case thread(interval: Double)
+    }
+    public let progress: CommunicationProgress
+    private let progressThread: ProgressThread?
+
+    /// Seconds the last `finishBackward` spent starting the remaining buckets and waiting for
+    /// all allreduces: the communication backward did not hide.
+    public private(set) var lastExposedSeconds: Double = 0
 
     private var buckets: [GradientBucket] = []
     /// Which bucket, and which slot in it, each trainable parameter fills.
@@ -57,14 +73,22 @@ public final class DataParallel: GradientSynchronizer {
     ///   after the copy; `.invalidArgument` for a bucket size below 1 byte or an invalid
     ///   `FOVEA_BUCKET_MB`.
     public init(model: Layer, communicator: Communicator, bucketBytes: Int? = nil, firstBucketBytes: Int = 1 << 20,
-                overlapsWithBackward: Bool = true, environment: [String: String] = FoveaEnvironment.process) throws {
+                overlapsWithBackward: Bool = true, progress: CommunicationProgress = .polling,
+                environment: [String: String] = FoveaEnvironment.process) throws {
         let environmentBytes = try FoveaEnvironment.bucketSize.wholeNumber(FoveaEnvironment.bucketSize.text(in: environment)).map { $0 << 20 }
         self.model = model
         self.communicator = communicator
         self.bucketBytes = bucketBytes ?? environmentBytes ?? Self.defaultBucketBytes
         self.firstBucketBytes = firstBucketBytes
         self.overlapsWithBackward = overlapsWithBackward
+        self.progress = progress
         let check = ArgumentCheck("DataParallel")
+        if case .thread(let interval) = progress {
+            try check.require(interval > 0 && interval <= 1, "progress thread interval", mustBe: "above 0 and at most 1 second", got: interval)
+            progressThread = ProgressThread(interval: interval)
+        } else {
+            progressThread = nil
+        }
         try check.atLeast(1, self.bucketBytes, "bucketBytes")
         try check.atLeast(1, firstBucketBytes, "firstBucketBytes")
         try broadcastState(from: 0)
@@ -85,6 +109,7 @@ public final class DataParallel: GradientSynchronizer {
     }
 
     deinit {
+        progressThread?.stop()
         for bucket in buckets { for parameter in bucket.parameters { parameter.afterGradientAccumulation = nil } }
     }
 
@@ -137,11 +162,12 @@ public final class DataParallel: GradientSynchronizer {
 
     public func finishBackward() throws {
         if let hookError { throw hookError }
-        while nextBucket < buckets.count { try start(buckets[nextBucket]) }
-        for bucket in buckets {
-            try bucket.pending?.waitAll()
-            bucket.scatter()
-        }
+        let start = ContinuousClock.now
+        while nextBucket < buckets.count { try self.start(buckets[nextBucket]) }
+        for bucket in buckets { try bucket.pending?.waitAll() }
+        let waited = ContinuousClock.now - start
+        lastExposedSeconds = Double(waited.components.seconds) + Double(waited.components.attoseconds) * 1e-18
+        for bucket in buckets { bucket.scatter() }
     }
 
     // MARK: Buckets
@@ -196,6 +222,7 @@ public final class DataParallel: GradientSynchronizer {
         guard overlapsWithBackward else { return }
         do {
             while nextBucket < buckets.count, buckets[nextBucket].isComplete { try start(buckets[nextBucket]) }
+            guard progress == .polling else { return }
             for started in buckets[..<nextBucket] { _ = try started.pending?.last?.isComplete() }
         } catch {
             hookError = error
@@ -206,6 +233,7 @@ public final class DataParallel: GradientSynchronizer {
         bucket.gather()
         bucket.pending = try communicator.startAllreduce(UnsafeMutableBufferPointer(rebasing: bucket.storage[0..<bucket.count]), .sum,
                                                          label: bucket.label, keepingAlive: bucket)
+        progressThread?.watch(bucket.pending!)
         nextBucket = bucket.index + 1
     }
 

@@ -8,8 +8,9 @@ import Foundation
 ///
 /// Open MPI 4.1 moves a non-blocking collective forward only inside MPI calls, so a caller that
 /// wants it to overlap with computation calls `isComplete()` now and then (`DataParallel` does
-/// after each gradient).
-public final class PendingCollective {
+/// after each gradient, or from a progress thread). Safe to test from two threads: every test
+/// holds the communicator's lock.
+public final class PendingCollective: @unchecked Sendable {
     private var request: MPI_Request?
     /// What the collective moves, for errors: `allreduce of gradient bucket 2 (1.2 MB)`.
     public let operation: String
@@ -28,11 +29,15 @@ public final class PendingCollective {
     /// Whether the collective has finished (`MPI_Test`); once it has, its result is in place.
     /// - Throws: `.distributed` when MPI reports a failure.
     public func isComplete() throws -> Bool {
-        guard request != fovea_mpi_request_null() else { return true }
-        var done: Int32 = 0
-        try MPICall.check(MPI_Test(&request, &done, fovea_mpi_status_ignore()), "MPI_Test (\(operation))", rank: communicator.rank)
-        if done != 0 { keptAlive = nil }
-        return done != 0
+        let (code, done) = communicator.serialized { () -> (Int32, Bool) in
+            guard request != fovea_mpi_request_null() else { return (fovea_mpi_success(), true) }
+            var done: Int32 = 0
+            let code = MPI_Test(&request, &done, fovea_mpi_status_ignore())
+            if done != 0 { keptAlive = nil }
+            return (code, done != 0)
+        }
+        try MPICall.check(code, "MPI_Test (\(operation))", rank: communicator.rank)
+        return done
     }
 
     /// Blocks until the collective has finished. Polls MPI: at first yielding the processor

@@ -1,7 +1,8 @@
 import Fovea
 import Foundation
 
-/// Runs `DistributedDrill` under `mpirun --allow-run-as-root --oversubscribe -np N` (or alone),
+/// Runs `DistributedDrill` (or another executable built with the tests, such as `fovea`) under
+/// `mpirun --allow-run-as-root --oversubscribe -np N` (or alone),
 /// with one thread per rank, and returns its exit status, its output (standard output and error
 /// together) and its wall-clock seconds. A job still running after `timeout` seconds is killed.
 struct MPIJob {
@@ -14,8 +15,9 @@ struct MPIJob {
         output.split(separator: "\n").map(String.init).filter { $0.hasPrefix(prefix) }
     }
 
-    static func run(ranks: Int?, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 300) throws -> MPIJob {
-        let drill = try executable("DistributedDrill")
+    static func run(ranks: Int?, program: String = "DistributedDrill", _ arguments: [String], environment: [String: String] = [:],
+                    timeout: Double = 300) throws -> MPIJob {
+        let drill = try executable(program)
         let process = Process()
         if let ranks {
             process.executableURL = try mpirun()
