@@ -10,7 +10,8 @@ import Foundation
 /// - `overlapped, polling`: each bucket started as soon as backward has filled it, advanced by
 ///   `MPI_Test` after each later gradient (the default);
 /// - `overlapped, progress thread`: the same, advanced by a thread testing every 100 µs.
-/// A step's time is the slowest rank's (ranks start each step together, after a barrier);
+/// The modes take turns step by step. A step's time is the slowest rank's (ranks start each step
+/// together, after a barrier);
 /// `exposed` is the time `finishBackward` waited for communication backward did not hide.
 public struct DataParallelRunner {
     public enum Mode: String, CaseIterable, Sendable {
@@ -44,11 +45,39 @@ public struct DataParallelRunner {
         self.device = device
     }
 
+    /// Runs the modes interleaved step by step (one step of each mode in turn), so that a drift
+    /// of the machine's speed during the run affects every mode alike.
     public func run(_ modes: [Mode] = Mode.allCases) throws -> [Result] {
-        try modes.map { try run($0) }
+        let setups = try modes.map { try setUp($0) }
+        var times = [[Double]](repeating: [], count: modes.count), exposed = times
+        for step in 0..<(steps + 1) {
+            for (index, setup) in setups.enumerated() {
+                try world.barrier("the start of step \(step)")
+                let start = ContinuousClock.now
+                _ = try setup.trainer.trainStep(setup.batch)
+                let elapsed = ContinuousClock.now - start
+                var slowest = [Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, setup.parallel?.lastExposedSeconds ?? 0]
+                try world.allreduce(&slowest, .maximum, label: "the step times")
+                if step > 0 {  // the first step warms caches and plans
+                    times[index].append(slowest[0])
+                    exposed[index].append(slowest[1])
+                }
+            }
+        }
+        return modes.indices.map { index in
+            let median = Statistics.median(times[index])
+            return Result(mode: modes[index], stepMilliseconds: median * 1000, spread: Statistics.relativeSpread(times[index]),
+                          exposedMilliseconds: Statistics.median(exposed[index]) * 1000, imagesPerSecond: Double(batch * world.size) / median)
+        }
     }
 
-    private func run(_ mode: Mode) throws -> Result {
+    private struct Setup {
+        let trainer: Trainer
+        let parallel: DataParallel?
+        let batch: Batch
+    }
+
+    private func setUp(_ mode: Mode) throws -> Setup {
         let defaults = try BuiltInModels.defaults(for: model)
         let size = inputSize ?? defaults.inputShape[2]
         let network = try BuiltInModels.make(model, classes: 10, seed: 1)
@@ -63,22 +92,6 @@ public struct DataParallelRunner {
             if synchronizedBatchNorm { network.synchronizeBatchNorm(over: world) }
         }
         let images = Tensor.randomNormal(shape, seed: UInt64(17 + world.rank))
-        let batchData = Batch(images: images, labels: (0..<batch).map { ($0 * 3 + world.rank) % 10 })
-        var times: [Double] = [], exposed: [Double] = []
-        for step in 0..<(steps + 1) {
-            try world.barrier("the start of step \(step)")
-            let start = ContinuousClock.now
-            _ = try trainer.trainStep(batchData)
-            let elapsed = ContinuousClock.now - start
-            var slowest = [Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, parallel?.lastExposedSeconds ?? 0]
-            try world.allreduce(&slowest, .maximum, label: "the step times")
-            if step > 0 {  // the first step warms caches and plans
-                times.append(slowest[0])
-                exposed.append(slowest[1])
-            }
-        }
-        let median = Statistics.median(times)
-        return Result(mode: mode, stepMilliseconds: median * 1000, spread: Statistics.relativeSpread(times),
-                      exposedMilliseconds: Statistics.median(exposed) * 1000, imagesPerSecond: Double(batch * world.size) / median)
+        return Setup(trainer: trainer, parallel: parallel, batch: Batch(images: images, labels: (0..<batch).map { ($0 * 3 + world.rank) % 10 }))
     }
 }

@@ -28,6 +28,7 @@ import Foundation
 /// (`progress: .polling`), or a progress thread does (`.thread(interval:)`).
 /// `finishBackward` starts what is left, waits, and writes the sums back as the gradients.
 ///
+/// A job of one rank leaves the gradients as they are (no buckets, no hooks, no collectives).
 /// A parameter with no gradient in a step contributes zeros and receives the other ranks' sum.
 /// A parameter whose gradient is accumulated again after its bucket was sent (one parameter used
 /// twice in a forward) is an error.
@@ -93,7 +94,7 @@ public final class DataParallel: GradientSynchronizer {
         try check.atLeast(1, firstBucketBytes, "firstBucketBytes")
         try broadcastState(from: 0)
         decorrelateDropout()
-        rebuildBucketsIfNeeded()
+        if communicator.size > 1 { rebuildBucketsIfNeeded() }
     }
 
     /// Gives every rank but 0 its own dropout masks: each `Dropout`'s generator is reseeded from
@@ -151,6 +152,7 @@ public final class DataParallel: GradientSynchronizer {
     // MARK: GradientSynchronizer
 
     public func beginBackward(localImages: Int) throws -> Float {
+        guard communicator.size > 1 else { return 1 }  // one rank: its gradients are the sum
         rebuildBucketsIfNeeded()
         for bucket in buckets { bucket.reset() }
         nextBucket = 0
@@ -161,6 +163,7 @@ public final class DataParallel: GradientSynchronizer {
     }
 
     public func finishBackward() throws {
+        guard communicator.size > 1 else { return }
         if let hookError { throw hookError }
         let start = ContinuousClock.now
         while nextBucket < buckets.count { try self.start(buckets[nextBucket]) }
@@ -237,8 +240,10 @@ public final class DataParallel: GradientSynchronizer {
         nextBucket = bucket.index + 1
     }
 
-    /// The buckets' sizes in parameters and bytes, first to last (for logs and tests).
+    /// The buckets' sizes in parameters and bytes, first to last (for logs and tests); none in a
+    /// job of one rank.
     public var bucketSizes: [(parameters: Int, bytes: Int)] {
+        guard communicator.size > 1 else { return [] }
         rebuildBucketsIfNeeded()
         return buckets.map { ($0.parameters.count, $0.count * MemoryLayout<Float>.size) }
     }
