@@ -76,7 +76,12 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         guard distributed else { return try train(in: .alone) }
         let job = try TrainingJob.joinMPI()
-        do { try train(in: job) } catch { try job.fail(error) }
+        do {
+            try job.checkSameArguments()
+            try train(in: job)
+        } catch {
+            try job.fail(error)
+        }
         job.finish()
     }
 

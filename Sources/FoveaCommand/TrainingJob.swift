@@ -21,6 +21,13 @@ struct TrainingJob {
     /// Rank 0, which prints and saves.
     var isLeader: Bool { rank == 0 }
 
+    /// Throws unless every rank was started with the same arguments (ranks trained with
+    /// different options would wait for each other's collectives, or diverge).
+    func checkSameArguments() throws {
+        try world?.checkSameOnEveryRank(StateFingerprint.of(CommandLine.arguments.dropFirst().joined(separator: "\u{0}")),
+                                        what: "the fovea train arguments")
+    }
+
     /// This rank's part of every batch.
     func shard() throws -> DatasetShard { try DatasetShard(index: rank, count: size) }
 

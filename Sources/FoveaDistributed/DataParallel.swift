@@ -117,8 +117,11 @@ public final class DataParallel: GradientSynchronizer {
     // MARK: State
 
     /// Copies `root`'s parameters and buffers into every rank's model, then checks that every
-    /// rank holds the same state (`StateFingerprint`).
+    /// rank holds the same state (`StateFingerprint`). First checks that every rank has the
+    /// same architecture (the same parameter and buffer names and shapes), so that a job whose
+    /// ranks built different models fails with an error rather than a mismatched broadcast.
     public func broadcastState(from root: Int = 0) throws {
+        try communicator.checkSameOnEveryRank(StateFingerprint.ofArchitecture(model), what: "the model's parameter and buffer names and shapes")
         for (name, parameter) in model.namedParameters() {
             var value = parameter.value
             try communicator.broadcast(&value, from: root, label: "parameter \(name)")
@@ -141,12 +144,7 @@ public final class DataParallel: GradientSynchronizer {
 
     /// Throws unless every rank's parameters and buffers are bit-identical.
     public func checkIdenticalState() throws {
-        let fingerprint = StateFingerprint.of(model)
-        let all = try communicator.allgather([Int64(bitPattern: fingerprint)], label: "the state fingerprints")
-        let differing = all.enumerated().filter { $0.element != [Int64(bitPattern: fingerprint)] }.map(\.offset)
-        guard differing.isEmpty else {
-            throw FoveaError(.distributed, "\(communicator.name): the model's parameters and buffers differ from those of rank(s) \(differing.map(String.init).joined(separator: ", "))")
-        }
+        try communicator.checkSameOnEveryRank(StateFingerprint.of(model), what: "the model's parameters and buffers")
     }
 
     // MARK: GradientSynchronizer

@@ -2,7 +2,8 @@ import Fovea
 import FoveaDistributed
 import Foundation
 
-/// Ranks that fail: one killed mid-training, one that never joins a collective, one that throws.
+/// Ranks that fail: one killed mid-training, one that never joins a collective, one that throws,
+/// one that built another model.
 struct FaultDrill {
     let world: Communicator
     let kind: String
@@ -28,6 +29,10 @@ struct FaultDrill {
                 }
                 try trainer.trainStep(batch)
             }
+        case "mismatch":
+            // Rank `faulty` builds the model with batch norm, the others without.
+            let model = try TrainingDrill.model(batchNorm: world.rank == faulty)
+            _ = try DataParallel(model: model, communicator: world)
         case "hang":
             if world.rank == faulty {
                 print("rank \(world.rank): sleeping instead of joining the allreduce")

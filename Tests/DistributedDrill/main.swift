@@ -10,6 +10,7 @@
 //   kill rank=R step=K             trains; rank R kills itself (SIGKILL) at step K
 //   hang rank=R                    rank R sleeps instead of joining the next collective
 //   throw rank=R                   rank R throws an error before the next collective
+//   mismatch rank=R                rank R builds a different model than the others
 //
 // Any error ends the job through Communicator.abort, naming the rank.
 import Fovea
@@ -33,7 +34,7 @@ do {
         var drill = CollectiveDrill(world!)
         try drill.run()
     case "train": try TrainingDrill(world: world).run()
-    case "kill", "hang", "throw": try FaultDrill(world!, kind: scenario).run()
+    case "kill", "hang", "throw", "mismatch": try FaultDrill(world!, kind: scenario).run()
     default: throw FoveaError.invalidArgument("unknown scenario '\(scenario)'; see Tests/DistributedDrill/main.swift")
     }
 } catch {

@@ -37,4 +37,15 @@ import Testing
         #expect(job.output.contains("fovea: rank 0 of 2:") && job.output.contains("/nonexistent/model.safetensors"), "\(job.output)")
         #expect(job.seconds < 60)
     }
+
+    /// Rank 1 was started with `--epochs 2`, rank 0 with `--epochs 1` (mpirun's `: -np 1 …`):
+    /// the job stops at once with an error naming rank 1, instead of rank 1 waiting for a
+    /// second epoch rank 0 never trains.
+    @Test func ranksStartedWithDifferentArgumentsAreAnError() throws {
+        let arguments = ["train", "--distributed", "--out", "/tmp/unused.safetensors"] + Self.small
+        let job = try MPIJob.run(ranks: 1, program: "fovea", arguments + ["--epochs", "1"], lastRankArguments: arguments + ["--epochs", "2"], timeout: 120)
+        #expect(job.status != 0)
+        #expect(job.output.contains("the fovea train arguments differ from rank 0's on rank(s) 1"), "\(job.output)")
+        #expect(job.seconds < 60)
+    }
 }

@@ -30,4 +30,12 @@ import Testing
         #expect(job.seconds < 60, "took \(job.seconds) s")
         #expect(job.output.contains("fovea: rank 1 of 3: rank 1 could not read its data (injected by the drill); aborting the job"), "\(job.output)")
     }
+
+    /// Rank 2 of 3 built another model: every rank stops with an error naming rank 2, before any
+    /// weights are broadcast.
+    @Test func ranksWithDifferentModelsAreAnError() throws {
+        let job = try MPIJob.run(ranks: 3, ["mismatch", "rank=2"], timeout: 120)
+        #expect(job.status != 0)
+        #expect(job.output.contains("the model's parameter and buffer names and shapes differ from rank 0's on rank(s) 2"), "\(job.output)")
+    }
 }

@@ -15,13 +15,16 @@ struct MPIJob {
         output.split(separator: "\n").map(String.init).filter { $0.hasPrefix(prefix) }
     }
 
-    static func run(ranks: Int?, program: String = "DistributedDrill", _ arguments: [String], environment: [String: String] = [:],
-                    timeout: Double = 300) throws -> MPIJob {
+    /// - Parameter lastRankArguments: when given, one more rank runs the program with these
+    ///   arguments instead (mpirun's `: -np 1 …`), as a job whose ranks were started differently.
+    static func run(ranks: Int?, program: String = "DistributedDrill", _ arguments: [String], lastRankArguments: [String]? = nil,
+                    environment: [String: String] = [:], timeout: Double = 300) throws -> MPIJob {
         let drill = try executable(program)
         let process = Process()
         if let ranks {
             process.executableURL = try mpirun()
             process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", String(ranks), drill.path] + arguments
+                + (lastRankArguments.map { [":", "-np", "1", drill.path] + $0 } ?? [])
         } else {
             process.executableURL = drill
             process.arguments = arguments
