@@ -11,7 +11,7 @@ import Foundation
 ///   ∂L/∂x = γ/√(σ² + ε) · (g − Σg/M − x̂·Σ(g·x̂)/M), the two sums over all replicas;
 ///   ∂L/∂γ = Σ g·x̂ and ∂L/∂β = Σ g over this replica's images only — the data-parallel step
 ///   sums parameter gradients over replicas afterwards.
-/// Sums are accumulated in Double (Float partial sums over 4096 values).
+/// Sums are accumulated in Double (16-lane Float partial sums over 4096 values).
 extension BatchNorm2D {
     func synchronizedForward(_ input: Tensor, device: any Device, activation: Activation?, group: any ReplicaGroup) throws -> Tensor {
         let geometry = ChannelPlaneGeometry(input.shape)
@@ -117,8 +117,14 @@ struct ChannelPlaneGeometry {
     /// Σ p[i].
     static func sum(_ p: UnsafePointer<Float>, count: Int) -> Double {
         blocks(count) { start, end in
-            var s: Float = 0
-            for i in start..<end { s += p[i] }
+            var lanes = SIMD16<Float>()
+            var i = start
+            while i + 16 <= end {
+                lanes += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+                i += 16
+            }
+            var s = lanes.sum()
+            while i < end { s += p[i]; i += 1 }
             return Double(s)
         }
     }
@@ -126,8 +132,16 @@ struct ChannelPlaneGeometry {
     /// Σ (p[i] − centre)².
     static func squaredDeviation(_ p: UnsafePointer<Float>, count: Int, from centre: Float) -> Double {
         blocks(count) { start, end in
-            var s: Float = 0
-            for i in start..<end { let d = p[i] - centre; s += d * d }
+            var lanes = SIMD16<Float>()
+            let c = SIMD16<Float>(repeating: centre)
+            var i = start
+            while i + 16 <= end {
+                let d = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self) - c
+                lanes += d * d
+                i += 16
+            }
+            var s = lanes.sum()
+            while i < end { let d = p[i] - centre; s += d * d; i += 1 }
             return Double(s)
         }
     }
@@ -136,8 +150,17 @@ struct ChannelPlaneGeometry {
     static func sumAndProduct(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, centre: Float) -> (Double, Double) {
         var product = 0.0
         let sum = blocks(count) { start, end in
-            var s: Float = 0, q: Float = 0
-            for i in start..<end { s += g[i]; q += g[i] * (x[i] - centre) }
+            var sums = SIMD16<Float>(), products = SIMD16<Float>()
+            let c = SIMD16<Float>(repeating: centre)
+            var i = start
+            while i + 16 <= end {
+                let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD16<Float>.self)
+                sums += gv
+                products += gv * (UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) - c)
+                i += 16
+            }
+            var s = sums.sum(), q = products.sum()
+            while i < end { s += g[i]; q += g[i] * (x[i] - centre); i += 1 }
             product += Double(q)
             return Double(s)
         }
