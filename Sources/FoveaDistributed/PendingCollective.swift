@@ -40,20 +40,21 @@ public final class PendingCollective: @unchecked Sendable {
         return done
     }
 
-    /// Blocks until the collective has finished. Polls MPI: at first yielding the processor
-    /// between tests, then sleeping 100 µs, so a waiting rank leaves its core to others.
+    /// Blocks until the collective has finished. Tests it continuously, yielding the processor
+    /// between tests, for `busyPolling` seconds — every test moves the transfer on, so a sleep
+    /// between tests would slow it — and then every 100 µs, so that a rank left waiting for a
+    /// failed or stuck one does not hold a core.
     /// - Throws: `.distributed` when MPI reports a failure, or when the other ranks have not
     ///   joined within the communicator's `timeout` seconds (counted from the start).
     public func wait() throws {
-        var polls = 0
+        let busyUntil = ContinuousClock.now + .seconds(Self.busyPolling)
         while try !isComplete() {
-            polls += 1
-            if polls < 2000 {
+            let now = ContinuousClock.now
+            if now < busyUntil {
                 sched_yield()
                 continue
             }
-            let waited = ContinuousClock.now - started
-            if waited > .seconds(communicator.timeout) {
+            if now - started > .seconds(communicator.timeout) {
                 throw FoveaError(.distributed, """
                     \(communicator.name): \(operation) did not complete within \(Self.format(communicator.timeout)) s \
                     (FOVEA_MPI_TIMEOUT); another rank has failed, is stuck, or did not call the same collective
@@ -62,6 +63,9 @@ public final class PendingCollective: @unchecked Sendable {
             usleep(100)
         }
     }
+
+    /// Seconds `wait` tests without sleeping.
+    static let busyPolling = 2.0
 
     private static func format(_ seconds: Double) -> String {
         seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
