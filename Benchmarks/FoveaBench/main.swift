@@ -293,9 +293,9 @@ struct LayersCommand: ParsableCommand {
 }
 
 struct NetsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "nets", abstract: "Whole networks at 224×224: forward and training-step images/s per backend.")
+    static let configuration = CommandConfiguration(commandName: "nets", abstract: "Whole networks at 224×224 (the small models at 28×28): forward and training-step images/s per backend.")
 
-    @Option(help: "Networks (comma-separated zoo names).")
+    @Option(help: "Networks (comma-separated): zoo names at 224×224, or the small models cnn, cnn-bn, resnet-small at 28×28.")
     var networks: String = "alexnet,vgg16,resnet50,densenet121"
     @Option(help: "Batch sizes (comma-separated).")
     var batches: String = "1,8"
@@ -337,7 +337,7 @@ struct NetsCommand: ParsableCommand {
                                                     defaults: [ProcessInfo.processInfo.activeProcessorCount])
         let engineList = environment.engines(given: engines, defaults: ["openblas", "dispatch"])
         let names = networks.split(separator: ",").map(String.init)
-        for name in names { _ = try ModelZoo.entry(name) }
+        for name in names { _ = try BuiltInModels.defaults(for: name) }
         let machine = machineInfo(threads: threadCounts)
         let peak = MachinePeak(perCore: machine.peakPerCore, allCores: machine.peakAllCores, threads: threadCounts.max() ?? 1)
         var runner = NetworkRunner(networks: names, batches: try LayersCommand.numbers(batches, flag: "--batches", range: BenchLimits.batch), threads: threadCounts,

@@ -1,7 +1,8 @@
 import Foundation
 import Fovea
 
-/// Times whole zoo networks at 224×224: forward in evaluation mode, and one training step
+/// Times whole networks (zoo networks at 224×224, the small models at 28×28): forward in
+/// evaluation mode, and one training step
 /// (forward, softmax cross-entropy, backward, SGD with momentum) in training mode, per backend,
 /// with the process's peak resident memory after each.
 public struct NetworkRunner {
@@ -39,14 +40,22 @@ public struct NetworkRunner {
         return nil
     }
 
+    /// The built-in model `name` (a zoo network, or a small model such as cnn-bn), the shape of
+    /// one of its input images ([3, 224, 224] for the zoo, [1, 28, 28] for the small models) and
+    /// its number of classes.
+    static func network(_ name: String) throws -> (model: Layer, example: Shape, classes: Int) {
+        let defaults = try BuiltInModels.defaults(for: name)
+        return (try BuiltInModels.make(name), Shape(Array(defaults.inputShape.dimensions.dropFirst())), defaults.classes)
+    }
+
     public func run() throws -> [NetworkResult] {
         var results: [NetworkResult] = []
         for name in networks {
-            let model = try ModelZoo.make(name)
+            let (model, example, classes) = try Self.network(name)
             progress("\(name) built; peak RSS so far \((Self.peakResidentBytes() ?? 0) >> 20) MiB")
             for batch in batches {
-                let input = Tensor.randomNormal([batch, 3, 224, 224], seed: 7)
-                let labels = (0..<batch).map { $0 % 1000 }
+                let input = Tensor.randomNormal(Shape([batch] + example.dimensions), seed: 7)
+                let labels = (0..<batch).map { $0 % classes }
                 for count in threads {
                     for engine in engines {
                         let device = try Devices.make(engine, threads: count)
@@ -90,10 +99,10 @@ public struct NetworkRunner {
     public func profile() throws -> [NetworkProfileReport] {
         var reports: [NetworkProfileReport] = []
         for name in networks {
-            let model = try ModelZoo.make(name)
+            let (model, example, classes) = try Self.network(name)
             for batch in batches {
-                let input = Tensor.randomNormal([batch, 3, 224, 224], seed: 7)
-                let labels = (0..<batch).map { $0 % 1000 }
+                let input = Tensor.randomNormal(Shape([batch] + example.dimensions), seed: 7)
+                let labels = (0..<batch).map { $0 % classes }
                 for engine in engines {
                     let devices = try threads.map { try Devices.make(engine, threads: $0) }
                     var forward: [Profile] = [], training: [Profile] = []
