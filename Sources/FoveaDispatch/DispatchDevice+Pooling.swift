@@ -51,7 +51,16 @@ extension DispatchDevice {
                                                  into: y.pointer + target + q, argmax: a.pointer + target + q) {
                                 q += 16
                             }
-                            while q < outputWidth { one(q); q += 1 }
+                            while q < outputWidth {
+                                if rowTaps == 2, columns.count[q] == 2,
+                                   MaxWindow2x2(firstRow: firstRow, rowStep: rows.step, firstColumn: columns.first[q], columnStep: columns.step, width: width)
+                                       .maximum(in: source, into: y.pointer + target + q, argmax: a.pointer + target + q) {
+                                    q += 1
+                                    continue
+                                }
+                                one(q)
+                                q += 1
+                            }
                         }
                     }
                 }
@@ -178,6 +187,38 @@ extension DispatchDevice {
 extension Pool2DGeometry {
     /// Average pooling's fixed divisor `kH·kW` when padding counts, else 0 (divide by the in-image taps).
     var averageDivisor: Int { options.countIncludesPadding ? options.kernel.height * options.kernel.width : 0 }
+}
+
+/// One window of exactly 2×2 in-image taps (2×2 pooling, the 16-window path's remainder and rows
+/// too narrow for it: cnn-bn's 14- and 7-wide outputs), with the four taps read directly: the
+/// same rule and tap order as `MaxWindow`, without its loops.
+struct MaxWindow2x2 {
+    let topLeft: Int, right: Int, down: Int
+
+    init(firstRow: Int, rowStep: Int, firstColumn: Int, columnStep: Int, width: Int) {
+        (topLeft, right, down) = (firstRow * width + firstColumn, columnStep, rowStep * width)
+    }
+
+    /// Writes the maximum and its flat index in the plane; false (nothing written) when a tap is
+    /// NaN, which the scalar rule then handles.
+    @inline(__always)
+    func maximum(in plane: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>,
+                 argmax: UnsafeMutablePointer<Int32>) -> Bool {
+        let taps = (topLeft, topLeft + right, topLeft + down, topLeft + down + right)
+        let values = (plane[taps.0], plane[taps.1], plane[taps.2], plane[taps.3])
+        guard !(values.0.isNaN || values.1.isNaN || values.2.isNaN || values.3.isNaN) else { return false }
+        // Selects, not branches: which tap wins is unpredictable on real data.
+        var (best, chosen) = (values.0, taps.0)
+        chosen = values.1 > best ? taps.1 : chosen
+        best = values.1 > best ? values.1 : best
+        chosen = values.2 > best ? taps.2 : chosen
+        best = values.2 > best ? values.2 : best
+        chosen = values.3 > best ? taps.3 : chosen
+        best = values.3 > best ? values.3 : best
+        output.pointee = best
+        argmax.pointee = Int32(chosen)
+        return true
+    }
 }
 
 /// Sixteen neighbouring max-pooling windows of one output row at once (outputs `firstOutput…+15`),
