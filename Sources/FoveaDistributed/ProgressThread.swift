@@ -11,7 +11,7 @@ final class ProgressThread: @unchecked Sendable {
 
     init(interval: Double) {
         self.interval = interval
-        let thread = Thread { [unowned self] in self.loop() }
+        let thread = Thread { [self] in self.loop() }  // the thread keeps this object until its loop ends
         thread.name = "fovea.mpi-progress"
         thread.start()
     }

@@ -47,7 +47,9 @@ struct TrainingDrill {
         let globalBatch = number("batch", 12)
         var shard = DatasetShard.whole
         if let world {
-            let parallel = try DataParallel(model: model, communicator: world, bucketBytes: 2048, firstBucketBytes: 512)
+            let parallel = try DataParallel(model: model, communicator: world, bucketBytes: 2048, firstBucketBytes: 512,
+                                            overlapsWithBackward: option("overlap", "on") == "on",
+                                            progress: option("progress", "poll") == "thread" ? .thread(interval: 1e-4) : .polling)
             trainer.gradientSynchronizer = parallel
             if option("batchnorm", "local") == "sync" { model.synchronizeBatchNorm(over: world) }
             shard = try DatasetShard(index: rank, count: size)

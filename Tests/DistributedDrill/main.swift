@@ -3,7 +3,7 @@
 //   collectives                    every collective on sizes 0, 1, odd and above a bucket; prints
 //                                  "rank r: collectives ok (n checks)" or the failures
 //   train out=DIR [model=plain|bn] [batchnorm=local|sync] [optimizer=sgd|adamw] [steps=5]
-//         [batch=12] [images=48] [reference=1]  data-parallel steps on synthetic data; rank 0 writes the state
+//         [batch=12] [images=48] [overlap=on|off] [progress=poll|thread] [reference=1]  data-parallel steps on synthetic data; rank 0 writes the state
 //                                  after step k to DIR/step-k.safetensors; every rank prints
 //                                  "rank r step k fingerprint F". reference=1: one process, no
 //                                  DataParallel, the whole global batch (what N ranks must equal)

@@ -5,7 +5,8 @@ import Testing
 /// N ranks with B/N images each train the model one process trains with B images: the state
 /// after each of 5 steps (rank 0's checkpoint) matches the single process's within float32
 /// tolerance — SGD with momentum and AdamW, a model without batch norm, and one with
-/// synchronized batch norm. With per-replica batch norm (the default) the statistics are those of
+/// synchronized batch norm; buckets advanced by polling, by a progress thread, or sent after
+/// backward. With per-replica batch norm (the default) the statistics are those of
 /// B/N images, so the trajectory differs, as documented in Docs/Distributed.md.
 @Suite(.serialized) struct DataParallelEquivalenceTests {
     struct Case: CustomStringConvertible, Sendable {
@@ -17,7 +18,8 @@ import Testing
     static let cases: [Case] = [2, 3].flatMap { ranks in
         [["model=plain", "optimizer=sgd"], ["model=plain", "optimizer=adamw"],
          ["model=bn", "batchnorm=sync", "optimizer=sgd"], ["model=bn", "batchnorm=sync", "optimizer=adamw"]].map { Case(ranks: ranks, options: $0) }
-    }
+    } + [Case(ranks: 2, options: ["model=bn", "batchnorm=sync", "progress=thread"]),   // buckets advanced by a progress thread
+         Case(ranks: 3, options: ["model=plain", "overlap=off"])]                       // every bucket sent after backward
 
     /// |distributed − single| ≤ 1e-5 + 1e-4·|single|, element by element.
     static func largestExcess(_ distributed: Tensor, _ single: Tensor) -> Float {
