@@ -53,10 +53,9 @@ public struct DataParallelRunner {
         for step in 0..<(steps + 1) {
             for (index, setup) in setups.enumerated() {
                 try world.barrier("the start of step \(step)")
-                let start = ContinuousClock.now
+                let start = DispatchTime.now().uptimeNanoseconds
                 _ = try setup.trainer.trainStep(setup.batch)
-                let elapsed = ContinuousClock.now - start
-                var slowest = [Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, setup.parallel?.lastExposedSeconds ?? 0]
+                var slowest = [Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, setup.parallel?.lastExposedSeconds ?? 0]
                 try world.allreduce(&slowest, .maximum, label: "the step times")
                 if step > 0 {  // the first step warms caches and plans
                     times[index].append(slowest[0])

@@ -22,7 +22,6 @@ static inline MPI_Errhandler fovea_mpi_errors_return(void) { return MPI_ERRORS_R
 static inline int fovea_mpi_success(void) { return MPI_SUCCESS; }
 static inline int fovea_mpi_thread_serialized(void) { return MPI_THREAD_SERIALIZED; }
 static inline int fovea_mpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
-static inline int fovea_mpi_info_null_is(MPI_Info info) { return info == MPI_INFO_NULL; }
 static inline MPI_Info fovea_mpi_info_null(void) { return MPI_INFO_NULL; }
 static inline int fovea_mpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Fovea
 import Foundation
 
@@ -50,7 +51,8 @@ public final class DataParallel: GradientSynchronizer {
         case thread(interval: Double)
     }
     public let progress: CommunicationProgress
-    private let progressThread: ProgressThread?
+    /// The thread of `progress: .thread`, started once the rest of `init` has succeeded.
+    private var progressThread: ProgressThread?
 
     /// Seconds the last `finishBackward` spent starting the remaining buckets and waiting for
     /// all allreduces: the communication backward did not hide.
@@ -84,17 +86,15 @@ public final class DataParallel: GradientSynchronizer {
         self.overlapsWithBackward = overlapsWithBackward
         self.progress = progress
         let check = ArgumentCheck("DataParallel")
-        if case .thread(let interval) = progress {
-            try check.require(interval > 0 && interval <= 1, "progress thread interval", mustBe: "above 0 and at most 1 second", got: interval)
-            progressThread = ProgressThread(interval: interval)
-        } else {
-            progressThread = nil
-        }
         try check.atLeast(1, self.bucketBytes, "bucketBytes")
         try check.atLeast(1, firstBucketBytes, "firstBucketBytes")
+        if case .thread(let interval) = progress {
+            try check.require(interval > 0 && interval <= 1, "progress thread interval", mustBe: "above 0 and at most 1 second", got: interval)
+        }
         try broadcastState(from: 0)
         decorrelateDropout()
         if communicator.size > 1 { rebuildBucketsIfNeeded() }
+        if case .thread(let interval) = progress { progressThread = ProgressThread(interval: interval) }
     }
 
     /// Gives every rank but 0 its own dropout masks: each `Dropout`'s generator is reseeded from
@@ -163,11 +163,10 @@ public final class DataParallel: GradientSynchronizer {
     public func finishBackward() throws {
         guard communicator.size > 1 else { return }
         if let hookError { throw hookError }
-        let start = ContinuousClock.now
+        let start = DispatchTime.now().uptimeNanoseconds
         while nextBucket < buckets.count { try self.start(buckets[nextBucket]) }
         for bucket in buckets { try bucket.pending?.waitAll() }
-        let waited = ContinuousClock.now - start
-        lastExposedSeconds = Double(waited.components.seconds) + Double(waited.components.attoseconds) * 1e-18
+        lastExposedSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         for bucket in buckets { bucket.scatter() }
     }
 

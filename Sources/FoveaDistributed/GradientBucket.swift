@@ -67,13 +67,13 @@ final class GradientBucket {
         }
     }
 
-    /// Writes the summed buffer back as every parameter's gradient.
+    /// Writes the summed buffer back as every parameter's gradient, into the gradient's own
+    /// storage (a copy through a second reference would allocate the gradient anew every step).
     func scatter() {
         for (parameter, offset) in zip(parameters, offsets) {
             let summed = UnsafeBufferPointer(rebasing: storage[offset..<(offset + parameter.value.count)])
-            var gradient = parameter.gradient ?? Tensor(zeros: parameter.shape)
-            gradient.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: summed) }
-            parameter.gradient = gradient
+            if parameter.gradient == nil { parameter.gradient = Tensor(zeros: parameter.shape) }
+            parameter.gradient!.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: summed) }
         }
     }
 }

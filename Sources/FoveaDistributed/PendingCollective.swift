@@ -1,4 +1,5 @@
 import CMPI
+import Dispatch
 import Fovea
 import Foundation
 
@@ -15,7 +16,8 @@ public final class PendingCollective: @unchecked Sendable {
     /// What the collective moves, for errors: `allreduce of gradient bucket 2 (1.2 MB)`.
     public let operation: String
     let communicator: Communicator
-    private let started = ContinuousClock.now
+    /// When the collective started (`DispatchTime` nanoseconds).
+    private let started = DispatchTime.now().uptimeNanoseconds
     /// Memory the collective reads or writes, kept alive until it completes.
     private var keptAlive: AnyObject?
 
@@ -47,14 +49,15 @@ public final class PendingCollective: @unchecked Sendable {
     /// - Throws: `.distributed` when MPI reports a failure, or when the other ranks have not
     ///   joined within the communicator's `timeout` seconds (counted from the start).
     public func wait() throws {
-        let busyUntil = ContinuousClock.now + .seconds(Self.busyPolling)
         while try !isComplete() {
-            let now = ContinuousClock.now
-            if now < busyUntil {
+            // In Double seconds: a timeout too large for a `Duration` (FOVEA_MPI_TIMEOUT=1e300)
+            // means never, as NaN does.
+            let waited = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            if waited < Self.busyPolling {
                 sched_yield()
                 continue
             }
-            if now - started > .seconds(communicator.timeout) {
+            if waited > communicator.timeout {
                 throw FoveaError(.distributed, """
                     \(communicator.name): \(operation) did not complete within \(Self.format(communicator.timeout)) s \
                     (FOVEA_MPI_TIMEOUT); another rank has failed, is stuck, or did not call the same collective

@@ -33,6 +33,13 @@ struct FaultDrill {
             // Rank `faulty` builds the model with batch norm, the others without.
             let model = try TrainingDrill.model(batchNorm: world.rank == faulty)
             _ = try DataParallel(model: model, communicator: world)
+        case "late":
+            if world.rank == faulty {
+                print("rank \(world.rank): joining the allreduce after 3 s")
+                sleep(3)
+            }
+            var values = [Float](repeating: 1, count: 10)
+            try world.allreduce(&values, label: "the drill's values")
         case "hang":
             if world.rank == faulty {
                 print("rank \(world.rank): sleeping instead of joining the allreduce")

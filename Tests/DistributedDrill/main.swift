@@ -11,6 +11,7 @@
 //   hang rank=R                    rank R sleeps instead of joining the next collective
 //   throw rank=R                   rank R throws an error before the next collective
 //   mismatch rank=R                rank R builds a different model than the others
+//   late rank=R                    rank R joins the next collective 3 s late (past the busy polling)
 //
 // Any error ends the job through Communicator.abort, naming the rank.
 import Fovea
@@ -34,7 +35,7 @@ do {
         var drill = CollectiveDrill(world!)
         try drill.run()
     case "train": try TrainingDrill(world: world).run()
-    case "kill", "hang", "throw", "mismatch": try FaultDrill(world!, kind: scenario).run()
+    case "kill", "hang", "throw", "mismatch", "late": try FaultDrill(world!, kind: scenario).run()
     default: throw FoveaError.invalidArgument("unknown scenario '\(scenario)'; see Tests/DistributedDrill/main.swift")
     }
 } catch {

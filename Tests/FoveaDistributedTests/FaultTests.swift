@@ -38,4 +38,13 @@ import Testing
         #expect(job.status != 0)
         #expect(job.output.contains("the model's parameter and buffer names and shapes differ from rank 0's on rank(s) 2"), "\(job.output)")
     }
+
+    /// A rank 3 s late, with FOVEA_MPI_TIMEOUT far beyond what a `Duration` holds (1e300 s):
+    /// the others wait for it (past the first 2 s of busy polling) and the job succeeds — it
+    /// used to trap (exit 132) converting the timeout.
+    @Test func aLateRankIsWaitedForUnderAHugeTimeout() throws {
+        let job = try MPIJob.run(ranks: 2, ["late", "rank=1"], environment: ["FOVEA_MPI_TIMEOUT": "1e300"], timeout: 120)
+        #expect(job.status == 0, "\(job.output)")
+        #expect(job.lines(startingWith: "rank ").filter { $0.hasSuffix(": done") }.count == 2, "\(job.output)")
+    }
 }

@@ -1,4 +1,5 @@
 import Fovea
+import FoveaTestSupport
 import Foundation
 
 /// Runs `DistributedDrill` (or another executable built with the tests, such as `fovea`) under
@@ -19,7 +20,7 @@ struct MPIJob {
     ///   arguments instead (mpirun's `: -np 1 …`), as a job whose ranks were started differently.
     static func run(ranks: Int?, program: String = "DistributedDrill", _ arguments: [String], lastRankArguments: [String]? = nil,
                     environment: [String: String] = [:], timeout: Double = 300) throws -> MPIJob {
-        let drill = try executable(program)
+        let drill = try BuiltExecutable.url(program)
         let process = Process()
         if let ranks {
             process.executableURL = try mpirun()
@@ -56,22 +57,5 @@ struct MPIJob {
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         }
         throw FoveaError(.io, "mpirun is not on PATH (\(path)); install Open MPI: Scripts/install-deps.sh (openmpi-bin, libopenmpi-dev)")
-    }
-
-    /// An executable built with the tests, next to the test bundle in the build products folder.
-    static func executable(_ name: String) throws -> URL {
-        var folders: [URL] = []
-        for start in [Bundle.main.executableURL, Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0])].compactMap({ $0 }) {
-            var folder = start.deletingLastPathComponent()
-            for _ in 0..<4 {
-                folders.append(folder)
-                folder = folder.deletingLastPathComponent()
-            }
-        }
-        for folder in folders {
-            let candidate = folder.appendingPathComponent(name)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw FoveaError(.io, "the \(name) executable is not in \(Set(folders.map(\.path)).sorted()); it is built with the tests (swift build --build-tests)")
     }
 }

@@ -52,19 +52,24 @@ struct BatchNormCase: CustomStringConvertible {
 struct BatchNormTests {
     static let cases = BatchNormCase.randomized(count: 30, seed: 77)
 
+    /// The training forward of `device` against naive's on `c`: output, mean, variance, 1/σ.
+    /// Returns naive's statistics, for the passes that take them.
+    static func expectTrainingAgreesWithNaive(_ device: LabeledDevice, _ c: BatchNormCase) -> BatchNormStatistics {
+        let expected = TestDevices.naive.batchNormTraining(input: c.input, scale: c.scale, shift: c.shift, epsilon: c.epsilon)
+        let actual = device.device.batchNormTraining(input: c.input, scale: c.scale, shift: c.shift, epsilon: c.epsilon)
+        expectClose(actual.output, expected.output, absolute: 1e-5, relative: 1e-5, "\(device) training output \(c)")
+        expectClose(actual.statistics.mean, expected.statistics.mean, absolute: 1e-6, relative: 1e-6, "\(device) mean \(c)")
+        expectClose(actual.statistics.variance, expected.statistics.variance, absolute: 1e-6, relative: 1e-5, "\(device) variance \(c)")
+        expectClose(actual.statistics.inverseStandardDeviation, expected.statistics.inverseStandardDeviation,
+                    absolute: 1e-6, relative: 1e-5, "\(device) 1/σ \(c)")
+        return expected.statistics
+    }
+
     @Test(arguments: TestDevices.accelerated)
     func agreesWithNaive(device: LabeledDevice) {
         let naive = TestDevices.naive
         for c in Self.cases {
-            let expected = naive.batchNormTraining(input: c.input, scale: c.scale, shift: c.shift, epsilon: c.epsilon)
-            let actual = device.device.batchNormTraining(input: c.input, scale: c.scale, shift: c.shift, epsilon: c.epsilon)
-            expectClose(actual.output, expected.output, absolute: 1e-5, relative: 1e-5, "\(device) training output \(c)")
-            expectClose(actual.statistics.mean, expected.statistics.mean, absolute: 1e-6, relative: 1e-6, "\(device) mean \(c)")
-            expectClose(actual.statistics.variance, expected.statistics.variance, absolute: 1e-6, relative: 1e-5, "\(device) variance \(c)")
-            expectClose(actual.statistics.inverseStandardDeviation, expected.statistics.inverseStandardDeviation,
-                        absolute: 1e-6, relative: 1e-5, "\(device) 1/σ \(c)")
-
-            let stats = expected.statistics
+            let stats = Self.expectTrainingAgreesWithNaive(device, c)
             let inference = device.device.batchNormInference(
                 input: c.input, scale: c.scale, shift: c.shift, runningMean: stats.mean, runningVariance: stats.variance, epsilon: c.epsilon)
             let expectedInference = naive.batchNormInference(
@@ -87,14 +92,7 @@ struct BatchNormTests {
     func largeChannelsAgreeWithNaive(device: LabeledDevice) {
         let naive = TestDevices.naive
         for c in [BatchNormCase([8, 2, 112, 112], offset: 1000, seed: 207), BatchNormCase([8, 2, 112, 112], seed: 208)] {
-            let expected = naive.batchNormTraining(input: c.input, scale: c.scale, shift: c.shift, epsilon: c.epsilon)
-            let actual = device.device.batchNormTraining(input: c.input, scale: c.scale, shift: c.shift, epsilon: c.epsilon)
-            expectClose(actual.output, expected.output, absolute: 1e-5, relative: 1e-5, "\(device) training output \(c)")
-            expectClose(actual.statistics.mean, expected.statistics.mean, absolute: 1e-6, relative: 1e-6, "\(device) mean \(c)")
-            expectClose(actual.statistics.variance, expected.statistics.variance, absolute: 1e-6, relative: 1e-5, "\(device) variance \(c)")
-            expectClose(actual.statistics.inverseStandardDeviation, expected.statistics.inverseStandardDeviation,
-                        absolute: 1e-6, relative: 1e-5, "\(device) 1/σ \(c)")
-            let stats = expected.statistics
+            let stats = Self.expectTrainingAgreesWithNaive(device, c)
             let gradients = device.device.batchNormBackward(gradOutput: c.gradOutput, input: c.input, scale: c.scale, statistics: stats)
             let expectedGradients = naive.batchNormBackward(gradOutput: c.gradOutput, input: c.input, scale: c.scale, statistics: stats)
             expectClose(gradients.input, expectedGradients.input, absolute: 1e-5, relative: 1e-4, "\(device) ∂x \(c)")

@@ -1,6 +1,7 @@
 import CrashDrill
 import Foundation
 import Fovea
+import FoveaTestSupport
 import Testing
 
 /// Nothing is lost on a crash: a real child process (`CrashDrillChild`) trains a tiny CNN and
@@ -122,19 +123,7 @@ struct CrashSafetyTests {
     /// products folder. `FOVEA_CRASH_CHILD` overrides the path.
     static func childExecutable() throws -> URL {
         if let path = ProcessInfo.processInfo.environment["FOVEA_CRASH_CHILD"] { return URL(fileURLWithPath: path) }
-        var folders: [URL] = []
-        for start in [Bundle.main.executableURL, Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0])].compactMap({ $0 }) {
-            var folder = start.deletingLastPathComponent()
-            for _ in 0..<4 {
-                folders.append(folder)
-                folder = folder.deletingLastPathComponent()
-            }
-        }
-        for folder in folders {
-            let candidate = folder.appendingPathComponent("CrashDrillChild")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw FoveaError(.io, "CrashSafetyTests: the CrashDrillChild executable is not in \(Set(folders.map(\.path)).sorted()); it is built with the tests (swift build --build-tests), or set FOVEA_CRASH_CHILD")
+        return try BuiltExecutable.url("CrashDrillChild")
     }
 
     static func temporaryFiles(for url: URL) throws -> [String] {

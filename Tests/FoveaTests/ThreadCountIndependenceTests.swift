@@ -128,6 +128,11 @@ struct ThreadCountIndependenceTests {
                 let argmax = Tensor(shape: [result.argmax.count], scalars: result.argmax.map(Float.init))
                 return [result.output, argmax, device.maxPool2dBackward(gradOutput: dy, argmax: result.argmax, geometry: maxGeometry)]
             }
+            let narrowGeometry = try Pool2DGeometry(inputShape: shape, options: Pool2DOptions(kernel: 2, stride: 2))
+            backend.expectSameBits("2×2 max pool \(shape)") { device in
+                let result = device.maxPool2dForward(input: x, geometry: narrowGeometry)
+                return [result.output, Tensor(shape: [result.argmax.count], scalars: result.argmax.map(Float.init))]
+            }
             backend.expectSameBits("avg pool \(shape)") { device in
                 [device.avgPool2dForward(input: x, geometry: avgGeometry), device.avgPool2dBackward(gradOutput: dy, geometry: avgGeometry)]
             }

@@ -30,13 +30,7 @@ struct ZooCommandTests {
     }
 
     /// The `fovea` executable next to the test bundle.
-    static func fovea() throws -> URL {
-        let url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fovea")
-        guard FileManager.default.isExecutableFile(atPath: url.path) else {
-            throw FoveaError(.io, "no fovea executable at \(url.path); build it with `swift build` (swift test does)")
-        }
-        return url
-    }
+    static func fovea() throws -> URL { try BuiltExecutable.url("fovea") }
 
     /// Runs the built `fovea` with `arguments` (in `directory`, if given); a child still running after `timeout` seconds is
     /// killed and the call throws. A child killed by a signal reports `128 + signal`, as a shell does

@@ -35,9 +35,14 @@ extension BatchNorm2D {
         let statistics = BatchNormStatistics(mean: Tensor(shape: [channels], scalars: mean),
                                              variance: Tensor(shape: [channels], scalars: variance),
                                              inverseStandardDeviation: Tensor(shape: [channels], scalars: variance.map { 1 / ($0 + epsilon).squareRoot() }))
-        let normalized = device.batchNormInference(input: input, scale: weight.value, shift: bias.value, runningMean: statistics.mean,
-                                                   runningVariance: statistics.variance, epsilon: epsilon)
-        let output = activation.map { device.activationForward($0, input: normalized) } ?? normalized
+        // Normalising with given statistics is the device's inference pass (with the activation fused).
+        let output = if let activation {
+            device.batchNormInference(input: input, scale: weight.value, shift: bias.value, runningMean: statistics.mean,
+                                      runningVariance: statistics.variance, epsilon: epsilon, activation: activation)
+        } else {
+            device.batchNormInference(input: input, scale: weight.value, shift: bias.value, runningMean: statistics.mean,
+                                      runningVariance: statistics.variance, epsilon: epsilon)
+        }
         updateRunningStatistics(statistics, count: Int(count))
         synchronizedCount = count
         saved = (input, statistics, activation.map { ($0, output) })
