@@ -9,6 +9,9 @@
 #include <immintrin.h>
 
 #define FOVEA_AVX512_MAX_MR 14
+#ifndef FOVEA_A_PREFETCH_FLOATS
+#define FOVEA_A_PREFETCH_FLOATS 1024
+#endif
 
 // The shared body; `mr` is a compile-time constant in each wrapper below, so after inlining the
 // accumulator arrays live in registers and every loop over rows is unrolled.
@@ -22,6 +25,11 @@ static inline void kernel_mrx32(const int mr, long kc, const float *a, const flo
     for (; p + 4 <= kc; p += 4) {
         _mm_prefetch((const char *)(b + 32 * 8), _MM_HINT_T0);
         _mm_prefetch((const char *)(b + 32 * 8 + 16), _MM_HINT_T0);
+        // The A stream: 4 steps consume 4·mr floats (3 lines at mr = 12); fetch as many lines
+        // FOVEA_A_PREFETCH_FLOATS ahead, which crosses into the next panels of the block.
+#pragma clang loop unroll(full)
+        for (int line = 0; line < (4 * mr + 15) / 16; ++line)
+            _mm_prefetch((const char *)(a + FOVEA_A_PREFETCH_FLOATS + 16 * line), _MM_HINT_T0);
 #pragma clang loop unroll(full)
         for (int u = 0; u < 4; ++u) {
             const __m512 b0 = _mm512_load_ps(b + 32 * u);
