@@ -32,6 +32,9 @@ public enum FoveaEnvironment {
     public static let threads = EnvironmentVariable(
         "FOVEA_THREADS", .wholeNumber(1...maximumThreads, unit: nil), default: "all cores",
         meaning: "the worker threads of dispatch and openblas")
+    public static let spin = EnvironmentVariable(
+        "FOVEA_SPIN_US", .wholeNumber(0...1_000_000, unit: "µs"), default: "1000",
+        meaning: "how long an idle worker thread of dispatch and openblas keeps polling for the next parallel loop before it sleeps; 0 sleeps at once (waking one then takes tens of µs per loop)")
     public static let winograd = EnvironmentVariable(
         "FOVEA_WINOGRAD", .words(["auto", "off", "always", "f2x2"]), default: "auto",
         meaning: "Winograd for 3×3 stride-1 convolutions: auto where it pays, off never, always F(4×4) wherever eligible, f2x2 only F(2×2)")
@@ -68,7 +71,7 @@ public enum FoveaEnvironment {
 
     /// Every variable, in the order of the table in Docs/Environment.md.
     public static let variables: [EnvironmentVariable] = [
-        device, threads, winograd, convolutionAlgorithm, workspace, tensorCache, fusion, checkTolerance, fashionMNIST, mnist,
+        device, threads, spin, winograd, convolutionAlgorithm, workspace, tensorCache, fusion, checkTolerance, fashionMNIST, mnist,
         collectiveTimeout, bucketSize,
     ]
 

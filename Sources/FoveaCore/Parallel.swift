@@ -9,16 +9,15 @@ public struct SendablePointer<Pointee>: @unchecked Sendable {
     public init(_ pointer: UnsafePointer<Pointee>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
 }
 
-/// Parallel loops over Grand Central Dispatch.
+/// Parallel loops on Fovea's worker threads (`WorkerPool`).
 public enum Parallel {
-    private final class Counter: Sendable {
-        let next = Atomic<Int>(0)
-    }
-
     /// Runs `body(worker, item)` once for every `item` in `0..<count`, on at most `threads`
-    /// workers of `DispatchQueue.concurrentPerform`. Items are handed out dynamically (an atomic
-    /// counter), so uneven items balance; `worker` in `0..<min(threads, count)` identifies the
-    /// calling worker, for per-worker scratch memory. With `threads <= 1` everything runs inline.
+    /// workers: the calling thread and helper threads of `WorkerPool.shared`, which stay awake for
+    /// `FOVEA_SPIN_US` after a loop so that the next one starts at once (a loop started while
+    /// another runs, e.g. nested in one, runs on `DispatchQueue.concurrentPerform`). Items are
+    /// handed out dynamically (an atomic counter), so uneven items balance; `worker` in
+    /// `0..<min(threads, count)` identifies the calling worker, for per-worker scratch memory, and
+    /// no two workers running at once share one. With `threads <= 1` everything runs inline.
     ///
     /// Results do not depend on which worker runs an item as long as items write disjoint memory.
     public static func forEach(
@@ -30,14 +29,7 @@ public enum Parallel {
             for item in 0..<count { body(0, item) }
             return
         }
-        let counter = Counter()
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            while true {
-                let item = counter.next.add(1, ordering: .relaxed).oldValue
-                if item >= count { break }
-                body(worker, item)
-            }
-        }
+        WorkerPool.shared.forEach(count, workers: workers, body)
     }
 }
 

@@ -71,7 +71,7 @@ struct EnvironmentTableTests {
         let bad = ["FOVEA_DEVICE": "gpu", "FOVEA_THREADS": "0", "FOVEA_WINOGRAD": "sometimes",
                    "FOVEA_CONV_ALGORITHM": "forward=fast", "FOVEA_WORKSPACE_MB": " 8",
                    "FOVEA_TENSOR_CACHE_MB": "1.5", "FOVEA_FUSION": "maybe", "FOVEA_CHECK_TOLERANCE": "-1",
-                   "FOVEA_MPI_TIMEOUT": "0", "FOVEA_BUCKET_MB": "5000"]
+                   "FOVEA_MPI_TIMEOUT": "0", "FOVEA_BUCKET_MB": "5000", "FOVEA_SPIN_US": "1000001"]
         for variable in FoveaEnvironment.variables {
             guard let text = bad[variable.name] else {
                 #expect(variable.values == .folder, "\(variable.name) has no bad value in this test")
