@@ -32,6 +32,14 @@ extension CheckingDevice {
         }
     }
 
+    /// The pre-activation forward on parts is checked as its own operation, against the reference's.
+    public func conv2dForward(parts: [Tensor], prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
+                              geometry: Conv2DGeometry) -> Tensor {
+        checked(epilogue == .none ? "batchNorm+conv2dForward(parts)" : "batchNorm+conv2dForward(parts)+\(epilogue)", shapes: Self.describe(geometry)) {
+            $0.conv2dForward(parts: parts, prologue: prologue, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+        }
+    }
+
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         checked("conv2dBackwardData", shapes: Self.describe(geometry)) {
             $0.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)

@@ -51,6 +51,15 @@ extension Tensor {
 }
 
 extension Tensor {
+    /// Runs `body` with pointers to the elements of each of `tensors` (read), in order.
+    package static func withPointers<R>(to tensors: [Tensor], _ body: ([UnsafePointer<Float>]) throws -> R) rethrows -> R {
+        func nest(_ index: Int, _ pointers: [UnsafePointer<Float>]) throws -> R {
+            guard index < tensors.count else { return try body(pointers) }
+            return try tensors[index].withUnsafeBufferPointer { try nest(index + 1, pointers + [$0.baseAddress!]) }
+        }
+        return try nest(0, [])
+    }
+
     /// Runs `body` with a pointer to the elements of `tensor`, or nil when there is none (an
     /// optional operand such as a residual).
     package static func withOptionalPointer<R>(_ tensor: Tensor?, _ body: (UnsafePointer<Float>?) throws -> R) rethrows -> R {

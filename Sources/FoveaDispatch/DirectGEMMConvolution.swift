@@ -117,6 +117,28 @@ struct DirectGEMMConvolution: Sendable {
     func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  residual: Tensor? = nil, prologue: BatchNormCoefficients? = nil, transposedWeight: Bool = false,
                  geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+        forward(inputs: [input], weight: weight, bias: bias, epilogue: activation, residual: residual, prologue: prologue,
+                transposedWeight: transposedWeight, geometry: g, blocking: blocking)
+    }
+
+    /// The pointwise forward (with the AVX-512 packer) of the channel concatenation of `parts`
+    /// (`[N, Cᵢ, H, W]`, Σ Cᵢ = C), packing each B panel's steps from the part that holds their
+    /// channels (`DirectGEMMForwardCall.InputPart`): the same panels, so the same results, as
+    /// `forward(input:)` of the concatenation, without writing it.
+    func forward(parts: [Tensor], weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
+                 prologue: BatchNormCoefficients? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+        precondition(kernel.isAVX512 && g.isPointwise && g.groups == 1, "DirectGEMMConvolution: parts need a pointwise layer, one group and the AVX-512 packer")
+        precondition(parts.allSatisfy { $0.shape.rank == 4 && $0.shape[0] == g.batch && $0.shape[2] == g.inputHeight && $0.shape[3] == g.inputWidth }
+                     && parts.reduce(0) { $0 + $1.shape[1] } == g.inputChannels,
+                     "DirectGEMMConvolution: parts \(parts.map(\.shape)) do not make the input \(g.inputShape)")
+        return forward(inputs: parts, weight: weight, bias: bias, epilogue: activation, residual: nil, prologue: prologue,
+                       transposedWeight: false, geometry: g, blocking: blocking)
+    }
+
+    /// `forward` of `inputs`: one input, or parts of a pointwise layer's input along channels.
+    private func forward(inputs: [Tensor], weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue,
+                         residual: Tensor?, prologue: BatchNormCoefficients?, transposedWeight: Bool,
+                         geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
         precondition(!transposedWeight || (g.isPointwise && g.groups == 1), "DirectGEMMConvolution: a transposed weight needs a pointwise layer with one group")
         precondition(prologue == nil || g.isPointwise, "DirectGEMMConvolution: a batch-norm prologue needs a pointwise convolution")
         // The GEMMs write `staging` (every element): the output itself, or with images as columns
@@ -130,11 +152,12 @@ struct DirectGEMMConvolution: Sendable {
         // With images as columns the residual (NCHW) is added while unstaging, after the bias.
         let tileEpilogue: ConvolutionEpilogue = blocking.imagesAsColumns && residual != nil ? .none : activation
         Tensor.withOptionalPointer(blocking.imagesAsColumns ? nil : residual) { residualPointer in
-            input.withUnsafeBufferPointer { x in
+            Tensor.withPointers(to: inputs) { x in
                 (packed ?? weight).withUnsafeBufferPointer { wt in
                     staging.withUnsafeMutableBufferPointer { y in
+                        let parts = inputs.count < 2 ? nil : DirectGEMMForwardCall.InputPart.parts(of: inputs, at: x, geometry: g)
                         let call = DirectGEMMForwardCall(
-                            geometry: g, split: blocking.split, kernel: kernel, input: x.baseAddress!, weights: wt.baseAddress!,
+                            geometry: g, split: blocking.split, kernel: kernel, input: x[0], parts: parts, weights: wt.baseAddress!,
                             weightsArePacked: packed != nil, output: y.baseAddress!, bias: biasValues, activation: tileEpilogue,
                             residual: residualPointer, prologue: prologue, weightTransposed: transposedWeight, m: g.outputChannelsPerGroup, n: blocking.columnsPerGEMM, k: g.columnRows,
                             pointwise: !kernel.isAVX512 && g.isPointwise)

@@ -1,3 +1,4 @@
+import CFoveaKernels
 import FoveaCore
 
 /// One forward call of `DirectGEMMConvolution`: its operands, split and sizes, and the steps of
@@ -10,8 +11,10 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
     let geometry: Conv2DGeometry
     let split: DirectGEMMConvolution.Split
     let kernel: GEMMKernel
-    /// `[N, C, H, W]`.
+    /// `[N, C, H, W]` (with `parts`, the first part).
     let input: UnsafePointer<Float>
+    /// The input as parts along channels (a pointwise layer, AVX-512 packer), or nil.
+    let parts: [InputPart]?
     /// The raw weights `[K, C/g·R·S]`, or, when `weightsArePacked`, the weights packed once in the
     /// GEMM's A layout (`DirectGEMMConvolution.packWeights`).
     let weights: UnsafePointer<Float>
@@ -88,10 +91,45 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
         return weights + block.group * paddedRows * k + depth * paddedRows + (block.rows.lowerBound + first) * length
     }
 
-    /// B panels of col: the image's rows as they are (`pointwise`), else packed from the image (`ConvolutionPacking`).
+    /// One part of a pointwise layer's input along channels: channels `channels` of the whole
+    /// input are this part's `[N, channels.count, H, W]` at `image`.
+    struct InputPart {
+        let image: UnsafePointer<Float>
+        let channels: Range<Int>
+        /// The part's window for the C packer: its image stride is `channels.count·H·W`.
+        let window: fovea_convolution_window
+
+        /// The parts of `tensors` (`[N, Cᵢ, H, W]`) at `pointers`, in channel order.
+        static func parts(of tensors: [Tensor], at pointers: [UnsafePointer<Float>], geometry g: Conv2DGeometry) -> [InputPart] {
+            var first = 0
+            return zip(tensors, pointers).map { tensor, pointer in
+                var window = fovea_convolution_window(g)
+                window.imageSize = tensor.shape[1] * g.inputHeight * g.inputWidth
+                defer { first += tensor.shape[1] }
+                return InputPart(image: pointer, channels: first..<(first + tensor.shape[1]), window: window)
+            }
+        }
+    }
+
+    /// B panels of col: the image's rows as they are (`pointwise`), packed from the parts (`parts`),
+    /// else packed from the image (`ConvolutionPacking`).
     private func packImage(_ source: UnsafePointer<Float>, _ packing: ConvolutionPacking, _ block: Block, _ depth: Int, _ length: Int,
                            _ first: Int, _ count: Int, into packed: UnsafeMutablePointer<Float>) {
-        if pointwise {
+        if let parts {
+            // Panel by panel (each `length` steps of 32 contiguous); within a panel, the steps of
+            // each part's channels, packed from that part's image by the same C packer.
+            for panel in stride(from: 0, to: count, by: 32) {
+                for part in parts where part.channels.lowerBound < depth + length && depth < part.channels.upperBound {
+                    let steps = max(depth, part.channels.lowerBound)..<min(depth + length, part.channels.upperBound)
+                    withUnsafePointer(to: part.window) { window in
+                        fovea_pack_convolution_panel32_avx512(
+                            window, part.image + block.image * part.window.imageSize, block.columns.lowerBound + first + panel,
+                            Int32(min(32, count - panel)), steps.lowerBound - part.channels.lowerBound, steps.count,
+                            packed + panel * length + (steps.lowerBound - depth) * 32)
+                    }
+                }
+            }
+        } else if pointwise {
             PackedGEMM.packB(transposed: false, b: source, ldb: n, rows: depth, depth: length,
                              columns: block.columns.lowerBound + first, count: count, nr: kernel.nr,
                              transposingPacker: kernel.isAVX512, into: packed)

@@ -148,6 +148,20 @@ public struct DispatchDevice: GEMMBackedDevice {
                                          geometry: geometry, blocking: blocking)
     }
 
+    /// With the AVX-512 kernel and a `direct` plan for a pointwise layer, the GEMM packs its input
+    /// panels from the parts, each step from the part holding its channel, with the prologue
+    /// applied; otherwise the parts are concatenated first. Either way the same values, bit for bit.
+    public func conv2dForward(parts: [Tensor], prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
+                              geometry: Conv2DGeometry) -> Tensor {
+        let plan = requiredPlan(for: geometry, pass: .forward)
+        guard kernel.isAVX512, case .direct(let blocking) = plan.blocking, geometry.isPointwise, geometry.groups == 1 else {
+            return conv2dForward(input: concatenateChannels(parts), prologue: prologue, weight: weight, bias: bias, epilogue: epilogue,
+                                 geometry: geometry)
+        }
+        return directConvolution.forward(parts: parts, weight: weight, bias: bias, epilogue: epilogue, prologue: BatchNormCoefficients(prologue),
+                                         geometry: geometry, blocking: blocking)
+    }
+
     /// Runs the plan's backward-data: `winograd4`/`winograd2`, `direct` (a pointwise layer: the
     /// forward GEMM with the weight read transposed) or `im2col` (GEMM + col2im).
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {

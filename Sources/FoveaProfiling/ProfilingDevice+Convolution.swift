@@ -28,6 +28,13 @@ extension ProfilingDevice {
         }
     }
 
+    public func conv2dForward(parts: [Tensor], prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
+                              geometry: Conv2DGeometry) -> Tensor {
+        timedConvolution(epilogue == .none ? "batchNorm+conv2dForward(parts)" : "batchNorm+conv2dForward(parts)+\(epilogue)", .forward, geometry) {
+            $0.conv2dForward(parts: parts, prologue: prologue, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+        }
+    }
+
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         timedConvolution("conv2dBackwardData", .backwardData, geometry) {
             $0.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)

@@ -15,6 +15,27 @@ public final class DenseLayer: Sequential {
         if dropRate > 0 { layers.append(("dropout", try Dropout(probability: dropRate, seed: seed &+ 2))) }
         try super.init(named: layers)
     }
+
+    /// The evaluation-mode forward, with fusion on, of the channel concatenation of `parts` (the
+    /// block's input and the earlier layers' outputs): norm1 → relu1 → conv1 as one pointwise
+    /// convolution that reads the parts (`Conv2D.forward(parts:…)`), then the other children as
+    /// `forward` runs them. Any other arrangement of children concatenates first.
+    func forward(parts: [Tensor], device: any Device) throws -> Tensor {
+        try OperationScope.run(displayName, device: device) {
+            let children = self.children
+            guard children.count >= 3, let norm = children[0].layer as? BatchNorm2D, let relu = children[1].layer as? ActivationLayer,
+                  relu.activation == .relu, let conv = children[2].layer as? Conv2D, conv.kernelSize == Size2D(1),
+                  !norm.isTraining, !relu.isTraining, !conv.isTraining
+            else { return try forward(device.concatenateChannels(parts), device: device) }
+            let shape = Shape([parts[0].shape[0], parts.reduce(0) { $0 + $1.shape[1] }, parts[0].shape[2], parts[0].shape[3]])
+            let prologue = try norm.prologue(forShape: shape, activation: .relu)
+            relu.recordFusedIntoNextLayer()
+            let bottleneck = try OperationScope.run(conv.displayName, device: device) {
+                try conv.forward(parts: parts, device: device, epilogue: .none, prologue: prologue)
+            }
+            return try LayerFusion.forward(Array(children.dropFirst(3)), input: bottleneck, device: device)
+        }
+    }
 }
 
 /// DenseNet's dense block (torchvision's `_DenseBlock`): each layer sees the concatenation of the
@@ -48,7 +69,17 @@ public final class DenseBlock: Layer {
         return current
     }
 
+    /// In training, or with fusion off, each layer's input is the concatenation so far, written
+    /// out (backward splits it). In evaluation with fusion on, the features stay in parts: each
+    /// layer's bottleneck reads them directly (`DenseLayer.forward(parts:)`), and only the
+    /// block's output is concatenated, once — instead of copying all earlier features at every
+    /// layer (a copy that grows with the square of the layer count).
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
+        if !isTraining, try LayerFusion.isEnabled {
+            var parts = [input]
+            for layer in layers { parts.append(try layer.forward(parts: parts, device: device)) }
+            return device.concatenateChannels(parts)
+        }
         var features = input
         for layer in layers {
             let new = try layer.scopedForward(features, device: device)

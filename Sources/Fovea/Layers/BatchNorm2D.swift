@@ -102,8 +102,13 @@ public final class BatchNorm2D: Layer {
     /// (through `activation`): the caller runs that convolution instead of this layer's forward.
     /// - Throws: a shape error naming this layer when `input` does not have its channels.
     func prologue(for input: Tensor, activation: Activation) throws -> BatchNormPrologue {
+        try prologue(forShape: input.shape, activation: activation)
+    }
+
+    /// `prologue(for:activation:)` of an input of `shape` (a dense block's features kept in parts).
+    func prologue(forShape shape: Shape, activation: Activation) throws -> BatchNormPrologue {
         precondition(!isTraining, "\(displayName): a fused batch norm runs in evaluation mode only")
-        _ = try outputShape(for: input.shape)
+        _ = try outputShape(for: shape)
         saved = nil
         return BatchNormPrologue(scale: weight.value, shift: bias.value, runningMean: runningMean.value,
                                  runningVariance: runningVariance.value, epsilon: epsilon, activation: activation)

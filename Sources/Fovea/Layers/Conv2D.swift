@@ -109,6 +109,21 @@ public final class Conv2D: Layer {
         }
     }
 
+    /// The evaluation-mode forward of the channel concatenation of `parts` (each `[N, Cᵢ, H, W]`)
+    /// with the batch-norm `prologue` before it: `forward(concat(parts), …, prologue:)` without
+    /// writing the concatenation where the device can (`conv2dForward(parts:…)`).
+    /// - Throws: a shape error naming this layer when the parts do not make one input.
+    func forward(parts: [Tensor], device: any Device, epilogue: ConvolutionEpilogue, prologue: BatchNormPrologue) throws -> Tensor {
+        precondition(!isTraining, "\(displayName): a convolution of parts runs in evaluation mode only")
+        guard let first = parts.first, first.shape.rank == 4,
+              parts.allSatisfy({ $0.shape.rank == 4 && $0.shape[0] == first.shape[0] && $0.shape[2] == first.shape[2] && $0.shape[3] == first.shape[3] })
+        else { throw shapeError("expects parts [N, Cᵢ, H, W] of one batch and size, got \(parts.map(\.shape))") }
+        let g = try geometry(for: [first.shape[0], parts.reduce(0) { $0 + $1.shape[1] }, first.shape[2], first.shape[3]])
+        try device.checkConvolutionPlan(for: g, pass: .forward)
+        savedInput = nil
+        return device.conv2dForward(parts: parts, prologue: prologue, weight: weight.value, bias: bias?.value, epilogue: epilogue, geometry: g)
+    }
+
     public override func modeDidChange() { foldedBatchNorm = nil }
 
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {

@@ -29,6 +29,15 @@ public protocol ConvolutionOperations: DeviceIdentity {
     func conv2dForward(input: Tensor, prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                        geometry: Conv2DGeometry) -> Tensor
 
+    /// The same pre-activation convolution of a dense block's features kept in parts:
+    /// `conv2dForward(input:prologue:…)` of the channel concatenation of `parts` (each
+    /// `[N, Cᵢ, H, W]` with `geometry`'s N, H and W, Σ Cᵢ = `geometry.inputChannels`). The default
+    /// (for devices that do not fuse) concatenates, then runs that; the Dispatch device packs a
+    /// pointwise convolution's input panels from the parts themselves, so DenseNet's growing
+    /// concatenation is never written (`DenseBlock`).
+    func conv2dForward(parts: [Tensor], prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
+                       geometry: Conv2DGeometry) -> Tensor
+
     /// Convolution backward with respect to the input: `∂L/∂x` from `∂L/∂y` (`geometry.outputShape`).
     /// Returns a new tensor of `geometry.inputShape` (it does not accumulate into an existing one).
     func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor
@@ -63,6 +72,14 @@ extension ConvolutionOperations where Self: ActivationOperations & Normalization
     public func conv2dForward(input: Tensor, prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
         conv2dForward(input: applying(prologue, to: input), weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
+    }
+}
+
+extension ConvolutionOperations where Self: ElementwiseOperations {
+    /// The unfused composition: the device's own concatenation, then its pre-activation convolution.
+    public func conv2dForward(parts: [Tensor], prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
+                              geometry: Conv2DGeometry) -> Tensor {
+        conv2dForward(input: concatenateChannels(parts), prologue: prologue, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
     }
 }
 
