@@ -5,7 +5,8 @@ import FoveaCore
 /// into panels and then reads it again, and its register tile is mostly empty; with N ≤
 /// `streamingLinearRows` rows the weight is instead streamed once, row by row (each `W[o, ·]` is
 /// contiguous), against every input row: `y[n, o] = Σ_i x[n, i]·W[o, i] + b[o]`, 16 lanes at a
-/// time (`fovea_dot_rows_avx512` with the AVX-512 micro-kernel, `dotProducts` elsewhere). AlexNet's and VGG's classifiers at batch 1 are these (hundreds of MB of weights each pass),
+/// time (`fovea_dot_row_blocks_avx512` with the AVX-512 micro-kernel, several weight rows at once,
+/// `dotProducts` elsewhere). AlexNet's and VGG's classifiers at batch 1 are these (hundreds of MB of weights each pass),
 /// so the time is the weight's bytes over the memory bandwidth.
 ///
 /// Split over blocks of output features; each output is summed by one worker in one order, so the
@@ -26,24 +27,31 @@ extension DispatchDevice {
         let items = (outputs + Self.streamingLinearBlock - 1) / Self.streamingLinearBlock
         // The AVX-512 kernel (8 rows at a time) where the micro-kernel is AVX-512, else portable SIMD (4 rows).
         let wide = kernel.isAVX512
+        // With AVX-512, 4 weight rows at a time (3 above 4 input rows): more streams from memory,
+        // and each input vector loaded once for all of them.
+        let weightRows = wide ? (n <= 4 ? 4 : 3) : 1
         Tensor.withSendablePointers(reading: input, weight, writing: &output) { x, w, y in
             Parallel.forEach(items, threads: threadCount) { _, item in
                 let first = item * Self.streamingLinearBlock
-                for o in first..<min(first + Self.streamingLinearBlock, outputs) {
-                    let row = UnsafePointer(w.pointer + o * features)
+                let end = min(first + Self.streamingLinearBlock, outputs)
+                for o in stride(from: first, to: end, by: weightRows) {
+                    let rows = UnsafePointer(w.pointer + o * features)
+                    let block = min(weightRows, end - o)
                     var image = 0
                     while image < n {
                         let count = min(wide ? 8 : 4, n - image)
                         let first = UnsafePointer(x.pointer + image * features)
-                        var sums = SIMD8<Float>()
                         if wide {
-                            withUnsafeMutableBytes(of: &sums) {
-                                fovea_dot_rows_avx512(row, first, features, features, Int32(count), $0.baseAddress!.assumingMemoryBound(to: Float.self))
+                            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { sums in
+                                fovea_dot_row_blocks_avx512(rows, features, Int32(block), first, features, Int32(count), features, sums.baseAddress!)
+                                for a in 0..<block {
+                                    for r in 0..<count { y.pointer[(image + r) * outputs + o + a] = sums[a * 8 + r] + (biasValues?[o + a] ?? 0) }
+                                }
                             }
                         } else {
-                            sums.lowHalf = Self.dotProducts(row, first, rows: count, length: features)
+                            let sums = Self.dotProducts(rows, first, rows: count, length: features)
+                            for r in 0..<count { y.pointer[(image + r) * outputs + o] = sums[r] + (biasValues?[o] ?? 0) }
                         }
-                        for r in 0..<count { y.pointer[(image + r) * outputs + o] = sums[r] + (biasValues?[o] ?? 0) }
                         image += count
                     }
                 }

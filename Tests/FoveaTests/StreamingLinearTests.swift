@@ -5,12 +5,13 @@ import Testing
 
 /// Dispatch's fully connected forward for small batches streams the weight once instead of a GEMM:
 /// the same values as naive within float tolerance, the same bits at any thread count, on both
-/// sides of the batch threshold and with lengths that leave a tail after the 16-lane steps.
+/// sides of the batch threshold, with lengths that leave a tail after the 16-lane steps, and with
+/// output counts that leave partial blocks of weight rows (4 at a time up to 4 inputs, else 3).
 @Suite("Linear forward that streams the weight")
 struct StreamingLinearTests {
     @Test func matchesNaiveAndIsThreadIndependent() throws {
         let limit = DispatchDevice.streamingLinearRows
-        for (batch, features, outputs) in [(1, 37, 70), (3, 64, 33), (4, 200, 5), (7, 9, 65), (limit, 129, 40), (limit + 1, 50, 20)] {
+        for (batch, features, outputs) in [(1, 37, 70), (1, 16, 1), (3, 64, 33), (4, 200, 5), (5, 31, 7), (7, 9, 65), (12, 48, 37), (limit, 129, 40), (limit + 1, 50, 20)] {
             let x = Tensor.randomNormal([batch, features], seed: UInt64(batch))
             let w = Tensor.randomNormal([outputs, features], seed: UInt64(features))
             for bias in [nil, Tensor.randomNormal([outputs], seed: 3)] {
