@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 which="${1:-all}"
 suppressions="$PWD/Scripts/sanitizers"
 # Suites whose tests run the dispatch and openblas backends with 2–3 threads.
-TSAN_FILTER="${TSAN_FILTER-BackendAgreementTests|GEMMTests|PoolingAgreementTests|ElementwiseTests|LinearTests|BatchNormTests|SoftmaxTests|ActivationTests|LocalResponseNormTests|LossTests|ZooModelTests|DataLoaderTests|TrainingTests|DeviceSelectionTests|ThreadCountIndependenceTests|ThreadCountTrainingTests|WinogradTests|DirectConvolutionTests|DirectBackwardFilterTests|PackedWeightCacheTests|FusedEpilogueTests|LayerFusionTests|CheckingDeviceTests|StoragePoolTests|ShiftedImageConvolutionTests|WinogradTileKernelsTests|BiasGradientTests|WinogradPanelGEMMTests|ShiftedImageBackwardFilterTests}"
+TSAN_FILTER="${TSAN_FILTER-BackendAgreementTests|GEMMTests|PoolingAgreementTests|ElementwiseTests|LinearTests|BatchNormTests|SoftmaxTests|ActivationTests|LocalResponseNormTests|LossTests|ZooModelTests|DataLoaderTests|TrainingTests|DeviceSelectionTests|ThreadCountIndependenceTests|ThreadCountTrainingTests|WinogradTests|DirectConvolutionTests|DirectBackwardFilterTests|PackedWeightCacheTests|FusedEpilogueTests|LayerFusionTests|CheckingDeviceTests|StoragePoolTests|ShiftedImageConvolutionTests|WinogradTileKernelsTests|BiasGradientTests|WinogradPanelGEMMTests|ShiftedImageBackwardFilterTests|WorkerPoolTests|DenseBlockPartsTests|StreamingLinearTests}"
 status=0
 
 run() {  # run <sanitizer> <scratch> [--filter regex]
