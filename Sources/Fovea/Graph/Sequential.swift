@@ -54,6 +54,16 @@ public class Sequential: Layer {
         try layers.reversed().reduce(gradOutput) { try $1.layer.scopedBackward($0, device: device) }
     }
 
+    /// The children from the last back to the first one with a trainable (not frozen) parameter,
+    /// which skips its input gradient where it can; the children before it have nothing to learn
+    /// and no gradient to pass on (a `Flatten` before the first `Linear`, or a frozen backbone in
+    /// transfer learning), so their backward does not run.
+    public override func backwardWithoutInputGradient(_ gradOutput: Tensor, device: any Device) throws {
+        guard let first = layers.firstIndex(where: { $0.layer.allParameters.contains { !$0.isFrozen } }) else { return }
+        let gradient = try layers[(first + 1)...].reversed().reduce(gradOutput) { try $1.layer.scopedBackward($0, device: device) }
+        try layers[first].layer.scopedBackwardWithoutInputGradient(gradient, device: device)
+    }
+
     public override func summaryRows(for shape: Shape) throws -> (rows: [SummaryRow], output: Shape) {
         var rows: [SummaryRow] = []
         var current = shape

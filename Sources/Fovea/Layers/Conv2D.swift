@@ -127,6 +127,19 @@ public final class Conv2D: Layer {
     public override func modeDidChange() { foldedBatchNorm = nil }
 
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
+        let g = try accumulateParameterGradients(gradOutput, device: device)
+        try device.checkConvolutionPlan(for: g, pass: .backwardData)
+        return device.conv2dBackwardData(gradOutput: gradOutput, weight: weight.value, geometry: g)
+    }
+
+    /// The weight and bias gradients only: no backward-data pass.
+    public override func backwardWithoutInputGradient(_ gradOutput: Tensor, device: any Device) throws {
+        _ = try accumulateParameterGradients(gradOutput, device: device)
+    }
+
+    /// Checks `gradOutput` against the saved input's geometry and accumulates the weight and bias
+    /// gradients (backward-filter) unless both are frozen; returns the geometry.
+    private func accumulateParameterGradients(_ gradOutput: Tensor, device: any Device) throws -> Conv2DGeometry {
         guard let input = savedInput else { throw missingForwardError() }
         let g = try geometry(for: input.shape)
         guard gradOutput.shape == g.outputShape else {
@@ -138,8 +151,7 @@ public final class Conv2D: Layer {
             weight.accumulateGradient(gradients.weight)
             bias?.accumulateGradient(gradients.bias)
         }
-        try device.checkConvolutionPlan(for: g, pass: .backwardData)
-        return device.conv2dBackwardData(gradOutput: gradOutput, weight: weight.value, geometry: g)
+        return g
     }
 
     public override func flops(for shape: Shape) -> Double {

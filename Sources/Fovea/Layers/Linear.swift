@@ -41,14 +41,23 @@ public final class Linear: Layer {
     }
 
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
+        try backward(gradOutput, device: device, needsInputGradient: true)!
+    }
+
+    /// The weight and bias gradients only: `∂x` is not computed.
+    public override func backwardWithoutInputGradient(_ gradOutput: Tensor, device: any Device) throws {
+        _ = try backward(gradOutput, device: device, needsInputGradient: false)
+    }
+
+    private func backward(_ gradOutput: Tensor, device: any Device, needsInputGradient: Bool) throws -> Tensor? {
         guard let input = savedInput else { throw missingForwardError() }
         guard gradOutput.shape == [input.shape[0], outputFeatures] else {
             throw shapeError("output gradient must be \(Shape([input.shape[0], outputFeatures])), got \(gradOutput.shape)")
         }
-        let gradients = device.linearBackward(gradOutput: gradOutput, input: input, weight: weight.value, needsInputGradient: true)
+        let gradients = device.linearBackward(gradOutput: gradOutput, input: input, weight: weight.value, needsInputGradient: needsInputGradient)
         weight.accumulateGradient(gradients.weight)
         bias?.accumulateGradient(gradients.bias)
-        return gradients.input!
+        return gradients.input
     }
 
     public override func flops(for shape: Shape) -> Double {

@@ -12,6 +12,11 @@ extension Layer {
         try OperationScope.run(displayName, device: device) { try forward(input, device: device) }
     }
 
+    /// `backwardWithoutInputGradient` inside this layer's scope (named `displayName`).
+    public func scopedBackwardWithoutInputGradient(_ gradOutput: Tensor, device: any Device) throws {
+        try OperationScope.run(displayName, device: device) { try backwardWithoutInputGradient(gradOutput, device: device) }
+    }
+
     /// `backward` inside this layer's scope (named `displayName`).
     public func scopedBackward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
         try OperationScope.run(displayName, device: device) { try backward(gradOutput, device: device) }

@@ -50,6 +50,16 @@ open class Layer {
         fatalError("\(typeName) must override backward(_:device:)")
     }
 
+    /// `backward` for a caller that has no use for `∂L/∂input` — `Trainer`, whose input is the
+    /// data (PyTorch does not compute gradients for tensors that do not require them): parameter
+    /// gradients are accumulated exactly as `backward` does, and layers that can skip computing
+    /// `∂L/∂input` do (`Conv2D`, `Linear`; `Sequential` runs no backward before its first child
+    /// with a trainable parameter, which skips its own input gradient). The default runs
+    /// `backward` and drops its result.
+    open func backwardWithoutInputGradient(_ gradOutput: Tensor, device: any Device) throws {
+        _ = try backward(gradOutput, device: device)
+    }
+
     /// Multiply-adds × 2 of one forward pass for an input of `shape` (for `summary`).
     open func flops(for shape: Shape) -> Double { 0 }
 

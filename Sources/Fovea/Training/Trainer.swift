@@ -92,7 +92,8 @@ public final class Trainer {
             let share = try gradientSynchronizer.beginBackward(localImages: batch.labels.count)
             if share != 1 { gradient *= share }
         }
-        _ = try model.scopedBackward(gradient, device: device)
+        // The input is the data: its gradient is never used, so the first layer skips it.
+        try model.scopedBackwardWithoutInputGradient(gradient, device: device)
         try gradientSynchronizer?.finishBackward()
         clock.end("backward")
         Devices.with(device) { optimizer.step() }  // the update runs on the device's threads
