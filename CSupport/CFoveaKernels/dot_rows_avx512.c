@@ -52,11 +52,6 @@ static inline void dot_block(const int wr, const int xr, const float *w, long ld
     case XR: dot_block(WR, XR, w, ldw, x, ldx, length, sums); return;
 
 __attribute__((target("avx512f")))
-void fovea_dot_rows_avx512(const float *w, const float *x, long length, long ldx, int rows, float *sums) {
-    fovea_dot_row_blocks_avx512(w, length, 1, x, ldx, rows, length, sums);
-}
-
-__attribute__((target("avx512f")))
 void fovea_dot_row_blocks_avx512(const float *w, long ldw, int weightRows, const float *x, long ldx, int rows, long length,
                                  float *sums) {
     if (weightRows == 4 && rows <= 4) {

@@ -9,9 +9,8 @@
 #include <immintrin.h>
 
 #define FOVEA_AVX512_MAX_MR 14
-#ifndef FOVEA_A_PREFETCH_FLOATS
+// How far ahead the A stream is prefetched (4 KiB; 16 KiB measured no better, Docs/Performance.md).
 #define FOVEA_A_PREFETCH_FLOATS 1024
-#endif
 
 // The shared body; `mr` is a compile-time constant in each wrapper below, so after inlining the
 // accumulator arrays live in registers and every loop over rows is unrolled.

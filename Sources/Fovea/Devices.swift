@@ -33,7 +33,8 @@ public enum Devices {
     /// `FOVEA_CHECK_TOLERANCE` are read from `environment` (the process's by default).
     /// - Throws: `FoveaError` of kind `.unknownDevice` listing the valid names; of kind
     ///   `.invalidArgument` for a thread count or workspace below 1, or a bad `FOVEA_WINOGRAD`,
-    ///   `FOVEA_CONV_ALGORITHM` or `FOVEA_CHECK_TOLERANCE`.
+    ///   `FOVEA_CONV_ALGORITHM` or `FOVEA_CHECK_TOLERANCE`, or a bad `FOVEA_SPIN_US` in the
+    ///   process's environment (the worker threads read it there).
     public static func make(_ name: String, threads: Int? = nil, workspaceBytes: Int? = nil,
                             checkTolerance: CheckTolerance? = nil, algorithms: ConvolutionAlgorithmOverride? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any Device {
@@ -45,6 +46,8 @@ public enum Devices {
         guard limit >= 1 else {
             throw FoveaError.invalidArgument("convolution workspace must be ≥ 1 byte, got \(limit)")
         }
+        // The worker threads are the process's, so their variable is the process's.
+        try FoveaEnvironment.spin.validate()
         let (policy, tileSize) = try winogradSetting(FoveaEnvironment.winograd.text(in: environment))
         let algorithms = try algorithms ?? FoveaEnvironment.convolutionAlgorithm.algorithmOverride(in: environment)
         let lowercased = resolvingAutomatic(name).lowercased()

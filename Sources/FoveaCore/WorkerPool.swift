@@ -32,14 +32,16 @@ import Synchronization
 /// polls), then sleeps on a condition variable until the next ticket. Helpers beyond the machine's
 /// processor count never poll, so an oversubscribed thread count does not turn into busy threads.
 final class WorkerPool: @unchecked Sendable {
-    /// The pool `Parallel.forEach` uses, polling `FOVEA_SPIN_US` µs (default 1000). An invalid
-    /// value stops the program with `spinNanoseconds(fromEnvironmentValue:)`'s message;
-    /// `Devices.fromEnvironment()` checks the variable first and throws that message instead.
+    /// The pool `Parallel.forEach` uses, polling `FOVEA_SPIN_US` µs (default 1000).
+    /// `Devices.make` and `Devices.fromEnvironment()` throw for an invalid value before any device
+    /// runs; a device made without them (`DispatchDevice(…)` directly) gets the default, and the
+    /// error is printed to standard error — a parallel loop has no way to throw it.
     static let shared: WorkerPool = {
         do {
             return WorkerPool(spinNanoseconds: try spinNanoseconds(fromEnvironmentValue: FoveaEnvironment.spin.text()))
         } catch {
-            fatalError("Fovea: \(error)")
+            FileHandle.standardError.write(Data("Fovea: \(error); polling the default 1000 µs\n".utf8))
+            return WorkerPool(spinNanoseconds: try! spinNanoseconds(fromEnvironmentValue: nil))
         }
     }()
 
@@ -90,7 +92,7 @@ final class WorkerPool: @unchecked Sendable {
             self.count = count
             next.store(0, ordering: .relaxed)
             ticket += 1
-            let assigned = Array(helpers[0..<(workers - 1)])
+            let assigned = helpers[0..<(workers - 1)]
             for helper in assigned { assign(helper) }
             run(worker: 0)
             for helper in assigned { takeBackOrWait(helper) }

@@ -33,17 +33,12 @@ struct FaultDrill {
             // Rank `faulty` builds the model with batch norm, the others without.
             let model = try TrainingDrill.model(batchNorm: world.rank == faulty)
             _ = try DataParallel(model: model, communicator: world)
-        case "late":
+        case "late", "hang":
+            // Late: joins after 3 s (within the tests' timeout); hang: sleeps instead of joining.
             if world.rank == faulty {
-                print("rank \(world.rank): joining the allreduce after 3 s")
-                sleep(3)
-            }
-            var values = [Float](repeating: 1, count: 10)
-            try world.allreduce(&values, label: "the drill's values")
-        case "hang":
-            if world.rank == faulty {
-                print("rank \(world.rank): sleeping instead of joining the allreduce")
-                sleep(600)
+                let late = kind == "late"
+                print("rank \(world.rank): " + (late ? "joining the allreduce after 3 s" : "sleeping instead of joining the allreduce"))
+                sleep(late ? 3 : 600)
             }
             var values = [Float](repeating: 1, count: 10)
             try world.allreduce(&values, label: "the drill's values")

@@ -25,14 +25,18 @@ struct BatchNormPrologueTests {
         ([2, 8, 7, 7], [12, 8, 3, 3], Conv2DOptions(padding: 1)),
     ]
 
+    /// The prologue's activation, the bias and the epilogue of each case: ReLU on both sides, a
+    /// bias without activations, a leaky ReLU (which no fused path applies itself).
+    static func fusions(outputs: Int) -> [(activation: Activation?, bias: Tensor?, epilogue: ConvolutionEpilogue)] {
+        [(.relu, nil, .relu), (nil, Tensor.randomNormal([outputs], seed: 5), .none), (.leakyReLU(negativeSlope: 0.1), nil, .none)]
+    }
+
     static func expectFusedMatchesComposition(_ device: any Device, _ label: String) throws {
         for (index, (inputShape, weightShape, options)) in geometries.enumerated() {
             let g = try Conv2DGeometry(inputShape: inputShape, weightShape: weightShape, options: options)
             let x = Tensor.randomNormal(inputShape, seed: UInt64(index + 1))
             let w = Tensor.randomNormal(weightShape, seed: UInt64(index + 11))
-            for (activation, bias, epilogue) in [(Activation.relu, nil, ConvolutionEpilogue.relu),
-                                                 (nil, Tensor.randomNormal([weightShape[0]], seed: 5), .none),
-                                                 (.leakyReLU(negativeSlope: 0.1), nil, .none)] as [(Activation?, Tensor?, ConvolutionEpilogue)] {
+            for (activation, bias, epilogue) in Self.fusions(outputs: weightShape[0]) {
                 let prologue = Self.prologue(channels: inputShape[1], activation: activation, seed: UInt64(20 + index))
                 let expected = device.conv2dForward(input: device.applying(prologue, to: x), weight: w, bias: bias, epilogue: epilogue, geometry: g)
                 let actual = device.conv2dForward(input: x, prologue: prologue, weight: w, bias: bias, epilogue: epilogue, geometry: g)

@@ -27,8 +27,7 @@ struct DenseBlockPartsTests {
                                        options: Conv2DOptions(padding: Size2D(c.kernel / 2)))
             let parts = c.parts.enumerated().map { Tensor.randomNormal([c.batch, $0.element, c.height, c.width], seed: UInt64(10 * index + $0.offset)) }
             let w = Tensor.randomNormal(g.weightShape, seed: UInt64(index + 100))
-            for (activation, bias, epilogue) in [(Activation.relu, nil, ConvolutionEpilogue.relu),
-                                                 (nil, Tensor.randomNormal([c.outputs], seed: 5), .none)] as [(Activation?, Tensor?, ConvolutionEpilogue)] {
+            for (activation, bias, epilogue) in BatchNormPrologueTests.fusions(outputs: c.outputs) {
                 let prologue = BatchNormPrologueTests.prologue(channels: channels, activation: activation, seed: UInt64(20 + index))
                 let expected = device.conv2dForward(input: device.concatenateChannels(parts), prologue: prologue, weight: w, bias: bias,
                                                     epilogue: epilogue, geometry: g)

@@ -83,15 +83,10 @@ void fovea_winograd2_output_avx512(const fovea_winograd_tiles *tiles, const floa
 
 /// Transposing panel packing: out[p·width + i] = a[i·lda + p] for i < rows (≤ width), 0 for
 /// rows ≤ i < width, p < length. Packs A (width 12) and Bᵀ (width 32) for the 12×32 kernel.
-/// sums[r] = Σ_{i<length} w[i]·x[r·ldx + i] for r < rows (1 ≤ rows ≤ 8): one pass over w, a
-/// 16-lane FMA accumulator per row, masked tail, lanes added last (dot_rows_avx512.c).
-/// Requires fovea_cpu_has_avx512f().
-void fovea_dot_rows_avx512(const float *w, const float *x, long length, long ldx, int rows, float *sums);
-
 /// sums[a·8 + r] = Σ_{i<length} w[a·ldw + i]·x[r·ldx + i] for a < weightRows, r < rows
 /// (1 ≤ rows ≤ 8): one pass over each weight row, a 16-lane FMA accumulator per pair, masked
-/// tail, lanes added last — per pair the same sums as fovea_dot_rows_avx512. Up to 4 weight rows
-/// at once (3 with more than 4 input rows). Requires fovea_cpu_has_avx512f().
+/// tail, lanes added last (dot_rows_avx512.c). Up to 4 weight rows at once (3 with more than 4
+/// input rows). Requires fovea_cpu_has_avx512f().
 void fovea_dot_row_blocks_avx512(const float *w, long ldw, int weightRows, const float *x, long ldx, int rows, long length,
                                  float *sums);
 
