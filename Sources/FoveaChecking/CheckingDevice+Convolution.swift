@@ -40,6 +40,21 @@ extension CheckingDevice {
         }
     }
 
+    /// The subject's: the layers then send it the scaled forward below, which is checked.
+    public var keepsPreparedWeights: Bool { subject.keepsPreparedWeights }
+
+    /// The forward with a folded batch norm's scale is checked as its own operation, against the
+    /// reference's (which computes `w′` first).
+    public func conv2dForward(input: Tensor, prologue: BatchNormPrologue?, weight: Tensor, outputScale: Tensor, bias: Tensor?,
+                              residual: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
+        let name = (prologue == nil ? "" : "batchNorm+") + "conv2dForward" + (residual == nil ? "" : "+residual")
+            + (epilogue == .none ? "" : "+\(epilogue)")
+        return checked(name, shapes: Self.describe(geometry)) {
+            $0.conv2dForward(input: input, prologue: prologue, weight: weight, outputScale: outputScale, bias: bias,
+                             residual: residual, epilogue: epilogue, geometry: geometry)
+        }
+    }
+
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         checked("conv2dBackwardData", shapes: Self.describe(geometry)) {
             $0.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)

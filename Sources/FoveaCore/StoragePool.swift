@@ -19,10 +19,21 @@ import Darwin
 /// (`BufferShelf`), so the cache follows the sizes in use now (a layer after large ones, such as
 /// VGG16's, still finds its buffers; Docs/Performance.md, "Measurements behind the code"). Smaller buffers, and any larger than the capacity, go back to `free`. A request of the same size
 /// takes a cached buffer (zeroed by `memset` unless the caller will overwrite every element).
+/// A request that finds none frees at least as many bytes of the least recently released buffers
+/// of at most 32 MiB (`BufferShelf.release(atLeast:ofAtMost:)`, `heapReuseLimit`): sizes no longer asked for (another phase of the network,
+/// weights folded once) make room for the new buffer instead of adding to the peak, while a
+/// network's repeated calls still find their buffers (ResNet-50 at batch 8: 142 MiB cached
+/// before, 15 MiB after; Docs/Performance.md, "Peak memory under ONNX Runtime's").
 /// Cached memory stays resident: the bound is the most the cache adds to the peak.
 public enum StoragePool {
     /// Buffers smaller than this go straight to `free` (the C allocator recycles them well).
     public static let minimumBytes = 1 << 20
+
+    /// The largest buffers a miss frees to make room: glibc keeps freed blocks up to its largest
+    /// mmap threshold (32 MiB) in its heap, where `malloc` reuses them for any size without a page
+    /// fault; larger ones go back to the kernel and would be faulted in again (VGG16's 51 and
+    /// 102 MiB activations), so they stay cached.
+    static let heapReuseLimit = 32 << 20
 
     /// The most bytes the cache keeps: `FOVEA_TENSOR_CACHE_MB` MiB, default 256 MiB. An invalid
     /// value stops the program with `capacity(fromEnvironmentValue:)`'s message; `Devices.fromEnvironment()`
@@ -52,7 +63,12 @@ public enum StoragePool {
     /// A cached buffer of exactly `bytes` bytes, or nil.
     static func take(bytes: Int) -> UnsafeMutableRawPointer? {
         guard bytes >= minimumBytes else { return nil }
-        return shelf.withLock { $0.take(bytes: bytes) }?.pointer
+        let (hit, released) = shelf.withLock { shelf in
+            if let item = shelf.take(bytes: bytes) { return (Optional(item), [Block]()) }
+            return (nil, shelf.release(atLeast: bytes, ofAtMost: heapReuseLimit))
+        }
+        for block in released { free(block.pointer) }
+        return hit?.pointer
     }
 
     /// Keeps `buffer` (of `bytes` bytes, from `malloc`/`calloc`) for reuse, freeing older cached
@@ -104,6 +120,21 @@ struct BufferShelf<Item> {
         clock += 1
         items[size, default: []].append((item, clock))
         bytes += size
+        return released
+    }
+
+    /// Removes and returns the least recently put items of at most `limit` bytes each, at least
+    /// `size` bytes of them (or all there are).
+    mutating func release(atLeast size: Int, ofAtMost limit: Int = .max) -> [Item] {
+        var released: [Item] = []
+        var freed = 0
+        while freed < size, let (oldestSize, _) = items.compactMap({ key, list in key > limit ? nil : list.first.map { (key, $0.stamp) } })
+            .min(by: { $0.1 < $1.1 }) {
+            released.append(items[oldestSize]!.removeFirst().item)
+            if items[oldestSize]!.isEmpty { items[oldestSize] = nil }
+            bytes -= oldestSize
+            freed += oldestSize
+        }
         return released
     }
 

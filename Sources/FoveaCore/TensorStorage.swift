@@ -13,7 +13,8 @@ import Darwin
 /// recently (cleared with `memset` unless the caller overwrites every element anyway); otherwise
 /// the memory comes from `calloc`, so it starts as zeros without a clearing pass where the C
 /// library knows it is zero already: large buffers are fresh pages from the kernel, which become
-/// resident only when written. A model built with `Initializer.withoutRandomValues` and then
+/// resident only when written. A buffer the caller overwrites comes from `malloc`, which
+/// reuses freed heap memory of any size without clearing it. A model built with `Initializer.withoutRandomValues` and then
 /// initialised thus costs no resident memory for its placeholder weights.
 public final class TensorStorage: @unchecked Sendable {
     /// The required alignment in bytes (a cache line, and the width of an AVX-512 register).
@@ -43,7 +44,7 @@ public final class TensorStorage: @unchecked Sendable {
             if zeroed { memset(reused, 0, bytes) }
             raw = reused
         } else {
-            guard let fresh = calloc(1, bytes) else {
+            guard let fresh = zeroed ? calloc(1, bytes) : malloc(bytes) else {
                 fatalError("Fovea: cannot allocate \(bytes) bytes for a tensor of \(count) Floats")
             }
             raw = fresh

@@ -114,40 +114,43 @@ struct DirectGEMMConvolution: Sendable {
     /// With `transposedWeight`, `weight` is `[C/g·… = g.outputChannels, g.inputChannels]` read
     /// transposed: the backward-data of a pointwise layer as this forward
     /// (`pointwiseBackwardDataGeometry`), with no transposed copy of the weight.
-    func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
+    func forward(input: Tensor, weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  residual: Tensor? = nil, prologue: BatchNormCoefficients? = nil, transposedWeight: Bool = false,
                  geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
-        forward(inputs: [input], weight: weight, bias: bias, epilogue: activation, residual: residual, prologue: prologue,
-                transposedWeight: transposedWeight, geometry: g, blocking: blocking)
+        forward(inputs: [input], weight: weight, outputScale: outputScale, bias: bias, epilogue: activation, residual: residual,
+                prologue: prologue, transposedWeight: transposedWeight, geometry: g, blocking: blocking)
     }
 
     /// The pointwise forward (with the AVX-512 packer) of the channel concatenation of `parts`
     /// (`[N, Cᵢ, H, W]`, Σ Cᵢ = C), packing each B panel's steps from the part that holds their
     /// channels (`DirectGEMMForwardCall.InputPart`): the same panels, so the same results, as
     /// `forward(input:)` of the concatenation, without writing it.
-    func forward(parts: [Tensor], weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
+    func forward(parts: [Tensor], weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  prologue: BatchNormCoefficients? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
         precondition(kernel.isAVX512 && g.isPointwise && g.groups == 1, "DirectGEMMConvolution: parts need a pointwise layer, one group and the AVX-512 packer")
         precondition(parts.allSatisfy { $0.shape.rank == 4 && $0.shape[0] == g.batch && $0.shape[2] == g.inputHeight && $0.shape[3] == g.inputWidth }
                      && parts.reduce(0) { $0 + $1.shape[1] } == g.inputChannels,
                      "DirectGEMMConvolution: parts \(parts.map(\.shape)) do not make the input \(g.inputShape)")
-        return forward(inputs: parts, weight: weight, bias: bias, epilogue: activation, residual: nil, prologue: prologue,
-                       transposedWeight: false, geometry: g, blocking: blocking)
+        return forward(inputs: parts, weight: weight, outputScale: outputScale, bias: bias, epilogue: activation, residual: nil,
+                       prologue: prologue, transposedWeight: false, geometry: g, blocking: blocking)
     }
 
     /// `forward` of `inputs`: one input, or parts of a pointwise layer's input along channels.
-    private func forward(inputs: [Tensor], weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue,
+    private func forward(inputs: [Tensor], weight: Tensor, outputScale: Tensor?, bias: Tensor?, epilogue activation: ConvolutionEpilogue,
                          residual: Tensor?, prologue: BatchNormCoefficients?, transposedWeight: Bool,
                          geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
-        precondition(!transposedWeight || (g.isPointwise && g.groups == 1), "DirectGEMMConvolution: a transposed weight needs a pointwise layer with one group")
+        precondition(!transposedWeight || (g.isPointwise && g.groups == 1 && outputScale == nil),
+                     "DirectGEMMConvolution: a transposed weight needs a pointwise layer with one group and no scale")
         precondition(prologue == nil || g.isPointwise, "DirectGEMMConvolution: a batch-norm prologue needs a pointwise convolution")
         // The GEMMs write `staging` (every element): the output itself, or with images as columns
         // [K × N·P·Q]. (Not a copy of `output`: that would share its storage and copy it on the first write.)
         var staging = Tensor(uninitialized: blocking.imagesAsColumns ? [g.outputChannels * blocking.columnsPerGEMM] : g.outputShape)
         // The weights already in the GEMM's A layout (kept from earlier calls, or packed once for
         // this one), or nil: then each GEMM packs its blocks into its L2-resident buffer.
-        let packed = cachedPackedWeights(weight, geometry: g, transposed: transposedWeight)
-            ?? (blocking.packsWeightsOnce ? packWeights(weight, geometry: g, transposed: transposedWeight) : nil)
+        // With an `outputScale`, w′ = w·s exists only while these calls are not kept yet.
+        let kept = cachedPackedWeights(weight, scale: outputScale, geometry: g, transposed: transposedWeight)
+        let weight = kept != nil ? weight : weight.scalingOutputChannels(by: outputScale)
+        let packed = kept ?? (blocking.packsWeightsOnce ? packWeights(weight, geometry: g, transposed: transposedWeight) : nil)
         let biasValues = bias.map { bias in bias.withUnsafeBufferPointer { Array($0) } }
         // With images as columns the residual (NCHW) is added while unstaging, after the bias.
         let tileEpilogue: ConvolutionEpilogue = blocking.imagesAsColumns && residual != nil ? .none : activation
@@ -198,16 +201,18 @@ struct DirectGEMMConvolution: Sendable {
 }
 
 extension DirectGEMMConvolution {
-    /// The weights in the GEMM's A layout from `weightCache`: kept from an earlier call with the
-    /// same weight contents, or packed now and kept (the second time these contents are packed);
-    /// nil when the cache has not got them and does not keep them now.
-    func cachedPackedWeights(_ weight: Tensor, geometry g: Conv2DGeometry, transposed: Bool = false) -> Tensor? {
+    /// The weights (scaled per output channel by `scale`, when given: `w[k, …]·scale[k]`) in the
+    /// GEMM's A layout from `weightCache`: kept from an earlier call with the same weight and
+    /// scale contents, or packed now and kept (the second time these contents are packed); nil
+    /// when the cache has not got them and does not keep them now.
+    func cachedPackedWeights(_ weight: Tensor, scale: Tensor? = nil, geometry g: Conv2DGeometry, transposed: Bool = false) -> Tensor? {
         guard let cache = weightCache else { return nil }
-        let key = PackedWeightCache.Key(contents: weight.contentStamp, kernel: transposed ? kernel.name + " transposed" : kernel.name,
+        let key = PackedWeightCache.Key(contents: weight.contentStamp, scale: scale?.contentStamp,
+                                        kernel: transposed ? kernel.name + " transposed" : kernel.name,
                                         rows: g.outputChannelsPerGroup, depth: g.columnRows, groups: g.groups)
         if let kept = cache.lookup(key) { return kept }
         guard cache.shouldStore(key, bytes: packedWeightBytes(g)) else { return nil }
-        let packed = packWeights(weight, geometry: g, transposed: transposed)
+        let packed = packWeights(weight.scalingOutputChannels(by: scale), geometry: g, transposed: transposed)
         cache.store(packed, for: key)
         return packed
     }

@@ -162,6 +162,48 @@ public struct DispatchDevice: GEMMBackedDevice {
                                          geometry: geometry, blocking: blocking)
     }
 
+    /// Keeps packed and Winograd-transformed weights (`PackedWeightCache`), so a folded batch
+    /// norm's scale comes to the forward below instead of a folded copy of the weight.
+    public var keepsPreparedWeights: Bool { true }
+
+    /// The plan's forward with `w′ = w·outputScale` packed (`direct`, `shifted-image`) or
+    /// transformed (`winograd`) from `w` and the scale and kept under both tensors' contents, so
+    /// `w′` itself exists only until the preparation is kept; `im2col` scales the weight per call.
+    /// The prologue is fused into a pointwise `direct` plan's packing, else applied first; the
+    /// residual as in the unscaled variant. The same bits as the unscaled variants given `w′`.
+    public func conv2dForward(input: Tensor, prologue: BatchNormPrologue?, weight: Tensor, outputScale: Tensor, bias: Tensor?,
+                              residual: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
+        let plan = requiredPlan(for: geometry, pass: .forward)
+        if let prologue, residual == nil, case .direct(let blocking) = plan.blocking, geometry.isPointwise {
+            return directConvolution.forward(input: input, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
+                                             prologue: BatchNormCoefficients(prologue), geometry: geometry, blocking: blocking)
+        }
+        let x = prologue.map { applying($0, to: input) } ?? input
+        switch plan.blocking {
+        case .winograd(let tiles):
+            var output = winograd.forward(input: x, weight: weight, outputScale: outputScale, bias: bias,
+                                          epilogue: residual == nil ? epilogue : .none, geometry: geometry, plan: tiles)
+            if let residual { addResidual(residual, to: &output, epilogue: epilogue) }
+            return output
+        case .shiftedImage(let blocking):
+            return shiftedImage.forward(input: x, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
+                                        residual: residual, geometry: geometry, blocking: blocking)
+        case .direct(let blocking):
+            return directConvolution.forward(input: x, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
+                                             residual: residual, geometry: geometry, blocking: blocking)
+        case .im2col:
+            let folded = weight.scalingOutputChannels(by: outputScale)
+            guard let residual else {
+                return convolution.forward(input: x, weight: folded, bias: bias, epilogue: epilogue, geometry: geometry)
+            }
+            var output = convolution.forward(input: x, weight: folded, bias: bias, epilogue: .none, geometry: geometry)
+            addResidual(residual, to: &output, epilogue: epilogue)
+            return output
+        case .directBackwardFilter, .directBackwardData, .shiftedRows:
+            preconditionFailure("DispatchDevice: the planner chose \(plan.plan.algorithm) for forward")
+        }
+    }
+
     /// Runs the plan's backward-data: `winograd4`/`winograd2`, `direct` (a pointwise layer: the
     /// forward GEMM with the weight read transposed) or `im2col` (GEMM + col2im).
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {

@@ -180,10 +180,12 @@ struct ShiftedImageConvolution: Sendable {
     /// `y = epilogue(conv(x, w) + bias)` with `blocking` (`blocking(for: g)`): per chunk of
     /// images, their phase planes (`ShiftedImageForwardCall.splitIntoPhases`), then every
     /// (image, column block) item (`ShiftedImageForwardCall.run`).
-    func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
+    /// With an `outputScale`, the weights are `w[k, …]·outputScale[k]` (kept packed as such).
+    func forward(input: Tensor, weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  residual: Tensor? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
         var output = Tensor(uninitialized: g.outputShape)  // every element is written below
-        let packed = weights.cachedPackedWeights(weight, geometry: g) ?? weights.packWeights(weight, geometry: g)
+        let packed = weights.cachedPackedWeights(weight, scale: outputScale, geometry: g)
+            ?? weights.packWeights(weight.scalingOutputChannels(by: outputScale), geometry: g)
         let table = offsets(g)
         let phasePlanes = ScratchBuffers(workers: 1, capacity: blocking.splitsIntoPhases ? blocking.imagesPerChunk * blocking.phasePlaneFloats : 0)
         let staging = ScratchBuffers(workers: blocking.workers, capacity: blocking.stagingFloats)

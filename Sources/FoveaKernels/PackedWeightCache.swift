@@ -13,11 +13,20 @@ import FoveaCore
 package final class PackedWeightCache: Sendable {
     package struct Key: Hashable, Sendable {
         package var contents: ContentStamp
+        /// The contents of the per-output-channel scale applied while preparing (a folded batch
+        /// norm's, `conv2dForward(…outputScale:…)`), or nil for the weight as it is.
+        package var scale: ContentStamp?
         package var kernel: String
         package var rows: Int, depth: Int, groups: Int
 
-        package init(contents: ContentStamp, kernel: String, rows: Int, depth: Int, groups: Int) {
-            (self.contents, self.kernel, self.rows, self.depth, self.groups) = (contents, kernel, rows, depth, groups)
+        package init(contents: ContentStamp, scale: ContentStamp? = nil, kernel: String, rows: Int, depth: Int, groups: Int) {
+            (self.contents, self.scale, self.kernel, self.rows, self.depth, self.groups) = (contents, scale, kernel, rows, depth, groups)
+        }
+
+        /// Whether `other` prepares other contents of the same weight tensor (an older version,
+        /// or the same weight with another scale).
+        func isSuperseded(by other: Key) -> Bool {
+            contents.identity == other.contents.identity && (contents.version != other.contents.version || scale != other.scale)
         }
     }
 
@@ -66,13 +75,13 @@ package final class PackedWeightCache: Sendable {
         }
     }
 
-    /// Stores `packed` for `key`, dropping the entries of the same tensor's older contents (other
-    /// preparations of the current contents stay) and evicting the least recently used entries
+    /// Stores `packed` for `key`, dropping the entries of the same tensor's older contents or other
+    /// scales (other preparations of the current contents stay) and evicting the least recently used entries
     /// beyond the limit.
     package func store(_ packed: Tensor, for key: Key) {
         let bytes = packed.shape.count * MemoryLayout<Float>.stride
         state.withLock { state in
-            for old in state.entries.keys where old.contents.identity == key.contents.identity && old.contents.version != key.contents.version {
+            for old in state.entries.keys where old.isSuperseded(by: key) {
                 state.bytes -= state.entries.removeValue(forKey: old)!.packed.shape.count * MemoryLayout<Float>.stride
             }
             if let previous = state.entries[key] { state.bytes -= previous.packed.shape.count * MemoryLayout<Float>.stride }

@@ -35,6 +35,18 @@ extension ProfilingDevice {
         }
     }
 
+    public var keepsPreparedWeights: Bool { subject.keepsPreparedWeights }
+
+    public func conv2dForward(input: Tensor, prologue: BatchNormPrologue?, weight: Tensor, outputScale: Tensor, bias: Tensor?,
+                              residual: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
+        let name = (prologue == nil ? "" : "batchNorm+") + "conv2dForward" + (residual == nil ? "" : "+residual")
+            + (epilogue == .none ? "" : "+\(epilogue)")
+        return timedConvolution(name, .forward, geometry) {
+            $0.conv2dForward(input: input, prologue: prologue, weight: weight, outputScale: outputScale, bias: bias,
+                             residual: residual, epilogue: epilogue, geometry: geometry)
+        }
+    }
+
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         timedConvolution("conv2dBackwardData", .backwardData, geometry) {
             $0.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)

@@ -49,16 +49,25 @@ struct ResidualEpilogueTests {
     /// residual per output tile (`direct`, `shifted-image`) and the ones that add it afterwards.
     @Test(arguments: [ConvolutionAlgorithm.direct, .shiftedImage, .winograd2, .winograd4])
     func everyDispatchForwardAlgorithm(algorithm: ConvolutionAlgorithm) throws {
-        for threads in [1, 2, 3, 8] {
+        for (device, runnable) in try Self.forcedDispatchDevices(algorithm, threads: [1, 2, 3, 8], geometries: Self.geometries) {
+            try Self.expectFusedMatchesUnfused(device, "dispatch ×\(device.threadCount), \(algorithm)", geometries: runnable)
+        }
+    }
+
+    /// Dispatch devices with `algorithm` forced for forward, one per thread count, each with the
+    /// indices of `geometries` it runs (Winograd only the first, a stride-1 3×3 layer), having
+    /// checked that the plan of each is that algorithm.
+    static func forcedDispatchDevices(_ algorithm: ConvolutionAlgorithm, threads: [Int],
+                                      geometries: [(input: Shape, weight: Shape, options: Conv2DOptions)]) throws -> [(DispatchDevice, [Int])] {
+        try threads.map { threads in
             let device = DispatchDevice(threads: threads, fallback: NaiveDevice(), algorithms: ConvolutionAlgorithmOverride([.forward: algorithm]))
-            // Winograd runs only the stride-1 3×3 geometry; the others run all three.
-            let runnable = algorithm.winogradTileSize == nil ? [0, 1, 2] : [0]
+            let runnable = algorithm.winogradTileSize == nil ? Array(geometries.indices) : [0]
             for index in runnable {
-                let (inputShape, weightShape, options) = Self.geometries[index]
+                let (inputShape, weightShape, options) = geometries[index]
                 let g = try Conv2DGeometry(inputShape: inputShape, weightShape: weightShape, options: options)
                 #expect(try device.convolutionPlan(for: g, pass: .forward).algorithm == algorithm)
             }
-            try Self.expectFusedMatchesUnfused(device, "dispatch ×\(threads), \(algorithm)", geometries: runnable)
+            return (device, runnable)
         }
     }
 

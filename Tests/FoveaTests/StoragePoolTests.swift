@@ -47,6 +47,21 @@ struct StoragePoolTests {
         #expect(shelf.put("f10", bytes: 10).isEmpty && shelf.removeAll() == ["f10"] && shelf.bytes == 0)
     }
 
+    /// A request that finds no buffer of its size frees at least that many bytes of the least
+    /// recently released ones (so a miss does not add to what the cache holds), all of them when
+    /// they are fewer, and none above the size limit.
+    @Test func aMissReleasesTheOldestBuffers() {
+        var shelf = BufferShelf<String>(capacity: 100)
+        #expect(shelf.put("a20", bytes: 20).isEmpty && shelf.put("b30", bytes: 30).isEmpty && shelf.put("c10", bytes: 10).isEmpty)
+        #expect(shelf.release(atLeast: 25) == ["a20", "b30"], "oldest first, until 25 bytes are freed")
+        #expect(shelf.bytes == 10 && shelf.take(bytes: 10) == "c10")
+        #expect(shelf.put("d10", bytes: 10).isEmpty && shelf.release(atLeast: 50) == ["d10"] && shelf.bytes == 0)
+        #expect(shelf.release(atLeast: 1).isEmpty)
+        #expect(shelf.put("e60", bytes: 60).isEmpty && shelf.put("f10", bytes: 10).isEmpty)
+        #expect(shelf.release(atLeast: 30, ofAtMost: 50) == ["f10"], "buffers above the limit stay")
+        #expect(shelf.bytes == 60)
+    }
+
     /// `FOVEA_TENSOR_CACHE_MB` is parsed strictly; a bad value is an error naming it.
     @Test(arguments: ["-1", "1.5", "lots", "64MB", " 8", "99999999999"])
     func badCacheSizeIsAClearError(text: String) {

@@ -96,6 +96,11 @@ public final class Conv2D: Layer {
         var (w, b) = (weight.value, bias?.value)
         if let norm {
             _ = try norm.outputShape(for: g.outputShape)
+            if device.keepsPreparedWeights {
+                let (scale, foldedBias) = try foldedScaleAndBias(with: norm)
+                return device.conv2dForward(input: input, prologue: prologue, weight: w, outputScale: scale, bias: foldedBias,
+                                            residual: residual, epilogue: epilogue, geometry: g)
+            }
             (w, b) = try foldedParameters(with: norm)
         }
         switch (prologue, residual) {

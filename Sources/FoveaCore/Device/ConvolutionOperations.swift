@@ -38,6 +38,25 @@ public protocol ConvolutionOperations: DeviceIdentity {
     func conv2dForward(parts: [Tensor], prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                        geometry: Conv2DGeometry) -> Tensor
 
+    /// Whether the device keeps convolution weights prepared across calls (packed for its GEMM,
+    /// transformed for Winograd), keyed by their contents. A convolution that folds an
+    /// evaluation-mode batch norm then passes the norm's per-channel scale to
+    /// `conv2dForward(input:prologue:weight:outputScale:…)` instead of keeping a folded copy of its
+    /// weight, so the prepared form is the only extra copy (`Conv2D`). Default false: the layer
+    /// keeps the folded weight itself.
+    var keepsPreparedWeights: Bool { get }
+
+    /// A convolution with an evaluation-mode batch norm folded into its weight, given unfolded:
+    /// `y = epilogue(conv(x̂, w′) + bias [+ residual])` with `w′[k, c, r, s] = w[k, c, r, s]·outputScale[k]`
+    /// (`Tensor.scalingOutputChannels(by:)`, `outputScale` of `[K]`), `x̂` the input through `prologue`
+    /// when there is one, and `residual` (of `geometry.outputShape`) added when given. Element by
+    /// element the same as computing `w′` first and running the variant without a scale
+    /// (`conv2dForward(input:weight:bias:epilogue:…)`, `…residual:…` or `…prologue:…`), which is
+    /// the default. The Dispatch device scales while it packs or transforms the weights and keeps
+    /// that under the contents of `weight` and `outputScale`, so `w′` is not kept.
+    func conv2dForward(input: Tensor, prologue: BatchNormPrologue?, weight: Tensor, outputScale: Tensor, bias: Tensor?,
+                       residual: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor
+
     /// Convolution backward with respect to the input: `∂L/∂x` from `∂L/∂y` (`geometry.outputShape`).
     /// Returns a new tensor of `geometry.inputShape` (it does not accumulate into an existing one).
     func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor
@@ -93,7 +112,25 @@ extension ConvolutionOperations where Self: ActivationOperations & ElementwiseOp
     }
 }
 
+extension ConvolutionOperations where Self: NormalizationOperations {
+    /// The composition: `w′` computed now, then the variant without a scale.
+    public func conv2dForward(input: Tensor, prologue: BatchNormPrologue?, weight: Tensor, outputScale: Tensor, bias: Tensor?,
+                              residual: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
+        let folded = weight.scalingOutputChannels(by: outputScale)
+        if let residual {
+            let x = prologue.map { applying($0, to: input) } ?? input
+            return conv2dForward(input: x, weight: folded, bias: bias, residual: residual, epilogue: epilogue, geometry: geometry)
+        }
+        if let prologue {
+            return conv2dForward(input: input, prologue: prologue, weight: folded, bias: bias, epilogue: epilogue, geometry: geometry)
+        }
+        return conv2dForward(input: input, weight: folded, bias: bias, epilogue: epilogue, geometry: geometry)
+    }
+}
+
 extension ConvolutionOperations {
+    public var keepsPreparedWeights: Bool { false }
+
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, geometry: Conv2DGeometry) -> Tensor {
         delegate("conv2dForward").conv2dForward(input: input, weight: weight, bias: bias, geometry: geometry)
     }

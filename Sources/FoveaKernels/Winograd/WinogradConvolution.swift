@@ -68,9 +68,10 @@ public struct WinogradConvolution: Sendable {
     }
 
     /// `y = epilogue(conv(x, w) + b)` with `plan` (a `tilePlan(for: g, …)`; its tile size is the algorithm's).
-    package func forward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
+    /// With an `outputScale`, the filters are `w[k, …]·outputScale[k]` (kept transformed as such).
+    package func forward(input: Tensor, weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue: ConvolutionEpilogue = .none,
                         geometry g: Conv2DGeometry, plan: WinogradPlan) -> Tensor {
-        run(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: false)
+        run(input: input, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: false)
     }
 
     /// `∂x` of the convolution `g` with `plan`, a `tilePlan(for: backwardDataGeometry(g), …)`.
@@ -79,23 +80,27 @@ public struct WinogradConvolution: Sendable {
         return run(input: gradOutput, weight: weight, bias: nil, epilogue: .none, geometry: h, plan: plan, flippedWeight: true)
     }
 
-    func run(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry g: Conv2DGeometry,
+    func run(input: Tensor, weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry g: Conv2DGeometry,
              plan: WinogradPlan, flippedWeight: Bool) -> Tensor {
         switch plan.tileSize {
-        case .f2x2: run(WinogradF2x2.self, input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: flippedWeight)
-        case .f4x4: run(WinogradF4x4.self, input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: g, plan: plan, flippedWeight: flippedWeight)
+        case .f2x2: run(WinogradF2x2.self, input: input, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
+                        geometry: g, plan: plan, flippedWeight: flippedWeight)
+        case .f4x4: run(WinogradF4x4.self, input: input, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
+                        geometry: g, plan: plan, flippedWeight: flippedWeight)
         }
     }
 
     /// Steps 1–4 chunk by chunk: the chunk's filters (kept or transformed now), then its work
     /// items (`WinogradCall.runItem`) on `plan.workers` workers.
     func run<T: WinogradTransform>(
-        _: T.Type, input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry g: Conv2DGeometry,
+        _: T.Type, input: Tensor, weight: Tensor, outputScale: Tensor?, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry g: Conv2DGeometry,
         plan: WinogradPlan, flippedWeight: Bool
     ) -> Tensor {
         var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let biasValues = bias?.scalars ?? [Float](repeating: 0, count: g.outputChannels)
-        let kept = keptFilters(T.self, weight: weight, geometry: g, plan: plan, flipped: flippedWeight)
+        let kept = keptFilters(T.self, weight: weight, scale: outputScale, geometry: g, plan: plan, flipped: flippedWeight)
+        // Without kept filters the chunks transform w′ = w·s, which exists only for this call.
+        let weight = kept != nil ? weight : weight.scalingOutputChannels(by: outputScale)
         let buffers = WinogradCall<T>.Buffers(plan: plan, keepsFilters: kept != nil)
         withOperands(kept: kept, input: input, weight: weight, bias: biasValues, output: &output) { operands in
             let call = WinogradCall<T>(operands: operands, buffers: buffers, geometry: g, plan: plan, tiles: WinogradTiles(geometry: g, plan: plan),
@@ -137,15 +142,16 @@ public struct WinogradConvolution: Sendable {
     /// The filters of every chunk transformed (chunk c at `c · plan.filterFloats`), from
     /// `filterCache`, or transformed now and stored when this is the second time these weight
     /// contents are transformed for this layout; nil when the call transforms chunk by chunk.
-    func keptFilters<T: WinogradTransform>(_: T.Type, weight: Tensor, geometry g: Conv2DGeometry, plan: WinogradPlan,
+    func keptFilters<T: WinogradTransform>(_: T.Type, weight: Tensor, scale: Tensor? = nil, geometry g: Conv2DGeometry, plan: WinogradPlan,
                                            flipped: Bool) -> Tensor? {
         guard let cache = filterCache else { return nil }
         let key = PackedWeightCache.Key(
-            contents: weight.contentStamp,
+            contents: weight.contentStamp, scale: scale?.contentStamp,
             kernel: "winograd F(\(T.outputTile)×\(T.outputTile)) \(flipped ? "flipped " : "")chunk \(plan.chunkHeight) panels \(plan.filterPanels.map { "\($0.rows)×\($0.columns)×\($0.depth)" } ?? "none")",
             rows: g.outputChannels, depth: g.inputChannels, groups: 1)
         if let kept = cache.lookup(key) { return kept }
         guard cache.shouldStore(key, bytes: plan.chunks * plan.filterFloats * MemoryLayout<Float>.stride) else { return nil }
+        let weight = weight.scalingOutputChannels(by: scale)
         var all = Tensor(uninitialized: [plan.chunks * plan.filterFloats])  // rows past the last chunk's end are never read
         weight.withUnsafeBufferPointer { w in
             all.withUnsafeMutableBufferPointer { out in
