@@ -151,6 +151,17 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
     /// `tile[i, 0..<tileColumns] = activation(tile + bias[block's row + i] (+ residual))` for the
     /// tile's rows; the residual element at the same offset from `residual` as the tile's from `output`.
     private func finish(_ block: Block, _ row: Int, _ tileRows: Int, _ tileColumns: Int, _ tile: UnsafeMutablePointer<Float>) {
+        if let residual {
+            // The next tile's residual (the rows below, else the next panel's first rows): its
+            // short rows lie a plane apart, too scattered for the hardware prefetchers.
+            let here = residual + (tile - output)
+            let below = row + tileRows
+            if below < block.rows.count {
+                fovea_prefetch_rows(here + tileRows * n, n, Int32(min(tileRows, block.rows.count - below)), Int32(tileColumns))
+            } else {
+                fovea_prefetch_rows(here - row * n + tileColumns, n, Int32(min(kernel.mr, block.rows.count)), Int32(kernel.nr))
+            }
+        }
         for i in 0..<tileRows {
             let target = tile + i * n
             activation.apply(row: target, count: tileColumns, bias: bias?[block.firstOutput + row + i] ?? 0,

@@ -286,6 +286,10 @@ struct ShiftedImageConvolution: Sendable {
             if valid > 0 {
                 for k in 0..<channels {
                     let target = output + k * planeSize + oy * wo + ox
+                    // The residual row 8 channels on: rows a plane apart defeat the hardware prefetchers.
+                    if finishes, let residual, k + 8 < channels {
+                        fovea_prefetch_rows(residual + (target - output) + 8 * planeSize, 0, 1, Int32(valid))
+                    }
                     if staged { target.update(from: c + k * ldc + v, count: valid) }
                     if finishes {
                         activation.apply(row: target, count: valid, bias: bias?[k] ?? 0, adding: residual.map { $0 + (target - output) })

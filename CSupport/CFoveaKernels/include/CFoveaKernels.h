@@ -11,6 +11,16 @@
 /// 1 when this CPU has AVX2 and FMA (the C micro-kernel can run), else 0.
 int fovea_cpu_has_avx2_fma(void);
 
+/// Asks the caches for `rows` rows of `floats` floats from `first` (row stride `stride` floats)
+/// ahead of their use, one prefetch per 64-byte line: for operands read in short rows far apart
+/// (the residual a convolution adds in its tile epilogue), which the hardware prefetchers do not
+/// follow. A hint only: any address may be given.
+static inline void fovea_prefetch_rows(const float *first, long stride, int rows, int floats) {
+    for (int r = 0; r < rows; r++) {
+        for (int i = 0; i < floats; i += 16) __builtin_prefetch(first + r * stride + i, 0, 3);
+    }
+}
+
 /// The 6×16 micro-kernel: C[0..<m, 0..<n] (= or +=) Apanel · Bpanel, with
 ///   Apanel: kc steps of 6 floats (column p of a 6-row sliver of A, rows padded with zeros),
 ///   Bpanel: kc steps of 16 floats (row p of a 16-column sliver of B, 64-byte aligned),
