@@ -11,7 +11,7 @@ extension CheckingDevice {
     /// with the reference's (not composed from the checked convolution and activation).
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
-        checked(epilogue == .none ? "conv2dForward" : "conv2dForward+\(epilogue)", shapes: Self.describe(geometry)) {
+        checked(epilogue.forwardName(prologue: false, residual: false), shapes: Self.describe(geometry)) {
             $0.conv2dForward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
         }
     }
@@ -19,7 +19,7 @@ extension CheckingDevice {
     /// The residual forward is checked as its own operation, against the reference's.
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
-        checked(epilogue == .none ? "conv2dForward+residual" : "conv2dForward+residual+\(epilogue)", shapes: Self.describe(geometry)) {
+        checked(epilogue.forwardName(prologue: false, residual: true), shapes: Self.describe(geometry)) {
             $0.conv2dForward(input: input, weight: weight, bias: bias, residual: residual, epilogue: epilogue, geometry: geometry)
         }
     }
@@ -27,7 +27,7 @@ extension CheckingDevice {
     /// The pre-activation forward is checked as its own operation, against the reference's.
     public func conv2dForward(input: Tensor, prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
-        checked(epilogue == .none ? "batchNorm+conv2dForward" : "batchNorm+conv2dForward+\(epilogue)", shapes: Self.describe(geometry)) {
+        checked(epilogue.forwardName(prologue: true, residual: false), shapes: Self.describe(geometry)) {
             $0.conv2dForward(input: input, prologue: prologue, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
         }
     }
@@ -47,9 +47,7 @@ extension CheckingDevice {
     /// reference's (which computes `w′` first).
     public func conv2dForward(input: Tensor, prologue: BatchNormPrologue?, weight: Tensor, outputScale: Tensor, bias: Tensor?,
                               residual: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
-        let name = (prologue == nil ? "" : "batchNorm+") + "conv2dForward" + (residual == nil ? "" : "+residual")
-            + (epilogue == .none ? "" : "+\(epilogue)")
-        return checked(name, shapes: Self.describe(geometry)) {
+        checked(epilogue.forwardName(prologue: prologue != nil, residual: residual != nil), shapes: Self.describe(geometry)) {
             $0.conv2dForward(input: input, prologue: prologue, weight: weight, outputScale: outputScale, bias: bias,
                              residual: residual, epilogue: epilogue, geometry: geometry)
         }

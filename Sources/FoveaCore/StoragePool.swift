@@ -20,10 +20,9 @@ import Darwin
 /// VGG16's, still finds its buffers; Docs/Performance.md, "Measurements behind the code"). Smaller buffers, and any larger than the capacity, go back to `free`. A request of the same size
 /// takes a cached buffer (zeroed by `memset` unless the caller will overwrite every element).
 /// A request that finds none frees at least as many bytes of the least recently released buffers
-/// of at most 32 MiB (`BufferShelf.release(atLeast:ofAtMost:)`, `heapReuseLimit`): sizes no longer asked for (another phase of the network,
-/// weights folded once) make room for the new buffer instead of adding to the peak, while a
-/// network's repeated calls still find their buffers (ResNet-50 at batch 8: 142 MiB cached
-/// before, 15 MiB after; Docs/Performance.md, "Peak memory under ONNX Runtime's").
+/// of at most 32 MiB (`BufferShelf.release(atLeast:ofAtMost:)`, `heapReuseLimit`): sizes no
+/// longer asked for (another phase of the network, weights folded once) make room for the new
+/// buffer instead of adding to the peak (Docs/Performance.md, "Peak memory under ONNX Runtime's").
 /// Cached memory stays resident: the bound is the most the cache adds to the peak.
 public enum StoragePool {
     /// Buffers smaller than this go straight to `free` (the C allocator recycles them well).
@@ -110,13 +109,7 @@ struct BufferShelf<Item> {
     /// than the capacity, else the least recently put items that no longer fit beside it.
     mutating func put(_ item: Item, bytes size: Int) -> [Item] {
         guard size <= capacity else { return [item] }
-        var released: [Item] = []
-        while bytes + size > capacity, let (oldestSize, _) = items.compactMap({ key, list in list.first.map { (key, $0.stamp) } })
-            .min(by: { $0.1 < $1.1 }) {
-            released.append(items[oldestSize]!.removeFirst().item)
-            if items[oldestSize]!.isEmpty { items[oldestSize] = nil }
-            bytes -= oldestSize
-        }
+        let released = release(atLeast: bytes + size - capacity)
         clock += 1
         items[size, default: []].append((item, clock))
         bytes += size

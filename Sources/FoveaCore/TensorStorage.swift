@@ -14,8 +14,9 @@ import Darwin
 /// the memory comes from `calloc`, so it starts as zeros without a clearing pass where the C
 /// library knows it is zero already: large buffers are fresh pages from the kernel, which become
 /// resident only when written. A buffer the caller overwrites comes from `malloc`, which
-/// reuses freed heap memory of any size without clearing it. A model built with `Initializer.withoutRandomValues` and then
-/// initialised thus costs no resident memory for its placeholder weights.
+/// reuses freed heap memory of any size without clearing it. A model built with
+/// `Initializer.withoutRandomValues` and then initialised thus costs no resident memory for its
+/// placeholder weights.
 public final class TensorStorage: @unchecked Sendable {
     /// The required alignment in bytes (a cache line, and the width of an AVX-512 register).
     public static let alignment = 64

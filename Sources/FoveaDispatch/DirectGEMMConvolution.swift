@@ -225,8 +225,8 @@ extension DirectGEMMConvolution {
     /// Whether the images of a batch become the columns of one GEMM per group (n = N·P·Q) instead
     /// of one GEMM each: for small outputs (P·Q < 1024) whose panels of NR columns an image fills
     /// to less than 95 % (13×13 = 169 columns fill 6 panels of 32 to 88%, 7×7 = 49 fill 2 to 77%;
-    /// 8 images' 1352 and 392 fill 98% and 94%; 28×28 = 784 fills 25 panels to 98% alone and
-    /// skips the staging pass, which cost ResNet-50's layer2 about 1 ms a layer at batch 8) — AVX-512 packer only (it follows the columns
+    /// 8 images' 1352 and 392 fill 98% and 94%; 28×28 = 784 fills 25 panels to 98% alone, and
+    /// writes its output without a staging pass) — AVX-512 packer only (it follows the columns
     /// into the next image), with the staging output within `workspaceLimitBytes`. Every output
     /// element is reduced by the same micro-kernel calls either way, so the results are the same.
     private func imagesAsColumns(_ g: Conv2DGeometry) -> Bool {

@@ -100,19 +100,7 @@ public struct DispatchDevice: GEMMBackedDevice {
 
     /// Runs the plan's forward: `winograd4`/`winograd2`, `shifted-image`, `direct` or `im2col`.
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
-        let plan = requiredPlan(for: geometry, pass: .forward)
-        switch plan.blocking {
-        case .winograd(let tiles):
-            return winograd.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry, plan: tiles)
-        case .shiftedImage(let blocking):
-            return shiftedImage.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry, blocking: blocking)
-        case .direct(let blocking):
-            return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry, blocking: blocking)
-        case .im2col:
-            return convolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
-        case .directBackwardFilter, .directBackwardData, .shiftedRows:
-            preconditionFailure("DispatchDevice: the planner chose \(plan.plan.algorithm) for forward")
-        }
+        planForward(input: input, prologue: nil, weight: weight, outputScale: nil, bias: bias, residual: nil, epilogue: epilogue, geometry: geometry)
     }
 
     /// Runs the plan's forward with the residual added to each output tile by `direct` and
@@ -120,19 +108,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     /// (`addResidual`), so the sum and the activation never take two passes.
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
-        let plan = requiredPlan(for: geometry, pass: .forward)
-        switch plan.blocking {
-        case .shiftedImage(let blocking):
-            return shiftedImage.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, residual: residual,
-                                        geometry: geometry, blocking: blocking)
-        case .direct(let blocking):
-            return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, residual: residual,
-                                             geometry: geometry, blocking: blocking)
-        default:
-            var output = conv2dForward(input: input, weight: weight, bias: bias, epilogue: .none, geometry: geometry)
-            addResidual(residual, to: &output, epilogue: epilogue)
-            return output
-        }
+        planForward(input: input, prologue: nil, weight: weight, outputScale: nil, bias: bias, residual: residual, epilogue: epilogue, geometry: geometry)
     }
 
     /// Runs the plan's forward with the batch-norm prologue applied to the input panels as they
@@ -140,12 +116,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     /// otherwise the batch norm, then the convolution.
     public func conv2dForward(input: Tensor, prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
-        let plan = requiredPlan(for: geometry, pass: .forward)
-        guard case .direct(let blocking) = plan.blocking, geometry.isPointwise else {
-            return conv2dForward(input: applying(prologue, to: input), weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
-        }
-        return directConvolution.forward(input: input, weight: weight, bias: bias, epilogue: epilogue, prologue: BatchNormCoefficients(prologue),
-                                         geometry: geometry, blocking: blocking)
+        planForward(input: input, prologue: prologue, weight: weight, outputScale: nil, bias: bias, residual: nil, epilogue: epilogue, geometry: geometry)
     }
 
     /// With the AVX-512 kernel and a `direct` plan for a pointwise layer, the GEMM packs its input
@@ -169,39 +140,44 @@ public struct DispatchDevice: GEMMBackedDevice {
     /// The plan's forward with `w′ = w·outputScale` packed (`direct`, `shifted-image`) or
     /// transformed (`winograd`) from `w` and the scale and kept under both tensors' contents, so
     /// `w′` itself exists only until the preparation is kept; `im2col` scales the weight per call.
-    /// The prologue is fused into a pointwise `direct` plan's packing, else applied first; the
-    /// residual as in the unscaled variant. The same bits as the unscaled variants given `w′`.
+    /// The same bits as the unscaled variants given `w′`.
     public func conv2dForward(input: Tensor, prologue: BatchNormPrologue?, weight: Tensor, outputScale: Tensor, bias: Tensor?,
                               residual: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
+        planForward(input: input, prologue: prologue, weight: weight, outputScale: outputScale, bias: bias, residual: residual,
+                    epilogue: epilogue, geometry: geometry)
+    }
+
+    /// Every forward variant's plan: the prologue fused into a pointwise `direct` plan's packing
+    /// (without a residual), else applied first; the residual added per output tile by `direct`
+    /// and `shifted-image`, after `winograd` and `im2col` in one pass (`addResidual`); the weights
+    /// scaled by `outputScale` (when given) as the algorithms prepare them.
+    private func planForward(input: Tensor, prologue: BatchNormPrologue?, weight: Tensor, outputScale: Tensor?, bias: Tensor?,
+                             residual: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .forward)
         if let prologue, residual == nil, case .direct(let blocking) = plan.blocking, geometry.isPointwise {
             return directConvolution.forward(input: input, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
                                              prologue: BatchNormCoefficients(prologue), geometry: geometry, blocking: blocking)
         }
         let x = prologue.map { applying($0, to: input) } ?? input
+        var output: Tensor
         switch plan.blocking {
-        case .winograd(let tiles):
-            var output = winograd.forward(input: x, weight: weight, outputScale: outputScale, bias: bias,
-                                          epilogue: residual == nil ? epilogue : .none, geometry: geometry, plan: tiles)
-            if let residual { addResidual(residual, to: &output, epilogue: epilogue) }
-            return output
         case .shiftedImage(let blocking):
             return shiftedImage.forward(input: x, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
                                         residual: residual, geometry: geometry, blocking: blocking)
         case .direct(let blocking):
             return directConvolution.forward(input: x, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
                                              residual: residual, geometry: geometry, blocking: blocking)
+        case .winograd(let tiles):
+            output = winograd.forward(input: x, weight: weight, outputScale: outputScale, bias: bias,
+                                      epilogue: residual == nil ? epilogue : .none, geometry: geometry, plan: tiles)
         case .im2col:
-            let folded = weight.scalingOutputChannels(by: outputScale)
-            guard let residual else {
-                return convolution.forward(input: x, weight: folded, bias: bias, epilogue: epilogue, geometry: geometry)
-            }
-            var output = convolution.forward(input: x, weight: folded, bias: bias, epilogue: .none, geometry: geometry)
-            addResidual(residual, to: &output, epilogue: epilogue)
-            return output
+            output = convolution.forward(input: x, weight: weight.scalingOutputChannels(by: outputScale), bias: bias,
+                                         epilogue: residual == nil ? epilogue : .none, geometry: geometry)
         case .directBackwardFilter, .directBackwardData, .shiftedRows:
             preconditionFailure("DispatchDevice: the planner chose \(plan.plan.algorithm) for forward")
         }
+        if let residual { addResidual(residual, to: &output, epilogue: epilogue) }
+        return output
     }
 
     /// Runs the plan's backward-data: `winograd4`/`winograd2`, `direct` (a pointwise layer: the

@@ -9,21 +9,21 @@ extension ProfilingDevice {
 
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
-        timedConvolution(epilogue == .none ? "conv2dForward" : "conv2dForward+\(epilogue)", .forward, geometry) {
+        timedConvolution(epilogue.forwardName(prologue: false, residual: false), .forward, geometry) {
             $0.conv2dForward(input: input, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
         }
     }
 
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
-        timedConvolution(epilogue == .none ? "conv2dForward+residual" : "conv2dForward+residual+\(epilogue)", .forward, geometry) {
+        timedConvolution(epilogue.forwardName(prologue: false, residual: true), .forward, geometry) {
             $0.conv2dForward(input: input, weight: weight, bias: bias, residual: residual, epilogue: epilogue, geometry: geometry)
         }
     }
 
     public func conv2dForward(input: Tensor, prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
-        timedConvolution(epilogue == .none ? "batchNorm+conv2dForward" : "batchNorm+conv2dForward+\(epilogue)", .forward, geometry) {
+        timedConvolution(epilogue.forwardName(prologue: true, residual: false), .forward, geometry) {
             $0.conv2dForward(input: input, prologue: prologue, weight: weight, bias: bias, epilogue: epilogue, geometry: geometry)
         }
     }
@@ -39,9 +39,7 @@ extension ProfilingDevice {
 
     public func conv2dForward(input: Tensor, prologue: BatchNormPrologue?, weight: Tensor, outputScale: Tensor, bias: Tensor?,
                               residual: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
-        let name = (prologue == nil ? "" : "batchNorm+") + "conv2dForward" + (residual == nil ? "" : "+residual")
-            + (epilogue == .none ? "" : "+\(epilogue)")
-        return timedConvolution(name, .forward, geometry) {
+        timedConvolution(epilogue.forwardName(prologue: prologue != nil, residual: residual != nil), .forward, geometry) {
             $0.conv2dForward(input: input, prologue: prologue, weight: weight, outputScale: outputScale, bias: bias,
                              residual: residual, epilogue: epilogue, geometry: geometry)
         }

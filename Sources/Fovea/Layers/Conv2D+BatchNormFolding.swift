@@ -8,9 +8,9 @@
 /// A device that keeps prepared weights (`Device.keepsPreparedWeights`, the Dispatch device)
 /// receives `w` and `s` and keeps only its packed or transformed `w′`; for the others the layer
 /// computes `w′` itself. `s`, `b′` and that `w′` are cached on the convolution and recomputed
-/// when any tensor they come from changes (the `version` of the parameters and buffers involved, which every assignment,
-/// in-place update, optimiser step and state-dict load bumps), when the batch norm is another
-/// one, or after a mode change.
+/// when any tensor they come from changes (the `version` of the parameters and buffers involved,
+/// which every assignment, in-place update, optimiser step and state-dict load bumps), when the
+/// batch norm is another one, or after a mode change.
 struct FoldedBatchNorm {
     /// Identifies the batch norm and the versions of every tensor the fold read.
     struct Key: Equatable {

@@ -15,6 +15,12 @@ public enum ConvolutionEpilogue: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The name checking and profiling give a fused forward with this epilogue, e.g.
+    /// `batchNorm+conv2dForward+residual+ReLU`.
+    package func forwardName(prologue: Bool, residual: Bool) -> String {
+        (prologue ? "batchNorm+" : "") + "conv2dForward" + (residual ? "+residual" : "") + (self == .none ? "" : "+\(self)")
+    }
+
     public var description: String {
         switch self {
         case .none: "none"
