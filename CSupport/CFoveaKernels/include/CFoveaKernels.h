@@ -100,6 +100,12 @@ void fovea_winograd2_output_avx512(const fovea_winograd_tiles *tiles, const floa
 void fovea_dot_row_blocks_avx512(const float *w, long ldw, int weightRows, const float *x, long ldx, int rows, long length,
                                  float *sums);
 
+/// As fovea_dot_row_blocks_avx512 (same arguments and layout, 1 ≤ rows ≤ 8), with 8-lane
+/// accumulators: blocks of up to 4 weight rows × 3 input rows, 3 × 4, or smaller, run in one pass
+/// (dot_rows_avx2.c). Requires fovea_cpu_has_avx2_fma().
+void fovea_dot_row_blocks_avx2(const float *w, long ldw, int weightRows, const float *x, long ldx, int rows, long length,
+                               float *sums);
+
 /// Requires fovea_cpu_has_avx512f().
 void fovea_pack_transposed_avx512(const float *a, long lda, int rows, long length, int width, float *out);
 
