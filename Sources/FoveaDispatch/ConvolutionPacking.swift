@@ -16,21 +16,36 @@ import FoveaKernels
 /// `nr` values, columns past `count` zero. It fills one panel at a time (the panel stays in L1);
 /// within a step, the panel's columns fall into runs of one output row each, and each run is
 /// leading padding, a strided read of one input row (contiguous when sw = 1), trailing padding.
-/// With the AVX-512 kernel (32-column panels) each panel is packed in C instead
-/// (`fovea_pack_convolution_panel32_avx512`: masked loads per run, masked gathers for sw > 1),
-/// which writes the same values several times faster.
+/// With the AVX-512 kernel (32-column panels) or the AVX2 one (16) each panel is packed in C
+/// instead (`fovea_pack_convolution_panel32_avx512`, `fovea_pack_convolution_panel16_avx2`:
+/// masked loads per run, strided loads or masked gathers for sw > 1), which writes the same
+/// values several times faster.
 struct ConvolutionPacking {
     let geometry: Conv2DGeometry
     /// The image's first element of the group's first channel: channel c₀ + c starts at `image + c·H·W`.
     let image: UnsafePointer<Float>
     let nr: Int
-    /// Pack 32-column panels with the AVX-512 packer (the CPU must have AVX-512F).
-    let vectorPanels: Bool
+    /// The C packer that packs the panels, or nil for the Swift loop below.
+    let vectorPacker: VectorPacker?
     let window: fovea_convolution_window
 
+    /// The C packers, by panel width.
+    enum VectorPacker {
+        /// 32-column panels (the CPU must have AVX-512F).
+        case avx512
+        /// 16-column panels (the CPU must have AVX2 and FMA), for one image whose padded plane
+        /// offsets fit in 32 bits.
+        case avx2
+    }
+
+    /// - Parameter vectorPanels: pack with the C packer of the panel width `nr` where there is one
+    ///   (32: AVX-512, 16: AVX2); the CPU must have that instruction set (a native `GEMMKernel`
+    ///   of that width runs on it).
     init(geometry g: Conv2DGeometry, image: UnsafePointer<Float>, nr: Int, vectorPanels: Bool) {
         (self.geometry, self.image, self.nr) = (g, image, nr)
-        self.vectorPanels = vectorPanels && nr == 32
+        let o = g.options
+        let paddedPlane = (g.inputHeight + 2 * o.padding.height) * (g.inputWidth + 2 * o.padding.width)
+        vectorPacker = !vectorPanels ? nil : nr == 32 ? .avx512 : nr == 16 && paddedPlane <= Int(Int32.max) / 2 ? .avx2 : nil
         window = fovea_convolution_window(g)
     }
 
@@ -54,11 +69,15 @@ struct ConvolutionPacking {
     }
 
     func pack(rows: Int, depth: Int, columns: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
-        if vectorPanels {
+        if let vectorPacker {
+            let width = self.nr
             withUnsafePointer(to: window) { window in
-                for panel in stride(from: 0, to: count, by: 32) {
-                    fovea_pack_convolution_panel32_avx512(window, image, columns + panel, Int32(min(32, count - panel)),
-                                                          rows, depth, out + panel * depth)
+                for panel in stride(from: 0, to: count, by: width) {
+                    let live = Int32(min(width, count - panel))
+                    switch vectorPacker {
+                    case .avx512: fovea_pack_convolution_panel32_avx512(window, image, columns + panel, live, rows, depth, out + panel * depth)
+                    case .avx2: fovea_pack_convolution_panel16_avx2(window, image, columns + panel, live, rows, depth, out + panel * depth)
+                    }
                 }
             }
             return

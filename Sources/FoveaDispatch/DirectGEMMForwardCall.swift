@@ -62,7 +62,7 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
         let source = input + block.image * g.inputChannels * g.inputHeight * g.inputWidth
             + block.group * g.inputChannelsPerGroup * g.inputHeight * g.inputWidth
         let out = output + (block.image * g.outputChannels + block.firstOutput) * n + block.columns.lowerBound
-        let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr, vectorPanels: kernel.isAVX512)
+        let packing = ConvolutionPacking(geometry: g, image: source, nr: kernel.nr, vectorPanels: kernel.isNative)
         let finishes = bias != nil || activation != .none || residual != nil
         PackedGEMM.compute(
             m: block.rows.count, n: block.columns.count, k: k, kernel: kernel, c: out, ldc: n, overwrite: true,

@@ -11,8 +11,9 @@ struct DirectConvolutionTests {
     /// The fused packing writes exactly what im2col followed by the GEMM's B packing writes, for
     /// every kernel's panel width, on random geometries (padding at every border, strides,
     /// dilation, odd sizes) and on depth/column ranges that start and end mid-row and mid-tap.
-    /// Both packers are checked: the Swift one (any panel width) and, where the CPU has AVX-512,
-    /// the C one for 32-column panels (its stride-1, stride-2 and gather paths: strides 1–4).
+    /// Both packers are checked: the Swift one (any panel width) and the C ones this CPU runs
+    /// (AVX-512 for 32-column panels, AVX2 for 16: their stride-1, strided and gather paths,
+    /// strides 1–4); each must be chosen (`vectorPacker`) where asked for.
     @Test(arguments: Self.packers)
     func packingEqualsIm2colThenPacking(packer: Packer) throws {
         let nr = packer.nr
@@ -23,8 +24,9 @@ struct DirectConvolutionTests {
             var reference = [Float](repeating: .nan, count: panels)
             var columns = [Float](repeating: .nan, count: g.columnRows * positions.count)
             c.input.withUnsafeBufferPointer { x in
-                ConvolutionPacking(geometry: g, image: x.baseAddress!, nr: nr, vectorPanels: packer.vectorPanels)
-                    .pack(rows: taps.lowerBound, depth: taps.count, columns: positions.lowerBound, count: positions.count, into: &fused)
+                let packing = ConvolutionPacking(geometry: g, image: x.baseAddress!, nr: nr, vectorPanels: packer.vectorPanels)
+                #expect((packing.vectorPacker != nil) == packer.vectorPanels, "\(packer) \(c)")
+                packing.pack(rows: taps.lowerBound, depth: taps.count, columns: positions.lowerBound, count: positions.count, into: &fused)
                 Im2col.pack(image: x.baseAddress!, geometry: g, channels: 0..<g.inputChannels, columns: positions, into: &columns)
             }
             PackedGEMM.packB(transposed: false, b: columns, ldb: positions.count, rows: taps.lowerBound, depth: taps.count,
@@ -176,12 +178,14 @@ struct DirectConvolutionTests {
 
     struct Packer: CustomStringConvertible, Sendable {
         let nr: Int, vectorPanels: Bool
-        var description: String { vectorPanels ? "AVX-512 packer, nr \(nr)" : "Swift packer, nr \(nr)" }
+        var description: String { vectorPanels ? "C packer, nr \(nr)" : "Swift packer, nr \(nr)" }
     }
 
+    /// The Swift packer at every kernel's panel width, and the C packer of every native kernel
+    /// this CPU runs (AVX-512, 32 columns; AVX2, 16).
     static let packers: [Packer] =
         GEMMKernel.available.map(\.nr).uniqued().map { Packer(nr: $0, vectorPanels: false) }
-        + GEMMKernel.available.filter(\.isAVX512).map { Packer(nr: $0.nr, vectorPanels: true) }
+        + GEMMKernel.available.filter(\.isNative).map { Packer(nr: $0.nr, vectorPanels: true) }
 
     /// Batch 1 at two threads: a wide layer is split by output positions, a small-image layer
     /// with many channels by output channels; both agree with naive and are bit-identical at 1–4

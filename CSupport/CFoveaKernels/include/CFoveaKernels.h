@@ -147,6 +147,13 @@ void fovea_pack_convolution_panel32_avx512(const fovea_convolution_window *windo
                                            long firstColumn, int live, long firstTap, long depth,
                                            float *out);
 
+/// As fovea_pack_convolution_panel32_avx512 for a 16-column panel (the AVX2 6×16 kernel's):
+/// out[step·16 + lane], zero lanes past `live` (≤ 16); masked loads for stride 1 across, masked
+/// gathers otherwise (conv_pack_avx2.c). Requires fovea_cpu_has_avx2_fma().
+void fovea_pack_convolution_panel16_avx2(const fovea_convolution_window *window, const float *image,
+                                         long firstColumn, int live, long firstTap, long depth,
+                                         float *out);
+
 /// The same matrix as a plain row-major im2col block: out[step·count + i] = col[firstTap + step,
 /// firstColumn + i] for step < depth, i < count. Requires fovea_cpu_has_avx512f().
 void fovea_im2col_avx512(const fovea_convolution_window *window, const float *image,

@@ -1,0 +1,121 @@
+// Packs one 16-column panel of a convolution's implicit column matrix (the GEMM's B operand) for
+// the AVX2 6×16 kernel, straight from an NCHW image: the AVX2 counterpart of
+// fovea_pack_convolution_panel32_avx512 (conv_pack_avx512.c), which explains the matrix:
+// col[t, j] = x[c, p·sh − ph + r·dh, q·sw − pw + s·dw] (0 outside the image), tap
+// t = (c·R + r)·S + s, column j = p·Q + q.
+//
+// The panel's 16 lanes are fixed output positions, kept as two vectors of 8 (their p·sh and
+// q·sw); a step (one tap) adds the tap's shifts and compares the input row and column against
+// the image (as unsigned numbers, so that one compare catches both ends), giving the lanes that
+// read the image; the others become zero.
+//   - Stride 1 across: the lanes of one output row read one contiguous stretch of an input row,
+//     so each such run of lanes is one masked load per half (masked lanes are not read).
+//   - Other strides: one masked gather per half.
+#include "CFoveaKernels.h"
+
+#include <immintrin.h>
+#include <stdint.h>
+
+// Lanes where a < b as unsigned 32-bit numbers (all ones), else zero.
+__attribute__((target("avx2,fma"), always_inline))
+static inline __m256i unsigned_less(__m256i a, __m256i b) {
+    const __m256i sign = _mm256_set1_epi32((int32_t)0x80000000u);
+    return _mm256_cmpgt_epi32(_mm256_xor_si256(b, sign), _mm256_xor_si256(a, sign));
+}
+
+__attribute__((target("avx2,fma")))
+void fovea_pack_convolution_panel16_avx2(const fovea_convolution_window *g, const float *image,
+                                         long firstColumn, int live, long firstTap, long depth, float *out) {
+    const long width = g->width, q = g->outputWidth, plane = g->height * width;
+    const long sh = g->strideHeight, sw = g->strideWidth;
+
+    // Lane i: column j = firstColumn + i → (image n, p, q); its image row and column before the
+    // tap's shifts, its image's offset, and whether it is live (all ones) or past `live` (zero).
+    int32_t rowOrigin[16], columnOrigin[16], imageOrigin[16], liveLanes[16];
+    // Runs of lanes in one output row of one image: their lanes (all ones), the image's offset,
+    // its image row, and the input column of lane 0 of the panel (lane i reads runColumn + i).
+    int32_t runLanes[16][16];
+    long runColumn[16], runRow[16], runImage[16];
+    int runCount = 0;
+    const long positions = g->outputHeight * q;
+    long n = firstColumn / positions, p = (firstColumn % positions) / q, column = firstColumn % q;
+    for (int i = 0; i < 16; ++i) {
+        if (i < live) {
+            if (i == 0 || column == 0) {
+                for (int l = 0; l < 16; ++l) runLanes[runCount][l] = 0;
+                runImage[runCount] = n * g->imageSize;
+                runRow[runCount] = p * sh;
+                runColumn[runCount] = (column - i) * sw;
+                runCount += 1;
+            }
+            runLanes[runCount - 1][i] = -1;
+            rowOrigin[i] = (int32_t)(p * sh);
+            columnOrigin[i] = (int32_t)(column * sw);
+            imageOrigin[i] = (int32_t)(n * g->imageSize);
+            liveLanes[i] = -1;
+            if (++column == q) {
+                column = 0;
+                if (++p == g->outputHeight) { p = 0; n += 1; }
+            }
+        } else {
+            rowOrigin[i] = 0;
+            columnOrigin[i] = 0;
+            imageOrigin[i] = 0;
+            liveLanes[i] = 0;
+        }
+    }
+    const __m256i rows0 = _mm256_loadu_si256((const __m256i *)rowOrigin);
+    const __m256i rows1 = _mm256_loadu_si256((const __m256i *)(rowOrigin + 8));
+    const __m256i columns0 = _mm256_loadu_si256((const __m256i *)columnOrigin);
+    const __m256i columns1 = _mm256_loadu_si256((const __m256i *)(columnOrigin + 8));
+    const __m256i live0 = _mm256_loadu_si256((const __m256i *)liveLanes);
+    const __m256i live1 = _mm256_loadu_si256((const __m256i *)(liveLanes + 8));
+    const __m256i heightVector = _mm256_set1_epi32((int32_t)g->height), widthVector = _mm256_set1_epi32((int32_t)width);
+    // For the gather: lane offsets rowOrigin·W + columnOrigin (+ the image's offset) from a channel.
+    const __m256i offsets0 = _mm256_add_epi32(_mm256_add_epi32(_mm256_mullo_epi32(rows0, widthVector), columns0),
+                                              _mm256_loadu_si256((const __m256i *)imageOrigin));
+    const __m256i offsets1 = _mm256_add_epi32(_mm256_add_epi32(_mm256_mullo_epi32(rows1, widthVector), columns1),
+                                              _mm256_loadu_si256((const __m256i *)(imageOrigin + 8)));
+
+    const long kw = g->kernelWidth, kh = g->kernelHeight;
+    long s = firstTap % kw, r = (firstTap / kw) % kh, c = firstTap / (kw * kh);
+    for (long step = 0; step < depth; ++step) {
+        const long rowShift = r * g->dilationHeight - g->padHeight;
+        const long columnShift = s * g->dilationWidth - g->padWidth;
+        const float *channel = image + c * plane;
+        const __m256i rowShiftVector = _mm256_set1_epi32((int32_t)rowShift);
+        const __m256i columnShiftVector = _mm256_set1_epi32((int32_t)columnShift);
+        const __m256i valid0 = _mm256_and_si256(
+            _mm256_and_si256(live0, unsigned_less(_mm256_add_epi32(rows0, rowShiftVector), heightVector)),
+            unsigned_less(_mm256_add_epi32(columns0, columnShiftVector), widthVector));
+        const __m256i valid1 = _mm256_and_si256(
+            _mm256_and_si256(live1, unsigned_less(_mm256_add_epi32(rows1, rowShiftVector), heightVector)),
+            unsigned_less(_mm256_add_epi32(columns1, columnShiftVector), widthVector));
+        __m256 half0 = _mm256_setzero_ps(), half1 = _mm256_setzero_ps();
+        if (sw == 1) {
+            for (int run = 0; run < runCount; ++run) {
+                const __m256i lanes0 = _mm256_and_si256(valid0, _mm256_loadu_si256((const __m256i *)runLanes[run]));
+                const __m256i lanes1 = _mm256_and_si256(valid1, _mm256_loadu_si256((const __m256i *)(runLanes[run] + 8)));
+                const int any0 = !_mm256_testz_si256(lanes0, lanes0), any1 = !_mm256_testz_si256(lanes1, lanes1);
+                if (!any0 && !any1) continue;
+                // Lane i of this run reads source[i]; the runs' lanes are disjoint and masked
+                // loads give zero elsewhere, so the halves are the OR of the runs' loads.
+                const float *source = channel + runImage[run] + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
+                if (any0) half0 = _mm256_or_ps(half0, _mm256_maskload_ps(source, lanes0));
+                if (any1) half1 = _mm256_or_ps(half1, _mm256_maskload_ps(source + 8, lanes1));
+                // The next panel reads on along the same input rows: fetch them ahead.
+                _mm_prefetch((const char *)(source + 16), _MM_HINT_T0);
+            }
+        } else {
+            const __m256i shift = _mm256_set1_epi32((int32_t)(rowShift * width + columnShift));
+            half0 = _mm256_mask_i32gather_ps(half0, channel, _mm256_add_epi32(offsets0, shift), _mm256_castsi256_ps(valid0), 4);
+            half1 = _mm256_mask_i32gather_ps(half1, channel, _mm256_add_epi32(offsets1, shift), _mm256_castsi256_ps(valid1), 4);
+        }
+        _mm256_storeu_ps(out + step * 16, half0);
+        _mm256_storeu_ps(out + step * 16 + 8, half1);
+        if (++s == kw) {
+            s = 0;
+            if (++r == kh) { r = 0; c += 1; }
+        }
+    }
+}
