@@ -10,6 +10,8 @@
 // read the image; the others become zero.
 //   - Stride 1 across: the lanes of one output row read one contiguous stretch of an input row,
 //     so each such run of lanes is one masked load per half (masked lanes are not read).
+//   - Stride 2 across: the same, loading each run's span under a mask of the even elements it
+//     needs and keeping those (a shuffle and a permute); a gather is slower.
 //   - Other strides: one masked gather per half.
 #include "CFoveaKernels.h"
 
@@ -21,6 +23,19 @@ __attribute__((target("avx2,fma"), always_inline))
 static inline __m256i unsigned_less(__m256i a, __m256i b) {
     const __m256i sign = _mm256_set1_epi32((int32_t)0x80000000u);
     return _mm256_cmpgt_epi32(_mm256_xor_si256(b, sign), _mm256_xor_si256(a, sign));
+}
+
+// Lanes i < 8 where `lanes` is all ones get span[2i], the others zero: the 16 floats are loaded
+// under a mask of the even elements needed (no other element is read), and the even ones kept.
+__attribute__((target("avx2,fma"), always_inline))
+static inline __m256 stride2_half(const float *span, __m256i lanes) {
+    const __m256i even = _mm256_setr_epi32(-1, 0, -1, 0, -1, 0, -1, 0);
+    const __m256i low = _mm256_and_si256(even, _mm256_permutevar8x32_epi32(lanes, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3)));
+    const __m256i high = _mm256_and_si256(even, _mm256_permutevar8x32_epi32(lanes, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7)));
+    const __m256 first = _mm256_maskload_ps(span, low), second = _mm256_maskload_ps(span + 8, high);
+    // [f0 f2 s0 s2 | f4 f6 s4 s6] → [f0 f2 f4 f6 | s0 s2 s4 s6]
+    const __m256 mixed = _mm256_shuffle_ps(first, second, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(mixed), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
 __attribute__((target("avx2,fma")))
@@ -105,6 +120,19 @@ void fovea_pack_convolution_panel16_avx2(const fovea_convolution_window *g, cons
                 if (any1) half1 = _mm256_or_ps(half1, _mm256_maskload_ps(source + 8, lanes1));
                 // The next panel reads on along the same input rows: fetch them ahead.
                 _mm_prefetch((const char *)(source + 16), _MM_HINT_T0);
+            }
+        } else if (sw == 2) {
+            for (int run = 0; run < runCount; ++run) {
+                const __m256i lanes0 = _mm256_and_si256(valid0, _mm256_loadu_si256((const __m256i *)runLanes[run]));
+                const __m256i lanes1 = _mm256_and_si256(valid1, _mm256_loadu_si256((const __m256i *)(runLanes[run] + 8)));
+                const int any0 = !_mm256_testz_si256(lanes0, lanes0), any1 = !_mm256_testz_si256(lanes1, lanes1);
+                if (!any0 && !any1) continue;
+                // Lane i of this run reads source[2i].
+                const float *source = channel + runImage[run] + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
+                if (any0) half0 = _mm256_or_ps(half0, stride2_half(source, lanes0));
+                if (any1) half1 = _mm256_or_ps(half1, stride2_half(source + 16, lanes1));
+                _mm_prefetch((const char *)(source + 32), _MM_HINT_T0);
+                _mm_prefetch((const char *)(source + 48), _MM_HINT_T0);
             }
         } else {
             const __m256i shift = _mm256_set1_epi32((int32_t)(rowShift * width + columnShift));
