@@ -6,8 +6,8 @@ import FoveaKernels
 ///     y[n, group's K/g channels, :] = W_group [K/g × (C/g)·R·S] · col [(C/g)·R·S × P·Q]  (+ bias)
 ///
 /// whose B panels are packed straight from the image (`ConvolutionPacking`; for a 1×1, stride-1,
-/// unpadded layer the image *is* B and the portable and AVX2 kernels copy its rows, while the
-/// AVX-512 packer, which fetches the next panel's rows ahead, still packs it), so no im2col matrix
+/// unpadded layer the image *is* B and the portable kernel copies its rows, while the AVX-512 and
+/// AVX2 packers, which fetch the next panel's rows ahead, still pack it), so no im2col matrix
 /// is written and no workspace is needed beyond the GEMM's per-thread packing buffers. The bias and the fused activation
 /// (`ConvolutionEpilogue`) are applied by the GEMM's epilogue while each output tile is in cache.
 ///
@@ -163,7 +163,7 @@ struct DirectGEMMConvolution: Sendable {
                             geometry: g, split: blocking.split, kernel: kernel, input: x[0], parts: parts, weights: wt.baseAddress!,
                             weightsArePacked: packed != nil, output: y.baseAddress!, bias: biasValues, activation: tileEpilogue,
                             residual: residualPointer, prologue: prologue, weightTransposed: transposedWeight, m: g.outputChannelsPerGroup, n: blocking.columnsPerGEMM, k: g.columnRows,
-                            pointwise: !kernel.isAVX512 && g.isPointwise)
+                            pointwise: !kernel.isNative && g.isPointwise)
                         Parallel.forEach(blocking.split.items, threads: threads) { _, item in call.run(item: item) }
                     }
                 }

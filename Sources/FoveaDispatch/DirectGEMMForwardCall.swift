@@ -33,7 +33,7 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
     let weightTransposed: Bool
     /// The GEMM sizes of one (image, group) unit: m = K/g, n = columns per GEMM, k = C/g·R·S.
     let m: Int, n: Int, k: Int
-    /// Whether B is the image's rows as they are (1×1, stride 1, no padding; portable and AVX2 packers).
+    /// Whether B is the image's rows as they are (1×1, stride 1, no padding; the portable kernel).
     let pointwise: Bool
 
     /// The GEMM block of one work item: output `rows` of the group's m and `columns` of n, for `image` and `group`.
