@@ -17,6 +17,12 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
         _ kc: Int, _ a: UnsafePointer<Float>?, _ b: UnsafePointer<Float>?, _ c: UnsafeMutablePointer<Float>?,
         _ ldc: Int, _ m: Int32, _ n: Int32, _ accumulate: Int32
     ) -> Void
+    /// The same tile with B read from an image instead of a packed panel (`ShiftedImageConvolution`):
+    /// step p's `nr` values are `image[offsets[p] + j]`, j < n (see `CFoveaKernels.h`).
+    package typealias ShiftedImageFunction = @convention(c) (
+        _ kc: Int, _ a: UnsafePointer<Float>?, _ image: UnsafePointer<Float>?, _ offsets: UnsafePointer<Int32>?,
+        _ c: UnsafeMutablePointer<Float>?, _ ldc: Int, _ m: Int32, _ n: Int32, _ accumulate: Int32
+    ) -> Void
 
     /// E.g. `avx512 12×32 (C)`.
     package let name: String
@@ -26,6 +32,9 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
     /// (a multiple of `nr`).
     package let mc: Int, kc: Int, nc: Int
     let function: Function
+    /// This tile's shifted-image kernel (the same FMAs in the same order as `function`), or nil
+    /// where there is none (the portable kernel): then the shifted-image algorithm does not run.
+    let shiftedImage: ShiftedImageFunction?
     /// Whether this is an AVX-512 kernel: the CPU has AVX-512F, so the AVX-512 C packers
     /// (`fovea_pack_transposed_avx512`, the convolution panel packers) and the AVX-512 convolution
     /// and Winograd kernels can run beside it.
@@ -34,10 +43,11 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
     package var description: String { name }
 
     /// - Parameter isAVX512: an AVX-512 kernel (the CPU must have AVX-512F); packs with the AVX-512 packers.
-    package init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, isAVX512: Bool = false, function: Function) {
+    package init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, isAVX512: Bool = false,
+                 shiftedImage: ShiftedImageFunction? = nil, function: Function) {
         precondition(mc % mr == 0 && nc % nr == 0, "GEMMKernel \(name): mc must be a multiple of mr and nc of nr")
         (self.name, self.mr, self.nr, self.mc, self.kc, self.nc) = (name, mr, nr, mc, kc, nc)
-        (self.isAVX512, self.function) = (isAVX512, function)
+        (self.isAVX512, self.shiftedImage, self.function) = (isAVX512, shiftedImage, function)
     }
 
     /// 12×32 with AVX-512F: 24 zmm accumulators. KC 256 keeps the 32 KiB B panel plus the 12 KiB
@@ -45,12 +55,18 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
     /// 1 MiB L2 and lets every convolution with up to 516 output channels take the single-A-block
     /// path of `PackedGEMM.compute`.
     package static let avx512 = GEMMKernel(
-        name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 516, kc: 256, nc: 4096, isAVX512: true
+        name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 516, kc: 256, nc: 4096, isAVX512: true,
+        shiftedImage: { kc, a, image, offsets, c, ldc, m, n, accumulate in
+            fovea_shifted_image_kernel_12x32_avx512(kc, a, image, offsets, c, ldc, m, n, accumulate)
+        }
     ) { kc, a, b, c, ldc, m, n, accumulate in fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, accumulate) }
 
     /// 6×16 with AVX2+FMA: 12 ymm accumulators.
     package static let avx2 = GEMMKernel(
-        name: "avx2-fma 6×16 (C)", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080
+        name: "avx2-fma 6×16 (C)", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080,
+        shiftedImage: { kc, a, image, offsets, c, ldc, m, n, accumulate in
+            fovea_shifted_image_kernel_6x16_avx2(kc, a, image, offsets, c, ldc, m, n, accumulate)
+        }
     ) { kc, a, b, c, ldc, m, n, accumulate in fovea_sgemm_kernel_6x16_avx2(kc, a, b, c, ldc, m, n, accumulate) }
 
     /// 6×16 in Swift: six rows of `SIMD16<Float>` accumulators.
@@ -81,7 +97,7 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
     /// The same kernel with other cache blocks (tests use tiny ones to reach every block edge).
     package func withBlocking(mc: Int, kc: Int, nc: Int) -> GEMMKernel {
         GEMMKernel(name: "\(name) mc\(mc) kc\(kc) nc\(nc)", mr: mr, nr: nr, mc: mc, kc: kc, nc: nc,
-                   isAVX512: isAVX512, function: function)
+                   isAVX512: isAVX512, shiftedImage: shiftedImage, function: function)
     }
 
     /// The kernels this CPU can run, fastest first (the portable one is always last).

@@ -15,8 +15,9 @@ import FoveaKernels
 /// are computed and dropped). Tap (c, r, s) reads the padded image at (sh·oy + dh·r, sw·ox + dw·s),
 /// which is phase plane ((c·sh + dh·r mod sh)·sw + dw·s mod sw) at (oy + ⌊dh·r/sh⌋, ox + ⌊dw·s/sw⌋),
 /// so col[t, v] = Z[offsets[t] + v] with offsets[t] that plane's start + ⌊dh·r/sh⌋·Wz + ⌊dw·s/sw⌋:
-/// a row of col is the phase planes shifted, and `fovea_shifted_image_kernel_12x32_avx512` loads
-/// its 32 B values of a step straight from them, where the direct GEMM packs them first
+/// a row of col is the phase planes shifted, and the kernel's shifted-image variant
+/// (`GEMMKernel.shiftedImage`: `fovea_shifted_image_kernel_12x32_avx512`, `…_6x16_avx2`) loads
+/// its NR B values of a step straight from them, where the direct GEMM packs them first
 /// (`DirectGEMMConvolution`). At stride 2 or 4 that replaces the packer's strided gathers and
 /// permutes by one pass that splits the image into phases. The weights are packed once per call
 /// (or kept, `PackedWeightCache`) in the GEMM's A layout, in their own tap order.
@@ -89,11 +90,11 @@ struct ShiftedImageConvolution: Sendable {
             imagesPerChunk: imagesPerChunk(g), workers: workers(g), sharedBytes: sharedBytes(g), stagingFloats: stagingFloats)
     }
 
-    /// One group, the AVX-512 12×32 kernel, 32-bit offsets, and the workspace of one worker within
+    /// One group, a kernel with a shifted-image variant (AVX-512 12×32, AVX2 6×16), 32-bit offsets, and the workspace of one worker within
     /// the limit — one, not `threads`: which path runs must not depend on the thread count (the
     /// paths round differently); more workers run only as far as the limit affords (`Blocking.workers`).
     func handles(_ g: Conv2DGeometry) -> Bool {
-        kernel.isAVX512 && kernel.mr == 12 && kernel.nr == 32 && g.groups == 1
+        kernel.shiftedImage != nil && g.groups == 1
             && phasePlaneFloats(g) < Int(Int32.max) && sharedBytes(g) + stagingBytesPerWorker(g) <= workspaceLimitBytes
     }
 
@@ -219,20 +220,21 @@ struct ShiftedImageConvolution: Sendable {
     }
 
     /// `C[0..<rows, columns] = A · col[·, columns]` with A the weights packed for the whole call
-    /// (depth blocks of `kc`, panels of 12 rows) and col[t, v] = source[offsets[t] + v]: per depth
-    /// block, each 32-column strip against every 12-row panel, in order.
+    /// (depth blocks of `kc`, panels of MR rows) and col[t, v] = source[offsets[t] + v]: per depth
+    /// block, each NR-column strip against every MR-row panel, in order.
     fileprivate static func multiply(_ a: UnsafePointer<Float>, rows m: Int, depth: Int, source: UnsafePointer<Float>,
                                  offsets: UnsafePointer<Int32>, columns: Range<Int>, into c: UnsafeMutablePointer<Float>, ldc: Int,
                                  kernel: GEMMKernel) {
-        let paddedRows = PackedGEMM.roundUp(m, to: kernel.mr)
+        let (mr, nr, micro) = (kernel.mr, kernel.nr, kernel.shiftedImage!)  // `handles` checked it
+        let paddedRows = PackedGEMM.roundUp(m, to: mr)
         for pc in stride(from: 0, to: depth, by: kernel.kc) {
             let length = min(kernel.kc, depth - pc)
             let aBlock = a + pc * paddedRows
-            for jr in stride(from: columns.lowerBound, to: columns.upperBound, by: 32) {
-                let n = Int32(min(32, columns.upperBound - jr))
-                for ir in stride(from: 0, to: m, by: 12) {
-                    fovea_shifted_image_kernel_12x32_avx512(length, aBlock + ir * length, source + jr, offsets + pc,
-                                                            c + ir * ldc + jr, ldc, Int32(min(12, m - ir)), n, pc == 0 ? 0 : 1)
+            for jr in stride(from: columns.lowerBound, to: columns.upperBound, by: nr) {
+                let n = Int32(min(nr, columns.upperBound - jr))
+                for ir in stride(from: 0, to: m, by: mr) {
+                    micro(length, aBlock + ir * length, source + jr, offsets + pc, c + ir * ldc + jr, ldc, Int32(min(mr, m - ir)), n,
+                          pc == 0 ? 0 : 1)
                 }
             }
         }

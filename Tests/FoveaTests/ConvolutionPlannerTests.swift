@@ -59,6 +59,34 @@ struct ConvolutionPlannerTests {
         #expect(try Self.algorithms(off, Self.geometry(1, 256, 256, 56)) == [.direct, .im2col, .direct])
     }
 
+    /// Dispatch with the AVX2 6×16 kernel (what `auto` runs on a CPU without AVX-512; planning
+    /// only, so an AVX-512 CPU checks it too): its Winograd transforms gather any 8 tiles, so
+    /// F(4×4) is priced by the tiles it transforms and taken for 14×14 and 28×28 outputs, where
+    /// AVX-512's tile-row transforms take F(2×2) or direct; the shifted image runs the stem and
+    /// the narrow 1×1 layers as with AVX-512.
+    @Test(.enabled(if: GEMMKernel.available.contains { $0.name == GEMMKernel.avx2.name }, "needs AVX2 and FMA"))
+    func dispatchChoicesWithTheAVX2Kernel() throws {
+        let table: [(Conv2DGeometry, ConvolutionAlgorithm)] = [
+            (try Self.geometry(1, 128, 32, 28), .winograd4),                   // DenseNet growth @28
+            (try Self.geometry(1, 256, 256, 14), .winograd4),                  // ResNet-50 layer3 3×3
+            (try Self.geometry(1, 512, 512, 7), .winograd2),                   // ResNet-50 layer4 3×3
+            (try Self.geometry(1, 3, 64, 224, kernel: 7, stride: 2), .shiftedImage),  // ResNet stem
+            (try Self.geometry(1, 64, 256, 56, kernel: 1), .shiftedImage),     // ResNet 64→256 1×1
+            (try Self.geometry(1, 256, 64, 56, kernel: 1), .direct),           // ResNet 256→64 1×1
+        ]
+        for threads in [1, 2, 8] {
+            let device = DispatchDevice(threads: threads, fallback: nil, kernel: .avx2)
+            for (g, expected) in table {
+                #expect(try device.convolutionPlan(for: g, pass: .forward).algorithm == expected, "\(g) at \(threads) threads")
+            }
+        }
+        // The AVX-512 device prices the same layers by padded tile rows: F(2×2) at 28×28.
+        if Self.hasAVX512 {
+            let device = DispatchDevice(threads: 2, fallback: nil)
+            #expect(try device.convolutionPlan(for: Self.geometry(1, 128, 32, 28), pass: .forward).algorithm != .winograd4)
+        }
+    }
+
     /// The plan's workspace is the chosen driver's, and forcing an algorithm gives its own.
     @Test func planCarriesTheWorkspaceOfItsAlgorithm() throws {
         let device = OpenBLASDevice(threads: 2, fallback: nil)
@@ -149,7 +177,10 @@ struct ConvolutionPlannerTests {
                 let bias = Tensor.randomNormal([g.outputChannels], seed: 33)
                 let gradOutput = Tensor.randomNormal(g.outputShape, seed: 34)
                 guard planner.unavailability(of: algorithm, for: g, pass: pass) == nil else {
-                    #expect(!Self.hasAVX512, "\(label) should run \(g)")
+                    // Without AVX-512 the shifted-rows and direct backward-filter cannot run; without
+                    // AVX-512 or AVX2, the shifted-image forward neither.
+                    let runs = Self.hasAVX512 || (algorithm == .shiftedImage && ShiftedImageConvolutionTests.hasShiftedImageKernel)
+                    #expect(!runs, "\(label) should run \(g)")
                     #expect(throws: FoveaError.self) { try device.checkConvolutionPlan(for: g, pass: pass) }
                     continue
                 }
@@ -171,7 +202,8 @@ struct ConvolutionPlannerTests {
                 ran += 1
             }
         }
-        #expect(ran >= (backend == "openblas" ? 5 : (Self.hasAVX512 ? 12 : 9)))
+        let dispatchRuns = Self.hasAVX512 ? 12 : ShiftedImageConvolutionTests.hasShiftedImageKernel ? 10 : 9
+        #expect(ran >= (backend == "openblas" ? 5 : dispatchRuns))
     }
 
     /// A forced algorithm that cannot run a layer is a thrown error naming the algorithm, the pass,

@@ -57,7 +57,7 @@ struct ResidualEpilogueTests {
     /// Dispatch devices with `algorithm` forced for forward, one per thread count, each with the
     /// indices of `geometries` it runs (Winograd only the first, a stride-1 3×3 layer), having
     /// checked that the plan of each is that algorithm. Where this CPU cannot run the algorithm
-    /// (the shifted-image kernel without AVX-512), it checks that forcing it is a clear error
+    /// (shifted-image with the portable kernel), it checks that forcing it is a clear error
     /// instead, and returns no device.
     static func forcedDispatchDevices(_ algorithm: ConvolutionAlgorithm, threads: [Int],
                                       geometries: [(input: Shape, weight: Shape, options: Conv2DOptions)]) throws -> [(DispatchDevice, [Int])] {
@@ -68,7 +68,7 @@ struct ResidualEpilogueTests {
                 let (inputShape, weightShape, options) = geometries[index]
                 let g = try Conv2DGeometry(inputShape: inputShape, weightShape: weightShape, options: options)
                 if device.planner.unavailability(of: algorithm, for: g, pass: .forward) != nil {
-                    #expect(!ConvolutionPlannerTests.hasAVX512, "\(algorithm) should run \(g) on \(device.kernel)")
+                    #expect(!ShiftedImageConvolutionTests.hasShiftedImageKernel, "\(algorithm) should run \(g) on \(device.kernel)")
                     #expect(throws: FoveaError.self) { try device.checkConvolutionPlan(for: g, pass: .forward) }
                     return nil
                 }

@@ -4,16 +4,17 @@ import FoveaTestSupport
 import Testing
 
 /// The Dispatch backend's forward that reads the GEMM's B straight from the image's zero-padded
-/// phase planes (`ShiftedImageConvolution`, AVX-512 only).
+/// phase planes (`ShiftedImageConvolution`: AVX-512 12×32 and AVX2 6×16 kernels, not the portable one).
 @Suite("Dispatch shifted-image convolution")
 struct ShiftedImageConvolutionTests {
-    static let hasAVX512 = GEMMKernel.available.contains { $0.isAVX512 }
+    /// Whether this CPU's best micro-kernel has a shifted-image variant (AVX-512 or AVX2).
+    static let hasShiftedImageKernel = GEMMKernel.best.shiftedImage != nil
 
     /// Random geometries (strides 1–4, padding at every border, dilation, 1×1 and non-square kernels,
     /// channel counts that end mid-strip, depths past a depth block, batches 1–3), with and without
     /// bias and the ReLU epilogue: agrees with naive; bit-identical at 1–4 threads, with tiny GEMM
     /// blocks (depth blocks of 5, the kernel's tail loop), and with the images padded one at a time.
-    @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
+    @Test(.enabled(if: Self.hasShiftedImageKernel, "needs AVX-512 or AVX2"))
     func agreesWithNaiveAndAcrossThreads() throws {
         var generator = SeededGenerator(seed: 2718)
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
@@ -63,7 +64,7 @@ struct ShiftedImageConvolutionTests {
 
     /// Where the Dispatch device takes it (`pays`): small 1×1 layers and few-output layers whose
     /// padding drops few columns, strided or not; not wide 1×1 layers, small padded outputs or groups.
-    @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
+    @Test(.enabled(if: Self.hasShiftedImageKernel, "needs AVX-512 or AVX2"))
     func runsWhereItPays() throws {
         let planner = DispatchDevice(threads: 2, fallback: nil).planner
         func geometry(_ c: Int, _ k: Int, _ size: Int, _ kernel: Int, stride: Int = 1, groups: Int = 1) throws -> Conv2DGeometry {

@@ -43,7 +43,7 @@ void fovea_sgemm_kernel_12x32_avx512(long kc, const float *a, const float *b, fl
 void fovea_sgemm_kernel_14x32_avx512(long kc, const float *a, const float *b, float *c, long ldc,
                                      int m, int n, int accumulate);
 
-/// Entries the offsets table of `fovea_shifted_image_kernel_12x32_avx512` must have past its
+/// Entries the offsets table of the shifted-image kernels must have past its
 /// last step (read for prefetching only; any in-range offsets, e.g. zeros).
 #define FOVEA_SHIFTED_IMAGE_OFFSET_SLACK 8
 
@@ -53,6 +53,14 @@ void fovea_sgemm_kernel_14x32_avx512(long kc, const float *a, const float *b, fl
 /// `offsets` holds kc + FOVEA_SHIFTED_IMAGE_OFFSET_SLACK entries. Requires fovea_cpu_has_avx512f().
 void fovea_shifted_image_kernel_12x32_avx512(long kc, const float *a, const float *image, const int32_t *offsets,
                                              float *c, long ldc, int m, int n, int accumulate);
+
+/// The 6×16 AVX2+FMA micro-kernel with B read from an image instead of a packed panel:
+///   C[i, j] (= or +=) Σ_{p<kc} Apanel[p·6 + i] · image[offsets[p] + j]   for i < m ≤ 6, j < n ≤ 16,
+/// Apanel as for fovea_sgemm_kernel_6x16_avx2 (the same FMAs in the same order); image[offsets[p] + j]
+/// is read only for j < n. `offsets` holds kc + FOVEA_SHIFTED_IMAGE_OFFSET_SLACK entries.
+/// Requires fovea_cpu_has_avx2_fma().
+void fovea_shifted_image_kernel_6x16_avx2(long kc, const float *a, const float *image, const int32_t *offsets,
+                                          float *c, long ldc, int m, int n, int accumulate);
 
 /// C[0..<m, 0..<n] (+)= A · Bpanel for the shifted-image backward-filter: A's row i (i < m ≤ 12)
 /// at step p is image[rows[i] + p] (rows has 12 entries; those from m on are not read), Bpanel is

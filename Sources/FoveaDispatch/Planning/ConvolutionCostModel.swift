@@ -7,10 +7,14 @@ import FoveaCore
 ///
 ///     direct    = 2 · ⌈K⌉ · ⌈columns⌉ · C·R·S                  (per GEMM; ⌈·⌉: rounded up to MR or NR)
 ///     winograd  = 2 · α² · ⌈K⌉ · ⌈tiles of each block⌉ · C
-///               + transformCost · α² · (C + K) · runs · 16
+///               + transformCost · α² · (C + K) · transformed tiles
 ///
-/// where `runs` are the tile rows of the batch (the AVX-512 transforms take 16 tiles of one tile
-/// row per vector, so a 4-tile row costs as much as a 16-tile one). `transformCost`, in flops per
+/// where the transformed tiles are `runs · 16`, `runs` being the tile rows of the batch, where
+/// the device has the AVX-512 tile-row transforms (`WinogradTileKernels`: 16 tiles of one tile row
+/// per vector, so a 4-tile row costs as much as a 16-tile one), and the batch's tiles themselves
+/// where it has not (the portable transforms gather any 8 tiles per vector: on AVX2 this takes
+/// F(4×4) for 14×14 and 28×28 outputs, measured 1.3–1.6× faster there than F(2×2), which the
+/// padded runs chose; Docs/Performance.md, "An AVX2-only machine"). `transformCost`, in flops per
 /// transformed value, was fitted to perf profiles and timings of the ImageNet suite (one thread):
 /// 37 for F(2×2), 74 for F(4×4) (6×6 patches, more operations per value). Winograd is taken when
 /// its estimate is at least `margin` below the direct one (the model flatters it by 10–20% on
@@ -38,15 +42,15 @@ enum ConvolutionCostModel {
     }
 
     /// Winograd's padded GEMM flops plus its transforms, for `plan` (with the panel GEMM's panels).
-    static func winograd(_ g: Conv2DGeometry, _ plan: WinogradPlan, tileSize: WinogradTileSize) -> Double {
+    static func winograd(_ g: Conv2DGeometry, _ plan: WinogradPlan, tileSize: WinogradTileSize, byTileRows: Bool = true) -> Double {
         let panels = plan.filterPanels ?? WinogradPanels(rows: 1, columns: 8, depth: g.inputChannels)
         let lastBlock = plan.tiles - (plan.blocks - 1) * plan.blockWidth
         let columns = Double(plan.blocks - 1) * padded(plan.blockWidth, panels.columns) + padded(lastBlock, panels.columns)
         let alphaSquared = Double(plan.inputTile * plan.inputTile)
         let gemm = 2 * alphaSquared * Double(plan.chunks) * padded(plan.chunkHeight, panels.rows) * columns * Double(g.inputChannels)
-        let runs = Double(g.batch * plan.tilesHigh) * padded(plan.tilesWide, 16) / 16
+        let transformedTiles = byTileRows ? Double(g.batch * plan.tilesHigh) * padded(plan.tilesWide, 16) : Double(plan.tiles)
         let transforms = transformCost[tileSize, default: 74] * alphaSquared
-            * Double(g.inputChannels * plan.chunks * plan.kBlocks + g.outputChannels) * runs * 16
+            * Double(g.inputChannels * plan.chunks * plan.kBlocks + g.outputChannels) * transformedTiles
         return gemm + transforms
     }
 

@@ -37,7 +37,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
         case (.winograd4, _), (.winograd2, _):
             return GEMMConvolutionPlanner.winogradUnavailability(winograd, tileSize: algorithm.winogradTileSize!, for: g, pass: pass)
         case (.shiftedImage, .forward) where !shiftedImage.handles(g):
-            return "the shifted-image kernel needs one group (got \(g.groups)), the AVX-512 12×32 micro-kernel (this device's is \(kernel.name)), 32-bit plane offsets, and one worker's phase planes and staging within \(limit)"
+            return "the shifted-image kernel needs one group (got \(g.groups)), a micro-kernel with a shifted-image variant (AVX-512 12×32 or AVX2 6×16; this device's is \(kernel.name)), 32-bit plane offsets, and one worker's phase planes and staging within \(limit)"
         case (.shiftedRows, .backwardFilter) where !shiftedRows.handles(g):
             return "the shifted-rows kernel needs stride 1 (got \(g.options.stride)), one group (got \(g.groups)), a non-empty batch and output, the AVX-512 12×32 micro-kernel (this device's is \(kernel.name)), 32-bit row offsets, and its padded images, ∂Wᵀ and one worker's panels within \(limit)"
         case (.direct, .backwardData) where DirectGEMMConvolution.pointwiseBackwardDataGeometry(g) == nil:
@@ -129,7 +129,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
         var best: (tileSize: WinogradTileSize, cost: Double)?
         for tileSize in setting.tileSize == .f2x2 ? [WinogradTileSize.f2x2] : [.f4x4, .f2x2] {
             guard let priced = winograd.tilePlan(for: g, tileSize: tileSize, threads: ConvolutionCostModel.pricingThreads) else { continue }
-            let cost = ConvolutionCostModel.winograd(g, priced, tileSize: tileSize)
+            let cost = ConvolutionCostModel.winograd(g, priced, tileSize: tileSize, byTileRows: winograd.tileKernels[tileSize] != nil)
             if cost < best?.cost ?? .infinity { best = (tileSize, cost) }
         }
         guard let best, best.cost * margin <= ConvolutionCostModel.direct(g, direct) else { return nil }
