@@ -36,7 +36,7 @@ struct DirectGEMMConvolution: Sendable {
     /// What a forward call of `g` runs with, from `blocking(for:)` (the planner keeps it in the plan).
     struct Blocking: Equatable, Sendable {
         /// Whether the images of the batch are the columns of one GEMM per group
-        /// (`imagesAsColumns(_:)`: AVX-512 packer, N > 1, P·Q < 1024, staging within the limit).
+        /// (`imagesAsColumns(_:)`: a native kernel's C packer, N > 1, P·Q < 1024, staging within the limit).
         var imagesAsColumns: Bool
         /// n, the columns of each GEMM: P·Q, or N·P·Q with images as columns.
         var columnsPerGEMM: Int
@@ -121,13 +121,13 @@ struct DirectGEMMConvolution: Sendable {
                 prologue: prologue, transposedWeight: transposedWeight, geometry: g, blocking: blocking)
     }
 
-    /// The pointwise forward (with the AVX-512 packer) of the channel concatenation of `parts`
+    /// The pointwise forward (with a native kernel's C packer: AVX-512 or AVX2) of the channel concatenation of `parts`
     /// (`[N, Cᵢ, H, W]`, Σ Cᵢ = C), packing each B panel's steps from the part that holds their
     /// channels (`DirectGEMMForwardCall.InputPart`): the same panels, so the same results, as
     /// `forward(input:)` of the concatenation, without writing it.
     func forward(parts: [Tensor], weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  prologue: BatchNormCoefficients? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
-        precondition(kernel.isAVX512 && g.isPointwise && g.groups == 1, "DirectGEMMConvolution: parts need a pointwise layer, one group and the AVX-512 packer")
+        precondition(kernel.isNative && g.isPointwise && g.groups == 1, "DirectGEMMConvolution: parts need a pointwise layer, one group and a native kernel's C packer")
         precondition(parts.allSatisfy { $0.shape.rank == 4 && $0.shape[0] == g.batch && $0.shape[2] == g.inputHeight && $0.shape[3] == g.inputWidth }
                      && parts.reduce(0) { $0 + $1.shape[1] } == g.inputChannels,
                      "DirectGEMMConvolution: parts \(parts.map(\.shape)) do not make the input \(g.inputShape)")
@@ -224,14 +224,17 @@ extension DirectGEMMConvolution {
 
     /// Whether the images of a batch become the columns of one GEMM per group (n = N·P·Q) instead
     /// of one GEMM each: for small outputs (P·Q < 1024) whose panels of NR columns an image fills
-    /// to less than 95 % (13×13 = 169 columns fill 6 panels of 32 to 88%, 7×7 = 49 fill 2 to 77%;
-    /// 8 images' 1352 and 392 fill 98% and 94%; 28×28 = 784 fills 25 panels to 98% alone, and
-    /// writes its output without a staging pass) — AVX-512 packer only (it follows the columns
-    /// into the next image), with the staging output within `workspaceLimitBytes`. Every output
+    /// to less than 95 % with AVX-512's 32 (13×13 = 169 columns fill 6 panels to 88%, 7×7 = 49 fill
+    /// 2 to 77%, 8 images' 1352 and 392 fill 98% and 94%; 28×28 = 784 fills 25 panels to 98% alone,
+    /// and writes its output without a staging pass), less than 90 % with AVX2's 16 (7×7 fills 4
+    /// to 77%; 14×14 = 196 fills 13 to 94%, and the staging pass cost more than the 6% it saved:
+    /// Docs/Performance.md, "An AVX2-only machine") — the native kernels' C packers only (they
+    /// follow the columns into the next image), with the staging output within `workspaceLimitBytes`. Every output
     /// element is reduced by the same micro-kernel calls either way, so the results are the same.
     private func imagesAsColumns(_ g: Conv2DGeometry) -> Bool {
         let panels = PackedGEMM.roundUp(g.columnCount, to: kernel.nr)
-        return kernel.isAVX512 && g.batch > 1 && g.columnCount < 1024 && g.columnCount * 20 < panels * 19
+        let fill = kernel.isAVX512 ? (numerator: 19, denominator: 20) : (numerator: 9, denominator: 10)
+        return kernel.isNative && g.batch > 1 && g.columnCount < 1024 && g.columnCount * fill.denominator < panels * fill.numerator
             && g.batch * g.inputChannels * g.inputHeight * g.inputWidth <= Int(Int32.max)
             && outputBytes(g) <= workspaceLimitBytes
     }

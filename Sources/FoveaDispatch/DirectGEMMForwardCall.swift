@@ -13,7 +13,7 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
     let kernel: GEMMKernel
     /// `[N, C, H, W]` (with `parts`, the first part).
     let input: UnsafePointer<Float>
-    /// The input as parts along channels (a pointwise layer, AVX-512 packer), or nil.
+    /// The input as parts along channels (a pointwise layer, a native kernel's C packer), or nil.
     let parts: [InputPart]?
     /// The raw weights `[K, C/g·R·S]`, or, when `weightsArePacked`, the weights packed once in the
     /// GEMM's A layout (`DirectGEMMConvolution.packWeights`).
@@ -116,16 +116,21 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
     private func packImage(_ source: UnsafePointer<Float>, _ packing: ConvolutionPacking, _ block: Block, _ depth: Int, _ length: Int,
                            _ first: Int, _ count: Int, into packed: UnsafeMutablePointer<Float>) {
         if let parts {
-            // Panel by panel (each `length` steps of 32 contiguous); within a panel, the steps of
+            // Panel by panel (each `length` steps of NR contiguous); within a panel, the steps of
             // each part's channels, packed from that part's image by the same C packer.
-            for panel in stride(from: 0, to: count, by: 32) {
+            let width = kernel.nr
+            for panel in stride(from: 0, to: count, by: width) {
                 for part in parts where part.channels.lowerBound < depth + length && depth < part.channels.upperBound {
                     let steps = max(depth, part.channels.lowerBound)..<min(depth + length, part.channels.upperBound)
+                    let (image, column) = (part.image + block.image * part.window.imageSize, block.columns.lowerBound + first + panel)
+                    let (live, out) = (Int32(min(width, count - panel)), packed + panel * length + (steps.lowerBound - depth) * width)
+                    let firstTap = steps.lowerBound - part.channels.lowerBound
                     withUnsafePointer(to: part.window) { window in
-                        fovea_pack_convolution_panel32_avx512(
-                            window, part.image + block.image * part.window.imageSize, block.columns.lowerBound + first + panel,
-                            Int32(min(32, count - panel)), steps.lowerBound - part.channels.lowerBound, steps.count,
-                            packed + panel * length + (steps.lowerBound - depth) * 32)
+                        if kernel.isAVX512 {
+                            fovea_pack_convolution_panel32_avx512(window, image, column, live, firstTap, steps.count, out)
+                        } else {
+                            fovea_pack_convolution_panel16_avx2(window, image, column, live, firstTap, steps.count, out)
+                        }
                     }
                 }
             }

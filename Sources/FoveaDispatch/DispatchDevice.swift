@@ -119,13 +119,13 @@ public struct DispatchDevice: GEMMBackedDevice {
         planForward(input: input, prologue: prologue, weight: weight, outputScale: nil, bias: bias, residual: nil, epilogue: epilogue, geometry: geometry)
     }
 
-    /// With the AVX-512 kernel and a `direct` plan for a pointwise layer, the GEMM packs its input
+    /// With a native kernel (AVX-512, AVX2) and a `direct` plan for a pointwise layer, the GEMM packs its input
     /// panels from the parts, each step from the part holding its channel, with the prologue
     /// applied; otherwise the parts are concatenated first. Either way the same values, bit for bit.
     public func conv2dForward(parts: [Tensor], prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .forward)
-        guard kernel.isAVX512, case .direct(let blocking) = plan.blocking, geometry.isPointwise, geometry.groups == 1 else {
+        guard kernel.isNative, case .direct(let blocking) = plan.blocking, geometry.isPointwise, geometry.groups == 1 else {
             return conv2dForward(input: concatenateChannels(parts), prologue: prologue, weight: weight, bias: bias, epilogue: epilogue,
                                  geometry: geometry)
         }

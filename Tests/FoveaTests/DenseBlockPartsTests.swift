@@ -42,11 +42,11 @@ struct DenseBlockPartsTests {
         try Self.expectPartsMatchConcatenation(device.device, device.description)
     }
 
-    /// Dispatch's direct GEMM packing from the parts, at every thread count, with real and tiny
-    /// cache blocks.
+    /// Dispatch's direct GEMM packing from the parts, at every thread count, with every native
+    /// kernel this CPU runs (AVX-512's 32-column and AVX2's 16-column C packers) and tiny cache blocks.
     @Test func dispatchDirectPacksFromTheParts() throws {
         for threads in [1, 2, 3, 8] {
-            for kernel in [GEMMKernel.best, TestDevices.tinyBlocks] {
+            for kernel in GEMMKernel.available.filter(\.isNative) + [TestDevices.tinyBlocks] {
                 let device = DispatchDevice(threads: threads, fallback: NaiveDevice(), kernel: kernel,
                                             algorithms: ConvolutionAlgorithmOverride([.forward: .direct]))
                 try Self.expectPartsMatchConcatenation(device, "dispatch ×\(threads) direct \(kernel.name)")
