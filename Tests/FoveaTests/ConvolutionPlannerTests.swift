@@ -61,16 +61,21 @@ struct ConvolutionPlannerTests {
 
     /// Dispatch with the AVX2 6×16 kernel (what `auto` runs on a CPU without AVX-512; planning
     /// only, so an AVX-512 CPU checks it too): its Winograd transforms gather any 8 tiles, so
-    /// F(4×4) is priced by the tiles it transforms and taken for 14×14 and 28×28 outputs, where
-    /// AVX-512's tile-row transforms take F(2×2) or direct; the shifted image runs the stem and
-    /// the narrow 1×1 layers as with AVX-512.
+    /// a layer whose F(4×4) filters take at most 8 MiB is priced by the tiles it transforms, and
+    /// DenseNet's growth layers take F(4×4) at 14×14 and 28×28 (F(2×2) when priced by padded
+    /// tile rows); larger layers are priced as with AVX-512 (F(2×2) at 14×14); the
+    /// shifted image runs the stem and the narrow 1×1 layers as with AVX-512, the strided layers
+    /// at batch 1 only.
     @Test(.enabled(if: GEMMKernel.available.contains { $0.name == GEMMKernel.avx2.name }, "needs AVX2 and FMA"))
     func dispatchChoicesWithTheAVX2Kernel() throws {
         let table: [(Conv2DGeometry, ConvolutionAlgorithm)] = [
             (try Self.geometry(1, 128, 32, 28), .winograd4),                   // DenseNet growth @28
-            (try Self.geometry(1, 256, 256, 14), .winograd4),                  // ResNet-50 layer3 3×3
+            (try Self.geometry(1, 128, 32, 14), .winograd4),                   // DenseNet growth @14
+            (try Self.geometry(1, 256, 256, 14), .winograd2),                  // ResNet-50 layer3 3×3 (9.4 MB of F(4×4) filters)
             (try Self.geometry(1, 512, 512, 7), .winograd2),                   // ResNet-50 layer4 3×3
             (try Self.geometry(1, 3, 64, 224, kernel: 7, stride: 2), .shiftedImage),  // ResNet stem
+            (try Self.geometry(8, 3, 64, 224, kernel: 7, stride: 2), .direct),        // … at batch 8
+            (try Self.geometry(8, 128, 128, 56, stride: 2), .direct),                 // ResNet-50 layer2.0.conv2, batch 8
             (try Self.geometry(1, 64, 256, 56, kernel: 1), .shiftedImage),     // ResNet 64→256 1×1
             (try Self.geometry(1, 256, 64, 56, kernel: 1), .direct),           // ResNet 256→64 1×1
         ]
@@ -79,11 +84,6 @@ struct ConvolutionPlannerTests {
             for (g, expected) in table {
                 #expect(try device.convolutionPlan(for: g, pass: .forward).algorithm == expected, "\(g) at \(threads) threads")
             }
-        }
-        // The AVX-512 device prices the same layers by padded tile rows: F(2×2) at 28×28.
-        if Self.hasAVX512 {
-            let device = DispatchDevice(threads: 2, fallback: nil)
-            #expect(try device.convolutionPlan(for: Self.geometry(1, 128, 32, 28), pass: .forward).algorithm != .winograd4)
         }
     }
 

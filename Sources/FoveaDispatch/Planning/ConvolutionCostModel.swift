@@ -13,8 +13,12 @@ import FoveaCore
 /// the device has the AVX-512 tile-row transforms (`WinogradTileKernels`: 16 tiles of one tile row
 /// per vector, so a 4-tile row costs as much as a 16-tile one), and the batch's tiles themselves
 /// where it has not (the portable transforms gather any 8 tiles per vector: on AVX2 this takes
-/// F(4×4) for 14×14 and 28×28 outputs, measured 1.3–1.6× faster there than F(2×2), which the
-/// padded runs chose; Docs/Performance.md, "An AVX2-only machine"). `transformCost`, in flops per
+/// F(4×4) for DenseNet's growth layers at 14×14 and 28×28, measured 1.45–1.6× faster there than
+/// F(2×2), which the padded runs chose) — but only for layers whose F(4×4) filters (36 floats per
+/// weight, kept across calls) take at most `gatheredPricingFilterLimitBytes`: on larger ones
+/// (ResNet-50's 256- and 512-channel 3×3 layers) F(4×4) raised ResNet-50's peak memory at batch 8
+/// from 349 to 442 MiB, over ONNX Runtime's 372, for no gain measured in the network on the
+/// 512-channel ones (Docs/Performance.md, "An AVX2-only machine"). `transformCost`, in flops per
 /// transformed value, was fitted to perf profiles and timings of the ImageNet suite (one thread):
 /// 37 for F(2×2), 74 for F(4×4) (6×6 patches, more operations per value). Winograd is taken when
 /// its estimate is at least `margin` below the direct one (the model flatters it by 10–20% on
@@ -24,6 +28,15 @@ import FoveaCore
 enum ConvolutionCostModel {
     static let transformCost: [WinogradTileSize: Double] = [.f2x2: 37, .f4x4: 74]
     static let margin = 1.15
+    /// The largest F(4×4) filters (`keptFilterBytes`) whose layer is priced by gathered tiles
+    /// on a device without tile-row transforms.
+    static let gatheredPricingFilterLimitBytes = 8 << 20
+
+    /// Bytes of `g`'s filters transformed for `tileSize` (α² floats per weight of one group).
+    static func keptFilterBytes(_ g: Conv2DGeometry, tileSize: WinogradTileSize) -> Int {
+        let alpha = tileSize == .f4x4 ? 6 : 4
+        return alpha * alpha * g.inputChannelsPerGroup * g.outputChannels * MemoryLayout<Float>.stride
+    }
     /// The thread count every Winograd plan is priced at, whatever the device's. The panel plan's
     /// tile blocks and output-channel split (hence how often it transforms the input) follow the
     /// thread count, but the choice they feed must not: F(4×4), F(2×2) and the direct GEMM round

@@ -125,11 +125,16 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     /// Prices each tile size's plan made at `ConvolutionCostModel.pricingThreads`, not at the
     /// device's thread count (the panel plan's blocks follow the thread count, and the choice
     /// must not); the chosen tile size then runs with the plan for the device's thread count.
+    /// Without the C tile-row transforms (AVX2, portable) both tile sizes are priced by the tiles
+    /// the transforms gather — for layers whose F(4×4) filters take at most
+    /// `ConvolutionCostModel.gatheredPricingFilterLimitBytes`; larger layers as by tile rows.
     private func cheapestWinograd(_ g: Conv2DGeometry, margin: Double) -> WinogradPlan? {
         var best: (tileSize: WinogradTileSize, cost: Double)?
+        let gathered = winograd.tileKernels.isEmpty
+            && ConvolutionCostModel.keptFilterBytes(g, tileSize: .f4x4) <= ConvolutionCostModel.gatheredPricingFilterLimitBytes
         for tileSize in setting.tileSize == .f2x2 ? [WinogradTileSize.f2x2] : [.f4x4, .f2x2] {
             guard let priced = winograd.tilePlan(for: g, tileSize: tileSize, threads: ConvolutionCostModel.pricingThreads) else { continue }
-            let cost = ConvolutionCostModel.winograd(g, priced, tileSize: tileSize, byTileRows: winograd.tileKernels[tileSize] != nil)
+            let cost = ConvolutionCostModel.winograd(g, priced, tileSize: tileSize, byTileRows: !gathered)
             if cost < best?.cost ?? .infinity { best = (tileSize, cost) }
         }
         guard let best, best.cost * margin <= ConvolutionCostModel.direct(g, direct) else { return nil }
@@ -139,12 +144,16 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     /// Whether the shifted-image forward runs `g` instead of the direct GEMM (Winograd, where
     /// taken, comes first): where packing the image is a large share of the work and the dropped
     /// columns a small one — unpadded 1×1 layers on at most 64 input channels; other layers with
-    /// at most 128 output channels and at most 10% dropped columns (`Wz − Q ≤ Q/10`). Measured
-    /// against the direct GEMM in Docs/Performance.md.
+    /// at most 128 output channels and at most 10% dropped columns (`Wz − Q ≤ Q/10`) — with the
+    /// AVX2 kernel, strided ones at batch 1 only (at batch 8 its stride-2 layers measured 0.93–0.97×
+    /// the direct GEMM, and their phase planes of the whole batch raised the peak memory).
+    /// Measured against the direct GEMM in Docs/Performance.md.
     func shiftedImagePays(_ g: Conv2DGeometry) -> Bool {
         guard shiftedImage.handles(g) else { return false }
         let unpaddedOneByOne = g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.padding == 0
         if unpaddedOneByOne { return g.inputChannels <= 64 }
+        let strided = g.options.stride.height > 1 || g.options.stride.width > 1
+        if strided && g.batch > 1 && !shiftedImage.kernel.isAVX512 { return false }
         return g.outputChannels <= 128 && (shiftedImage.planeWidth(g) - g.outputWidth) * 10 <= g.outputWidth
     }
 
