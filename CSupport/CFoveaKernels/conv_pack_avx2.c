@@ -107,32 +107,20 @@ void fovea_pack_convolution_panel16_avx2(const fovea_convolution_window *g, cons
             _mm256_and_si256(live1, unsigned_less(_mm256_add_epi32(rows1, rowShiftVector), heightVector)),
             unsigned_less(_mm256_add_epi32(columns1, columnShiftVector), widthVector));
         __m256 half0 = _mm256_setzero_ps(), half1 = _mm256_setzero_ps();
-        if (sw == 1) {
+        if (sw == 1 || sw == 2) {
             for (int run = 0; run < runCount; ++run) {
                 const __m256i lanes0 = _mm256_and_si256(valid0, _mm256_loadu_si256((const __m256i *)runLanes[run]));
                 const __m256i lanes1 = _mm256_and_si256(valid1, _mm256_loadu_si256((const __m256i *)(runLanes[run] + 8)));
                 const int any0 = !_mm256_testz_si256(lanes0, lanes0), any1 = !_mm256_testz_si256(lanes1, lanes1);
                 if (!any0 && !any1) continue;
-                // Lane i of this run reads source[i]; the runs' lanes are disjoint and masked
+                // Lane i of this run reads source[sw·i]; the runs' lanes are disjoint and masked
                 // loads give zero elsewhere, so the halves are the OR of the runs' loads.
                 const float *source = channel + runImage[run] + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
-                if (any0) half0 = _mm256_or_ps(half0, _mm256_maskload_ps(source, lanes0));
-                if (any1) half1 = _mm256_or_ps(half1, _mm256_maskload_ps(source + 8, lanes1));
+                if (any0) half0 = _mm256_or_ps(half0, sw == 1 ? _mm256_maskload_ps(source, lanes0) : stride2_half(source, lanes0));
+                if (any1) half1 = _mm256_or_ps(half1, sw == 1 ? _mm256_maskload_ps(source + 8, lanes1) : stride2_half(source + 16, lanes1));
                 // The next panel reads on along the same input rows: fetch them ahead.
-                _mm_prefetch((const char *)(source + 16), _MM_HINT_T0);
-            }
-        } else if (sw == 2) {
-            for (int run = 0; run < runCount; ++run) {
-                const __m256i lanes0 = _mm256_and_si256(valid0, _mm256_loadu_si256((const __m256i *)runLanes[run]));
-                const __m256i lanes1 = _mm256_and_si256(valid1, _mm256_loadu_si256((const __m256i *)(runLanes[run] + 8)));
-                const int any0 = !_mm256_testz_si256(lanes0, lanes0), any1 = !_mm256_testz_si256(lanes1, lanes1);
-                if (!any0 && !any1) continue;
-                // Lane i of this run reads source[2i].
-                const float *source = channel + runImage[run] + (runRow[run] + rowShift) * width + runColumn[run] + columnShift;
-                if (any0) half0 = _mm256_or_ps(half0, stride2_half(source, lanes0));
-                if (any1) half1 = _mm256_or_ps(half1, stride2_half(source + 16, lanes1));
-                _mm_prefetch((const char *)(source + 32), _MM_HINT_T0);
-                _mm_prefetch((const char *)(source + 48), _MM_HINT_T0);
+                _mm_prefetch((const char *)(source + 16 * sw), _MM_HINT_T0);
+                if (sw == 2) _mm_prefetch((const char *)(source + 48), _MM_HINT_T0);
             }
         } else {
             const __m256i shift = _mm256_set1_epi32((int32_t)(rowShift * width + columnShift));

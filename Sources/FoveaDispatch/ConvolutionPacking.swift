@@ -36,6 +36,27 @@ struct ConvolutionPacking {
         /// 16-column panels (the CPU must have AVX2 and FMA), for one image whose padded plane
         /// offsets fit in 32 bits.
         case avx2
+
+        /// The packer of `nr`-column panels for `g` where there is one (see `init(geometry:…)`).
+        init?(nr: Int, geometry g: Conv2DGeometry) {
+            let o = g.options
+            let paddedPlane = (g.inputHeight + 2 * o.padding.height) * (g.inputWidth + 2 * o.padding.width)
+            switch nr {
+            case 32: self = .avx512
+            case 16 where paddedPlane <= Int(Int32.max) / 2: self = .avx2
+            default: return nil
+            }
+        }
+
+        /// Packs one panel: steps `firstTap..<firstTap + depth`, columns `firstColumn..<firstColumn + live`
+        /// of `window` over `image`, into `out` (see `fovea_pack_convolution_panel32_avx512`).
+        func packPanel(_ window: UnsafePointer<fovea_convolution_window>, _ image: UnsafePointer<Float>, firstColumn: Int, live: Int32,
+                       firstTap: Int, depth: Int, into out: UnsafeMutablePointer<Float>) {
+            switch self {
+            case .avx512: fovea_pack_convolution_panel32_avx512(window, image, firstColumn, live, firstTap, depth, out)
+            case .avx2: fovea_pack_convolution_panel16_avx2(window, image, firstColumn, live, firstTap, depth, out)
+            }
+        }
     }
 
     /// - Parameter vectorPanels: pack with the C packer of the panel width `nr` where there is one
@@ -43,9 +64,7 @@ struct ConvolutionPacking {
     ///   of that width runs on it).
     init(geometry g: Conv2DGeometry, image: UnsafePointer<Float>, nr: Int, vectorPanels: Bool) {
         (self.geometry, self.image, self.nr) = (g, image, nr)
-        let o = g.options
-        let paddedPlane = (g.inputHeight + 2 * o.padding.height) * (g.inputWidth + 2 * o.padding.width)
-        vectorPacker = !vectorPanels ? nil : nr == 32 ? .avx512 : nr == 16 && paddedPlane <= Int(Int32.max) / 2 ? .avx2 : nil
+        vectorPacker = vectorPanels ? VectorPacker(nr: nr, geometry: g) : nil
         window = fovea_convolution_window(g)
     }
 
@@ -73,11 +92,8 @@ struct ConvolutionPacking {
             let width = self.nr
             withUnsafePointer(to: window) { window in
                 for panel in stride(from: 0, to: count, by: width) {
-                    let live = Int32(min(width, count - panel))
-                    switch vectorPacker {
-                    case .avx512: fovea_pack_convolution_panel32_avx512(window, image, columns + panel, live, rows, depth, out + panel * depth)
-                    case .avx2: fovea_pack_convolution_panel16_avx2(window, image, columns + panel, live, rows, depth, out + panel * depth)
-                    }
+                    vectorPacker.packPanel(window, image, firstColumn: columns + panel, live: Int32(min(width, count - panel)),
+                                           firstTap: rows, depth: depth, into: out + panel * depth)
                 }
             }
             return

@@ -127,7 +127,7 @@ struct DirectGEMMConvolution: Sendable {
     /// `forward(input:)` of the concatenation, without writing it.
     func forward(parts: [Tensor], weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  prologue: BatchNormCoefficients? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
-        precondition(kernel.isNative && g.isPointwise && g.groups == 1, "DirectGEMMConvolution: parts need a pointwise layer, one group and a native kernel's C packer")
+        precondition(Self.packsParts(g, kernel: kernel), "DirectGEMMConvolution: parts need a pointwise layer, one group and a native kernel's C packer")
         precondition(parts.allSatisfy { $0.shape.rank == 4 && $0.shape[0] == g.batch && $0.shape[2] == g.inputHeight && $0.shape[3] == g.inputWidth }
                      && parts.reduce(0) { $0 + $1.shape[1] } == g.inputChannels,
                      "DirectGEMMConvolution: parts \(parts.map(\.shape)) do not make the input \(g.inputShape)")
@@ -215,6 +215,12 @@ extension DirectGEMMConvolution {
         let packed = packWeights(weight.scalingOutputChannels(by: scale), geometry: g, transposed: transposed)
         cache.store(packed, for: key)
         return packed
+    }
+
+    /// Whether `forward(parts:…)` runs `g` with `kernel`: a pointwise layer with one group whose
+    /// panels a C packer packs (a native kernel's, within its offset range).
+    static func packsParts(_ g: Conv2DGeometry, kernel: GEMMKernel) -> Bool {
+        g.isPointwise && g.groups == 1 && kernel.isNative && ConvolutionPacking.VectorPacker(nr: kernel.nr, geometry: g) != nil
     }
 
     /// Bytes of the weights packed in the GEMM's A layout: groups · (m rounded up to MR) · C·R·S Floats.

@@ -118,7 +118,7 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
         if let parts {
             // Panel by panel (each `length` steps of NR contiguous); within a panel, the steps of
             // each part's channels, packed from that part's image by the same C packer.
-            let width = kernel.nr
+            let (width, packer) = (kernel.nr, packing.vectorPacker!)  // `forward(parts:)` checked it
             for panel in stride(from: 0, to: count, by: width) {
                 for part in parts where part.channels.lowerBound < depth + length && depth < part.channels.upperBound {
                     let steps = max(depth, part.channels.lowerBound)..<min(depth + length, part.channels.upperBound)
@@ -126,11 +126,7 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
                     let (live, out) = (Int32(min(width, count - panel)), packed + panel * length + (steps.lowerBound - depth) * width)
                     let firstTap = steps.lowerBound - part.channels.lowerBound
                     withUnsafePointer(to: part.window) { window in
-                        if kernel.isAVX512 {
-                            fovea_pack_convolution_panel32_avx512(window, image, column, live, firstTap, steps.count, out)
-                        } else {
-                            fovea_pack_convolution_panel16_avx2(window, image, column, live, firstTap, steps.count, out)
-                        }
+                        packer.packPanel(window, image, firstColumn: column, live: live, firstTap: firstTap, depth: steps.count, into: out)
                     }
                 }
             }

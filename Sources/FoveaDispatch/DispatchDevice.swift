@@ -125,7 +125,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     public func conv2dForward(parts: [Tensor], prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .forward)
-        guard kernel.isNative, case .direct(let blocking) = plan.blocking, geometry.isPointwise, geometry.groups == 1 else {
+        guard case .direct(let blocking) = plan.blocking, DirectGEMMConvolution.packsParts(geometry, kernel: kernel) else {
             return conv2dForward(input: concatenateChannels(parts), prologue: prologue, weight: weight, bias: bias, epilogue: epilogue,
                                  geometry: geometry)
         }

@@ -184,6 +184,7 @@ struct ShiftedImageConvolution: Sendable {
     /// With an `outputScale`, the weights are `w[k, …]·outputScale[k]` (kept packed as such).
     func forward(input: Tensor, weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  residual: Tensor? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+        precondition(kernel.shiftedImage != nil, "ShiftedImageConvolution: \(kernel.name) has no shifted-image kernel")
         var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let packed = weights.cachedPackedWeights(weight, scale: outputScale, geometry: g)
             ?? weights.packWeights(weight.scalingOutputChannels(by: outputScale), geometry: g)
@@ -225,7 +226,7 @@ struct ShiftedImageConvolution: Sendable {
     fileprivate static func multiply(_ a: UnsafePointer<Float>, rows m: Int, depth: Int, source: UnsafePointer<Float>,
                                  offsets: UnsafePointer<Int32>, columns: Range<Int>, into c: UnsafeMutablePointer<Float>, ldc: Int,
                                  kernel: GEMMKernel) {
-        let (mr, nr, micro) = (kernel.mr, kernel.nr, kernel.shiftedImage!)  // `handles` checked it
+        let (mr, nr, micro) = (kernel.mr, kernel.nr, kernel.shiftedImage!)  // `forward` checked it
         let paddedRows = PackedGEMM.roundUp(m, to: mr)
         for pc in stride(from: 0, to: depth, by: kernel.kc) {
             let length = min(kernel.kc, depth - pc)

@@ -78,6 +78,9 @@ struct ThreadCountPathTests {
         var workspaceLimitBytes = Im2colConvolution.defaultWorkspaceLimitBytes
         /// The passes to compare (those whose path this case pins).
         var passes: Set<ConvolutionPass> = Set(ConvolutionPass.allCases)
+        /// Whether the path exists only with the AVX-512 kernel (shifted rows, the direct
+        /// backward-filter) or is pinned to its choice; the others run with the AVX2 kernel too.
+        var needsAVX512 = false
         /// Whether `device` (at 1 thread) takes `path` for the passes it pins.
         let takes: @Sendable (DispatchDevice, Conv2DGeometry) -> Bool
 
@@ -101,7 +104,8 @@ struct ThreadCountPathTests {
         // direct GEMM (forward) and im2col (backward-data) at 2 or more, before the fix; now the
         // 2-thread choice at every count.
         PathCase(path: "automatic choice (direct forward, im2col backward-data) on a formerly thread-dependent layer",
-                 geometry: try! geometry([1, 128, 10, 10], [96, 128, 3, 3], padding: 1), passes: [.forward, .backwardData]) { d, g in
+                 geometry: try! geometry([1, 128, 10, 10], [96, 128, 3, 3], padding: 1), passes: [.forward, .backwardData],
+                 needsAVX512: true) { d, g in
             d.chosen(g, .forward).winogradTileSize == nil && d.chosen(g, .backwardData).winogradTileSize == nil
         },
         PathCase(path: "shifted image, stride 1 (1×1, image read as it is)", geometry: try! geometry([2, 32, 16, 16], [40, 32, 1, 1]),
@@ -116,13 +120,13 @@ struct ThreadCountPathTests {
         PathCase(path: "im2col backward-data (strided)", geometry: try! geometry([2, 12, 15, 15], [18, 12, 3, 3], stride: 2, padding: 1),
                  passes: [.backwardData]) { d, g in d.chosen(g, .backwardData).winogradTileSize == nil },
         PathCase(path: "shifted-rows backward-filter", geometry: try! geometry([2, 32, 12, 12], [24, 32, 3, 3], padding: 1),
-                 passes: [.backwardFilter]) { d, g in d.planner.shiftedRowsPays(g) },
+                 passes: [.backwardFilter], needsAVX512: true) { d, g in d.planner.shiftedRowsPays(g) },
         PathCase(path: "direct backward-filter split by positions", geometry: try! geometry([2, 16, 13, 11], [40, 16, 3, 3], padding: 1),
-                 passes: [.backwardFilter]) { d, g in
+                 passes: [.backwardFilter], needsAVX512: true) { d, g in
             !d.planner.shiftedRowsPays(g) && d.directBackwardFilter.handles(g) && !d.directBackwardFilter.blocking(for: g).splitsTaps
         },
         PathCase(path: "direct backward-filter split by taps", geometry: try! geometry([1, 64, 6, 6], [160, 64, 3, 3], padding: 1),
-                 passes: [.backwardFilter]) { d, g in d.directBackwardFilter.handles(g) && d.directBackwardFilter.blocking(for: g).splitsTaps },
+                 passes: [.backwardFilter], needsAVX512: true) { d, g in d.directBackwardFilter.handles(g) && d.directBackwardFilter.blocking(for: g).splitsTaps },
         PathCase(path: "im2col backward-filter (partial sums above the limit)", geometry: try! geometry([2, 8, 10, 10], [16, 8, 3, 3], padding: 1),
                  workspaceLimitBytes: 16 << 10, passes: [.backwardFilter]) { d, g in
             !d.planner.shiftedRowsPays(g) && !d.directBackwardFilter.handles(g)
@@ -131,7 +135,8 @@ struct ThreadCountPathTests {
 
     /// Each path at 1–8 threads gives the one-thread bits, forward (with bias and a fused ReLU),
     /// backward-data and backward-filter (weight and bias), for the passes the case pins.
-    @Test(.enabled(if: Self.hasAVX512, "the shifted and direct paths need AVX-512"), arguments: Self.pathCases)
+    @Test(.enabled(if: GEMMKernel.best.isNative, "the shifted and direct paths need AVX-512 or AVX2"),
+          arguments: Self.pathCases.filter { Self.hasAVX512 || !$0.needsAVX512 })
     func everyPathGivesTheSameBitsAtEveryThreadCount(_ c: PathCase) throws {
         let g = c.geometry
         for threads in ThreadedBackend.threadCounts {

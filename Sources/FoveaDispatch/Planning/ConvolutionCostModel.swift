@@ -13,7 +13,7 @@ import FoveaCore
 /// the device has the AVX-512 tile-row transforms (`WinogradTileKernels`: 16 tiles of one tile row
 /// per vector, so a 4-tile row costs as much as a 16-tile one), and the batch's tiles themselves
 /// where it has not (the portable transforms gather any 8 tiles per vector: on AVX2 this takes
-/// F(4×4) for DenseNet's growth layers at 14×14 and 28×28, measured 1.45–1.6× faster there than
+/// F(4×4) for DenseNet's growth layers at 14×14 and 28×28, measured 1.35–1.6× faster there than
 /// F(2×2), which the padded runs chose) — but only for layers whose F(4×4) filters (36 floats per
 /// weight, kept across calls) take at most `gatheredPricingFilterLimitBytes`: on larger ones
 /// (ResNet-50's 256- and 512-channel 3×3 layers) F(4×4) raised ResNet-50's peak memory at batch 8
@@ -34,8 +34,7 @@ enum ConvolutionCostModel {
 
     /// Bytes of `g`'s filters transformed for `tileSize` (α² floats per weight of one group).
     static func keptFilterBytes(_ g: Conv2DGeometry, tileSize: WinogradTileSize) -> Int {
-        let alpha = tileSize == .f4x4 ? 6 : 4
-        return alpha * alpha * g.inputChannelsPerGroup * g.outputChannels * MemoryLayout<Float>.stride
+        tileSize.inputTile * tileSize.inputTile * g.inputChannelsPerGroup * g.outputChannels * MemoryLayout<Float>.stride
     }
     /// The thread count every Winograd plan is priced at, whatever the device's. The panel plan's
     /// tile blocks and output-channel split (hence how often it transforms the input) follow the
