@@ -5,9 +5,9 @@
 // the convolution's padding), then a de-interleave by shuffles (value j of tile t is element
 // m·t + j). The output goes the other way: the m×m results of 16 tiles, interleaved by shuffles,
 // are 16m consecutive output values per output row. One driver per direction (`input_tiles`,
-// `output_tiles`) takes m as a compile-time constant. The 1-D transforms are those of
-// `WinogradF4x4` and `WinogradF2x2` in the same operation order (and FP contraction is off), so
-// results equal the Swift code's bit for bit.
+// `output_tiles`) takes m as a compile-time constant. The transforms themselves (winograd_1d.h)
+// are those of `WinogradF4x4` and `WinogradF2x2` in the same operation order (and FP contraction
+// is off), so results equal the Swift code's bit for bit.
 #include "CFoveaKernels.h"
 
 #include <immintrin.h>
@@ -16,51 +16,10 @@
 
 typedef __m512 v16;
 
-#define SPLAT(x) _mm512_set1_ps(x)
-
-// out[i·os] = Σⱼ Bᵀ[i][j] · d[j·s]   (WinogradF4x4.input)
-__attribute__((target("avx512f"), always_inline))
-static inline void input_1d(const v16 *d, int s, v16 *out, int os) {
-    const v16 d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s], d5 = d[5 * s];
-    const v16 a = d4 - SPLAT(4) * d2, b = d3 - SPLAT(4) * d1;
-    const v16 c = d4 - d2, e = SPLAT(2) * (d3 - d1);
-    out[0] = SPLAT(4) * d0 - SPLAT(5) * d2 + d4;
-    out[os] = a + b;
-    out[2 * os] = a - b;
-    out[3 * os] = c + e;
-    out[4 * os] = c - e;
-    out[5 * os] = SPLAT(4) * d1 - SPLAT(5) * d3 + d5;
-}
-
-// out[i·os] = Σⱼ Aᵀ[i][j] · v[j·s], i < 4   (WinogradF4x4.output)
-__attribute__((target("avx512f"), always_inline))
-static inline void output_1d(const v16 *v, int s, v16 *out, int os) {
-    const v16 v0 = v[0], v1 = v[s], v2 = v[2 * s], v3 = v[3 * s], v4 = v[4 * s], v5 = v[5 * s];
-    const v16 sum12 = v1 + v2, difference12 = v1 - v2;
-    const v16 sum34 = v3 + v4, difference34 = v3 - v4;
-    out[0] = v0 + sum12 + sum34;
-    out[os] = difference12 + SPLAT(2) * difference34;
-    out[2 * os] = sum12 + SPLAT(4) * sum34;
-    out[3 * os] = difference12 + SPLAT(8) * difference34 + v5;
-}
-
-// out[i·os] = Σⱼ Bᵀ[i][j] · d[j·s]   (WinogradF2x2.input)
-__attribute__((target("avx512f"), always_inline))
-static inline void input2_1d(const v16 *d, int s, v16 *out, int os) {
-    const v16 d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s];
-    out[0] = d0 - d2;
-    out[os] = d1 + d2;
-    out[2 * os] = d2 - d1;
-    out[3 * os] = d1 - d3;
-}
-
-// out[i·os] = Σⱼ Aᵀ[i][j] · v[j·s], i < 2   (WinogradF2x2.output)
-__attribute__((target("avx512f"), always_inline))
-static inline void output2_1d(const v16 *v, int s, v16 *out, int os) {
-    const v16 v0 = v[0], v1 = v[s], v2 = v[2 * s], v3 = v[3 * s];
-    out[0] = v0 + v1 + v2;
-    out[os] = v1 - v2 - v3;
-}
+#define WINOGRAD_VECTOR __m512
+#define WINOGRAD_SPLAT(x) _mm512_set1_ps(x)
+#define WINOGRAD_TARGET "avx512f"
+#include "winograd_1d.h"
 
 // The 4×4 transpose of 128-bit lanes: out[m] lane q = in[q] lane m.
 __attribute__((target("avx512f"), always_inline))
@@ -144,16 +103,6 @@ static inline void interleave(const v16 *o, v16 *out, const int m) {
     }
 }
 
-__attribute__((target("avx512f"), always_inline))
-static inline void input_1d_of(const int m, const v16 *d, int s, v16 *out, int os) {
-    if (m == 4) input_1d(d, s, out, os); else input2_1d(d, s, out, os);
-}
-
-__attribute__((target("avx512f"), always_inline))
-static inline void output_1d_of(const int m, const v16 *v, int s, v16 *out, int os) {
-    if (m == 4) output_1d(v, s, out, os); else output2_1d(v, s, out, os);
-}
-
 // fovea_winograd{4,2}_input_avx512 for m×m output tiles.
 __attribute__((target("avx512f"), always_inline))
 static inline void input_tiles(const fovea_winograd_tiles *w, const float *x, long firstTile, int count, float *v, const int m) {
@@ -178,7 +127,7 @@ static inline void input_tiles(const fovea_winograd_tiles *w, const float *x, lo
             float *second = first + panelStride - panel;
             for (long c = 0; c < w->channels; ++c) {
                 const float *image = x + (run.image * w->channels + c) * plane;
-                v16 d[36], columns[36];
+                v16 d[36];
                 for (int i = 0; i < alpha; ++i) {
                     const long row = top + i;
                     const int inside = row >= 0 && row < w->height;
@@ -188,8 +137,7 @@ static inline void input_tiles(const fovea_winograd_tiles *w, const float *x, lo
                         r[q] = _mm512_maskz_loadu_ps(inside ? columns_inside(left + 16 * q, w->width) : 0, source + 16 * q);
                     deinterleave(r, d + i * alpha, m);
                 }
-                for (int j = 0; j < alpha; ++j) input_1d_of(m, d + j, alpha, columns + j, alpha);      // Bᵀ·d
-                for (int i = 0; i < alpha; ++i) input_1d_of(m, columns + i * alpha, 1, d + i * alpha, 1);  // (Bᵀ·d)·B
+                input_2d(m, d);
                 for (int xi = 0; xi < alpha * alpha; ++xi) {
                     const long at = xi * w->channels * w->paddedWidth + c * panel;
                     _mm512_mask_storeu_ps(first + at, firstPart, d[xi]);
@@ -220,12 +168,11 @@ static inline void output_tiles(const fovea_winograd_tiles *w, const float *prod
             const float *column = products + (t - firstTile) + group;
             for (int row = 0; row < outputCount; ++row) {
                 const long k = firstOutput + row;
-                v16 p[36], columns[24], o[16];
+                v16 p[36], o[16];
                 for (int xi = 0; xi < alpha * alpha; ++xi)
                     p[xi] = _mm512_maskz_loadu_ps(live, column + (xi * rowStride + row) * w->paddedWidth);
-                for (int j = 0; j < alpha; ++j) output_1d_of(m, p + j, alpha, columns + j, alpha);  // Aᵀ·M: m×α
-                for (int i = 0; i < m; ++i) output_1d_of(m, columns + i * alpha, 1, o + i * m, 1);  // (Aᵀ·M)·A: m×m
-                const v16 b = SPLAT(bias[k]);
+                output_2d(m, p, o);
+                const v16 b = WINOGRAD_SPLAT(bias[k]);
                 for (int i = 0; i < m * m; ++i) {
                     o[i] = o[i] + b;
                     if (relu) o[i] = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(o[i], zero, _CMP_LT_OQ), o[i], zero);

@@ -59,7 +59,7 @@ public struct DispatchDevice: GEMMBackedDevice {
                                 workspaceLimitBytes: workspaceLimitBytes, gemm: gemm)
         let winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                            workspaceLimitBytes: workspaceLimitBytes, filterCache: .shared,
-                                           tileKernels: kernel.isAVX512 ? [.f4x4: .avx512, .f2x2: .avx512F2x2] : [:],
+                                           tileKernels: WinogradTileKernels.forKernel(kernel),
                                            panelGEMM: WinogradPanelGEMM(kernel: kernel), gemm: gemm)
         planner = DispatchConvolutionPlanner(
             setting: WinogradSetting(policy: policy, tileSize: winogradTileSize), im2col: im2col, winograd: winograd,

@@ -99,6 +99,17 @@ void fovea_winograd2_input_avx512(const fovea_winograd_tiles *tiles, const float
 void fovea_winograd2_output_avx512(const fovea_winograd_tiles *tiles, const float *products, long rowStride, long firstTile,
                                    int count, long firstOutput, int outputCount, const float *bias, int relu, float *y);
 
+/// The four transforms above with AVX2, eight tiles per vector (any eight consecutive tiles, across
+/// tile rows and images), with the same results bit for bit; the input transform writes zeros in
+/// the columns from count up to the next multiple of 8 (so v's panels must hold them). Require
+/// fovea_cpu_has_avx2_fma().
+void fovea_winograd4_input_avx2(const fovea_winograd_tiles *tiles, const float *x, long firstTile, int count, float *v);
+void fovea_winograd4_output_avx2(const fovea_winograd_tiles *tiles, const float *products, long rowStride, long firstTile,
+                                 int count, long firstOutput, int outputCount, const float *bias, int relu, float *y);
+void fovea_winograd2_input_avx2(const fovea_winograd_tiles *tiles, const float *x, long firstTile, int count, float *v);
+void fovea_winograd2_output_avx2(const fovea_winograd_tiles *tiles, const float *products, long rowStride, long firstTile,
+                                 int count, long firstOutput, int outputCount, const float *bias, int relu, float *y);
+
 /// Transposing panel packing: out[p·width + i] = a[i·lda + p] for i < rows (≤ width), 0 for
 /// rows ≤ i < width, p < length. Packs A (width 12) and Bᵀ (width 32) for the 12×32 kernel.
 /// sums[a·8 + r] = Σ_{i<length} w[a·ldw + i]·x[r·ldx + i] for a < weightRows, r < rows

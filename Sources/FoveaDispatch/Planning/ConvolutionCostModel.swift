@@ -12,7 +12,7 @@ import FoveaCore
 /// where the transformed tiles are `runs · 16`, `runs` being the tile rows of the batch, where
 /// the device has the AVX-512 tile-row transforms (`WinogradTileKernels`: 16 tiles of one tile row
 /// per vector, so a 4-tile row costs as much as a 16-tile one), and the batch's tiles themselves
-/// where it has not (the portable transforms gather any 8 tiles per vector: on AVX2 this takes
+/// where it has not (the AVX2 and portable transforms take any 8 tiles per vector: on AVX2 this takes
 /// F(4×4) for DenseNet's growth layers at 14×14 and 28×28, measured 1.35–1.6× faster there than
 /// F(2×2), which the padded runs chose) — but only for layers whose F(4×4) filters (36 floats per
 /// weight, kept across calls) take at most `gatheredPricingFilterLimitBytes`: on larger ones

@@ -125,12 +125,13 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     /// Prices each tile size's plan made at `ConvolutionCostModel.pricingThreads`, not at the
     /// device's thread count (the panel plan's blocks follow the thread count, and the choice
     /// must not); the chosen tile size then runs with the plan for the device's thread count.
-    /// Without the C tile-row transforms (AVX2, portable) both tile sizes are priced by the tiles
-    /// the transforms gather — for layers whose F(4×4) filters take at most
-    /// `ConvolutionCostModel.gatheredPricingFilterLimitBytes`; larger layers as by tile rows.
+    /// Where the transforms take any consecutive tiles (AVX2's C ones, the portable Swift ones: no
+    /// `tileRowLanes`) both tile sizes are priced by the tiles themselves — for layers whose F(4×4)
+    /// filters take at most `ConvolutionCostModel.gatheredPricingFilterLimitBytes`; larger layers
+    /// as by tile rows.
     private func cheapestWinograd(_ g: Conv2DGeometry, margin: Double) -> WinogradPlan? {
         var best: (tileSize: WinogradTileSize, cost: Double)?
-        let gathered = winograd.tileKernels.isEmpty
+        let gathered = winograd.tileKernels[.f4x4]?.tileRowLanes == nil
             && ConvolutionCostModel.keptFilterBytes(g, tileSize: .f4x4) <= ConvolutionCostModel.gatheredPricingFilterLimitBytes
         for tileSize in setting.tileSize == .f2x2 ? [WinogradTileSize.f2x2] : [.f4x4, .f2x2] {
             guard let priced = winograd.tilePlan(for: g, tileSize: tileSize, threads: ConvolutionCostModel.pricingThreads) else { continue }

@@ -1,7 +1,7 @@
 import FoveaCore
 
 /// Faster replacements a device may supply for `WinogradTiles`' input and output transforms of one
-/// tile size (the Dispatch backend passes AVX-512 ones). They must compute exactly what
+/// tile size (the Dispatch backend passes C ones for AVX-512 and AVX2). They must compute exactly what
 /// `WinogradTiles.transformInput` / `transformOutput` compute for that size, except that the
 /// input transform need not write the columns from `count` on (the GEMMs never read them).
 package struct WinogradTileKernels: Sendable {
@@ -15,9 +15,14 @@ package struct WinogradTileKernels: Sendable {
 
     package let input: Input
     package let output: Output
+    /// How many lanes the transforms give the tiles of one tile row: a row of fewer tiles still
+    /// costs a whole vector (the AVX-512 ones: 16). Nil where any consecutive tiles share a
+    /// vector, across tile rows and images, as in the Swift transforms.
+    package let tileRowLanes: Int?
 
-    package init(input: @escaping Input, output: @escaping Output) {
+    package init(input: @escaping Input, output: @escaping Output, tileRowLanes: Int? = nil) {
         self.input = input
         self.output = output
+        self.tileRowLanes = tileRowLanes
     }
 }
