@@ -13,10 +13,14 @@
 //   - Stride 2 across: the same, loading each run's span under a mask of the even elements it
 //     needs and keeping those (a shuffle and a permute); a gather is slower.
 //   - Other strides: one masked gather per half.
+// A batch-norm prologue (fovea_channel_normalization) is applied to each step's two halves before
+// they are stored, in the operation order of the Swift code (FP contraction is off).
 #include "CFoveaKernels.h"
 
 #include <immintrin.h>
 #include <stdint.h>
+
+#pragma clang fp contract(off)
 
 // Lanes where a < b as unsigned 32-bit numbers (all ones), else zero.
 __attribute__((target("avx2,fma"), always_inline))
@@ -38,9 +42,23 @@ static inline __m256 stride2_half(const float *span, __m256i lanes) {
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(mixed), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
+// finish((v − mean[c])·scale[c] + shift[c]) (see fovea_channel_normalization).
+__attribute__((target("avx2,fma"), always_inline))
+static inline __m256 normalized(__m256 v, const fovea_channel_normalization *norm, long c) {
+    const __m256 y = _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(v, _mm256_set1_ps(norm->mean[c])), _mm256_set1_ps(norm->scale[c])),
+                                   _mm256_set1_ps(norm->shift[c]));
+    const __m256 zero = _mm256_setzero_ps();
+    switch (norm->activation) {
+    case 1: return _mm256_blendv_ps(y, zero, _mm256_cmp_ps(y, zero, _CMP_LT_OQ));
+    case 2: return _mm256_blendv_ps(y, _mm256_mul_ps(y, _mm256_set1_ps(norm->slope)), _mm256_cmp_ps(y, zero, _CMP_LE_OQ));
+    default: return y;
+    }
+}
+
 __attribute__((target("avx2,fma")))
 void fovea_pack_convolution_panel16_avx2(const fovea_convolution_window *g, const float *image,
-                                         long firstColumn, int live, long firstTap, long depth, float *out) {
+                                         long firstColumn, int live, long firstTap, long depth,
+                                         const fovea_channel_normalization *normalization, float *out) {
     const long width = g->width, q = g->outputWidth, plane = g->height * width;
     const long sh = g->strideHeight, sw = g->strideWidth;
 
@@ -126,6 +144,10 @@ void fovea_pack_convolution_panel16_avx2(const fovea_convolution_window *g, cons
             const __m256i shift = _mm256_set1_epi32((int32_t)(rowShift * width + columnShift));
             half0 = _mm256_mask_i32gather_ps(half0, channel, _mm256_add_epi32(offsets0, shift), _mm256_castsi256_ps(valid0), 4);
             half1 = _mm256_mask_i32gather_ps(half1, channel, _mm256_add_epi32(offsets1, shift), _mm256_castsi256_ps(valid1), 4);
+        }
+        if (normalization) {
+            half0 = normalized(half0, normalization, c);
+            half1 = normalized(half1, normalization, c);
         }
         _mm256_storeu_ps(out + step * 16, half0);
         _mm256_storeu_ps(out + step * 16 + 8, half1);

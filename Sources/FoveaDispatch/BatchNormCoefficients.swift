@@ -1,3 +1,4 @@
+import CFoveaKernels
 import FoveaCore
 
 /// The Dispatch device's evaluation-mode batch norm per channel c:
@@ -23,6 +24,24 @@ struct BatchNormCoefficients: Sendable {
     init(_ p: BatchNormPrologue) {
         self.init(scale: p.scale, shift: p.shift, runningMean: p.runningMean, runningVariance: p.runningVariance,
                   epsilon: p.epsilon, activation: p.activation)
+    }
+
+    /// Calls `body` with these coefficients for the C packer (`fovea_channel_normalization`), its
+    /// channel 0 being channel `firstChannel` here; the pointers live only during the call.
+    func withNormalization<R>(firstChannel: Int, _ body: (fovea_channel_normalization) -> R) -> R {
+        let (kind, slope): (Int32, Float) = switch activation {
+        case nil: (0, 0)
+        case .relu: (1, 0)
+        case .leakyReLU(let slope): (2, slope)
+        }
+        return mean.withUnsafeBufferPointer { mean in
+            a.withUnsafeBufferPointer { a in
+                shift.withUnsafeBufferPointer { shift in
+                    body(fovea_channel_normalization(mean: mean.baseAddress! + firstChannel, scale: a.baseAddress! + firstChannel,
+                                                     shift: shift.baseAddress! + firstChannel, activation: kind, slope: slope))
+                }
+            }
+        }
     }
 
     /// `y[i] = activation((x[i] − μ_c)·a_c + β_c)` for `i < count` (`x` and `y` may be the same).
@@ -52,5 +71,14 @@ struct BatchNormCoefficients: Sendable {
         for j in 0..<(count - i) { tail[j] = x[i + j] }
         let result = finish((tail - mv) * av + bv)
         for j in 0..<(count - i) { y[i + j] = result[j] }
+    }
+}
+
+extension fovea_channel_normalization {
+    /// The same normalisation with channel 0 at channel `channels` of this one.
+    func advanced(by channels: Int) -> fovea_channel_normalization {
+        var shifted = self
+        (shifted.mean, shifted.scale, shifted.shift) = (mean.map { $0 + channels }, scale.map { $0 + channels }, shift.map { $0 + channels })
+        return shifted
     }
 }

@@ -48,13 +48,22 @@ struct ConvolutionPacking {
             }
         }
 
+        /// Whether the packer applies a batch-norm prologue itself (`packPanel(…normalization:…)`);
+        /// where not (AVX-512), the caller applies it to the packed panel.
+        var normalizes: Bool { self == .avx2 }
+
         /// Packs one panel: steps `firstTap..<firstTap + depth`, columns `firstColumn..<firstColumn + live`
-        /// of `window` over `image`, into `out` (see `fovea_pack_convolution_panel32_avx512`).
+        /// of `window` over `image`, into `out` (see `fovea_pack_convolution_panel32_avx512`), each
+        /// value of channel c of `image` then normalised as channel c by `normalization` (only
+        /// where the packer `normalizes`; else nil).
         func packPanel(_ window: UnsafePointer<fovea_convolution_window>, _ image: UnsafePointer<Float>, firstColumn: Int, live: Int32,
-                       firstTap: Int, depth: Int, into out: UnsafeMutablePointer<Float>) {
+                       firstTap: Int, depth: Int, normalization: UnsafePointer<fovea_channel_normalization>? = nil,
+                       into out: UnsafeMutablePointer<Float>) {
             switch self {
-            case .avx512: fovea_pack_convolution_panel32_avx512(window, image, firstColumn, live, firstTap, depth, out)
-            case .avx2: fovea_pack_convolution_panel16_avx2(window, image, firstColumn, live, firstTap, depth, out)
+            case .avx512:
+                precondition(normalization == nil, "ConvolutionPacking: the AVX-512 packer does not normalise")
+                fovea_pack_convolution_panel32_avx512(window, image, firstColumn, live, firstTap, depth, out)
+            case .avx2: fovea_pack_convolution_panel16_avx2(window, image, firstColumn, live, firstTap, depth, normalization, out)
             }
         }
     }
@@ -87,17 +96,21 @@ struct ConvolutionPacking {
         }
     }
 
-    func pack(rows: Int, depth: Int, columns: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+    /// With a `normalization` (only where `vectorPacker` `normalizes`), each packed value of
+    /// channel c (of `image`) is normalised as channel c.
+    func pack(rows: Int, depth: Int, columns: Int, count: Int, normalization: UnsafePointer<fovea_channel_normalization>? = nil,
+              into out: UnsafeMutablePointer<Float>) {
         if let vectorPacker {
             let width = self.nr
             withUnsafePointer(to: window) { window in
                 for panel in stride(from: 0, to: count, by: width) {
                     vectorPacker.packPanel(window, image, firstColumn: columns + panel, live: Int32(min(width, count - panel)),
-                                           firstTap: rows, depth: depth, into: out + panel * depth)
+                                           firstTap: rows, depth: depth, normalization: normalization, into: out + panel * depth)
                 }
             }
             return
         }
+        precondition(normalization == nil, "ConvolutionPacking: only the AVX2 packer normalises")
         let g = geometry
         let o = g.options
         let (h, w, q) = (g.inputHeight, g.inputWidth, g.outputWidth)

@@ -112,9 +112,26 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
     }
 
     /// B panels of col: the image's rows as they are (`pointwise`), packed from the parts (`parts`),
-    /// else packed from the image (`ConvolutionPacking`).
+    /// else packed from the image (`ConvolutionPacking`); with a `prologue`, normalised by the C
+    /// packer as it packs where it can (AVX2), else afterwards (`normalizePanels`).
     private func packImage(_ source: UnsafePointer<Float>, _ packing: ConvolutionPacking, _ block: Block, _ depth: Int, _ length: Int,
                            _ first: Int, _ count: Int, into packed: UnsafeMutablePointer<Float>) {
+        // A pointwise layer's step t is input channel `firstChannel + t` (of all C).
+        let firstChannel = block.group * geometry.inputChannelsPerGroup + depth
+        guard let prologue, let packer = packing.vectorPacker, packer.normalizes, !pointwise else {
+            packImage(source, packing, block, depth, length, first, count, normalization: nil, into: packed)
+            if let prologue { normalizePanels(packed, prologue, firstChannel: firstChannel, length: length, count: count) }
+            return
+        }
+        // The packer's channel 0 is the group's first (`source`), or a part's first.
+        prologue.withNormalization(firstChannel: firstChannel - depth) { normalization in
+            packImage(source, packing, block, depth, length, first, count, normalization: normalization, into: packed)
+        }
+    }
+
+    private func packImage(_ source: UnsafePointer<Float>, _ packing: ConvolutionPacking, _ block: Block, _ depth: Int, _ length: Int,
+                           _ first: Int, _ count: Int, normalization: fovea_channel_normalization?,
+                           into packed: UnsafeMutablePointer<Float>) {
         if let parts {
             // Panel by panel (each `length` steps of NR contiguous); within a panel, the steps of
             // each part's channels, packed from that part's image by the same C packer.
@@ -125,8 +142,12 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
                     let (image, column) = (part.image + block.image * part.window.imageSize, block.columns.lowerBound + first + panel)
                     let (live, out) = (Int32(min(width, count - panel)), packed + panel * length + (steps.lowerBound - depth) * width)
                     let firstTap = steps.lowerBound - part.channels.lowerBound
+                    var partNormalization = normalization.map { $0.advanced(by: part.channels.lowerBound) }
                     withUnsafePointer(to: part.window) { window in
-                        packer.packPanel(window, image, firstColumn: column, live: live, firstTap: firstTap, depth: steps.count, into: out)
+                        Self.withOptionalPointer(to: &partNormalization) { normalization in
+                            packer.packPanel(window, image, firstColumn: column, live: live, firstTap: firstTap, depth: steps.count,
+                                             normalization: normalization, into: out)
+                        }
                     }
                 }
             }
@@ -135,18 +156,29 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
                              columns: block.columns.lowerBound + first, count: count, nr: kernel.nr,
                              transposingPacker: kernel.isAVX512, into: packed)
         } else {
-            packing.pack(rows: depth, depth: length, columns: block.columns.lowerBound + first, count: count, into: packed)
+            var normalization = normalization
+            Self.withOptionalPointer(to: &normalization) { normalization in
+                packing.pack(rows: depth, depth: length, columns: block.columns.lowerBound + first, count: count,
+                             normalization: normalization, into: packed)
+            }
         }
-        guard let prologue else { return }
-        // Panels of nr columns × `length` steps; step t of a pointwise layer is input channel depth + t
-        // of the block's group. Padding columns are transformed too; their outputs are never stored.
-        let firstChannel = block.group * geometry.inputChannelsPerGroup + depth
+    }
+
+    /// The prologue applied to packed panels: `nr` columns × `length` steps each, step t being
+    /// input channel `firstChannel + t`. Padding columns are normalised too; their outputs are never stored.
+    private func normalizePanels(_ packed: UnsafeMutablePointer<Float>, _ prologue: BatchNormCoefficients, firstChannel: Int,
+                                 length: Int, count: Int) {
         for panel in stride(from: 0, to: count, by: kernel.nr) {
             let steps = packed + panel * length
             for t in 0..<length {
                 prologue.apply(steps + t * kernel.nr, steps + t * kernel.nr, count: kernel.nr, channel: firstChannel + t)
             }
         }
+    }
+
+    private static func withOptionalPointer<T, R>(to value: inout T?, _ body: (UnsafePointer<T>?) -> R) -> R {
+        guard value != nil else { return body(nil) }
+        return withUnsafePointer(to: &value!) { body($0) }
     }
 
     /// `tile[i, 0..<tileColumns] = activation(tile + bias[block's row + i] (+ residual))` for the

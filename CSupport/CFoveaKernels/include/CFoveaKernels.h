@@ -166,12 +166,25 @@ void fovea_pack_convolution_panel32_avx512(const fovea_convolution_window *windo
                                            long firstColumn, int live, long firstTap, long depth,
                                            float *out);
 
+/// A per-channel batch norm (evaluation mode) with its activation, applied to values as they are
+/// packed: y = finish((x − mean[c])·scale[c] + shift[c]) for channel c, by a subtraction, a
+/// multiplication and an addition (no fused multiply-add), then finish: none (activation 0),
+/// ReLU (1: y < 0 → 0, NaN kept) or leaky ReLU (2: y ≤ 0 → y·slope) — the values of the Dispatch
+/// backend's `BatchNormCoefficients.apply`, bit for bit.
+typedef struct {
+    const float *mean, *scale, *shift;
+    int activation;
+    float slope;
+} fovea_channel_normalization;
+
 /// As fovea_pack_convolution_panel32_avx512 for a 16-column panel (the AVX2 6×16 kernel's):
 /// out[step·16 + lane], zero lanes past `live` (≤ 16); masked loads for stride 1 across, masked
-/// gathers otherwise (conv_pack_avx2.c). Requires fovea_cpu_has_avx2_fma().
+/// gathers otherwise (conv_pack_avx2.c). With a `normalization` (or NULL), every value of a step
+/// whose tap reads channel c of `image` — the lanes past `live` and the padding too — is then
+/// normalised as channel c. Requires fovea_cpu_has_avx2_fma().
 void fovea_pack_convolution_panel16_avx2(const fovea_convolution_window *window, const float *image,
                                          long firstColumn, int live, long firstTap, long depth,
-                                         float *out);
+                                         const fovea_channel_normalization *normalization, float *out);
 
 /// The same matrix as a plain row-major im2col block: out[step·count + i] = col[firstTap + step,
 /// firstColumn + i] for step < depth, i < count. Requires fovea_cpu_has_avx512f().
