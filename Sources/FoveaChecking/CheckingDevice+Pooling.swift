@@ -24,6 +24,12 @@ extension CheckingDevice {
         }
     }
 
+    public func avgPool2dForward(input: Tensor, prologue: BatchNormPrologue, geometry: Pool2DGeometry) -> Tensor {
+        checked("batchNorm+avgPool2dForward", shapes: Self.describe(geometry)) {
+            $0.avgPool2dForward(input: input, prologue: prologue, geometry: geometry)
+        }
+    }
+
     public func avgPool2dBackward(gradOutput: Tensor, geometry: Pool2DGeometry) -> Tensor {
         checked("avgPool2dBackward", shapes: Self.describe(geometry)) {
             $0.avgPool2dBackward(gradOutput: gradOutput, geometry: geometry)

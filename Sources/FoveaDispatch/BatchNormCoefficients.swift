@@ -7,18 +7,44 @@ import FoveaCore
 /// pre-activation convolution (`conv2dForward(input:prologue:…)`), so both give the same bits.
 /// (Subtracting μ first keeps inputs far from zero, e.g. all near −20, as accurate as the naive
 /// reference; `x·a + (β − μ·a)` lost four digits there.)
-struct BatchNormCoefficients: Sendable {
-    let mean: [Float]
-    let a: [Float]
-    let shift: [Float]
+struct BatchNormCoefficients: @unchecked Sendable {
+    /// μ, a and β of every channel, one array after another, alive as long as this value (and its copies).
+    private final class Storage {
+        let values: UnsafeMutablePointer<Float>
+
+        init(_ arrays: [[Float]]) {
+            values = .allocate(capacity: arrays.reduce(0) { $0 + $1.count })
+            var at = values
+            for array in arrays {
+                at.initialize(from: array, count: array.count)
+                at += array.count
+            }
+        }
+
+        deinit { values.deallocate() }
+    }
+
+    private let storage: Storage
     let activation: Activation?
+    /// The coefficients as the C packer and the loops below take them: pointers into this value's
+    /// storage, valid while the value lives (keep it alive, e.g. `withExtendedLifetime`, while
+    /// they are used).
+    let normalization: fovea_channel_normalization
 
     init(scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float, activation: Activation?) {
         let (gamma, variance) = (scale.scalars, runningVariance.scalars)
-        a = gamma.indices.map { c in Float(Double(gamma[c]) / (Double(variance[c]) + Double(epsilon)).squareRoot()) }
-        mean = runningMean.scalars
-        self.shift = shift.scalars
+        let a = gamma.indices.map { c in Float(Double(gamma[c]) / (Double(variance[c]) + Double(epsilon)).squareRoot()) }
+        let channels = a.count
+        storage = Storage([runningMean.scalars, a, shift.scalars])
         self.activation = activation
+        let (kind, slope): (Int32, Float) = switch activation {
+        case nil: (0, 0)
+        case .relu: (1, 0)
+        case .leakyReLU(let slope): (2, slope)
+        }
+        let values = UnsafePointer(storage.values)
+        normalization = fovea_channel_normalization(mean: values, scale: values + channels, shift: values + 2 * channels,
+                                                    activation: kind, slope: slope)
     }
 
     init(_ p: BatchNormPrologue) {
@@ -26,55 +52,53 @@ struct BatchNormCoefficients: Sendable {
                   epsilon: p.epsilon, activation: p.activation)
     }
 
-    /// Calls `body` with these coefficients for the C packer (`fovea_channel_normalization`), its
-    /// channel 0 being channel `firstChannel` here; the pointers live only during the call.
-    func withNormalization<R>(firstChannel: Int, _ body: (fovea_channel_normalization) -> R) -> R {
-        let (kind, slope): (Int32, Float) = switch activation {
-        case nil: (0, 0)
-        case .relu: (1, 0)
-        case .leakyReLU(let slope): (2, slope)
-        }
-        return mean.withUnsafeBufferPointer { mean in
-            a.withUnsafeBufferPointer { a in
-                shift.withUnsafeBufferPointer { shift in
-                    body(fovea_channel_normalization(mean: mean.baseAddress! + firstChannel, scale: a.baseAddress! + firstChannel,
-                                                     shift: shift.baseAddress! + firstChannel, activation: kind, slope: slope))
-                }
-            }
-        }
-    }
-
-    /// `y[i] = activation((x[i] − μ_c)·a_c + β_c)` for `i < count` (`x` and `y` may be the same).
+    /// `y[i] = activation((x[i] − μ_c)·a_c + β_c)` for `i < count` (`x` and `y` may be the same),
+    /// 16 values at a time (the tail through a zero-padded vector).
     @inline(__always)
     func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, channel c: Int) {
-        switch activation {
-        case nil: Self.normalize(x, y, count: count, mean[c], a[c], shift[c]) { $0 }
-        case .relu: Self.normalize(x, y, count: count, mean[c], a[c], shift[c]) { $0.replacing(with: 0, where: $0 .< 0) }
-        case .leakyReLU(let slope):
-            Self.normalize(x, y, count: count, mean[c], a[c], shift[c]) { $0.replacing(with: $0 * slope, where: $0 .<= 0) }
+        withExtendedLifetime(storage) {
+            let n = normalization
+            var i = 0
+            while i + 16 <= count {
+                let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(y + i).storeBytes(of: n.normalized(v, channel: c), as: SIMD16<Float>.self)
+                i += 16
+            }
+            guard i < count else { return }
+            var tail = SIMD16<Float>()
+            for j in 0..<(count - i) { tail[j] = x[i + j] }
+            let result = n.normalized(tail, channel: c)
+            for j in 0..<(count - i) { y[i + j] = result[j] }
         }
-    }
-
-    /// `y[i] = finish((x[i] − mean)·a + b)` for `i < count`, 16 values at a time (the tail through a zero-padded vector).
-    @inline(__always)
-    private static func normalize(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, _ mean: Float, _ a: Float, _ b: Float,
-                                  _ finish: (SIMD16<Float>) -> SIMD16<Float>) {
-        let (mv, av, bv) = (SIMD16<Float>(repeating: mean), SIMD16<Float>(repeating: a), SIMD16<Float>(repeating: b))
-        var i = 0
-        while i + 16 <= count {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: finish((v - mv) * av + bv), as: SIMD16<Float>.self)
-            i += 16
-        }
-        guard i < count else { return }
-        var tail = SIMD16<Float>()
-        for j in 0..<(count - i) { tail[j] = x[i + j] }
-        let result = finish((tail - mv) * av + bv)
-        for j in 0..<(count - i) { y[i + j] = result[j] }
     }
 }
 
 extension fovea_channel_normalization {
+    /// `activation((v − μ_c)·a_c + β_c)` lane by lane: a subtraction, a multiplication, an
+    /// addition, then ReLU (`< 0 → 0`, NaN kept) or leaky ReLU (`≤ 0 → ·slope`) — what the C
+    /// packer computes.
+    @inline(__always)
+    func normalized(_ v: SIMD16<Float>, channel c: Int) -> SIMD16<Float> {
+        let y = (v - SIMD16(repeating: mean.unsafelyUnwrapped[c])) * SIMD16(repeating: scale.unsafelyUnwrapped[c])
+            + SIMD16(repeating: shift.unsafelyUnwrapped[c])
+        switch activation {
+        case 1: return y.replacing(with: 0, where: y .< 0)
+        case 2: return y.replacing(with: y * slope, where: y .<= 0)
+        default: return y
+        }
+    }
+
+    /// One value normalised exactly as a lane of `normalized(_:channel:)` (the same operations).
+    @inline(__always)
+    func normalized(_ x: Float, channel c: Int) -> Float {
+        let y = (x - mean.unsafelyUnwrapped[c]) * scale.unsafelyUnwrapped[c] + shift.unsafelyUnwrapped[c]
+        switch activation {
+        case 1: return y < 0 ? 0 : y
+        case 2: return y <= 0 ? y * slope : y
+        default: return y
+        }
+    }
+
     /// The same normalisation with channel 0 at channel `channels` of this one.
     func advanced(by channels: Int) -> fovea_channel_normalization {
         var shifted = self
@@ -82,3 +106,6 @@ extension fovea_channel_normalization {
         return shifted
     }
 }
+
+/// Its pointers are to coefficients no one writes once made (`BatchNormCoefficients`).
+extension fovea_channel_normalization: @retroactive @unchecked Sendable {}

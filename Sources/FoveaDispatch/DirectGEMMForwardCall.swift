@@ -124,8 +124,9 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
             return
         }
         // The packer's channel 0 is the group's first (`source`), or a part's first.
-        prologue.withNormalization(firstChannel: firstChannel - depth) { normalization in
-            packImage(source, packing, block, depth, length, first, count, normalization: normalization, into: packed)
+        withExtendedLifetime(prologue) {
+            packImage(source, packing, block, depth, length, first, count,
+                      normalization: prologue.normalization.advanced(by: firstChannel - depth), into: packed)
         }
     }
 

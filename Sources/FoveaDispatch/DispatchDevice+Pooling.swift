@@ -1,3 +1,4 @@
+import CFoveaKernels
 import FoveaCore
 
 /// Max and average pooling over GCD. `x` is `[N, C, H, W]`, `y` is `[N, C, P, Q]`; the in-image
@@ -99,6 +100,15 @@ extension DispatchDevice {
         return windowAverage(input, rows: rows, columns: columns, outputShape: g.outputShape, divisor: g.averageDivisor)
     }
 
+    /// `avgPool2dForward` of `applying(prologue, to: input)` in one pass: each tap normalised as it
+    /// is read (`BatchNormCoefficients`, the values `batchNormInference` gives), the normalised
+    /// input never written. The same sums in the same order, so the same bits as the composition.
+    public func avgPool2dForward(input: Tensor, prologue: BatchNormPrologue, geometry g: Pool2DGeometry) -> Tensor {
+        let (rows, columns) = PoolWindows.of(g)
+        return windowAverage(input, rows: rows, columns: columns, outputShape: g.outputShape, divisor: g.averageDivisor,
+                             normalization: BatchNormCoefficients(prologue))
+    }
+
     /// `∂x[tap] += ∂y / divisor` for every in-image tap of every window, per plane in output order.
     public func avgPool2dBackward(gradOutput: Tensor, geometry g: Pool2DGeometry) -> Tensor {
         let (rows, columns) = PoolWindows.of(g)
@@ -107,8 +117,19 @@ extension DispatchDevice {
 
     /// The average over each window of `rows × columns` for every (n, c) plane, output `[N, C, P, Q]`
     /// with P = `rows.count.count`, Q = `columns.count.count`; `divisor` is the fixed window size, or
-    /// 0 to divide by the number of in-image taps. Split by plane and block of output rows.
-    func windowAverage(_ input: Tensor, rows: PoolWindows, columns: PoolWindows, outputShape: Shape, divisor wholeWindow: Int) -> Tensor {
+    /// 0 to divide by the number of in-image taps. With a `normalization`, each tap of channel c
+    /// is normalised as channel c first. Split by plane and block of output rows; unpadded 2×2
+    /// windows at stride 2 (DenseNet's transitions) eight outputs at a time (`averagePairs`).
+    func windowAverage(_ input: Tensor, rows: PoolWindows, columns: PoolWindows, outputShape: Shape, divisor wholeWindow: Int,
+                       normalization coefficients: BatchNormCoefficients? = nil) -> Tensor {
+        withExtendedLifetime(coefficients) {
+            windowAverage(input, rows: rows, columns: columns, outputShape: outputShape, divisor: wholeWindow,
+                          normalization: coefficients?.normalization)
+        }
+    }
+
+    private func windowAverage(_ input: Tensor, rows: PoolWindows, columns: PoolWindows, outputShape: Shape, divisor wholeWindow: Int,
+                               normalization: fovea_channel_normalization?) -> Tensor {
         var output = Tensor(zeros: outputShape)
         guard outputShape.count > 0 else { return output }
         let (width, inputPlane) = (input.shape[3], input.shape[2] * input.shape[3])
@@ -118,20 +139,25 @@ extension DispatchDevice {
         input.withUnsafeBufferPointer { x in
             output.withUnsafeMutableBufferPointer { y in
                 let (x, y) = (SendablePointer(x.baseAddress!), SendablePointer(y.baseAddress!))
+                let pairs = rows.arePairs && columns.arePairs && (wholeWindow == 4 || wholeWindow == 0)
                 Parallel.forEach(split.items, threads: threadCount) { _, item in
                     let (plane, outputRows) = split.block(item)
                     let source = x.pointer + plane * inputPlane
+                    let channel = plane % outputShape[1]
                     for p in outputRows {
                         let (firstRow, rowTaps) = (rows.first[p], rows.count[p])
                         let target = plane * outputPlane + p * outputWidth
-                        for q in 0..<outputWidth {
+                        // Outputs 0..<done by eight, the rest one by one below.
+                        let done = pairs ? Self.averagePairs(source + firstRow * width, width: width, outputs: outputWidth,
+                                                             normalization: normalization, channel: channel, into: y.pointer + target) : 0
+                        for q in done..<outputWidth {
                             let (firstColumn, columnTaps) = (columns.first[q], columns.count[q])
                             var sum: Float = 0
                             var h = firstRow
                             for _ in 0..<rowTaps {
                                 var index = h * width + firstColumn
                                 for _ in 0..<columnTaps {
-                                    sum += source[index]
+                                    sum += normalization?.normalized(source[index], channel: channel) ?? source[index]
                                     index += columns.step
                                 }
                                 h += rows.step
@@ -144,6 +170,29 @@ extension DispatchDevice {
             }
         }
         return output
+    }
+
+    /// `y[q] = (((0 + a) + b) + c) + d) / 4` for the 2×2 window of output q — a, b the input values
+    /// `2q`, `2q + 1` of row `top`, c, d those of the next row, each normalised first with a
+    /// `normalization` — for q in 0..<8·⌊outputs/8⌋, eight at a time: the sums and order of
+    /// `windowAverage`'s loop. Returns how many outputs it wrote.
+    @inline(__always)
+    static func averagePairs(_ top: UnsafePointer<Float>, width: Int, outputs: Int, normalization: fovea_channel_normalization?,
+                             channel: Int, into y: UnsafeMutablePointer<Float>) -> Int {
+        let (upperRow, lowerRow) = (UnsafeRawPointer(top), UnsafeRawPointer(top + width))
+        var q = 0
+        while q + 8 <= outputs {
+            var upper = upperRow.loadUnaligned(fromByteOffset: 8 * q, as: SIMD16<Float>.self)
+            var lower = lowerRow.loadUnaligned(fromByteOffset: 8 * q, as: SIMD16<Float>.self)
+            if let normalization {
+                upper = normalization.normalized(upper, channel: channel)
+                lower = normalization.normalized(lower, channel: channel)
+            }
+            let sum = (((SIMD8<Float>() + upper.evenHalf) + upper.oddHalf) + lower.evenHalf) + lower.oddHalf
+            UnsafeMutableRawPointer(y + q).storeBytes(of: sum / 4, as: SIMD8<Float>.self)
+            q += 8
+        }
+        return q
     }
 
     /// The adjoint of `windowAverage`: returns `inputShape`. Split by plane.

@@ -24,6 +24,12 @@ struct PoolWindows: Sendable {
         step = dilation
     }
 
+    /// Whether output `o` reads inputs `2o` and `2o + 1` for every o: a 2-wide window at stride 2
+    /// without padding (nor a partial last window).
+    var arePairs: Bool {
+        step == 1 && first.indices.allSatisfy { first[$0] == 2 * $0 && count[$0] == 2 }
+    }
+
     /// Adaptive windows: output `o` averages inputs `⌊o·input/outputs⌋ ..< ⌈(o+1)·input/outputs⌉`.
     init(adaptiveInput input: Int, outputs: Int) {
         first = (0..<outputs).map { $0 * input / outputs }

@@ -54,6 +54,12 @@ extension ProfilingDevice {
         }
     }
 
+    public func avgPool2dForward(input: Tensor, prologue: BatchNormPrologue, geometry: Pool2DGeometry) -> Tensor {
+        timed("batchNorm+avgPool2dForward", .forward("average pool"), shapes: Self.describe(geometry)) {
+            $0.avgPool2dForward(input: input, prologue: prologue, geometry: geometry)
+        }
+    }
+
     public func avgPool2dBackward(gradOutput: Tensor, geometry: Pool2DGeometry) -> Tensor {
         timed("avgPool2dBackward", .backward("average pool"), shapes: Self.describe(geometry)) {
             $0.avgPool2dBackward(gradOutput: gradOutput, geometry: geometry)

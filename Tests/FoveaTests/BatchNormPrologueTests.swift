@@ -78,4 +78,46 @@ struct BatchNormPrologueTests {
         let unfused = try LayerFusion.withoutFusion { try layer.forward(x, device: try Devices.make("dispatch", threads: 2)) }
         expectClose(fused, unfused, absolute: 1e-5, relative: 1e-4, "dense layer")
     }
+
+    /// Average pooling with the prologue (DenseNet's transition in evaluation mode) equals each
+    /// backend's own batch norm followed by its pooling, bit for bit: 2×2 windows at stride 2 on
+    /// widths that leave tails after Dispatch's eight-at-a-time path (and odd sizes, whose last row
+    /// and column floor mode drops), and padded 3×3 windows with and without the padding counted.
+    @Test(arguments: TestDevices.all)
+    func poolingMatchesItsComposition(device: LabeledDevice) throws {
+        let cases: [(input: Shape, options: Pool2DOptions)] = [
+            ([2, 5, 8, 40], Pool2DOptions(kernel: 2, stride: 2)),
+            ([1, 3, 9, 37], Pool2DOptions(kernel: 2, stride: 2)),
+            ([2, 4, 7, 9], Pool2DOptions(kernel: 3, stride: 2, padding: 1)),
+            ([1, 4, 7, 9], Pool2DOptions(kernel: 3, stride: 2, padding: 1, countIncludesPadding: false)),
+        ]
+        for (index, (shape, options)) in cases.enumerated() {
+            let g = try Pool2DGeometry(inputShape: shape, options: options)
+            let x = Tensor.randomNormal(shape, seed: UInt64(index + 40))
+            for activation in [Activation.relu, nil, .leakyReLU(negativeSlope: 0.1)] {
+                let prologue = Self.prologue(channels: shape[1], activation: activation, seed: UInt64(60 + index))
+                let expected = device.device.avgPool2dForward(input: device.device.applying(prologue, to: x), geometry: g)
+                let actual = device.device.avgPool2dForward(input: x, prologue: prologue, geometry: g)
+                expectIdentical(actual, expected, "\(device.description), \(g), \(String(describing: activation))")
+            }
+        }
+    }
+
+    /// DenseNet's transition in evaluation mode: norm → relu run inside the pooling (no separate
+    /// batch norm operation), which runs before the 1×1 convolution, and the output matches the
+    /// unfused transition.
+    @Test func transitionNormalizesInsideItsPooling() throws {
+        let transition = try Transition(inputChannels: 12, outputChannels: 6, seed: 5)
+        for entry in transition.namedLayers() {
+            if let norm = entry.layer as? BatchNorm2D { LayerFusionTests.randomize(norm, seed: 9) }
+        }
+        transition.eval()
+        let x = Tensor.randomNormal([2, 12, 14, 18], seed: 6)
+        let profiling = ProfilingDevice(subject: try Devices.make("dispatch", threads: 2))
+        let fused = try LayerFusion.withFusion { try transition.scopedForward(x, device: profiling) }
+        let operations = profiling.log.all.map(\.operation)
+        #expect(operations == ["batchNorm+avgPool2dForward", "conv2dForward"], "\(operations)")
+        let unfused = try LayerFusion.withoutFusion { try transition.forward(x, device: try Devices.make("dispatch", threads: 2)) }
+        expectClose(fused, unfused, absolute: 1e-5, relative: 1e-4, "transition")
+    }
 }

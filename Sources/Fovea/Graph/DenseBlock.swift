@@ -156,8 +156,26 @@ public final class Transition: Sequential {
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
         pooledFirst = try LayerFusion.isEnabled && commutes
         guard pooledFirst else { return try super.forward(input, device: device) }
-        let activated = try LayerFusion.forward([("norm", norm), ("relu", relu)], input: input, device: device)
-        return try conv.scopedForward(try pool.scopedForward(activated, device: device), device: device)
+        let pooled: Tensor
+        if evaluatesOnly {
+            // The batch norm and ReLU applied by the pooling as it reads its input: one pass,
+            // the normalised features never written (`avgPool2dForward(input:prologue:geometry:)`).
+            let prologue = try norm.prologue(for: input, activation: .relu)
+            relu.recordFusedIntoNextLayer()
+            pooled = try OperationScope.run(pool.displayName, device: device) {
+                try pool.forward(input, prologue: prologue, device: device)
+            }
+        } else {
+            let activated = try LayerFusion.forward([("norm", norm), ("relu", relu)], input: input, device: device)
+            pooled = try pool.scopedForward(activated, device: device)
+        }
+        return try conv.scopedForward(pooled, device: device)
+    }
+
+    /// Whether every child is in evaluation mode (and the activation is ReLU), so that nothing
+    /// needs the normalised features for backward and the pooling may normalise as it reads.
+    private var evaluatesOnly: Bool {
+        !norm.isTraining && !relu.isTraining && !conv.isTraining && !pool.isTraining && relu.activation == .relu
     }
 
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {

@@ -22,6 +22,14 @@ public final class AvgPool2D: Layer {
         return device.avgPool2dForward(input: input, geometry: g)
     }
 
+    /// `forward` of the input normalised and activated by `prologue` (an evaluation-mode batch norm
+    /// and ReLU fused into the pooling: `PoolingOperations.avgPool2dForward(input:prologue:geometry:)`).
+    func forward(_ input: Tensor, prologue: BatchNormPrologue, device: any Device) throws -> Tensor {
+        let g = try Pool2DGeometry(inputShape: input.shape, options: options, name: displayName)
+        savedGeometry = g
+        return device.avgPool2dForward(input: input, prologue: prologue, geometry: g)
+    }
+
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
         guard let g = savedGeometry else { throw missingForwardError() }
         guard gradOutput.shape == g.outputShape else {

@@ -15,6 +15,12 @@ public protocol PoolingOperations: DeviceIdentity {
     /// the whole window `kH·kW` when `countIncludesPadding`, else the number of in-image positions.
     func avgPool2dForward(input: Tensor, geometry: Pool2DGeometry) -> Tensor
 
+    /// `avgPool2dForward` of the input normalised and activated as `prologue` says (DenseNet's
+    /// transition in evaluation mode, whose batch norm and ReLU come before the pooling): the
+    /// values of this device's `applying(prologue, to: input)` pooled, bit for bit, without
+    /// writing them out where the device fuses the two.
+    func avgPool2dForward(input: Tensor, prologue: BatchNormPrologue, geometry: Pool2DGeometry) -> Tensor
+
     /// Spreads each `∂L/∂y[n,c,p,q] / divisor` over the window's in-image positions.
     func avgPool2dBackward(gradOutput: Tensor, geometry: Pool2DGeometry) -> Tensor
 
@@ -62,5 +68,12 @@ extension PoolingOperations {
 
     public func adaptiveAvgPool2dBackward(gradOutput: Tensor, inputShape: Shape) -> Tensor {
         delegate("adaptiveAvgPool2dBackward").adaptiveAvgPool2dBackward(gradOutput: gradOutput, inputShape: inputShape)
+    }
+}
+
+extension PoolingOperations where Self: NormalizationOperations {
+    /// The unfused composition: the device's own batch norm (and activation), then its pooling.
+    public func avgPool2dForward(input: Tensor, prologue: BatchNormPrologue, geometry: Pool2DGeometry) -> Tensor {
+        avgPool2dForward(input: applying(prologue, to: input), geometry: geometry)
     }
 }
