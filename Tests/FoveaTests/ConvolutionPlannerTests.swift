@@ -64,8 +64,8 @@ struct ConvolutionPlannerTests {
     /// a layer whose F(4×4) filters take at most 8 MiB is priced by the tiles it transforms, and
     /// DenseNet's growth layers take F(4×4) at 14×14 and 28×28 (F(2×2) when priced by padded
     /// tile rows); larger layers are priced as with AVX-512 (F(2×2) at 14×14); the
-    /// shifted image runs the stem and the narrow 1×1 layers as with AVX-512, the strided layers
-    /// at batch 1 only.
+    /// shifted image runs the stem and the narrow 1×1 layers as with AVX-512, the other strided
+    /// layers at batch 1 only.
     @Test(.enabled(if: GEMMKernel.available.contains { $0.name == GEMMKernel.avx2.name }, "needs AVX2 and FMA"))
     func dispatchChoicesWithTheAVX2Kernel() throws {
         let table: [(Conv2DGeometry, ConvolutionAlgorithm)] = [
@@ -74,7 +74,7 @@ struct ConvolutionPlannerTests {
             (try Self.geometry(1, 256, 256, 14), .winograd2),                  // ResNet-50 layer3 3×3 (9.4 MB of F(4×4) filters)
             (try Self.geometry(1, 512, 512, 7), .winograd2),                   // ResNet-50 layer4 3×3
             (try Self.geometry(1, 3, 64, 224, kernel: 7, stride: 2), .shiftedImage),  // ResNet stem
-            (try Self.geometry(8, 3, 64, 224, kernel: 7, stride: 2), .direct),        // … at batch 8
+            (try Self.geometry(8, 3, 64, 224, kernel: 7, stride: 2), .shiftedImage),  // … at batch 8 (an image stem)
             (try Self.geometry(8, 128, 128, 56, stride: 2), .direct),                 // ResNet-50 layer2.0.conv2, batch 8
             (try Self.geometry(1, 64, 256, 56, kernel: 1), .shiftedImage),     // ResNet 64→256 1×1
             (try Self.geometry(1, 256, 64, 56, kernel: 1), .direct),           // ResNet 256→64 1×1

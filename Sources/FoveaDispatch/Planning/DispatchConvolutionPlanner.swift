@@ -146,15 +146,20 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     /// taken, comes first): where packing the image is a large share of the work and the dropped
     /// columns a small one — unpadded 1×1 layers on at most 64 input channels; other layers with
     /// at most 128 output channels and at most 10% dropped columns (`Wz − Q ≤ Q/10`) — with the
-    /// AVX2 kernel, strided ones at batch 1 only (at batch 8 its stride-2 layers measured 0.93–0.97×
-    /// the direct GEMM, and their phase planes of the whole batch raised the peak memory).
+    /// AVX2 kernel, strided ones at batch 1 only (at batch 8 its 3×3 stride-2 layers measured
+    /// 0.93–0.97× the direct GEMM, and their phase planes of the whole batch raised the peak
+    /// memory), except image stems (at most `stemChannels` input channels: ResNet-50's 7×7/2 stem
+    /// at batch 8 measured 1.31× the direct GEMM, whose stride-2 packing of 3 channels is slow).
     /// Measured against the direct GEMM in Docs/Performance.md.
+    /// The most input channels of an image stem (RGB, RGBA) for `shiftedImagePays`.
+    static let stemChannels = 4
+
     func shiftedImagePays(_ g: Conv2DGeometry) -> Bool {
         guard shiftedImage.handles(g) else { return false }
         let unpaddedOneByOne = g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.padding == 0
         if unpaddedOneByOne { return g.inputChannels <= 64 }
         let strided = g.options.stride.height > 1 || g.options.stride.width > 1
-        if strided && g.batch > 1 && !shiftedImage.kernel.isAVX512 { return false }
+        if strided && g.batch > 1 && !shiftedImage.kernel.isAVX512 && g.inputChannels > Self.stemChannels { return false }
         return g.outputChannels <= 128 && (shiftedImage.planeWidth(g) - g.outputWidth) * 10 <= g.outputWidth
     }
 
