@@ -53,7 +53,7 @@ struct BatchNormCoefficients: @unchecked Sendable {
     }
 
     /// `y[i] = activation((x[i] − μ_c)·a_c + β_c)` for `i < count` (`x` and `y` may be the same),
-    /// 16 values at a time (the tail through a zero-padded vector).
+    /// 16 values at a time, the last few one by one (the same operations).
     @inline(__always)
     func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, channel c: Int) {
         withExtendedLifetime(storage) {
@@ -64,11 +64,10 @@ struct BatchNormCoefficients: @unchecked Sendable {
                 UnsafeMutableRawPointer(y + i).storeBytes(of: n.normalized(v, channel: c), as: SIMD16<Float>.self)
                 i += 16
             }
-            guard i < count else { return }
-            var tail = SIMD16<Float>()
-            for j in 0..<(count - i) { tail[j] = x[i + j] }
-            let result = n.normalized(tail, channel: c)
-            for j in 0..<(count - i) { y[i + j] = result[j] }
+            while i < count {
+                y[i] = n.normalized(x[i], channel: c)
+                i += 1
+            }
         }
     }
 }
