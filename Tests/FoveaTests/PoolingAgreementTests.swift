@@ -74,4 +74,27 @@ struct PoolingAgreementTests {
             }
         }
     }
+
+    /// Dispatch's unpadded 2×2/2 average pooling takes eight outputs at a time and the rest one by
+    /// one; both sum as its scalar loop does, so every output equals `((((0 + a) + b) + c) + d) / 4`
+    /// in Float bit for bit — on widths with and without a tail, odd sizes, 1 and 3 threads.
+    @Test func dispatchAveragesPairsInTheScalarOrder() throws {
+        for threads in [1, 3] {
+            let device = try Devices.make("dispatch", threads: threads)
+            for (index, shape) in ([[2, 3, 10, 40], [1, 2, 9, 37], [1, 1, 4, 14]] as [Shape]).enumerated() {
+                let g = try Pool2DGeometry(inputShape: shape, options: Pool2DOptions(kernel: 2, stride: 2))
+                let x = Tensor.randomNormal(shape, seed: UInt64(70 + index))
+                let (w, plane, outputPlane) = (shape[3], shape[2] * shape[3], g.outputHeight * g.outputWidth)
+                let expected = Tensor(shape: g.outputShape, scalars: (0..<g.outputShape.count).map { i in
+                    let (planeIndex, position) = i.quotientAndRemainder(dividingBy: outputPlane)
+                    let (p, q) = position.quotientAndRemainder(dividingBy: g.outputWidth)
+                    let top = planeIndex * plane + 2 * p * w + 2 * q
+                    var sum: Float = 0
+                    for offset in [top, top + 1, top + w, top + w + 1] { sum += x.scalars[offset] }
+                    return sum / 4
+                })
+                expectIdentical(device.avgPool2dForward(input: x, geometry: g), expected, "dispatch ×\(threads) \(g)")
+            }
+        }
+    }
 }
