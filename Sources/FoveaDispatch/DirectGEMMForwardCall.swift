@@ -130,6 +130,8 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
         }
     }
 
+    /// The panels as above, each step normalised by the C packer where a `normalization` is given
+    /// (its channel 0 being the group's first; a part's steps shift it to the part's first).
     private func packImage(_ source: UnsafePointer<Float>, _ packing: ConvolutionPacking, _ block: Block, _ depth: Int, _ length: Int,
                            _ first: Int, _ count: Int, normalization: fovea_channel_normalization?,
                            into packed: UnsafeMutablePointer<Float>) {
