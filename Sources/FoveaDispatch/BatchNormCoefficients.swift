@@ -25,7 +25,8 @@ struct BatchNormCoefficients: @unchecked Sendable {
     }
 
     private let storage: Storage
-    let activation: Activation?
+    /// How many channels the coefficients cover.
+    let channels: Int
     /// The coefficients as the C packer and the loops below take them: pointers into this value's
     /// storage, valid while the value lives (keep it alive, e.g. `withExtendedLifetime`, while
     /// they are used).
@@ -33,23 +34,26 @@ struct BatchNormCoefficients: @unchecked Sendable {
 
     init(scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float, activation: Activation?) {
         let (gamma, variance) = (scale.scalars, runningVariance.scalars)
+        precondition([variance.count, shift.count, runningMean.count].allSatisfy { $0 == gamma.count },
+                     "BatchNormCoefficients: scale, shift, running mean and variance must have one value per channel")
         let a = gamma.indices.map { c in Float(Double(gamma[c]) / (Double(variance[c]) + Double(epsilon)).squareRoot()) }
-        let channels = a.count
+        channels = a.count
         storage = Storage([runningMean.scalars, a, shift.scalars])
-        self.activation = activation
         let (kind, slope): (Int32, Float) = switch activation {
         case nil: (0, 0)
         case .relu: (1, 0)
         case .leakyReLU(let slope): (2, slope)
         }
-        let values = UnsafePointer(storage.values)
+        let (values, channels) = (UnsafePointer(storage.values), self.channels)
         normalization = fovea_channel_normalization(mean: values, scale: values + channels, shift: values + 2 * channels,
                                                     activation: kind, slope: slope)
     }
 
-    init(_ p: BatchNormPrologue) {
+    /// The coefficients of `p` for an input of `channels` channels (the loops read them by raw pointer).
+    init(_ p: BatchNormPrologue, channels: Int) {
         self.init(scale: p.scale, shift: p.shift, runningMean: p.runningMean, runningVariance: p.runningVariance,
                   epsilon: p.epsilon, activation: p.activation)
+        precondition(self.channels == channels, "BatchNormCoefficients: a prologue of \(self.channels) channels for an input of \(channels)")
     }
 
     /// `y[i] = activation((x[i] − μ_c)·a_c + β_c)` for `i < count` (`x` and `y` may be the same),

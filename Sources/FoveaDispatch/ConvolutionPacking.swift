@@ -57,13 +57,19 @@ struct ConvolutionPacking {
         /// value of channel c of `image` then normalised as channel c by `normalization` (only
         /// where the packer `normalizes`; else nil).
         func packPanel(_ window: UnsafePointer<fovea_convolution_window>, _ image: UnsafePointer<Float>, firstColumn: Int, live: Int32,
-                       firstTap: Int, depth: Int, normalization: UnsafePointer<fovea_channel_normalization>? = nil,
+                       firstTap: Int, depth: Int, normalization: fovea_channel_normalization? = nil,
                        into out: UnsafeMutablePointer<Float>) {
             switch self {
             case .avx512:
                 precondition(normalization == nil, "ConvolutionPacking: the AVX-512 packer does not normalise")
                 fovea_pack_convolution_panel32_avx512(window, image, firstColumn, live, firstTap, depth, out)
-            case .avx2: fovea_pack_convolution_panel16_avx2(window, image, firstColumn, live, firstTap, depth, normalization, out)
+            case .avx2:
+                guard let normalization else {
+                    return fovea_pack_convolution_panel16_avx2(window, image, firstColumn, live, firstTap, depth, nil, out)
+                }
+                withUnsafePointer(to: normalization) {
+                    fovea_pack_convolution_panel16_avx2(window, image, firstColumn, live, firstTap, depth, $0, out)
+                }
             }
         }
     }
@@ -98,7 +104,7 @@ struct ConvolutionPacking {
 
     /// With a `normalization` (only where `vectorPacker` `normalizes`), each packed value of
     /// channel c (of `image`) is normalised as channel c.
-    func pack(rows: Int, depth: Int, columns: Int, count: Int, normalization: UnsafePointer<fovea_channel_normalization>? = nil,
+    func pack(rows: Int, depth: Int, columns: Int, count: Int, normalization: fovea_channel_normalization? = nil,
               into out: UnsafeMutablePointer<Float>) {
         if let vectorPacker {
             let width = self.nr

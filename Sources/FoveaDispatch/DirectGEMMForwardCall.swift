@@ -118,7 +118,7 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
                            _ first: Int, _ count: Int, into packed: UnsafeMutablePointer<Float>) {
         // A pointwise layer's step t is input channel `firstChannel + t` (of all C).
         let firstChannel = block.group * geometry.inputChannelsPerGroup + depth
-        guard let prologue, let packer = packing.vectorPacker, packer.normalizes, !pointwise else {
+        guard let prologue, let packer = packing.vectorPacker, packer.normalizes else {
             packImage(source, packing, block, depth, length, first, count, normalization: nil, into: packed)
             if let prologue { normalizePanels(packed, prologue, firstChannel: firstChannel, length: length, count: count) }
             return
@@ -145,12 +145,9 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
                     let (image, column) = (part.image + block.image * part.window.imageSize, block.columns.lowerBound + first + panel)
                     let (live, out) = (Int32(min(width, count - panel)), packed + panel * length + (steps.lowerBound - depth) * width)
                     let firstTap = steps.lowerBound - part.channels.lowerBound
-                    var partNormalization = normalization.map { $0.advanced(by: part.channels.lowerBound) }
                     withUnsafePointer(to: part.window) { window in
-                        Self.withOptionalPointer(to: &partNormalization) { normalization in
-                            packer.packPanel(window, image, firstColumn: column, live: live, firstTap: firstTap, depth: steps.count,
-                                             normalization: normalization, into: out)
-                        }
+                        packer.packPanel(window, image, firstColumn: column, live: live, firstTap: firstTap, depth: steps.count,
+                                         normalization: normalization?.advanced(by: part.channels.lowerBound), into: out)
                     }
                 }
             }
@@ -159,11 +156,8 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
                              columns: block.columns.lowerBound + first, count: count, nr: kernel.nr,
                              transposingPacker: kernel.isAVX512, into: packed)
         } else {
-            var normalization = normalization
-            Self.withOptionalPointer(to: &normalization) { normalization in
-                packing.pack(rows: depth, depth: length, columns: block.columns.lowerBound + first, count: count,
-                             normalization: normalization, into: packed)
-            }
+            packing.pack(rows: depth, depth: length, columns: block.columns.lowerBound + first, count: count,
+                         normalization: normalization, into: packed)
         }
     }
 
@@ -177,11 +171,6 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
                 prologue.apply(steps + t * kernel.nr, steps + t * kernel.nr, count: kernel.nr, channel: firstChannel + t)
             }
         }
-    }
-
-    private static func withOptionalPointer<T, R>(to value: inout T?, _ body: (UnsafePointer<T>?) -> R) -> R {
-        guard value != nil else { return body(nil) }
-        return withUnsafePointer(to: &value!) { body($0) }
     }
 
     /// `tile[i, 0..<tileColumns] = activation(tile + bias[block's row + i] (+ residual))` for the

@@ -129,6 +129,8 @@ extension DispatchDevice {
         let planes = ChannelPlanes(input.shape)
         let coefficients = BatchNormCoefficients(scale: scale, shift: shift, runningMean: runningMean, runningVariance: runningVariance,
                                                  epsilon: epsilon, activation: activation)
+        precondition(coefficients.channels == planes.channels,
+                     "batchNormInference: \(coefficients.channels) channels of coefficients for an input of \(planes.channels)")
         var output = Tensor(uninitialized: input.shape)  // every element is written below
         input.withUnsafeBufferPointer { xBuffer in
             output.withUnsafeMutableBufferPointer { yBuffer in

@@ -106,7 +106,7 @@ extension DispatchDevice {
     public func avgPool2dForward(input: Tensor, prologue: BatchNormPrologue, geometry g: Pool2DGeometry) -> Tensor {
         let (rows, columns) = PoolWindows.of(g)
         return windowAverage(input, rows: rows, columns: columns, outputShape: g.outputShape, divisor: g.averageDivisor,
-                             normalization: BatchNormCoefficients(prologue))
+                             normalization: BatchNormCoefficients(prologue, channels: g.channels))
     }
 
     /// `∂x[tap] += ∂y / divisor` for every in-image tap of every window, per plane in output order.

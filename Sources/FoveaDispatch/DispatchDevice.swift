@@ -129,7 +129,7 @@ public struct DispatchDevice: GEMMBackedDevice {
             return conv2dForward(input: concatenateChannels(parts), prologue: prologue, weight: weight, bias: bias, epilogue: epilogue,
                                  geometry: geometry)
         }
-        return directConvolution.forward(parts: parts, weight: weight, bias: bias, epilogue: epilogue, prologue: BatchNormCoefficients(prologue),
+        return directConvolution.forward(parts: parts, weight: weight, bias: bias, epilogue: epilogue, prologue: BatchNormCoefficients(prologue, channels: geometry.inputChannels),
                                          geometry: geometry, blocking: blocking)
     }
 
@@ -156,7 +156,7 @@ public struct DispatchDevice: GEMMBackedDevice {
         let plan = requiredPlan(for: geometry, pass: .forward)
         if let prologue, residual == nil, case .direct(let blocking) = plan.blocking, geometry.isPointwise {
             return directConvolution.forward(input: input, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
-                                             prologue: BatchNormCoefficients(prologue), geometry: geometry, blocking: blocking)
+                                             prologue: BatchNormCoefficients(prologue, channels: geometry.inputChannels), geometry: geometry, blocking: blocking)
         }
         let x = prologue.map { applying($0, to: input) } ?? input
         var output: Tensor

@@ -69,14 +69,20 @@ struct BatchNormPrologueTests {
         for (index, entry) in layer.namedLayers().enumerated() {
             if let norm = entry.layer as? BatchNorm2D { LayerFusionTests.randomize(norm, seed: UInt64(index)) }
         }
+        try Self.expectFused(layer, input: Tensor.randomNormal([2, 24, 10, 10], seed: 4),
+                             operations: ["batchNorm+conv2dForward+ReLU", "conv2dForward"], "dense layer")
+    }
+
+    /// `layer` in evaluation mode with fusion on runs exactly `operations` on dispatch, and gives
+    /// the output of the unfused layer.
+    static func expectFused(_ layer: Layer, input x: Tensor, operations expected: [String], _ label: String) throws {
         layer.eval()
-        let x = Tensor.randomNormal([2, 24, 10, 10], seed: 4)
         let profiling = ProfilingDevice(subject: try Devices.make("dispatch", threads: 2))
         let fused = try LayerFusion.withFusion { try layer.scopedForward(x, device: profiling) }
         let operations = profiling.log.all.map(\.operation)
-        #expect(operations == ["batchNorm+conv2dForward+ReLU", "conv2dForward"], "\(operations)")
+        #expect(operations == expected, "\(label): \(operations)")
         let unfused = try LayerFusion.withoutFusion { try layer.forward(x, device: try Devices.make("dispatch", threads: 2)) }
-        expectClose(fused, unfused, absolute: 1e-5, relative: 1e-4, "dense layer")
+        expectClose(fused, unfused, absolute: 1e-5, relative: 1e-4, label)
     }
 
     /// Average pooling with the prologue (DenseNet's transition in evaluation mode) equals each
@@ -111,13 +117,20 @@ struct BatchNormPrologueTests {
         for entry in transition.namedLayers() {
             if let norm = entry.layer as? BatchNorm2D { LayerFusionTests.randomize(norm, seed: 9) }
         }
-        transition.eval()
-        let x = Tensor.randomNormal([2, 12, 14, 18], seed: 6)
-        let profiling = ProfilingDevice(subject: try Devices.make("dispatch", threads: 2))
-        let fused = try LayerFusion.withFusion { try transition.scopedForward(x, device: profiling) }
-        let operations = profiling.log.all.map(\.operation)
-        #expect(operations == ["batchNorm+avgPool2dForward", "conv2dForward"], "\(operations)")
-        let unfused = try LayerFusion.withoutFusion { try transition.forward(x, device: try Devices.make("dispatch", threads: 2)) }
-        expectClose(fused, unfused, absolute: 1e-5, relative: 1e-4, "transition")
+        try Self.expectFused(transition, input: Tensor.randomNormal([2, 12, 14, 18], seed: 6),
+                             operations: ["batchNorm+avgPool2dForward", "conv2dForward"], "transition")
+    }
+
+    /// Dispatch's fused pooling gives the same bits at 1, 2, 3 and 8 threads (2×2/2 and padded 3×3/2).
+    @Test func fusedPoolingDoesNotDependOnTheThreadCount() throws {
+        for (index, options) in [Pool2DOptions(kernel: 2, stride: 2), Pool2DOptions(kernel: 3, stride: 2, padding: 1)].enumerated() {
+            let x = Tensor.randomNormal([2, 6, 14, 30], seed: UInt64(80 + index))
+            let g = try Pool2DGeometry(inputShape: x.shape, options: options)
+            let prologue = Self.prologue(channels: 6, activation: .relu, seed: UInt64(90 + index))
+            let results = try [1, 2, 3, 8].map { threads in
+                try Devices.make("dispatch", threads: threads).avgPool2dForward(input: x, prologue: prologue, geometry: g)
+            }
+            for (threads, result) in zip([2, 3, 8], results.dropFirst()) { expectIdentical(result, results[0], "\(g) ×\(threads)") }
+        }
     }
 }

@@ -77,9 +77,9 @@ struct PoolingAgreementTests {
 
     /// Dispatch's unpadded 2×2/2 average pooling takes eight outputs at a time and the rest one by
     /// one; both sum as its scalar loop does, so every output equals `((((0 + a) + b) + c) + d) / 4`
-    /// in Float bit for bit — on widths with and without a tail, odd sizes, 1 and 3 threads.
+    /// in Float bit for bit — on widths with and without a tail, odd sizes, 1, 2, 3 and 8 threads.
     @Test func dispatchAveragesPairsInTheScalarOrder() throws {
-        for threads in [1, 3] {
+        for threads in [1, 2, 3, 8] {
             let device = try Devices.make("dispatch", threads: threads)
             for (index, shape) in ([[2, 3, 10, 40], [1, 2, 9, 37], [1, 1, 4, 14]] as [Shape]).enumerated() {
                 let g = try Pool2DGeometry(inputShape: shape, options: Pool2DOptions(kernel: 2, stride: 2))

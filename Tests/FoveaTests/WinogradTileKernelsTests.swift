@@ -9,34 +9,29 @@ import Testing
 /// end mid-row, span images, and touch every border (padding 0–2), with and without ReLU.
 @Suite("Winograd C tile transforms")
 struct WinogradTileKernelsTests {
-    static let hasAVX512 = GEMMKernel.available.contains { $0.isAVX512 }
-    static let hasAVX2 = GEMMKernel.available.contains { $0.name == GEMMKernel.avx2.name }
+    /// The C kernels this CPU runs (AVX-512, AVX2), each with its own transforms.
+    static let nativeKernels = GEMMKernel.available.filter(\.isNative)
 
-    /// In plain rows and in the panel GEMM's 32-column panels (a 16-tile vector that crosses a
-    /// panel border is stored in two parts).
-    @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"),
-          arguments: [WinogradTileSize.f4x4, .f2x2], [nil, WinogradPanels(rows: 12, columns: 32, depth: 256)])
-    func avx512EqualsTheSwiftTransformsBitForBit(tileSize: WinogradTileSize, panels: WinogradPanels?) throws {
-        switch tileSize {
-        case .f4x4: try check(WinogradF4x4.self, .f4x4, kernels: .avx512, panels: panels)
-        case .f2x2: try check(WinogradF2x2.self, .f2x2, kernels: .avx512F2x2, panels: panels)
-        }
-    }
-
-    /// In plain rows and in the AVX2 panel GEMM's 16-column panels.
-    @Test(.enabled(if: Self.hasAVX2, "needs AVX2 and FMA"),
-          arguments: [WinogradTileSize.f4x4, .f2x2], [nil, WinogradPanels(rows: 6, columns: 16, depth: 256)])
-    func avx2EqualsTheSwiftTransformsBitForBit(tileSize: WinogradTileSize, panels: WinogradPanels?) throws {
-        switch tileSize {
-        case .f4x4: try check(WinogradF4x4.self, .f4x4, kernels: .avx2, panels: panels)
-        case .f2x2: try check(WinogradF2x2.self, .f2x2, kernels: .avx2F2x2, panels: panels)
+    /// Every native kernel's transforms, in plain rows and in its panel GEMM's panels (32 columns
+    /// for AVX-512, where a 16-tile vector that crosses a panel border is stored in two parts; 16
+    /// for AVX2).
+    @Test(.enabled(if: !Self.nativeKernels.isEmpty, "needs AVX-512 or AVX2 and FMA"),
+          arguments: [WinogradTileSize.f4x4, .f2x2], [false, true])
+    func equalTheSwiftTransformsBitForBit(tileSize: WinogradTileSize, inPanels: Bool) throws {
+        for kernel in Self.nativeKernels {
+            let transforms = try #require(WinogradTileKernels.forKernel(kernel)[tileSize], "\(kernel.name)")
+            let panels = inPanels ? WinogradPanels(rows: kernel.mr, columns: kernel.nr, depth: 256) : nil
+            switch tileSize {
+            case .f4x4: try check(WinogradF4x4.self, .f4x4, kernels: transforms, panels: panels)
+            case .f2x2: try check(WinogradF2x2.self, .f2x2, kernels: transforms, panels: panels)
+            }
         }
     }
 
     /// Each kind of CPU gets its own transforms, and the portable kernel the Swift ones.
     @Test func theDeviceTakesTheTransformsOfItsKernel() {
         #expect(WinogradTileKernels.forKernel(.portable).isEmpty)
-        for kernel in GEMMKernel.available where kernel.isNative {
+        for kernel in Self.nativeKernels {
             let transforms = WinogradTileKernels.forKernel(kernel)
             #expect(Set(transforms.keys) == [.f4x4, .f2x2], "\(kernel.name)")
             #expect(transforms[.f4x4]?.tileRowLanes == (kernel.isAVX512 ? 16 : nil), "\(kernel.name)")
