@@ -111,7 +111,7 @@ __attribute__((target("avx2"), always_inline))
 static inline void input_tiles(const fovea_winograd_tiles *w, const float *x, long firstTile, int count, float *v, const int m) {
     const int alpha = m + 2;
     const long plane = (long)w->height * w->width;
-    const long panel = w->panelWidth, xiStride = (long)w->channels * w->paddedWidth;
+    const long panel = w->panelWidth, xiStride = w->inputStride;
     for (int group = 0; group < count; group += 8) {
         patch_reads reads;
         patch_reads_of(w, firstTile + group, count - group < 8 ? count - group : 8, m, &reads);
@@ -185,7 +185,7 @@ static inline void write_output_row(const tile_writes *writes, const v8 *o, int 
 
 // fovea_winograd{4,2}_output_avx2 for m×m output tiles.
 __attribute__((target("avx2"), always_inline))
-static inline void output_tiles(const fovea_winograd_tiles *w, const float *products, long rowStride, long firstTile, int count,
+static inline void output_tiles(const fovea_winograd_tiles *w, const float *products, long productStride, long firstTile, int count,
                                 long firstOutput, int outputCount, const float *bias, int relu, float *y, const int m) {
     const int alpha = m + 2;
     const long plane = (long)w->outputHeight * w->outputWidth;
@@ -196,7 +196,7 @@ static inline void output_tiles(const fovea_winograd_tiles *w, const float *prod
         for (int row = 0; row < outputCount; ++row) {
             const long k = firstOutput + row;
             v8 p[36], o[16];
-            for (int xi = 0; xi < alpha * alpha; ++xi) p[xi] = _mm256_loadu_ps(products + (xi * rowStride + row) * w->paddedWidth + group);
+            for (int xi = 0; xi < alpha * alpha; ++xi) p[xi] = _mm256_loadu_ps(products + xi * productStride + row * w->paddedWidth + group);
             output_2d(m, p, o);
             const v8 b = WINOGRAD_SPLAT(bias[k]);
             for (int i = 0; i < m * m; ++i) {
@@ -219,13 +219,13 @@ void fovea_winograd2_input_avx2(const fovea_winograd_tiles *w, const float *x, l
 }
 
 __attribute__((target("avx2")))
-void fovea_winograd4_output_avx2(const fovea_winograd_tiles *w, const float *products, long rowStride, long firstTile, int count,
+void fovea_winograd4_output_avx2(const fovea_winograd_tiles *w, const float *products, long productStride, long firstTile, int count,
                                  long firstOutput, int outputCount, const float *bias, int relu, float *y) {
-    output_tiles(w, products, rowStride, firstTile, count, firstOutput, outputCount, bias, relu, y, 4);
+    output_tiles(w, products, productStride, firstTile, count, firstOutput, outputCount, bias, relu, y, 4);
 }
 
 __attribute__((target("avx2")))
-void fovea_winograd2_output_avx2(const fovea_winograd_tiles *w, const float *products, long rowStride, long firstTile, int count,
+void fovea_winograd2_output_avx2(const fovea_winograd_tiles *w, const float *products, long productStride, long firstTile, int count,
                                  long firstOutput, int outputCount, const float *bias, int relu, float *y) {
-    output_tiles(w, products, rowStride, firstTile, count, firstOutput, outputCount, bias, relu, y, 2);
+    output_tiles(w, products, productStride, firstTile, count, firstOutput, outputCount, bias, relu, y, 2);
 }

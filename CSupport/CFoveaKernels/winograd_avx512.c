@@ -139,7 +139,7 @@ static inline void input_tiles(const fovea_winograd_tiles *w, const float *x, lo
                 }
                 input_2d(m, d);
                 for (int xi = 0; xi < alpha * alpha; ++xi) {
-                    const long at = xi * w->channels * w->paddedWidth + c * panel;
+                    const long at = xi * w->inputStride + c * panel;
                     _mm512_mask_storeu_ps(first + at, firstPart, d[xi]);
                     if (secondPart) _mm512_mask_storeu_ps(second + at, secondPart, d[xi]);
                 }
@@ -151,7 +151,7 @@ static inline void input_tiles(const fovea_winograd_tiles *w, const float *x, lo
 
 // fovea_winograd{4,2}_output_avx512 for m×m output tiles.
 __attribute__((target("avx512f"), always_inline))
-static inline void output_tiles(const fovea_winograd_tiles *w, const float *products, long rowStride, long firstTile, int count,
+static inline void output_tiles(const fovea_winograd_tiles *w, const float *products, long productStride, long firstTile, int count,
                                 long firstOutput, int outputCount, const float *bias, int relu, float *y, const int m) {
     const int alpha = m + 2;
     const long plane = (long)w->outputHeight * w->outputWidth;
@@ -170,7 +170,7 @@ static inline void output_tiles(const fovea_winograd_tiles *w, const float *prod
                 const long k = firstOutput + row;
                 v16 p[36], o[16];
                 for (int xi = 0; xi < alpha * alpha; ++xi)
-                    p[xi] = _mm512_maskz_loadu_ps(live, column + (xi * rowStride + row) * w->paddedWidth);
+                    p[xi] = _mm512_maskz_loadu_ps(live, column + xi * productStride + row * w->paddedWidth);
                 output_2d(m, p, o);
                 const v16 b = WINOGRAD_SPLAT(bias[k]);
                 for (int i = 0; i < m * m; ++i) {
@@ -205,13 +205,13 @@ void fovea_winograd2_input_avx512(const fovea_winograd_tiles *w, const float *x,
 }
 
 __attribute__((target("avx512f")))
-void fovea_winograd4_output_avx512(const fovea_winograd_tiles *w, const float *products, long rowStride, long firstTile,
+void fovea_winograd4_output_avx512(const fovea_winograd_tiles *w, const float *products, long productStride, long firstTile,
                                    int count, long firstOutput, int outputCount, const float *bias, int relu, float *y) {
-    output_tiles(w, products, rowStride, firstTile, count, firstOutput, outputCount, bias, relu, y, 4);
+    output_tiles(w, products, productStride, firstTile, count, firstOutput, outputCount, bias, relu, y, 4);
 }
 
 __attribute__((target("avx512f")))
-void fovea_winograd2_output_avx512(const fovea_winograd_tiles *w, const float *products, long rowStride, long firstTile,
+void fovea_winograd2_output_avx512(const fovea_winograd_tiles *w, const float *products, long productStride, long firstTile,
                                    int count, long firstOutput, int outputCount, const float *bias, int relu, float *y) {
-    output_tiles(w, products, rowStride, firstTile, count, firstOutput, outputCount, bias, relu, y, 2);
+    output_tiles(w, products, productStride, firstTile, count, firstOutput, outputCount, bias, relu, y, 2);
 }

@@ -39,13 +39,13 @@ extension WinogradTileKernels {
                 var layout = fovea_winograd_tiles(tiles)
                 input(&layout, x, firstTile, Int32(count), v)
             },
-            output: { tiles, products, rowStride, firstTile, count, outputs, bias, epilogue, y in
+            output: { tiles, products, productStride, firstTile, count, outputs, bias, epilogue, y in
                 var layout = fovea_winograd_tiles(tiles)
                 let relu: Int32 = switch epilogue {
                 case .none: 0
                 case .relu: 1
                 }
-                output(&layout, products, rowStride, firstTile, Int32(count), outputs.lowerBound, Int32(outputs.count), bias, relu, y)
+                output(&layout, products, productStride, firstTile, Int32(count), outputs.lowerBound, Int32(outputs.count), bias, relu, y)
             },
             tileRowLanes: tileRowLanes)
     }
@@ -56,6 +56,7 @@ extension fovea_winograd_tiles {
         self.init(channels: Int32(t.channels), height: Int32(t.height), width: Int32(t.width),
                   outputChannels: Int32(t.outputChannels), outputHeight: Int32(t.outputHeight), outputWidth: Int32(t.outputWidth),
                   paddingTop: Int32(t.paddingTop), paddingLeft: Int32(t.paddingLeft),
-                  tilesWide: t.tilesWide, tilesPerImage: t.tilesPerImage, paddedWidth: t.paddedWidth, panelWidth: t.panelWidth)
+                  tilesWide: t.tilesWide, tilesPerImage: t.tilesPerImage, paddedWidth: t.paddedWidth, panelWidth: t.panelWidth,
+                  inputStride: t.inputStride)
     }
 }

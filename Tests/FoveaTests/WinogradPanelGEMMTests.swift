@@ -8,7 +8,7 @@ import Testing
 /// panels, `WinogradPanelGEMM`) against Winograd with the serial GEMM that packs both on every
 /// call: bit for bit, forward (bias, ReLU) and backward-data, for every available micro-kernel,
 /// with tiny cache blocks (several depth blocks, ragged row and column panels), with the Swift and
-/// the AVX-512 tile transforms, at 1–3 threads (the panel plan's blocks depend on the thread
+/// the kernel's C tile transforms (AVX-512 or AVX2), at 1–3 threads (the panel plan's blocks depend on the thread
 /// count; its results must not).
 @Suite("Winograd panel GEMM")
 struct WinogradPanelGEMMTests {
@@ -18,8 +18,8 @@ struct WinogradPanelGEMMTests {
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
         for kernel in GEMMKernel.available {
             let small = kernel.withBlocking(mc: 2 * kernel.mr, kc: 8, nc: 2 * kernel.nr)
-            let transforms: [[WinogradTileSize: WinogradTileKernels]] = kernel.isAVX512
-                ? [[:], [.f4x4: .avx512, .f2x2: .avx512F2x2]] : [[:]]
+            let native = WinogradTileKernels.forKernel(kernel)  // the C transforms of the kernel's instruction set
+            let transforms: [[WinogradTileSize: WinogradTileKernels]] = native.isEmpty ? [[:]] : [[:], native]
             for blocking in [kernel, small] {
                 for tileKernels in transforms {
                     for trial in 0..<6 {
@@ -40,7 +40,7 @@ struct WinogradPanelGEMMTests {
                         let expectedGradient = try #require(reference.backwardData(tileSize: tileSize, gradOutput: dy, weight: w, geometry: g))
                         for threads in 1...3 {
                             let panelled = winograd(threads: threads, panels: true)
-                            let label = "\(blocking.name) kc \(blocking.kc), \(tileKernels.isEmpty ? "Swift" : "AVX-512") transforms, \(threads) threads, \(g)"
+                            let label = "\(blocking.name) kc \(blocking.kc), \(tileKernels.isEmpty ? "Swift" : "C") transforms, \(threads) threads, \(g)"
                             let output = try #require(panelled.forward(tileSize: tileSize, input: x, weight: w, bias: b, epilogue: .relu, geometry: g))
                             #expect(Self.same(output, expected), "forward, \(label)")
                             let gradient = try #require(panelled.backwardData(tileSize: tileSize, gradOutput: dy, weight: w, geometry: g))
@@ -72,6 +72,33 @@ struct WinogradPanelGEMMTests {
         #expect(seen.count == 16 * plan.chunkHeight * 21)
         #expect(plan.filterOffset(xi: 0, row: 1, channel: 3) - plan.filterOffset(xi: 0, row: 0, channel: 3) == 1)
         #expect(plan.filterOffset(xi: 0, row: 0, channel: 4) - plan.filterOffset(xi: 0, row: 0, channel: 3) == 6)
+    }
+
+    /// V and M of one worker: every (ξ, channel, column) of V has its own offset, the ξ parts of V
+    /// and of M are an odd number of cache lines apart (so the α² parts fall in different L1
+    /// sets), and V and M together fit `workerFloats`.
+    @Test func transformedInputsAreSpreadOverTheCacheSets() throws {
+        for (c, width) in [(128, 14), (64, 56), (21, 9), (3, 5)] {
+            let g = try Conv2DGeometry(inputShape: [1, c, width, width], weightShape: [32, c, 3, 3], options: Conv2DOptions(padding: 1))
+            for tileSize in WinogradTileSize.allCases {
+                let plan = try #require(WinogradPlan(g, tileSize: tileSize, threads: 2, workspaceBytesPerWorker: 1 << 24,
+                                                     panels: WinogradPanels(rows: 6, columns: 16, depth: 256)))
+                let tiles = WinogradTiles(geometry: g, plan: plan)
+                let alphaSquared = tileSize.inputTile * tileSize.inputTile
+                #expect(plan.inputStride >= c * plan.paddedWidth && (plan.inputStride / 16) % 2 == 1 && plan.inputStride % 16 == 0,
+                        "\(tileSize), \(g): V stride \(plan.inputStride)")
+                #expect(plan.productStride >= plan.kBlockHeight * plan.paddedWidth && (plan.productStride / 16) % 2 == 1
+                        && plan.productStride % 16 == 0, "\(tileSize), \(g): M stride \(plan.productStride)")
+                #expect(alphaSquared * (plan.inputStride + plan.productStride) <= plan.workerFloats)
+                var seen = Set<Int>()
+                for xi in 0..<alphaSquared {
+                    for channel in 0..<c {
+                        for column in 0..<plan.paddedWidth { seen.insert(tiles.inputOffset(xi: xi, channel: channel, column: column)) }
+                    }
+                }
+                #expect(seen.count == alphaSquared * c * plan.paddedWidth && seen.allSatisfy { $0 >= 0 && $0 < alphaSquared * plan.inputStride })
+            }
+        }
     }
 
     static func same(_ a: Tensor, _ b: Tensor) -> Bool {

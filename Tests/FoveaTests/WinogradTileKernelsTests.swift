@@ -57,7 +57,7 @@ struct WinogradTileKernelsTests {
             let count = pick(1...min(plan.blockWidth, plan.tiles - firstTile))
             let (k, c, width) = (g.outputChannels, g.inputChannels, plan.paddedWidth)
             // Input transform: every written column (those before `count`) equal.
-            var swift = [Float](repeating: 0, count: area * c * width), vector = swift
+            var swift = [Float](repeating: 0, count: area * tiles.inputStride), vector = swift
             x.withUnsafeBufferPointer { x in
                 tiles.transformInput(T.self, x.baseAddress!, firstTile: firstTile, count: count, into: &swift)
                 kernels.input(tiles, x.baseAddress!, firstTile, count, &vector)
@@ -78,9 +78,9 @@ struct WinogradTileKernelsTests {
             let outputs = (k > 1 ? pick(0...(k - 1)) : 0)..<k
             for epilogue in [ConvolutionEpilogue.none, .relu] {
                 var expected = [Float](repeating: .nan, count: g.outputShape.count), actual = expected
-                tiles.transformOutput(T.self, products, rowStride: k, firstTile: firstTile, count: count,
+                tiles.transformOutput(T.self, products, productStride: k * width, firstTile: firstTile, count: count,
                                       outputChannels: outputs, bias: bias, epilogue: epilogue, into: &expected)
-                kernels.output(tiles, products, k, firstTile, count, outputs, bias, epilogue, &actual)
+                kernels.output(tiles, products, k * width, firstTile, count, outputs, bias, epilogue, &actual)
                 if let index = expected.indices.first(where: { expected[$0].bitPattern != actual[$0].bitPattern }) {
                     Issue.record("\(tileSize) output transform of \(g), tiles \(firstTile)..<+\(count), \(epilogue): element \(index): \(expected[index]) vs \(actual[index])")
                 }

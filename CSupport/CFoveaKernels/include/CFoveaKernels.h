@@ -80,23 +80,24 @@ typedef struct {
     long tilesWide, tilesPerImage;
     long paddedWidth;  ///< the row stride (in tiles) of products; v's columns per ξ
     long panelWidth;   ///< v's columns per panel (a divisor of paddedWidth, a multiple of 8; = paddedWidth: plain rows)
+    long inputStride;  ///< floats from one ξ of v to the next (at least channels·paddedWidth)
 } fovea_winograd_tiles;
 
-/// v[ξ·C·paddedWidth + (j / panelWidth)·C·panelWidth + c·panelWidth + j % panelWidth] = (Bᵀ d[c, t] B)_ξ
+/// v[ξ·inputStride + (j / panelWidth)·C·panelWidth + c·panelWidth + j % panelWidth] = (Bᵀ d[c, t] B)_ξ
 /// for the tiles t = firstTile + j, j < count: per ξ, panels of panelWidth columns, each C rows
 /// (the B panels of a GEMM micro-kernel of that width; with panelWidth = paddedWidth, plain
 /// [C × paddedWidth] rows). Columns from count on are not written. Requires fovea_cpu_has_avx512f().
 void fovea_winograd4_input_avx512(const fovea_winograd_tiles *tiles, const float *x, long firstTile, int count, float *v);
 
 /// y[n, k, 4×4 window of tile t] = (Aᵀ M[k, t] A) + bias[k] (then max(·, 0) where relu ≠ 0, NaN
-/// kept) for k = firstOutput..<+outputCount, with M_ξ[k, t] = products[(ξ·rowStride + k −
+/// kept) for k = firstOutput..<+outputCount, with M_ξ[k, t] = products[ξ·productStride + (k −
 /// firstOutput)·paddedWidth + t − firstTile]. Requires fovea_cpu_has_avx512f().
-void fovea_winograd4_output_avx512(const fovea_winograd_tiles *tiles, const float *products, long rowStride, long firstTile,
+void fovea_winograd4_output_avx512(const fovea_winograd_tiles *tiles, const float *products, long productStride, long firstTile,
                                    int count, long firstOutput, int outputCount, const float *bias, int relu, float *y);
 
 /// The same two transforms for F(2×2, 3×3) (ξ < 16). Require fovea_cpu_has_avx512f().
 void fovea_winograd2_input_avx512(const fovea_winograd_tiles *tiles, const float *x, long firstTile, int count, float *v);
-void fovea_winograd2_output_avx512(const fovea_winograd_tiles *tiles, const float *products, long rowStride, long firstTile,
+void fovea_winograd2_output_avx512(const fovea_winograd_tiles *tiles, const float *products, long productStride, long firstTile,
                                    int count, long firstOutput, int outputCount, const float *bias, int relu, float *y);
 
 /// The four transforms above with AVX2, eight tiles per vector (any eight consecutive tiles, across
@@ -104,10 +105,10 @@ void fovea_winograd2_output_avx512(const fovea_winograd_tiles *tiles, const floa
 /// the columns from count up to the next multiple of 8 (so v's panels must hold them). Require
 /// fovea_cpu_has_avx2_fma().
 void fovea_winograd4_input_avx2(const fovea_winograd_tiles *tiles, const float *x, long firstTile, int count, float *v);
-void fovea_winograd4_output_avx2(const fovea_winograd_tiles *tiles, const float *products, long rowStride, long firstTile,
+void fovea_winograd4_output_avx2(const fovea_winograd_tiles *tiles, const float *products, long productStride, long firstTile,
                                  int count, long firstOutput, int outputCount, const float *bias, int relu, float *y);
 void fovea_winograd2_input_avx2(const fovea_winograd_tiles *tiles, const float *x, long firstTile, int count, float *v);
-void fovea_winograd2_output_avx2(const fovea_winograd_tiles *tiles, const float *products, long rowStride, long firstTile,
+void fovea_winograd2_output_avx2(const fovea_winograd_tiles *tiles, const float *products, long productStride, long firstTile,
                                  int count, long firstOutput, int outputCount, const float *bias, int relu, float *y);
 
 /// Transposing panel packing: out[p·width + i] = a[i·lda + p] for i < rows (≤ width), 0 for

@@ -72,6 +72,13 @@ package struct WinogradPlan: Sendable, Equatable {
         let (panel, inPanel) = row.quotientAndRemainder(dividingBy: panels.rows)
         return xi * filterRows * inputChannels + depth * filterRows + panel * panels.rows * length + (c - depth) * panels.rows + inPanel
     }
+    /// Floats from one ξ of a worker's V to the next: `C·paddedWidth`, rounded up to an odd number
+    /// of 64-byte lines (`Self.spread`).
+    package var inputStride: Int { Self.spread(inputChannels * paddedWidth) }
+    /// Floats from one ξ of a worker's M to the next: `kBlockHeight·paddedWidth`, rounded up to
+    /// an odd number of 64-byte lines (`Self.spread`).
+    package var productStride: Int { Self.spread(kBlockHeight * paddedWidth) }
+
     /// Floats of one worker's V, M and tile scratch.
     package var workerFloats: Int {
         Self.workerFloats(alphaSquared: inputTile * inputTile, channels: inputChannels, kBlock: kBlockHeight, width: paddedWidth)
@@ -80,7 +87,17 @@ package struct WinogradPlan: Sendable, Equatable {
     package var workspaceBytes: Int { (filterFloats + workers * workerFloats) * MemoryLayout<Float>.stride }
 
     static func workerFloats(alphaSquared: Int, channels: Int, kBlock: Int, width: Int) -> Int {
-        alphaSquared * (channels + kBlock) * width + 2 * alphaSquared * 8
+        alphaSquared * (spread(channels * width) + spread(kBlock * width)) + 2 * alphaSquared * 8
+    }
+
+    /// `floats` rounded up to an odd number of 64-byte cache lines. V and M hold α² equal parts, one
+    /// per ξ, that the transforms write and read ξ after ξ; parts a power-of-two multiple of 4 KiB
+    /// apart (C·paddedWidth is 8 KiB for 128 channels of one 16-tile panel) would all fall in one
+    /// L1 set, evicting each other on every ξ. An odd number of lines apart, 64 consecutive parts
+    /// fall in 64 different sets.
+    static func spread(_ floats: Int) -> Int {
+        let lines = (floats + 15) / 16
+        return (lines | 1) * 16
     }
 
     /// The tile block width aimed for: wide enough for the GEMM's 16-column panels and to amortise

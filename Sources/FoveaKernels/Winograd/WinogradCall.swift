@@ -74,7 +74,7 @@ struct WinogradCall<T: WinogradTransform>: @unchecked Sendable {
         let firstTile = block * plan.blockWidth
         let tileCount = min(plan.blockWidth, plan.tiles - firstTile)
         let v = buffers.scratch[worker]
-        let products = v + alphaSquared * geometry.inputChannels * plan.paddedWidth
+        let products = v + alphaSquared * plan.inputStride
         if buffers.lastBlock[worker] != block {
             transformInput(firstTile: firstTile, count: tileCount, into: v)
             buffers.lastBlock[worker] = block
@@ -99,8 +99,8 @@ struct WinogradCall<T: WinogradTransform>: @unchecked Sendable {
                           tileCount: Int, into products: UnsafeMutablePointer<Float>) {
         let channels = geometry.inputChannels
         for xi in 0..<alphaSquared {
-            let vXi = v + xi * channels * plan.paddedWidth
-            let mXi = products + xi * plan.kBlockHeight * plan.paddedWidth
+            let vXi = v + xi * plan.inputStride
+            let mXi = products + xi * plan.productStride
             if let panelGEMM {
                 panelGEMM.multiply(u + xi * plan.filterRows * channels, plan.filterRows, kStart, kCount,
                                    channels, vXi, tileCount, mXi, plan.paddedWidth)
@@ -115,9 +115,9 @@ struct WinogradCall<T: WinogradTransform>: @unchecked Sendable {
     /// Step 4: the output tiles of `outputChannels` from M, with the bias and the epilogue.
     private func transformOutput(_ products: UnsafeMutablePointer<Float>, firstTile: Int, count: Int, outputChannels: Range<Int>) {
         if let kernels {
-            kernels.output(tiles, products, plan.kBlockHeight, firstTile, count, outputChannels, operands.bias, epilogue, operands.output)
+            kernels.output(tiles, products, plan.productStride, firstTile, count, outputChannels, operands.bias, epilogue, operands.output)
         } else {
-            tiles.transformOutput(T.self, products, rowStride: plan.kBlockHeight, firstTile: firstTile, count: count,
+            tiles.transformOutput(T.self, products, productStride: plan.productStride, firstTile: firstTile, count: count,
                                   outputChannels: outputChannels, bias: operands.bias, epilogue: epilogue, into: operands.output)
         }
     }

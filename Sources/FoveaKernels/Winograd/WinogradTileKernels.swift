@@ -8,8 +8,8 @@ package struct WinogradTileKernels: Sendable {
     /// `(tiles, x, firstTile, count, v)`, as `WinogradTiles.transformInput`.
     package typealias Input = @Sendable (_ tiles: WinogradTiles, _ x: UnsafePointer<Float>, _ firstTile: Int, _ count: Int,
                                         _ v: UnsafeMutablePointer<Float>) -> Void
-    /// `(tiles, products, rowStride, firstTile, count, outputs, bias, epilogue, y)`, as `WinogradTiles.transformOutput`.
-    package typealias Output = @Sendable (_ tiles: WinogradTiles, _ products: UnsafePointer<Float>, _ rowStride: Int, _ firstTile: Int,
+    /// `(tiles, products, productStride, firstTile, count, outputs, bias, epilogue, y)`, as `WinogradTiles.transformOutput`.
+    package typealias Output = @Sendable (_ tiles: WinogradTiles, _ products: UnsafePointer<Float>, _ productStride: Int, _ firstTile: Int,
                                          _ count: Int, _ outputs: Range<Int>, _ bias: UnsafePointer<Float>,
                                          _ epilogue: ConvolutionEpilogue, _ y: UnsafeMutablePointer<Float>) -> Void
 

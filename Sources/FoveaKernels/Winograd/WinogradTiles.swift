@@ -14,6 +14,8 @@ package struct WinogradTiles: Sendable {
     package let paddedWidth: Int
     /// The transformed inputs' columns per panel (`WinogradPlan.panelWidth`).
     package let panelWidth: Int
+    /// Floats from one ξ of the transformed inputs to the next (`WinogradPlan.inputStride`).
+    package let inputStride: Int
 
     package init(geometry g: Conv2DGeometry, plan: WinogradPlan) {
         channels = g.inputChannels
@@ -28,14 +30,16 @@ package struct WinogradTiles: Sendable {
         tilesPerImage = plan.tilesHigh * plan.tilesWide
         paddedWidth = plan.paddedWidth
         panelWidth = plan.panelWidth
+        inputStride = plan.inputStride
     }
 
     /// Where `V_ξ[c, j]` (column j of the block) sits in the transformed inputs: per ξ, panels of
-    /// `panelWidth` columns, each `[C × panelWidth]` — with one panel, plain `[C × paddedWidth]` rows.
+    /// `panelWidth` columns, each `[C × panelWidth]` — with one panel, plain `[C × paddedWidth]` rows —
+    /// `inputStride` floats apart.
     @inline(__always)
     package func inputOffset(xi: Int, channel c: Int, column j: Int) -> Int {
         let (panel, inPanel) = j.quotientAndRemainder(dividingBy: panelWidth)
-        return xi * channels * paddedWidth + (panel * channels + c) * panelWidth + inPanel
+        return xi * inputStride + (panel * channels + c) * panelWidth + inPanel
     }
 
     /// Image and top-left output position of tile `t`.
@@ -92,9 +96,10 @@ package struct WinogradTiles: Sendable {
     }
 
     /// `y[n, k, window of tile t] = (Aᵀ M[k, t] A) + bias[k]` for the tiles of the block and the
-    /// output channels `outputs`; `products` is `[α², rowStride, paddedWidth]`, row 0 being `outputs.lowerBound`.
+    /// output channels `outputs`; `products` holds α² parts `productStride` floats apart, each rows of
+    /// `paddedWidth`, row 0 being `outputs.lowerBound`.
     package func transformOutput<T: WinogradTransform>(
-        _: T.Type, _ products: UnsafePointer<Float>, rowStride: Int, firstTile: Int, count: Int,
+        _: T.Type, _ products: UnsafePointer<Float>, productStride: Int, firstTile: Int, count: Int,
         outputChannels outputs: Range<Int>, bias: UnsafePointer<Float>, epilogue: ConvolutionEpilogue,
         into y: UnsafeMutablePointer<Float>
     ) {
@@ -110,7 +115,7 @@ package struct WinogradTiles: Sendable {
                 for k in outputs {
                     let row = k - outputs.lowerBound
                     for xi in 0..<area {
-                        patch[xi] = UnsafeRawPointer(products + (xi * rowStride + row) * paddedWidth + group)
+                        patch[xi] = UnsafeRawPointer(products + xi * productStride + row * paddedWidth + group)
                             .loadUnaligned(as: SIMD8<Float>.self)
                     }
                     for j in 0..<alpha { T.output(patch + j, alpha, columns + j, alpha) }  // Aᵀ·M: m×α
