@@ -78,7 +78,10 @@ struct DirectGEMMConvolution: Sendable {
     /// Whole GEMMs when the `units` divide evenly among the workers; otherwise each unit's m × n
     /// GEMM cut into `parts` blocks of columns (whole NR panels) or rows (whole MR panels),
     /// whichever leaves the largest block cheapest in padded flops plus packing
-    /// (`packingCostInFlops` per packed element), or whole GEMMs when neither is cheaper.
+    /// (`packingCostInFlops` per packed element of B, and of A unless the weights are kept packed),
+    /// or whole GEMMs when neither is cheaper. With kept weights a row split has every worker pack
+    /// all of B (at batch 1 with a batch norm from DenseNet's parts), so columns win almost always
+    /// (Docs/Performance.md, "Workspace that stays in the cache").
     private func split(units: Int, m: Int, n: Int, k: Double) -> Split {
         let (mr, nr) = (kernel.mr, kernel.nr)
         let parts = threads / greatestCommonDivisor(units, threads)
@@ -90,9 +93,11 @@ struct DirectGEMMConvolution: Sendable {
         let rowPart = (m + parts - 1) / parts
         let rowSize = (rowPart + mr - 1) / mr * mr
         let c = Self.packingCostInFlops
-        let byColumnsCost = 2 * padded(m, mr) * padded(min(columnSize, n), nr) * k + c * k * Double(m + min(columnSize, n))
-        let byRowsCost = 2 * padded(min(rowSize, m), mr) * padded(n, nr) * k + c * k * Double(min(rowSize, m) + n)
-        let wholeCost = 2 * padded(m, mr) * padded(n, nr) * k + c * k * Double(m + n)
+        // Kept weights (`weightCache`) are packed once, not by every worker: then only B costs packing.
+        let a = weightCache == nil ? 1.0 : 0.0
+        let byColumnsCost = 2 * padded(m, mr) * padded(min(columnSize, n), nr) * k + c * k * (a * Double(m) + Double(min(columnSize, n)))
+        let byRowsCost = 2 * padded(min(rowSize, m), mr) * padded(n, nr) * k + c * k * (a * Double(min(rowSize, m)) + Double(n))
+        let wholeCost = 2 * padded(m, mr) * padded(n, nr) * k + c * k * (a * Double(m) + Double(n))
         if min(byColumnsCost, byRowsCost) >= wholeCost { return whole }
         return byColumnsCost <= byRowsCost
             ? Split(units: units, parts: parts, byColumns: true, partSize: columnSize)
