@@ -61,6 +61,7 @@ public enum StoragePool {
 
     /// A cached buffer of exactly `bytes` bytes, or nil.
     static func take(bytes: Int) -> UnsafeMutableRawPointer? {
+        HeapRetention.apply()
         guard bytes >= minimumBytes else { return nil }
         let (hit, released) = shelf.withLock { shelf in
             if let item = shelf.take(bytes: bytes) { return (Optional(item), [Block]()) }

@@ -81,7 +81,7 @@ struct DirectGEMMConvolution: Sendable {
     /// (`packingCostInFlops` per packed element of B, and of A unless the weights are kept packed),
     /// or whole GEMMs when neither is cheaper. With kept weights a row split has every worker pack
     /// all of B (at batch 1 with a batch norm from DenseNet's parts), so columns win almost always
-    /// (Docs/Performance.md, "Workspace that stays in the cache").
+    /// (Docs/Performance.md, "1×1 layers split by positions at batch 1").
     private func split(units: Int, m: Int, n: Int, k: Double) -> Split {
         let (mr, nr) = (kernel.mr, kernel.nr)
         let parts = threads / greatestCommonDivisor(units, threads)

@@ -31,6 +31,15 @@ struct StoragePoolTests {
         #expect(StoragePool.cachedBytes <= StoragePool.capacityBytes)
     }
 
+    /// With the tensor cache on (the default), the C allocator is told once to keep freed blocks
+    /// up to 32 MiB in its heap and to trim it only past the cache's capacity (`HeapRetention`):
+    /// glibc's `mallopt` is found and accepts both thresholds (with `FOVEA_TENSOR_CACHE_MB=0`,
+    /// the C library's defaults stay).
+    @Test func theAllocatorKeepsFreedMemory() {
+        _ = Tensor(zeros: [1 << 18])  // the first tensor applies the policy
+        #expect(HeapRetention.apply() == (StoragePool.capacityBytes > 0))
+    }
+
     /// The shelf keeps the newest buffers: a new size that does not fit pushes out the least
     /// recently put ones (not refused as before), one larger than the capacity is given back, and
     /// `take` returns the most recent buffer of the size.
