@@ -48,7 +48,7 @@ public enum FoveaEnvironment {
         meaning: "the most convolution workspace one call of dispatch or openblas allocates")
     public static let tensorCache = EnvironmentVariable(
         "FOVEA_TENSOR_CACHE_MB", .wholeNumber(0...(1 << 20), unit: "MiB"), default: "256",
-        meaning: "the freed tensor memory StoragePool keeps for reuse; 0 keeps none")
+        meaning: "the freed tensor memory StoragePool keeps for reuse, and the free memory glibc may keep at the top of its heap (HeapRetention); 0 keeps none and leaves the C library's defaults")
     public static let fusion = EnvironmentVariable(
         "FOVEA_FUSION", .onOff(on: ["1", "on", "true", "yes"], off: ["0", "off", "false", "no"]), default: "on",
         meaning: "layer fusion: batch norm folded into the convolution before it, ReLU and residual adds in convolution epilogues, pre-activation batch norms applied by the next convolution, DenseNet transitions pooling first")
