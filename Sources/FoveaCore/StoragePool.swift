@@ -52,38 +52,65 @@ public enum StoragePool {
         (try FoveaEnvironment.tensorCache.wholeNumber(text) ?? 256) << 20
     }
 
-    /// A cached block; owned by the cache while in it, so it may cross threads.
-    private struct Block: @unchecked Sendable {
-        let pointer: UnsafeMutableRawPointer
-    }
-
-    private static let shelf = Lock(BufferShelf<Block>(capacity: capacityBytes))
+    private static let blocks = KeptBlocks(capacity: capacityBytes)
 
     /// A cached buffer of exactly `bytes` bytes, or nil.
     static func take(bytes: Int) -> UnsafeMutableRawPointer? {
         HeapRetention.apply()
         guard bytes >= minimumBytes else { return nil }
-        let (hit, released) = shelf.withLock { shelf in
-            if let item = shelf.take(bytes: bytes) { return (Optional(item), [Block]()) }
-            return (nil, shelf.release(atLeast: bytes, ofAtMost: heapReuseLimit))
-        }
-        for block in released { free(block.pointer) }
-        return hit?.pointer
+        return blocks.take(bytes: bytes, releasingOnMissUpTo: heapReuseLimit)
     }
 
     /// Keeps `buffer` (of `bytes` bytes, from `malloc`/`calloc`) for reuse, freeing older cached
     /// buffers to make room, or frees it.
     static func give(_ buffer: UnsafeMutableRawPointer, bytes: Int) {
         guard bytes >= minimumBytes else { return free(buffer) }
+        blocks.keep(buffer, bytes: bytes)
+    }
+
+    /// Bytes held by the cache now.
+    public static var cachedBytes: Int { blocks.bytes }
+
+    /// Frees every cached buffer (e.g. before measuring memory, or after a large model is done).
+    public static func drain() { blocks.drain() }
+}
+
+/// C-allocated blocks kept on a `BufferShelf` behind a lock, freed with `free` when the shelf lets
+/// them go: the store behind `StoragePool` and `WorkspacePool`. Thread-safe; a kept block is owned
+/// by the shelf, so it may cross threads.
+final class KeptBlocks: @unchecked Sendable {
+    private struct Block: @unchecked Sendable {
+        let pointer: UnsafeMutableRawPointer
+    }
+
+    private let shelf: Lock<BufferShelf<Block>>
+
+    init(capacity: Int) { shelf = Lock(BufferShelf<Block>(capacity: capacity)) }
+
+    /// The most recently kept block of exactly `bytes` bytes, or nil — then, with a
+    /// `releasingOnMissUpTo` limit, at least `bytes` bytes of the least recently kept blocks of at
+    /// most that size are freed (`BufferShelf.release(atLeast:ofAtMost:)`).
+    func take(bytes: Int, releasingOnMissUpTo limit: Int? = nil) -> UnsafeMutableRawPointer? {
+        let (hit, released) = shelf.withLock { shelf in
+            if let block = shelf.take(bytes: bytes) { return (Optional(block), [Block]()) }
+            return (nil, limit.map { shelf.release(atLeast: bytes, ofAtMost: $0) } ?? [])
+        }
+        for block in released { free(block.pointer) }
+        return hit?.pointer
+    }
+
+    /// Keeps `buffer` of `bytes` bytes, freeing the least recently kept blocks that no longer fit
+    /// beside it (or `buffer` itself, when it is larger than the capacity).
+    func keep(_ buffer: UnsafeMutableRawPointer, bytes: Int) {
         let released = shelf.withLock { $0.put(Block(pointer: buffer), bytes: bytes) }
         for block in released { free(block.pointer) }
     }
 
-    /// Bytes held by the cache now.
-    public static var cachedBytes: Int { shelf.withLock { $0.bytes } }
+    /// Bytes kept now.
+    var bytes: Int { shelf.withLock { $0.bytes } }
 
-    /// Frees every cached buffer (e.g. before measuring memory, or after a large model is done).
-    public static func drain() {
+    /// Frees every kept block.
+    func drain() {
         for block in shelf.withLock({ $0.removeAll() }) { free(block.pointer) }
     }
 }

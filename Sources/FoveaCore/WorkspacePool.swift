@@ -10,33 +10,30 @@ import Darwin
 ///
 /// Why: a network calls many layers of one shape in a row (DenseNet's growth layers, ResNet's
 /// blocks), each allocating and freeing the same workspace. With `malloc` each call's workspace
-/// landed at another address of a heap the layers in between had fragmented, so its first writes
-/// went to memory: DenseNet-121's growth layers at 14×14 slowed from 0.2 to 0.55 ms along the
-/// block at batch 1 (Docs/Performance.md, "Workspace that stays in the cache").
+/// (about 370 KB for a growth layer at 14×14) landed at another address of a heap the layers in
+/// between had fragmented, so its first writes went to memory: DenseNet-121's growth layers at
+/// 14×14 slowed from 0.2 to 0.55 ms along the block at batch 1 (Docs/Performance.md, "Workspace
+/// that stays in the cache").
 ///
 /// Policy: buffers of at least `minimumBytes` are kept on release, keyed by their exact byte size,
-/// within `capacityBytes`, the least recently released freed first (`BufferShelf`); a request
+/// within `capacityBytes`, the least recently released freed first (`KeptBlocks`); a request
 /// takes the most recently released buffer of its size. The contents are unspecified.
-public enum WorkspacePool {
+package enum WorkspacePool {
     /// Smaller buffers come from and go back to the C allocator.
-    public static let minimumBytes = 16 << 10
+    package static let minimumBytes = 16 << 10
     /// The most bytes kept for reuse (16 MiB): a few layers' workspace, so that the pool adds
     /// little to the peak resident memory.
-    public static let capacityBytes = 16 << 20
+    package static let capacityBytes = 16 << 20
     /// The alignment of every buffer (a cache line; `TensorStorage.alignment`).
-    public static let alignment = TensorStorage.alignment
+    package static let alignment = TensorStorage.alignment
 
-    private struct Block: @unchecked Sendable {
-        let pointer: UnsafeMutableRawPointer
-    }
-
-    private static let shelf = Lock(BufferShelf<Block>(capacity: capacityBytes))
+    private static let blocks = KeptBlocks(capacity: capacityBytes)
 
     /// A buffer of `bytes` bytes (at least 1), 64-byte aligned: a kept one of that size, else a new one.
     /// Give it back with `give(_:bytes:)` and the same size.
-    public static func take(bytes: Int) -> UnsafeMutableRawPointer {
+    package static func take(bytes: Int) -> UnsafeMutableRawPointer {
         let bytes = max(bytes, 1)
-        if bytes >= minimumBytes, let kept = shelf.withLock({ $0.take(bytes: bytes) }) { return kept.pointer }
+        if bytes >= minimumBytes, let kept = blocks.take(bytes: bytes) { return kept }
         var pointer: UnsafeMutableRawPointer?
         guard posix_memalign(&pointer, alignment, bytes) == 0, let pointer else {
             fatalError("Fovea: cannot allocate \(bytes) bytes of convolution workspace")
@@ -46,18 +43,15 @@ public enum WorkspacePool {
 
     /// Keeps `buffer` (from `take(bytes:)` with this `bytes`) for reuse, freeing older kept
     /// buffers to make room, or frees it.
-    public static func give(_ buffer: UnsafeMutableRawPointer, bytes: Int) {
+    package static func give(_ buffer: UnsafeMutableRawPointer, bytes: Int) {
         let bytes = max(bytes, 1)
         guard bytes >= minimumBytes else { return free(buffer) }
-        let released = shelf.withLock { $0.put(Block(pointer: buffer), bytes: bytes) }
-        for block in released { free(block.pointer) }
+        blocks.keep(buffer, bytes: bytes)
     }
 
     /// Bytes kept now.
-    public static var keptBytes: Int { shelf.withLock { $0.bytes } }
+    package static var keptBytes: Int { blocks.bytes }
 
     /// Frees every kept buffer.
-    public static func drain() {
-        for block in shelf.withLock({ $0.removeAll() }) { free(block.pointer) }
-    }
+    package static func drain() { blocks.drain() }
 }

@@ -93,11 +93,13 @@ struct DirectGEMMConvolution: Sendable {
         let rowPart = (m + parts - 1) / parts
         let rowSize = (rowPart + mr - 1) / mr * mr
         let c = Self.packingCostInFlops
-        // Kept weights (`weightCache`) are packed once, not by every worker: then only B costs packing.
-        let a = weightCache == nil ? 1.0 : 0.0
-        let byColumnsCost = 2 * padded(m, mr) * padded(min(columnSize, n), nr) * k + c * k * (a * Double(m) + Double(min(columnSize, n)))
-        let byRowsCost = 2 * padded(min(rowSize, m), mr) * padded(n, nr) * k + c * k * (a * Double(min(rowSize, m)) + Double(n))
-        let wholeCost = 2 * padded(m, mr) * padded(n, nr) * k + c * k * (a * Double(m) + Double(n))
+        // Kept weights (`weightCache`; inference) are packed once, not by every worker: then only
+        // B costs packing. (Training's weights change every step and are packed per call, but its
+        // batches above 1 split whole images, not one GEMM.)
+        let packedRowsOfA = { (rows: Int) in weightCache == nil ? Double(rows) : 0 }
+        let byColumnsCost = 2 * padded(m, mr) * padded(min(columnSize, n), nr) * k + c * k * (packedRowsOfA(m) + Double(min(columnSize, n)))
+        let byRowsCost = 2 * padded(min(rowSize, m), mr) * padded(n, nr) * k + c * k * (packedRowsOfA(min(rowSize, m)) + Double(n))
+        let wholeCost = 2 * padded(m, mr) * padded(n, nr) * k + c * k * (packedRowsOfA(m) + Double(n))
         if min(byColumnsCost, byRowsCost) >= wholeCost { return whole }
         return byColumnsCost <= byRowsCost
             ? Split(units: units, parts: parts, byColumns: true, partSize: columnSize)

@@ -202,8 +202,8 @@ struct DirectConvolutionTests {
 
     /// Batch 1 at two threads: a wide layer is split by output positions, a layer with one column
     /// panel of positions and many channels by output channels; both agree with naive and are
-    /// bit-identical at 1–4 threads, with the default and with tiny GEMM blocks (Winograd off, so
-    /// the direct path runs).
+    /// bit-identical at 1, 2, 3, 4 and 8 threads, with the default and with tiny GEMM blocks (Winograd
+    /// off, so the direct path runs).
     @Test(arguments: [true, false])
     func splitIsBitIdenticalAcrossThreads(byColumns: Bool) throws {
         let (inputShape, weightShape): (Shape, Shape) = byColumns ? ([1, 16, 20, 21], [24, 16, 3, 3]) : ([1, 40, 4, 4], [70, 40, 3, 3])
@@ -215,7 +215,7 @@ struct DirectConvolutionTests {
         let bias = Tensor.randomNormal([g.outputChannels], seed: 3)
         let expected = TestDevices.naive.conv2dForward(input: input, weight: weight, bias: bias, geometry: g)
         for kernel in [GEMMKernel.best, TestDevices.tinyBlocks] {
-            let outputs = [1, 2, 3, 4].map {
+            let outputs = [1, 2, 3, 4, 8].map {
                 DispatchDevice(threads: $0, fallback: nil, winograd: .never, kernel: kernel).conv2dForward(input: input, weight: weight, bias: bias, geometry: g)
             }
             expectClose(outputs[0], expected, absolute: 1e-4, relative: 1e-4, "\(kernel) \(g)")

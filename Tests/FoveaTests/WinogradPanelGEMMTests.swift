@@ -8,8 +8,8 @@ import Testing
 /// panels, `WinogradPanelGEMM`) against Winograd with the serial GEMM that packs both on every
 /// call: bit for bit, forward (bias, ReLU) and backward-data, for every available micro-kernel,
 /// with tiny cache blocks (several depth blocks, ragged row and column panels), with the Swift and
-/// the kernel's C tile transforms (AVX-512 or AVX2), at 1–3 threads (the panel plan's blocks depend on the thread
-/// count; its results must not).
+/// the kernel's C tile transforms (AVX-512 or AVX2), at 1, 2, 3 and 8 threads (the panel plan's
+/// blocks depend on the thread count; its results must not).
 @Suite("Winograd panel GEMM")
 struct WinogradPanelGEMMTests {
     @Test(arguments: WinogradTileSize.allCases)
@@ -38,7 +38,7 @@ struct WinogradPanelGEMMTests {
                         let reference = winograd(threads: 1, panels: false)
                         let expected = try #require(reference.forward(tileSize: tileSize, input: x, weight: w, bias: b, epilogue: .relu, geometry: g))
                         let expectedGradient = try #require(reference.backwardData(tileSize: tileSize, gradOutput: dy, weight: w, geometry: g))
-                        for threads in 1...3 {
+                        for threads in [1, 2, 3, 8] {
                             let panelled = winograd(threads: threads, panels: true)
                             let label = "\(blocking.name) kc \(blocking.kc), \(tileKernels.isEmpty ? "Swift" : "C") transforms, \(threads) threads, \(g)"
                             let output = try #require(panelled.forward(tileSize: tileSize, input: x, weight: w, bias: b, epilogue: .relu, geometry: g))

@@ -22,10 +22,9 @@ struct WorkspacePoolTests {
         WorkspacePool.give(other, bytes: bytes + 64)
     }
 
-    /// Small buffers go back to the C allocator, and what is kept never passes the capacity.
-    @Test func smallBuffersAreNotKeptAndTheCapacityHolds() {
-        let small = WorkspacePool.minimumBytes - 64
-        WorkspacePool.give(WorkspacePool.take(bytes: small), bytes: small)
+    /// What is kept never passes the capacity, and `drain` frees it (other tests run concurrently,
+    /// so only the bound is exact).
+    @Test func theCapacityHolds() {
         let buffers = (0..<24).map { index in
             let bytes = (1 << 20) + 4 * 7_919 + 64 * index  // 24 sizes of about 1 MiB: more than the capacity
             return (WorkspacePool.take(bytes: bytes), bytes)
