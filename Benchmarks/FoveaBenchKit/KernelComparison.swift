@@ -44,19 +44,19 @@ final class TensorBox {
 /// The AVX-512 register tiles and blockings tried against the default (`fovea-bench peak --tuning`),
 /// or none when the CPU lacks AVX-512F.
 package let avx512Variants: [GEMMKernel] = fovea_cpu_has_avx512f() == 0 ? [] : [
-    GEMMKernel(name: "avx512 8×32 kc256 mc256", mr: 8, nr: 32, mc: 256, kc: 256, nc: 4096, isAVX512: true) { kc, a, b, c, ldc, m, n, acc in
+    GEMMKernel(name: "avx512 8×32 kc256 mc256", mr: 8, nr: 32, mc: 256, kc: 256, nc: 4096, instructionSet: .avx512) { kc, a, b, c, ldc, m, n, acc in
         fovea_sgemm_kernel_8x32_avx512(kc, a, b, c, ldc, m, n, acc)
     },
-    GEMMKernel(name: "avx512 14×32 kc256 mc238", mr: 14, nr: 32, mc: 238, kc: 256, nc: 4096, isAVX512: true) { kc, a, b, c, ldc, m, n, acc in
+    GEMMKernel(name: "avx512 14×32 kc256 mc238", mr: 14, nr: 32, mc: 238, kc: 256, nc: 4096, instructionSet: .avx512) { kc, a, b, c, ldc, m, n, acc in
         fovea_sgemm_kernel_14x32_avx512(kc, a, b, c, ldc, m, n, acc)
     },
-    GEMMKernel(name: "avx512 12×32 kc192 mc240", mr: 12, nr: 32, mc: 240, kc: 192, nc: 4096, isAVX512: true) { kc, a, b, c, ldc, m, n, acc in
+    GEMMKernel(name: "avx512 12×32 kc192 mc240", mr: 12, nr: 32, mc: 240, kc: 192, nc: 4096, instructionSet: .avx512) { kc, a, b, c, ldc, m, n, acc in
         fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, acc)
     },
-    GEMMKernel(name: "avx512 12×32 kc384 mc120", mr: 12, nr: 32, mc: 120, kc: 384, nc: 4096, isAVX512: true) { kc, a, b, c, ldc, m, n, acc in
+    GEMMKernel(name: "avx512 12×32 kc384 mc120", mr: 12, nr: 32, mc: 120, kc: 384, nc: 4096, instructionSet: .avx512) { kc, a, b, c, ldc, m, n, acc in
         fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, acc)
     },
-    GEMMKernel(name: "avx512 12×32 kc256 mc240", mr: 12, nr: 32, mc: 240, kc: 256, nc: 4096, isAVX512: true) { kc, a, b, c, ldc, m, n, acc in
+    GEMMKernel(name: "avx512 12×32 kc256 mc240", mr: 12, nr: 32, mc: 240, kc: 256, nc: 4096, instructionSet: .avx512) { kc, a, b, c, ldc, m, n, acc in
         fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, acc)
     },
 ]

@@ -13,9 +13,12 @@
 //   - Stride 2 across: the same, loading each run's span under a mask of the even elements it
 //     needs and keeping those (a shuffle and a permute); a gather is slower.
 //   - Other strides: one masked gather per half.
+// Also im2col and col2im blocks (the walk of im2col_walk.h with 8-float helpers) and the
+// transposed panels of backward-filter, as conv_pack_avx512.c has them for AVX-512.
 // A batch-norm prologue (fovea_channel_normalization) is applied to each step's two halves before
 // they are stored, in the operation order of the Swift code (FP contraction is off).
 #include "CFoveaKernels.h"
+#include "im2col_walk.h"
 
 #include <immintrin.h>
 #include <stdint.h>
@@ -156,4 +159,61 @@ void fovea_pack_convolution_panel16_avx2(const fovea_convolution_window *g, cons
             if (++r == kh) { r = 0; c += 1; }
         }
     }
+}
+
+// The first `count` lanes (0 ≤ count < 8) all ones: the mask of a tail.
+__attribute__((target("avx2,fma"), always_inline))
+static inline __m256i tail_mask(long count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// Copies `count` floats (count ≥ 0) with 8-float vectors and a masked tail.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void copy_floats(const float *source, float *target, long count) {
+    long i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(target + i, _mm256_loadu_ps(source + i));
+    if (i < count) {
+        const __m256i tail = tail_mask(count - i);
+        _mm256_maskstore_ps(target + i, tail, _mm256_maskload_ps(source + i, tail));
+    }
+}
+
+__attribute__((target("avx2,fma"), always_inline))
+static inline void zero_floats(float *target, long count) {
+    long i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(target + i, _mm256_setzero_ps());
+    if (i < count) _mm256_maskstore_ps(target + i, tail_mask(count - i), _mm256_setzero_ps());
+}
+
+// Adds `count` floats of `source` onto `target` (count ≥ 0), 8 at a time, then a masked tail.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void add_floats(const float *source, float *target, long count) {
+    long i = 0;
+    for (; i + 8 <= count; i += 8) {
+        _mm256_storeu_ps(target + i, _mm256_add_ps(_mm256_loadu_ps(target + i), _mm256_loadu_ps(source + i)));
+    }
+    if (i < count) {
+        const __m256i tail = tail_mask(count - i);
+        _mm256_maskstore_ps(target + i, tail, _mm256_add_ps(_mm256_maskload_ps(target + i, tail), _mm256_maskload_ps(source + i, tail)));
+    }
+}
+
+__attribute__((target("avx2,fma")))
+void fovea_im2col_avx2(const fovea_convolution_window *g, const float *image,
+                       long firstColumn, long count, long firstTap, long depth, float *out) {
+    walk_rows(g, (float *)image, firstColumn, count, firstTap, depth, out, 0, copy_floats, zero_floats, add_floats);
+}
+
+__attribute__((target("avx2,fma")))
+void fovea_col2im_avx2(const fovea_convolution_window *g, const float *columns,
+                       long firstColumn, long count, long firstTap, long depth, float *image) {
+    walk_rows(g, image, firstColumn, count, firstTap, depth, (float *)columns, 1, copy_floats, zero_floats, add_floats);
+}
+
+__attribute__((target("avx2,fma")))
+void fovea_pack_convolution_transposed_panel16_avx2(const fovea_convolution_window *window, const float *image,
+                                                    long firstColumn, long length, long firstTap, int live,
+                                                    float *scratch, float *out) {
+    fovea_im2col_avx2(window, image, firstColumn, length, firstTap, live, scratch);
+    fovea_pack_transposed_avx2(scratch, length, live, length, 16, out);
 }

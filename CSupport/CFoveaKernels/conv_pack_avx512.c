@@ -15,6 +15,7 @@
 //   - Stride 4 across (AlexNet conv1): four masked loads of the span and two permutes per half.
 //   - Other strides: one masked gather per half.
 #include "CFoveaKernels.h"
+#include "im2col_walk.h"
 
 #include <immintrin.h>
 #include <stdint.h>
@@ -194,8 +195,6 @@ static inline void zero_floats(float *target, long count) {
     if (i < count) _mm512_mask_storeu_ps(target + i, (__mmask16)((1u << (count - i)) - 1u), _mm512_setzero_ps());
 }
 
-static inline long floor_div(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 // Adds `count` floats of `source` onto `target` (count ≥ 0), 16 at a time, then a masked tail.
 __attribute__((target("avx512f"), always_inline))
 static inline void add_floats(const float *source, float *target, long count) {
@@ -210,75 +209,16 @@ static inline void add_floats(const float *source, float *target, long count) {
     }
 }
 
-// Walks rows firstTap..<firstTap+depth, columns firstColumn..<firstColumn+count of the column
-// matrix (row stride `count` in `columns`) row by row (one tap at a time, streaming along the row);
-// within a row, one segment per output row p: the stretch where the window is on the image, and
-// the padding around it. `scatter` = 0 writes the matrix (im2col: copies, zeros for padding);
-// 1 adds it back onto the image (col2im: x[c, ih, iw] += col[t, j], padding entries dropped), in
-// the same order as `Im2col.accumulate`, so the sums are the same.
-__attribute__((target("avx512f"), always_inline))
-static inline void walk_rows(const fovea_convolution_window *g, float *image, long firstColumn, long count,
-                             long firstTap, long depth, float *columns, int scatter) {
-    const long width = g->width, q = g->outputWidth, plane = g->height * width;
-    const long sh = g->strideHeight, sw = g->strideWidth;
-    const long kw = g->kernelWidth, kh = g->kernelHeight;
-    long s = firstTap % kw, r = (firstTap / kw) % kh, c = firstTap / (kw * kh);
-    for (long step = 0; step < depth; ++step) {
-        const long rowShift = r * g->dilationHeight - g->padHeight;
-        const long columnShift = s * g->dilationWidth - g->padWidth;
-        // Output columns whose tap lies inside the image: validStart ≤ q' < validEnd.
-        long validStart = -floor_div(columnShift, sw);
-        if (validStart < 0) validStart = 0;
-        long validEnd = floor_div(width - 1 - columnShift, sw) + 1;
-        if (validEnd > q) validEnd = q;
-        if (validEnd < validStart) validEnd = validStart;
-        float *channel = image + c * plane;
-        float *row = columns + step * count;
-        long p = firstColumn / q, start = firstColumn % q, done = 0;
-        while (done < count) {
-            const long length = q - start < count - done ? q - start : count - done;
-            float *segment = row + done;
-            const long ih = p * sh + rowShift;
-            if (ih < 0 || ih >= g->height) {
-                if (!scatter) zero_floats(segment, length);
-            } else {
-                const long end = start + length;
-                const long copyStart = start > validStart ? (start < end ? start : end) : (validStart < end ? validStart : end);
-                const long copyEnd = (end < validEnd ? end : validEnd) > copyStart ? (end < validEnd ? end : validEnd) : copyStart;
-                float *pixels = channel + ih * width + copyStart * sw + columnShift;
-                float *entries = segment + (copyStart - start);
-                const long n = copyEnd - copyStart;
-                if (scatter) {
-                    if (sw == 1) add_floats(entries, pixels, n);
-                    else for (long i = 0; i < n; ++i) pixels[i * sw] += entries[i];
-                } else {
-                    zero_floats(segment, copyStart - start);
-                    if (sw == 1) copy_floats(pixels, entries, n);
-                    else for (long i = 0; i < n; ++i) entries[i] = pixels[i * sw];
-                    zero_floats(segment + (copyEnd - start), end - copyEnd);
-                }
-            }
-            done += length;
-            start = 0;
-            p += 1;
-        }
-        if (++s == kw) {
-            s = 0;
-            if (++r == kh) { r = 0; c += 1; }
-        }
-    }
-}
-
 __attribute__((target("avx512f")))
 void fovea_im2col_avx512(const fovea_convolution_window *g, const float *image,
                          long firstColumn, long count, long firstTap, long depth, float *out) {
-    walk_rows(g, (float *)image, firstColumn, count, firstTap, depth, out, 0);
+    walk_rows(g, (float *)image, firstColumn, count, firstTap, depth, out, 0, copy_floats, zero_floats, add_floats);
 }
 
 __attribute__((target("avx512f")))
 void fovea_col2im_avx512(const fovea_convolution_window *g, const float *columns,
                          long firstColumn, long count, long firstTap, long depth, float *image) {
-    walk_rows(g, image, firstColumn, count, firstTap, depth, (float *)columns, 1);
+    walk_rows(g, image, firstColumn, count, firstTap, depth, (float *)columns, 1, copy_floats, zero_floats, add_floats);
 }
 
 __attribute__((target("avx512f")))

@@ -83,24 +83,48 @@ struct ConvolutionPacking {
         window = fovea_convolution_window(g)
     }
 
-    /// An `Im2colConvolution.ColumnPacker` in C with AVX-512 (`fovea_im2col_avx512`: the panel
-    /// packer writing 32-column stretches of plain im2col rows); same values as `Im2col.pack`.
-    /// The CPU must have AVX-512F.
-    static let vectorIm2col: ColumnPacker = { image, g, channels, columns, out in
-        withUnsafePointer(to: fovea_convolution_window(g)) { window in
-            fovea_im2col_avx512(window, image + channels.lowerBound * g.inputHeight * g.inputWidth, columns.lowerBound,
-                                columns.count, 0, channels.count * g.kernelHeight * g.kernelWidth, out)
+    /// An `Im2colConvolution.ColumnPacker` in C for the kernel's instruction set
+    /// (`fovea_im2col_avx512` or `_avx2`: plain im2col rows, copied in vectors); same values as
+    /// `Im2col.pack`. Nil for the portable kernel.
+    static func vectorIm2col(for kernel: GEMMKernel) -> ColumnPacker? {
+        let im2col: Im2colFunction
+        switch kernel.instructionSet {
+        case .avx512: im2col = { fovea_im2col_avx512($0, $1, $2, $3, $4, $5, $6) }
+        case .avx2: im2col = { fovea_im2col_avx2($0, $1, $2, $3, $4, $5, $6) }
+        case .portable: return nil
+        }
+        return { image, g, channels, columns, out in
+            withUnsafePointer(to: fovea_convolution_window(g)) { window in
+                im2col(window, image + channels.lowerBound * g.inputHeight * g.inputWidth, columns.lowerBound,
+                       columns.count, 0, channels.count * g.kernelHeight * g.kernelWidth, out)
+            }
         }
     }
 
-    /// An `Im2colConvolution.ColumnAccumulator` in C with AVX-512 (`fovea_col2im_avx512`); it adds
-    /// in `Im2col.accumulate`'s order, so the sums are the same. The CPU must have AVX-512F.
-    static let vectorCol2im: ColumnAccumulator = { columns, g, channels, columnRange, image in
-        withUnsafePointer(to: fovea_convolution_window(g)) { window in
-            fovea_col2im_avx512(window, columns, columnRange.lowerBound, columnRange.count, 0,
-                                channels.count * g.kernelHeight * g.kernelWidth, image + channels.lowerBound * g.inputHeight * g.inputWidth)
+    /// An `Im2colConvolution.ColumnAccumulator` in C for the kernel's instruction set
+    /// (`fovea_col2im_avx512` or `_avx2`); it adds in `Im2col.accumulate`'s order, so the sums are
+    /// the same. Nil for the portable kernel.
+    static func vectorCol2im(for kernel: GEMMKernel) -> ColumnAccumulator? {
+        let col2im: Col2imFunction
+        switch kernel.instructionSet {
+        case .avx512: col2im = { fovea_col2im_avx512($0, $1, $2, $3, $4, $5, $6) }
+        case .avx2: col2im = { fovea_col2im_avx2($0, $1, $2, $3, $4, $5, $6) }
+        case .portable: return nil
+        }
+        return { columns, g, channels, columnRange, image in
+            withUnsafePointer(to: fovea_convolution_window(g)) { window in
+                col2im(window, columns, columnRange.lowerBound, columnRange.count, 0,
+                       channels.count * g.kernelHeight * g.kernelWidth, image + channels.lowerBound * g.inputHeight * g.inputWidth)
+            }
         }
     }
+
+    private typealias Im2colFunction = @convention(c) (
+        UnsafePointer<fovea_convolution_window>?, UnsafePointer<Float>?, Int, Int, Int, Int, UnsafeMutablePointer<Float>?
+    ) -> Void
+    private typealias Col2imFunction = @convention(c) (
+        UnsafePointer<fovea_convolution_window>?, UnsafePointer<Float>?, Int, Int, Int, Int, UnsafeMutablePointer<Float>?
+    ) -> Void
 
     /// With a `normalization` (only where `vectorPacker` `normalizes`), each packed value of
     /// channel c (of `image`) is normalised as channel c.

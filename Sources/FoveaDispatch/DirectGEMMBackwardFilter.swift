@@ -2,22 +2,24 @@ import CFoveaKernels
 import FoveaCore
 import FoveaKernels
 
-/// The Dispatch backend's backward-filter with the AVX-512 kernel: per group and image one packed GEMM
+/// The Dispatch backend's backward-filter with the AVX-512 or AVX2 kernel: per group and image one
+/// packed GEMM
 ///
 ///     ∂W_group [K/g × (C/g)·R·S] (+)= ∂y[n, group's K/g channels] [K/g × P·Q] · colᵀ [P·Q × (C/g)·R·S]
 ///
-/// whose B panels (32 taps × a depth block of output positions) are made straight from the image
-/// (`fovea_pack_convolution_transposed_panel32_avx512`: the panel's im2col rows into a per-thread
-/// scratch of at most 32 × KC floats that stays in cache, then a register transpose; for a 1×1
-/// layer colᵀ is the image's rows, transposed as they are packed), so no im2col tile is written to
-/// memory and no workspace is needed beyond that scratch (and the position split's partial sums).
+/// whose B panels (NR = 32 or 16 taps × a depth block of output positions) are made straight from
+/// the image (`fovea_pack_convolution_transposed_panel32_avx512`, `…_panel16_avx2`: the panel's
+/// im2col rows into a per-thread scratch of at most NR × KC floats that stays in cache, then a
+/// register transpose; for a 1×1 layer colᵀ is the image's rows, transposed as they are packed),
+/// so no im2col tile is written to memory and no workspace is needed beyond that scratch (and the
+/// position split's partial sums).
 ///
 /// **Split**, two ways, both giving bit-identical results at any thread count:
-/// - by taps (layers with at least `minimumPanels` tap panels): the GEMM columns in whole 32-wide
+/// - by taps (layers with at least `minimumPanels` tap panels): the GEMM columns in whole NR-wide
 ///   panels, `parts` blocks per group. Images are summed one after another inside every block, and
 ///   every element of ∂W is reduced over positions by the same sequence of micro-kernel calls
 ///   whatever the blocks are.
-/// - by positions (fewer taps, e.g. a first layer on 3 channels: 27 taps, one panel, which
+/// - by positions (fewer taps, e.g. a first layer on 3 channels: 27 taps, 1–2 panels, which
 ///   splitting taps could not share): the batch's (image, position) range is cut into
 ///   `WorkGrain.items` fixed stretches, each summed into its own partial ∂W, and the partials are
 ///   added in stretch order. The stretches depend on the shapes alone.
@@ -34,7 +36,7 @@ struct DirectGEMMBackwardFilter: Sendable {
 
     /// How a backward-filter call of `g` is split among workers, from `blocking(for:)` (the
     /// planner keeps it in the plan). The panels of a group's C/g·R·S GEMM columns are
-    /// `panels = ⌈C/g·R·S / 32⌉`.
+    /// `panels = ⌈C/g·R·S / NR⌉`.
     enum Blocking: Equatable, Sendable {
         /// The tap split: each group's columns in `parts` blocks of `panelsPerPart` panels,
         /// parts = min(panels, max(1, ⌈2·threads / groups⌉)), panelsPerPart = ⌈panels / parts⌉.
@@ -49,7 +51,7 @@ struct DirectGEMMBackwardFilter: Sendable {
         }
 
         /// The workspace one call allocates: the position split's partial sums,
-        /// stretches · partialFloats · 4 bytes (the per-thread panel scratch, 32 × KC floats, is
+        /// stretches · partialFloats · 4 bytes (the per-thread panel scratch, NR × KC floats, is
         /// reused across calls).
         var workspaceBytes: Int {
             switch self {
@@ -59,10 +61,30 @@ struct DirectGEMMBackwardFilter: Sendable {
         }
     }
 
-    /// Taken for every layer whose workspace fits the limit, AVX-512 kernel only.
+    /// Taken for every layer whose workspace fits the limit, with the AVX-512 (12×32) or AVX2
+    /// (6×16) kernel.
     func handles(_ g: Conv2DGeometry) -> Bool {
-        kernel.isAVX512 && kernel.nr == 32 && blocking(for: g).workspaceBytes <= workspaceLimitBytes
+        transposedPanel != nil && blocking(for: g).workspaceBytes <= workspaceLimitBytes
     }
+
+    /// The C packer of one NR-tap transposed panel for this kernel, or nil where there is none.
+    private var transposedPanel: TransposedPanelPacker? {
+        switch (kernel.instructionSet, kernel.nr) {
+        case (.avx512, 32): { window, image, column, length, tap, live, scratch, out in
+            fovea_pack_convolution_transposed_panel32_avx512(window, image, column, length, tap, live, scratch, out)
+        }
+        case (.avx2, 16): { window, image, column, length, tap, live, scratch, out in
+            fovea_pack_convolution_transposed_panel16_avx2(window, image, column, length, tap, live, scratch, out)
+        }
+        default: nil
+        }
+    }
+
+    /// `fovea_pack_convolution_transposed_panel32_avx512`'s signature.
+    private typealias TransposedPanelPacker = @convention(c) (
+        _ window: UnsafePointer<fovea_convolution_window>?, _ image: UnsafePointer<Float>?, _ firstColumn: Int, _ length: Int,
+        _ firstTap: Int, _ live: Int32, _ scratch: UnsafeMutablePointer<Float>?, _ out: UnsafeMutablePointer<Float>?
+    ) -> Void
 
     /// The split of a call of `g`: by taps where `splitsTaps`, else by positions. Whether the
     /// taps are split does not depend on the thread count; the tap split's parts do.
@@ -99,7 +121,7 @@ struct DirectGEMMBackwardFilter: Sendable {
     /// K · C/g·R·S: the floats of one ∂W (one partial sum of the position split).
     private func partialFloats(_ g: Conv2DGeometry) -> Int { g.groups * g.outputChannelsPerGroup * g.columnRows }
 
-    private func panels(_ g: Conv2DGeometry) -> Int { (g.columnRows + 31) / 32 }
+    private func panels(_ g: Conv2DGeometry) -> Int { (g.columnRows + kernel.nr - 1) / kernel.nr }
 
     /// The operands of one call, for its workers: `multiply` computes
     /// `result[0..<m, taps] (= or +=) ∂y[image, group's rows, positions] · colᵀ[positions, taps]`
@@ -109,6 +131,7 @@ struct DirectGEMMBackwardFilter: Sendable {
         let window: UnsafePointer<fovea_convolution_window>
         let geometry: Conv2DGeometry
         let kernel: GEMMKernel
+        let transposedPanel: TransposedPanelPacker
 
         func multiply(image: Int, group: Int, taps: Range<Int>, positions: Range<Int>,
                       result: UnsafeMutablePointer<Float>, overwrite: Bool) {
@@ -116,29 +139,29 @@ struct DirectGEMMBackwardFilter: Sendable {
             let m = g.outputChannelsPerGroup, lda = g.columnCount
             let gradients = gradOutput + (image * g.outputChannels + group * m) * lda
             let source = input + (image * g.inputChannels + group * g.inputChannelsPerGroup) * g.inputHeight * g.inputWidth
-            guard let scratch = fovea_thread_scratch(2, 32 * kernel.kc) else {
-                fatalError("DirectGEMMBackwardFilter: could not allocate a \(32 * kernel.kc)-float scratch")
+            let nr = kernel.nr
+            guard let scratch = fovea_thread_scratch(2, nr * kernel.kc) else {
+                fatalError("DirectGEMMBackwardFilter: could not allocate a \(nr * kernel.kc)-float scratch")
             }
-            let window = self.window
+            let (window, transposedPanel) = (self.window, self.transposedPanel)
             let pointwise = g.isPointwise
             PackedGEMM.compute(
                 m: m, n: taps.count, k: positions.count, kernel: kernel, c: result, ldc: g.columnRows, overwrite: overwrite,
                 packA: { first, count, depth, length, packed in
                     PackedGEMM.packA(transposed: false, a: gradients + positions.lowerBound, lda: lda, rows: first, count: count,
                                      depth: depth, length: length, alpha: 1, mr: kernel.mr,
-                                     transposingPacker: kernel.isAVX512, into: packed)
+                                     transposingPacker: kernel.transposingPacker, into: packed)
                 },
                 packB: { depth, length, first, count, packed in
                     if pointwise {  // colᵀ is the image's rows, transposed
                         PackedGEMM.packB(transposed: true, b: source, ldb: lda, rows: positions.lowerBound + depth, depth: length,
                                          columns: taps.lowerBound + first, count: count, nr: kernel.nr,
-                                         transposingPacker: kernel.isAVX512, into: packed)
+                                         transposingPacker: kernel.transposingPacker, into: packed)
                         return
                     }
-                    for panel in stride(from: 0, to: count, by: 32) {
-                        fovea_pack_convolution_transposed_panel32_avx512(
-                            window, source, positions.lowerBound + depth, length, taps.lowerBound + first + panel,
-                            Int32(min(32, count - panel)), scratch, packed + panel * length)
+                    for panel in stride(from: 0, to: count, by: nr) {
+                        transposedPanel(window, source, positions.lowerBound + depth, length, taps.lowerBound + first + panel,
+                                        Int32(min(nr, count - panel)), scratch, packed + panel * length)
                     }
                 })
         }
@@ -152,7 +175,8 @@ struct DirectGEMMBackwardFilter: Sendable {
             input.withUnsafeBufferPointer { x in
                 output.withUnsafeMutableBufferPointer { out in
                     withUnsafePointer(to: &window) { window in
-                        body(Operands(gradOutput: dy.baseAddress!, input: x.baseAddress!, window: window, geometry: g, kernel: kernel),
+                        body(Operands(gradOutput: dy.baseAddress!, input: x.baseAddress!, window: window, geometry: g, kernel: kernel,
+                                      transposedPanel: transposedPanel!),
                              SendablePointer(out.baseAddress!))
                     }
                 }
@@ -179,8 +203,8 @@ struct DirectGEMMBackwardFilter: Sendable {
         withOperands(gradOutput: gradOutput, input: input, geometry: g, output: &gradWeight) { operands, dw in
             Parallel.forEach(g.groups * parts, threads: threads) { _, item in
                 let (group, part) = (item / parts, item % parts)
-                let firstTap = part * panelsPerPart * 32
-                let lastTap = min(n, firstTap + panelsPerPart * 32)
+                let firstTap = part * panelsPerPart * kernel.nr
+                let lastTap = min(n, firstTap + panelsPerPart * kernel.nr)
                 guard firstTap < lastTap else { return }
                 for image in 0..<g.batch {
                     operands.multiply(image: image, group: group, taps: firstTap..<lastTap, positions: 0..<positions,

@@ -275,7 +275,7 @@ extension DirectGEMMConvolution {
                     let length = min(kernel.kc, k - depth)
                     PackedGEMM.packA(transposed: transposed, a: wt.pointer + group * m * k, lda: transposed ? m : k, rows: 0, count: m,
                                      depth: depth, length: length, alpha: 1, mr: kernel.mr,
-                                     transposingPacker: kernel.isAVX512,
+                                     transposingPacker: kernel.transposingPacker,
                                      into: out.pointer + group * paddedRows * k + depth * paddedRows)
                 }
             }

@@ -80,7 +80,7 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
         PackedGEMM.packA(transposed: weightTransposed, a: weightTransposed ? weights + block.firstOutput : weights + block.firstOutput * k,
                          lda: weightTransposed ? geometry.outputChannels : k, rows: first, count: count,
                          depth: depth, length: length, alpha: 1, mr: kernel.mr,
-                         transposingPacker: kernel.isAVX512, into: packed)
+                         transposingPacker: kernel.transposingPacker, into: packed)
     }
 
     /// The A panel of the weights packed once: group, depth block from `depth` (length min(kc, k − depth)),
@@ -154,7 +154,7 @@ struct DirectGEMMForwardCall: @unchecked Sendable {
         } else if pointwise {
             PackedGEMM.packB(transposed: false, b: source, ldb: n, rows: depth, depth: length,
                              columns: block.columns.lowerBound + first, count: count, nr: kernel.nr,
-                             transposingPacker: kernel.isAVX512, into: packed)
+                             transposingPacker: kernel.transposingPacker, into: packed)
         } else {
             packing.pack(rows: depth, depth: length, columns: block.columns.lowerBound + first, count: count,
                          normalization: normalization, into: packed)

@@ -5,8 +5,8 @@ import FoveaKernels
 /// fastest micro-kernel the CPU runs); convolution forward by Winograd (AVX-512 tile transforms)
 /// where its rule takes the layer, else by a GEMM reading B straight from the image's shifted
 /// phase planes (`ShiftedImageConvolution`) or packing it from the image (`DirectGEMMConvolution`);
-/// backward-data by Winograd F(4×4) or F(2×2), else im2col/col2im (in C with AVX-512 where the CPU
-/// has it) + that GEMM (`GEMMBackedDevice`); backward-filter by a direct GEMM
+/// backward-data by Winograd F(4×4) or F(2×2), else im2col/col2im (in C with AVX-512 or AVX2 where
+/// the CPU has it) + that GEMM (`GEMMBackedDevice`); backward-filter by a direct GEMM
 /// (`DirectGEMMBackwardFilter`), or for stride-1 layers with few outputs one reading the image's
 /// shifted rows (`ShiftedImageBackwardFilter`); and the other operations in `DispatchDevice+*.swift`, parallel
 /// over `DispatchQueue.concurrentPerform` with `threadCount` workers. Operations it does not
@@ -51,12 +51,15 @@ public struct DispatchDevice: GEMMBackedDevice {
         self.kernel = kernel
         self.algorithms = algorithms
         let gemm = PackedGEMM.serial(kernel: kernel)
-        let im2col = kernel.isAVX512
-            ? Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
-                                workspaceLimitBytes: workspaceLimitBytes, gemm: gemm, packColumns: ConvolutionPacking.vectorIm2col,
-                                accumulateColumns: ConvolutionPacking.vectorCol2im)
-            : Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
-                                workspaceLimitBytes: workspaceLimitBytes, gemm: gemm)
+        let im2col: Im2colConvolution
+        if let packColumns = ConvolutionPacking.vectorIm2col(for: kernel), let accumulateColumns = ConvolutionPacking.vectorCol2im(for: kernel) {
+            im2col = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                       workspaceLimitBytes: workspaceLimitBytes, gemm: gemm, packColumns: packColumns,
+                                       accumulateColumns: accumulateColumns)
+        } else {
+            im2col = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
+                                       workspaceLimitBytes: workspaceLimitBytes, gemm: gemm)
+        }
         let winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                            workspaceLimitBytes: workspaceLimitBytes, filterCache: .shared,
                                            tileKernels: WinogradTileKernels.forKernel(kernel),

@@ -35,19 +35,40 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
     /// This tile's shifted-image kernel (the same FMAs in the same order as `function`), or nil
     /// where there is none (the portable kernel): then the shifted-image algorithm does not run.
     let shiftedImage: ShiftedImageFunction?
+    /// The instruction set of the C kernel (`.portable` for the Swift one): which C packers and
+    /// convolution kernels can run beside it.
+    package enum InstructionSet: Sendable { case avx512, avx2, portable }
+    package let instructionSet: InstructionSet
+    /// A C packer that writes `rows` rows of a row-major matrix as `length` steps of `width` floats
+    /// (zero past `rows`) by register transposes, for this kernel's instruction set:
+    /// `fovea_pack_transposed_avx512` or `_avx2`.
+    package typealias TransposingPacker = @convention(c) (
+        _ a: UnsafePointer<Float>?, _ lda: Int, _ rows: Int32, _ length: Int, _ width: Int32, _ out: UnsafeMutablePointer<Float>?
+    ) -> Void
+
     /// Whether this is an AVX-512 kernel: the CPU has AVX-512F, so the AVX-512 C packers
     /// (`fovea_pack_transposed_avx512`, the convolution panel packers) and the AVX-512 convolution
     /// and Winograd kernels can run beside it.
-    let isAVX512: Bool
+    var isAVX512: Bool { instructionSet == .avx512 }
+
+    /// This kernel's transposing packer (nil for the portable kernel, which packs in Swift). The
+    /// values packed are the same either way.
+    package var transposingPacker: TransposingPacker? {
+        switch instructionSet {
+        case .avx512: { a, lda, rows, length, width, out in fovea_pack_transposed_avx512(a, lda, rows, length, width, out) }
+        case .avx2: { a, lda, rows, length, width, out in fovea_pack_transposed_avx2(a, lda, rows, length, width, out) }
+        case .portable: nil
+        }
+    }
 
     package var description: String { name }
 
-    /// - Parameter isAVX512: an AVX-512 kernel (the CPU must have AVX-512F); packs with the AVX-512 packers.
-    package init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, isAVX512: Bool = false,
+    /// - Parameter instructionSet: the C kernel's (the CPU must have it); packs with its packers.
+    package init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, instructionSet: InstructionSet,
                  shiftedImage: ShiftedImageFunction? = nil, function: Function) {
         precondition(mc % mr == 0 && nc % nr == 0, "GEMMKernel \(name): mc must be a multiple of mr and nc of nr")
         (self.name, self.mr, self.nr, self.mc, self.kc, self.nc) = (name, mr, nr, mc, kc, nc)
-        (self.isAVX512, self.shiftedImage, self.function) = (isAVX512, shiftedImage, function)
+        (self.instructionSet, self.shiftedImage, self.function) = (instructionSet, shiftedImage, function)
     }
 
     /// 12×32 with AVX-512F: 24 zmm accumulators. KC 256 keeps the 32 KiB B panel plus the 12 KiB
@@ -55,7 +76,7 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
     /// 1 MiB L2 and lets every convolution with up to 516 output channels take the single-A-block
     /// path of `PackedGEMM.compute`.
     package static let avx512 = GEMMKernel(
-        name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 516, kc: 256, nc: 4096, isAVX512: true,
+        name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 516, kc: 256, nc: 4096, instructionSet: .avx512,
         shiftedImage: { kc, a, image, offsets, c, ldc, m, n, accumulate in
             fovea_shifted_image_kernel_12x32_avx512(kc, a, image, offsets, c, ldc, m, n, accumulate)
         }
@@ -63,7 +84,7 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
 
     /// 6×16 with AVX2+FMA: 12 ymm accumulators.
     package static let avx2 = GEMMKernel(
-        name: "avx2-fma 6×16 (C)", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080,
+        name: "avx2-fma 6×16 (C)", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080, instructionSet: .avx2,
         shiftedImage: { kc, a, image, offsets, c, ldc, m, n, accumulate in
             fovea_shifted_image_kernel_6x16_avx2(kc, a, image, offsets, c, ldc, m, n, accumulate)
         }
@@ -71,7 +92,7 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
 
     /// 6×16 in Swift: six rows of `SIMD16<Float>` accumulators.
     package static let portable = GEMMKernel(
-        name: "portable 6×16 (Swift SIMD)", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080
+        name: "portable 6×16 (Swift SIMD)", mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080, instructionSet: .portable
     ) { kc, a, b, c, ldc, m, n, accumulate in
         guard let a, let b, let c else { return }
         var r0 = SIMD16<Float>(), r1 = SIMD16<Float>(), r2 = SIMD16<Float>()
@@ -97,7 +118,7 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
     /// The same kernel with other cache blocks (tests use tiny ones to reach every block edge).
     package func withBlocking(mc: Int, kc: Int, nc: Int) -> GEMMKernel {
         GEMMKernel(name: "\(name) mc\(mc) kc\(kc) nc\(nc)", mr: mr, nr: nr, mc: mc, kc: kc, nc: nc,
-                   isAVX512: isAVX512, shiftedImage: shiftedImage, function: function)
+                   instructionSet: instructionSet, shiftedImage: shiftedImage, function: function)
     }
 
     /// The kernels this CPU can run, fastest first (the portable one is always last).
@@ -109,5 +130,5 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
 
     /// Whether this is one of the C kernels for a CPU extension (AVX-512, AVX2+FMA), not the
     /// portable Swift one.
-    package var isNative: Bool { name != GEMMKernel.portable.name }
+    package var isNative: Bool { instructionSet != .portable }
 }

@@ -49,11 +49,11 @@ package enum PackedGEMM {
         compute(m: m, n: n, k: k, kernel: kernel, c: c, ldc: ldc, overwrite: false,
                 packA: { rows, count, depth, length, out in
                     packA(transposed: transposeA, a: a, lda: lda, rows: rows, count: count, depth: depth, length: length,
-                          alpha: alpha, mr: kernel.mr, transposingPacker: kernel.isAVX512, into: out)
+                          alpha: alpha, mr: kernel.mr, transposingPacker: kernel.transposingPacker, into: out)
                 },
                 packB: { rows, depth, columns, count, out in
                     packB(transposed: transposeB, b: b, ldb: ldb, rows: rows, depth: depth, columns: columns, count: count,
-                          nr: kernel.nr, transposingPacker: kernel.isAVX512, into: out)
+                          nr: kernel.nr, transposingPacker: kernel.transposingPacker, into: out)
                 })
     }
 
@@ -150,11 +150,11 @@ package enum PackedGEMM {
 
     /// Packs rows `rows..<rows+count` and columns `depth..<depth+length` of alpha·op(A) into panels
     /// of `mr` rows: panel i holds `length` steps of `mr` values, rows past `count` are zero.
-    /// `transposingPacker` (AVX-512 kernels only) packs non-transposed A with alpha 1 by 16×16
-    /// register transposes in C (`fovea_pack_transposed_avx512`); the values are the same.
+    /// `transposingPacker` (the C kernels' `GEMMKernel.transposingPacker`) packs non-transposed A
+    /// with alpha 1 by register transposes in C; the values are the same.
     static func packA(
         transposed: Bool, a: UnsafePointer<Float>, lda: Int, rows: Int, count: Int, depth: Int, length: Int,
-        alpha: Float, mr: Int, transposingPacker: Bool = false, into out: UnsafeMutablePointer<Float>
+        alpha: Float, mr: Int, transposingPacker: GEMMKernel.TransposingPacker? = nil, into out: UnsafeMutablePointer<Float>
     ) {
         for panel in stride(from: 0, to: count, by: mr) {
             let destination = out + panel * length
@@ -170,8 +170,8 @@ package enum PackedGEMM {
             } else {
                 // Step by step, so the writes are contiguous and each row is read as a sequential stream.
                 let source = a + (rows + panel) * lda + depth
-                if alpha == 1 && transposingPacker {
-                    fovea_pack_transposed_avx512(source, lda, Int32(live), length, Int32(mr), destination)
+                if alpha == 1, let transposingPacker {
+                    transposingPacker(source, lda, Int32(live), length, Int32(mr), destination)
                 } else if live == mr && alpha == 1 {
                     for p in 0..<length {
                         let step = destination + p * mr
@@ -193,13 +193,13 @@ package enum PackedGEMM {
     /// `transposingPacker` packs transposed B by register transposes in C, as for A.
     static func packB(
         transposed: Bool, b: UnsafePointer<Float>, ldb: Int, rows: Int, depth: Int, columns: Int, count: Int,
-        nr: Int, transposingPacker: Bool = false, into out: UnsafeMutablePointer<Float>
+        nr: Int, transposingPacker: GEMMKernel.TransposingPacker? = nil, into out: UnsafeMutablePointer<Float>
     ) {
         for panel in stride(from: 0, to: count, by: nr) {
             let destination = out + panel * depth
             let live = min(nr, count - panel)
-            if transposed && transposingPacker {
-                fovea_pack_transposed_avx512(b + (columns + panel) * ldb + rows, ldb, Int32(live), depth, Int32(nr), destination)
+            if transposed, let transposingPacker {
+                transposingPacker(b + (columns + panel) * ldb + rows, ldb, Int32(live), depth, Int32(nr), destination)
             } else if transposed {
                 // op(B)[p, j] = b[j·ldb + p]: each column is contiguous in p.
                 for j in 0..<nr {

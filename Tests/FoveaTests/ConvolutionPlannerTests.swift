@@ -65,7 +65,7 @@ struct ConvolutionPlannerTests {
     /// DenseNet's growth layers take F(4×4) at 14×14 and 28×28 (F(2×2) when priced by padded
     /// tile rows); larger layers are priced as with AVX-512 (F(2×2) at 14×14); the
     /// shifted image runs the stem and the narrow 1×1 layers as with AVX-512, the other strided
-    /// layers at batch 1 only.
+    /// layers at batch 1 only; every backward-filter takes the direct GEMM.
     @Test(.enabled(if: GEMMKernel.available.contains { $0.name == GEMMKernel.avx2.name }, "needs AVX2 and FMA"))
     func dispatchChoicesWithTheAVX2Kernel() throws {
         let table: [(Conv2DGeometry, ConvolutionAlgorithm)] = [
@@ -83,6 +83,9 @@ struct ConvolutionPlannerTests {
             let device = DispatchDevice(threads: threads, fallback: nil, kernel: .avx2)
             for (g, expected) in table {
                 #expect(try device.convolutionPlan(for: g, pass: .forward).algorithm == expected, "\(g) at \(threads) threads")
+                // Backward-filter by the direct GEMM on 16-tap transposed panels (no shifted rows:
+                // that kernel is AVX-512's).
+                #expect(try device.convolutionPlan(for: g, pass: .backwardFilter).algorithm == .direct, "\(g) at \(threads) threads")
             }
         }
     }
@@ -177,9 +180,11 @@ struct ConvolutionPlannerTests {
                 let bias = Tensor.randomNormal([g.outputChannels], seed: 33)
                 let gradOutput = Tensor.randomNormal(g.outputShape, seed: 34)
                 guard planner.unavailability(of: algorithm, for: g, pass: pass) == nil else {
-                    // Without AVX-512 the shifted-rows and direct backward-filter cannot run; without
-                    // AVX-512 or AVX2, the shifted-image forward neither.
+                    // Without AVX-512 the shifted-rows backward-filter cannot run; without AVX-512 or
+                    // AVX2, the shifted-image forward and the direct backward-filter neither.
+                    let native = GEMMKernel.best.isNative
                     let runs = Self.hasAVX512 || (algorithm == .shiftedImage && ShiftedImageConvolutionTests.hasShiftedImageKernel)
+                        || (algorithm == .direct && pass == .backwardFilter && native)
                     #expect(!runs, "\(label) should run \(g)")
                     #expect(throws: FoveaError.self) { try device.checkConvolutionPlan(for: g, pass: pass) }
                     continue
@@ -202,7 +207,7 @@ struct ConvolutionPlannerTests {
                 ran += 1
             }
         }
-        let dispatchRuns = Self.hasAVX512 ? 12 : ShiftedImageConvolutionTests.hasShiftedImageKernel ? 10 : 9
+        let dispatchRuns = Self.hasAVX512 ? 12 : ShiftedImageConvolutionTests.hasShiftedImageKernel ? 11 : 9
         #expect(ran >= (backend == "openblas" ? 5 : dispatchRuns))
     }
 

@@ -4,10 +4,10 @@ import FoveaTestSupport
 import Testing
 
 /// The Dispatch backend's backward-filter with B panels made straight from the image
-/// (`DirectGEMMBackwardFilter`, AVX-512 only).
+/// (`DirectGEMMBackwardFilter`, with the AVX-512 or AVX2 kernel).
 @Suite("Dispatch direct backward-filter")
 struct DirectBackwardFilterTests {
-    static let hasAVX512 = GEMMKernel.available.contains { $0.isAVX512 }
+    static let hasNativeKernel = GEMMKernel.best.isNative
 
     /// 1×1 layers, whose colᵀ is the image's rows: split by positions when their stretches reach
     /// a depth block, else by taps; with groups and an odd channel count.
@@ -21,9 +21,10 @@ struct DirectBackwardFilterTests {
     /// Random geometries (strides 1–3, padding at every border, dilation, groups, batches 1–3,
     /// tap counts that end mid-panel; both splits, by taps and by positions) and the 1×1 layers
     /// above: ∂W agrees with naive, ∂b too, and the result is
-    /// bit-identical at 1–4 threads, with the default blocking and with tiny GEMM blocks (every
+    /// bit-identical at 1–4 threads, with every C kernel the CPU runs (AVX-512's 32-tap and AVX2's
+    /// 16-tap panels) and with tiny GEMM blocks (every
     /// depth block and panel edge, and the multi-block path of `PackedGEMM.compute`).
-    @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
+    @Test(.enabled(if: Self.hasNativeKernel, "needs AVX-512 or AVX2"))
     func agreesWithNaiveAndAcrossThreads() throws {
         var generator = SeededGenerator(seed: 31337)
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
@@ -61,7 +62,8 @@ struct DirectBackwardFilterTests {
             let actual = device.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: g)
             expectClose(actual.weight, expected.weight, absolute: 1e-3, relative: 1e-4, "\(g)")
             expectClose(actual.bias, expected.bias, absolute: 1e-3, relative: 1e-4, "\(g)")
-            for kernel in [GEMMKernel.best, TestDevices.tinyBlocks] {
+            for kernel in GEMMKernel.available.filter(\.isNative) + [TestDevices.tinyBlocks] {
+                #expect(DirectGEMMBackwardFilter(threads: 2, kernel: kernel).handles(g), "\(kernel) \(g)")
                 for partials in [0, DirectGEMMBackwardFilter.defaultSmallPartialsBytes] {
                     let results = [1, 2, 3, 4].map {
                         DirectGEMMBackwardFilter(threads: $0, kernel: kernel, smallPartialsBytes: partials)
@@ -75,9 +77,9 @@ struct DirectBackwardFilterTests {
     }
 
     /// How layers are split: positions when the partial sums are small; else taps when there are
-    /// at least `minimumPanels` 32-tap panels, positions otherwise, and 1×1 layers by positions
+    /// at least `minimumPanels` NR-tap panels, positions otherwise, and 1×1 layers by positions
     /// when a stretch reaches a depth block — the same at any thread count.
-    @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
+    @Test(.enabled(if: Self.hasNativeKernel, "needs AVX-512 or AVX2"))
     func choosesTheSplitByShapeAlone() throws {
         let wide = try Conv2DGeometry(inputShape: [1, 64, 8, 8], weightShape: [8, 64, 3, 3], options: Conv2DOptions(padding: 1))
         let narrow = try Conv2DGeometry(inputShape: [1, 3, 8, 8], weightShape: [8, 3, 3, 3], options: Conv2DOptions(padding: 1))

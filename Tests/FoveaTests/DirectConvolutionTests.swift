@@ -35,37 +35,42 @@ struct DirectConvolutionTests {
         }
     }
 
-    /// The AVX-512 im2col the Dispatch backend's backward-filter uses writes exactly what
+    /// The C kernels the CPU runs (AVX-512, AVX2), for the vector im2col and col2im.
+    static let nativeKernels = GEMMKernel.available.filter(\.isNative)
+
+    /// The C im2col (AVX-512 or AVX2) the Dispatch backend's im2col paths use writes exactly what
     /// `Im2col.pack` writes, on random geometries (strides 1–4, padding, dilation, odd sizes) and
     /// channel/column ranges that start and end anywhere.
-    @Test(.enabled(if: GEMMKernel.available.contains { $0.isAVX512 }, "needs AVX-512"))
-    func vectorIm2colEqualsIm2col() throws {
+    @Test(.enabled(if: !Self.nativeKernels.isEmpty, "needs AVX-512 or AVX2"), arguments: Self.nativeKernels)
+    func vectorIm2colEqualsIm2col(kernel: GEMMKernel) throws {
+        let vectorIm2col = try #require(ConvolutionPacking.vectorIm2col(for: kernel))
         for c in PackingCase.random(seed: 4242, maxChannels: 5, maxWidth: 70) {
             let size = c.channels.count * c.geometry.kernelHeight * c.geometry.kernelWidth * c.positions.count
             var vector = [Float](repeating: .nan, count: size + 1)
             var reference = [Float](repeating: .nan, count: size + 1)
             c.input.withUnsafeBufferPointer { x in
-                ConvolutionPacking.vectorIm2col(x.baseAddress!, c.geometry, c.channels, c.positions, &vector)
+                vectorIm2col(x.baseAddress!, c.geometry, c.channels, c.positions, &vector)
                 Im2col.pack(image: x.baseAddress!, geometry: c.geometry, channels: c.channels, columns: c.positions, into: &reference)
             }
-            #expect(vector.elementsEqual(reference) { $0.bitPattern == $1.bitPattern }, "\(c)")
+            #expect(vector.elementsEqual(reference) { $0.bitPattern == $1.bitPattern }, "\(kernel) \(c)")
         }
     }
 
-    /// The AVX-512 col2im the Dispatch backend's backward-data uses adds exactly what
+    /// The C col2im (AVX-512 or AVX2) the Dispatch backend's backward-data uses adds exactly what
     /// `Im2col.accumulate` adds, in the same order (bit-identical images), on random geometries
     /// (strides 1–4, padding, dilation, odd sizes, overlapping windows) and ranges.
-    @Test(.enabled(if: GEMMKernel.available.contains { $0.isAVX512 }, "needs AVX-512"))
-    func vectorCol2imEqualsAccumulate() throws {
+    @Test(.enabled(if: !Self.nativeKernels.isEmpty, "needs AVX-512 or AVX2"), arguments: Self.nativeKernels)
+    func vectorCol2imEqualsAccumulate(kernel: GEMMKernel) throws {
+        let vectorCol2im = try #require(ConvolutionPacking.vectorCol2im(for: kernel))
         var changed = 0
         for c in PackingCase.random(seed: 2424, maxChannels: 5, maxWidth: 70) {
             let g = c.geometry
             let columns = Tensor.randomNormal([c.channels.count * g.kernelHeight * g.kernelWidth * c.positions.count], seed: c.seed).scalars
             let start = c.input.scalars
             var vector = start, reference = start
-            ConvolutionPacking.vectorCol2im(columns, g, c.channels, c.positions, &vector)
+            vectorCol2im(columns, g, c.channels, c.positions, &vector)
             Im2col.accumulate(columns: columns, geometry: g, channels: c.channels, columns: c.positions, into: &reference)
-            #expect(vector.elementsEqual(reference) { $0.bitPattern == $1.bitPattern }, "\(c)")
+            #expect(vector.elementsEqual(reference) { $0.bitPattern == $1.bitPattern }, "\(kernel) \(c)")
             if !vector.elementsEqual(start) { changed += 1 }
         }
         #expect(changed > 100, "only \(changed) of 150 cases added anything (the rest only padding)")

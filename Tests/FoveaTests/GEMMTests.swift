@@ -76,40 +76,45 @@ struct GEMMTests {
         }
     }
 
-    /// Packing A into 12-row panels and Bᵀ into 32-column panels writes exactly
+    /// Packing A into MR-row panels and Bᵀ into NR-column panels writes exactly
     /// `A[row + i, depth + p]·alpha` (resp. `B[column + j, row + p]`) in step p, zero past the live
-    /// rows or columns: with the Swift packers, and with the AVX-512 transposing packer where the CPU has it.
-    @Test(arguments: GEMMKernel.available.contains(where: \.isAVX512) ? [false, true] : [false])
-    func transposingPackersAreExact(avx512: Bool) {
+    /// rows or columns: with the Swift packers (the portable kernel's) and with each C kernel's
+    /// transposing packer (AVX-512 12×32, AVX2 6×16) the CPU runs. The shapes end mid-panel and
+    /// mid-vector (37 steps; 20 rows, 45 columns).
+    @Test(arguments: GEMMKernel.available)
+    func transposingPackersAreExact(kernel: GEMMKernel) {
         let (lda, first, count, depth, length) = (47, 3, 20, 5, 37)
-        let a = Tensor.randomNormal([60, lda], seed: 5).scalars
+        let (mr, nr) = (kernel.mr, kernel.nr)
+        let a = Tensor.randomNormal([80, lda], seed: 5).scalars
         for alpha: Float in [1, -0.5] {
-            var packed = [Float](repeating: .nan, count: 24 * length)
+            let panels = (count + mr - 1) / mr
+            var packed = [Float](repeating: .nan, count: panels * mr * length)
             PackedGEMM.packA(transposed: false, a: a, lda: lda, rows: first, count: count, depth: depth, length: length,
-                             alpha: alpha, mr: 12, transposingPacker: avx512, into: &packed)
-            var expected = [Float](repeating: 0, count: 24 * length)
-            for panel in 0..<2 {
+                             alpha: alpha, mr: mr, transposingPacker: kernel.transposingPacker, into: &packed)
+            var expected = [Float](repeating: 0, count: panels * mr * length)
+            for panel in 0..<panels {
                 for p in 0..<length {
-                    for i in 0..<12 where panel * 12 + i < count {
-                        expected[panel * 12 * length + p * 12 + i] = alpha * a[(first + panel * 12 + i) * lda + depth + p]
+                    for i in 0..<mr where panel * mr + i < count {
+                        expected[panel * mr * length + p * mr + i] = alpha * a[(first + panel * mr + i) * lda + depth + p]
                     }
                 }
             }
-            #expect(packed == expected, "A alpha \(alpha) avx512 \(avx512)")
+            #expect(packed == expected, "A alpha \(alpha) \(kernel)")
         }
         let columns = 45
-        var packed = [Float](repeating: .nan, count: 64 * length)
+        let panels = (columns + nr - 1) / nr
+        var packed = [Float](repeating: .nan, count: panels * nr * length)
         PackedGEMM.packB(transposed: true, b: a, ldb: lda, rows: depth, depth: length, columns: first, count: columns,
-                         nr: 32, transposingPacker: avx512, into: &packed)
-        var expected = [Float](repeating: 0, count: 64 * length)
-        for panel in 0..<2 {
+                         nr: nr, transposingPacker: kernel.transposingPacker, into: &packed)
+        var expected = [Float](repeating: 0, count: panels * nr * length)
+        for panel in 0..<panels {
             for p in 0..<length {
-                for j in 0..<32 where panel * 32 + j < columns {
-                    expected[panel * 32 * length + p * 32 + j] = a[(first + panel * 32 + j) * lda + depth + p]
+                for j in 0..<nr where panel * nr + j < columns {
+                    expected[panel * nr * length + p * nr + j] = a[(first + panel * nr + j) * lda + depth + p]
                 }
             }
         }
-        #expect(packed == expected, "Bᵀ avx512 \(avx512)")
+        #expect(packed == expected, "Bᵀ \(kernel)")
     }
 
     /// The kernel list follows the CPU flags Linux reports, so no kernel is skipped silently.

@@ -122,11 +122,11 @@ struct ThreadCountPathTests {
         PathCase(path: "shifted-rows backward-filter", geometry: try! geometry([2, 32, 12, 12], [24, 32, 3, 3], padding: 1),
                  passes: [.backwardFilter], needsAVX512: true) { d, g in d.planner.shiftedRowsPays(g) },
         PathCase(path: "direct backward-filter split by positions", geometry: try! geometry([2, 16, 13, 11], [40, 16, 3, 3], padding: 1),
-                 passes: [.backwardFilter], needsAVX512: true) { d, g in
+                 passes: [.backwardFilter]) { d, g in
             !d.planner.shiftedRowsPays(g) && d.directBackwardFilter.handles(g) && !d.directBackwardFilter.blocking(for: g).splitsTaps
         },
         PathCase(path: "direct backward-filter split by taps", geometry: try! geometry([1, 64, 6, 6], [160, 64, 3, 3], padding: 1),
-                 passes: [.backwardFilter], needsAVX512: true) { d, g in d.directBackwardFilter.handles(g) && d.directBackwardFilter.blocking(for: g).splitsTaps },
+                 passes: [.backwardFilter]) { d, g in d.directBackwardFilter.handles(g) && d.directBackwardFilter.blocking(for: g).splitsTaps },
         PathCase(path: "im2col backward-filter (partial sums above the limit)", geometry: try! geometry([2, 8, 10, 10], [16, 8, 3, 3], padding: 1),
                  workspaceLimitBytes: 16 << 10, passes: [.backwardFilter]) { d, g in
             !d.planner.shiftedRowsPays(g) && !d.directBackwardFilter.handles(g)

@@ -129,6 +129,10 @@ void fovea_dot_row_blocks_avx2(const float *w, long ldw, int weightRows, const f
 /// Requires fovea_cpu_has_avx512f().
 void fovea_pack_transposed_avx512(const float *a, long lda, int rows, long length, int width, float *out);
 
+/// As fovea_pack_transposed_avx512, with 8×8 register transposes (pack_avx2.c): width 6 packs A
+/// and width 16 packs Bᵀ for the 6×16 kernel (any width > 0 works). Requires fovea_cpu_has_avx2_fma().
+void fovea_pack_transposed_avx2(const float *a, long lda, int rows, long length, int width, float *out);
+
 /// A 64-byte-aligned buffer of at least `floats` floats owned by the calling thread (slot 0, 1 or 2),
 /// reused across calls and freed when the thread exits. Returns NULL if allocation fails.
 float *fovea_thread_scratch(int slot, size_t floats);
@@ -205,5 +209,16 @@ void fovea_col2im_avx512(const fovea_convolution_window *window, const float *co
 void fovea_pack_convolution_transposed_panel32_avx512(const fovea_convolution_window *window, const float *image,
                                                       long firstColumn, long length, long firstTap, int live,
                                                       float *scratch, float *out);
+
+/// fovea_im2col_avx512, fovea_col2im_avx512 and fovea_pack_convolution_transposed_panel32_avx512
+/// for AVX2 (conv_pack_avx2.c): the same blocks, sums in the same order, and 16-column transposed
+/// panels (live ≤ 16) for the 6×16 kernel. Require fovea_cpu_has_avx2_fma().
+void fovea_im2col_avx2(const fovea_convolution_window *window, const float *image,
+                       long firstColumn, long count, long firstTap, long depth, float *out);
+void fovea_col2im_avx2(const fovea_convolution_window *window, const float *columns,
+                       long firstColumn, long count, long firstTap, long depth, float *image);
+void fovea_pack_convolution_transposed_panel16_avx2(const fovea_convolution_window *window, const float *image,
+                                                    long firstColumn, long length, long firstTap, int live,
+                                                    float *scratch, float *out);
 
 #endif

@@ -43,7 +43,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
         case (.direct, .backwardData) where DirectGEMMConvolution.pointwiseBackwardDataGeometry(g) == nil:
             return "the direct backward-data needs a pointwise layer (1×1 kernel, stride 1, no padding, dilation 1) with one group; got \(g.kernelHeight)×\(g.kernelWidth), stride \(g.options.stride), padding \(g.options.padding), \(g.groups) groups"
         case (.direct, .backwardFilter) where !directBackwardFilter.handles(g):
-            return "the direct backward-filter needs the AVX-512 micro-kernel with 32-wide panels (this device's is \(kernel.name)) and its partial sums within \(limit)"
+            return "the direct backward-filter needs the AVX-512 12×32 or AVX2 6×16 micro-kernel (this device's is \(kernel.name)) and its partial sums within \(limit)"
         default:
             return nil
         }
