@@ -2,24 +2,24 @@ import CFoveaKernels
 import FoveaCore
 import FoveaKernels
 
-/// The Dispatch backend's backward-filter for stride-1, one-group layers with the AVX-512 kernel,
-/// as the transposed product
+/// The Dispatch backend's backward-filter for stride-1, one-group layers with the AVX-512 or AVX2
+/// kernel, as the transposed product
 ///
 ///     ∂Wᵀ [C·R·S × K] = Σₙ col_n [C·R·S × positions] · ∂y_nᵀ [positions × K]
 ///
 /// whose A operand is never packed: over the zero-padded image (width Wp = W + 2·padW), row
 /// (c, r, s) of col at *virtual* position j = oh·Wp + ow is `image[c·Hp·Wp + r·d·Wp + s·d + j]`,
-/// so the micro-kernel (`fovea_shifted_rows_kernel_12x32_avx512`) broadcasts straight from 12
-/// shifted rows of the image. The virtual positions with ow ≥ Q (the padding columns between
-/// output rows) get ∂y = 0 in the packed B panels, so they add nothing. B — ∂yᵀ, 32 output
-/// channels per panel — is packed per image and depth block (`kc` positions) by register
-/// transposes, K·positions values against C·R·S·K·positions multiply-adds.
+/// so the micro-kernel (`fovea_shifted_rows_kernel_12x32_avx512`, `…_6x16_avx2`) broadcasts
+/// straight from MR (12 or 6) shifted rows of the image. The virtual positions with ow ≥ Q (the
+/// padding columns between output rows) get ∂y = 0 in the packed B panels, so they add nothing.
+/// B — ∂yᵀ, NR (32 or 16) output channels per panel — is packed per image and depth block (`kc`
+/// positions) by register transposes, K·positions values against C·R·S·K·positions multiply-adds.
 ///
 /// The direct path (`DirectGEMMBackwardFilter`) instead builds colᵀ panels from the image for
 /// every block (im2col rows into L1, then a transpose), work that for few output channels
 /// (DenseNet's 128→32 3×3) is as large as the multiply.
 ///
-/// **Split**: the C·R·S rows in whole 12-row panels, one block per worker; every element is
+/// **Split**: the C·R·S rows in whole MR-row panels, one block per worker; every element is
 /// reduced over images, then depth blocks, then positions, in the same order whatever the split,
 /// so results are bit-identical at any thread count. No partial sums.
 ///
@@ -47,9 +47,9 @@ struct ShiftedImageBackwardFilter: Sendable {
         var imageFloats: Int
         /// (P − 1)·Wp + Q: the virtual positions of one image (the GEMM depth per image).
         var virtualPositions: Int
-        /// ⌈C·R·S / 12⌉: the 12-row panels of ∂Wᵀ, shared among the workers in contiguous runs.
+        /// ⌈C·R·S / MR⌉: the MR-row panels of ∂Wᵀ, shared among the workers in contiguous runs.
         var panels: Int
-        /// ⌈K/32⌉·32·kc: the floats of one worker's B panels (∂yᵀ of one depth block).
+        /// ⌈K/NR⌉·NR·kc: the floats of one worker's B panels (∂yᵀ of one depth block).
         var panelFloats: Int
         /// The floats a call takes whatever its workers: the padded images (N·imageFloats, when
         /// isPadded) and ∂Wᵀ (C·R·S·K).
@@ -68,28 +68,43 @@ struct ShiftedImageBackwardFilter: Sendable {
         let width = planes.planeWidth(g)
         return Blocking(
             isPadded: isPadded(g), planeHeight: planes.planeHeight(g), planeWidth: width, imageFloats: planes.phasePlaneFloats(g),
-            virtualPositions: (g.outputHeight - 1) * width + g.outputWidth, panels: (g.columnRows + 11) / 12,
+            virtualPositions: (g.outputHeight - 1) * width + g.outputWidth, panels: (g.columnRows + kernel.mr - 1) / kernel.mr,
             panelFloats: panelFloats(g), sharedFloats: sharedFloats(g), workers: workers(g))
     }
 
-    /// Stride 1, one group, the AVX-512 kernel, 32-bit row offsets, and the workspace of one worker
+    /// Stride 1, one group, the AVX-512 12×32 or AVX2 6×16 kernel, 32-bit row offsets, and the workspace of one worker
     /// within the limit — one, not `threads`: which path runs must not depend on the thread count
     /// (the paths round differently); more workers run only as far as the limit affords (`Blocking.workers`).
     func handles(_ g: Conv2DGeometry) -> Bool {
-        kernel.isAVX512 && kernel.mr == 12 && kernel.nr == 32 && g.options.stride == 1 && g.groups == 1
+        tile != nil && g.options.stride == 1 && g.groups == 1
             && g.batch > 0 && g.outputHeight > 0 && g.outputWidth > 0
             && (sharedFloats(g) + panelFloats(g)) * MemoryLayout<Float>.stride <= workspaceLimitBytes
             && g.batch * planes.phasePlaneFloats(g) <= Int(Int32.max)
     }
 
+    /// The micro-kernel for this kernel's tile, or nil where there is none.
+    var tile: ShiftedRowsTile? {
+        switch (kernel.instructionSet, kernel.mr, kernel.nr) {
+        case (.avx512, 12, 32): { fovea_shifted_rows_kernel_12x32_avx512($0, $1, $2, $3, $4, $5, $6, $7, $8) }
+        case (.avx2, 6, 16): { fovea_shifted_rows_kernel_6x16_avx2($0, $1, $2, $3, $4, $5, $6, $7, $8) }
+        default: nil
+        }
+    }
+
+    /// `fovea_shifted_rows_kernel_12x32_avx512`'s signature.
+    typealias ShiftedRowsTile = @convention(c) (
+        _ kc: Int, _ image: UnsafePointer<Float>?, _ rows: UnsafePointer<Int32>?, _ b: UnsafePointer<Float>?,
+        _ c: UnsafeMutablePointer<Float>?, _ ldc: Int, _ m: Int32, _ n: Int32, _ accumulate: Int32
+    ) -> Void
+
     private func isPadded(_ g: Conv2DGeometry) -> Bool { g.options.padding.height > 0 || g.options.padding.width > 0 }
-    /// Workers: at most `threads` and one per 12-row panel, and no more B panels than the limit
+    /// Workers: at most `threads` and one per MR-row panel, and no more B panels than the limit
     /// affords beside `sharedFloats` (at least one: `handles` checked that one fits).
     private func workers(_ g: Conv2DGeometry) -> Int {
         let affordable = (workspaceLimitBytes / MemoryLayout<Float>.stride - sharedFloats(g)) / panelFloats(g)
-        return max(1, min(threads, (g.columnRows + 11) / 12, affordable))
+        return max(1, min(threads, (g.columnRows + kernel.mr - 1) / kernel.mr, affordable))
     }
-    private func panelFloats(_ g: Conv2DGeometry) -> Int { PackedGEMM.roundUp(g.outputChannels, to: 32) * kernel.kc }
+    private func panelFloats(_ g: Conv2DGeometry) -> Int { PackedGEMM.roundUp(g.outputChannels, to: kernel.nr) * kernel.kc }
     /// The padded images and ∂Wᵀ: the floats a call takes whatever its workers.
     private func sharedFloats(_ g: Conv2DGeometry) -> Int {
         (isPadded(g) ? g.batch * planes.phasePlaneFloats(g) : 0) + g.columnRows * g.outputChannels
@@ -108,7 +123,7 @@ struct ShiftedImageBackwardFilter: Sendable {
             gradOutput.withUnsafeBufferPointer { dy in
                 transposed.withUnsafeMutableBufferPointer { result in
                     rowOffsets.withUnsafeBufferPointer { offsets in
-                        let call = ShiftedRowsCall(geometry: g, blocking: blocking, kc: kernel.kc, image: x.baseAddress!,
+                        let call = ShiftedRowsCall(geometry: g, blocking: blocking, kernel: kernel, tile: tile!, image: x.baseAddress!,
                                                    gradOutput: dy.baseAddress!, offsets: offsets.baseAddress!,
                                                    result: result.baseAddress!, scratch: scratch)
                         Parallel.forEach(blocking.workers, threads: blocking.workers) { worker, item in call.run(worker: worker, item: item) }
@@ -134,25 +149,28 @@ struct ShiftedImageBackwardFilter: Sendable {
         return gradWeight
     }
 
-    /// ∂yᵀ of one image at virtual positions `from..<from+length` in `⌈K/32⌉` panels of `kc` steps × 32
-    /// channels (panel p at `p·kc·32`): ∂y[k, oh·Q + ow] at virtual position oh·Wp + ow for ow < Q,
-    /// zero for the padding columns ow ≥ Q and for channels past K.
+    /// ∂yᵀ of one image at virtual positions `from..<from+length` in `⌈K/NR⌉` panels of `kc` steps × NR
+    /// channels (panel p at `p·kc·NR`): ∂y[k, oh·Q + ow] at virtual position oh·Wp + ow for ow < Q,
+    /// zero for the padding columns ow ≥ Q and for channels past K. `kernel` gives kc and NR and
+    /// packs (`GEMMKernel.transposingPacker`).
     static func packGradients(_ dy: UnsafePointer<Float>, _ g: Conv2DGeometry, virtualWidth wp: Int, from: Int, length: Int,
-                              kc: Int, into b: UnsafeMutablePointer<Float>) {
+                              kernel: GEMMKernel, into b: UnsafeMutablePointer<Float>) {
         let (k, q, positions) = (g.outputChannels, g.outputWidth, g.columnCount)
-        for panel in 0..<((k + 31) / 32) {
-            let out = b + panel * kc * 32
-            let rows = Int32(min(32, k - panel * 32))
+        let (kc, nr) = (kernel.kc, kernel.nr)
+        guard let transposingPacker = kernel.transposingPacker else { preconditionFailure("\(kernel) packs no ∂yᵀ panels") }
+        for panel in 0..<((k + nr - 1) / nr) {
+            let out = b + panel * kc * nr
+            let rows = Int32(min(nr, k - panel * nr))
             var j = from
             while j < from + length {
                 let (oh, ow) = j.quotientAndRemainder(dividingBy: wp)
                 if ow < q {
                     let run = min(q - ow, from + length - j)
-                    fovea_pack_transposed_avx512(dy + panel * 32 * positions + oh * q + ow, positions, rows, run, 32, out + (j - from) * 32)
+                    transposingPacker(dy + panel * nr * positions + oh * q + ow, positions, rows, run, Int32(nr), out + (j - from) * nr)
                     j += run
                 } else {
                     let run = min(wp - ow, from + length - j)
-                    (out + (j - from) * 32).update(repeating: 0, count: run * 32)
+                    (out + (j - from) * nr).update(repeating: 0, count: run * nr)
                     j += run
                 }
             }
@@ -180,7 +198,8 @@ struct ShiftedImageBackwardFilter: Sendable {
 private struct ShiftedRowsCall: @unchecked Sendable {
     let geometry: Conv2DGeometry
     let blocking: ShiftedImageBackwardFilter.Blocking
-    let kc: Int
+    let kernel: GEMMKernel
+    let tile: ShiftedImageBackwardFilter.ShiftedRowsTile
     /// The (zero-padded) images, `imageFloats` each.
     let image: UnsafePointer<Float>
     /// ∂y `[N, K, P·Q]`.
@@ -195,7 +214,7 @@ private struct ShiftedRowsCall: @unchecked Sendable {
     /// Work item `item` (one per worker): panels item·panels/workers ..< (item + 1)·panels/workers
     /// of ∂Wᵀ, summed over images, then depth blocks of `kc` virtual positions, in order.
     func run(worker: Int, item: Int) {
-        let b = blocking, workers = blocking.workers
+        let b = blocking, workers = blocking.workers, kc = kernel.kc
         let panels = (item * b.panels / workers)..<((item + 1) * b.panels / workers)
         let packed = scratch[worker]
         for n in 0..<geometry.batch {
@@ -203,7 +222,7 @@ private struct ShiftedRowsCall: @unchecked Sendable {
                 let length = min(kc, b.virtualPositions - d0)
                 ShiftedImageBackwardFilter.packGradients(
                     gradOutput + n * geometry.outputChannels * geometry.columnCount, geometry, virtualWidth: b.planeWidth,
-                    from: d0, length: length, kc: kc, into: packed)
+                    from: d0, length: length, kernel: kernel, into: packed)
                 multiply(panels, source: image + n * b.imageFloats + d0, packed: packed, length: length,
                          accumulate: n == 0 && d0 == 0 ? 0 : 1)
             }
@@ -211,16 +230,16 @@ private struct ShiftedRowsCall: @unchecked Sendable {
     }
 
     /// ∂Wᵀ[panel rows, 0..<K] (+)= col[panel rows, depth block] · ∂yᵀ[depth block, 0..<K] for `panels`,
-    /// in 12 × 32 tiles (`fovea_shifted_rows_kernel_12x32_avx512`).
+    /// in MR × NR tiles (`ShiftedImageBackwardFilter.tile`).
     private func multiply(_ panels: Range<Int>, source: UnsafePointer<Float>, packed: UnsafeMutablePointer<Float>, length: Int,
                           accumulate: Int32) {
         let (k, taps) = (geometry.outputChannels, geometry.columnRows)
+        let (mr, nr, kc) = (kernel.mr, kernel.nr, kernel.kc)
         for panel in panels {
-            let first = panel * 12, rows = min(12, taps - first)
-            for kp in 0..<((k + 31) / 32) {
-                fovea_shifted_rows_kernel_12x32_avx512(
-                    length, source, offsets + first, packed + kp * kc * 32,
-                    result + first * k + kp * 32, k, Int32(rows), Int32(min(32, k - kp * 32)), accumulate)
+            let first = panel * mr, rows = min(mr, taps - first)
+            for kp in 0..<((k + nr - 1) / nr) {
+                tile(length, source, offsets + first, packed + kp * kc * nr,
+                     result + first * k + kp * nr, k, Int32(rows), Int32(min(nr, k - kp * nr)), accumulate)
             }
         }
     }

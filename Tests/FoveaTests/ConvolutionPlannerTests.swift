@@ -65,27 +65,27 @@ struct ConvolutionPlannerTests {
     /// DenseNet's growth layers take F(4×4) at 14×14 and 28×28 (F(2×2) when priced by padded
     /// tile rows); larger layers are priced as with AVX-512 (F(2×2) at 14×14); the
     /// shifted image runs the stem and the narrow 1×1 layers as with AVX-512, the other strided
-    /// layers at batch 1 only; every backward-filter takes the direct GEMM.
+    /// layers at batch 1 only; backward-filter takes the shifted rows for at most 64 outputs and at
+    /// least 256 taps (stride 1), else the direct GEMM on 16-tap transposed panels.
     @Test(.enabled(if: GEMMKernel.available.contains { $0.name == GEMMKernel.avx2.name }, "needs AVX2 and FMA"))
     func dispatchChoicesWithTheAVX2Kernel() throws {
-        let table: [(Conv2DGeometry, ConvolutionAlgorithm)] = [
-            (try Self.geometry(1, 128, 32, 28), .winograd4),                   // DenseNet growth @28
-            (try Self.geometry(1, 128, 32, 14), .winograd4),                   // DenseNet growth @14
-            (try Self.geometry(1, 256, 256, 14), .winograd2),                  // ResNet-50 layer3 3×3 (9.4 MB of F(4×4) filters)
-            (try Self.geometry(1, 512, 512, 7), .winograd2),                   // ResNet-50 layer4 3×3
-            (try Self.geometry(1, 3, 64, 224, kernel: 7, stride: 2), .shiftedImage),  // ResNet stem
-            (try Self.geometry(8, 3, 64, 224, kernel: 7, stride: 2), .shiftedImage),  // … at batch 8 (an image stem)
-            (try Self.geometry(8, 128, 128, 56, stride: 2), .direct),                 // ResNet-50 layer2.0.conv2, batch 8
-            (try Self.geometry(1, 64, 256, 56, kernel: 1), .shiftedImage),     // ResNet 64→256 1×1
-            (try Self.geometry(1, 256, 64, 56, kernel: 1), .direct),           // ResNet 256→64 1×1
+        // Forward, backward-filter.
+        let table: [(Conv2DGeometry, ConvolutionAlgorithm, ConvolutionAlgorithm)] = [
+            (try Self.geometry(1, 128, 32, 28), .winograd4, .shiftedRows),                   // DenseNet growth @28
+            (try Self.geometry(1, 128, 32, 14), .winograd4, .shiftedRows),                   // DenseNet growth @14
+            (try Self.geometry(1, 256, 256, 14), .winograd2, .direct),                       // ResNet-50 layer3 3×3 (9.4 MB of F(4×4) filters)
+            (try Self.geometry(1, 512, 512, 7), .winograd2, .direct),                        // ResNet-50 layer4 3×3
+            (try Self.geometry(1, 3, 64, 224, kernel: 7, stride: 2), .shiftedImage, .direct),  // ResNet stem
+            (try Self.geometry(8, 3, 64, 224, kernel: 7, stride: 2), .shiftedImage, .direct),  // … at batch 8 (an image stem)
+            (try Self.geometry(8, 128, 128, 56, stride: 2), .direct, .direct),                 // ResNet-50 layer2.0.conv2, batch 8
+            (try Self.geometry(1, 64, 256, 56, kernel: 1), .shiftedImage, .direct),          // ResNet 64→256 1×1
+            (try Self.geometry(1, 256, 64, 56, kernel: 1), .direct, .shiftedRows),           // ResNet 256→64 1×1
         ]
         for threads in [1, 2, 8] {
             let device = DispatchDevice(threads: threads, fallback: nil, kernel: .avx2)
-            for (g, expected) in table {
-                #expect(try device.convolutionPlan(for: g, pass: .forward).algorithm == expected, "\(g) at \(threads) threads")
-                // Backward-filter by the direct GEMM on 16-tap transposed panels (no shifted rows:
-                // that kernel is AVX-512's).
-                #expect(try device.convolutionPlan(for: g, pass: .backwardFilter).algorithm == .direct, "\(g) at \(threads) threads")
+            for (g, forward, backwardFilter) in table {
+                #expect(try device.convolutionPlan(for: g, pass: .forward).algorithm == forward, "\(g) at \(threads) threads")
+                #expect(try device.convolutionPlan(for: g, pass: .backwardFilter).algorithm == backwardFilter, "\(g) at \(threads) threads")
             }
         }
     }
@@ -180,11 +180,9 @@ struct ConvolutionPlannerTests {
                 let bias = Tensor.randomNormal([g.outputChannels], seed: 33)
                 let gradOutput = Tensor.randomNormal(g.outputShape, seed: 34)
                 guard planner.unavailability(of: algorithm, for: g, pass: pass) == nil else {
-                    // Without AVX-512 the shifted-rows backward-filter cannot run; without AVX-512 or
-                    // AVX2, the shifted-image forward and the direct backward-filter neither.
-                    let native = GEMMKernel.best.isNative
-                    let runs = Self.hasAVX512 || (algorithm == .shiftedImage && ShiftedImageConvolutionTests.hasShiftedImageKernel)
-                        || (algorithm == .direct && pass == .backwardFilter && native)
+                    // Without AVX-512 or AVX2 the shifted-image forward and the shifted-rows and
+                    // direct backward-filters cannot run.
+                    let runs = GEMMKernel.best.isNative
                     #expect(!runs, "\(label) should run \(g)")
                     #expect(throws: FoveaError.self) { try device.checkConvolutionPlan(for: g, pass: pass) }
                     continue
@@ -207,7 +205,7 @@ struct ConvolutionPlannerTests {
                 ran += 1
             }
         }
-        let dispatchRuns = Self.hasAVX512 ? 12 : ShiftedImageConvolutionTests.hasShiftedImageKernel ? 11 : 9
+        let dispatchRuns = GEMMKernel.best.isNative ? 12 : 9
         #expect(ran >= (backend == "openblas" ? 5 : dispatchRuns))
     }
 

@@ -4,17 +4,18 @@ import FoveaTestSupport
 import Testing
 
 /// The Dispatch backend's backward-filter that broadcasts col's rows straight from the zero-padded
-/// image (`ShiftedImageBackwardFilter`, AVX-512 only).
+/// image (`ShiftedImageBackwardFilter`, with the AVX-512 12×32 or AVX2 6×16 kernel).
 @Suite("Dispatch shifted-image backward-filter")
 struct ShiftedImageBackwardFilterTests {
-    static let hasAVX512 = GEMMKernel.available.contains { $0.isAVX512 }
+    /// The C kernels the CPU runs: each has a shifted-rows tile.
+    static let nativeKernels = GEMMKernel.available.filter(\.isNative)
 
     /// Random stride-1 geometries (padding at every border, dilation, 1×1 and non-square kernels,
     /// output channels that end mid-panel and past one panel, positions past a depth block,
     /// batches 1–3): agrees with naive; bit-identical at 1–4 threads and with depth blocks of 5
-    /// (the kernel's short blocks and gaps that straddle them).
-    @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
-    func agreesWithNaiveAndAcrossThreads() throws {
+    /// (the kernel's short blocks and gaps that straddle them); for each C kernel the CPU runs.
+    @Test(.enabled(if: !Self.nativeKernels.isEmpty, "needs AVX-512 or AVX2"), arguments: Self.nativeKernels)
+    func agreesWithNaiveAndAcrossThreads(kernel: GEMMKernel) throws {
         var generator = SeededGenerator(seed: 1618)
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
         var geometries = [
@@ -35,22 +36,23 @@ struct ShiftedImageBackwardFilterTests {
             let input = Tensor.randomNormal(g.inputShape, seed: UInt64(index))
             let gradOutput = Tensor.randomNormal(g.outputShape, seed: UInt64(300 + index))
             let expected = TestDevices.naive.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: g).weight
-            let single = ShiftedImageBackwardFilter(threads: 1, kernel: .best)
+            let single = ShiftedImageBackwardFilter(threads: 1, kernel: kernel)
             #expect(single.handles(g), "\(g)")
             let reference = single.backwardFilter(gradOutput: gradOutput, input: input, geometry: g)
-            expectClose(reference, expected, absolute: 1e-3, relative: 1e-4, "\(g)")
+            expectClose(reference, expected, absolute: 1e-3, relative: 1e-4, "\(kernel) \(g)")
             for threads in 2...4 {
-                let result = ShiftedImageBackwardFilter(threads: threads, kernel: .best).backwardFilter(gradOutput: gradOutput, input: input, geometry: g)
-                expectIdentical(result, reference, "\(g) at \(threads) threads vs 1")
+                let result = ShiftedImageBackwardFilter(threads: threads, kernel: kernel).backwardFilter(gradOutput: gradOutput, input: input, geometry: g)
+                expectIdentical(result, reference, "\(kernel) \(g) at \(threads) threads vs 1")
             }
-            let tiny = ShiftedImageBackwardFilter(threads: 3, kernel: TestDevices.tinyBlocks).backwardFilter(gradOutput: gradOutput, input: input, geometry: g)
-            expectClose(tiny, expected, absolute: 1e-3, relative: 1e-4, "\(g) with depth blocks of 5")
+            let tiny = ShiftedImageBackwardFilter(threads: 3, kernel: kernel.withBlocking(mc: kernel.mr, kc: 5, nc: 2 * kernel.nr))
+                .backwardFilter(gradOutput: gradOutput, input: input, geometry: g)
+            expectClose(tiny, expected, absolute: 1e-3, relative: 1e-4, "\(kernel) \(g) with depth blocks of 5")
         }
     }
 
     /// Where the Dispatch device takes it (`DispatchConvolutionPlanner.shiftedRowsPays`): stride 1, one group, at most 64 outputs, at
     /// least 256 taps; and the device's gradient is this path's, bit for bit.
-    @Test(.enabled(if: Self.hasAVX512, "needs AVX-512"))
+    @Test(.enabled(if: !Self.nativeKernels.isEmpty, "needs AVX-512 or AVX2"))
     func runsWhereItPays() throws {
         func geometry(_ c: Int, _ k: Int, _ size: Int, _ kernel: Int, stride: Int = 1, groups: Int = 1) throws -> Conv2DGeometry {
             try Conv2DGeometry(inputShape: [1, c, size, size], weightShape: [k, c / groups, kernel, kernel],

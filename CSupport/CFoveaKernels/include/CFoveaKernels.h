@@ -67,6 +67,10 @@ void fovea_shifted_image_kernel_6x16_avx2(long kc, const float *a, const float *
 /// kc steps of 32 floats (64-byte aligned). Requires fovea_cpu_has_avx512f().
 void fovea_shifted_rows_kernel_12x32_avx512(long kc, const float *image, const int32_t *rows, const float *b,
                                             float *c, long ldc, int m, int n, int accumulate);
+/// The same for the AVX2 6×16 tile (m ≤ 6, n ≤ 16; rows has 6 entries): Bpanel is kc steps of 16
+/// floats. Requires fovea_cpu_has_avx2_fma().
+void fovea_shifted_rows_kernel_6x16_avx2(long kc, const float *image, const int32_t *rows, const float *b,
+                                         float *c, long ldc, int m, int n, int accumulate);
 
 /// The tile layout of a Winograd F(4×4, 3×3) convolution (`WinogradTiles`; F(2×2): read 2 for
 /// every 4 and 4×4 patches for 6×6 ones below): tile t is image
