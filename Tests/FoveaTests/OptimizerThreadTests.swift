@@ -57,4 +57,21 @@ struct OptimizerThreadTests {
         }
         expectIdentical(parameter.value, Tensor(shape: [Self.count], scalars: p), "sgd nesterov")
     }
+
+    /// A step writes into the parameter's and the momentum buffer's storage: no copy on write.
+    @Test func sgdUpdatesInPlace() throws {
+        let parameter = Self.parameter(seed: 5)
+        let optimizer = try SGD([parameter], learningRate: 0.1, momentum: 0.9)
+        func addresses() -> [UnsafeRawPointer?] {
+            let momentum = optimizer.stateTensors(names: [ObjectIdentifier(parameter): "p"]).first?.tensor
+            return [parameter.value, momentum].map { $0?.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } }
+        }
+        try Devices.with(try Devices.make("dispatch", threads: 2)) {
+            optimizer.step()
+            let before = addresses()
+            optimizer.step()
+            #expect(before[1] != nil, "SGD with momentum keeps a buffer")
+            #expect(addresses() == before, "parameter and momentum buffer addresses before and after a step")
+        }
+    }
 }

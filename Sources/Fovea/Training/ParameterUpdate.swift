@@ -16,6 +16,9 @@ enum ParameterUpdate {
 }
 
 extension ParameterState {
+    /// Whether `parameter` has state (it has been stepped before).
+    func contains(_ parameter: Parameter) -> Bool { values[ObjectIdentifier(parameter)] != nil }
+
     /// Removes and returns the state of `parameter`, so that the caller updates a uniquely held
     /// tensor in place (no copy on write) and stores it back.
     mutating func take(_ parameter: Parameter) -> Tensor? {
