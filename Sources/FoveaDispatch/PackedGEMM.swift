@@ -39,14 +39,18 @@ package enum PackedGEMM {
         kernel: GEMMKernel
     ) {
         guard m > 0, n > 0 else { return }
-        if beta != 1 {
+        let product = k > 0 && alpha != 0
+        // With beta 0 the product's first depth block stores into C (never read); otherwise C is
+        // scaled (or cleared, when there is no product) and the product added.
+        let overwrite = product && beta == 0
+        if beta != 1 && !overwrite {
             for i in 0..<m {
                 let row = c + i * ldc
                 if beta == 0 { row.update(repeating: 0, count: n) } else { for j in 0..<n { row[j] *= beta } }
             }
         }
-        guard k > 0, alpha != 0 else { return }
-        compute(m: m, n: n, k: k, kernel: kernel, c: c, ldc: ldc, overwrite: false,
+        guard product else { return }
+        compute(m: m, n: n, k: k, kernel: kernel, c: c, ldc: ldc, overwrite: overwrite,
                 packA: { rows, count, depth, length, out in
                     packA(transposed: transposeA, a: a, lda: lda, rows: rows, count: count, depth: depth, length: length,
                           alpha: alpha, mr: kernel.mr, transposingPacker: kernel.transposingPacker, into: out)

@@ -31,7 +31,9 @@ extension LinearOperations {
     /// `linearForward` as one `gemm`: `y = x·Wᵀ (+ b)`, the bias copied into `y` first (β = 1).
     public func linearForwardByGEMM(input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         let (n, features, outputs) = (input.shape[0], input.shape[1], weight.shape[0])
-        var output = Tensor(zeros: [n, outputs])
+        // Every element is written: the bias copied into each row, or the product with beta 0,
+        // which overwrites C (`gemm`).
+        var output = Tensor(uninitialized: [n, outputs])
         if let bias {
             output.withUnsafeMutableBufferPointer { y in
                 bias.withUnsafeBufferPointer { b in
@@ -53,8 +55,9 @@ extension LinearOperations {
 
     public func linearBackward(gradOutput: Tensor, input: Tensor, weight: Tensor, needsInputGradient: Bool) -> LinearGradients {
         let (n, features, outputs) = (input.shape[0], input.shape[1], weight.shape[0])
-        var gradWeight = Tensor(zeros: weight.shape)
-        var gradInput: Tensor? = needsInputGradient ? Tensor(zeros: input.shape) : nil
+        // Both products have beta 0, which overwrites every element of C (`gemm`), even at n = 0.
+        var gradWeight = Tensor(uninitialized: weight.shape)
+        var gradInput: Tensor? = needsInputGradient ? Tensor(uninitialized: input.shape) : nil
         var gradBias = Tensor(zeros: [outputs])
         gradOutput.withUnsafeBufferPointer { dy in
             input.withUnsafeBufferPointer { x in
