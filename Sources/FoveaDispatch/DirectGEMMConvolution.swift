@@ -289,14 +289,3 @@ private func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int {
     while b != 0 { (a, b) = (b, a % b) }
     return max(a, 1)
 }
-
-extension DirectGEMMConvolution {
-    /// The backward-data of a pointwise layer `g` (1×1, stride 1, no padding, one group) as a
-    /// forward: `∂x[n, c, ·] = Σ_k W[k, c]·∂y[n, k, ·]` is the pointwise convolution of `∂y`
-    /// (`[N, K, H, W]`) with `Wᵀ` (`[C, K, 1, 1]`), run with `transposedWeight`. Nil for other layers.
-    static func pointwiseBackwardDataGeometry(_ g: Conv2DGeometry) -> Conv2DGeometry? {
-        guard g.isPointwise, g.groups == 1 else { return nil }
-        return try? Conv2DGeometry(inputShape: g.outputShape, weightShape: [g.inputChannels, g.outputChannels, 1, 1],
-                                   options: Conv2DOptions())
-    }
-}

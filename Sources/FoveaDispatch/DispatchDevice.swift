@@ -183,8 +183,8 @@ public struct DispatchDevice: GEMMBackedDevice {
         return output
     }
 
-    /// Runs the plan's backward-data: `winograd4`/`winograd2`, `direct` (a pointwise layer: the
-    /// forward GEMM with the weight read transposed) or `im2col` (GEMM + col2im).
+    /// Runs the plan's backward-data: `winograd4`/`winograd2`, `direct` (a 1×1 unpadded layer: the
+    /// forward GEMM with the weight read transposed, spread over the stride's grid) or `im2col` (GEMM + col2im).
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .backwardData)
         switch plan.blocking {
@@ -193,8 +193,9 @@ public struct DispatchDevice: GEMMBackedDevice {
         case .im2col:
             return convolution.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
         case .directBackwardData(let blocking):
-            return directConvolution.forward(input: gradOutput, weight: weight, bias: nil, transposedWeight: true,
-                                             geometry: DirectGEMMConvolution.pointwiseBackwardDataGeometry(geometry)!, blocking: blocking)
+            let sums = directConvolution.forward(input: gradOutput, weight: weight, bias: nil, transposedWeight: true,
+                                                 geometry: DirectGEMMConvolution.pointwiseBackwardDataGeometry(geometry)!, blocking: blocking)
+            return geometry.options.stride == 1 ? sums : DirectGEMMConvolution.spread(sums, over: geometry, threads: threadCount)
         default:
             preconditionFailure("DispatchDevice: the planner chose \(plan.plan.algorithm) for backward-data")
         }

@@ -14,8 +14,8 @@ struct DispatchConvolutionPlan: Equatable, Sendable {
         case direct(DirectGEMMConvolution.Blocking)
         /// Backward-filter by `DirectGEMMBackwardFilter`.
         case directBackwardFilter(DirectGEMMBackwardFilter.Blocking)
-        /// Backward-data of a pointwise layer as `DirectGEMMConvolution`'s forward of
-        /// `pointwiseBackwardDataGeometry(g)` with the weight read transposed.
+        /// Backward-data of a 1×1 unpadded layer as `DirectGEMMConvolution`'s forward of
+        /// `pointwiseBackwardDataGeometry(g)` with the weight read transposed (then `spread` for stride > 1).
         case directBackwardData(DirectGEMMConvolution.Blocking)
         /// Forward by `ShiftedImageConvolution`.
         case shiftedImage(ShiftedImageConvolution.Blocking)

@@ -41,7 +41,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
         case (.shiftedRows, .backwardFilter) where !shiftedRows.handles(g):
             return "the shifted-rows kernel needs stride 1 (got \(g.options.stride)), one group (got \(g.groups)), a non-empty batch and output, the AVX-512 12×32 or AVX2 6×16 micro-kernel (this device's is \(kernel.name)), 32-bit row offsets, and its padded images, ∂Wᵀ and one worker's panels within \(limit)"
         case (.direct, .backwardData) where DirectGEMMConvolution.pointwiseBackwardDataGeometry(g) == nil:
-            return "the direct backward-data needs a pointwise layer (1×1 kernel, stride 1, no padding, dilation 1) with one group; got \(g.kernelHeight)×\(g.kernelWidth), stride \(g.options.stride), padding \(g.options.padding), \(g.groups) groups"
+            return "the direct backward-data needs a 1×1 kernel without padding (any stride) and one group; got \(g.kernelHeight)×\(g.kernelWidth), padding \(g.options.padding), \(g.groups) groups"
         case (.direct, .backwardFilter) where !directBackwardFilter.handles(g):
             return "the direct backward-filter needs the AVX-512 12×32 or AVX2 6×16 micro-kernel (this device's is \(kernel.name)) and its partial sums within \(limit)"
         default:
@@ -85,7 +85,8 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
             if let tiles = WinogradConvolution.backwardDataGeometry(g).flatMap({ winogradChoice($0, margin: 1) }) {
                 return DispatchConvolutionPlan(pass: pass, blocking: .winograd(tiles))
             }
-            // A pointwise layer's backward-data is a pointwise forward with Wᵀ: no col2im.
+            // A 1×1 unpadded layer's backward-data is a pointwise forward with Wᵀ (spread over the
+            // stride's grid): no col2im, and Wᵀ packed once per call rather than per image.
             if DirectGEMMConvolution.pointwiseBackwardDataGeometry(g) != nil { return dispatchPlan(.direct, for: g, pass: pass) }
             return dispatchPlan(.im2col, for: g, pass: pass)
         case .backwardFilter:
