@@ -51,14 +51,15 @@ public struct DispatchDevice: GEMMBackedDevice {
         self.kernel = kernel
         self.algorithms = algorithms
         let gemm = PackedGEMM.serial(kernel: kernel)
+        let prepacked = PackedGEMM.prepacked(kernel: kernel)
         let im2col: Im2colConvolution
         if let packColumns = ConvolutionPacking.vectorIm2col(for: kernel), let accumulateColumns = ConvolutionPacking.vectorCol2im(for: kernel) {
             im2col = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
-                                       workspaceLimitBytes: workspaceLimitBytes, gemm: gemm, packColumns: packColumns,
+                                       workspaceLimitBytes: workspaceLimitBytes, gemm: gemm, prepackedGEMM: prepacked, packColumns: packColumns,
                                        accumulateColumns: accumulateColumns)
         } else {
             im2col = Im2colConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
-                                       workspaceLimitBytes: workspaceLimitBytes, gemm: gemm)
+                                       workspaceLimitBytes: workspaceLimitBytes, gemm: gemm, prepackedGEMM: prepacked)
         }
         let winograd = WinogradConvolution(threads: threadCount, workspaceBytesPerWorker: workspaceBytesPerWorker,
                                            workspaceLimitBytes: workspaceLimitBytes, filterCache: .shared,

@@ -31,6 +31,32 @@ package enum PackedGEMM {
         }
     }
 
+    /// The `PrepackedGEMM` of a micro-kernel: `pack` writes A as `compute` packs it — per depth
+    /// block of `kc` (from depth d, length L = min(kc, k − d)), ⌈m/mr⌉ panels of mr rows × L steps
+    /// at d·m̄ + row·L (m̄ = m rounded up to mr) — and `multiply` runs `compute` on it, packing only
+    /// B. The same panels and loop nest as `serial(kernel:)` with beta 0, so the same bits.
+    package static func prepacked(kernel: GEMMKernel) -> PrepackedGEMM {
+        PrepackedGEMM(
+            packedFloats: { m, k in roundUp(m, to: kernel.mr) * k },
+            pack: { transposed, a, lda, m, k, out in
+                let paddedRows = roundUp(m, to: kernel.mr)
+                for depth in stride(from: 0, to: k, by: kernel.kc) {
+                    packA(transposed: transposed, a: a, lda: lda, rows: 0, count: m, depth: depth, length: min(kernel.kc, k - depth),
+                          alpha: 1, mr: kernel.mr, transposingPacker: kernel.transposingPacker, into: out + depth * paddedRows)
+                }
+            },
+            multiply: { packedA, m, n, k, b, ldb, c, ldc in
+                let paddedRows = roundUp(m, to: kernel.mr)
+                compute(m: m, n: n, k: k, kernel: kernel, c: c, ldc: ldc, overwrite: true,
+                        packA: { _, _, _, _, _ in preconditionFailure("PackedGEMM.prepacked: A is already packed") },
+                        packB: { rows, depth, columns, count, out in
+                            packB(transposed: false, b: b, ldb: ldb, rows: rows, depth: depth, columns: columns, count: count,
+                                  nr: kernel.nr, transposingPacker: kernel.transposingPacker, into: out)
+                        },
+                        packedA: { rows, depth in UnsafePointer(packedA + depth * paddedRows + rows * min(kernel.kc, k - depth)) })
+            })
+    }
+
     static func multiply(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int,

@@ -45,6 +45,8 @@ package typealias ColumnAccumulator = @Sendable (
 ///   packs its tile and multiplies. Items write disjoint outputs.
 /// - backward-data: items are (image, group, block of input channels); each computes the column
 ///   gradient `Wᵀ·∂y` for its channels tile by tile and scatters it (col2im) into its channels only.
+///   With a backend's `PrepackedGEMM`, each block's Wᵀ is packed once per call (counted in the
+///   workspace, and only when it fits) and every image multiplies it.
 /// - backward-filter: items are (group, block of input channels); each sums over images and tiles
 ///   in a fixed order.
 ///
@@ -53,6 +55,9 @@ package typealias ColumnAccumulator = @Sendable (
 /// pick up items. So results are bit-identical at any thread count, whatever the serial GEMM.
 public struct Im2colConvolution: Sendable {
     package let gemm: SerialGEMM
+    /// When the backend has one, backward-data packs each channel block's Wᵀ once per call with
+    /// it and every image multiplies the packed block, instead of `gemm` packing it per image.
+    package let prepackedGEMM: PrepackedGEMM?
     /// Writes the column tiles (default `Im2col.pack`).
     package let packColumns: ColumnPacker
     /// Adds column tiles back onto images in backward-data (default `Im2col.accumulate`).
@@ -69,6 +74,7 @@ public struct Im2colConvolution: Sendable {
 
     package init(threads: Int, workspaceBytesPerWorker: Int = Im2colConvolution.defaultWorkspaceBytesPerWorker,
                 workspaceLimitBytes: Int = Im2colConvolution.defaultWorkspaceLimitBytes, gemm: @escaping SerialGEMM,
+                prepackedGEMM: PrepackedGEMM? = nil,
                 packColumns: @escaping ColumnPacker = { Im2col.pack(image: $0, geometry: $1, channels: $2, columns: $3, into: $4) },
                 accumulateColumns: @escaping ColumnAccumulator = {
                     Im2col.accumulate(columns: $0, geometry: $1, channels: $2, columns: $3, into: $4)
@@ -76,6 +82,7 @@ public struct Im2colConvolution: Sendable {
         precondition(workspaceBytesPerWorker > 0 && workspaceLimitBytes > 0,
                      "Im2colConvolution: workspace sizes must be positive, got \(workspaceBytesPerWorker) per worker, \(workspaceLimitBytes) in total")
         self.gemm = gemm
+        self.prepackedGEMM = prepackedGEMM
         self.packColumns = packColumns
         self.accumulateColumns = accumulateColumns
         self.threads = max(threads, 1)
@@ -213,8 +220,12 @@ public struct Im2colConvolution: Sendable {
         case .forward:
             let plan = forwardPlan(g)
             return plan.workers * plan.scratchFloats * MemoryLayout<Float>.stride
-        case .backwardData, .backwardFilter:
-            let plan = pass == .backwardData ? backwardDataPlan(g) : backwardFilterPlan(g)
+        case .backwardData:
+            let plan = backwardDataPlan(g)
+            let packed = prepackedWeights(g, plan: plan).map { packedWeightLayout(g, plan: plan, $0).floats } ?? 0
+            return (plan.workers * plan.scratchFloats + packed) * MemoryLayout<Float>.stride
+        case .backwardFilter:
+            let plan = backwardFilterPlan(g)
             return plan.workers * plan.scratchFloats * MemoryLayout<Float>.stride
         }
     }
@@ -286,33 +297,85 @@ public struct Im2colConvolution: Sendable {
         let (pointwise, positions, planeSize, outputsPerGroup) = (g.isPointwise, g.columnCount, g.inputHeight * g.inputWidth, g.outputChannelsPerGroup)
         let (plan, gemm, accumulateColumns) = (backwardDataPlan(g), self.gemm, self.accumulateColumns)
         let (blocks, width, scratch) = (plan.blocks, plan.width, plan.scratchBuffers())
+        // Wᵀ of every (group, channel block) packed once for all the images, when the GEMM can keep it.
+        let prepacked = prepackedWeights(g, plan: plan).map { (gemm: $0, weights: packTransposedWeights(weight, geometry: g, plan: plan, with: $0)) }
+        let packedWeights = prepacked?.weights.tensor ?? Tensor(zeros: [1])
         Tensor.withSendablePointers(reading: gradOutput, weight, writing: &gradInput) { dy, wt, dx in
-            Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
-                let image = item / blocks
-                let (n, group) = (image / g.groups, image % g.groups)
-                let block = plan.channelBlock(item % blocks, group: group, geometry: g)
-                // Wᵀ restricted to this block: its columns of the group's weight, transposed.
-                let weights = wt.pointer + block.weightOffset
-                let gradients = dy.pointer + (n * g.outputChannels + block.firstOutput) * positions
-                let imageStart = dx.pointer + n * g.inputChannels * planeSize
-                if pointwise {
-                    gemm(true, false, block.rows, positions, outputsPerGroup,
-                         1, weights, g.columnRows, gradients, positions,
-                         0, imageStart + block.channels.lowerBound * planeSize, positions)
-                    return
-                }
-                var start = 0
-                while start < positions {
-                    let count = min(width, positions - start)
-                    gemm(true, false, block.rows, count, outputsPerGroup,
-                         1, weights, g.columnRows, gradients + start, positions,
-                         0, scratch[worker], count)
-                    accumulateColumns(scratch[worker], g, block.channels, start..<(start + count), imageStart)
-                    start += count
+            packedWeights.withUnsafeBufferPointer { packedBuffer in
+                let packed = SendablePointer(packedBuffer.baseAddress!)
+                Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
+                    let image = item / blocks
+                    let (n, group) = (image / g.groups, image % g.groups)
+                    let block = plan.channelBlock(item % blocks, group: group, geometry: g)
+                    // Wᵀ restricted to this block: its columns of the group's weight, transposed.
+                    let weights = wt.pointer + block.weightOffset
+                    let packedBlock = prepacked.map { packed.pointer + $0.weights.offsets[group * blocks + item % blocks] }
+                    let gradients = dy.pointer + (n * g.outputChannels + block.firstOutput) * positions
+                    let imageStart = dx.pointer + n * g.inputChannels * planeSize
+                    // col[block rows, columns] = Wᵀ[block rows, ·]·∂y[·, columns] into `out`.
+                    func multiply(_ columns: Range<Int>, into out: UnsafeMutablePointer<Float>, _ ldc: Int) {
+                        if let prepacked, let packedBlock {
+                            prepacked.gemm.multiply(packedBlock, block.rows, columns.count, outputsPerGroup,
+                                                    gradients + columns.lowerBound, positions, out, ldc)
+                        } else {
+                            gemm(true, false, block.rows, columns.count, outputsPerGroup,
+                                 1, weights, g.columnRows, gradients + columns.lowerBound, positions, 0, out, ldc)
+                        }
+                    }
+                    if pointwise {
+                        multiply(0..<positions, into: imageStart + block.channels.lowerBound * planeSize, positions)
+                        return
+                    }
+                    var start = 0
+                    while start < positions {
+                        let count = min(width, positions - start)
+                        multiply(start..<(start + count), into: scratch[worker], count)
+                        accumulateColumns(scratch[worker], g, block.channels, start..<(start + count), imageStart)
+                        start += count
+                    }
                 }
             }
         }
         return gradInput
+    }
+
+    /// `prepackedGEMM` when backward-data of `g` packs Wᵀ once: the packed blocks and the workers'
+    /// tiles fit `workspaceLimitBytes` together; nil (each image packs its own) otherwise.
+    func prepackedWeights(_ g: Conv2DGeometry, plan: ChannelBlockPlan) -> PrepackedGEMM? {
+        guard let prepackedGEMM else { return nil }
+        let floats = plan.workers * plan.scratchFloats + packedWeightLayout(g, plan: plan, prepackedGEMM).floats
+        return floats * MemoryLayout<Float>.stride <= workspaceLimitBytes ? prepackedGEMM : nil
+    }
+
+    /// Where each (group, channel block)'s packed Wᵀ starts in one buffer, and the buffer's floats.
+    func packedWeightLayout(_ g: Conv2DGeometry, plan: ChannelBlockPlan, _ prepacked: PrepackedGEMM) -> (offsets: [Int], floats: Int) {
+        var offsets: [Int] = []
+        var floats = 0
+        for group in 0..<g.groups {
+            for block in 0..<plan.blocks {
+                offsets.append(floats)
+                floats += prepacked.packedFloats(plan.channelBlock(block, group: group, geometry: g).rows, g.outputChannelsPerGroup)
+            }
+        }
+        return (offsets, floats)
+    }
+
+    /// Wᵀ of each (group, channel block) of `plan` packed by `prepacked`, in parallel over the blocks.
+    func packTransposedWeights(_ weight: Tensor, geometry g: Conv2DGeometry, plan: ChannelBlockPlan,
+                               with prepacked: PrepackedGEMM) -> (tensor: Tensor, offsets: [Int]) {
+        let (offsets, floats) = packedWeightLayout(g, plan: plan, prepacked)
+        var packed = Tensor(uninitialized: [max(floats, 1)])  // `pack` writes every block's floats
+        weight.withUnsafeBufferPointer { wt in
+            packed.withUnsafeMutableBufferPointer { out in
+                let (wt, out) = (SendablePointer(wt.baseAddress!), SendablePointer(out.baseAddress!))
+                Parallel.forEach(offsets.count, threads: threads) { _, item in
+                    let block = plan.channelBlock(item % plan.blocks, group: item / plan.blocks, geometry: g)
+                    prepacked.pack(true, wt.pointer + block.weightOffset, g.columnRows, block.rows, g.outputChannelsPerGroup,
+                                   out.pointer + offsets[item])
+                }
+            }
+        }
+        return (packed, offsets)
     }
 
     // MARK: Backward filter
