@@ -17,8 +17,8 @@ struct TrainCommand: ParsableCommand {
     var epochs: Int = 3
     @Option(name: .customLong("batch-size"), help: "Mini-batch size (1 to 65536).")
     var batchSize: Int = 64
-    @Option(help: "Learning rate (above 0, at most 100).")
-    var lr: Float = 0.05
+    @Option(help: "Learning rate (above 0, at most 100); default 0.05 with sgd, 0.001 with adam and adamw (PyTorch's Adam default).")
+    var lr: Float?
     @Option(help: "Optimizer: sgd (momentum 0.9, Nesterov), adam, adamw.")
     var optimizer: String = "sgd"
     @Option(name: .customLong("weight-decay"), help: "Weight decay (0 to 1).")
@@ -57,7 +57,7 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         try OptionRange.check(epochs, 1...10000, flag: "--epochs")
         try OptionRange.check(batchSize, 1...OptionRange.largestBatch, flag: "--batch-size")
-        try OptionRange.check(lr, above: 0, atMost: 100, flag: "--lr")
+        if let lr { try OptionRange.check(lr, above: 0, atMost: 100, flag: "--lr") }
         try OptionRange.check(weightDecay, 0...1, flag: "--weight-decay")
         try OptionRange.check(labelSmoothing, 0...0.99, flag: "--label-smoothing")
         try OptionRange.check(backboneLRScale, 0...10, flag: "--backbone-lr-scale")
@@ -168,7 +168,12 @@ struct TrainCommand: ParsableCommand {
         job.say("saved \(out)")
     }
 
+    /// `--lr`, else the optimizer's default: SGD's 0.05 diverges with Adam (which scales each step
+    /// to about the learning rate), so Adam and AdamW start from PyTorch's 0.001.
+    var baseLearningRate: Float { lr ?? (optimizer == "sgd" ? 0.05 : 1e-3) }
+
     func makeOptimizer(_ network: Layer) throws -> any Optimizer {
+        let lr = baseLearningRate
         let groups = [ParameterGroup(network.backboneParameters, learningRateScale: backboneLRScale),
                       ParameterGroup(network.classifier?.allParameters ?? [])]
         switch optimizer {
@@ -197,7 +202,8 @@ struct TrainCommand: ParsableCommand {
 
     /// The rate at optimisation step `step` (counted over the whole run).
     func learningRate(step: Int, stepsPerEpoch: Int) throws -> Float {
-        switch schedule {
+        let lr = baseLearningRate
+        return switch schedule {
         case "cosine": try CosineAnnealing(totalSteps: epochs * stepsPerEpoch).learningRate(base: lr, step: step)
         case "step": try StepDecay(stepSize: max(1, epochs / 3) * stepsPerEpoch).learningRate(base: lr, step: step)
         default: lr

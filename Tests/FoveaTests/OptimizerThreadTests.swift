@@ -1,3 +1,4 @@
+import Foundation
 import Fovea
 import FoveaTestSupport
 import Testing
@@ -58,6 +59,26 @@ struct OptimizerThreadTests {
         expectIdentical(parameter.value, Tensor(shape: [Self.count], scalars: p), "sgd nesterov")
     }
 
+    /// Adam written out element by element in Float: m ← β₁·m + (1 − β₁)·g, v ← β₂·v + (1 − β₂)·g·g,
+    /// p ← p − lr·(m/c₁)/(√(v/c₂) + ε) with c = 1 − βᵗ — the same bits as the vector update.
+    @Test func adamFollowsItsFormulas() throws {
+        let parameter = Self.parameter(seed: 9)
+        let (p0, g) = (parameter.value.scalars, parameter.gradient!.scalars)
+        let (lr, b1, b2, eps): (Float, Float, Float, Float) = (1e-2, 0.9, 0.999, 1e-8)
+        let optimizer = try Adam([parameter], learningRate: lr, beta1: b1, beta2: b2, epsilon: eps)
+        try Devices.with(try Devices.make("dispatch", threads: 2)) { optimizer.step(); optimizer.step() }
+        var (p, m, v) = (p0, [Float](repeating: 0, count: Self.count), [Float](repeating: 0, count: Self.count))
+        for t in 1...2 {
+            let (c1, c2) = (1 - Float(pow(Double(b1), Double(t))), 1 - Float(pow(Double(b2), Double(t))))
+            for i in 0..<Self.count {
+                m[i] = b1 * m[i] + (1 - b1) * g[i]
+                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                p[i] -= lr * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+            }
+        }
+        expectIdentical(parameter.value, Tensor(shape: [Self.count], scalars: p), "adam")
+    }
+
     /// A step writes into the parameter's and the momentum buffer's storage: no copy on write.
     @Test func sgdUpdatesInPlace() throws {
         let parameter = Self.parameter(seed: 5)
@@ -72,6 +93,23 @@ struct OptimizerThreadTests {
             optimizer.step()
             #expect(before[1] != nil, "SGD with momentum keeps a buffer")
             #expect(addresses() == before, "parameter and momentum buffer addresses before and after a step")
+        }
+    }
+
+    /// Adam's moments are updated where they are: no copy on write.
+    @Test func adamUpdatesInPlace() throws {
+        let parameter = Self.parameter(seed: 6)
+        let optimizer = try Adam([parameter], learningRate: 1e-3)
+        func addresses() -> [UnsafeRawPointer?] {
+            let state = optimizer.stateTensors(names: [ObjectIdentifier(parameter): "p"])
+            return ([parameter.value] + state.filter { $0.name != "p.step" }.map(\.tensor)).map { $0.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } }
+        }
+        try Devices.with(try Devices.make("dispatch", threads: 2)) {
+            optimizer.step()
+            let before = addresses()
+            optimizer.step()
+            #expect(before.count == 3, "the parameter and both moments")
+            #expect(addresses() == before, "parameter and moment addresses before and after a step")
         }
     }
 }

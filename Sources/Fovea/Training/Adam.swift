@@ -92,12 +92,12 @@ public final class Adam: Optimizer {
                             let (g, m, v, p) = (SendablePointer(g.baseAddress!), SendablePointer(m.baseAddress!),
                                                 SendablePointer(v.baseAddress!), SendablePointer(p.baseAddress!))
                             ParameterUpdate.forEachChunk(count) { range in
-                                for i in range {
-                                    let gi = g.pointer[i]
-                                    m.pointer[i] = b1 * m.pointer[i] + (1 - b1) * gi
-                                    v.pointer[i] = b2 * v.pointer[i] + (1 - b2) * gi * gi
-                                    let denominator = (v.pointer[i] / correction2).squareRoot() + eps
-                                    p.pointer[i] -= rate * (m.pointer[i] / correction1) / denominator
+                                ParameterUpdate.eightAtATime(range, gradient: g.pointer, m.pointer, v.pointer, parameter: p.pointer,
+                                                             stores: (true, true)) { g, m, v, p in
+                                    m = b1 * m + (1 - b1) * g
+                                    v = b2 * v + (1 - b2) * g * g
+                                    let denominator = (v / correction2).squareRoot() + eps
+                                    p -= rate * (m / correction1) / denominator
                                 }
                             }
                         }

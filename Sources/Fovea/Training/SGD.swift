@@ -88,25 +88,11 @@ public final class SGD: Optimizer {
             parameter += -rate * step
         }
 
-        /// Updates elements `range` (the last partial group of 8 through zero-padded lanes, which are not stored).
+        /// Updates elements `range` (`ParameterUpdate.eightAtATime`).
         func apply(_ range: Range<Int>, gradient g: UnsafeMutablePointer<Float>, buffer b: UnsafeMutablePointer<Float>,
                    parameter p: UnsafeMutablePointer<Float>) {
-            typealias Lanes = SIMD8<Float>
-            var i = range.lowerBound
-            while i + Lanes.scalarCount <= range.upperBound {
-                var (bi, pi) = (UnsafeRawPointer(b + i).loadUnaligned(as: Lanes.self), UnsafeRawPointer(p + i).loadUnaligned(as: Lanes.self))
-                update(UnsafeRawPointer(g + i).loadUnaligned(as: Lanes.self), &bi, &pi)
-                if momentum != 0 { UnsafeMutableRawPointer(b + i).storeBytes(of: bi, as: Lanes.self) }
-                UnsafeMutableRawPointer(p + i).storeBytes(of: pi, as: Lanes.self)
-                i += Lanes.scalarCount
-            }
-            guard i < range.upperBound else { return }
-            var (gi, bi, pi) = (Lanes(), Lanes(), Lanes())
-            for lane in 0..<(range.upperBound - i) { (gi[lane], bi[lane], pi[lane]) = (g[i + lane], b[i + lane], p[i + lane]) }
-            update(gi, &bi, &pi)
-            for lane in 0..<(range.upperBound - i) {
-                if momentum != 0 { b[i + lane] = bi[lane] }
-                p[i + lane] = pi[lane]
+            ParameterUpdate.eightAtATime(range, gradient: g, b, b, parameter: p, stores: (momentum != 0, false)) { g, b, _, p in
+                update(g, &b, &p)
             }
         }
     }
