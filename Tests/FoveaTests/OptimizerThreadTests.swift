@@ -79,6 +79,20 @@ struct OptimizerThreadTests {
         expectIdentical(parameter.value, Tensor(shape: [Self.count], scalars: p), "adam")
     }
 
+    /// Plain SGD (no momentum) keeps no buffer and reads only the parameter and its gradient. The
+    /// parameter is large (128 MiB) so that reading `count` elements from anywhere else would
+    /// run off the mapped memory and crash (it did: the empty buffer's pointer stood in for them).
+    @Test func sgdWithoutMomentumReadsOnlyItsTensors() throws {
+        let count = 1 << 25
+        let parameter = Parameter(Tensor(repeating: 1, shape: [count]))
+        parameter.gradient = Tensor(repeating: 4, shape: [count])
+        let optimizer = try SGD([parameter], learningRate: 0.25)
+        try Devices.with(try Devices.make("dispatch", threads: 2)) { optimizer.step() }
+        #expect(optimizer.stateTensors(names: [ObjectIdentifier(parameter): "p"]).isEmpty, "no momentum buffer")
+        let wrong = parameter.value.withUnsafeBufferPointer { $0.firstIndex { $0 != 0 } }
+        #expect(wrong == nil, "1 − 0.25·4 = 0 everywhere; first element that is not: \(String(describing: wrong))")
+    }
+
     /// A step writes into the parameter's and the momentum buffer's storage: no copy on write.
     @Test func sgdUpdatesInPlace() throws {
         let parameter = Self.parameter(seed: 5)

@@ -63,7 +63,11 @@ public final class SGD: Optimizer {
             gradient.withUnsafeBufferPointer { g in
                 buffer.withUnsafeMutableBufferPointer { b in
                     parameter.value.withUnsafeMutableBufferPointer { p in
-                        let (g, b, p) = (SendablePointer(g.baseAddress!), SendablePointer(b.baseAddress ?? p.baseAddress!), SendablePointer(p.baseAddress!))
+                        // Without momentum the rule neither reads nor stores the buffer, yet
+                        // `eightAtATime` loads `count` elements through every pointer: the parameter
+                        // stands in for it (the empty buffer's pointer covers no elements).
+                        let buffer = momentum != 0 ? b.baseAddress! : p.baseAddress!
+                        let (g, b, p) = (SendablePointer(g.baseAddress!), SendablePointer(buffer), SendablePointer(p.baseAddress!))
                         ParameterUpdate.forEachChunk(count) { range in rule.apply(range, gradient: g.pointer, buffer: b.pointer, parameter: p.pointer) }
                     }
                 }
