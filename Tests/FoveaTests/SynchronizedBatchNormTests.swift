@@ -89,18 +89,21 @@ import Testing
             model.synchronizeBatchNorm(over: replicas.member(index))
             return model
         }
-        nonisolated(unsafe) var outputs = [Tensor?](repeating: nil, count: parts.count)
-        nonisolated(unsafe) var gradients = [Tensor?](repeating: nil, count: parts.count)
+        // Each replica's thread writes only its own slot (writing elements of one shared array
+        // from several threads is a data race on the array: ThreadSanitizer reported it).
+        final class Slot: @unchecked Sendable { var output, gradient: Tensor? }
+        let slots = parts.map { _ in Slot() }
         // One thread per replica (a thread pool might run fewer at once, and replicas wait for each other).
         let finished = DispatchSemaphore(value: 0)
         for index in parts.indices {
             Thread {
-                outputs[index] = try? models[index].forward(Self.images(input, parts[index]), device: device)
-                gradients[index] = try? models[index].backward(Self.images(gradOutput, parts[index]), device: device)
+                slots[index].output = try? models[index].forward(Self.images(input, parts[index]), device: device)
+                slots[index].gradient = try? models[index].backward(Self.images(gradOutput, parts[index]), device: device)
                 finished.signal()
             }.start()
         }
         for _ in parts { finished.wait() }
+        let (outputs, gradients) = (slots.map(\.output), slots.map(\.gradient))
         expectClose(Self.joined(outputs.map { $0! }), expected, absolute: 1e-5, relative: 1e-5, "output")
         expectClose(Self.joined(gradients.map { $0! }), expectedGradient, absolute: 1e-5, relative: 1e-4, "∂L/∂x")
         let norms = models.map { $0.layer(at: "bn") as! BatchNorm2D }, reference = single.layer(at: "bn") as! BatchNorm2D
