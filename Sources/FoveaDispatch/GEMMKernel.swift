@@ -39,6 +39,11 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
     /// convolution kernels can run beside it.
     package enum InstructionSet: Sendable { case avx512, avx2, portable }
     package let instructionSet: InstructionSet
+    /// Kernels for the ragged last A panel of a product, smallest first: each computes only the
+    /// first `rows` rows of an MR-row panel (the same FMAs per row as `function`, so the same
+    /// bits). A product with m = 64 on the 12-row kernel ends with a 4-row panel, which `function`
+    /// would compute as 12.
+    package let raggedPanels: [(rows: Int, function: Function)]
     /// A C packer that writes `rows` rows of a row-major matrix as `length` steps of `width` floats
     /// (zero past `rows`) by register transposes, for this kernel's instruction set:
     /// `fovea_pack_transposed_avx512` or `_avx2`.
@@ -65,10 +70,22 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
 
     /// - Parameter instructionSet: the C kernel's (the CPU must have it); packs with its packers.
     package init(name: String, mr: Int, nr: Int, mc: Int, kc: Int, nc: Int, instructionSet: InstructionSet,
-                 shiftedImage: ShiftedImageFunction? = nil, function: Function) {
+                 shiftedImage: ShiftedImageFunction? = nil, raggedPanels: [(rows: Int, function: Function)] = [],
+                 function: Function) {
         precondition(mc % mr == 0 && nc % nr == 0, "GEMMKernel \(name): mc must be a multiple of mr and nc of nr")
+        precondition(raggedPanels.map(\.rows) == raggedPanels.map(\.rows).sorted() && raggedPanels.allSatisfy { $0.rows < mr },
+                     "GEMMKernel \(name): ragged panels must be sorted and narrower than mr")
         (self.name, self.mr, self.nr, self.mc, self.kc, self.nc) = (name, mr, nr, mc, kc, nc)
         (self.instructionSet, self.shiftedImage, self.function) = (instructionSet, shiftedImage, function)
+        self.raggedPanels = raggedPanels
+    }
+
+    /// The kernel for a tile of `liveRows` ≤ `mr` rows: the narrowest ragged-panel kernel that
+    /// covers them, else `function`.
+    @inline(__always)
+    func function(forRows liveRows: Int) -> Function {
+        if liveRows < mr { for ragged in raggedPanels where liveRows <= ragged.rows { return ragged.function } }
+        return function
     }
 
     /// 12×32 with AVX-512F: 24 zmm accumulators. KC 256 keeps the 32 KiB B panel plus the 12 KiB
@@ -79,7 +96,11 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
         name: "avx512 12×32 (C)", mr: 12, nr: 32, mc: 516, kc: 256, nc: 4096, instructionSet: .avx512,
         shiftedImage: { kc, a, image, offsets, c, ldc, m, n, accumulate in
             fovea_shifted_image_kernel_12x32_avx512(kc, a, image, offsets, c, ldc, m, n, accumulate)
-        }
+        },
+        raggedPanels: [
+            (4, { kc, a, b, c, ldc, m, n, accumulate in fovea_sgemm_kernel_12x32_rows4_avx512(kc, a, b, c, ldc, m, n, accumulate) }),
+            (8, { kc, a, b, c, ldc, m, n, accumulate in fovea_sgemm_kernel_12x32_rows8_avx512(kc, a, b, c, ldc, m, n, accumulate) }),
+        ]
     ) { kc, a, b, c, ldc, m, n, accumulate in fovea_sgemm_kernel_12x32_avx512(kc, a, b, c, ldc, m, n, accumulate) }
 
     /// 6×16 with AVX2+FMA: 12 ymm accumulators.
@@ -118,6 +139,12 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
     /// The same kernel with other cache blocks (tests use tiny ones to reach every block edge).
     package func withBlocking(mc: Int, kc: Int, nc: Int) -> GEMMKernel {
         GEMMKernel(name: "\(name) mc\(mc) kc\(kc) nc\(nc)", mr: mr, nr: nr, mc: mc, kc: kc, nc: nc,
+                   instructionSet: instructionSet, shiftedImage: shiftedImage, raggedPanels: raggedPanels, function: function)
+    }
+
+    /// The same kernel computing every tile in full, ragged last panels too (tests compare the two).
+    package func withoutRaggedPanels() -> GEMMKernel {
+        GEMMKernel(name: "\(name) full panels", mr: mr, nr: nr, mc: mc, kc: kc, nc: nc,
                    instructionSet: instructionSet, shiftedImage: shiftedImage, function: function)
     }
 

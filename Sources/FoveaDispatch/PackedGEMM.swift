@@ -142,7 +142,8 @@ package enum PackedGEMM {
                     for ir in stride(from: 0, to: m, by: mr) {
                         let tile = c + ir * ldc + jr
                         let liveRows = min(mr, m - ir)
-                        micro(depth, blockA + ir * depth, packedB, tile, ldc, Int32(liveRows), Int32(liveColumns), accumulate)
+                        let tileKernel = liveRows == mr ? micro : kernel.function(forRows: liveRows)
+                        tileKernel(depth, blockA + ir * depth, packedB, tile, ldc, Int32(liveRows), Int32(liveColumns), accumulate)
                         if last, let epilogue { epilogue(ir, jr, liveRows, liveColumns, tile) }
                     }
                 }
@@ -165,7 +166,8 @@ package enum PackedGEMM {
                         for ir in stride(from: 0, to: rows, by: mr) {
                             let tile = c + (ic + ir) * ldc + jc + jr
                             let liveRows = min(mr, rows - ir)
-                            micro(depth, blockA + ir * depth, panelB, tile, ldc, Int32(liveRows), Int32(liveColumns), accumulate)
+                            let tileKernel = liveRows == mr ? micro : kernel.function(forRows: liveRows)
+                            tileKernel(depth, blockA + ir * depth, panelB, tile, ldc, Int32(liveRows), Int32(liveColumns), accumulate)
                             if last, let epilogue { epilogue(ic + ir, jc + jr, liveRows, liveColumns, tile) }
                         }
                     }

@@ -42,6 +42,14 @@ void fovea_sgemm_kernel_12x32_avx512(long kc, const float *a, const float *b, fl
                                      int m, int n, int accumulate);
 void fovea_sgemm_kernel_14x32_avx512(long kc, const float *a, const float *b, float *c, long ldc,
                                      int m, int n, int accumulate);
+/// The 12×32 kernel's first 4 or 8 rows only, for the ragged last A panel of a product (m ≤ 4 or
+/// m ≤ 8 live rows): the same A panel layout (12 floats per step, zero past m), the same FMAs for
+/// each computed row, so the same bits, without the FMAs of the panel's zero rows.
+/// Require fovea_cpu_has_avx512f().
+void fovea_sgemm_kernel_12x32_rows4_avx512(long kc, const float *a, const float *b, float *c, long ldc,
+                                           int m, int n, int accumulate);
+void fovea_sgemm_kernel_12x32_rows8_avx512(long kc, const float *a, const float *b, float *c, long ldc,
+                                           int m, int n, int accumulate);
 
 /// Entries the offsets table of the shifted-image kernels must have past its
 /// last step (read for prefetching only; any in-range offsets, e.g. zeros).
