@@ -18,7 +18,10 @@ extension WinogradPanelGEMM {
                     let panel = b + jr * depth + pc * nr
                     let liveColumns = Int32(min(nr, columns - jr))
                     for ir in stride(from: 0, to: rows, by: mr) {
-                        micro(length, block + ir * length, panel, c + ir * ldc + jr, ldc, Int32(min(mr, rows - ir)), liveColumns, accumulate)
+                        // A ragged last panel on the kernel's narrower variant (`raggedPanels`; same bits).
+                        let liveRows = min(mr, rows - ir)
+                        let tileKernel = liveRows == mr ? micro : kernel.function(forRows: liveRows)
+                        tileKernel(length, block + ir * length, panel, c + ir * ldc + jr, ldc, Int32(liveRows), liveColumns, accumulate)
                     }
                 }
             }
