@@ -117,6 +117,8 @@ package enum PackedGEMM {
               let packedB = fovea_thread_scratch(1, kc * blockColumns)
         else { fatalError("PackedGEMM: could not allocate packing buffers") }
         let micro = kernel.function
+        // The only ragged panel is the last of m (MC is a multiple of MR): its kernel, chosen once.
+        let lastPanel = kernel.function(forRows: (m - 1) % mr + 1)
         // A block of A: already packed by the caller, or packed now into this thread's buffer.
         func aBlock(_ rows: Int, _ count: Int, _ depth: Int, _ length: Int) -> UnsafePointer<Float> {
             if let packedA { return packedA(rows, depth) }
@@ -142,7 +144,7 @@ package enum PackedGEMM {
                     for ir in stride(from: 0, to: m, by: mr) {
                         let tile = c + ir * ldc + jr
                         let liveRows = min(mr, m - ir)
-                        let tileKernel = liveRows == mr ? micro : kernel.function(forRows: liveRows)
+                        let tileKernel = liveRows == mr ? micro : lastPanel
                         tileKernel(depth, blockA + ir * depth, packedB, tile, ldc, Int32(liveRows), Int32(liveColumns), accumulate)
                         if last, let epilogue { epilogue(ir, jr, liveRows, liveColumns, tile) }
                     }
@@ -166,7 +168,7 @@ package enum PackedGEMM {
                         for ir in stride(from: 0, to: rows, by: mr) {
                             let tile = c + (ic + ir) * ldc + jc + jr
                             let liveRows = min(mr, rows - ir)
-                            let tileKernel = liveRows == mr ? micro : kernel.function(forRows: liveRows)
+                            let tileKernel = liveRows == mr ? micro : lastPanel
                             tileKernel(depth, blockA + ir * depth, panelB, tile, ldc, Int32(liveRows), Int32(liveColumns), accumulate)
                             if last, let epilogue { epilogue(ic + ir, jc + jr, liveRows, liveColumns, tile) }
                         }

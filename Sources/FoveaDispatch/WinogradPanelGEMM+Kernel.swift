@@ -10,6 +10,8 @@ extension WinogradPanelGEMM {
         let (mr, nr, kc) = (kernel.mr, kernel.nr, kernel.kc)
         let micro = kernel.function
         self.init(panels: WinogradPanels(rows: mr, columns: nr, depth: kc)) { a, filterRows, firstRow, rows, depth, b, columns, c, ldc in
+            // A ragged last panel of the rows runs on the kernel's narrower variant (`raggedPanels`; same bits).
+            let lastPanel = kernel.function(forRows: (rows - 1) % mr + 1)
             for pc in stride(from: 0, to: depth, by: kc) {
                 let length = min(kc, depth - pc)
                 let accumulate: Int32 = pc == 0 ? 0 : 1
@@ -18,9 +20,8 @@ extension WinogradPanelGEMM {
                     let panel = b + jr * depth + pc * nr
                     let liveColumns = Int32(min(nr, columns - jr))
                     for ir in stride(from: 0, to: rows, by: mr) {
-                        // A ragged last panel on the kernel's narrower variant (`raggedPanels`; same bits).
                         let liveRows = min(mr, rows - ir)
-                        let tileKernel = liveRows == mr ? micro : kernel.function(forRows: liveRows)
+                        let tileKernel = liveRows == mr ? micro : lastPanel
                         tileKernel(length, block + ir * length, panel, c + ir * ldc + jr, ldc, Int32(liveRows), liveColumns, accumulate)
                     }
                 }

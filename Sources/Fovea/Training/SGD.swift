@@ -56,23 +56,23 @@ public final class SGD: Optimizer {
             let gradient = parameter.gradient!
             // The first step's buffer is the gradient itself (b ← g); later ones update it. The
             // buffer is taken out of `velocity` so that it is uniquely held and updated in place.
+            // Without momentum there is none.
             let first = momentum != 0 && !velocity.contains(parameter)
-            var buffer = (momentum != 0 ? velocity.take(parameter) : nil) ?? Tensor(uninitialized: momentum != 0 ? parameter.shape : [0])
+            var buffer = momentum != 0 ? velocity.take(parameter) ?? Tensor(uninitialized: parameter.shape) : nil
             let rule = Rule(rate: rate, decay: decay, momentum: momentum, dampening: dampening, nesterov: nesterov, first: first)
             let count = parameter.value.count
             gradient.withUnsafeBufferPointer { g in
-                buffer.withUnsafeMutableBufferPointer { b in
-                    parameter.value.withUnsafeMutableBufferPointer { p in
-                        // Without momentum the rule neither reads nor stores the buffer, yet
-                        // `eightAtATime` loads `count` elements through every pointer: the parameter
-                        // stands in for it (the empty buffer's pointer covers no elements).
-                        let buffer = momentum != 0 ? b.baseAddress! : p.baseAddress!
-                        let (g, b, p) = (SendablePointer(g.baseAddress!), SendablePointer(buffer), SendablePointer(p.baseAddress!))
+                parameter.value.withUnsafeMutableBufferPointer { p in
+                    let (g, p) = (SendablePointer(g.baseAddress!), SendablePointer(p.baseAddress!))
+                    func update(buffer b: SendablePointer<Float>) {
                         ParameterUpdate.forEachChunk(count) { range in rule.apply(range, gradient: g.pointer, buffer: b.pointer, parameter: p.pointer) }
                     }
+                    // Without momentum the rule neither reads nor stores the buffer, yet
+                    // `eightAtATime` loads `count` elements through it: the parameter stands in.
+                    if buffer == nil { update(buffer: p) } else { buffer!.withUnsafeMutableBufferPointer { update(buffer: SendablePointer($0.baseAddress!)) } }
                 }
             }
-            if momentum != 0 { velocity[parameter] = buffer }
+            if let buffer { velocity[parameter] = buffer }
         }
     }
 

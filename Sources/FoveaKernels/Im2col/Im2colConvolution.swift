@@ -222,7 +222,7 @@ public struct Im2colConvolution: Sendable {
             return plan.workers * plan.scratchFloats * MemoryLayout<Float>.stride
         case .backwardData:
             let plan = backwardDataPlan(g)
-            let packed = prepackedWeights(g, plan: plan).map { packedWeightLayout(g, plan: plan, $0).floats } ?? 0
+            let packed = prepackedWeights(g, plan: plan)?.floats ?? 0
             return (plan.workers * plan.scratchFloats + packed) * MemoryLayout<Float>.stride
         case .backwardFilter:
             let plan = backwardFilterPlan(g)
@@ -298,25 +298,24 @@ public struct Im2colConvolution: Sendable {
         let (plan, gemm, accumulateColumns) = (backwardDataPlan(g), self.gemm, self.accumulateColumns)
         let (blocks, width, scratch) = (plan.blocks, plan.width, plan.scratchBuffers())
         // Wᵀ of every (group, channel block) packed once for all the images, when the GEMM can keep it.
-        let prepacked = prepackedWeights(g, plan: plan).map { (gemm: $0, weights: packTransposedWeights(weight, geometry: g, plan: plan, with: $0)) }
-        let packedWeights = prepacked?.weights.tensor ?? Tensor(zeros: [1])
+        let packing = prepackedWeights(g, plan: plan)
+        let packedWeights = packing.map { packTransposedWeights(weight, geometry: g, plan: plan, as: $0) }
         Tensor.withSendablePointers(reading: gradOutput, weight, writing: &gradInput) { dy, wt, dx in
-            packedWeights.withUnsafeBufferPointer { packedBuffer in
-                let packed = SendablePointer(packedBuffer.baseAddress!)
+            Tensor.withOptionalPointer(packedWeights) { packedBase in
+                let packed = packedBase.map { SendablePointer($0) }
                 Parallel.forEach(plan.items, threads: pointwise ? threads : plan.workers) { worker, item in
                     let image = item / blocks
                     let (n, group) = (image / g.groups, image % g.groups)
                     let block = plan.channelBlock(item % blocks, group: group, geometry: g)
                     // Wᵀ restricted to this block: its columns of the group's weight, transposed.
                     let weights = wt.pointer + block.weightOffset
-                    let packedBlock = prepacked.map { packed.pointer + $0.weights.offsets[group * blocks + item % blocks] }
                     let gradients = dy.pointer + (n * g.outputChannels + block.firstOutput) * positions
                     let imageStart = dx.pointer + n * g.inputChannels * planeSize
                     // col[block rows, columns] = Wᵀ[block rows, ·]·∂y[·, columns] into `out`.
                     func multiply(_ columns: Range<Int>, into out: UnsafeMutablePointer<Float>, _ ldc: Int) {
-                        if let prepacked, let packedBlock {
-                            prepacked.gemm.multiply(packedBlock, block.rows, columns.count, outputsPerGroup,
-                                                    gradients + columns.lowerBound, positions, out, ldc)
+                        if let packing, let packed {
+                            packing.gemm.multiply(packed.pointer + packing.offsets[group * blocks + item % blocks], block.rows, columns.count,
+                                                  outputsPerGroup, gradients + columns.lowerBound, positions, out, ldc)
                         } else {
                             gemm(true, false, block.rows, columns.count, outputsPerGroup,
                                  1, weights, g.columnRows, gradients + columns.lowerBound, positions, 0, out, ldc)
