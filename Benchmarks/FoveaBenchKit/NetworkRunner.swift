@@ -95,7 +95,8 @@ public struct NetworkRunner {
     /// Profiles every network, batch and engine (`ModelProfiler`): the forward pass and, with
     /// `trainStep`, the training step, each at every thread count, one report per (network,
     /// batch, engine, mode) with the thread counts side by side. Each profile waits for a quiet
-    /// machine first, then runs one warm-up and `runs` timed runs.
+    /// machine first, then runs `ModelProfiler`'s default warm-ups (two for the forward pass, so that
+    /// prepared weights are kept before timing; one training step) and `runs` timed runs.
     public func profile() throws -> [NetworkProfileReport] {
         var reports: [NetworkProfileReport] = []
         for name in networks {

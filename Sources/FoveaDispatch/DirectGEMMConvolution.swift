@@ -284,8 +284,3 @@ extension DirectGEMMConvolution {
     }
 }
 
-private func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int {
-    var (a, b) = (a, b)
-    while b != 0 { (a, b) = (b, a % b) }
-    return max(a, 1)
-}

@@ -70,6 +70,7 @@ public struct DispatchDevice: GEMMBackedDevice {
             direct: DirectGEMMConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes),
             directBackwardFilter: DirectGEMMBackwardFilter(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes),
             shiftedImage: ShiftedImageConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes),
+            pointwise: PointwiseConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes),
             shiftedRows: ShiftedImageBackwardFilter(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes))
     }
 
@@ -80,6 +81,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     var directConvolution: DirectGEMMConvolution { planner.direct }
     var directBackwardFilter: DirectGEMMBackwardFilter { planner.directBackwardFilter }
     var shiftedImage: ShiftedImageConvolution { planner.shiftedImage }
+    var pointwise: PointwiseConvolution { planner.pointwise }
     var shiftedBackwardFilter: ShiftedImageBackwardFilter { planner.shiftedRows }
 
     public func convolutionPlan(for g: Conv2DGeometry, pass: ConvolutionPass) throws -> ConvolutionPlan {
@@ -102,13 +104,13 @@ public struct DispatchDevice: GEMMBackedDevice {
         conv2dForward(input: input, weight: weight, bias: bias, epilogue: .none, geometry: geometry)
     }
 
-    /// Runs the plan's forward: `winograd4`/`winograd2`, `shifted-image`, `direct` or `im2col`.
+    /// Runs the plan's forward: `winograd4`/`winograd2`, `pointwise`, `shifted-image`, `direct` or `im2col`.
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
         planForward(input: input, prologue: nil, weight: weight, outputScale: nil, bias: bias, residual: nil, epilogue: epilogue, geometry: geometry)
     }
 
-    /// Runs the plan's forward with the residual added to each output tile by `direct` and
-    /// `shifted-image`; after the other algorithms, in one pass over the output
+    /// Runs the plan's forward with the residual added to each output tile by `direct`,
+    /// `pointwise` and `shifted-image`; after the other algorithms, in one pass over the output
     /// (`addResidual`), so the sum and the activation never take two passes.
     public func conv2dForward(input: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
@@ -116,20 +118,20 @@ public struct DispatchDevice: GEMMBackedDevice {
     }
 
     /// Runs the plan's forward with the batch-norm prologue applied to the input panels as they
-    /// are packed when the plan is `direct` and the layer pointwise (DenseNet's 1×1 bottlenecks);
-    /// otherwise the batch norm, then the convolution.
+    /// are packed when the plan is `direct` or `pointwise` and the layer pointwise (DenseNet's 1×1
+    /// bottlenecks: by the direct GEMM); otherwise the batch norm, then the convolution.
     public func conv2dForward(input: Tensor, prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
         planForward(input: input, prologue: prologue, weight: weight, outputScale: nil, bias: bias, residual: nil, epilogue: epilogue, geometry: geometry)
     }
 
-    /// With a native kernel (AVX-512, AVX2) and a `direct` plan for a pointwise layer, the GEMM packs its input
+    /// With a native kernel (AVX-512, AVX2) and a `direct` or `pointwise` plan for a pointwise layer, the direct GEMM packs its input
     /// panels from the parts, each step from the part holding its channel, with the prologue
     /// applied; otherwise the parts are concatenated first. Either way the same values, bit for bit.
     public func conv2dForward(parts: [Tensor], prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .forward)
-        guard case .direct(let blocking) = plan.blocking, DirectGEMMConvolution.packsParts(geometry, kernel: kernel) else {
+        guard let blocking = plan.blocking.prologueBlocking, DirectGEMMConvolution.packsParts(geometry, kernel: kernel) else {
             return conv2dForward(input: concatenateChannels(parts), prologue: prologue, weight: weight, bias: bias, epilogue: epilogue,
                                  geometry: geometry)
         }
@@ -151,14 +153,15 @@ public struct DispatchDevice: GEMMBackedDevice {
                     epilogue: epilogue, geometry: geometry)
     }
 
-    /// Every forward variant's plan: the prologue fused into a pointwise `direct` plan's packing
-    /// (without a residual), else applied first; the residual added per output tile by `direct`
-    /// and `shifted-image`, after `winograd` and `im2col` in one pass (`addResidual`); the weights
+    /// Every forward variant's plan: the prologue fused into the direct GEMM's packing for a
+    /// pointwise layer planned `direct` or `pointwise` (without a residual), else applied first;
+    /// the residual added per output tile by `direct`, `pointwise` and `shifted-image`, after
+    /// `winograd` and `im2col` in one pass (`addResidual`); the weights
     /// scaled by `outputScale` (when given) as the algorithms prepare them.
     private func planForward(input: Tensor, prologue: BatchNormPrologue?, weight: Tensor, outputScale: Tensor?, bias: Tensor?,
                              residual: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .forward)
-        if let prologue, residual == nil, case .direct(let blocking) = plan.blocking, geometry.isPointwise {
+        if let prologue, residual == nil, let blocking = plan.blocking.prologueBlocking, geometry.isPointwise {
             return directConvolution.forward(input: input, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
                                              prologue: BatchNormCoefficients(prologue, channels: geometry.inputChannels), geometry: geometry, blocking: blocking)
         }
@@ -171,6 +174,9 @@ public struct DispatchDevice: GEMMBackedDevice {
         case .direct(let blocking):
             return directConvolution.forward(input: x, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
                                              residual: residual, geometry: geometry, blocking: blocking)
+        case .pointwise(let blocking, _):
+            return pointwise.forward(input: x, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
+                                     residual: residual, geometry: geometry, blocking: blocking)
         case .winograd(let tiles):
             output = winograd.forward(input: x, weight: weight, outputScale: outputScale, bias: bias,
                                       epilogue: residual == nil ? epilogue : .none, geometry: geometry, plan: tiles)

@@ -48,3 +48,11 @@ enum WorkSplit {
         }
     }
 }
+
+/// The greatest common divisor of `a` and `b`, at least 1: how many of `threads` workers can take
+/// whole units of `units` evenly is `threads / greatestCommonDivisor(units, threads)` parts per unit.
+func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int {
+    var (a, b) = (a, b)
+    while b != 0 { (a, b) = (b, a % b) }
+    return max(a, 1)
+}

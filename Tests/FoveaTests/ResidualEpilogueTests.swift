@@ -45,9 +45,9 @@ struct ResidualEpilogueTests {
         try Self.expectFusedMatchesUnfused(device.device, device.description)
     }
 
-    /// Every forward algorithm of the Dispatch device, forced, including the two that add the
-    /// residual per output tile (`direct`, `shifted-image`) and the ones that add it afterwards.
-    @Test(arguments: [ConvolutionAlgorithm.direct, .shiftedImage, .winograd2, .winograd4])
+    /// Every forward algorithm of the Dispatch device, forced, including the three that add the
+    /// residual per output tile (`direct`, `pointwise`, `shifted-image`) and the ones that add it afterwards.
+    @Test(arguments: [ConvolutionAlgorithm.direct, .pointwise, .shiftedImage, .winograd2, .winograd4])
     func everyDispatchForwardAlgorithm(algorithm: ConvolutionAlgorithm) throws {
         for (device, runnable) in try Self.forcedDispatchDevices(algorithm, threads: [1, 2, 3, 8], geometries: Self.geometries) {
             try Self.expectFusedMatchesUnfused(device, "dispatch ×\(device.threadCount), \(algorithm)", geometries: runnable)
@@ -55,20 +55,26 @@ struct ResidualEpilogueTests {
     }
 
     /// Dispatch devices with `algorithm` forced for forward, one per thread count, each with the
-    /// indices of `geometries` it runs (Winograd only the first, a stride-1 3×3 layer), having
-    /// checked that the plan of each is that algorithm. Where this CPU cannot run the algorithm
-    /// (shifted-image with the portable kernel), it checks that forcing it is a clear error
-    /// instead, and returns no device.
+    /// indices of `geometries` it runs (Winograd only the first, a stride-1 3×3 layer; pointwise
+    /// only the 1×1, stride-1, unpadded ones), having checked that the plan of each is that
+    /// algorithm. Where this CPU cannot run the algorithm (shifted-image with the portable kernel,
+    /// pointwise without AVX-512), it checks that forcing it is a clear error instead, and
+    /// returns no device.
     static func forcedDispatchDevices(_ algorithm: ConvolutionAlgorithm, threads: [Int],
                                       geometries: [(input: Shape, weight: Shape, options: Conv2DOptions)]) throws -> [(DispatchDevice, [Int])] {
         try threads.compactMap { threads in
             let device = DispatchDevice(threads: threads, fallback: NaiveDevice(), algorithms: ConvolutionAlgorithmOverride([.forward: algorithm]))
-            let runnable = algorithm.winogradTileSize == nil ? Array(geometries.indices) : [0]
+            let runnable = try geometries.indices.filter { index in
+                let (inputShape, weightShape, options) = geometries[index]
+                let g = try Conv2DGeometry(inputShape: inputShape, weightShape: weightShape, options: options)
+                return algorithm.winogradTileSize != nil ? index == 0 : algorithm != .pointwise || g.isPointwise
+            }
+            let cpuRunsIt = algorithm == .pointwise ? GEMMKernel.best.isAVX512 : ShiftedImageConvolutionTests.hasShiftedImageKernel
             for index in runnable {
                 let (inputShape, weightShape, options) = geometries[index]
                 let g = try Conv2DGeometry(inputShape: inputShape, weightShape: weightShape, options: options)
                 if device.planner.unavailability(of: algorithm, for: g, pass: .forward) != nil {
-                    #expect(!ShiftedImageConvolutionTests.hasShiftedImageKernel, "\(algorithm) should run \(g) on \(device.kernel)")
+                    #expect(!cpuRunsIt, "\(algorithm) should run \(g) on \(device.kernel)")
                     #expect(throws: FoveaError.self) { try device.checkConvolutionPlan(for: g, pass: .forward) }
                     return nil
                 }

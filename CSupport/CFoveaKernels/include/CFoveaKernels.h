@@ -79,6 +79,16 @@ void fovea_shifted_rows_kernel_12x32_avx512(long kc, const float *image, const i
 /// floats. Requires fovea_cpu_has_avx2_fma().
 void fovea_shifted_rows_kernel_6x16_avx2(long kc, const float *image, const int32_t *rows, const float *b,
                                          float *c, long ldc, int m, int n, int accumulate);
+/// One tile of the pointwise forward (a 1×1, stride-1, unpadded convolution) with output channels
+/// in the vector lanes: for channels j < `channels` (≤ 32) and positions i < `positions` (1…12),
+///   y[j·ldy + i] = epilogue(Σ_{c<depth} w[32·c + j] · x[c·ldx + i]),   the sum one FMA chain over c from 0,
+/// w a packed panel of `depth` steps of 32 weights (zero past `channels`), x the image at the
+/// tile's first position (x[c·ldx + i] is read only for i < positions), y the output likewise.
+/// The epilogue, in this order: + bias[j] (when `bias` is not NULL and bias[j] ≠ 0), +
+/// residual[j·ldy + i] (when `residual` is not NULL), max(0, ·) with NaN kept (when `relu`).
+/// Requires fovea_cpu_has_avx512f().
+void fovea_pointwise_tile_32x12_avx512(long depth, const float *x, long ldx, const float *w, float *y, long ldy,
+                                       int positions, int channels, const float *bias, const float *residual, int relu);
 
 /// The tile layout of a Winograd F(4×4, 3×3) convolution (`WinogradTiles`; F(2×2): read 2 for
 /// every 4 and 4×4 patches for 6×6 ones below): tile t is image

@@ -8,6 +8,9 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Hashable, Sendable, Cust
     case direct
     /// A GEMM reading B from the image's shifted phase planes (dispatch forward: `ShiftedImageConvolution`).
     case shiftedImage = "shifted-image"
+    /// A pointwise layer's forward (1×1, stride 1, no padding, one group) with the output channels
+    /// in the vector lanes, broadcasting from the image as it is (dispatch forward on AVX-512: `PointwiseConvolution`).
+    case pointwise
     /// A GEMM broadcasting from shifted rows of the padded image (dispatch backward-filter: `ShiftedImageBackwardFilter`).
     case shiftedRows = "shifted-rows"
     /// Winograd F(2×2, 3×3) (`WinogradConvolution`; backward-data as the forward convolution of

@@ -19,6 +19,10 @@ struct DispatchConvolutionPlan: Equatable, Sendable {
         case directBackwardData(DirectGEMMConvolution.Blocking)
         /// Forward by `ShiftedImageConvolution`.
         case shiftedImage(ShiftedImageConvolution.Blocking)
+        /// Forward by `PointwiseConvolution`; a call with a batch-norm prologue (which that kernel
+        /// cannot apply: it packs nothing from the image) runs `DirectGEMMConvolution` with
+        /// `prologueBlocking`, whose packing applies it.
+        case pointwise(PointwiseConvolution.Blocking, prologueBlocking: DirectGEMMConvolution.Blocking)
         /// Backward-filter by `ShiftedImageBackwardFilter`.
         case shiftedRows(ShiftedImageBackwardFilter.Blocking)
         /// `Im2colConvolution`, which tiles each call itself: only its workspace,
@@ -30,8 +34,18 @@ struct DispatchConvolutionPlan: Equatable, Sendable {
             case .winograd(let tiles): .winograd(tiles.tileSize)
             case .direct, .directBackwardFilter, .directBackwardData: .direct
             case .shiftedImage: .shiftedImage
+            case .pointwise: .pointwise
             case .shiftedRows: .shiftedRows
             case .im2col: .im2col
+            }
+        }
+
+        /// The direct GEMM's blocking for a pointwise forward with a batch-norm prologue fused
+        /// into its packing: a `direct` plan's own, a `pointwise` plan's `prologueBlocking`; else nil.
+        var prologueBlocking: DirectGEMMConvolution.Blocking? {
+            switch self {
+            case .direct(let blocking), .pointwise(_, let blocking): blocking
+            default: nil
             }
         }
 
@@ -43,6 +57,7 @@ struct DispatchConvolutionPlan: Equatable, Sendable {
             case .directBackwardFilter(let blocking): blocking.workspaceBytes
             case .directBackwardData(let blocking): blocking.workspaceBytes
             case .shiftedImage(let blocking): blocking.workspaceBytes
+            case .pointwise(let blocking, let prologueBlocking): max(blocking.workspaceBytes, prologueBlocking.workspaceBytes)
             case .shiftedRows(let blocking): blocking.workspaceBytes
             case .im2col(let bytes): bytes
             }

@@ -5,8 +5,8 @@ import FoveaKernels
 ///
 /// | pass            | algorithms                                  | rule, first that applies                                   |
 /// |-----------------|---------------------------------------------|------------------------------------------------------------|
-/// | forward         | winograd4/2, shifted-image, direct, im2col  | Winograd by `ConvolutionCostModel` (margin 1.15; `winogradChoice`); |
-/// |                 |                                             | shifted image where `shiftedImagePays`; else direct        |
+/// | forward         | winograd4/2, pointwise, shifted-image,      | Winograd by `ConvolutionCostModel` (margin 1.15; `winogradChoice`); |
+/// |                 | direct, im2col                              | pointwise where `pointwisePays`; shifted image where `shiftedImagePays`; else direct |
 /// | backward-data   | winograd4/2, direct, im2col                 | Winograd by the cost model (margin 1) on `WinogradConvolution.backwardDataGeometry`; direct for pointwise layers; else im2col |
 /// | backward-filter | shifted-rows, direct, im2col                | shifted rows where `shiftedRowsPays`; direct where its kernel runs the layer; else im2col |
 ///
@@ -20,11 +20,12 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     let direct: DirectGEMMConvolution
     let directBackwardFilter: DirectGEMMBackwardFilter
     let shiftedImage: ShiftedImageConvolution
+    let pointwise: PointwiseConvolution
     let shiftedRows: ShiftedImageBackwardFilter
 
     func algorithms(for pass: ConvolutionPass) -> [ConvolutionAlgorithm] {
         switch pass {
-        case .forward: [.winograd4, .winograd2, .shiftedImage, .direct, .im2col]
+        case .forward: [.winograd4, .winograd2, .pointwise, .shiftedImage, .direct, .im2col]
         case .backwardData: [.winograd4, .winograd2, .direct, .im2col]
         case .backwardFilter: [.shiftedRows, .direct, .im2col]
         }
@@ -38,6 +39,8 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
             return GEMMConvolutionPlanner.winogradUnavailability(winograd, tileSize: algorithm.winogradTileSize!, for: g, pass: pass)
         case (.shiftedImage, .forward) where !shiftedImage.handles(g):
             return "the shifted-image kernel needs one group (got \(g.groups)), a micro-kernel with a shifted-image variant (AVX-512 12×32 or AVX2 6×16; this device's is \(kernel.name)), 32-bit plane offsets, and one worker's phase planes and staging within \(limit)"
+        case (.pointwise, .forward) where !pointwise.handles(g):
+            return "the pointwise kernel needs a 1×1 kernel with stride 1, no padding and one group (got \(g.kernelHeight)×\(g.kernelWidth), stride \(g.options.stride), padding \(g.options.padding), \(g.groups) groups), the AVX-512 micro-kernel (this device's is \(kernel.name)), and its packed weights within \(limit)"
         case (.shiftedRows, .backwardFilter) where !shiftedRows.handles(g):
             return "the shifted-rows kernel needs stride 1 (got \(g.options.stride)), one group (got \(g.groups)), a non-empty batch and output, the AVX-512 12×32 or AVX2 6×16 micro-kernel (this device's is \(kernel.name)), 32-bit row offsets, and its padded images, ∂Wᵀ and one worker's panels within \(limit)"
         case (.direct, .backwardData) where DirectGEMMConvolution.pointwiseBackwardDataGeometry(g) == nil:
@@ -78,6 +81,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
             if let tiles = winogradChoice(g, margin: ConvolutionCostModel.margin) {
                 return DispatchConvolutionPlan(pass: pass, blocking: .winograd(tiles))
             }
+            if pointwisePays(g) { return dispatchPlan(.pointwise, for: g, pass: pass) }
             return dispatchPlan(shiftedImagePays(g) ? .shiftedImage : .direct, for: g, pass: pass)
         case .backwardData:
             // The alternative, im2col + GEMM + col2im, is slower than the direct forward GEMM the
@@ -103,6 +107,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
         }
         return switch (algorithm, pass) {
         case (.shiftedImage, _): .shiftedImage(shiftedImage.blocking(for: g))
+        case (.pointwise, _): .pointwise(pointwise.blocking(for: g), prologueBlocking: direct.blocking(for: g))
         case (.shiftedRows, _): .shiftedRows(shiftedRows.blocking(for: g))
         case (.direct, .forward): .direct(direct.blocking(for: g))
         case (.direct, .backwardData): .directBackwardData(direct.blocking(for: DirectGEMMConvolution.pointwiseBackwardDataGeometry(g)!))
@@ -163,6 +168,18 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
         if strided && g.batch > 1 && !shiftedImage.kernel.isAVX512 && g.inputChannels > Self.stemChannels { return false }
         return g.outputChannels <= 128 && (shiftedImage.planeWidth(g) - g.outputWidth) * 10 <= g.outputWidth
     }
+
+    /// Whether the pointwise forward runs `g` (a layer it handles) instead of the shifted-image or
+    /// direct GEMM: on more than `pointwiseMinimumInputChannels` input channels, where the C steps
+    /// of a tile pay for its two register transposes. Measured in Docs/Performance.md, "Pointwise
+    /// layers with the channels in the lanes".
+    func pointwisePays(_ g: Conv2DGeometry) -> Bool {
+        pointwise.handles(g) && g.inputChannels > Self.pointwiseMinimumInputChannels
+    }
+
+    /// The input channels up to which `pointwisePays` leaves a pointwise layer to the shifted-image
+    /// or direct GEMM.
+    static let pointwiseMinimumInputChannels = 64
 
     /// Whether the shifted-rows backward-filter runs `g` instead of the direct one: at most 64
     /// output channels (where building colᵀ is most of the direct path's work) and at least 256

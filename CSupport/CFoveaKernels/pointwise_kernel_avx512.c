@@ -1,0 +1,106 @@
+// The AVX-512 kernel of the pointwise forward (Fovea's `PointwiseConvolution`): a 1×1, stride-1,
+// unpadded convolution y[k, p] = Σ_c w[k, c]·x[c, p] computed with the output channels in the
+// vector lanes. A tile is 32 output channels × up to 12 consecutive positions: each step c loads
+// the 32 weights w[k0..<k0+32, c] (two vectors of a packed panel) and broadcasts x[c, p] for each
+// of the tile's positions straight from the NCHW image, so the image is never packed and no tile
+// is padded to a vector of positions (7×7 = 49 positions fill 5 tiles of 12, where a 32-column
+// panel computes 64). Every output is one FMA chain over c = 0, 1, …, C−1 from zero. The
+// accumulators hold the tile position by position; two 16×16 register transposes turn them into
+// channel rows, which the epilogue (bias, residual, ReLU) finishes and stores into NCHW.
+#include "CFoveaKernels.h"
+
+#include <immintrin.h>
+
+// Transposes the 16×16 matrix r[0..<16] (row i = r[i]) in place.
+__attribute__((target("avx512f"), always_inline))
+static inline void transpose16x16(__m512 r[16]) {
+    __m512 t[16];
+#pragma clang loop unroll(full)
+    for (int k = 0; k < 8; ++k) {
+        t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+#pragma clang loop unroll(full)
+    for (int k = 0; k < 4; ++k) {
+        r[4 * k + 0] = _mm512_shuffle_ps(t[4 * k], t[4 * k + 2], 0x44);
+        r[4 * k + 1] = _mm512_shuffle_ps(t[4 * k], t[4 * k + 2], 0xEE);
+        r[4 * k + 2] = _mm512_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0x44);
+        r[4 * k + 3] = _mm512_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0xEE);
+    }
+#pragma clang loop unroll(full)
+    for (int k = 0; k < 4; ++k) {
+        t[k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88);
+        t[4 + k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xDD);
+        t[8 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
+        t[12 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xDD);
+    }
+#pragma clang loop unroll(full)
+    for (int k = 0; k < 4; ++k) {
+        r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
+        r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xDD);
+        r[4 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0x88);
+        r[12 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0xDD);
+    }
+}
+
+// The tile for `positions` (a compile-time constant after inlining, 1…12) positions.
+__attribute__((target("avx512f"), always_inline))
+static inline void pointwise_tile(const int positions, long depth, const float *x, long ldx, const float *w,
+                                  float *y, long ldy, int channels, const float *bias, const float *residual, int relu) {
+    __m512 lo[12], hi[12];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < positions; ++i) {
+        lo[i] = _mm512_setzero_ps();
+        hi[i] = _mm512_setzero_ps();
+    }
+    const float *row = x;
+    for (long c = 0; c < depth; ++c) {
+        // The image rows are a plane apart: fetch the row eight steps ahead.
+        _mm_prefetch((const char *)(row + 8 * ldx), _MM_HINT_T0);
+        const __m512 w0 = _mm512_loadu_ps(w);
+        const __m512 w1 = _mm512_loadu_ps(w + 16);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < positions; ++i) {
+            const __m512 xv = _mm512_set1_ps(row[i]);
+            lo[i] = _mm512_fmadd_ps(xv, w0, lo[i]);
+            hi[i] = _mm512_fmadd_ps(xv, w1, hi[i]);
+        }
+        row += ldx;
+        w += 32;
+    }
+
+    const __mmask16 live = (__mmask16)((1u << positions) - 1);
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 r[16];
+#pragma clang loop unroll(full)
+    for (int half = 0; half < 2; ++half) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 16; ++i) r[i] = i < positions ? (half ? hi[i] : lo[i]) : zero;
+        transpose16x16(r);  // r[j]: channel 16·half + j at the tile's positions
+        for (int j = 0; j < 16; ++j) {
+            const int channel = 16 * half + j;
+            if (channel >= channels) break;
+            __m512 v = r[j];
+            // As ConvolutionEpilogue.apply: a zero bias is not added (−0 stays −0).
+            if (bias && bias[channel] != 0) v = _mm512_add_ps(v, _mm512_set1_ps(bias[channel]));
+            if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(live, residual + channel * ldy));
+            // max(0, v) with 0 first: a NaN v is returned as it is, −0 stays −0 (v < 0 ? 0 : v).
+            if (relu) v = _mm512_max_ps(zero, v);
+            _mm512_mask_storeu_ps(y + channel * ldy, live, v);
+        }
+    }
+}
+
+__attribute__((target("avx512f")))
+void fovea_pointwise_tile_32x12_avx512(long depth, const float *x, long ldx, const float *w, float *y, long ldy,
+                                       int positions, int channels, const float *bias, const float *residual, int relu) {
+    switch (positions) {
+#define FOVEA_POINTWISE_CASE(count) \
+    case count: pointwise_tile(count, depth, x, ldx, w, y, ldy, channels, bias, residual, relu); break;
+    FOVEA_POINTWISE_CASE(1) FOVEA_POINTWISE_CASE(2) FOVEA_POINTWISE_CASE(3) FOVEA_POINTWISE_CASE(4)
+    FOVEA_POINTWISE_CASE(5) FOVEA_POINTWISE_CASE(6) FOVEA_POINTWISE_CASE(7) FOVEA_POINTWISE_CASE(8)
+    FOVEA_POINTWISE_CASE(9) FOVEA_POINTWISE_CASE(10) FOVEA_POINTWISE_CASE(11) FOVEA_POINTWISE_CASE(12)
+#undef FOVEA_POINTWISE_CASE
+    default: break;
+    }
+}

@@ -1,0 +1,192 @@
+import CFoveaKernels
+import FoveaCore
+import FoveaKernels
+
+/// The forward of a pointwise layer — 1×1, stride 1, no padding, one group — with the output
+/// channels in the vector lanes:
+///
+///     y[n, k, p] = epilogue(Σ_c w[k, c] · x[n, c, p] + b[k] (+ residual[n, k, p]))
+///
+/// computed in tiles of 32 output channels × up to 12 consecutive positions
+/// (`fovea_pointwise_tile_32x12_avx512`): each step c loads 32 weights of a packed panel and
+/// broadcasts the tile's x[n, c, p] straight from the NCHW image. Against the direct GEMM
+/// (`DirectGEMMConvolution`, positions in the lanes) nothing is packed on the image side, and
+/// no positions are computed for nothing: 7×7 = 49 positions are 4 tiles of 12 and one of 1, where
+/// 32-position panels compute 64, and 14×14 = 196 fill 17 tiles exactly, where the panels compute
+/// 224. The price is two 16×16 register transposes per tile before the store, which the C steps
+/// of one tile pay for once C is a few hundred (Docs/Performance.md, "Pointwise layers with the
+/// channels in the lanes").
+///
+/// Every output is one FMA chain over c = 0, 1, …, C−1 from zero, and the bias, residual and
+/// ReLU follow in `ConvolutionEpilogue.apply`'s order, so the results do not depend on the split.
+///
+/// **Weights**: w′ = w·outputScale packed once per call as ⌈K/32⌉ panels of C steps × 32 channels
+/// (zero past K), or kept across calls (`PackedWeightCache`).
+///
+/// **Split**: (image, part of the positions) items; each part is a range of consecutive
+/// positions, cut so that every worker gets equal shares of every image (`partsPerImage` a
+/// multiple of threads / gcd(N, threads)) and one part's image columns (C · part floats) stay
+/// within `partBytes` of L2 while every weight panel passes over them.
+struct PointwiseConvolution: Sendable {
+    let threads: Int
+    let kernel: GEMMKernel
+    /// The most bytes a call allocates (the packed weights), the device's workspace limit.
+    var workspaceLimitBytes = Im2colConvolution.defaultWorkspaceLimitBytes
+    /// Where packed weights are kept across calls while the weight tensor is unchanged (nil: never).
+    var weightCache: PackedWeightCache? = .shared
+    /// The most bytes of image columns one part reads (C · part positions · 4): a share of a
+    /// 1 MiB L2 that leaves room for a weight panel of up to 2048 channels (256 KiB).
+    var partBytes = 256 << 10
+
+    /// Output channels per tile and weight panel (two AVX-512 vectors).
+    static let channelsPerPanel = 32
+    /// The most positions per tile (24 accumulators: 2 vectors × 12 positions).
+    static let positionsPerTile = 12
+    /// The name the packed panels are kept under in `PackedWeightCache`.
+    static let packingName = "pointwise 32×12 avx512"
+
+    /// What a forward call of `g` runs with, from `blocking(for:)` (the planner keeps it in the plan).
+    struct Blocking: Equatable, Sendable {
+        /// How many parts each image's P·Q positions are cut into, of `partSize` consecutive
+        /// positions each (the last may be shorter).
+        var partsPerImage: Int
+        var partSize: Int
+        /// ⌈K/32⌉·32·C·4: the weights packed in panels, allocated by a call that does not find them kept.
+        var packedWeightBytes: Int
+        var workspaceBytes: Int { packedWeightBytes }
+    }
+
+    /// Whether this driver runs `g`: a pointwise layer (`Conv2DGeometry.isPointwise`) with one
+    /// group, the AVX-512 micro-kernel (the tile kernel is AVX-512 only), and packed weights
+    /// within the workspace limit.
+    func handles(_ g: Conv2DGeometry) -> Bool {
+        kernel.isAVX512 && g.isPointwise && g.groups == 1 && packedWeightBytes(g) <= workspaceLimitBytes
+    }
+
+    /// The blocking of a forward call of `g` at `threads`.
+    func blocking(for g: Conv2DGeometry) -> Blocking {
+        let positions = max(g.outputHeight * g.outputWidth, 1)
+        let forThreads = threads / greatestCommonDivisor(max(g.batch, 1), threads)
+        let forCache = max(1, (g.inputChannels * positions * MemoryLayout<Float>.stride + partBytes - 1) / partBytes)
+        let parts = min(forThreads * ((forCache + forThreads - 1) / forThreads), positions)
+        let partSize = (positions + parts - 1) / parts
+        return Blocking(partsPerImage: (positions + partSize - 1) / partSize, partSize: partSize,
+                        packedWeightBytes: packedWeightBytes(g))
+    }
+
+    /// ⌈K/32⌉·32·C·4 bytes.
+    func packedWeightBytes(_ g: Conv2DGeometry) -> Int {
+        PackedGEMM.roundUp(g.outputChannels, to: Self.channelsPerPanel) * g.inputChannels * MemoryLayout<Float>.stride
+    }
+
+    /// `y = epilogue(conv(x, w′) + bias (+ residual))` with w′ = w·outputScale (w when nil), for
+    /// `g` (`handles(g)`) and `blocking` (`blocking(for: g)`); `residual` has the output's shape.
+    func forward(input: Tensor, weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
+                 residual: Tensor? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+        precondition(handles(g), "PointwiseConvolution: \(g) is not a pointwise layer this device's \(kernel.name) kernel runs")
+        var output = Tensor(uninitialized: g.outputShape)  // every element is written below
+        let packed = cachedPackedWeights(weight, scale: outputScale, geometry: g)
+            ?? packWeights(weight.scalingOutputChannels(by: outputScale), geometry: g)
+        // The bias of every panel's 32 channels, zero past K (those channels are never stored).
+        let padding = PackedGEMM.roundUp(g.outputChannels, to: Self.channelsPerPanel) - g.outputChannels
+        let paddedBias = bias.map { $0.scalars + [Float](repeating: 0, count: padding) }
+        Tensor.withOptionalPointer(residual) { residualPointer in
+            input.withUnsafeBufferPointer { x in
+                packed.withUnsafeBufferPointer { w in
+                    output.withUnsafeMutableBufferPointer { y in
+                        let call = PointwiseForwardCall(
+                            geometry: g, blocking: blocking, input: x.baseAddress!, weights: w.baseAddress!, output: y.baseAddress!,
+                            bias: paddedBias, residual: residualPointer, relu: activation == .relu)
+                        Parallel.forEach(g.batch * blocking.partsPerImage, threads: threads) { _, item in call.run(item: item) }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// The weights packed as ⌈K/32⌉ panels of C steps × 32 output channels (zero past K):
+    /// panel j, step c holds w[32j ..< 32j + 32, c].
+    func packWeights(_ weight: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+        let (channels, depth, width) = (g.outputChannels, g.inputChannels, Self.channelsPerPanel)
+        let panels = (channels + width - 1) / width
+        var packed = Tensor(uninitialized: [max(panels * width * depth, 1)])  // every element is written below
+        let transposingPacker = kernel.transposingPacker
+        weight.withUnsafeBufferPointer { wt in
+            packed.withUnsafeMutableBufferPointer { out in
+                let (wt, out) = (SendablePointer(wt.baseAddress!), SendablePointer(out.baseAddress!))
+                Parallel.forEach(panels, threads: threads) { _, panel in
+                    // op(B)[c, j] = w[(32·panel + j)·C + c]: Wᵀ's columns of this panel.
+                    PackedGEMM.packB(transposed: true, b: wt.pointer + panel * width * depth, ldb: depth, rows: 0, depth: depth,
+                                     columns: 0, count: min(width, channels - panel * width), nr: width,
+                                     transposingPacker: transposingPacker, into: out.pointer + panel * width * depth)
+                }
+            }
+        }
+        return packed
+    }
+
+    /// The weights' panels kept from earlier calls, or packed and kept when `PackedWeightCache`
+    /// says so (their second packing), else nil.
+    func cachedPackedWeights(_ weight: Tensor, scale: Tensor?, geometry g: Conv2DGeometry) -> Tensor? {
+        guard let cache = weightCache else { return nil }
+        let key = PackedWeightCache.Key(contents: weight.contentStamp, scale: scale?.contentStamp, kernel: Self.packingName,
+                                        rows: g.outputChannels, depth: g.inputChannels, groups: 1)
+        if let kept = cache.lookup(key) { return kept }
+        guard cache.shouldStore(key, bytes: packedWeightBytes(g)) else { return nil }
+        let packed = packWeights(weight.scalingOutputChannels(by: scale), geometry: g)
+        cache.store(packed, for: key)
+        return packed
+    }
+}
+
+/// One forward call of `PointwiseConvolution`: its operands, and the tiles of one work item.
+private struct PointwiseForwardCall: @unchecked Sendable {
+    let geometry: Conv2DGeometry
+    let blocking: PointwiseConvolution.Blocking
+    /// `[N, C, P·Q]`.
+    let input: UnsafePointer<Float>
+    /// The packed panels (`PointwiseConvolution.packWeights`).
+    let weights: UnsafePointer<Float>
+    /// `[N, K, P·Q]`.
+    let output: UnsafeMutablePointer<Float>
+    /// ⌈K/32⌉·32 values, or nil.
+    let bias: [Float]?
+    /// `[N, K, P·Q]` like `output`, or nil.
+    let residual: UnsafePointer<Float>?
+    let relu: Bool
+
+    /// Item `item` = (image, part): for each weight panel, the part's tiles of up to 12 positions in order.
+    func run(item: Int) {
+        let g = geometry
+        let (image, part) = (item / blocking.partsPerImage, item % blocking.partsPerImage)
+        let positions = g.outputHeight * g.outputWidth
+        let first = part * blocking.partSize
+        let end = min(first + blocking.partSize, positions)
+        guard first < end else { return }
+        let (width, tile) = (PointwiseConvolution.channelsPerPanel, PointwiseConvolution.positionsPerTile)
+        let (depth, channels) = (g.inputChannels, g.outputChannels)
+        let x = input + image * depth * positions
+        let y = output + image * channels * positions
+        let r = residual.map { $0 + image * channels * positions }
+        bias.withOptionalBufferPointer { bias in
+            for panel in 0..<((channels + width - 1) / width) {
+                let k0 = panel * width
+                let w = weights + panel * width * depth
+                for p in stride(from: first, to: end, by: tile) {
+                    fovea_pointwise_tile_32x12_avx512(
+                        depth, x + p, positions, w, y + k0 * positions + p, positions, Int32(min(tile, end - p)),
+                        Int32(min(width, channels - k0)), bias.map { $0 + k0 }, r.map { $0 + k0 * positions + p }, relu ? 1 : 0)
+                }
+            }
+        }
+    }
+}
+
+private extension Optional where Wrapped == [Float] {
+    /// `body` with the array's first element's address, or nil.
+    func withOptionalBufferPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let array = self else { return body(nil) }
+        return array.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
