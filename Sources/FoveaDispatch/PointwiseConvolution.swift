@@ -23,10 +23,13 @@ import FoveaKernels
 /// **Weights**: w′ = w·outputScale packed once per call as ⌈K/32⌉ panels of C steps × 32 channels
 /// (zero past K), or kept across calls (`PackedWeightCache`).
 ///
-/// **Split**: (image, part of the positions) items; each part is a range of consecutive
-/// positions, cut so that every worker gets equal shares of every image (`partsPerImage` a
-/// multiple of threads / gcd(N, threads)) and one part's image columns (C · part floats) stay
-/// within `partBytes` of L2 while every weight panel passes over them.
+/// **Split**: (image, part of the positions, part of the weight panels) items. Where the images
+/// do not divide evenly among the workers, each image is cut into threads / gcd(N, threads)
+/// pieces: by output channels (whole panels) where the weights outweigh one image's columns
+/// (K > P·Q: ResNet-50's 7×7 and 14×14 layers at batch 1, whose weights come from DRAM in a
+/// network and would otherwise be streamed by every worker), else by positions. Positions are
+/// also cut so that one part's image columns (C · part floats) stay within `partBytes` of L2
+/// while every weight panel of the item passes over them.
 struct PointwiseConvolution: Sendable {
     let threads: Int
     let kernel: GEMMKernel
@@ -51,6 +54,12 @@ struct PointwiseConvolution: Sendable {
         /// positions each (the last may be shorter).
         var partsPerImage: Int
         var partSize: Int
+        /// How many parts the ⌈K/32⌉ weight panels are cut into, of `panelsPerPart` consecutive
+        /// panels each (the last may have fewer).
+        var channelParts: Int = 1
+        var panelsPerPart: Int
+        /// The work items: N · partsPerImage · channelParts.
+        func items(batch: Int) -> Int { batch * partsPerImage * channelParts }
         /// ⌈K/32⌉·32·C·4: the weights packed in panels, allocated by a call that does not find them kept.
         var packedWeightBytes: Int
         var workspaceBytes: Int { packedWeightBytes }
@@ -66,11 +75,17 @@ struct PointwiseConvolution: Sendable {
     /// The blocking of a forward call of `g` at `threads`.
     func blocking(for g: Conv2DGeometry) -> Blocking {
         let positions = max(g.outputHeight * g.outputWidth, 1)
+        let panels = (g.outputChannels + Self.channelsPerPanel - 1) / Self.channelsPerPanel
         let forThreads = threads / greatestCommonDivisor(max(g.batch, 1), threads)
         let forCache = max(1, (g.inputChannels * positions * MemoryLayout<Float>.stride + partBytes - 1) / partBytes)
-        let parts = min(forThreads * ((forCache + forThreads - 1) / forThreads), positions)
+        let byChannels = forThreads > 1 && g.outputChannels > positions && panels >= forThreads
+        let channelParts = byChannels ? forThreads : 1
+        let panelsPerPart = (panels + channelParts - 1) / channelParts
+        let positionPieces = byChannels ? 1 : forThreads
+        let parts = min(positionPieces * ((forCache + positionPieces - 1) / positionPieces), positions)
         let partSize = (positions + parts - 1) / parts
         return Blocking(partsPerImage: (positions + partSize - 1) / partSize, partSize: partSize,
+                        channelParts: (panels + panelsPerPart - 1) / panelsPerPart, panelsPerPart: panelsPerPart,
                         packedWeightBytes: packedWeightBytes(g))
     }
 
@@ -97,7 +112,7 @@ struct PointwiseConvolution: Sendable {
                         let call = PointwiseForwardCall(
                             geometry: g, blocking: blocking, input: x.baseAddress!, weights: w.baseAddress!, output: y.baseAddress!,
                             bias: paddedBias, residual: residualPointer, relu: activation == .relu)
-                        Parallel.forEach(g.batch * blocking.partsPerImage, threads: threads) { _, item in call.run(item: item) }
+                        Parallel.forEach(blocking.items(batch: g.batch), threads: threads) { _, item in call.run(item: item) }
                     }
                 }
             }
@@ -156,10 +171,12 @@ private struct PointwiseForwardCall: @unchecked Sendable {
     let residual: UnsafePointer<Float>?
     let relu: Bool
 
-    /// Item `item` = (image, part): for each weight panel, the part's tiles of up to 12 positions in order.
+    /// Item `item` = (image, position part, channel part): for each of its weight panels, the
+    /// position part's tiles of up to 12 positions in order.
     func run(item: Int) {
         let g = geometry
-        let (image, part) = (item / blocking.partsPerImage, item % blocking.partsPerImage)
+        let (unit, channelPart) = (item / blocking.channelParts, item % blocking.channelParts)
+        let (image, part) = (unit / blocking.partsPerImage, unit % blocking.partsPerImage)
         let positions = g.outputHeight * g.outputWidth
         let first = part * blocking.partSize
         let end = min(first + blocking.partSize, positions)
@@ -170,7 +187,8 @@ private struct PointwiseForwardCall: @unchecked Sendable {
         let y = output + image * channels * positions
         let r = residual.map { $0 + image * channels * positions }
         bias.withOptionalBufferPointer { bias in
-            for panel in 0..<((channels + width - 1) / width) {
+            let panels = (channels + width - 1) / width
+            for panel in min(channelPart * blocking.panelsPerPart, panels)..<min((channelPart + 1) * blocking.panelsPerPart, panels) {
                 let k0 = panel * width
                 let w = weights + panel * width * depth
                 for p in stride(from: first, to: end, by: tile) {

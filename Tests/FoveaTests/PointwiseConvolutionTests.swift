@@ -59,6 +59,13 @@ struct PointwiseConvolutionTests {
             expectIdentical(narrow.forward(input: x, weight: w, bias: bias, epilogue: epilogue, residual: residual, geometry: g,
                                            blocking: blocking),
                             result, "\(context), parts of 5 positions")
+            // Every image cut by output channels too: 2 panels' worth per part where there are several.
+            var byChannels = single.blocking(for: g)
+            byChannels.channelParts = (g.outputChannels + 31) / 32
+            byChannels.panelsPerPart = 1
+            expectIdentical(single.forward(input: x, weight: w, bias: bias, epilogue: epilogue, residual: residual, geometry: g,
+                                           blocking: byChannels),
+                            result, "\(context), one panel per item")
         }
     }
 
@@ -113,6 +120,26 @@ struct PointwiseConvolutionTests {
             }
             w.withUnsafeMutableBufferPointer { $0[7] += 1 }
         }
+    }
+
+    /// At batch 1 on two workers, layers whose weights outweigh the image's columns (K > P·Q) are
+    /// cut by output channels, so each worker reads half the weights; the others by positions.
+    @Test(.enabled(if: Self.hasKernel, "the pointwise kernel needs AVX-512"))
+    func splitsWideLayersByChannels() throws {
+        let driver = PointwiseConvolution(threads: 2, kernel: .best)
+        func blocking(_ batch: Int, _ c: Int, _ k: Int, _ size: Int) throws -> PointwiseConvolution.Blocking {
+            driver.blocking(for: try Conv2DGeometry(inputShape: [batch, c, size, size], weightShape: [k, c, 1, 1], options: Conv2DOptions()))
+        }
+        let layer4 = try blocking(1, 2048, 512, 7)
+        // 2048 · 49 · 4 = 401 KB of columns: two position parts for the cache as well.
+        #expect(layer4.channelParts == 2 && layer4.panelsPerPart == 8 && layer4.partsPerImage == 2, "\(layer4)")
+        let layer3 = try blocking(1, 256, 1024, 14)
+        #expect(layer3.channelParts == 2 && layer3.partsPerImage == 1, "\(layer3)")
+        let layer2 = try blocking(1, 512, 128, 28)
+        // 512 · 784 · 4 = 1.6 MB of columns: 7 parts for the cache, rounded up to a multiple of the 2 workers.
+        #expect(layer2.channelParts == 1 && layer2.partsPerImage == 8 && layer2.partSize == 98, "\(layer2)")
+        let batch8 = try blocking(8, 2048, 512, 7)
+        #expect(batch8.channelParts == 1 && batch8.partsPerImage == 2, "\(batch8)")
     }
 
     /// The planner takes it for pointwise layers on more than 64 input channels (ResNet-50's
