@@ -13,13 +13,16 @@ extension DispatchDevice {
     /// `y = max over the window's in-image taps`: the first tap, replaced by any strictly larger
     /// or NaN tap; −∞ and argmax −1 for a window with no in-image tap.
     public func maxPool2dForward(input: Tensor, geometry g: Pool2DGeometry) -> MaxPool2DResult {
-        var output = Tensor(zeros: g.outputShape)
-        var argmax = [Int32](repeating: -1, count: g.outputShape.count)
+        // Every output and argmax is written below (windows without taps by `one`: −∞ and −1).
+        var output = Tensor(uninitialized: g.outputShape)
+        var argmax = [Int32](unsafeUninitializedCapacity: g.outputShape.count) { _, count in count = g.outputShape.count }
         guard g.outputShape.count > 0 else { return MaxPool2DResult(output: output, argmax: argmax) }
         let (rows, columns) = PoolWindows.of(g)
         let (width, inputPlane, outputWidth) = (g.inputWidth, g.inputHeight * g.inputWidth, g.outputWidth)
         let outputPlane = g.outputHeight * g.outputWidth
         let split = WorkSplit.PlaneRows(planes: g.batch * g.channels, rows: g.outputHeight, threads: threadCount)
+        // Whole windows at stride 1 or 2 without dilation go to the AVX-512 row kernel where there is one.
+        let vectorRows = kernel.isAVX512 && columns.step == 1 && (g.options.stride.width == 1 || g.options.stride.width == 2)
         input.withUnsafeBufferPointer { x in
             output.withUnsafeMutableBufferPointer { y in
                 argmax.withUnsafeMutableBufferPointer { a in
@@ -45,6 +48,17 @@ extension DispatchDevice {
                             // Windows cut by the padding one by one, then 16 full windows at a time, then the rest.
                             var q = 0
                             while q < outputWidth && columns.count[q] < g.options.kernel.width { one(q); q += 1 }
+                            if vectorRows && rowTaps > 0 {
+                                // The row's run of whole windows by the AVX-512 kernel.
+                                var end = q
+                                while end < outputWidth && columns.count[end] == g.options.kernel.width { end += 1 }
+                                if end > q {
+                                    fovea_max_pool_row_avx512(source, width, firstRow, Int32(rowTaps), rows.step, columns.first[q],
+                                                              Int32(g.options.kernel.width), Int32(g.options.stride.width), Int32(end - q),
+                                                              y.pointer + target + q, a.pointer + target + q)
+                                    q = end
+                                }
+                            }
                             while rowTaps > 0,
                                   let vector = MaxWindows16(firstOutput: q, columns: columns, kernel: g.options.kernel.width,
                                                             stride: g.options.stride.width, width: width),

@@ -2,11 +2,13 @@ import CFoveaKernels
 import FoveaCore
 import FoveaKernels
 
-/// The forward of a pointwise layer — 1×1, stride 1, no padding, one group — with the output
-/// channels in the vector lanes:
+/// The forward of a 1×1 layer without padding and with one group — a pointwise layer, or a
+/// strided one such as ResNet's downsampling shortcuts — with the output channels in the vector lanes:
 ///
 ///     y[n, k, p] = epilogue(Σ_c w[k, c] · x[n, c, p] + b[k] (+ residual[n, k, p]))
 ///
+/// (with a stride, x is first subsampled to the positions the layer reads, `subsampled`: one
+/// pass over C·P·Q values, against the C·K·P·Q multiply-adds that follow)
 /// computed in tiles of 32 output channels × up to 12 consecutive positions
 /// (`fovea_pointwise_tile_32x12_avx512`): each step c loads 32 weights of a packed panel and
 /// broadcasts the tile's x[n, c, p] straight from the NCHW image. Against the direct GEMM
@@ -62,14 +64,22 @@ struct PointwiseConvolution: Sendable {
         func items(batch: Int) -> Int { batch * partsPerImage * channelParts }
         /// ⌈K/32⌉·32·C·4: the weights packed in panels, allocated by a call that does not find them kept.
         var packedWeightBytes: Int
-        var workspaceBytes: Int { packedWeightBytes }
+        /// N·C·P·Q·4 for a strided layer (`subsampled`), else 0.
+        var subsampledBytes: Int = 0
+        var workspaceBytes: Int { packedWeightBytes + subsampledBytes }
     }
 
-    /// Whether this driver runs `g`: a pointwise layer (`Conv2DGeometry.isPointwise`) with one
-    /// group, the AVX-512 micro-kernel (the tile kernel is AVX-512 only), and packed weights
-    /// within the workspace limit.
+    /// Whether this driver runs `g`: a 1×1 kernel without padding (any stride) and one group, the
+    /// AVX-512 micro-kernel (the tile kernel is AVX-512 only), and packed weights plus, with a
+    /// stride, the subsampled input within the workspace limit.
     func handles(_ g: Conv2DGeometry) -> Bool {
-        kernel.isAVX512 && g.isPointwise && g.groups == 1 && packedWeightBytes(g) <= workspaceLimitBytes
+        kernel.isAVX512 && g.kernelHeight == 1 && g.kernelWidth == 1 && g.options.padding == 0 && g.groups == 1
+            && packedWeightBytes(g) + subsampledBytes(g) <= workspaceLimitBytes
+    }
+
+    /// N·C·P·Q·4 bytes for a strided layer (its subsampled input), else 0.
+    func subsampledBytes(_ g: Conv2DGeometry) -> Int {
+        g.options.stride == 1 ? 0 : g.batch * g.inputChannels * g.outputHeight * g.outputWidth * MemoryLayout<Float>.stride
     }
 
     /// The blocking of a forward call of `g` at `threads`.
@@ -86,7 +96,7 @@ struct PointwiseConvolution: Sendable {
         let partSize = (positions + parts - 1) / parts
         return Blocking(partsPerImage: (positions + partSize - 1) / partSize, partSize: partSize,
                         channelParts: (panels + panelsPerPart - 1) / panelsPerPart, panelsPerPart: panelsPerPart,
-                        packedWeightBytes: packedWeightBytes(g))
+                        packedWeightBytes: packedWeightBytes(g), subsampledBytes: subsampledBytes(g))
     }
 
     /// ⌈K/32⌉·32·C·4 bytes.
@@ -98,8 +108,9 @@ struct PointwiseConvolution: Sendable {
     /// `g` (`handles(g)`) and `blocking` (`blocking(for: g)`); `residual` has the output's shape.
     func forward(input: Tensor, weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  residual: Tensor? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
-        precondition(handles(g), "PointwiseConvolution: \(g) is not a pointwise layer this device's \(kernel.name) kernel runs")
+        precondition(handles(g), "PointwiseConvolution: \(g) is not a 1×1 unpadded layer this device's \(kernel.name) kernel runs")
         var output = Tensor(uninitialized: g.outputShape)  // every element is written below
+        let input = g.options.stride == 1 ? input : subsampled(input, geometry: g)
         let packed = cachedPackedWeights(weight, scale: outputScale, geometry: g)
             ?? packWeights(weight.scalingOutputChannels(by: outputScale), geometry: g)
         // The bias of every panel's 32 channels, zero past K (those channels are never stored).
@@ -118,6 +129,26 @@ struct PointwiseConvolution: Sendable {
             }
         }
         return output
+    }
+
+    /// `[N, C, P, Q]` with x′[n, c, p, q] = x[n, c, p·sh, q·sw]: the columns a strided 1×1 layer reads.
+    func subsampled(_ input: Tensor, geometry g: Conv2DGeometry) -> Tensor {
+        let (p, q, sh, sw) = (g.outputHeight, g.outputWidth, g.options.stride.height, g.options.stride.width)
+        let (height, width) = (g.inputHeight, g.inputWidth)
+        var columns = Tensor(uninitialized: [g.batch, g.inputChannels, p, q])  // every element is written below
+        input.withUnsafeBufferPointer { x in
+            columns.withUnsafeMutableBufferPointer { out in
+                let (x, out) = (SendablePointer(x.baseAddress!), SendablePointer(out.baseAddress!))
+                Parallel.forEach(g.batch * g.inputChannels, threads: threads) { _, plane in
+                    let source = x.pointer + plane * height * width
+                    let target = out.pointer + plane * p * q
+                    for row in 0..<p {
+                        for column in 0..<q { target[row * q + column] = source[row * sh * width + column * sw] }
+                    }
+                }
+            }
+        }
+        return columns
     }
 
     /// The weights packed as ⌈K/32⌉ panels of C steps × 32 output channels (zero past K):

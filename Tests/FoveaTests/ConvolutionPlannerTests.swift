@@ -48,7 +48,7 @@ struct ConvolutionPlannerTests {
             (try Self.geometry(1, 64, 256, 56, kernel: 1), [.shiftedImage, .direct, .direct]),   // ResNet 64→256 1×1
             (try Self.geometry(1, 256, 64, 56, kernel: 1), [.pointwise, .direct, .shiftedRows]), // ResNet 256→64 1×1
             (try Self.geometry(1, 1024, 256, 14, kernel: 1), [.pointwise, .direct, .direct]),    // ResNet 1024→256 1×1
-            (try Self.geometry(1, 256, 512, 56, kernel: 1, stride: 2), [.direct, .direct, .direct]),  // ResNet downsample 1×1/2
+            (try Self.geometry(1, 256, 512, 56, kernel: 1, stride: 2), [.pointwise, .direct, .direct]),  // ResNet downsample 1×1/2
             (try Self.geometry(1, 64, 256, 56, stride: 2), [.direct, .im2col, .direct]),         // strided, many outputs
         ]
         for threads in [1, 2, 8] {

@@ -19,22 +19,26 @@ struct PointwiseConvolutionTests {
         return epilogue == .relu ? naive.activationForward(.relu, input: y) : y
     }
 
-    /// Pointwise layers of every size class the tile meets — 1 to 40 positions (whole tiles of 12,
+    /// 1×1 layers of every size class the tile meets — 1 to 196 positions (whole tiles of 12,
     /// ragged ones, one position), 1 to 70 output channels (a panel of 32 with 1, 31 or 33 of them
-    /// live), 1 to 300 input channels, batches 1–3 — with and without bias, residual and ReLU: agrees
+    /// live), 1 to 300 input channels, batches 1–3, strides 1–3 (subsampled first) — with and
+    /// without bias, residual and ReLU: agrees
     /// with naive, and is bit-identical at 1, 2, 3, 4 and 8 threads and with parts of a few
     /// positions (`partBytes` small enough that every image is cut into many parts).
     @Test(.enabled(if: Self.hasKernel, "the pointwise kernel needs AVX-512"))
     func agreesWithNaiveAndAcrossThreads() throws {
         var generator = SeededGenerator(seed: 1618)
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
-        var shapes: [(batch: Int, channels: Int, outputs: Int, height: Int, width: Int)] = [
-            (1, 300, 33, 7, 7), (2, 1, 1, 1, 1), (1, 65, 32, 3, 4), (3, 17, 70, 2, 6), (1, 128, 31, 14, 14), (2, 96, 64, 5, 8),
+        var shapes: [(batch: Int, channels: Int, outputs: Int, height: Int, width: Int, stride: Size2D)] = [
+            (1, 300, 33, 7, 7, 1), (2, 1, 1, 1, 1, 1), (1, 65, 32, 3, 4, 1), (3, 17, 70, 2, 6, 1), (1, 128, 31, 14, 14, 1),
+            (2, 96, 64, 5, 8, 1), (1, 70, 40, 13, 13, 2), (2, 33, 20, 9, 14, Size2D(height: 3, width: 2)),
         ]
-        while shapes.count < 24 { shapes.append((pick(1...3), pick(1...200), pick(1...70), pick(1...8), pick(1...8))) }
+        while shapes.count < 28 {
+            shapes.append((pick(1...3), pick(1...200), pick(1...70), pick(1...9), pick(1...9), Size2D(height: pick(1...3), width: pick(1...3))))
+        }
         for (index, shape) in shapes.enumerated() {
             let g = try Conv2DGeometry(inputShape: [shape.batch, shape.channels, shape.height, shape.width],
-                                       weightShape: [shape.outputs, shape.channels, 1, 1], options: Conv2DOptions())
+                                       weightShape: [shape.outputs, shape.channels, 1, 1], options: Conv2DOptions(stride: shape.stride))
             let x = Tensor.randomNormal(g.inputShape, seed: UInt64(index))
             let w = Tensor.randomNormal(g.weightShape, standardDeviation: 0.2, seed: UInt64(100 + index))
             let bias = index % 3 == 0 ? nil : Tensor.randomNormal([g.outputChannels], seed: UInt64(200 + index))
@@ -143,7 +147,7 @@ struct PointwiseConvolutionTests {
     }
 
     /// The planner takes it for pointwise layers on more than 64 input channels (ResNet-50's
-    /// bottleneck 1×1 layers, not its 64-channel ones nor the strided downsamples), and forcing it
+    /// bottleneck 1×1 layers and its strided downsamples, not its 64-channel ones), and forcing it
     /// elsewhere is an error that says what it needs.
     @Test(.enabled(if: Self.hasKernel, "the pointwise kernel needs AVX-512"))
     func runsWhereItPays() throws {
@@ -155,7 +159,8 @@ struct PointwiseConvolutionTests {
         for (g, expected) in [
             (try geometry(1024, 256, 14), ConvolutionAlgorithm.pointwise), (try geometry(2048, 512, 7), .pointwise),
             (try geometry(128, 512, 28), .pointwise), (try geometry(65, 16, 9), .pointwise),
-            (try geometry(64, 256, 56), .shiftedImage), (try geometry(256, 512, 56, stride: 2), .direct),
+            (try geometry(256, 512, 56, stride: 2), .pointwise), (try geometry(1024, 2048, 14, stride: 2), .pointwise),
+            (try geometry(64, 256, 56), .shiftedImage), (try geometry(64, 128, 56, stride: 2), .shiftedImage),
         ] {
             #expect(try device.convolutionPlan(for: g, pass: .forward).algorithm == expected, "\(g)")
         }
@@ -163,7 +168,7 @@ struct PointwiseConvolutionTests {
         #expect {
             try forced.checkConvolutionPlan(for: try geometry(64, 64, 14, kernel: 3), pass: .forward)
         } throws: { error in
-            "\(error)".contains("pointwise") && "\(error)".contains("1×1 kernel with stride 1")
+            "\(error)".contains("pointwise") && "\(error)".contains("1×1 kernel without padding")
         }
     }
 }

@@ -50,6 +50,31 @@ struct PoolingAgreementTests {
 
     /// The Dispatch backend's pooling gives identical bits at 1, 2, 3 and 4 threads (the work split
     /// never changes the order in which an element is reduced).
+    /// Wide rows, where Dispatch's AVX-512 row kernel takes the whole windows 16 at a time (with a
+    /// ragged last group): ties of equal values, −0 beside +0, and NaNs, at stride 1 and 2, with
+    /// and without padding and a 2-row dilation — the output bits and every argmax are naive's.
+    @Test(arguments: TestDevices.accelerated)
+    func maxPoolTiesAndNaNsInWideRows(device: LabeledDevice) throws {
+        var generator = SeededGenerator(seed: 77)
+        for (index, options) in [Pool2DOptions(kernel: 3, stride: 2, padding: 1), Pool2DOptions(kernel: 3, stride: 1, padding: 1),
+                                 Pool2DOptions(kernel: 2, stride: 2), Pool2DOptions(kernel: Size2D(height: 2, width: 3), stride: 2,
+                                                                                      dilation: Size2D(height: 2, width: 1))].enumerated() {
+            // Values from {−1, −0, +0, 1, 2} (ties everywhere) with about one NaN in 50.
+            var input = Tensor(zeros: [2, 3, 9, 61])
+            input.withUnsafeMutableBufferPointer { x in
+                for i in x.indices {
+                    let pick = Int.random(in: 0..<50, using: &generator)
+                    x[i] = pick == 0 ? .nan : [-1, -0.0, 0, 1, 2][pick % 5]
+                }
+            }
+            let g = try Pool2DGeometry(inputShape: input.shape, options: options)
+            let expected = naive.maxPool2dForward(input: input, geometry: g)
+            let actual = device.device.maxPool2dForward(input: input, geometry: g)
+            expectIdentical(actual.output, expected.output, "\(device) case \(index) \(g)")
+            #expect(actual.argmax == expected.argmax, "\(device) case \(index) \(g)")
+        }
+    }
+
     @Test func dispatchResultsIndependentOfThreadCount() throws {
         let devices = try [1, 2, 3, 4].map { try Devices.make("dispatch", threads: $0) }
         for c in Self.cases.suffix(10) {

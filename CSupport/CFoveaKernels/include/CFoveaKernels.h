@@ -79,6 +79,14 @@ void fovea_shifted_rows_kernel_12x32_avx512(long kc, const float *image, const i
 /// floats. Requires fovea_cpu_has_avx2_fma().
 void fovea_shifted_rows_kernel_6x16_avx2(long kc, const float *image, const int32_t *rows, const float *b,
                                          float *c, long ldc, int m, int n, int accumulate);
+/// Max pooling of `count` consecutive outputs of one output row whose windows lie inside the row:
+/// output l takes the taps plane[(firstRow + i·rowStep)·width + firstColumn + l·stride + j] for
+/// i < rowTaps, j < kernel (stride 1 or 2, columns contiguous), in that row-major order, by the
+/// rule of NaiveDevice.maxPool2dForward (the first tap, replaced by any strictly larger one or any
+/// NaN); writes out[l] and argmax[l] (the chosen tap's index in the plane). Reads only those taps.
+/// Requires fovea_cpu_has_avx512f().
+void fovea_max_pool_row_avx512(const float *plane, long width, long firstRow, int rowTaps, long rowStep, long firstColumn,
+                               int kernel, int stride, int count, float *out, int32_t *argmax);
 /// One tile of the pointwise forward (a 1×1, stride-1, unpadded convolution) with output channels
 /// in the vector lanes: for channels j < `channels` (≤ 32) and positions i < `positions` (1…12),
 ///   y[j·ldy + i] = epilogue(Σ_{c<depth} w[32·c + j] · x[c·ldx + i]),   the sum one FMA chain over c from 0,

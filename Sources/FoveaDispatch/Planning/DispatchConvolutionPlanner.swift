@@ -40,7 +40,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
         case (.shiftedImage, .forward) where !shiftedImage.handles(g):
             return "the shifted-image kernel needs one group (got \(g.groups)), a micro-kernel with a shifted-image variant (AVX-512 12×32 or AVX2 6×16; this device's is \(kernel.name)), 32-bit plane offsets, and one worker's phase planes and staging within \(limit)"
         case (.pointwise, .forward) where !pointwise.handles(g):
-            return "the pointwise kernel needs a 1×1 kernel with stride 1, no padding and one group (got \(g.kernelHeight)×\(g.kernelWidth), stride \(g.options.stride), padding \(g.options.padding), \(g.groups) groups), the AVX-512 micro-kernel (this device's is \(kernel.name)), and its packed weights within \(limit)"
+            return "the pointwise kernel needs a 1×1 kernel without padding and one group (got \(g.kernelHeight)×\(g.kernelWidth), padding \(g.options.padding), \(g.groups) groups), the AVX-512 micro-kernel (this device's is \(kernel.name)), and its packed weights (and, with a stride, the subsampled input) within \(limit)"
         case (.shiftedRows, .backwardFilter) where !shiftedRows.handles(g):
             return "the shifted-rows kernel needs stride 1 (got \(g.options.stride)), one group (got \(g.groups)), a non-empty batch and output, the AVX-512 12×32 or AVX2 6×16 micro-kernel (this device's is \(kernel.name)), 32-bit row offsets, and its padded images, ∂Wᵀ and one worker's panels within \(limit)"
         case (.direct, .backwardData) where DirectGEMMConvolution.pointwiseBackwardDataGeometry(g) == nil:
