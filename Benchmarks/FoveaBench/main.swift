@@ -184,7 +184,7 @@ struct LayersCommand: ParsableCommand {
     var listLayers = false
     @Option(name: .customLong("write-layers"), help: "Write the selected layers as JSON for Benchmarks/pytorch_bench.py --layers (- for standard output) and exit without timing.")
     var writeLayers: String?
-    @Option(help: "Force convolution algorithms per pass on every backend, as FOVEA_CONV_ALGORITHM (e.g. forward=winograd4,backward-data=im2col; algorithms: im2col, direct, shifted-image, pointwise, shifted-rows, winograd2, winograd4). A layer a backend cannot run so is skipped on that backend, with a printed note giving the reason.")
+    @Option(help: "Force convolution algorithms per pass on every backend, as FOVEA_CONV_ALGORITHM (e.g. forward=winograd4,backward-data=im2col; algorithms: im2col, direct, shifted-image, pointwise, channel-lanes, shifted-rows, winograd2, winograd4). A layer a backend cannot run so is skipped on that backend, with a printed note giving the reason.")
     var algorithm: String?
     @Flag(help: "End with the fastest backend and its ratio over the others.")
     var verdict = false

@@ -1,4 +1,6 @@
-// The AVX-512 kernel of the pointwise forward (Fovea's `PointwiseConvolution`): a 1×1, stride-1,
+// The AVX-512 kernels of the forwards with the output channels in the vector lanes: the pointwise
+// one (Fovea's `PointwiseConvolution`) and, with the image rows of each step given by a table of
+// offsets into zero-padded phase planes, any convolution (`ChannelLanesConvolution`). A 1×1, stride-1,
 // unpadded convolution y[k, p] = Σ_c w[k, c]·x[c, p] computed with the output channels in the
 // vector lanes. A tile is 32 output channels × up to 12 consecutive positions: each step c loads
 // the 32 weights w[k0..<k0+32, c] (two vectors of a packed panel) and broadcasts x[c, p] for each
@@ -43,10 +45,12 @@ static inline void transpose16x16(__m512 r[16]) {
     }
 }
 
-// The tile for `positions` (a compile-time constant after inlining, 1…12) positions.
+// The tile for `positions` (a compile-time constant after inlining, 1…12) positions. Step c reads
+// the image row x + c·ldx, or x + offsets[c] when `offsets` is given (the shifted image's taps).
 __attribute__((target("avx512f"), always_inline))
-static inline void pointwise_tile(const int positions, long depth, const float *x, long ldx, const float *w,
-                                  float *y, long ldy, int channels, const float *bias, const float *residual, int relu) {
+static inline void pointwise_tile(const int positions, long depth, const float *x, long ldx, const int32_t *offsets,
+                                  const float *w, float *y, long ldy, int channels, const float *bias, const float *residual,
+                                  int relu) {
     __m512 lo[12], hi[12];
 #pragma clang loop unroll(full)
     for (int i = 0; i < positions; ++i) {
@@ -65,8 +69,14 @@ static inline void pointwise_tile(const int positions, long depth, const float *
     }
     const float *row = x;
     for (long c = 0; c < depth; ++c) {
-        // The image rows are a plane apart: fetch the row eight steps ahead.
-        _mm_prefetch((const char *)(row + 8 * ldx), _MM_HINT_T0);
+        // The image rows are a plane apart: fetch the row eight steps ahead (the offsets table
+        // has FOVEA_SHIFTED_IMAGE_OFFSET_SLACK entries past the last step).
+        if (offsets) {
+            row = x + offsets[c];
+            _mm_prefetch((const char *)(x + offsets[c + 8]), _MM_HINT_T0);
+        } else {
+            _mm_prefetch((const char *)(row + 8 * ldx), _MM_HINT_T0);
+        }
         const __m512 w0 = _mm512_loadu_ps(w);
         const __m512 w1 = _mm512_loadu_ps(w + 16);
 #pragma clang loop unroll(full)
@@ -75,7 +85,7 @@ static inline void pointwise_tile(const int positions, long depth, const float *
             lo[i] = _mm512_fmadd_ps(xv, w0, lo[i]);
             hi[i] = _mm512_fmadd_ps(xv, w1, hi[i]);
         }
-        row += ldx;
+        if (!offsets) row += ldx;
         w += 32;
     }
 
@@ -106,11 +116,26 @@ void fovea_pointwise_tile_32x12_avx512(long depth, const float *x, long ldx, con
                                        int positions, int channels, const float *bias, const float *residual, int relu) {
     switch (positions) {
 #define FOVEA_POINTWISE_CASE(count) \
-    case count: pointwise_tile(count, depth, x, ldx, w, y, ldy, channels, bias, residual, relu); break;
+    case count: pointwise_tile(count, depth, x, ldx, NULL, w, y, ldy, channels, bias, residual, relu); break;
     FOVEA_POINTWISE_CASE(1) FOVEA_POINTWISE_CASE(2) FOVEA_POINTWISE_CASE(3) FOVEA_POINTWISE_CASE(4)
     FOVEA_POINTWISE_CASE(5) FOVEA_POINTWISE_CASE(6) FOVEA_POINTWISE_CASE(7) FOVEA_POINTWISE_CASE(8)
     FOVEA_POINTWISE_CASE(9) FOVEA_POINTWISE_CASE(10) FOVEA_POINTWISE_CASE(11) FOVEA_POINTWISE_CASE(12)
 #undef FOVEA_POINTWISE_CASE
+    default: break;
+    }
+}
+
+__attribute__((target("avx512f")))
+void fovea_shifted_channels_tile_32x12_avx512(long depth, const float *x, const int32_t *offsets, const float *w, float *y,
+                                              long ldy, int positions, int channels, const float *bias, const float *residual,
+                                              int relu) {
+    switch (positions) {
+#define FOVEA_SHIFTED_CASE(count) \
+    case count: pointwise_tile(count, depth, x, 0, offsets, w, y, ldy, channels, bias, residual, relu); break;
+    FOVEA_SHIFTED_CASE(1) FOVEA_SHIFTED_CASE(2) FOVEA_SHIFTED_CASE(3) FOVEA_SHIFTED_CASE(4)
+    FOVEA_SHIFTED_CASE(5) FOVEA_SHIFTED_CASE(6) FOVEA_SHIFTED_CASE(7) FOVEA_SHIFTED_CASE(8)
+    FOVEA_SHIFTED_CASE(9) FOVEA_SHIFTED_CASE(10) FOVEA_SHIFTED_CASE(11) FOVEA_SHIFTED_CASE(12)
+#undef FOVEA_SHIFTED_CASE
     default: break;
     }
 }

@@ -71,6 +71,7 @@ public struct DispatchDevice: GEMMBackedDevice {
             directBackwardFilter: DirectGEMMBackwardFilter(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes),
             shiftedImage: ShiftedImageConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes),
             pointwise: PointwiseConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes),
+            channelLanes: ChannelLanesConvolution(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes),
             shiftedRows: ShiftedImageBackwardFilter(threads: threadCount, kernel: kernel, workspaceLimitBytes: workspaceLimitBytes))
     }
 
@@ -82,6 +83,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     var directBackwardFilter: DirectGEMMBackwardFilter { planner.directBackwardFilter }
     var shiftedImage: ShiftedImageConvolution { planner.shiftedImage }
     var pointwise: PointwiseConvolution { planner.pointwise }
+    var channelLanes: ChannelLanesConvolution { planner.channelLanes }
     var shiftedBackwardFilter: ShiftedImageBackwardFilter { planner.shiftedRows }
 
     public func convolutionPlan(for g: Conv2DGeometry, pass: ConvolutionPass) throws -> ConvolutionPlan {
@@ -177,6 +179,9 @@ public struct DispatchDevice: GEMMBackedDevice {
         case .pointwise(let blocking, _):
             return pointwise.forward(input: x, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
                                      residual: residual, geometry: geometry, blocking: blocking)
+        case .channelLanes(let blocking):
+            return channelLanes.forward(input: x, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
+                                        residual: residual, geometry: geometry, blocking: blocking)
         case .winograd(let tiles):
             output = winograd.forward(input: x, weight: weight, outputScale: outputScale, bias: bias,
                                       epilogue: residual == nil ? epilogue : .none, geometry: geometry, plan: tiles)

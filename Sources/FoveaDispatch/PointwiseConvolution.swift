@@ -47,8 +47,9 @@ struct PointwiseConvolution: Sendable {
     static let channelsPerPanel = 32
     /// The most positions per tile (24 accumulators: 2 vectors × 12 positions).
     static let positionsPerTile = 12
-    /// The name the packed panels are kept under in `PackedWeightCache`.
-    static let packingName = "pointwise 32×12 avx512"
+    /// The name the packed panels are kept under in `PackedWeightCache` (shared with
+    /// `ChannelLanesConvolution`, which packs the same layout).
+    static let packingName = "channel lanes 32×12 avx512"
 
     /// What a forward call of `g` runs with, from `blocking(for:)` (the planner keeps it in the plan).
     struct Blocking: Equatable, Sendable {
@@ -99,9 +100,9 @@ struct PointwiseConvolution: Sendable {
                         packedWeightBytes: packedWeightBytes(g), subsampledBytes: subsampledBytes(g))
     }
 
-    /// ⌈K/32⌉·32·C·4 bytes.
+    /// ⌈K/32⌉·32·C·R·S·4 bytes (R = S = 1 here; `ChannelLanesConvolution` packs any kernel the same way).
     func packedWeightBytes(_ g: Conv2DGeometry) -> Int {
-        PackedGEMM.roundUp(g.outputChannels, to: Self.channelsPerPanel) * g.inputChannels * MemoryLayout<Float>.stride
+        PackedGEMM.roundUp(g.outputChannels, to: Self.channelsPerPanel) * g.columnRows * MemoryLayout<Float>.stride
     }
 
     /// `y = epilogue(conv(x, w′) + bias (+ residual))` with w′ = w·outputScale (w when nil), for
@@ -151,10 +152,10 @@ struct PointwiseConvolution: Sendable {
         return columns
     }
 
-    /// The weights packed as ⌈K/32⌉ panels of C steps × 32 output channels (zero past K):
-    /// panel j, step c holds w[32j ..< 32j + 32, c].
+    /// The weights packed as ⌈K/32⌉ panels of C·R·S steps × 32 output channels (zero past K):
+    /// panel j, step t (tap (c, r, s) at t = (c·R + r)·S + s) holds w[32j ..< 32j + 32, t].
     func packWeights(_ weight: Tensor, geometry g: Conv2DGeometry) -> Tensor {
-        let (channels, depth, width) = (g.outputChannels, g.inputChannels, Self.channelsPerPanel)
+        let (channels, depth, width) = (g.outputChannels, g.columnRows, Self.channelsPerPanel)
         let panels = (channels + width - 1) / width
         var packed = Tensor(uninitialized: [max(panels * width * depth, 1)])  // every element is written below
         let transposingPacker = kernel.transposingPacker
@@ -177,7 +178,7 @@ struct PointwiseConvolution: Sendable {
     func cachedPackedWeights(_ weight: Tensor, scale: Tensor?, geometry g: Conv2DGeometry) -> Tensor? {
         guard let cache = weightCache else { return nil }
         let key = PackedWeightCache.Key(contents: weight.contentStamp, scale: scale?.contentStamp, kernel: Self.packingName,
-                                        rows: g.outputChannels, depth: g.inputChannels, groups: 1)
+                                        rows: g.outputChannels, depth: g.columnRows, groups: 1)
         if let kept = cache.lookup(key) { return kept }
         guard cache.shouldStore(key, bytes: packedWeightBytes(g)) else { return nil }
         let packed = packWeights(weight.scalingOutputChannels(by: scale), geometry: g)

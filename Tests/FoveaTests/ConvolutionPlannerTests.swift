@@ -34,8 +34,8 @@ struct ConvolutionPlannerTests {
     }
 
     /// Dispatch with the AVX-512 kernels: the cost model's Winograd tile size, the pointwise kernel
-    /// for 1×1 layers on more than 64 channels, the shifted image for few-output layers, the direct
-    /// GEMM otherwise; backward-data direct for pointwise layers;
+    /// for 1×1 layers on more than 64 channels, the channel lanes for strided and 7×7 outputs, the
+    /// shifted image for few-output layers, the direct GEMM otherwise; backward-data direct for pointwise layers;
     /// shifted rows, direct or im2col for backward-filter.
     /// The same at 1, 2 and 8 threads.
     @Test(.enabled(if: Self.hasAVX512, "the shifted and direct paths need AVX-512"))
@@ -43,13 +43,14 @@ struct ConvolutionPlannerTests {
         let table: [(Conv2DGeometry, [ConvolutionAlgorithm])] = [
             (try Self.geometry(1, 256, 256, 56), [.winograd4, .winograd4, .direct]),             // VGG16 256→256
             (try Self.geometry(1, 384, 256, 13), [.winograd2, .winograd2, .direct]),             // AlexNet conv4
-            (try Self.geometry(1, 512, 512, 7), [.direct, .im2col, .direct]),                    // ResNet 512→512 @7
+            (try Self.geometry(1, 512, 512, 7), [.channelLanes, .im2col, .direct]),              // ResNet 512→512 @7
             (try Self.geometry(1, 3, 64, 224), [.shiftedImage, .im2col, .direct]),               // VGG16 first layer
             (try Self.geometry(1, 64, 256, 56, kernel: 1), [.shiftedImage, .direct, .direct]),   // ResNet 64→256 1×1
             (try Self.geometry(1, 256, 64, 56, kernel: 1), [.pointwise, .direct, .shiftedRows]), // ResNet 256→64 1×1
             (try Self.geometry(1, 1024, 256, 14, kernel: 1), [.pointwise, .direct, .direct]),    // ResNet 1024→256 1×1
             (try Self.geometry(1, 256, 512, 56, kernel: 1, stride: 2), [.pointwise, .direct, .direct]),  // ResNet downsample 1×1/2
-            (try Self.geometry(1, 64, 256, 56, stride: 2), [.direct, .im2col, .direct]),         // strided, many outputs
+            (try Self.geometry(1, 64, 256, 56, stride: 2), [.channelLanes, .im2col, .direct]),   // strided, many outputs
+            (try Self.geometry(1, 3, 64, 224, kernel: 7, stride: 2), [.channelLanes, .im2col, .direct]),  // ResNet stem
         ]
         for threads in [1, 2, 8] {
             let device = DispatchDevice(threads: threads, fallback: nil)
@@ -157,6 +158,8 @@ struct ConvolutionPlannerTests {
         case .pointwise(let blocking, let prologueBlocking):
             #expect(pass == .forward && blocking == device.pointwise.blocking(for: g)
                     && prologueBlocking == device.directConvolution.blocking(for: g), "\(label)")
+        case .channelLanes(let blocking):
+            #expect(pass == .forward && blocking == device.channelLanes.blocking(for: g), "\(label)")
         case .shiftedRows(let blocking):
             #expect(pass == .backwardFilter && blocking == device.shiftedBackwardFilter.blocking(for: g), "\(label)")
         case .im2col(let bytes):
@@ -188,7 +191,7 @@ struct ConvolutionPlannerTests {
                 guard planner.unavailability(of: algorithm, for: g, pass: pass) == nil else {
                     // Without AVX-512 or AVX2 the shifted-image forward and the shifted-rows and
                     // direct backward-filters cannot run; without AVX-512 the pointwise forward.
-                    let runs = algorithm == .pointwise ? GEMMKernel.best.isAVX512 : GEMMKernel.best.isNative
+                    let runs = algorithm == .pointwise || algorithm == .channelLanes ? GEMMKernel.best.isAVX512 : GEMMKernel.best.isNative
                     #expect(!runs, "\(label) should run \(g)")
                     #expect(throws: FoveaError.self) { try device.checkConvolutionPlan(for: g, pass: pass) }
                     continue
@@ -211,7 +214,7 @@ struct ConvolutionPlannerTests {
                 ran += 1
             }
         }
-        let dispatchRuns = GEMMKernel.best.isAVX512 ? 13 : GEMMKernel.best.isNative ? 12 : 9
+        let dispatchRuns = GEMMKernel.best.isAVX512 ? 14 : GEMMKernel.best.isNative ? 12 : 9
         #expect(ran >= (backend == "openblas" ? 5 : dispatchRuns))
     }
 
@@ -254,7 +257,7 @@ struct ConvolutionPlannerTests {
         }
         #expect(error?.kind == .invalidArgument)
         for fragment in ["FOVEA_CONV_ALGORITHM", "'\(text)'", "forward, backward-data or backward-filter",
-                         "im2col, direct, shifted-image, pointwise, shifted-rows, winograd2 or winograd4"] {
+                         "im2col, direct, shifted-image, pointwise, channel-lanes, shifted-rows, winograd2 or winograd4"] {
             #expect(error?.message.contains(fragment) == true, "\(String(describing: error)) lacks \(fragment)")
         }
     }

@@ -45,9 +45,9 @@ struct ResidualEpilogueTests {
         try Self.expectFusedMatchesUnfused(device.device, device.description)
     }
 
-    /// Every forward algorithm of the Dispatch device, forced, including the three that add the
-    /// residual per output tile (`direct`, `pointwise`, `shifted-image`) and the ones that add it afterwards.
-    @Test(arguments: [ConvolutionAlgorithm.direct, .pointwise, .shiftedImage, .winograd2, .winograd4])
+    /// Every forward algorithm of the Dispatch device, forced, including the four that add the
+    /// residual per output tile (`direct`, `pointwise`, `channel-lanes`, `shifted-image`) and the ones that add it afterwards.
+    @Test(arguments: [ConvolutionAlgorithm.direct, .pointwise, .channelLanes, .shiftedImage, .winograd2, .winograd4])
     func everyDispatchForwardAlgorithm(algorithm: ConvolutionAlgorithm) throws {
         for (device, runnable) in try Self.forcedDispatchDevices(algorithm, threads: [1, 2, 3, 8], geometries: Self.geometries) {
             try Self.expectFusedMatchesUnfused(device, "dispatch ×\(device.threadCount), \(algorithm)", geometries: runnable)
@@ -58,7 +58,7 @@ struct ResidualEpilogueTests {
     /// indices of `geometries` it runs (Winograd only the first, a stride-1 3×3 layer; pointwise
     /// only the 1×1, stride-1, unpadded ones), having checked that the plan of each is that
     /// algorithm. Where this CPU cannot run the algorithm (shifted-image with the portable kernel,
-    /// pointwise without AVX-512), it checks that forcing it is a clear error instead, and
+    /// pointwise and channel-lanes without AVX-512), it checks that forcing it is a clear error instead, and
     /// returns no device.
     static func forcedDispatchDevices(_ algorithm: ConvolutionAlgorithm, threads: [Int],
                                       geometries: [(input: Shape, weight: Shape, options: Conv2DOptions)]) throws -> [(DispatchDevice, [Int])] {
@@ -69,7 +69,8 @@ struct ResidualEpilogueTests {
                 let g = try Conv2DGeometry(inputShape: inputShape, weightShape: weightShape, options: options)
                 return algorithm.winogradTileSize != nil ? index == 0 : algorithm != .pointwise || g.isPointwise
             }
-            let cpuRunsIt = algorithm == .pointwise ? GEMMKernel.best.isAVX512 : ShiftedImageConvolutionTests.hasShiftedImageKernel
+            let cpuRunsIt = algorithm == .pointwise || algorithm == .channelLanes ? GEMMKernel.best.isAVX512
+                : ShiftedImageConvolutionTests.hasShiftedImageKernel
             for index in runnable {
                 let (inputShape, weightShape, options) = geometries[index]
                 let g = try Conv2DGeometry(inputShape: inputShape, weightShape: weightShape, options: options)

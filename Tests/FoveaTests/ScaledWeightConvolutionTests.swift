@@ -56,7 +56,7 @@ struct ScaledWeightConvolutionTests {
     }
 
     /// Every forward algorithm of the Dispatch device, forced, at several thread counts.
-    @Test(arguments: [ConvolutionAlgorithm.direct, .pointwise, .shiftedImage, .im2col, .winograd2, .winograd4])
+    @Test(arguments: [ConvolutionAlgorithm.direct, .pointwise, .channelLanes, .shiftedImage, .im2col, .winograd2, .winograd4])
     func everyDispatchForwardAlgorithm(algorithm: ConvolutionAlgorithm) throws {
         for (device, runnable) in try ResidualEpilogueTests.forcedDispatchDevices(algorithm, threads: [1, 2, 3, 8], geometries: Self.geometries) {
             try Self.expectScaledMatchesFolded(device, "dispatch ×\(device.threadCount), \(algorithm)", geometries: runnable)

@@ -97,6 +97,13 @@ void fovea_max_pool_row_avx512(const float *plane, long width, long firstRow, in
 /// Requires fovea_cpu_has_avx512f().
 void fovea_pointwise_tile_32x12_avx512(long depth, const float *x, long ldx, const float *w, float *y, long ldy,
                                        int positions, int channels, const float *bias, const float *residual, int relu);
+/// The same tile with step c's image row at x + offsets[c] instead of x + c·ldx (the shifted image's
+/// taps over zero-padded phase planes, `ChannelLanesConvolution`): `offsets` holds depth +
+/// FOVEA_SHIFTED_IMAGE_OFFSET_SLACK entries (the slack read for prefetching only).
+/// Requires fovea_cpu_has_avx512f().
+void fovea_shifted_channels_tile_32x12_avx512(long depth, const float *x, const int32_t *offsets, const float *w, float *y,
+                                              long ldy, int positions, int channels, const float *bias, const float *residual,
+                                              int relu);
 
 /// The tile layout of a Winograd F(4×4, 3×3) convolution (`WinogradTiles`; F(2×2): read 2 for
 /// every 4 and 4×4 patches for 6×6 ones below): tile t is image

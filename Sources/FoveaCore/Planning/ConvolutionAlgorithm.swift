@@ -11,6 +11,9 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Hashable, Sendable, Cust
     /// A pointwise layer's forward (1×1, stride 1, no padding, one group) with the output channels
     /// in the vector lanes, broadcasting from the image as it is (dispatch forward on AVX-512: `PointwiseConvolution`).
     case pointwise
+    /// Any layer's forward with the output channels in the vector lanes, broadcasting from the
+    /// shifted image's phase planes (dispatch forward on AVX-512: `ChannelLanesConvolution`).
+    case channelLanes = "channel-lanes"
     /// A GEMM broadcasting from shifted rows of the padded image (dispatch backward-filter: `ShiftedImageBackwardFilter`).
     case shiftedRows = "shifted-rows"
     /// Winograd F(2×2, 3×3) (`WinogradConvolution`; backward-data as the forward convolution of

@@ -23,6 +23,8 @@ struct DispatchConvolutionPlan: Equatable, Sendable {
         /// cannot apply: it packs nothing from the image) runs `DirectGEMMConvolution` with
         /// `prologueBlocking`, whose packing applies it.
         case pointwise(PointwiseConvolution.Blocking, prologueBlocking: DirectGEMMConvolution.Blocking)
+        /// Forward by `ChannelLanesConvolution`.
+        case channelLanes(ChannelLanesConvolution.Blocking)
         /// Backward-filter by `ShiftedImageBackwardFilter`.
         case shiftedRows(ShiftedImageBackwardFilter.Blocking)
         /// `Im2colConvolution`, which tiles each call itself: only its workspace,
@@ -35,6 +37,7 @@ struct DispatchConvolutionPlan: Equatable, Sendable {
             case .direct, .directBackwardFilter, .directBackwardData: .direct
             case .shiftedImage: .shiftedImage
             case .pointwise: .pointwise
+            case .channelLanes: .channelLanes
             case .shiftedRows: .shiftedRows
             case .im2col: .im2col
             }
@@ -58,6 +61,7 @@ struct DispatchConvolutionPlan: Equatable, Sendable {
             case .directBackwardData(let blocking): blocking.workspaceBytes
             case .shiftedImage(let blocking): blocking.workspaceBytes
             case .pointwise(let blocking, let prologueBlocking): max(blocking.workspaceBytes, prologueBlocking.workspaceBytes)
+            case .channelLanes(let blocking): blocking.workspaceBytes
             case .shiftedRows(let blocking): blocking.workspaceBytes
             case .im2col(let bytes): bytes
             }

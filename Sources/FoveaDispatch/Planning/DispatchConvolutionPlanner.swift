@@ -5,8 +5,9 @@ import FoveaKernels
 ///
 /// | pass            | algorithms                                  | rule, first that applies                                   |
 /// |-----------------|---------------------------------------------|------------------------------------------------------------|
-/// | forward         | winograd4/2, pointwise, shifted-image,      | Winograd by `ConvolutionCostModel` (margin 1.15; `winogradChoice`); |
-/// |                 | direct, im2col                              | pointwise where `pointwisePays`; shifted image where `shiftedImagePays`; else direct |
+/// | forward         | winograd4/2, pointwise, channel-lanes,      | Winograd by `ConvolutionCostModel` (margin 1.15; `winogradChoice`); |
+/// |                 | shifted-image, direct, im2col               | pointwise where `pointwisePays`; channel lanes where `channelLanesPays`; |
+/// |                 |                                             | shifted image where `shiftedImagePays`; else direct        |
 /// | backward-data   | winograd4/2, direct, im2col                 | Winograd by the cost model (margin 1) on `WinogradConvolution.backwardDataGeometry`; direct for pointwise layers; else im2col |
 /// | backward-filter | shifted-rows, direct, im2col                | shifted rows where `shiftedRowsPays`; direct where its kernel runs the layer; else im2col |
 ///
@@ -21,11 +22,12 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     let directBackwardFilter: DirectGEMMBackwardFilter
     let shiftedImage: ShiftedImageConvolution
     let pointwise: PointwiseConvolution
+    let channelLanes: ChannelLanesConvolution
     let shiftedRows: ShiftedImageBackwardFilter
 
     func algorithms(for pass: ConvolutionPass) -> [ConvolutionAlgorithm] {
         switch pass {
-        case .forward: [.winograd4, .winograd2, .pointwise, .shiftedImage, .direct, .im2col]
+        case .forward: [.winograd4, .winograd2, .pointwise, .channelLanes, .shiftedImage, .direct, .im2col]
         case .backwardData: [.winograd4, .winograd2, .direct, .im2col]
         case .backwardFilter: [.shiftedRows, .direct, .im2col]
         }
@@ -41,6 +43,8 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
             return "the shifted-image kernel needs one group (got \(g.groups)), a micro-kernel with a shifted-image variant (AVX-512 12×32 or AVX2 6×16; this device's is \(kernel.name)), 32-bit plane offsets, and one worker's phase planes and staging within \(limit)"
         case (.pointwise, .forward) where !pointwise.handles(g):
             return "the pointwise kernel needs a 1×1 kernel without padding and one group (got \(g.kernelHeight)×\(g.kernelWidth), padding \(g.options.padding), \(g.groups) groups), the AVX-512 micro-kernel (this device's is \(kernel.name)), and its packed weights (and, with a stride, the subsampled input) within \(limit)"
+        case (.channelLanes, .forward) where !channelLanes.handles(g):
+            return "the channel-lanes kernel needs one group (got \(g.groups)), the AVX-512 micro-kernel (this device's is \(kernel.name)), 32-bit offsets into the phase planes, and the phase planes, offsets and packed weights within \(limit)"
         case (.shiftedRows, .backwardFilter) where !shiftedRows.handles(g):
             return "the shifted-rows kernel needs stride 1 (got \(g.options.stride)), one group (got \(g.groups)), a non-empty batch and output, the AVX-512 12×32 or AVX2 6×16 micro-kernel (this device's is \(kernel.name)), 32-bit row offsets, and its padded images, ∂Wᵀ and one worker's panels within \(limit)"
         case (.direct, .backwardData) where DirectGEMMConvolution.pointwiseBackwardDataGeometry(g) == nil:
@@ -82,6 +86,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
                 return DispatchConvolutionPlan(pass: pass, blocking: .winograd(tiles))
             }
             if pointwisePays(g) { return dispatchPlan(.pointwise, for: g, pass: pass) }
+            if channelLanesPays(g) { return dispatchPlan(.channelLanes, for: g, pass: pass) }
             return dispatchPlan(shiftedImagePays(g) ? .shiftedImage : .direct, for: g, pass: pass)
         case .backwardData:
             // The alternative, im2col + GEMM + col2im, is slower than the direct forward GEMM the
@@ -108,6 +113,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
         return switch (algorithm, pass) {
         case (.shiftedImage, _): .shiftedImage(shiftedImage.blocking(for: g))
         case (.pointwise, _): .pointwise(pointwise.blocking(for: g), prologueBlocking: direct.blocking(for: g))
+        case (.channelLanes, _): .channelLanes(channelLanes.blocking(for: g))
         case (.shiftedRows, _): .shiftedRows(shiftedRows.blocking(for: g))
         case (.direct, .forward): .direct(direct.blocking(for: g))
         case (.direct, .backwardData): .directBackwardData(direct.blocking(for: DirectGEMMConvolution.pointwiseBackwardDataGeometry(g)!))
@@ -180,6 +186,16 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     /// The input channels up to which `pointwisePays` leaves a pointwise layer to the shifted-image
     /// or direct GEMM.
     static let pointwiseMinimumInputChannels = 64
+
+    /// Whether the channel-lanes forward runs `g` (Winograd and the pointwise kernel, where taken,
+    /// come first): layers larger than 1×1 whose output rows the shifted-image GEMM pads most —
+    /// strided ones (their phase planes are a column wider than the output, and stems' 112-position
+    /// rows fill 32-position panels to 88 %) and outputs narrower than 16 (7×7: 49 positions in
+    /// 64). Measured in Docs/Performance.md, "Pointwise layers with the channels in the lanes".
+    func channelLanesPays(_ g: Conv2DGeometry) -> Bool {
+        guard channelLanes.handles(g), g.kernelHeight > 1 || g.kernelWidth > 1 else { return false }
+        return g.options.stride.height > 1 || g.options.stride.width > 1 || g.outputWidth < 16
+    }
 
     /// Whether the shifted-rows backward-filter runs `g` instead of the direct one: at most 64
     /// output channels (where building colᵀ is most of the direct path's work) and at least 256
