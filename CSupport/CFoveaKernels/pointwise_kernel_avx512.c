@@ -6,7 +6,9 @@
 // the 32 weights w[k0..<k0+32, c] (two vectors of a packed panel) and broadcasts x[c, p] for each
 // of the tile's positions straight from the NCHW image, so the image is never packed and no tile
 // is padded to a vector of positions (7×7 = 49 positions fill 5 tiles of 12, where a 32-column
-// panel computes 64). Every output is one FMA chain over c = 0, 1, …, C−1 from zero. The
+// panel computes 64). Every output is reduced as the direct GEMM reduces it: an FMA chain from
+// zero over each block of `block` steps (the GEMM's kc), the blocks' sums added in order, so the
+// results are the direct GEMM's bit for bit. The
 // accumulators hold the tile position by position; two 16×16 register transposes turn them into
 // channel rows, which the epilogue (bias, residual, ReLU) finishes and stores into NCHW.
 #include "CFoveaKernels.h"
@@ -48,15 +50,12 @@ static inline void transpose16x16(__m512 r[16]) {
 // The tile for `positions` (a compile-time constant after inlining, 1…12) positions. Step c reads
 // the image row x + c·ldx, or x + offsets[c] when `offsets` is given (the shifted image's taps).
 __attribute__((target("avx512f"), always_inline))
-static inline void pointwise_tile(const int positions, long depth, const float *x, long ldx, const int32_t *offsets,
-                                  const float *w, float *y, long ldy, int channels, const float *bias, const float *residual,
-                                  int relu) {
+static inline void pointwise_tile(const int positions, long depth, long block, const float *x, long ldx,
+                                  const int32_t *offsets, const float *w, float *y, long ldy, int channels, const float *bias,
+                                  const float *residual, int relu) {
     __m512 lo[12], hi[12];
-#pragma clang loop unroll(full)
-    for (int i = 0; i < positions; ++i) {
-        lo[i] = _mm512_setzero_ps();
-        hi[i] = _mm512_setzero_ps();
-    }
+    // The sums of the blocks finished so far, position by position (as the GEMM's C tile).
+    float total[12 * 32] __attribute__((aligned(64)));
     // The tile's output rows (and the residual's) lie a plane apart, 32 short pieces that the
     // hardware prefetchers do not follow: ask for them now, to arrive while the steps run.
     for (int j = 0; j < channels; ++j) {
@@ -68,7 +67,14 @@ static inline void pointwise_tile(const int positions, long depth, const float *
         }
     }
     const float *row = x;
-    for (long c = 0; c < depth; ++c) {
+    for (long start = 0; start < depth; start += block) {
+    const long end = start + block < depth ? start + block : depth;
+#pragma clang loop unroll(full)
+    for (int i = 0; i < positions; ++i) {
+        lo[i] = _mm512_setzero_ps();
+        hi[i] = _mm512_setzero_ps();
+    }
+    for (long c = start; c < end; ++c) {
         // The image rows are a plane apart: fetch the row eight steps ahead (the offsets table
         // has FOVEA_SHIFTED_IMAGE_OFFSET_SLACK entries past the last step).
         if (offsets) {
@@ -87,6 +93,21 @@ static inline void pointwise_tile(const int positions, long depth, const float *
         }
         if (!offsets) row += ldx;
         w += 32;
+    }
+    if (start > 0) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < positions; ++i) {
+            lo[i] = _mm512_add_ps(lo[i], _mm512_load_ps(total + 32 * i));
+            hi[i] = _mm512_add_ps(hi[i], _mm512_load_ps(total + 32 * i + 16));
+        }
+    }
+    if (end < depth) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < positions; ++i) {
+            _mm512_store_ps(total + 32 * i, lo[i]);
+            _mm512_store_ps(total + 32 * i + 16, hi[i]);
+        }
+    }
     }
 
     const __mmask16 live = (__mmask16)((1u << positions) - 1);
@@ -112,11 +133,11 @@ static inline void pointwise_tile(const int positions, long depth, const float *
 }
 
 __attribute__((target("avx512f")))
-void fovea_pointwise_tile_32x12_avx512(long depth, const float *x, long ldx, const float *w, float *y, long ldy,
+void fovea_pointwise_tile_32x12_avx512(long depth, long block, const float *x, long ldx, const float *w, float *y, long ldy,
                                        int positions, int channels, const float *bias, const float *residual, int relu) {
     switch (positions) {
 #define FOVEA_POINTWISE_CASE(count) \
-    case count: pointwise_tile(count, depth, x, ldx, NULL, w, y, ldy, channels, bias, residual, relu); break;
+    case count: pointwise_tile(count, depth, block, x, ldx, NULL, w, y, ldy, channels, bias, residual, relu); break;
     FOVEA_POINTWISE_CASE(1) FOVEA_POINTWISE_CASE(2) FOVEA_POINTWISE_CASE(3) FOVEA_POINTWISE_CASE(4)
     FOVEA_POINTWISE_CASE(5) FOVEA_POINTWISE_CASE(6) FOVEA_POINTWISE_CASE(7) FOVEA_POINTWISE_CASE(8)
     FOVEA_POINTWISE_CASE(9) FOVEA_POINTWISE_CASE(10) FOVEA_POINTWISE_CASE(11) FOVEA_POINTWISE_CASE(12)
@@ -126,12 +147,12 @@ void fovea_pointwise_tile_32x12_avx512(long depth, const float *x, long ldx, con
 }
 
 __attribute__((target("avx512f")))
-void fovea_shifted_channels_tile_32x12_avx512(long depth, const float *x, const int32_t *offsets, const float *w, float *y,
-                                              long ldy, int positions, int channels, const float *bias, const float *residual,
-                                              int relu) {
+void fovea_shifted_channels_tile_32x12_avx512(long depth, long block, const float *x, const int32_t *offsets, const float *w,
+                                              float *y, long ldy, int positions, int channels, const float *bias,
+                                              const float *residual, int relu) {
     switch (positions) {
 #define FOVEA_SHIFTED_CASE(count) \
-    case count: pointwise_tile(count, depth, x, 0, offsets, w, y, ldy, channels, bias, residual, relu); break;
+    case count: pointwise_tile(count, depth, block, x, 0, offsets, w, y, ldy, channels, bias, residual, relu); break;
     FOVEA_SHIFTED_CASE(1) FOVEA_SHIFTED_CASE(2) FOVEA_SHIFTED_CASE(3) FOVEA_SHIFTED_CASE(4)
     FOVEA_SHIFTED_CASE(5) FOVEA_SHIFTED_CASE(6) FOVEA_SHIFTED_CASE(7) FOVEA_SHIFTED_CASE(8)
     FOVEA_SHIFTED_CASE(9) FOVEA_SHIFTED_CASE(10) FOVEA_SHIFTED_CASE(11) FOVEA_SHIFTED_CASE(12)

@@ -18,8 +18,9 @@ import FoveaKernels
 /// 32-position panels compute 64 for 49).
 ///
 /// The weights are packed and kept as the pointwise forward's (`PointwiseConvolution.packWeights`,
-/// ⌈K/32⌉ panels of C·R·S steps). Every output is one FMA chain over the taps in order, so the
-/// results do not depend on the split. Where the weights outweigh one image's phase planes
+/// ⌈K/32⌉ panels of C·R·S steps). Every output is reduced over the taps as the direct GEMM reduces
+/// it (FMA chains over blocks of `GEMMKernel.kc` taps, the blocks' sums added in order), so the
+/// results are the direct GEMM's bit for bit and do not depend on the split. Where the weights outweigh one image's phase planes
 /// (K·C·R·S > C·sh·sw·Hz·Wz: ResNet-50's 256- and 512-channel 3×3 layers), each item is a part of
 /// the weight panels over every image, so each panel is read from memory once per call, not once
 /// per image; otherwise each item is one image's block of output rows (or, at batch 1 with
@@ -123,7 +124,7 @@ struct ChannelLanesConvolution: Sendable {
                     table.withUnsafeBufferPointer { offsets in
                         output.withUnsafeMutableBufferPointer { y in
                             let call = ChannelLanesForwardCall(
-                                geometry: g, blocking: blocking, planes: z.baseAddress!, offsets: offsets.baseAddress!, weights: w.baseAddress!,
+                                geometry: g, blocking: blocking, depthBlock: kernel.kc, planes: z.baseAddress!, offsets: offsets.baseAddress!, weights: w.baseAddress!,
                                 output: y.baseAddress!, bias: paddedBias, residual: residualPointer, relu: activation == .relu)
                             Parallel.forEach(blocking.items(batch: g.batch), threads: threads) { _, item in call.run(item: item) }
                         }
@@ -139,6 +140,8 @@ struct ChannelLanesConvolution: Sendable {
 private struct ChannelLanesForwardCall: @unchecked Sendable {
     let geometry: Conv2DGeometry
     let blocking: ChannelLanesConvolution.Blocking
+    /// The GEMM's kc: the taps each partial sum covers.
+    let depthBlock: Int
     /// The images' phase planes (N · phasePlaneFloats), or the images themselves when not split.
     let planes: UnsafePointer<Float>
     let offsets: UnsafePointer<Int32>
@@ -174,7 +177,7 @@ private struct ChannelLanesForwardCall: @unchecked Sendable {
                         for ox in stride(from: 0, to: q, by: tile) {
                             let at = k0 * positions + oy * q + ox
                             fovea_shifted_channels_tile_32x12_avx512(
-                                depth, z + oy * blocking.planeWidth + ox, offsets, w, y + at, positions, Int32(min(tile, q - ox)),
+                                depth, depthBlock, z + oy * blocking.planeWidth + ox, offsets, w, y + at, positions, Int32(min(tile, q - ox)),
                                 Int32(min(width, channels - k0)), biasPointer.map { $0 + k0 }, r.map { $0 + at }, relu ? 1 : 0)
                         }
                     }

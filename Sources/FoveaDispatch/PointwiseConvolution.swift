@@ -19,8 +19,10 @@ import FoveaKernels
 /// of one tile pay for once C is a few hundred (Docs/Performance.md, "Pointwise layers with the
 /// channels in the lanes").
 ///
-/// Every output is one FMA chain over c = 0, 1, …, C−1 from zero, and the bias, residual and
-/// ReLU follow in `ConvolutionEpilogue.apply`'s order, so the results do not depend on the split.
+/// Every output is reduced as the direct GEMM reduces it — an FMA chain from zero over each block
+/// of `GEMMKernel.kc` input channels, the blocks' sums added in order — and the bias, residual and
+/// ReLU follow in `ConvolutionEpilogue.apply`'s order: the results are the direct GEMM's bit for
+/// bit (so a call that falls back to it for a prologue agrees), whatever the split.
 ///
 /// **Weights**: w′ = w·outputScale packed once per call as ⌈K/32⌉ panels of C steps × 32 channels
 /// (zero past K), or kept across calls (`PackedWeightCache`).
@@ -122,7 +124,8 @@ struct PointwiseConvolution: Sendable {
                 packed.withUnsafeBufferPointer { w in
                     output.withUnsafeMutableBufferPointer { y in
                         let call = PointwiseForwardCall(
-                            geometry: g, blocking: blocking, input: x.baseAddress!, weights: w.baseAddress!, output: y.baseAddress!,
+                            geometry: g, blocking: blocking, depthBlock: kernel.kc, input: x.baseAddress!, weights: w.baseAddress!,
+                            output: y.baseAddress!,
                             bias: paddedBias, residual: residualPointer, relu: activation == .relu)
                         Parallel.forEach(blocking.items(batch: g.batch), threads: threads) { _, item in call.run(item: item) }
                     }
@@ -191,6 +194,8 @@ struct PointwiseConvolution: Sendable {
 private struct PointwiseForwardCall: @unchecked Sendable {
     let geometry: Conv2DGeometry
     let blocking: PointwiseConvolution.Blocking
+    /// The GEMM's kc: the steps each partial sum covers.
+    let depthBlock: Int
     /// `[N, C, P·Q]`.
     let input: UnsafePointer<Float>
     /// The packed panels (`PointwiseConvolution.packWeights`).
@@ -225,7 +230,7 @@ private struct PointwiseForwardCall: @unchecked Sendable {
                 let w = weights + panel * width * depth
                 for p in stride(from: first, to: end, by: tile) {
                     fovea_pointwise_tile_32x12_avx512(
-                        depth, x + p, positions, w, y + k0 * positions + p, positions, Int32(min(tile, end - p)),
+                        depth, depthBlock, x + p, positions, w, y + k0 * positions + p, positions, Int32(min(tile, end - p)),
                         Int32(min(width, channels - k0)), bias.map { $0 + k0 }, r.map { $0 + k0 * positions + p }, relu ? 1 : 0)
                 }
             }

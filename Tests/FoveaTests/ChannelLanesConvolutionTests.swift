@@ -20,6 +20,7 @@ struct ChannelLanesConvolutionTests {
             try Conv2DGeometry(inputShape: [1, 3, 30, 33], weightShape: [40, 3, 7, 7], options: Conv2DOptions(stride: 2, padding: 3)),
             try Conv2DGeometry(inputShape: [2, 40, 14, 14], weightShape: [33, 40, 3, 3], options: Conv2DOptions(stride: 2, padding: 1)),
             try Conv2DGeometry(inputShape: [1, 70, 7, 7], weightShape: [64, 70, 3, 3], options: Conv2DOptions(padding: 1)),
+            try Conv2DGeometry(inputShape: [2, 128, 4, 4], weightShape: [40, 128, 3, 3], options: Conv2DOptions(stride: 2, padding: 1)),
             try Conv2DGeometry(inputShape: [2, 5, 9, 40], weightShape: [7, 5, 1, 1], options: Conv2DOptions()),
             try Conv2DGeometry(inputShape: [1, 3, 47, 45], weightShape: [16, 3, 11, 11], options: Conv2DOptions(stride: 4, padding: 2)),
         ]
@@ -46,6 +47,11 @@ struct ChannelLanesConvolutionTests {
                                         blocking: single.blocking(for: g))
             expectClose(result, PointwiseConvolutionTests.reference(x, w, bias, residual: residual, epilogue, g),
                         absolute: 1e-4, relative: 1e-4, context)
+            // The direct GEMM's bits: the same partial sums over kc-blocks of taps, added in the same order.
+            let direct = DirectGEMMConvolution(threads: 2, kernel: .best, weightCache: nil)
+            expectIdentical(result, direct.forward(input: x, weight: w, bias: bias, epilogue: epilogue, residual: residual, geometry: g,
+                                                   blocking: direct.blocking(for: g)),
+                            "\(context) against the direct GEMM")
             for threads in [2, 3, 4, 8] {
                 let driver = ChannelLanesConvolution(threads: threads, kernel: .best)
                 expectIdentical(driver.forward(input: x, weight: w, bias: bias, epilogue: epilogue, residual: residual, geometry: g,

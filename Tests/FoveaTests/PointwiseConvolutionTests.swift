@@ -30,7 +30,7 @@ struct PointwiseConvolutionTests {
         var generator = SeededGenerator(seed: 1618)
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
         var shapes: [(batch: Int, channels: Int, outputs: Int, height: Int, width: Int, stride: Size2D)] = [
-            (1, 300, 33, 7, 7, 1), (2, 1, 1, 1, 1, 1), (1, 65, 32, 3, 4, 1), (3, 17, 70, 2, 6, 1), (1, 128, 31, 14, 14, 1),
+            (1, 300, 33, 7, 7, 1), (1, 600, 40, 5, 5, 1), (2, 1, 1, 1, 1, 1), (1, 65, 32, 3, 4, 1), (3, 17, 70, 2, 6, 1), (1, 128, 31, 14, 14, 1),
             (2, 96, 64, 5, 8, 1), (1, 70, 40, 13, 13, 2), (2, 33, 20, 9, 14, Size2D(height: 3, width: 2)),
         ]
         while shapes.count < 28 {
@@ -50,6 +50,11 @@ struct PointwiseConvolutionTests {
             let result = single.forward(input: x, weight: w, bias: bias, epilogue: epilogue, residual: residual, geometry: g,
                                         blocking: single.blocking(for: g))
             expectClose(result, Self.reference(x, w, bias, residual: residual, epilogue, g), absolute: 1e-4, relative: 1e-4, context)
+            // The direct GEMM's bits: the same partial sums over kc-blocks, added in the same order.
+            let direct = DirectGEMMConvolution(threads: 2, kernel: .best, weightCache: nil)
+            expectIdentical(result, direct.forward(input: x, weight: w, bias: bias, epilogue: epilogue, residual: residual, geometry: g,
+                                                   blocking: direct.blocking(for: g)),
+                            "\(context) against the direct GEMM")
             for threads in [2, 3, 4, 8] {
                 let driver = PointwiseConvolution(threads: threads, kernel: .best, weightCache: nil)
                 let again = driver.forward(input: x, weight: w, bias: bias, epilogue: epilogue, residual: residual, geometry: g,
