@@ -22,13 +22,26 @@ import torch
 import torchvision
 
 
+def count(lowest, highest):
+    """An argparse type: an integer in lowest...highest, else a usage error naming the range."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer ({lowest} to {highest})")
+        if not lowest <= value <= highest:
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({lowest} to {highest})")
+        return value
+    return parse
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--network", default="resnet50", choices=["alexnet", "vgg16", "resnet50", "densenet121"])
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--top", type=int, default=40, help="print only the nodes with the most time")
+    parser.add_argument("--batch", type=count(1, 1024), default=1)
+    parser.add_argument("--threads", type=count(1, 1024), default=2)
+    parser.add_argument("--runs", type=count(1, 1000), default=10)
+    parser.add_argument("--top", type=count(1, 100000), default=40, help="print only the nodes with the most time")
     args = parser.parse_args()
 
     torch.manual_seed(0)

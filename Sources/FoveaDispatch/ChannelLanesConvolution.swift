@@ -103,8 +103,6 @@ struct ChannelLanesConvolution: Sendable {
         let packed = weights.cachedPackedWeights(weight, scale: outputScale, geometry: g)
             ?? weights.packWeights(weight.scalingOutputChannels(by: outputScale), geometry: g)
         let table = shifted.offsets(g)
-        let padding = PackedGEMM.roundUp(g.outputChannels, to: PointwiseConvolution.channelsPerPanel) - g.outputChannels
-        let paddedBias = bias.map { $0.scalars + [Float](repeating: 0, count: padding) }
         var planes = blocking.splitsIntoPhases ? Tensor(uninitialized: [g.batch * blocking.phasePlaneFloats]) : input
         if blocking.splitsIntoPhases {
             input.withUnsafeBufferPointer { x in
@@ -118,15 +116,18 @@ struct ChannelLanesConvolution: Sendable {
                 }
             }
         }
-        Tensor.withOptionalPointer(residual) { residualPointer in
-            planes.withUnsafeBufferPointer { z in
-                packed.withUnsafeBufferPointer { w in
-                    table.withUnsafeBufferPointer { offsets in
-                        output.withUnsafeMutableBufferPointer { y in
-                            let call = ChannelLanesForwardCall(
-                                geometry: g, blocking: blocking, depthBlock: kernel.kc, planes: z.baseAddress!, offsets: offsets.baseAddress!, weights: w.baseAddress!,
-                                output: y.baseAddress!, bias: paddedBias, residual: residualPointer, relu: activation == .relu)
-                            Parallel.forEach(blocking.items(batch: g.batch), threads: threads) { _, item in call.run(item: item) }
+        Tensor.withOptionalPointer(PointwiseConvolution.panelBias(bias, outputs: g.outputChannels)) { biasPointer in
+            Tensor.withOptionalPointer(residual) { residualPointer in
+                planes.withUnsafeBufferPointer { z in
+                    packed.withUnsafeBufferPointer { w in
+                        table.withUnsafeBufferPointer { offsets in
+                            output.withUnsafeMutableBufferPointer { y in
+                                let call = ChannelLanesForwardCall(
+                                    geometry: g, blocking: blocking, depthBlock: kernel.kc, planes: z.baseAddress!, offsets: offsets.baseAddress!,
+                                    weights: w.baseAddress!, output: y.baseAddress!, bias: biasPointer, residual: residualPointer,
+                                    relu: activation == .relu)
+                                Parallel.forEach(blocking.items(batch: g.batch), threads: threads) { _, item in call.run(item: item) }
+                            }
                         }
                     }
                 }
@@ -148,7 +149,8 @@ private struct ChannelLanesForwardCall: @unchecked Sendable {
     let weights: UnsafePointer<Float>
     /// `[N, K, P, Q]`.
     let output: UnsafeMutablePointer<Float>
-    let bias: [Float]?
+    /// ⌈K/32⌉·32 values (`PointwiseConvolution.panelBias`), or nil.
+    let bias: UnsafePointer<Float>?
     let residual: UnsafePointer<Float>?
     let relu: Bool
 
@@ -165,25 +167,21 @@ private struct ChannelLanesForwardCall: @unchecked Sendable {
         let imageFloats = blocking.splitsIntoPhases ? blocking.phasePlaneFloats : g.inputChannels * g.inputHeight * g.inputWidth
         let panels = (channels + width - 1) / width
         let rows = min(rowPart * blocking.rowsPerPart, g.outputHeight)..<min((rowPart + 1) * blocking.rowsPerPart, g.outputHeight)
-        let bias = self.bias
-        func tiles(_ biasPointer: UnsafePointer<Float>?) {
-            for panel in min(channelPart * blocking.panelsPerPart, panels)..<min((channelPart + 1) * blocking.panelsPerPart, panels) {
-                let k0 = panel * width
-                let w = weights + panel * width * depth
-                for image in images {
-                    let z = planes + image * imageFloats
-                    let (y, r) = (output + image * channels * positions, residual.map { $0 + image * channels * positions })
-                    for oy in rows {
-                        for ox in stride(from: 0, to: q, by: tile) {
-                            let at = k0 * positions + oy * q + ox
-                            fovea_shifted_channels_tile_32x12_avx512(
-                                depth, depthBlock, z + oy * blocking.planeWidth + ox, offsets, w, y + at, positions, Int32(min(tile, q - ox)),
-                                Int32(min(width, channels - k0)), biasPointer.map { $0 + k0 }, r.map { $0 + at }, relu ? 1 : 0)
-                        }
+        for panel in min(channelPart * blocking.panelsPerPart, panels)..<min((channelPart + 1) * blocking.panelsPerPart, panels) {
+            let k0 = panel * width
+            let w = weights + panel * width * depth
+            for image in images {
+                let z = planes + image * imageFloats
+                let (y, r) = (output + image * channels * positions, residual.map { $0 + image * channels * positions })
+                for oy in rows {
+                    for ox in stride(from: 0, to: q, by: tile) {
+                        let at = k0 * positions + oy * q + ox
+                        fovea_shifted_channels_tile_32x12_avx512(
+                            depth, depthBlock, z + oy * blocking.planeWidth + ox, offsets, w, y + at, positions, Int32(min(tile, q - ox)),
+                            Int32(min(width, channels - k0)), bias.map { $0 + k0 }, r.map { $0 + at }, relu ? 1 : 0)
                     }
                 }
             }
         }
-        if let bias { bias.withUnsafeBufferPointer { tiles($0.baseAddress) } } else { tiles(nil) }
     }
 }

@@ -116,23 +116,29 @@ struct PointwiseConvolution: Sendable {
         let input = g.options.stride == 1 ? input : subsampled(input, geometry: g)
         let packed = cachedPackedWeights(weight, scale: outputScale, geometry: g)
             ?? packWeights(weight.scalingOutputChannels(by: outputScale), geometry: g)
-        // The bias of every panel's 32 channels, zero past K (those channels are never stored).
-        let padding = PackedGEMM.roundUp(g.outputChannels, to: Self.channelsPerPanel) - g.outputChannels
-        let paddedBias = bias.map { $0.scalars + [Float](repeating: 0, count: padding) }
-        Tensor.withOptionalPointer(residual) { residualPointer in
-            input.withUnsafeBufferPointer { x in
-                packed.withUnsafeBufferPointer { w in
-                    output.withUnsafeMutableBufferPointer { y in
-                        let call = PointwiseForwardCall(
-                            geometry: g, blocking: blocking, depthBlock: kernel.kc, input: x.baseAddress!, weights: w.baseAddress!,
-                            output: y.baseAddress!,
-                            bias: paddedBias, residual: residualPointer, relu: activation == .relu)
-                        Parallel.forEach(blocking.items(batch: g.batch), threads: threads) { _, item in call.run(item: item) }
+        Tensor.withOptionalPointer(Self.panelBias(bias, outputs: g.outputChannels)) { biasPointer in
+            Tensor.withOptionalPointer(residual) { residualPointer in
+                input.withUnsafeBufferPointer { x in
+                    packed.withUnsafeBufferPointer { w in
+                        output.withUnsafeMutableBufferPointer { y in
+                            let call = PointwiseForwardCall(
+                                geometry: g, blocking: blocking, depthBlock: kernel.kc, input: x.baseAddress!, weights: w.baseAddress!,
+                                output: y.baseAddress!, bias: biasPointer, residual: residualPointer, relu: activation == .relu)
+                            Parallel.forEach(blocking.items(batch: g.batch), threads: threads) { _, item in call.run(item: item) }
+                        }
                     }
                 }
             }
         }
         return output
+    }
+
+    /// The bias of every panel's 32 channels, `[⌈K/32⌉·32]`, zero past K (those channels are never
+    /// stored), or nil without a bias: what the tile kernels read at each panel's first channel.
+    static func panelBias(_ bias: Tensor?, outputs: Int) -> Tensor? {
+        guard let bias else { return nil }
+        let padded = PackedGEMM.roundUp(outputs, to: channelsPerPanel)
+        return Tensor(shape: [padded], scalars: bias.scalars + [Float](repeating: 0, count: padded - outputs))
     }
 
     /// `[N, C, P, Q]` with x′[n, c, p, q] = x[n, c, p·sh, q·sw]: the columns a strided 1×1 layer reads.
@@ -202,8 +208,8 @@ private struct PointwiseForwardCall: @unchecked Sendable {
     let weights: UnsafePointer<Float>
     /// `[N, K, P·Q]`.
     let output: UnsafeMutablePointer<Float>
-    /// ⌈K/32⌉·32 values, or nil.
-    let bias: [Float]?
+    /// ⌈K/32⌉·32 values (`PointwiseConvolution.panelBias`), or nil.
+    let bias: UnsafePointer<Float>?
     /// `[N, K, P·Q]` like `output`, or nil.
     let residual: UnsafePointer<Float>?
     let relu: Bool
@@ -223,25 +229,16 @@ private struct PointwiseForwardCall: @unchecked Sendable {
         let x = input + image * depth * positions
         let y = output + image * channels * positions
         let r = residual.map { $0 + image * channels * positions }
-        bias.withOptionalBufferPointer { bias in
-            let panels = (channels + width - 1) / width
-            for panel in min(channelPart * blocking.panelsPerPart, panels)..<min((channelPart + 1) * blocking.panelsPerPart, panels) {
-                let k0 = panel * width
-                let w = weights + panel * width * depth
-                for p in stride(from: first, to: end, by: tile) {
-                    fovea_pointwise_tile_32x12_avx512(
-                        depth, depthBlock, x + p, positions, w, y + k0 * positions + p, positions, Int32(min(tile, end - p)),
-                        Int32(min(width, channels - k0)), bias.map { $0 + k0 }, r.map { $0 + k0 * positions + p }, relu ? 1 : 0)
-                }
+        let panels = (channels + width - 1) / width
+        for panel in min(channelPart * blocking.panelsPerPart, panels)..<min((channelPart + 1) * blocking.panelsPerPart, panels) {
+            let k0 = panel * width
+            let w = weights + panel * width * depth
+            for p in stride(from: first, to: end, by: tile) {
+                fovea_pointwise_tile_32x12_avx512(
+                    depth, depthBlock, x + p, positions, w, y + k0 * positions + p, positions, Int32(min(tile, end - p)),
+                    Int32(min(width, channels - k0)), bias.map { $0 + k0 }, r.map { $0 + k0 * positions + p }, relu ? 1 : 0)
             }
         }
     }
 }
 
-private extension Optional where Wrapped == [Float] {
-    /// `body` with the array's first element's address, or nil.
-    func withOptionalBufferPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
-        guard let array = self else { return body(nil) }
-        return array.withUnsafeBufferPointer { body($0.baseAddress) }
-    }
-}
