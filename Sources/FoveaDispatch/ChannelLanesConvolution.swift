@@ -98,10 +98,18 @@ struct ChannelLanesConvolution: Sendable {
     /// `g` (`handles(g)`) and `blocking` (`blocking(for: g)`); `residual` has the output's shape.
     func forward(input: Tensor, weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  residual: Tensor? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
-        precondition(handles(g), "ChannelLanesConvolution: \(g) is not a layer this device's \(kernel.name) kernel runs")
-        var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let packed = weights.cachedPackedWeights(weight, scale: outputScale, geometry: g)
             ?? weights.packWeights(weight.scalingOutputChannels(by: outputScale), geometry: g)
+        return forward(input: input, packedWeights: packed, bias: bias, epilogue: activation, residual: residual, geometry: g,
+                       blocking: blocking)
+    }
+
+    /// The forward with the weights already packed as `PointwiseConvolution.packWeights` packs
+    /// them for `g` (⌈K/32⌉ panels of C·R·S steps).
+    func forward(input: Tensor, packedWeights packed: Tensor, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
+                 residual: Tensor? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+        precondition(handles(g), "ChannelLanesConvolution: \(g) is not a layer this device's \(kernel.name) kernel runs")
+        var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let table = shifted.offsets(g)
         var planes = blocking.splitsIntoPhases ? Tensor(uninitialized: [g.batch * blocking.phasePlaneFloats]) : input
         if blocking.splitsIntoPhases {

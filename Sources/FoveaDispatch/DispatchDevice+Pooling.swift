@@ -85,17 +85,20 @@ extension DispatchDevice {
     }
 
     /// `∂x[plane, argmax] += ∂y` for every output with an argmax (≥ 0), per plane in output order.
+    /// Each worker clears its plane of `∂x` just before scattering into it (no separate zeroing
+    /// pass over the whole tensor, and the plane is still in cache when the scatter reads it).
     public func maxPool2dBackward(gradOutput: Tensor, argmax: [Int32], geometry g: Pool2DGeometry) -> Tensor {
-        var gradInput = Tensor(zeros: g.inputShape)
         let planes = g.batch * g.channels
         let inputPlane = g.inputHeight * g.inputWidth, outputPlane = g.outputHeight * g.outputWidth
-        guard planes > 0, outputPlane > 0 else { return gradInput }
+        guard planes > 0, outputPlane > 0 else { return Tensor(zeros: g.inputShape) }
+        var gradInput = Tensor(uninitialized: g.inputShape)  // every plane is cleared below
         gradOutput.withUnsafeBufferPointer { dy in
             argmax.withUnsafeBufferPointer { a in
                 gradInput.withUnsafeMutableBufferPointer { dx in
                     let (dy, a, dx) = (SendablePointer(dy.baseAddress!), SendablePointer(a.baseAddress!), SendablePointer(dx.baseAddress!))
                     Parallel.forEach(planes, threads: threadCount) { _, plane in
                         let target = dx.pointer + plane * inputPlane
+                        target.update(repeating: 0, count: inputPlane)
                         for o in (plane * outputPlane)..<((plane + 1) * outputPlane) {
                             let chosen = Int(a.pointer[o])
                             if chosen >= 0 { target[chosen] += dy.pointer[o] }
@@ -209,11 +212,12 @@ extension DispatchDevice {
         return q
     }
 
-    /// The adjoint of `windowAverage`: returns `inputShape`. Split by plane.
+    /// The adjoint of `windowAverage`: returns `inputShape`. Split by plane; each worker clears its
+    /// plane just before adding into it.
     func windowAverageBackward(_ gradOutput: Tensor, rows: PoolWindows, columns: PoolWindows, inputShape: Shape, divisor wholeWindow: Int) -> Tensor {
-        var gradInput = Tensor(zeros: inputShape)
         let planes = inputShape[0] * inputShape[1]
-        guard planes > 0, gradOutput.count > 0 else { return gradInput }
+        guard planes > 0, gradOutput.count > 0 else { return Tensor(zeros: inputShape) }
+        var gradInput = Tensor(uninitialized: inputShape)  // every plane is cleared below
         let (width, inputPlane) = (inputShape[3], inputShape[2] * inputShape[3])
         let (outputHeight, outputWidth) = (gradOutput.shape[2], gradOutput.shape[3])
         let outputPlane = outputHeight * outputWidth
@@ -222,6 +226,7 @@ extension DispatchDevice {
                 let (dy, dx) = (SendablePointer(dy.baseAddress!), SendablePointer(dx.baseAddress!))
                 Parallel.forEach(planes, threads: threadCount) { _, plane in
                     let target = dx.pointer + plane * inputPlane
+                    target.update(repeating: 0, count: inputPlane)
                     for p in 0..<outputHeight {
                         let (firstRow, rowTaps) = (rows.first[p], rows.count[p])
                         for q in 0..<outputWidth {

@@ -196,7 +196,8 @@ public struct DispatchDevice: GEMMBackedDevice {
     }
 
     /// Runs the plan's backward-data: `winograd4`/`winograd2`, `direct` (a 1×1 unpadded layer: the
-    /// forward GEMM with the weight read transposed, spread over the stride's grid) or `im2col` (GEMM + col2im).
+    /// forward GEMM with the weight read transposed, spread over the stride's grid), `channel-lanes`
+    /// (a stride-1 layer: the forward of ∂y with the flipped, transposed weight) or `im2col` (GEMM + col2im).
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .backwardData)
         switch plan.blocking {
@@ -204,6 +205,8 @@ public struct DispatchDevice: GEMMBackedDevice {
             return winograd.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry, plan: tiles)
         case .im2col:
             return convolution.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry)
+        case .channelLanes(let blocking):
+            return channelLanes.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry, blocking: blocking)
         case .directBackwardData(let blocking):
             let sums = directConvolution.forward(input: gradOutput, weight: weight, bias: nil, transposedWeight: true,
                                                  geometry: DirectGEMMConvolution.pointwiseBackwardDataGeometry(geometry)!, blocking: blocking)

@@ -35,7 +35,8 @@ struct ConvolutionPlannerTests {
 
     /// Dispatch with the AVX-512 kernels: the cost model's Winograd tile size, the pointwise kernel
     /// for 1×1 layers on more than 64 channels, the channel lanes for strided and 7×7 outputs, the
-    /// shifted image for few-output layers, the direct GEMM otherwise; backward-data direct for pointwise layers;
+    /// shifted image for few-output layers, the direct GEMM otherwise; backward-data direct for pointwise layers,
+    /// in the channel lanes for stride-1 layers with rows narrower than 16 (7×7), else im2col;
     /// shifted rows, direct or im2col for backward-filter.
     /// The same at 1, 2 and 8 threads.
     @Test(.enabled(if: Self.hasAVX512, "the shifted and direct paths need AVX-512"))
@@ -43,7 +44,7 @@ struct ConvolutionPlannerTests {
         let table: [(Conv2DGeometry, [ConvolutionAlgorithm])] = [
             (try Self.geometry(1, 256, 256, 56), [.winograd4, .winograd4, .direct]),             // VGG16 256→256
             (try Self.geometry(1, 384, 256, 13), [.winograd2, .winograd2, .direct]),             // AlexNet conv4
-            (try Self.geometry(1, 512, 512, 7), [.channelLanes, .im2col, .direct]),              // ResNet 512→512 @7
+            (try Self.geometry(1, 512, 512, 7), [.channelLanes, .channelLanes, .direct]),        // ResNet 512→512 @7
             (try Self.geometry(1, 3, 64, 224), [.shiftedImage, .im2col, .direct]),               // VGG16 first layer
             (try Self.geometry(1, 64, 256, 56, kernel: 1), [.shiftedImage, .direct, .direct]),   // ResNet 64→256 1×1
             (try Self.geometry(1, 256, 64, 56, kernel: 1), [.pointwise, .direct, .shiftedRows]), // ResNet 256→64 1×1
@@ -158,6 +159,9 @@ struct ConvolutionPlannerTests {
         case .pointwise(let blocking, let prologueBlocking):
             #expect(pass == .forward && blocking == device.pointwise.blocking(for: g)
                     && prologueBlocking == device.directConvolution.blocking(for: g), "\(label)")
+        case .channelLanes(let blocking) where pass == .backwardData:
+            let h = try #require(ChannelLanesConvolution.backwardDataGeometry(g))
+            #expect(blocking == device.channelLanes.blocking(for: h), "\(label)")
         case .channelLanes(let blocking):
             #expect(pass == .forward && blocking == device.channelLanes.blocking(for: g), "\(label)")
         case .shiftedRows(let blocking):

@@ -23,7 +23,8 @@ struct DispatchConvolutionPlan: Equatable, Sendable {
         /// cannot apply: it packs nothing from the image) runs `DirectGEMMConvolution` with
         /// `prologueBlocking`, whose packing applies it.
         case pointwise(PointwiseConvolution.Blocking, prologueBlocking: DirectGEMMConvolution.Blocking)
-        /// Forward by `ChannelLanesConvolution`.
+        /// Forward by `ChannelLanesConvolution`; for backward-data, its forward of
+        /// `ChannelLanesConvolution.backwardDataGeometry(g)` (the blocking made for that geometry).
         case channelLanes(ChannelLanesConvolution.Blocking)
         /// Backward-filter by `ShiftedImageBackwardFilter`.
         case shiftedRows(ShiftedImageBackwardFilter.Blocking)

@@ -8,7 +8,8 @@ import FoveaKernels
 /// | forward         | winograd4/2, pointwise, channel-lanes,      | Winograd by `ConvolutionCostModel` (margin 1.15; `winogradChoice`); |
 /// |                 | shifted-image, direct, im2col               | pointwise where `pointwisePays`; channel lanes where `channelLanesPays`; |
 /// |                 |                                             | shifted image where `shiftedImagePays`; else direct        |
-/// | backward-data   | winograd4/2, direct, im2col                 | Winograd by the cost model (margin 1) on `WinogradConvolution.backwardDataGeometry`; direct for pointwise layers; else im2col |
+/// | backward-data   | winograd4/2, direct, channel-lanes, im2col  | Winograd by the cost model (margin 1) on `WinogradConvolution.backwardDataGeometry`; direct for pointwise layers; |
+/// |                 |                                             | channel lanes where `channelLanesPays` its `backwardDataGeometry`; else im2col |
 /// | backward-filter | shifted-rows, direct, im2col                | shifted rows where `shiftedRowsPays`; direct where its kernel runs the layer; else im2col |
 ///
 /// im2col is never chosen for forward, but runs when forced. No rule reads the thread count.
@@ -28,7 +29,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     func algorithms(for pass: ConvolutionPass) -> [ConvolutionAlgorithm] {
         switch pass {
         case .forward: [.winograd4, .winograd2, .pointwise, .channelLanes, .shiftedImage, .direct, .im2col]
-        case .backwardData: [.winograd4, .winograd2, .direct, .im2col]
+        case .backwardData: [.winograd4, .winograd2, .direct, .channelLanes, .im2col]
         case .backwardFilter: [.shiftedRows, .direct, .im2col]
         }
     }
@@ -45,6 +46,8 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
             return "the pointwise kernel needs a 1×1 kernel without padding and one group (got \(g.kernelHeight)×\(g.kernelWidth), padding \(g.options.padding), \(g.groups) groups), the AVX-512 micro-kernel (this device's is \(kernel.name)), and its packed weights (and, with a stride, the subsampled input) within \(limit)"
         case (.channelLanes, .forward) where !channelLanes.handles(g):
             return "the channel-lanes kernel needs one group (got \(g.groups)), the AVX-512 micro-kernel (this device's is \(kernel.name)), 32-bit offsets into the phase planes, and the phase planes, offsets and packed weights within \(limit)"
+        case (.channelLanes, .backwardData) where !(ChannelLanesConvolution.backwardDataGeometry(g).map(channelLanes.handles) ?? false):
+            return "the channel-lanes backward-data needs stride 1, dilation 1, one group and padding below the kernel size (got stride \(g.options.stride), dilation \(g.options.dilation), \(g.groups) groups, padding \(g.options.padding), kernel \(g.kernelHeight)×\(g.kernelWidth)), the AVX-512 micro-kernel (this device's is \(kernel.name)), and its forward's phase planes, offsets and packed weights within \(limit)"
         case (.shiftedRows, .backwardFilter) where !shiftedRows.handles(g):
             return "the shifted-rows kernel needs stride 1 (got \(g.options.stride)), one group (got \(g.groups)), a non-empty batch and output, the AVX-512 12×32 or AVX2 6×16 micro-kernel (this device's is \(kernel.name)), 32-bit row offsets, and its padded images, ∂Wᵀ and one worker's panels within \(limit)"
         case (.direct, .backwardData) where DirectGEMMConvolution.pointwiseBackwardDataGeometry(g) == nil:
@@ -97,6 +100,11 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
             // A 1×1 unpadded layer's backward-data is a pointwise forward with Wᵀ (spread over the
             // stride's grid): no col2im, and Wᵀ packed once per call rather than per image.
             if DirectGEMMConvolution.pointwiseBackwardDataGeometry(g) != nil { return dispatchPlan(.direct, for: g, pass: pass) }
+            // Other stride-1 layers: the forward of ∂y with flip(Wᵀ), where that forward would run
+            // in the channel lanes (narrow rows), instead of im2col's column matrix and col2im.
+            if let flipped = ChannelLanesConvolution.backwardDataGeometry(g), channelLanesPays(flipped) {
+                return dispatchPlan(.channelLanes, for: g, pass: pass)
+            }
             return dispatchPlan(.im2col, for: g, pass: pass)
         case .backwardFilter:
             if shiftedRowsPays(g) { return dispatchPlan(.shiftedRows, for: g, pass: pass) }
@@ -113,6 +121,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
         return switch (algorithm, pass) {
         case (.shiftedImage, _): .shiftedImage(shiftedImage.blocking(for: g))
         case (.pointwise, _): .pointwise(pointwise.blocking(for: g), prologueBlocking: direct.blocking(for: g))
+        case (.channelLanes, .backwardData): .channelLanes(channelLanes.blocking(for: ChannelLanesConvolution.backwardDataGeometry(g)!))
         case (.channelLanes, _): .channelLanes(channelLanes.blocking(for: g))
         case (.shiftedRows, _): .shiftedRows(shiftedRows.blocking(for: g))
         case (.direct, .forward): .direct(direct.blocking(for: g))
