@@ -2,10 +2,11 @@
 // one (Fovea's `PointwiseConvolution`) and, with the image rows of each step given by a table of
 // offsets into zero-padded phase planes, any convolution (`ChannelLanesConvolution`). A 1×1, stride-1,
 // unpadded convolution y[k, p] = Σ_c w[k, c]·x[c, p] computed with the output channels in the
-// vector lanes. A tile is 32 output channels × up to 12 consecutive positions: each step c loads
-// the 32 weights w[k0..<k0+32, c] (two vectors of a packed panel) and broadcasts x[c, p] for each
-// of the tile's positions straight from the NCHW image, so the image is never packed and no tile
-// is padded to a vector of positions (7×7 = 49 positions fill 5 tiles of 12, where a 32-column
+// vector lanes. A tile is 32 output channels × up to 14 consecutive positions (28 accumulators,
+// two weight vectors and a broadcast: 31 of the 32 registers): each step c loads the 32 weights
+// w[k0..<k0+32, c] (two vectors of a packed panel) and broadcasts x[c, p] for each of the tile's
+// positions straight from the NCHW image, so the image is never packed and no tile is padded to a
+// vector of positions (7×7 = 49 positions fill 4 tiles, 3 of 14 and one of 7, where a 32-column
 // panel computes 64). Every output is reduced as the direct GEMM reduces it: an FMA chain from
 // zero over each block of `block` steps (the GEMM's kc), the blocks' sums added in order, so the
 // results are the direct GEMM's bit for bit. The
@@ -47,15 +48,15 @@ static inline void transpose16x16(__m512 r[16]) {
     }
 }
 
-// The tile for `positions` (a compile-time constant after inlining, 1…12) positions. Step c reads
+// The tile for `positions` (a compile-time constant after inlining, 1…14) positions. Step c reads
 // the image row x + c·ldx, or x + offsets[c] when `offsets` is given (the shifted image's taps).
 __attribute__((target("avx512f"), always_inline))
 static inline void pointwise_tile(const int positions, long depth, long block, const float *x, long ldx,
                                   const int32_t *offsets, const float *w, float *y, long ldy, int channels, const float *bias,
                                   const float *residual, int relu) {
-    __m512 lo[12], hi[12];
+    __m512 lo[14], hi[14];
     // The sums of the blocks finished so far, position by position (as the GEMM's C tile).
-    float total[12 * 32] __attribute__((aligned(64)));
+    float total[14 * 32] __attribute__((aligned(64)));
     // The tile's output rows (and the residual's) lie a plane apart, 32 short pieces that the
     // hardware prefetchers do not follow: ask for them now, to arrive while the steps run.
     for (int j = 0; j < channels; ++j) {
@@ -133,7 +134,7 @@ static inline void pointwise_tile(const int positions, long depth, long block, c
 }
 
 __attribute__((target("avx512f")))
-void fovea_pointwise_tile_32x12_avx512(long depth, long block, const float *x, long ldx, const float *w, float *y, long ldy,
+void fovea_pointwise_tile_32x14_avx512(long depth, long block, const float *x, long ldx, const float *w, float *y, long ldy,
                                        int positions, int channels, const float *bias, const float *residual, int relu) {
     switch (positions) {
 #define FOVEA_POINTWISE_CASE(count) \
@@ -141,13 +142,14 @@ void fovea_pointwise_tile_32x12_avx512(long depth, long block, const float *x, l
     FOVEA_POINTWISE_CASE(1) FOVEA_POINTWISE_CASE(2) FOVEA_POINTWISE_CASE(3) FOVEA_POINTWISE_CASE(4)
     FOVEA_POINTWISE_CASE(5) FOVEA_POINTWISE_CASE(6) FOVEA_POINTWISE_CASE(7) FOVEA_POINTWISE_CASE(8)
     FOVEA_POINTWISE_CASE(9) FOVEA_POINTWISE_CASE(10) FOVEA_POINTWISE_CASE(11) FOVEA_POINTWISE_CASE(12)
+    FOVEA_POINTWISE_CASE(13) FOVEA_POINTWISE_CASE(14)
 #undef FOVEA_POINTWISE_CASE
     default: break;
     }
 }
 
 __attribute__((target("avx512f")))
-void fovea_shifted_channels_tile_32x12_avx512(long depth, long block, const float *x, const int32_t *offsets, const float *w,
+void fovea_shifted_channels_tile_32x14_avx512(long depth, long block, const float *x, const int32_t *offsets, const float *w,
                                               float *y, long ldy, int positions, int channels, const float *bias,
                                               const float *residual, int relu) {
     switch (positions) {
@@ -156,6 +158,7 @@ void fovea_shifted_channels_tile_32x12_avx512(long depth, long block, const floa
     FOVEA_SHIFTED_CASE(1) FOVEA_SHIFTED_CASE(2) FOVEA_SHIFTED_CASE(3) FOVEA_SHIFTED_CASE(4)
     FOVEA_SHIFTED_CASE(5) FOVEA_SHIFTED_CASE(6) FOVEA_SHIFTED_CASE(7) FOVEA_SHIFTED_CASE(8)
     FOVEA_SHIFTED_CASE(9) FOVEA_SHIFTED_CASE(10) FOVEA_SHIFTED_CASE(11) FOVEA_SHIFTED_CASE(12)
+    FOVEA_SHIFTED_CASE(13) FOVEA_SHIFTED_CASE(14)
 #undef FOVEA_SHIFTED_CASE
     default: break;
     }

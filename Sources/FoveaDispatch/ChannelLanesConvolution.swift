@@ -4,17 +4,17 @@ import FoveaKernels
 
 /// A convolution forward with the output channels in the vector lanes, for any kernel, stride,
 /// padding and dilation (one group): the pointwise kernel's tiles of 32 output channels × up to
-/// 12 positions (`PointwiseConvolution`), whose step t — tap (c, r, s) — broadcasts from the
+/// 14 positions (`PointwiseConvolution`), whose step t — tap (c, r, s) — broadcasts from the
 /// image's zero-padded phase planes at `ShiftedImageConvolution.offsets` (the shifted image:
 /// col[t, v] = Z[offsets[t] + v], v = oy·Wz + ox), through
-/// `fovea_shifted_channels_tile_32x12_avx512`:
+/// `fovea_shifted_channels_tile_32x14_avx512`:
 ///
 ///     y[n, k, oy, ox] = epilogue(Σ_t w[k, t] · Z_n[offsets[t] + oy·Wz + ox] + b[k] (+ residual))
 ///
-/// A tile stays within one output row (ox0 ..< ox0 + 12, clipped at Q), so no virtual column is
+/// A tile stays within one output row (ox0 ..< ox0 + 14, clipped at Q), so no virtual column is
 /// computed and nothing is staged: the shifted-image GEMM pads each row to Wz and the output to
 /// panels of 32 positions, which costs most on small, strided outputs — ResNet-50's 7×7/2 stem
-/// (112 = 9·12 + 4 per row), its 3×3/2 layers and its 7×7 layers (7 positions per row, where
+/// (112 = 8·14 per row), its 3×3/2 layers and its 7×7 layers (7 positions per row, where
 /// 32-position panels compute 64 for 49).
 ///
 /// The weights are packed and kept as the pointwise forward's (`PointwiseConvolution.packWeights`,
@@ -163,7 +163,7 @@ private struct ChannelLanesForwardCall: @unchecked Sendable {
     let relu: Bool
 
     /// Item `item` = (image or all images, row block, channel part): for each of its panels, for
-    /// each of its images, each of its output rows in tiles of up to 12 positions, in order.
+    /// each of its images, each of its output rows in tiles of up to 14 positions, in order.
     func run(item: Int) {
         let g = geometry
         let (unit, channelPart) = (item / blocking.channelParts, item % blocking.channelParts)
@@ -184,7 +184,7 @@ private struct ChannelLanesForwardCall: @unchecked Sendable {
                 for oy in rows {
                     for ox in stride(from: 0, to: q, by: tile) {
                         let at = k0 * positions + oy * q + ox
-                        fovea_shifted_channels_tile_32x12_avx512(
+                        fovea_shifted_channels_tile_32x14_avx512(
                             depth, depthBlock, z + oy * blocking.planeWidth + ox, offsets, w, y + at, positions, Int32(min(tile, q - ox)),
                             Int32(min(width, channels - k0)), bias.map { $0 + k0 }, r.map { $0 + at }, relu ? 1 : 0)
                     }

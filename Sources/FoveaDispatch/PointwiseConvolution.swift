@@ -9,13 +9,14 @@ import FoveaKernels
 ///
 /// (with a stride, x is first subsampled to the positions the layer reads, `subsampled`: one
 /// pass over C·P·Q values, against the C·K·P·Q multiply-adds that follow)
-/// computed in tiles of 32 output channels × up to 12 consecutive positions
-/// (`fovea_pointwise_tile_32x12_avx512`): each step c loads 32 weights of a packed panel and
+/// computed in tiles of 32 output channels × up to 14 consecutive positions
+/// (`fovea_pointwise_tile_32x14_avx512`): each step c loads 32 weights of a packed panel and
 /// broadcasts the tile's x[n, c, p] straight from the NCHW image. Against the direct GEMM
 /// (`DirectGEMMConvolution`, positions in the lanes) nothing is packed on the image side, and
-/// no positions are computed for nothing: 7×7 = 49 positions are 4 tiles of 12 and one of 1, where
-/// 32-position panels compute 64, and 14×14 = 196 fill 17 tiles exactly, where the panels compute
-/// 224. The price is two 16×16 register transposes per tile before the store, which the C steps
+/// no positions are computed for nothing: 7×7 = 49 positions are 3 tiles of 14 and one of 7, where
+/// 32-position panels compute 64, and 14×14 = 196 fill 14 tiles exactly, where the panels compute
+/// 224 (every ResNet and DenseNet plane, 7²·4ᵏ positions, and every half of one at batch 1 but
+/// 7×7's, is whole tiles of 14). The price is two 16×16 register transposes per tile before the store, which the C steps
 /// of one tile pay for once C is a few hundred (Docs/Performance.md, "Pointwise layers with the
 /// channels in the lanes").
 ///
@@ -47,11 +48,13 @@ struct PointwiseConvolution: Sendable {
 
     /// Output channels per tile and weight panel (two AVX-512 vectors).
     static let channelsPerPanel = 32
-    /// The most positions per tile (24 accumulators: 2 vectors × 12 positions).
-    static let positionsPerTile = 12
+    /// The most positions per tile: 28 accumulators (2 vectors × 14 positions), which with the two
+    /// weight vectors and the broadcast take 31 of AVX-512's 32 registers. 14, not 12 or 16: the
+    /// planes of ImageNet networks (7·2ᵏ wide) and cnn-bn's 14-wide rows split into whole tiles.
+    static let positionsPerTile = 14
     /// The name the packed panels are kept under in `PackedWeightCache` (shared with
     /// `ChannelLanesConvolution`, which packs the same layout).
-    static let packingName = "channel lanes 32×12 avx512"
+    static let packingName = "channel lanes 32 avx512"
 
     /// What a forward call of `g` runs with, from `blocking(for:)` (the planner keeps it in the plan).
     struct Blocking: Equatable, Sendable {
@@ -215,7 +218,7 @@ private struct PointwiseForwardCall: @unchecked Sendable {
     let relu: Bool
 
     /// Item `item` = (image, position part, channel part): for each of its weight panels, the
-    /// position part's tiles of up to 12 positions in order.
+    /// position part's tiles of up to 14 positions in order.
     func run(item: Int) {
         let g = geometry
         let (unit, channelPart) = (item / blocking.channelParts, item % blocking.channelParts)
@@ -234,7 +237,7 @@ private struct PointwiseForwardCall: @unchecked Sendable {
             let k0 = panel * width
             let w = weights + panel * width * depth
             for p in stride(from: first, to: end, by: tile) {
-                fovea_pointwise_tile_32x12_avx512(
+                fovea_pointwise_tile_32x14_avx512(
                     depth, depthBlock, x + p, positions, w, y + k0 * positions + p, positions, Int32(min(tile, end - p)),
                     Int32(min(width, channels - k0)), bias.map { $0 + k0 }, r.map { $0 + k0 * positions + p }, relu ? 1 : 0)
             }

@@ -88,7 +88,7 @@ void fovea_shifted_rows_kernel_6x16_avx2(long kc, const float *image, const int3
 void fovea_max_pool_row_avx512(const float *plane, long width, long firstRow, int rowTaps, long rowStep, long firstColumn,
                                int kernel, int stride, int count, float *out, int32_t *argmax);
 /// One tile of the pointwise forward (a 1×1, stride-1, unpadded convolution) with output channels
-/// in the vector lanes: for channels j < `channels` (≤ 32) and positions i < `positions` (1…12),
+/// in the vector lanes: for channels j < `channels` (≤ 32) and positions i < `positions` (1…14),
 ///   y[j·ldy + i] = epilogue(Σ_{c<depth} w[32·c + j] · x[c·ldx + i]),
 /// the sum reduced as the GEMM micro-kernels reduce it with kc = `block`: an FMA chain from zero over
 /// each block of `block` steps, the blocks' sums added in order;
@@ -97,13 +97,13 @@ void fovea_max_pool_row_avx512(const float *plane, long width, long firstRow, in
 /// The epilogue, in this order: + bias[j] (when `bias` is not NULL and bias[j] ≠ 0), +
 /// residual[j·ldy + i] (when `residual` is not NULL), max(0, ·) with NaN kept (when `relu`).
 /// Requires fovea_cpu_has_avx512f().
-void fovea_pointwise_tile_32x12_avx512(long depth, long block, const float *x, long ldx, const float *w, float *y, long ldy,
+void fovea_pointwise_tile_32x14_avx512(long depth, long block, const float *x, long ldx, const float *w, float *y, long ldy,
                                        int positions, int channels, const float *bias, const float *residual, int relu);
 /// The same tile with step c's image row at x + offsets[c] instead of x + c·ldx (the shifted image's
 /// taps over zero-padded phase planes, `ChannelLanesConvolution`): `offsets` holds depth +
 /// FOVEA_SHIFTED_IMAGE_OFFSET_SLACK entries (the slack read for prefetching only).
 /// Requires fovea_cpu_has_avx512f().
-void fovea_shifted_channels_tile_32x12_avx512(long depth, long block, const float *x, const int32_t *offsets, const float *w,
+void fovea_shifted_channels_tile_32x14_avx512(long depth, long block, const float *x, const int32_t *offsets, const float *w,
                                               float *y, long ldy, int positions, int channels, const float *bias,
                                               const float *residual, int relu);
 
