@@ -34,7 +34,7 @@ struct ConvolutionPlannerTests {
     }
 
     /// Dispatch with the AVX-512 kernels: the cost model's Winograd tile size, the pointwise kernel
-    /// for 1×1 layers on more than 64 channels, the channel lanes for strided and 7×7 outputs, the
+    /// for 1×1 layers on more than 64 channels, the channel lanes for strided and 7×7 outputs and image stems, the
     /// shifted image for few-output layers, the direct GEMM otherwise; backward-data direct for pointwise layers,
     /// in the channel lanes for stride-1 layers with rows narrower than 16 (7×7), else im2col;
     /// shifted rows, direct or im2col for backward-filter.
@@ -45,7 +45,7 @@ struct ConvolutionPlannerTests {
             (try Self.geometry(1, 256, 256, 56), [.winograd4, .winograd4, .direct]),             // VGG16 256→256
             (try Self.geometry(1, 384, 256, 13), [.winograd2, .winograd2, .direct]),             // AlexNet conv4
             (try Self.geometry(1, 512, 512, 7), [.channelLanes, .channelLanes, .direct]),        // ResNet 512→512 @7
-            (try Self.geometry(1, 3, 64, 224), [.shiftedImage, .im2col, .direct]),               // VGG16 first layer
+            (try Self.geometry(1, 3, 64, 224), [.channelLanes, .im2col, .direct]),               // VGG16 first layer
             (try Self.geometry(1, 64, 256, 56, kernel: 1), [.shiftedImage, .direct, .direct]),   // ResNet 64→256 1×1
             (try Self.geometry(1, 256, 64, 56, kernel: 1), [.pointwise, .direct, .shiftedRows]), // ResNet 256→64 1×1
             (try Self.geometry(1, 1024, 256, 14, kernel: 1), [.pointwise, .direct, .direct]),    // ResNet 1024→256 1×1

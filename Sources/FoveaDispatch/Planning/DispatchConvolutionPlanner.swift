@@ -200,10 +200,13 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     /// come first): layers larger than 1×1 whose output rows the shifted-image GEMM pads most —
     /// strided ones (their phase planes are a column wider than the output, and stems' 112-position
     /// rows fill 32-position panels to 88 %) and outputs narrower than 16 (7×7: 49 positions in
-    /// 64). Measured in Docs/Performance.md, "Pointwise layers with the channels in the lanes".
+    /// 64) — and image stems of any stride (at most `stemChannels` input channels: VGG's 3 → 64
+    /// 3×3 at batch 8 took 11.4–13.7 against the shifted image's 20.4–26.6 ms, cnn-bn's 1 → 32 5×5
+    /// 0.72–0.84 against the direct GEMM's 1.20–1.23 ms). Measured in Docs/Performance.md,
+    /// "Pointwise layers with the channels in the lanes" and "An Intel machine".
     func channelLanesPays(_ g: Conv2DGeometry) -> Bool {
         guard channelLanes.handles(g), g.kernelHeight > 1 || g.kernelWidth > 1 else { return false }
-        return g.options.stride.height > 1 || g.options.stride.width > 1 || g.outputWidth < 16
+        return g.options.stride.height > 1 || g.options.stride.width > 1 || g.outputWidth < 16 || g.inputChannels <= Self.stemChannels
     }
 
     /// Whether the shifted-rows backward-filter runs `g` instead of the direct one: at most 64
