@@ -164,7 +164,7 @@ extension DispatchDevice {
                     for p in outputRows {
                         let (firstRow, rowTaps) = (rows.first[p], rows.count[p])
                         let target = plane * outputPlane + p * outputWidth
-                        // Outputs 0..<done by eight, the rest one by one below.
+                        // Every output by `averagePairs` for 2×2 windows at stride 2, else one by one below.
                         let done = pairs ? Self.averagePairs(source + firstRow * width, width: width, outputs: outputWidth,
                                                              normalization: normalization, channel: channel, into: y.pointer + target) : 0
                         for q in done..<outputWidth {
@@ -191,25 +191,42 @@ extension DispatchDevice {
 
     /// `y[q] = (((0 + a) + b) + c) + d) / 4` for the 2×2 window of output q — a, b the input values
     /// `2q`, `2q + 1` of row `top`, c, d those of the next row, each normalised first with a
-    /// `normalization` — for q in 0..<8·⌊outputs/8⌋, eight at a time: the sums and order of
-    /// `windowAverage`'s loop. Returns how many outputs it wrote.
+    /// `normalization` — for every q < `outputs`, eight at a time (the last 1–7 from zero-filled
+    /// copies of their 2–14 inputs: DenseNet's 7-, 14- and 28-wide rows end there): the sums and
+    /// order of `windowAverage`'s loop. The row holds the 2·`outputs` inputs read. Returns `outputs`.
     @inline(__always)
     static func averagePairs(_ top: UnsafePointer<Float>, width: Int, outputs: Int, normalization: fovea_channel_normalization?,
                              channel: Int, into y: UnsafeMutablePointer<Float>) -> Int {
-        let (upperRow, lowerRow) = (UnsafeRawPointer(top), UnsafeRawPointer(top + width))
-        var q = 0
-        while q + 8 <= outputs {
-            var upper = upperRow.loadUnaligned(fromByteOffset: 8 * q, as: SIMD16<Float>.self)
-            var lower = lowerRow.loadUnaligned(fromByteOffset: 8 * q, as: SIMD16<Float>.self)
+        @inline(__always)
+        func eight(_ upper: SIMD16<Float>, _ lower: SIMD16<Float>) -> SIMD8<Float> {
+            var (upper, lower) = (upper, lower)
             if let normalization {
                 upper = normalization.normalized(upper, channel: channel)
                 lower = normalization.normalized(lower, channel: channel)
             }
-            let sum = (((SIMD8<Float>() + upper.evenHalf) + upper.oddHalf) + lower.evenHalf) + lower.oddHalf
-            UnsafeMutableRawPointer(y + q).storeBytes(of: sum / 4, as: SIMD8<Float>.self)
+            return ((((SIMD8<Float>() + upper.evenHalf) + upper.oddHalf) + lower.evenHalf) + lower.oddHalf) / 4
+        }
+        let (upperRow, lowerRow) = (UnsafeRawPointer(top), UnsafeRawPointer(top + width))
+        var q = 0
+        while q + 8 <= outputs {
+            let sums = eight(upperRow.loadUnaligned(fromByteOffset: 8 * q, as: SIMD16<Float>.self),
+                             lowerRow.loadUnaligned(fromByteOffset: 8 * q, as: SIMD16<Float>.self))
+            UnsafeMutableRawPointer(y + q).storeBytes(of: sums, as: SIMD8<Float>.self)
             q += 8
         }
-        return q
+        if q < outputs {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 40) { buffer in
+                let (rows, results) = (buffer.baseAddress!, buffer.baseAddress! + 32)
+                rows.update(repeating: 0, count: 32)
+                rows.update(from: top + 2 * q, count: 2 * (outputs - q))
+                (rows + 16).update(from: top + width + 2 * q, count: 2 * (outputs - q))
+                let sums = eight(UnsafeRawPointer(rows).loadUnaligned(as: SIMD16<Float>.self),
+                                 UnsafeRawPointer(rows + 16).loadUnaligned(as: SIMD16<Float>.self))
+                UnsafeMutableRawPointer(results).storeBytes(of: sums, as: SIMD8<Float>.self)
+                (y + q).update(from: results, count: outputs - q)
+            }
+        }
+        return outputs
     }
 
     /// The adjoint of `windowAverage`: returns `inputShape`. Split by plane; each worker clears its
