@@ -47,6 +47,17 @@ struct ChannelLanesBackwardDataTests {
         }
     }
 
+    /// An empty batch plans and runs it too, and gives an empty ∂x of the input's shape.
+    @Test(.enabled(if: PointwiseConvolutionTests.hasKernel, "the channel-lanes kernel needs AVX-512"))
+    func emptyBatchGivesAnEmptyGradient() throws {
+        let device = DispatchDevice(threads: 2, fallback: nil)
+        let g = try Conv2DGeometry(inputShape: [0, 32, 14, 14], weightShape: [64, 32, 5, 5], options: Conv2DOptions(padding: 2))
+        #expect(try device.convolutionPlan(for: g, pass: .backwardData).algorithm == .channelLanes)
+        let result = device.conv2dBackwardData(gradOutput: Tensor(zeros: g.outputShape),
+                                               weight: Tensor.randomNormal(g.weightShape, seed: 7), geometry: g)
+        #expect(result.shape == g.inputShape && result.count == 0)
+    }
+
     /// The planner takes it for stride-1 layers whose ∂x rows are narrower than 16 (cnn-bn's
     /// 5×5 conv2 at 14×14), runs it through the device, and leaves strided, dilated, grouped and
     /// over-padded layers to im2col; forcing it on those is an error that names what it needs.
