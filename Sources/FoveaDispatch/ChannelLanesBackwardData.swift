@@ -9,21 +9,21 @@ import FoveaCore
 /// flipped, transposed weight W′[c, k, r′, s′] = W[k, c, R−1−r′, S−1−s′] (`[C, K, R, S]`) at
 /// padding (R−1−p_h, S−1−p_w), stride 1: `[N, K, P, Q] → [N, C, H, W]`. The forward's tiles then
 /// put the layer's *input* channels in the vector lanes and run over ∂y's phase planes, instead of
-/// im2col's GEMM into a column matrix of C·R·S × N·H·W floats and col2im's scatter-add out of it.
+/// im2col's GEMM into column tiles of C·R·S rows per image and col2im's scatter-add out of them.
 /// W′ is packed straight from W (`packFlippedTransposedWeights`), per call: it changes every
 /// training step, and packing 32 × K·R·S floats per panel is small beside the convolution.
 extension ChannelLanesConvolution {
     /// The forward geometry `[N, K, P, Q] → [N, C, H, W]` whose result is `g`'s backward-data; nil
-    /// for layers with a stride, dilation, groups, or padding past R − 1 or S − 1.
+    /// for layers with a stride, dilation, groups, or padding past R − 1 or S − 1. Its output is
+    /// `g.inputShape` by construction: P + 2(R−1−p) − R + 1 = H when P = H + 2p − R + 1.
     static func backwardDataGeometry(_ g: Conv2DGeometry) -> Conv2DGeometry? {
         let (padding, kernel) = (g.options.padding, Size2D(height: g.kernelHeight, width: g.kernelWidth))
         guard g.groups == 1, g.options.stride == 1, g.options.dilation == 1,
               padding.height < kernel.height, padding.width < kernel.width else { return nil }
         let flippedPadding = Size2D(height: kernel.height - 1 - padding.height, width: kernel.width - 1 - padding.width)
-        guard let flipped = try? Conv2DGeometry(inputShape: g.outputShape, weightShape: [g.inputChannels, g.outputChannels, kernel.height, kernel.width],
-                                                options: Conv2DOptions(padding: flippedPadding)),
-              flipped.outputShape == g.inputShape else { return nil }
-        return flipped
+        // Throws (nil) only for an empty weight: a layer without input channels.
+        return try? Conv2DGeometry(inputShape: g.outputShape, weightShape: [g.inputChannels, g.outputChannels, kernel.height, kernel.width],
+                                   options: Conv2DOptions(padding: flippedPadding))
     }
 
     /// W′ = flip(Wᵀ) packed as the pointwise panels of the forward `backwardDataGeometry(g)`:

@@ -15,8 +15,8 @@ import FoveaKernels
 /// (`DirectGEMMConvolution`, positions in the lanes) nothing is packed on the image side, and
 /// no positions are computed for nothing: 7×7 = 49 positions are 3 tiles of 14 and one of 7, where
 /// 32-position panels compute 64, and 14×14 = 196 fill 14 tiles exactly, where the panels compute
-/// 224 (every ResNet and DenseNet plane, 7²·4ᵏ positions, and every half of one at batch 1 but
-/// 7×7's, is whole tiles of 14). The price is two 16×16 register transposes per tile before the store, which the C steps
+/// 224 (every ResNet and DenseNet plane larger than 7×7, 7²·4ᵏ positions with k ≥ 1, is whole
+/// tiles of 14). The price is two 16×16 register transposes per tile before the store, which the C steps
 /// of one tile pay for once C is a few hundred (Docs/Performance.md, "Pointwise layers with the
 /// channels in the lanes").
 ///
