@@ -34,8 +34,8 @@ struct ConvolutionPlannerTests {
     }
 
     /// Dispatch with the AVX-512 kernels: the cost model's Winograd tile size, the pointwise kernel
-    /// for 1×1 layers on more than 64 channels, the channel lanes for strided and 7×7 outputs and image stems, the
-    /// shifted image for few-output layers, the direct GEMM otherwise; backward-data direct for pointwise layers,
+    /// for 1×1 layers on at least 64 channels, the channel lanes for every other layer larger than
+    /// 1×1; backward-data direct for pointwise layers,
     /// in the channel lanes for stride-1 layers with rows narrower than 16 (7×7), else im2col;
     /// shifted rows, direct or im2col for backward-filter.
     /// The same at 1, 2 and 8 threads.
@@ -46,7 +46,9 @@ struct ConvolutionPlannerTests {
             (try Self.geometry(1, 384, 256, 13), [.winograd2, .winograd2, .direct]),             // AlexNet conv4
             (try Self.geometry(1, 512, 512, 7), [.channelLanes, .channelLanes, .direct]),        // ResNet 512→512 @7
             (try Self.geometry(1, 3, 64, 224), [.channelLanes, .im2col, .direct]),               // VGG16 first layer
-            (try Self.geometry(1, 64, 256, 56, kernel: 1), [.shiftedImage, .direct, .direct]),   // ResNet 64→256 1×1
+            (try Self.geometry(1, 64, 256, 56, kernel: 1), [.pointwise, .direct, .direct]),      // ResNet 64→256 1×1
+            (try Self.geometry(1, 32, 64, 56, kernel: 1), [.shiftedImage, .direct, .direct]),    // 1×1 on few channels
+            (try Self.geometry(8, 64, 192, 27, kernel: 5), [.channelLanes, .im2col, .direct]),   // AlexNet conv2
             (try Self.geometry(1, 256, 64, 56, kernel: 1), [.pointwise, .direct, .shiftedRows]), // ResNet 256→64 1×1
             (try Self.geometry(1, 1024, 256, 14, kernel: 1), [.pointwise, .direct, .direct]),    // ResNet 1024→256 1×1
             (try Self.geometry(1, 256, 512, 56, kernel: 1, stride: 2), [.pointwise, .direct, .direct]),  // ResNet downsample 1×1/2
@@ -59,9 +61,10 @@ struct ConvolutionPlannerTests {
                 #expect(try Self.algorithms(device, g) == expected, "\(g) at \(threads) threads")
             }
         }
-        // Under FOVEA_WINOGRAD=off the same layer goes direct; its backward-data goes to im2col.
+        // Under FOVEA_WINOGRAD=off the same layer goes to the channel lanes; its backward-data,
+        // with rows of 56, to im2col.
         let off = DispatchDevice(threads: 2, fallback: nil, winograd: .never)
-        #expect(try Self.algorithms(off, Self.geometry(1, 256, 256, 56)) == [.direct, .im2col, .direct])
+        #expect(try Self.algorithms(off, Self.geometry(1, 256, 256, 56)) == [.channelLanes, .im2col, .direct])
     }
 
     /// Dispatch with the AVX2 6×16 kernel (what `auto` runs on a CPU without AVX-512; planning

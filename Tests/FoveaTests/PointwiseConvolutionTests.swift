@@ -151,8 +151,8 @@ struct PointwiseConvolutionTests {
         #expect(batch8.channelParts == 1 && batch8.partsPerImage == 2, "\(batch8)")
     }
 
-    /// The planner takes it for pointwise layers on more than 64 input channels (ResNet-50's
-    /// bottleneck 1×1 layers and its strided downsamples, not its 64-channel ones), and forcing it
+    /// The planner takes it for pointwise layers on at least 64 input channels (ResNet-50's
+    /// bottleneck 1×1 layers, its strided downsamples and its 64-channel ones), and forcing it
     /// elsewhere is an error that says what it needs.
     @Test(.enabled(if: Self.hasKernel, "the pointwise kernel needs AVX-512"))
     func runsWhereItPays() throws {
@@ -165,7 +165,8 @@ struct PointwiseConvolutionTests {
             (try geometry(1024, 256, 14), ConvolutionAlgorithm.pointwise), (try geometry(2048, 512, 7), .pointwise),
             (try geometry(128, 512, 28), .pointwise), (try geometry(65, 16, 9), .pointwise),
             (try geometry(256, 512, 56, stride: 2), .pointwise), (try geometry(1024, 2048, 14, stride: 2), .pointwise),
-            (try geometry(64, 256, 56), .shiftedImage), (try geometry(64, 128, 56, stride: 2), .shiftedImage),
+            (try geometry(64, 256, 56), .pointwise), (try geometry(64, 128, 56, stride: 2), .pointwise),
+            (try geometry(63, 256, 56), .shiftedImage), (try geometry(32, 128, 56, stride: 2), .shiftedImage),
         ] {
             #expect(try device.convolutionPlan(for: g, pass: .forward).algorithm == expected, "\(g)")
         }

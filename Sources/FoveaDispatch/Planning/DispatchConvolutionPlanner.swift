@@ -9,7 +9,7 @@ import FoveaKernels
 /// |                 | shifted-image, direct, im2col               | pointwise where `pointwisePays`; channel lanes where `channelLanesPays`; |
 /// |                 |                                             | shifted image where `shiftedImagePays`; else direct        |
 /// | backward-data   | winograd4/2, direct, channel-lanes, im2col  | Winograd by the cost model (margin 1) on `WinogradConvolution.backwardDataGeometry`; direct for pointwise layers; |
-/// |                 |                                             | channel lanes where `channelLanesPays` its `backwardDataGeometry`; else im2col |
+/// |                 |                                             | channel lanes where `channelLanesBackwardDataPays` its `backwardDataGeometry`; else im2col |
 /// | backward-filter | shifted-rows, direct, im2col                | shifted rows where `shiftedRowsPays`; direct where its kernel runs the layer; else im2col |
 ///
 /// im2col is never chosen for forward, but runs when forced. No rule reads the thread count.
@@ -102,7 +102,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
             if DirectGEMMConvolution.pointwiseBackwardDataGeometry(g) != nil { return dispatchPlan(.direct, for: g, pass: pass) }
             // Other stride-1 layers: the forward of ∂y with flip(Wᵀ), where that forward would run
             // in the channel lanes (narrow rows), instead of im2col's column matrix and col2im.
-            if let flipped = ChannelLanesConvolution.backwardDataGeometry(g), channelLanesPays(flipped) {
+            if let flipped = ChannelLanesConvolution.backwardDataGeometry(g), channelLanesBackwardDataPays(flipped: flipped) {
                 return dispatchPlan(.channelLanes, for: g, pass: pass)
             }
             return dispatchPlan(.im2col, for: g, pass: pass)
@@ -185,28 +185,38 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     }
 
     /// Whether the pointwise forward runs `g` (a layer it handles) instead of the shifted-image or
-    /// direct GEMM: on more than `pointwiseMinimumInputChannels` input channels, where the C steps
+    /// direct GEMM: on at least `pointwiseMinimumInputChannels` input channels, where the C steps
     /// of a tile pay for its two register transposes. Measured in Docs/Performance.md, "Pointwise
-    /// layers with the channels in the lanes".
+    /// layers with the channels in the lanes" and "Channel lanes for every kernel larger than 1×1"
+    /// (ResNet-50's 64-channel layers).
     func pointwisePays(_ g: Conv2DGeometry) -> Bool {
-        pointwise.handles(g) && g.inputChannels > Self.pointwiseMinimumInputChannels
+        pointwise.handles(g) && g.inputChannels >= Self.pointwiseMinimumInputChannels
     }
 
-    /// The input channels up to which `pointwisePays` leaves a pointwise layer to the shifted-image
-    /// or direct GEMM.
+    /// The fewest input channels for which `pointwisePays` takes a pointwise layer; fewer go to
+    /// the shifted-image or direct GEMM.
     static let pointwiseMinimumInputChannels = 64
 
     /// Whether the channel-lanes forward runs `g` (Winograd and the pointwise kernel, where taken,
-    /// come first): layers larger than 1×1 whose output rows the shifted-image GEMM pads most —
-    /// strided ones (their phase planes are a column wider than the output, and stems' 112-position
-    /// rows fill 32-position panels to 88 %) and outputs narrower than 16 (7×7: 49 positions in
-    /// 64) — and image stems of any stride (at most `stemChannels` input channels: VGG's 3 → 64
-    /// 3×3 at batch 8 took 11.4–13.7 against the shifted image's 20.4–26.6 ms, cnn-bn's 1 → 32 5×5
-    /// 0.72–0.84 against the direct GEMM's 1.20–1.23 ms). Measured in Docs/Performance.md,
-    /// "Pointwise layers with the channels in the lanes" and "An Intel machine".
+    /// come first): every layer larger than 1×1 it handles. On AVX-512 its 14-position tiles beat
+    /// both GEMMs over the image on every such layer measured, wide rows included (2 threads, a
+    /// Zen 4: AlexNet's 5×5 at batch 8 16.0 against the direct GEMM's 17.6–18.3 ms, the 9×9 layers
+    /// 97 % of peak against 89 %, ResNet-50's and VGG's 3×3 layers where Winograd is off 1.05–1.25×
+    /// the faster GEMM); before 14-position tiles it paid only where the GEMMs pad most (strided
+    /// layers, outputs narrower than 16, stems). Measured in Docs/Performance.md, "Channel lanes
+    /// for every kernel larger than 1×1".
     func channelLanesPays(_ g: Conv2DGeometry) -> Bool {
-        guard channelLanes.handles(g), g.kernelHeight > 1 || g.kernelWidth > 1 else { return false }
-        return g.options.stride.height > 1 || g.options.stride.width > 1 || g.outputWidth < 16 || g.inputChannels <= Self.stemChannels
+        channelLanes.handles(g) && (g.kernelHeight > 1 || g.kernelWidth > 1)
+    }
+
+    /// Whether the channel-lanes backward-data runs `g`, given its flipped forward geometry
+    /// (`ChannelLanesConvolution.backwardDataGeometry`): where that forward's rows are narrower
+    /// than 16 (cnn-bn's conv2, 7×7 layers) or it has at most `stemChannels` input channels (the
+    /// layer has that many outputs). Not wider rows: there the flipped forward pads ∂y by
+    /// kernel − 1 − padding on every side, and 9×9 layers took 1.6–2.1× im2col's time (5×5
+    /// about 0.9×); measured in Docs/Performance.md, "Channel lanes for every kernel larger than 1×1".
+    func channelLanesBackwardDataPays(flipped g: Conv2DGeometry) -> Bool {
+        channelLanes.handles(g) && (g.outputWidth < 16 || g.inputChannels <= Self.stemChannels)
     }
 
     /// Whether the shifted-rows backward-filter runs `g` instead of the direct one: at most 64
