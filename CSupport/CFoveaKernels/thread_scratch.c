@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#define SLOTS 3
+#define SLOTS 4
 
 typedef struct {
     float *buffer[SLOTS];

@@ -119,20 +119,28 @@ public struct DispatchDevice: GEMMBackedDevice {
         planForward(input: input, prologue: nil, weight: weight, outputScale: nil, bias: bias, residual: residual, epilogue: epilogue, geometry: geometry)
     }
 
-    /// Runs the plan's forward with the batch-norm prologue applied to the input panels as they
-    /// are packed when the plan is `direct` or `pointwise` and the layer pointwise (DenseNet's 1×1
-    /// bottlenecks: by the direct GEMM); otherwise the batch norm, then the convolution.
+    /// Runs the plan's forward with the batch-norm prologue fused: by the pointwise kernel over
+    /// each work item's normalised columns when the plan is `pointwise` and the stride 1
+    /// (DenseNet's 1×1 bottlenecks); applied to the input panels as the direct GEMM packs them
+    /// for other `direct` or `pointwise` plans of a pointwise layer; otherwise the batch norm,
+    /// then the convolution.
     public func conv2dForward(input: Tensor, prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
         planForward(input: input, prologue: prologue, weight: weight, outputScale: nil, bias: bias, residual: nil, epilogue: epilogue, geometry: geometry)
     }
 
-    /// With a native kernel (AVX-512, AVX2) and a `direct` or `pointwise` plan for a pointwise layer, the direct GEMM packs its input
-    /// panels from the parts, each step from the part holding its channel, with the prologue
-    /// applied; otherwise the parts are concatenated first. Either way the same values, bit for bit.
+    /// With a `pointwise` plan at stride 1, the pointwise kernel normalises each work item's
+    /// columns from the parts; with a native kernel (AVX-512, AVX2) and another `direct` or
+    /// `pointwise` plan for a pointwise layer, the direct GEMM packs its input panels from the
+    /// parts, each step from the part holding its channel, with the prologue applied; otherwise
+    /// the parts are concatenated first. Every way the same values, bit for bit.
     public func conv2dForward(parts: [Tensor], prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .forward)
+        if case .pointwise(let blocking, _) = plan.blocking, pointwise.runsPrologue(geometry) {
+            return pointwise.forward(parts: parts, weight: weight, bias: bias, epilogue: epilogue,
+                                     prologue: BatchNormCoefficients(prologue, channels: geometry.inputChannels), geometry: geometry, blocking: blocking)
+        }
         guard let blocking = plan.blocking.prologueBlocking, DirectGEMMConvolution.packsParts(geometry, kernel: kernel) else {
             return conv2dForward(input: concatenateChannels(parts), prologue: prologue, weight: weight, bias: bias, epilogue: epilogue,
                                  geometry: geometry)
@@ -163,6 +171,10 @@ public struct DispatchDevice: GEMMBackedDevice {
     private func planForward(input: Tensor, prologue: BatchNormPrologue?, weight: Tensor, outputScale: Tensor?, bias: Tensor?,
                              residual: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .forward)
+        if let prologue, residual == nil, case .pointwise(let blocking, _) = plan.blocking, pointwise.runsPrologue(geometry) {
+            return pointwise.forward(parts: [input], weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
+                                     prologue: BatchNormCoefficients(prologue, channels: geometry.inputChannels), geometry: geometry, blocking: blocking)
+        }
         if let prologue, residual == nil, let blocking = plan.blocking.prologueBlocking, geometry.isPointwise {
             return directConvolution.forward(input: input, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
                                              prologue: BatchNormCoefficients(prologue, channels: geometry.inputChannels), geometry: geometry, blocking: blocking)

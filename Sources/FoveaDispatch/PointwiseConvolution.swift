@@ -115,19 +115,51 @@ struct PointwiseConvolution: Sendable {
     func forward(input: Tensor, weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  residual: Tensor? = nil, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
         precondition(handles(g), "PointwiseConvolution: \(g) is not a 1×1 unpadded layer this device's \(kernel.name) kernel runs")
-        var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let input = g.options.stride == 1 ? input : subsampled(input, geometry: g)
+        return forward(inputs: [input], weight: weight, outputScale: outputScale, bias: bias, epilogue: activation, residual: residual,
+                       prologue: nil, geometry: g, blocking: blocking)
+    }
+
+    /// The pre-activation forward `y = epilogue(conv(prologue(x), w′) + bias)` (w′ = w·outputScale,
+    /// w when nil) of a stride-1 layer
+    /// (`runsPrologue(g)`) whose input x is the channel concatenation of `parts` (`[N, Cᵢ, H, W]`
+    /// each, in order; one part is the whole input): each work item first normalises its
+    /// positions' columns of every channel into a per-thread buffer (`fovea_normalize_channel_avx512`,
+    /// the values of `batchNormInference`), then runs its tiles over that buffer. The same bits as
+    /// `batchNormInference` followed by `forward(input:…)`, and as the direct GEMM's prologue.
+    func forward(parts: [Tensor], weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
+                 prologue: BatchNormCoefficients, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+        precondition(runsPrologue(g), "PointwiseConvolution: a prologue needs a stride-1 layer this device's \(kernel.name) kernel runs; got \(g)")
+        precondition(parts.allSatisfy { $0.shape.rank == 4 && $0.shape[0] == g.batch && $0.shape[2] == g.inputHeight && $0.shape[3] == g.inputWidth }
+                     && parts.reduce(0) { $0 + $1.shape[1] } == g.inputChannels && prologue.channels == g.inputChannels,
+                     "PointwiseConvolution: parts \(parts.map(\.shape)) and a prologue of \(prologue.channels) channels do not make the input \(g.inputShape)")
+        return forward(inputs: parts, weight: weight, outputScale: outputScale, bias: bias, epilogue: activation, residual: nil,
+                       prologue: prologue, geometry: g, blocking: blocking)
+    }
+
+    /// Whether `forward(parts:…prologue:…)` runs `g`: a layer this driver handles, at stride 1.
+    func runsPrologue(_ g: Conv2DGeometry) -> Bool {
+        handles(g) && g.options.stride == 1
+    }
+
+    private func forward(inputs: [Tensor], weight: Tensor, outputScale: Tensor?, bias: Tensor?, epilogue activation: ConvolutionEpilogue,
+                         residual: Tensor?, prologue: BatchNormCoefficients?, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
+        var output = Tensor(uninitialized: g.outputShape)  // every element is written below
         let packed = cachedPackedWeights(weight, scale: outputScale, geometry: g)
             ?? packWeights(weight.scalingOutputChannels(by: outputScale), geometry: g)
         Tensor.withOptionalPointer(Self.panelBias(bias, outputs: g.outputChannels)) { biasPointer in
             Tensor.withOptionalPointer(residual) { residualPointer in
-                input.withUnsafeBufferPointer { x in
+                Tensor.withPointers(to: inputs) { x in
                     packed.withUnsafeBufferPointer { w in
                         output.withUnsafeMutableBufferPointer { y in
-                            let call = PointwiseForwardCall(
-                                geometry: g, blocking: blocking, depthBlock: kernel.kc, input: x.baseAddress!, weights: w.baseAddress!,
-                                output: y.baseAddress!, bias: biasPointer, residual: residualPointer, relu: activation == .relu)
-                            Parallel.forEach(blocking.items(batch: g.batch), threads: threads) { _, item in call.run(item: item) }
+                            withExtendedLifetime(prologue) {
+                                let call = PointwiseForwardCall(
+                                    geometry: g, blocking: blocking, depthBlock: kernel.kc, input: x[0],
+                                    parts: prologue == nil ? nil : PointwiseForwardCall.Part.parts(of: inputs, at: x),
+                                    prologue: prologue?.normalization, weights: w.baseAddress!, output: y.baseAddress!, bias: biasPointer,
+                                    residual: residualPointer, relu: activation == .relu)
+                                Parallel.forEach(blocking.items(batch: g.batch), threads: threads) { _, item in call.run(item: item) }
+                            }
                         }
                     }
                 }
@@ -205,8 +237,12 @@ private struct PointwiseForwardCall: @unchecked Sendable {
     let blocking: PointwiseConvolution.Blocking
     /// The GEMM's kc: the steps each partial sum covers.
     let depthBlock: Int
-    /// `[N, C, P·Q]`.
+    /// `[N, C, P·Q]` (without a prologue).
     let input: UnsafePointer<Float>
+    /// With a prologue, the input's parts along channels (`[N, Cᵢ, P·Q]` each), else nil.
+    let parts: [Part]?
+    /// The batch norm each item applies to its columns before the tiles read them, or nil.
+    let prologue: fovea_channel_normalization?
     /// The packed panels (`PointwiseConvolution.packWeights`).
     let weights: UnsafePointer<Float>
     /// `[N, K, P·Q]`.
@@ -216,6 +252,21 @@ private struct PointwiseForwardCall: @unchecked Sendable {
     /// `[N, K, P·Q]` like `output`, or nil.
     let residual: UnsafePointer<Float>?
     let relu: Bool
+
+    /// One part of the input along channels.
+    struct Part {
+        let image: UnsafePointer<Float>
+        let channels: Range<Int>
+
+        /// The parts of `tensors` (`[N, Cᵢ, H, W]`) at `pointers`, in channel order.
+        static func parts(of tensors: [Tensor], at pointers: [UnsafePointer<Float>]) -> [Part] {
+            var first = 0
+            return zip(tensors, pointers).map { tensor, pointer in
+                defer { first += tensor.shape[1] }
+                return Part(image: pointer, channels: first..<(first + tensor.shape[1]))
+            }
+        }
+    }
 
     /// Item `item` = (image, position part, channel part): for each of its weight panels, the
     /// position part's tiles of up to 14 positions in order.
@@ -229,7 +280,26 @@ private struct PointwiseForwardCall: @unchecked Sendable {
         guard first < end else { return }
         let (width, tile) = (PointwiseConvolution.channelsPerPanel, PointwiseConvolution.positionsPerTile)
         let (depth, channels) = (g.inputChannels, g.outputChannels)
-        let x = input + image * depth * positions
+        // The columns the tiles read, position `first` at `x`: the image's own (ldx = P·Q), or
+        // this item's normalised copy (ldx = its positions).
+        let (x, ldx): (UnsafePointer<Float>, Int)
+        if let prologue, let parts {
+            guard let columns = fovea_thread_scratch(Self.columnsScratchSlot, depth * (end - first)) else {
+                fatalError("PointwiseConvolution: cannot allocate \(depth * (end - first) * 4) bytes of normalised columns")
+            }
+            withUnsafePointer(to: prologue) { normalization in
+                for part in parts {
+                    let source = part.image + image * part.channels.count * positions + first
+                    for c in part.channels {
+                        fovea_normalize_channel_avx512(source + (c - part.channels.lowerBound) * positions, end - first, normalization, c,
+                                                       columns + c * (end - first))
+                    }
+                }
+            }
+            (x, ldx) = (UnsafePointer(columns), end - first)
+        } else {
+            (x, ldx) = (input + image * depth * positions + first, positions)
+        }
         let y = output + image * channels * positions
         let r = residual.map { $0 + image * channels * positions }
         let panels = (channels + width - 1) / width
@@ -238,10 +308,13 @@ private struct PointwiseForwardCall: @unchecked Sendable {
             let w = weights + panel * width * depth
             for p in stride(from: first, to: end, by: tile) {
                 fovea_pointwise_tile_32x14_avx512(
-                    depth, depthBlock, x + p, positions, w, y + k0 * positions + p, positions, Int32(min(tile, end - p)),
+                    depth, depthBlock, x + (p - first), ldx, w, y + k0 * positions + p, positions, Int32(min(tile, end - p)),
                     Int32(min(width, channels - k0)), bias.map { $0 + k0 }, r.map { $0 + k0 * positions + p }, relu ? 1 : 0)
             }
         }
     }
-}
 
+    /// The `fovea_thread_scratch` slot of the normalised columns (0 and 1 are `PackedGEMM`'s, 2
+    /// the direct backward-filter's).
+    static let columnsScratchSlot: Int32 = 3
+}

@@ -172,7 +172,7 @@ void fovea_pack_transposed_avx512(const float *a, long lda, int rows, long lengt
 /// and width 16 packs Bᵀ for the 6×16 kernel (any width > 0 works). Requires fovea_cpu_has_avx2_fma().
 void fovea_pack_transposed_avx2(const float *a, long lda, int rows, long length, int width, float *out);
 
-/// A 64-byte-aligned buffer of at least `floats` floats owned by the calling thread (slot 0, 1 or 2),
+/// A 64-byte-aligned buffer of at least `floats` floats owned by the calling thread (slot 0 to 3),
 /// reused across calls and freed when the thread exits. Returns NULL if allocation fails.
 float *fovea_thread_scratch(int slot, size_t floats);
 
@@ -220,6 +220,13 @@ typedef struct {
     int activation;
     float slope;
 } fovea_channel_normalization;
+
+/// y[i] = finish((x[i] − mean[channel])·scale[channel] + shift[channel]) for i < count, as
+/// fovea_channel_normalization says (`x` and `y` may be the same): the values of
+/// `BatchNormCoefficients.apply`, bit for bit (normalize_channels_avx512.c). Requires
+/// fovea_cpu_has_avx512f().
+void fovea_normalize_channel_avx512(const float *x, long count, const fovea_channel_normalization *normalization, long channel,
+                                    float *y);
 
 /// As fovea_pack_convolution_panel32_avx512 for a 16-column panel (the AVX2 6×16 kernel's):
 /// out[step·16 + lane], zero lanes past `live` (≤ 16); masked loads for stride 1 across, masked
