@@ -172,6 +172,13 @@ void fovea_pack_transposed_avx512(const float *a, long lda, int rows, long lengt
 /// and width 16 packs Bᵀ for the 6×16 kernel (any width > 0 works). Requires fovea_cpu_has_avx2_fma().
 void fovea_pack_transposed_avx2(const float *a, long lda, int rows, long length, int width, float *out);
 
+/// One phase plane of one channel: plane[i·planeWidth + j] = source[(rowStride·i + firstRow)·width +
+/// columnStride·j + firstColumn] where that row and column lie in the height × width image, else 0,
+/// for i < planeHeight, j < planeWidth; columnStride 1 or 2 (phase_planes_avx512.c). Reads nothing
+/// outside the image. Requires fovea_cpu_has_avx512f().
+void fovea_phase_plane_avx512(const float *source, long height, long width, long rowStride, long columnStride, long firstRow,
+                              long firstColumn, long planeHeight, long planeWidth, float *plane);
+
 /// A 64-byte-aligned buffer of at least `floats` floats owned by the calling thread (slot 0 to 3),
 /// reused across calls and freed when the thread exits. Returns NULL if allocation fails.
 float *fovea_thread_scratch(int slot, size_t floats);
