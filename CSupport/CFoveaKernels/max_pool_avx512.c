@@ -23,9 +23,11 @@ static inline __m512 load_strided(const float *first, int stride, int count) {
     return _mm512_permutex2var_ps(low, evens, high);
 }
 
-__attribute__((target("avx512f")))
-void fovea_max_pool_row_avx512(const float *plane, long width, long firstRow, int rowTaps, long rowStep, long firstColumn,
-                               int kernel, int stride, int count, float *out, int32_t *argmax) {
+// The row's windows, with the argmax (`withArgmax`, a compile-time constant after inlining) or
+// without it: the same comparisons and blends of the values either way, so the same outputs.
+__attribute__((target("avx512f"), always_inline))
+static inline void max_pool_row(const int withArgmax, const float *plane, long width, long firstRow, int rowTaps, long rowStep,
+                                long firstColumn, int kernel, int stride, int count, float *out, int32_t *argmax) {
     const __m512i lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                              _mm512_set1_epi32(stride));
     for (int q = 0; q < count; q += 16) {
@@ -38,19 +40,28 @@ void fovea_max_pool_row_avx512(const float *plane, long width, long firstRow, in
             for (int j = 0; j < kernel; ++j) {
                 const long index = rowStart + column + j;
                 const __m512 value = load_strided(plane + index, stride, live);
-                const __m512i where = _mm512_add_epi32(_mm512_set1_epi32((int)index), lanes);
                 if (i == 0 && j == 0) {
                     best = value;
-                    chosen = where;
+                    if (withArgmax) chosen = _mm512_add_epi32(_mm512_set1_epi32((int)index), lanes);
                     continue;
                 }
                 const __mmask16 takes = _mm512_cmp_ps_mask(value, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(value, value, _CMP_UNORD_Q);
                 best = _mm512_mask_blend_ps(takes, best, value);
-                chosen = _mm512_mask_blend_epi32(takes, chosen, where);
+                if (withArgmax) chosen = _mm512_mask_blend_epi32(takes, chosen, _mm512_add_epi32(_mm512_set1_epi32((int)index), lanes));
             }
         }
         const __mmask16 store = live >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << live) - 1);
         _mm512_mask_storeu_ps(out + q, store, best);
-        _mm512_mask_storeu_epi32(argmax + q, store, chosen);
+        if (withArgmax) _mm512_mask_storeu_epi32(argmax + q, store, chosen);
+    }
+}
+
+__attribute__((target("avx512f")))
+void fovea_max_pool_row_avx512(const float *plane, long width, long firstRow, int rowTaps, long rowStep, long firstColumn,
+                               int kernel, int stride, int count, float *out, int32_t *argmax) {
+    if (argmax) {
+        max_pool_row(1, plane, width, firstRow, rowTaps, rowStep, firstColumn, kernel, stride, count, out, argmax);
+    } else {
+        max_pool_row(0, plane, width, firstRow, rowTaps, rowStep, firstColumn, kernel, stride, count, out, NULL);
     }
 }

@@ -12,6 +12,13 @@ extension CheckingDevice {
         }
     }
 
+    /// Compares the values with the reference's `maxPool2dForward` output.
+    public func maxPool2dForwardValues(input: Tensor, geometry: Pool2DGeometry) -> Tensor {
+        checked("maxPool2dForwardValues", shapes: Self.describe(geometry)) {
+            $0.maxPool2dForwardValues(input: input, geometry: geometry)
+        }
+    }
+
     public func maxPool2dBackward(gradOutput: Tensor, argmax: [Int32], geometry: Pool2DGeometry) -> Tensor {
         checked("maxPool2dBackward", shapes: Self.describe(geometry)) {
             $0.maxPool2dBackward(gradOutput: gradOutput, argmax: argmax, geometry: geometry)

@@ -13,10 +13,24 @@ extension DispatchDevice {
     /// `y = max over the window's in-image taps`: the first tap, replaced by any strictly larger
     /// or NaN tap; −∞ and argmax −1 for a window with no in-image tap.
     public func maxPool2dForward(input: Tensor, geometry g: Pool2DGeometry) -> MaxPool2DResult {
+        var argmax = [Int32](unsafeUninitializedCapacity: g.outputShape.count) { _, count in count = g.outputShape.count }
+        let output = argmax.withUnsafeMutableBufferPointer { maxPool(input, geometry: g, argmax: $0.baseAddress) }
+        return MaxPool2DResult(output: output, argmax: argmax)
+    }
+
+    /// `maxPool2dForward`'s output without recording the argmax: the AVX-512 row kernel skips the
+    /// indices (half its blends, and the argmax's stores); the other paths write them to a row of
+    /// scratch. The same values, bit for bit.
+    public func maxPool2dForwardValues(input: Tensor, geometry g: Pool2DGeometry) -> Tensor {
+        maxPool(input, geometry: g, argmax: nil)
+    }
+
+    /// Max pooling of `input` into a new tensor, with every output's argmax written to `argmax`
+    /// (`g.outputShape.count` entries) unless it is nil.
+    private func maxPool(_ input: Tensor, geometry g: Pool2DGeometry, argmax recorded: UnsafeMutablePointer<Int32>?) -> Tensor {
         // Every output and argmax is written below (windows without taps by `one`: −∞ and −1).
         var output = Tensor(uninitialized: g.outputShape)
-        var argmax = [Int32](unsafeUninitializedCapacity: g.outputShape.count) { _, count in count = g.outputShape.count }
-        guard g.outputShape.count > 0 else { return MaxPool2DResult(output: output, argmax: argmax) }
+        guard g.outputShape.count > 0 else { return output }
         let (rows, columns) = PoolWindows.of(g)
         let (width, inputPlane, outputWidth) = (g.inputWidth, g.inputHeight * g.inputWidth, g.outputWidth)
         let outputPlane = g.outputHeight * g.outputWidth
@@ -25,14 +39,18 @@ extension DispatchDevice {
         let vectorRows = kernel.isAVX512 && columns.step == 1 && (g.options.stride.width == 1 || g.options.stride.width == 2)
         input.withUnsafeBufferPointer { x in
             output.withUnsafeMutableBufferPointer { y in
-                argmax.withUnsafeMutableBufferPointer { a in
-                    let (x, y, a) = (SendablePointer(x.baseAddress!), SendablePointer(y.baseAddress!), SendablePointer(a.baseAddress!))
-                    Parallel.forEach(split.items, threads: threadCount) { _, item in
+                let (x, y) = (SendablePointer(x.baseAddress!), SendablePointer(y.baseAddress!))
+                let recorded = recorded.map(SendablePointer.init)
+                Parallel.forEach(split.items, threads: threadCount) { _, item in
+                    // Without a recorded argmax, the Swift paths write a row's indices here.
+                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: recorded == nil ? outputWidth : 0) { scratch in
                         let (plane, outputRows) = split.block(item)
                         let source = x.pointer + plane * inputPlane
                         for p in outputRows {
                             let (firstRow, rowTaps) = (rows.first[p], rows.count[p])
                             let target = plane * outputPlane + p * outputWidth
+                            // Output (p, q)'s argmax goes to argmaxRow[q]: recorded, or scratch.
+                            let argmaxRow = recorded.map { $0.pointer + target } ?? scratch.baseAddress!
                             func one(_ q: Int) {
                                 let (firstColumn, columnTaps) = (columns.first[q], columns.count[q])
                                 var (best, chosen) = (-Float.infinity, -1)
@@ -43,7 +61,7 @@ extension DispatchDevice {
                                     (best, chosen) = window.maximum(in: source)
                                 }
                                 y.pointer[target + q] = best
-                                a.pointer[target + q] = Int32(chosen)
+                                argmaxRow[q] = Int32(chosen)
                             }
                             // Windows cut by the padding one by one, then 16 full windows at a time, then the rest.
                             var q = 0
@@ -55,7 +73,7 @@ extension DispatchDevice {
                                 if end > q {
                                     fovea_max_pool_row_avx512(source, width, firstRow, Int32(rowTaps), rows.step, columns.first[q],
                                                               Int32(g.options.kernel.width), Int32(g.options.stride.width), Int32(end - q),
-                                                              y.pointer + target + q, a.pointer + target + q)
+                                                              y.pointer + target + q, recorded == nil ? nil : argmaxRow + q)
                                     q = end
                                 }
                             }
@@ -63,13 +81,13 @@ extension DispatchDevice {
                                   let vector = MaxWindows16(firstOutput: q, columns: columns, kernel: g.options.kernel.width,
                                                             stride: g.options.stride.width, width: width),
                                   vector.maximum(in: source, firstRow: firstRow, rowTaps: rowTaps, rowStep: rows.step,
-                                                 into: y.pointer + target + q, argmax: a.pointer + target + q) {
+                                                 into: y.pointer + target + q, argmax: argmaxRow + q) {
                                 q += 16
                             }
                             while q < outputWidth {
                                 if rowTaps == 2, columns.count[q] == 2,
                                    MaxWindow2x2(firstRow: firstRow, rowStep: rows.step, firstColumn: columns.first[q], columnStep: columns.step, width: width)
-                                       .maximum(in: source, into: y.pointer + target + q, argmax: a.pointer + target + q) {
+                                       .maximum(in: source, into: y.pointer + target + q, argmax: argmaxRow + q) {
                                     q += 1
                                     continue
                                 }
@@ -81,7 +99,7 @@ extension DispatchDevice {
                 }
             }
         }
-        return MaxPool2DResult(output: output, argmax: argmax)
+        return output
     }
 
     /// `∂x[plane, argmax] += ∂y` for every output with an argmax (≥ 0), per plane in output order.

@@ -42,6 +42,12 @@ extension ProfilingDevice {
         }
     }
 
+    public func maxPool2dForwardValues(input: Tensor, geometry: Pool2DGeometry) -> Tensor {
+        timed("maxPool2dForward", .forward("max pool"), shapes: Self.describe(geometry)) {
+            $0.maxPool2dForwardValues(input: input, geometry: geometry)
+        }
+    }
+
     public func maxPool2dBackward(gradOutput: Tensor, argmax: [Int32], geometry: Pool2DGeometry) -> Tensor {
         timed("maxPool2dBackward", .backward("max pool"), shapes: Self.describe(geometry)) {
             $0.maxPool2dBackward(gradOutput: gradOutput, argmax: argmax, geometry: geometry)

@@ -72,6 +72,26 @@ struct PoolingAgreementTests {
             let actual = device.device.maxPool2dForward(input: input, geometry: g)
             expectIdentical(actual.output, expected.output, "\(device) case \(index) \(g)")
             #expect(actual.argmax == expected.argmax, "\(device) case \(index) \(g)")
+            // Inference's values without the argmax: the same bits.
+            expectIdentical(device.device.maxPool2dForwardValues(input: input, geometry: g), expected.output,
+                            "\(device) case \(index) \(g), values only")
+        }
+    }
+
+    /// `maxPool2dForwardValues` (inference, no argmax) gives `maxPool2dForward`'s output bit for
+    /// bit on every backend and every case of the suite, and on Dispatch at 1, 2, 3 and 8 threads.
+    @Test(arguments: TestDevices.all)
+    func maxPoolValuesAreTheForwardsOutput(device: LabeledDevice) throws {
+        for c in Self.cases {
+            let expected = naive.maxPool2dForward(input: c.input, geometry: c.geometry).output
+            expectIdentical(device.device.maxPool2dForwardValues(input: c.input, geometry: c.geometry), expected, "\(device) \(c)")
+        }
+        for threads in [1, 2, 3, 8] {
+            let dispatch = try Devices.make("dispatch", threads: threads)
+            for c in Self.cases.suffix(10) {
+                expectIdentical(dispatch.maxPool2dForwardValues(input: c.input, geometry: c.geometry),
+                                dispatch.maxPool2dForward(input: c.input, geometry: c.geometry).output, "dispatch ×\(threads) \(c)")
+            }
         }
     }
 
@@ -121,5 +141,27 @@ struct PoolingAgreementTests {
                 expectIdentical(device.avgPool2dForward(input: x, geometry: g), expected, "dispatch ×\(threads) \(g)")
             }
         }
+    }
+}
+
+/// `MaxPool2D` asks the device for the values alone in evaluation mode (nothing to route a
+/// gradient through), and for the argmax in training mode; both give the same output.
+@Suite("Max pooling in evaluation mode")
+struct MaxPoolEvaluationTests {
+    @Test func evaluationSkipsTheArgmax() throws {
+        let report = CheckReport()
+        let device = CheckingDevice(subject: try Devices.make("dispatch", threads: 2), reference: NaiveDevice(), report: report)
+        let pool = try MaxPool2D(kernelSize: 3, stride: 2, padding: 1)
+        let x = Tensor.randomNormal([2, 4, 13, 13], seed: 5)
+        pool.train()
+        let trained = try pool.forward(x, device: device)
+        pool.eval()
+        let evaluated = try pool.forward(x, device: device)
+        expectIdentical(evaluated, trained, "evaluation against training output")
+        let operations = report.entries.map(\.operation)
+        #expect(operations.contains("maxPool2dForward") && operations.contains("maxPool2dForwardValues"), "\(operations)")
+        #expect(report.violations.isEmpty, "\(report.violations)")
+        // Nothing was kept for a backward pass.
+        #expect(throws: FoveaError.self) { _ = try pool.backward(Tensor(zeros: evaluated.shape), device: device) }
     }
 }

@@ -83,8 +83,8 @@ void fovea_shifted_rows_kernel_6x16_avx2(long kc, const float *image, const int3
 /// output l takes the taps plane[(firstRow + i·rowStep)·width + firstColumn + l·stride + j] for
 /// i < rowTaps, j < kernel (stride 1 or 2, columns contiguous), in that row-major order, by the
 /// rule of NaiveDevice.maxPool2dForward (the first tap, replaced by any strictly larger one or any
-/// NaN); writes out[l] and argmax[l] (the chosen tap's index in the plane). Reads only those taps.
-/// Requires fovea_cpu_has_avx512f().
+/// NaN); writes out[l] and, unless `argmax` is NULL, argmax[l] (the chosen tap's index in the
+/// plane). Reads only those taps. Requires fovea_cpu_has_avx512f().
 void fovea_max_pool_row_avx512(const float *plane, long width, long firstRow, int rowTaps, long rowStep, long firstColumn,
                                int kernel, int stride, int count, float *out, int32_t *argmax);
 /// One tile of the pointwise forward (a 1×1, stride-1, unpadded convolution) with output channels

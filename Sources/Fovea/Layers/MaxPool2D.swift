@@ -18,8 +18,13 @@ public final class MaxPool2D: Layer {
 
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
         let g = try Pool2DGeometry(inputShape: input.shape, options: options, name: displayName)
+        guard isTraining else {
+            // Nothing will ask for the argmax: the device may skip recording it.
+            saved = nil
+            return device.maxPool2dForwardValues(input: input, geometry: g)
+        }
         let result = device.maxPool2dForward(input: input, geometry: g)
-        saved = isTraining ? (result.argmax, g) : nil
+        saved = (result.argmax, g)
         return result.output
     }
 

@@ -123,7 +123,7 @@ public struct ImageFilter: Sendable {
             let geometry = try Pool2DGeometry(inputShape: output.shape, options: Pool2DOptions(kernel: Size2D(pooling.size)),
                                               name: "\(name): \(pooling.kind.rawValue) pool \(pooling.size)")
             output = pooling.kind == .max
-                ? device.maxPool2dForward(input: output, geometry: geometry).output
+                ? device.maxPool2dForwardValues(input: output, geometry: geometry)
                 : device.avgPool2dForward(input: output, geometry: geometry)
             poolArithmetic = (
                 ConvolutionArithmetic(input: geometry.inputHeight, kernel: pooling.size, stride: pooling.size, padding: 0, dilation: 1),

@@ -7,6 +7,10 @@ public protocol PoolingOperations: DeviceIdentity {
     /// position within its plane (what backward needs).
     func maxPool2dForward(input: Tensor, geometry: Pool2DGeometry) -> MaxPool2DResult
 
+    /// `maxPool2dForward`'s output alone, bit for bit, for inference, where no backward pass needs
+    /// the argmax (a device may then skip recording it).
+    func maxPool2dForwardValues(input: Tensor, geometry: Pool2DGeometry) -> Tensor
+
     /// Routes each `∂L/∂y[n,c,p,q]` to the input position `argmax` recorded; positions chosen by
     /// several windows receive the sum. Returns `geometry.inputShape`.
     func maxPool2dBackward(gradOutput: Tensor, argmax: [Int32], geometry: Pool2DGeometry) -> Tensor
@@ -48,6 +52,11 @@ public struct MaxPool2DResult: Sendable {
 extension PoolingOperations {
     public func maxPool2dForward(input: Tensor, geometry: Pool2DGeometry) -> MaxPool2DResult {
         delegate("maxPool2dForward").maxPool2dForward(input: input, geometry: geometry)
+    }
+
+    /// The output of this device's own `maxPool2dForward`.
+    public func maxPool2dForwardValues(input: Tensor, geometry: Pool2DGeometry) -> Tensor {
+        maxPool2dForward(input: input, geometry: geometry).output
     }
 
     public func maxPool2dBackward(gradOutput: Tensor, argmax: [Int32], geometry: Pool2DGeometry) -> Tensor {
