@@ -109,13 +109,13 @@ struct CheckingDeviceTests {
 
     // MARK: Every operation is checked
 
-    /// The 25 operations of the 8 families, and the 4 fused variants, in Sources/FoveaCore/Device/. A family that grows must
+    /// The 26 operations of the 8 families, and the 4 fused variants, in Sources/FoveaCore/Device/. A family that grows must
     /// grow here too: an operation the checking device forgets either traps (it has no fallback)
     /// or, for the linear defaults composed from `gemm`, shows up as `gemm` instead of itself.
     static let allOperations: Set<String> = [
         "gemm",
         "conv2dForward", "conv2dForward+ReLU", "conv2dBackwardData", "conv2dBackwardFilter",
-        "maxPool2dForward", "maxPool2dBackward", "avgPool2dForward", "avgPool2dBackward",
+        "maxPool2dForward", "maxPool2dForwardValues", "maxPool2dBackward", "avgPool2dForward", "avgPool2dBackward",
         "adaptiveAvgPool2dForward", "adaptiveAvgPool2dBackward",
         "activationForward", "activationBackward",
         "add", "multiply", "concatenateChannels", "splitChannels",
@@ -140,6 +140,7 @@ struct CheckingDeviceTests {
         let pool = try Pool2DGeometry(inputShape: x.shape, options: Pool2DOptions(kernel: 2))
         let max = device.maxPool2dForward(input: x, geometry: pool)
         _ = device.maxPool2dBackward(gradOutput: max.output, argmax: max.argmax, geometry: pool)
+        _ = device.maxPool2dForwardValues(input: x, geometry: pool)
         let average = device.avgPool2dForward(input: x, geometry: pool)
         _ = device.avgPool2dBackward(gradOutput: average, geometry: pool)
         let adaptive = device.adaptiveAvgPool2dForward(input: x, outputSize: Size2D(height: 2, width: 4))
