@@ -117,11 +117,9 @@ struct ChannelLanesConvolution: Sendable {
                 planes.withUnsafeMutableBufferPointer { z in
                     let (x, z) = (SendablePointer(x.baseAddress!), SendablePointer(z.baseAddress!))
                     let (planeSize, phaseFloats) = (g.inputHeight * g.inputWidth, blocking.phasePlaneFloats / max(g.inputChannels, 1))
-                    ShiftedImageConvolution.forEachPlaneRun(g.batch * g.inputChannels, threads: threads) { planes in
-                        for plane in planes {
-                            ShiftedImageConvolution.splitIntoPhases(x.pointer + plane * planeSize, geometry: g, planeHeight: blocking.planeHeight,
-                                                                    planeWidth: blocking.planeWidth, into: z.pointer + plane * phaseFloats)
-                        }
+                    Parallel.forEach(g.batch * g.inputChannels, threads: threads) { _, plane in
+                        ShiftedImageConvolution.splitIntoPhases(x.pointer + plane * planeSize, geometry: g, planeHeight: blocking.planeHeight,
+                                                                planeWidth: blocking.planeWidth, into: z.pointer + plane * phaseFloats)
                     }
                 }
             }

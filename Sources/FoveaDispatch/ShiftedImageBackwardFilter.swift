@@ -184,11 +184,9 @@ struct ShiftedImageBackwardFilter: Sendable {
         input.withUnsafeBufferPointer { x in
             padded.withUnsafeMutableBufferPointer { y in
                 let (x, y) = (SendablePointer(x.baseAddress!), SendablePointer(y.baseAddress!))
-                ShiftedImageConvolution.forEachPlaneRun(g.batch * g.inputChannels, threads: threads) { planes in
-                    for plane in planes {
-                        ShiftedImageConvolution.splitIntoPhases(x.pointer + plane * g.inputHeight * g.inputWidth, geometry: g,
-                                                                planeHeight: hp, planeWidth: wp, into: y.pointer + plane * hp * wp)
-                    }
+                Parallel.forEach(g.batch * g.inputChannels, threads: threads) { _, plane in
+                    ShiftedImageConvolution.splitIntoPhases(x.pointer + plane * g.inputHeight * g.inputWidth, geometry: g,
+                                                            planeHeight: hp, planeWidth: wp, into: y.pointer + plane * hp * wp)
                 }
             }
         }

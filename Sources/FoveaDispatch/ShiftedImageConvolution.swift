@@ -204,8 +204,8 @@ struct ShiftedImageConvolution: Sendable {
                             for first in stride(from: 0, to: g.batch, by: blocking.imagesPerChunk) {
                                 let count = min(blocking.imagesPerChunk, g.batch - first)
                                 if blocking.splitsIntoPhases {
-                                    Self.forEachPlaneRun(count * g.inputChannels, threads: threads) { planes in
-                                        for plane in planes { call.splitIntoPhases(image: first, plane: plane) }
+                                    Parallel.forEach(count * g.inputChannels, threads: threads) { _, plane in
+                                        call.splitIntoPhases(image: first, plane: plane)
                                     }
                                 }
                                 Parallel.forEach(count * blocking.blocksPerImage, threads: blocking.workers) { worker, item in
@@ -282,17 +282,6 @@ struct ShiftedImageConvolution: Sendable {
                     (line + endColumn).update(repeating: 0, count: wz - endColumn)
                 }
             }
-        }
-    }
-
-    /// Runs `body` over `planes` planes in runs of consecutive ones, about four runs per worker:
-    /// splitting each plane into its phases is a short copy, and one work item per plane cost
-    /// more in hand-outs than in copying on small planes (DenseNet's 14×14 and 7×7 layers: 1024
-    /// planes per call at batch 8; ResNet-50's 3×3/2 layer2.0.conv2 at batch 8 11.0–11.2 → 9.5–9.9 ms).
-    static func forEachPlaneRun(_ planes: Int, threads: Int, _ body: @Sendable (Range<Int>) -> Void) {
-        let run = max(1, planes / (4 * max(threads, 1)))
-        Parallel.forEach((planes + run - 1) / run, threads: threads) { _, item in
-            body((item * run)..<min((item + 1) * run, planes))
         }
     }
 

@@ -48,12 +48,23 @@ struct WorkerPoolTests {
         var badWorkers: Int { state.withLock { $0.badWorkers } }
     }
 
+    /// Items are claimed one at a time up to 32 per worker, then in runs of about 1/32 of a
+    /// worker's share (4099 items at 2 workers: runs of 64, the last one short).
+    @Test func claimsRunsOfItemsOnlyInLongLoops() {
+        #expect(WorkerPool.grain(8, workers: 2) == 1)
+        #expect(WorkerPool.grain(63, workers: 2) == 1)
+        #expect(WorkerPool.grain(64, workers: 2) == 1)
+        #expect(WorkerPool.grain(4099, workers: 2) == 64)
+        #expect(WorkerPool.grain(1024, workers: 8) == 4)
+        #expect(WorkerPool.grain(5, workers: 0) == 1)
+    }
+
     /// Many loops of many sizes on the pool: each item once, indices in `0..<min(threads, count)`.
     @Test(arguments: [UInt64(0), 1_000_000])
     func everyItemRunsOnceWithItsOwnWorkerIndex(spin: UInt64) {
         let pool = WorkerPool(spinNanoseconds: spin)
         for threads in [2, 3, 8] {
-            for count in [1, 2, 3, 7, 64, 257] {
+            for count in [1, 2, 3, 7, 64, 257, 4099] {
                 let workers = min(threads, count)
                 let ledger = Ledger(items: count, workers: workers)
                 pool.forEach(count, workers: workers) { worker, item in ledger.record(worker: worker, item: item) }
