@@ -187,8 +187,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     /// Whether the pointwise forward runs `g` (a layer it handles) instead of the shifted-image or
     /// direct GEMM: on at least `pointwiseMinimumInputChannels` input channels, where the C steps
     /// of a tile pay for its two register transposes. Measured in Docs/Performance.md, "Pointwise
-    /// layers with the channels in the lanes" and "Channel lanes for every kernel larger than 1×1"
-    /// (ResNet-50's 64-channel layers).
+    /// layers with the channels in the lanes" and "Back on a Zen 4" (ResNet-50's 64-channel layers).
     func pointwisePays(_ g: Conv2DGeometry) -> Bool {
         pointwise.handles(g) && g.inputChannels >= Self.pointwiseMinimumInputChannels
     }
@@ -203,8 +202,7 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     /// Zen 4: AlexNet's 5×5 at batch 8 16.0 against the direct GEMM's 17.6–18.3 ms, the 9×9 layers
     /// 97 % of peak against 89 %, ResNet-50's and VGG's 3×3 layers where Winograd is off 1.05–1.25×
     /// the faster GEMM); before 14-position tiles it paid only where the GEMMs pad most (strided
-    /// layers, outputs narrower than 16, stems). Measured in Docs/Performance.md, "Channel lanes
-    /// for every kernel larger than 1×1".
+    /// layers, outputs narrower than 16, stems). Measured in Docs/Performance.md, "Back on a Zen 4".
     func channelLanesPays(_ g: Conv2DGeometry) -> Bool {
         channelLanes.handles(g) && (g.kernelHeight > 1 || g.kernelWidth > 1)
     }
@@ -213,8 +211,8 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
     /// (`ChannelLanesConvolution.backwardDataGeometry`): where that forward's rows are narrower
     /// than 16 (cnn-bn's conv2, 7×7 layers) or it has at most `stemChannels` input channels (the
     /// layer has that many outputs). Not wider rows: there the flipped forward pads ∂y by
-    /// kernel − 1 − padding on every side, and 9×9 layers took 1.6–2.1× im2col's time (5×5
-    /// about 0.9×); measured in Docs/Performance.md, "Channel lanes for every kernel larger than 1×1".
+    /// kernel − 1 − padding on every side, and 9×9 layers took 1.1–1.6× im2col's time, a 7×7 at
+    /// 16×16 1.9–2.1× (AlexNet's 5×5 about 0.9×); measured in Docs/Performance.md, "Back on a Zen 4".
     func channelLanesBackwardDataPays(flipped g: Conv2DGeometry) -> Bool {
         channelLanes.handles(g) && (g.outputWidth < 16 || g.inputChannels <= Self.stemChannels)
     }
