@@ -121,12 +121,13 @@ struct PointwiseConvolution: Sendable {
     }
 
     /// The pre-activation forward `y = epilogue(conv(prologue(x), w′) + bias)` (w′ = w·outputScale,
-    /// w when nil) of a stride-1 layer
-    /// (`runsPrologue(g)`) whose input x is the channel concatenation of `parts` (`[N, Cᵢ, H, W]`
-    /// each, in order; one part is the whole input): each work item first normalises its
-    /// positions' columns of every channel into a per-thread buffer (`fovea_normalize_channel_avx512`,
-    /// the values of `batchNormInference`), then runs its tiles over that buffer. The same bits as
-    /// `batchNormInference` followed by `forward(input:…)`, and as the direct GEMM's prologue.
+    /// w when nil) of a stride-1 layer (`runsPrologue(g)`) whose input x is the channel
+    /// concatenation of `parts` (`[N, Cᵢ, H, W]` each, in order; one part is the whole input):
+    /// each work item first normalises its positions' columns of every channel into a per-thread
+    /// buffer (`fovea_normalize_channel_avx512`, the values of `batchNormInference`; at most
+    /// C · `partSize` floats, which `blocking(for:)` keeps within about `partBytes`), then runs its
+    /// tiles over that buffer. The same bits as `batchNormInference` followed by
+    /// `forward(input:…)`, and as the direct GEMM's prologue.
     func forward(parts: [Tensor], weight: Tensor, outputScale: Tensor? = nil, bias: Tensor?, epilogue activation: ConvolutionEpilogue = .none,
                  prologue: BatchNormCoefficients, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
         precondition(runsPrologue(g), "PointwiseConvolution: a prologue needs a stride-1 layer this device's \(kernel.name) kernel runs; got \(g)")
