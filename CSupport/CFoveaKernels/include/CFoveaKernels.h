@@ -235,6 +235,14 @@ typedef struct {
 void fovea_normalize_channel_avx512(const float *x, long count, const fovea_channel_normalization *normalization, long channel,
                                     float *y);
 
+/// y[q] = ((((0 + a) + b) + c) + d) / 4 for q < outputs, with a, b = top[2q], top[2q + 1] and
+/// c, d = top[width + 2q], top[width + 2q + 1], each first normalised as channel `channel` of
+/// `normalization` when it is not NULL (2×2 average pooling at stride 2, DenseNet's transition):
+/// the Dispatch backend's `averagePairs`, bit for bit (average_pairs_avx512.c). Reads 2·outputs
+/// floats of each row only. Requires fovea_cpu_has_avx512f().
+void fovea_average_pairs_avx512(const float *top, long width, long outputs, const fovea_channel_normalization *normalization,
+                                long channel, float *y);
+
 /// As fovea_pack_convolution_panel32_avx512 for a 16-column panel (the AVX2 6×16 kernel's):
 /// out[step·16 + lane], zero lanes past `live` (≤ 16); masked loads for stride 1 across, masked
 /// gathers otherwise (conv_pack_avx2.c). With a `normalization` (or NULL), every value of a step
