@@ -1,31 +1,18 @@
 // 2×2 average pooling at stride 2 over one pair of input rows, sixteen outputs at a time, each
 // tap first normalised by an evaluation-mode batch norm when one is given (DenseNet's transition,
 // which pools before its 1×1 convolution): the operations and order of the Dispatch backend's
-// `averagePairs` — normalise as `BatchNormCoefficients.apply` does, then
+// `averagePairs` — normalise as `BatchNormCoefficients.apply` does (`fovea_normalized`), then
 // ((((0 + a) + b) + c) + d) / 4 with a, b the upper row's even and odd taps and c, d the lower
 // row's — so the same bits. The last outputs go through masked loads and stores.
-#include "CFoveaKernels.h"
-
-#include <immintrin.h>
-
-// The normalisation of fovea_normalize_channel_avx512 on one vector.
-__attribute__((target("avx512f"), always_inline))
-static inline __m512 normalized(__m512 v, const fovea_channel_normalization *n, __m512 mean, __m512 scale, __m512 shift) {
-    const __m512 zero = _mm512_setzero_ps();
-    v = _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(v, mean), scale), shift);
-    if (n->activation == 1) return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, zero);
-    if (n->activation == 2) return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, zero, _CMP_LE_OQ), v, _mm512_mul_ps(v, _mm512_set1_ps(n->slope)));
-    return v;
-}
+#include "normalize_avx512.h"
 
 __attribute__((target("avx512f")))
 void fovea_average_pairs_avx512(const float *top, long width, long outputs, const fovea_channel_normalization *normalization,
                                 long channel, float *y) {
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    const __m512 mean = normalization ? _mm512_set1_ps(normalization->mean[channel]) : _mm512_setzero_ps();
-    const __m512 scale = normalization ? _mm512_set1_ps(normalization->scale[channel]) : _mm512_setzero_ps();
-    const __m512 shift = normalization ? _mm512_set1_ps(normalization->shift[channel]) : _mm512_setzero_ps();
+    fovea_channel_coefficients512 coefficients = {0};
+    if (normalization) coefficients = fovea_channel_coefficients(normalization, channel);
     const __m512 four = _mm512_set1_ps(4.0f);
     const float *bottom = top + width;
     for (long q = 0; q < outputs; q += 16) {
@@ -37,10 +24,10 @@ void fovea_average_pairs_avx512(const float *top, long width, long outputs, cons
         __m512 upper0 = _mm512_maskz_loadu_ps(low, top + 2 * q), upper1 = _mm512_maskz_loadu_ps(high, top + 2 * q + 16);
         __m512 lower0 = _mm512_maskz_loadu_ps(low, bottom + 2 * q), lower1 = _mm512_maskz_loadu_ps(high, bottom + 2 * q + 16);
         if (normalization) {
-            upper0 = normalized(upper0, normalization, mean, scale, shift);
-            upper1 = normalized(upper1, normalization, mean, scale, shift);
-            lower0 = normalized(lower0, normalization, mean, scale, shift);
-            lower1 = normalized(lower1, normalization, mean, scale, shift);
+            upper0 = fovea_normalized(upper0, &coefficients);
+            upper1 = fovea_normalized(upper1, &coefficients);
+            lower0 = fovea_normalized(lower0, &coefficients);
+            lower1 = fovea_normalized(lower1, &coefficients);
         }
         __m512 sum = _mm512_add_ps(_mm512_setzero_ps(), _mm512_permutex2var_ps(upper0, evens, upper1));
         sum = _mm512_add_ps(sum, _mm512_permutex2var_ps(upper0, odds, upper1));

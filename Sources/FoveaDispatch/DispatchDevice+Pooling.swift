@@ -215,11 +215,11 @@ extension DispatchDevice {
     @inline(__always)
     static func averagePairs(_ top: UnsafePointer<Float>, width: Int, outputs: Int, normalization: fovea_channel_normalization?,
                              channel: Int, into y: UnsafeMutablePointer<Float>) -> Int {
-        if hasVectorAveragePairs {
+        if GEMMKernel.cpuHasAVX512 {
             // The same operations sixteen outputs at a time in AVX-512 (the Swift SIMD below runs
             // on the baseline's 128-bit registers).
-            if var normalization {
-                withUnsafePointer(to: &normalization) { fovea_average_pairs_avx512(top, width, outputs, $0, channel, y) }
+            if let normalization {
+                withUnsafePointer(to: normalization) { fovea_average_pairs_avx512(top, width, outputs, $0, channel, y) }
             } else {
                 fovea_average_pairs_avx512(top, width, outputs, nil, channel, y)
             }
@@ -256,9 +256,6 @@ extension DispatchDevice {
         }
         return outputs
     }
-
-    /// Whether this CPU runs `fovea_average_pairs_avx512`.
-    static let hasVectorAveragePairs = fovea_cpu_has_avx512f() != 0
 
     /// The adjoint of `windowAverage`: returns `inputShape`. Split by plane; each worker clears its
     /// plane just before adding into it.

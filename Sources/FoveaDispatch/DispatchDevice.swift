@@ -137,9 +137,9 @@ public struct DispatchDevice: GEMMBackedDevice {
     public func conv2dForward(parts: [Tensor], prologue: BatchNormPrologue, weight: Tensor, bias: Tensor?, epilogue: ConvolutionEpilogue,
                               geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .forward)
-        if case .pointwise(let blocking, _) = plan.blocking, pointwise.runsPrologue(geometry) {
-            return pointwise.forward(parts: parts, weight: weight, bias: bias, epilogue: epilogue,
-                                     prologue: BatchNormCoefficients(prologue, channels: geometry.inputChannels), geometry: geometry, blocking: blocking)
+        if let y = pointwiseWithPrologue(parts: parts, prologue: prologue, weight: weight, outputScale: nil, bias: bias, epilogue: epilogue,
+                                         geometry: geometry, plan: plan) {
+            return y
         }
         guard let blocking = plan.blocking.prologueBlocking, DirectGEMMConvolution.packsParts(geometry, kernel: kernel) else {
             return conv2dForward(input: concatenateChannels(parts), prologue: prologue, weight: weight, bias: bias, epilogue: epilogue,
@@ -163,6 +163,15 @@ public struct DispatchDevice: GEMMBackedDevice {
                     epilogue: epilogue, geometry: geometry)
     }
 
+    /// The pointwise forward with `prologue` normalising each work item's columns, when `plan` is
+    /// `pointwise` and the layer's stride 1 (`PointwiseConvolution.runsPrologue`); else nil.
+    private func pointwiseWithPrologue(parts: [Tensor], prologue: BatchNormPrologue, weight: Tensor, outputScale: Tensor?, bias: Tensor?,
+                                       epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry, plan: DispatchConvolutionPlan) -> Tensor? {
+        guard case .pointwise(let blocking, _) = plan.blocking, pointwise.runsPrologue(geometry) else { return nil }
+        return pointwise.forward(parts: parts, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
+                                 prologue: BatchNormCoefficients(prologue, channels: geometry.inputChannels), geometry: geometry, blocking: blocking)
+    }
+
     /// Every forward variant's plan: the prologue fused into the direct GEMM's packing for a
     /// pointwise layer planned `direct` or `pointwise` (without a residual), else applied first;
     /// the residual added per output tile by `direct`, `pointwise` and `shifted-image`, after
@@ -171,9 +180,10 @@ public struct DispatchDevice: GEMMBackedDevice {
     private func planForward(input: Tensor, prologue: BatchNormPrologue?, weight: Tensor, outputScale: Tensor?, bias: Tensor?,
                              residual: Tensor?, epilogue: ConvolutionEpilogue, geometry: Conv2DGeometry) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .forward)
-        if let prologue, residual == nil, case .pointwise(let blocking, _) = plan.blocking, pointwise.runsPrologue(geometry) {
-            return pointwise.forward(parts: [input], weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,
-                                     prologue: BatchNormCoefficients(prologue, channels: geometry.inputChannels), geometry: geometry, blocking: blocking)
+        if let prologue, residual == nil,
+           let y = pointwiseWithPrologue(parts: [input], prologue: prologue, weight: weight, outputScale: outputScale, bias: bias,
+                                         epilogue: epilogue, geometry: geometry, plan: plan) {
+            return y
         }
         if let prologue, residual == nil, let blocking = plan.blocking.prologueBlocking, geometry.isPointwise {
             return directConvolution.forward(input: input, weight: weight, outputScale: outputScale, bias: bias, epilogue: epilogue,

@@ -148,9 +148,13 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
                    instructionSet: instructionSet, shiftedImage: shiftedImage, function: function)
     }
 
+    /// Whether this CPU runs AVX-512 (F): the AVX-512 kernel here, and the AVX-512 C helpers the
+    /// Dispatch backend calls whatever kernel a device was given (phase planes, 2×2 pooling).
+    package static let cpuHasAVX512 = fovea_cpu_has_avx512f() != 0
+
     /// The kernels this CPU can run, fastest first (the portable one is always last).
     package static let available: [GEMMKernel] =
-        (fovea_cpu_has_avx512f() != 0 ? [avx512] : []) + (fovea_cpu_has_avx2_fma() != 0 ? [avx2] : []) + [portable]
+        (cpuHasAVX512 ? [avx512] : []) + (fovea_cpu_has_avx2_fma() != 0 ? [avx2] : []) + [portable]
 
     /// The kernel the Dispatch backend uses: AVX-512 → AVX2+FMA → portable Swift.
     package static let best: GEMMKernel = available[0]

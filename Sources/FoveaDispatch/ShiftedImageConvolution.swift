@@ -251,7 +251,7 @@ struct ShiftedImageConvolution: Sendable {
         let (sh, sw) = (g.options.stride.height, g.options.stride.width)
         let (ph, pw) = (g.options.padding.height, g.options.padding.width)
         let (h, w) = (g.inputHeight, g.inputWidth)
-        if Self.hasVectorPhasePlanes && sw <= 2 {
+        if GEMMKernel.cpuHasAVX512 && sw <= 2 {
             for a in 0..<sh {
                 for b in 0..<sw {
                     fovea_phase_plane_avx512(source, h, w, sh, sw, a - ph, b - pw, hz, wz, target + (a * sw + b) * hz * wz)
@@ -284,9 +284,6 @@ struct ShiftedImageConvolution: Sendable {
             }
         }
     }
-
-    /// Whether this CPU runs `fovea_phase_plane_avx512`.
-    static let hasVectorPhasePlanes = fovea_cpu_has_avx512f() != 0
 
     /// Moves a block's valid columns (ox < Wo of each virtual row it covers) from staging into the
     /// output, adding the bias (and the residual, `[K, P, Q]` of this image like `output`) and

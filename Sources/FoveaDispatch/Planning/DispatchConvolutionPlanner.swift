@@ -198,10 +198,11 @@ struct DispatchConvolutionPlanner: ConvolutionPlanner {
 
     /// Whether the channel-lanes forward runs `g` (Winograd and the pointwise kernel, where taken,
     /// come first): every layer larger than 1×1 it handles. On AVX-512 its 14-position tiles beat
-    /// both GEMMs over the image on every such layer measured, wide rows included (2 threads, a
-    /// Zen 4: AlexNet's 5×5 at batch 8 16.0 against the direct GEMM's 17.6–18.3 ms, the 9×9 layers
-    /// 97 % of peak against 89 %, ResNet-50's and VGG's 3×3 layers where Winograd is off 1.05–1.25×
-    /// the faster GEMM); before 14-position tiles it paid only where the GEMMs pad most (strided
+    /// or matched both GEMMs over the image on every such layer measured, wide rows included (2
+    /// threads, a Zen 4: AlexNet's 5×5 at batch 8 16.0 against the direct GEMM's 17.6–18.3 ms, the
+    /// 9×9 layers 97 % of peak against 89 %, ResNet-50's and VGG's 3×3 layers where Winograd is off
+    /// 1.08–1.25× the faster GEMM, level on ResNet-50's 128 → 128 at 28×28 and batch 1); before
+    /// 14-position tiles it paid only where the GEMMs pad most (strided
     /// layers, outputs narrower than 16, stems). Measured in Docs/Performance.md, "Back on a Zen 4".
     func channelLanesPays(_ g: Conv2DGeometry) -> Bool {
         channelLanes.handles(g) && (g.kernelHeight > 1 || g.kernelWidth > 1)
