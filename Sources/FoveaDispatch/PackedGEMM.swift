@@ -84,7 +84,8 @@ package enum PackedGEMM {
                 packB: { rows, depth, columns, count, out in
                     packB(transposed: transposeB, b: b, ldb: ldb, rows: rows, depth: depth, columns: columns, count: count,
                           nr: kernel.nr, transposingPacker: kernel.transposingPacker, into: out)
-                })
+                },
+                packsWholeBlocksOfB: !transposeB)
     }
 
     /// Adds a tile's finishing touch while it is still in cache: called once per micro-tile after
@@ -100,6 +101,11 @@ package enum PackedGEMM {
     /// `packedA`, when given, replaces `packA`: it returns A's rows `rows..<rows+count` (a multiple
     /// of MR) at depths `depth..<depth+length`, already packed in that layout, e.g. from a weight
     /// matrix packed once for a whole batch (the packing is the same, so the results are too).
+    /// `packsWholeBlocksOfB` packs the whole depth block of B's columns at once in that case too,
+    /// when that block fits in 512 KiB: for B read as rows of a wide matrix (a plain GEMM's
+    /// non-transposed B), whose panel-by-panel packing would read a few cache lines from each of
+    /// `kc` far-apart rows, too scattered for the hardware prefetcher; a whole block reads each
+    /// row's segment in one sequential stream.
     /// Each element of C is reduced over k in the same order (blocks of `kernel.kc`, in order)
     /// whatever m and n are, so splitting a product into row or column blocks gives bit-identical results.
     static func compute(
@@ -107,7 +113,8 @@ package enum PackedGEMM {
         packA: (_ rows: Int, _ count: Int, _ depth: Int, _ length: Int, _ out: UnsafeMutablePointer<Float>) -> Void,
         packB: (_ rows: Int, _ depth: Int, _ columns: Int, _ count: Int, _ out: UnsafeMutablePointer<Float>) -> Void,
         epilogue: Epilogue? = nil,
-        packedA: ((_ rows: Int, _ depth: Int) -> UnsafePointer<Float>)? = nil
+        packedA: ((_ rows: Int, _ depth: Int) -> UnsafePointer<Float>)? = nil,
+        packsWholeBlocksOfB: Bool = false
     ) {
         guard m > 0, n > 0 else { return }
         let (mr, nr, mc, kc, nc) = (kernel.mr, kernel.nr, kernel.mc, kernel.kc, kernel.nc)
@@ -130,7 +137,9 @@ package enum PackedGEMM {
             if let epilogue { tiles(m: m, n: n, mr: mr, nr: nr) { i, j, rows, columns in epilogue(i, j, rows, columns, c + i * ldc + j) } }
             return
         }
-        if m <= mc {
+        // Whole blocks of B only while one fits in L2 beside A's block.
+        let wholeBlocksOfB = packsWholeBlocksOfB && kc * blockColumns * MemoryLayout<Float>.size <= 512 << 10
+        if m <= mc && !wholeBlocksOfB {
             // One block of A: pack it once per depth block and each B panel just before the
             // micro-kernels use it, so the panel is still in L1 (no KC×NC block round trip via L3).
             for pc in stride(from: 0, to: k, by: kc) {
@@ -229,6 +238,9 @@ package enum PackedGEMM {
         transposed: Bool, b: UnsafePointer<Float>, ldb: Int, rows: Int, depth: Int, columns: Int, count: Int,
         nr: Int, transposingPacker: GEMMKernel.TransposingPacker? = nil, into out: UnsafeMutablePointer<Float>
     ) {
+        if !transposed {
+            packFullPanelsByRows(b: b, ldb: ldb, rows: rows, depth: depth, columns: columns, fullPanels: count / nr, nr: nr, into: out)
+        }
         for panel in stride(from: 0, to: count, by: nr) {
             let destination = out + panel * depth
             let live = min(nr, count - panel)
@@ -245,15 +257,28 @@ package enum PackedGEMM {
                     }
                 }
             } else if live == nr {
-                for p in 0..<depth {
-                    (destination + p * nr).update(from: b + (rows + p) * ldb + columns + panel, count: nr)
-                }
+                // Packed above, row by row across every full panel.
+                continue
             } else {
                 for p in 0..<depth {
                     let step = destination + p * nr
                     step.update(from: b + (rows + p) * ldb + columns + panel, count: live)
                     (step + live).update(repeating: 0, count: nr - live)
                 }
+            }
+        }
+    }
+
+    /// The full panels of non-transposed B, row by row: each row's `count` values are read in one
+    /// sequential stream and scattered `nr` at a time into their panels.
+    private static func packFullPanelsByRows(
+        b: UnsafePointer<Float>, ldb: Int, rows: Int, depth: Int, columns: Int, fullPanels: Int, nr: Int,
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        for p in 0..<depth {
+            let source = b + (rows + p) * ldb + columns
+            for panel in 0..<fullPanels {
+                (out + panel * nr * depth + p * nr).update(from: source + panel * nr, count: nr)
             }
         }
     }

@@ -115,6 +115,53 @@ struct GEMMTests {
             }
         }
         #expect(packed == expected, "Bᵀ \(kernel)")
+        // Non-transposed B: full panels are packed row by row, the ragged last one by steps.
+        let bRows = 80
+        let plain = Tensor.randomNormal([bRows, 130], seed: 6).scalars
+        var packedPlain = [Float](repeating: .nan, count: panels * nr * length)
+        PackedGEMM.packB(transposed: false, b: plain, ldb: 130, rows: depth, depth: length, columns: first, count: columns,
+                         nr: nr, into: &packedPlain)
+        var expectedPlain = [Float](repeating: 0, count: panels * nr * length)
+        for panel in 0..<panels {
+            for p in 0..<length {
+                for j in 0..<nr where panel * nr + j < columns {
+                    expectedPlain[panel * nr * length + p * nr + j] = plain[(depth + p) * 130 + first + panel * nr + j]
+                }
+            }
+        }
+        #expect(packedPlain == expectedPlain, "B \(kernel)")
+    }
+
+    /// Packing the whole depth block of non-transposed B before the micro-kernels (a linear
+    /// layer's ∂x = ∂y·W) gives the same bits as packing each panel just before its tiles:
+    /// the same panels, the same reduction order.
+    @Test(arguments: GEMMKernel.available)
+    func wholeBlocksOfBGiveTheSameBits(kernel: GEMMKernel) {
+        for (m, n, k) in [(64, 392, 1024), (13, 45, 300), (1, 33, 7)] {
+            let a = Tensor.randomNormal([m, k], seed: 7).scalars
+            let b = Tensor.randomNormal([k, n + 3], seed: 8).scalars
+            func product(wholeBlocks: Bool) -> [Float] {
+                var c = [Float](repeating: .nan, count: m * n)
+                c.withUnsafeMutableBufferPointer { out in
+                    PackedGEMM.compute(
+                        m: m, n: n, k: k, kernel: kernel, c: out.baseAddress!, ldc: n, overwrite: true,
+                        packA: { rows, count, depth, length, into in
+                            PackedGEMM.packA(transposed: false, a: a, lda: k, rows: rows, count: count, depth: depth, length: length,
+                                             alpha: 1, mr: kernel.mr, transposingPacker: kernel.transposingPacker, into: into)
+                        },
+                        packB: { rows, depth, columns, count, into in
+                            PackedGEMM.packB(transposed: false, b: b, ldb: n + 3, rows: rows, depth: depth, columns: columns,
+                                             count: count, nr: kernel.nr, into: into)
+                        },
+                        packsWholeBlocksOfB: wholeBlocks)
+                }
+                return c
+            }
+            let whole = product(wholeBlocks: true)
+            let finite = whole.allSatisfy { $0.isFinite }
+            #expect(finite, "\(kernel) \(m)×\(n)×\(k)")
+            #expect(whole.map(\.bitPattern) == product(wholeBlocks: false).map(\.bitPattern), "\(kernel) \(m)×\(n)×\(k)")
+        }
     }
 
     /// The kernel list follows the CPU flags Linux reports, so no kernel is skipped silently.
