@@ -15,6 +15,14 @@ import FoveaKernels
 /// B — ∂yᵀ, NR (32 or 16) output channels per panel — is packed per image and depth block (`kc`
 /// positions) by register transposes, K·positions values against C·R·S·K·positions multiply-adds.
 ///
+/// **Column-shifted copies.** Over the padded image, the Wp − Q padding columns of every output
+/// row are positions too: (Wp − Q)/Wp of the multiply-adds are wasted (22 % for a 5×5 layer at
+/// 14×14, Wp = 18). Where that costs more than copying (`compactsColumns`), the image is copied
+/// S times instead, copy s shifted left by s·d columns and cut to Q:
+/// `X[c, s, y, ow] = xpad[c, y, ow + s·d]` (`[C, S, Hp, Q]` per image). Row (c, r, s) of col at
+/// position j = oh·Q + ow is then `X[(c·S + s)·Hp·Q + r·d·Q + j]`, the positions are exactly the
+/// P·Q outputs, and ∂yᵀ is packed from ∂y as it is.
+///
 /// The direct path (`DirectGEMMBackwardFilter`) instead builds colᵀ panels from the image for
 /// every block (im2col rows into L1, then a transpose), work that for few output channels
 /// (DenseNet's 128→32 3×3) is as large as the multiply.
@@ -31,6 +39,9 @@ struct ShiftedImageBackwardFilter: Sendable {
     /// The most workspace a call may take (the device's limit): the padded images, ∂Wᵀ, and each
     /// worker's B panels.
     var workspaceLimitBytes = Im2colConvolution.defaultWorkspaceLimitBytes
+    /// Whether to run on column-shifted copies: nil decides by cost (`compactsColumns`); tests
+    /// force either way.
+    var forcedCompaction: Bool?
 
     /// The forward shifted-image path, for its plane geometry, row offsets and padding.
     private var planes: ShiftedImageConvolution {
@@ -39,20 +50,25 @@ struct ShiftedImageBackwardFilter: Sendable {
 
     /// What a backward-filter call of `g` runs with, from `blocking(for:)` (the planner keeps it in the plan).
     struct Blocking: Equatable, Sendable {
-        /// Whether the image has padding (then a zero-padded copy is made), else it is read as it is.
+        /// Whether the image has padding (then a zero-padded copy is made), else it is read as it
+        /// is; false when `compactsColumns`.
         var isPadded: Bool
-        /// Hp = H + 2·padH and Wp = W + 2·padW: the padded image's plane size.
+        /// Whether the image is copied as S column-shifted copies cut to Q columns (see above).
+        var compactsColumns: Bool
+        /// Hp = H + 2·padH and the virtual width: Wp = W + 2·padW, or Q when `compactsColumns`.
         var planeHeight: Int, planeWidth: Int
-        /// C·Hp·Wp: the floats of one padded image.
+        /// The floats of one image as the kernel reads it: C·Hp·Wp (padded or as it is), or
+        /// C·S·Hp·Q when `compactsColumns`.
         var imageFloats: Int
-        /// (P − 1)·Wp + Q: the virtual positions of one image (the GEMM depth per image).
+        /// (P − 1)·Wp + Q: the virtual positions of one image (the GEMM depth per image); P·Q when
+        /// `compactsColumns`.
         var virtualPositions: Int
         /// ⌈C·R·S / MR⌉: the MR-row panels of ∂Wᵀ, shared among the workers in contiguous runs.
         var panels: Int
         /// ⌈K/NR⌉·NR·kc: the floats of one worker's B panels (∂yᵀ of one depth block).
         var panelFloats: Int
-        /// The floats a call takes whatever its workers: the padded images (N·imageFloats, when
-        /// isPadded) and ∂Wᵀ (C·R·S·K).
+        /// The floats a call takes whatever its workers: the image copies (N·imageFloats, when
+        /// isPadded or compactsColumns) and ∂Wᵀ (C·R·S·K).
         var sharedFloats: Int
         /// Workers: min(threads, panels, the B panels the workspace limit affords beside
         /// sharedFloats), at least 1.
@@ -65,11 +81,37 @@ struct ShiftedImageBackwardFilter: Sendable {
     /// The blocking of a call of `g`: `workers` follows the thread count.
     func blocking(for g: Conv2DGeometry) -> Blocking {
         let planes = self.planes
-        let width = planes.planeWidth(g)
+        let compacts = compactsColumns(g)
+        let width = compacts ? g.outputWidth : planes.planeWidth(g)
         return Blocking(
-            isPadded: isPadded(g), planeHeight: planes.planeHeight(g), planeWidth: width, imageFloats: planes.phasePlaneFloats(g),
-            virtualPositions: (g.outputHeight - 1) * width + g.outputWidth, panels: (g.columnRows + kernel.mr - 1) / kernel.mr,
-            panelFloats: panelFloats(g), sharedFloats: sharedFloats(g), workers: workers(g))
+            isPadded: !compacts && isPadded(g), compactsColumns: compacts, planeHeight: planes.planeHeight(g), planeWidth: width,
+            imageFloats: imageFloats(g), virtualPositions: (g.outputHeight - 1) * width + g.outputWidth,
+            panels: (g.columnRows + kernel.mr - 1) / kernel.mr, panelFloats: panelFloats(g), sharedFloats: sharedFloats(g),
+            workers: workers(g))
+    }
+
+    /// What copying one float costs against one multiply-add, for `compactsColumns`: a float
+    /// copied costs about one 16-lane vector FMA of time, so about 16 multiply-adds; 32 keeps a
+    /// margin. Measured in Docs/Performance.md.
+    static let copyCostInMultiplyAdds = 32
+
+    /// Whether `g` runs on column-shifted copies: when the multiply-adds saved on the padding
+    /// columns, ((P − 1)·Wp + Q − P·Q)·C·R·S·K per image, exceed the floats copied beyond the
+    /// padded image, (S·Q − Wp)·C·Hp, at `copyCostInMultiplyAdds` each. Cnn-bn's 32→64 5×5 at
+    /// 14×14 does (5.6 : 1); DenseNet's 128→32 3×3 at 14×14 and 7×7 do not (about 1 : 1).
+    func compactsColumns(_ g: Conv2DGeometry) -> Bool {
+        if let forcedCompaction { return forcedCompaction }
+        let (width, height) = (planes.planeWidth(g), planes.planeHeight(g))
+        let (p, q) = (g.outputHeight, g.outputWidth)
+        guard width > q else { return false }
+        let saved = ((p - 1) * width + q - p * q) * g.columnRows * g.outputChannels
+        let copied = (g.kernelWidth * q - width) * g.inputChannels * height
+        return saved > Self.copyCostInMultiplyAdds * copied
+    }
+
+    /// The floats of one image as the kernel reads it (`Blocking.imageFloats`).
+    private func imageFloats(_ g: Conv2DGeometry) -> Int {
+        compactsColumns(g) ? g.inputChannels * g.kernelWidth * planes.planeHeight(g) * g.outputWidth : planes.phasePlaneFloats(g)
     }
 
     /// Stride 1, one group, the AVX-512 12×32 or AVX2 6×16 kernel, 32-bit row offsets, and the workspace of one worker
@@ -79,7 +121,7 @@ struct ShiftedImageBackwardFilter: Sendable {
         tile != nil && g.options.stride == 1 && g.groups == 1
             && g.batch > 0 && g.outputHeight > 0 && g.outputWidth > 0
             && (sharedFloats(g) + panelFloats(g)) * MemoryLayout<Float>.stride <= workspaceLimitBytes
-            && g.batch * planes.phasePlaneFloats(g) <= Int(Int32.max)
+            && g.batch * imageFloats(g) <= Int(Int32.max)
     }
 
     /// The micro-kernel for this kernel's tile, or nil where there is none.
@@ -105,18 +147,18 @@ struct ShiftedImageBackwardFilter: Sendable {
         return max(1, min(threads, (g.columnRows + kernel.mr - 1) / kernel.mr, affordable))
     }
     private func panelFloats(_ g: Conv2DGeometry) -> Int { PackedGEMM.roundUp(g.outputChannels, to: kernel.nr) * kernel.kc }
-    /// The padded images and ∂Wᵀ: the floats a call takes whatever its workers.
+    /// The image copies and ∂Wᵀ: the floats a call takes whatever its workers.
     private func sharedFloats(_ g: Conv2DGeometry) -> Int {
-        (isPadded(g) ? g.batch * planes.phasePlaneFloats(g) : 0) + g.columnRows * g.outputChannels
+        (isPadded(g) || compactsColumns(g) ? g.batch * imageFloats(g) : 0) + g.columnRows * g.outputChannels
     }
 
     /// ∂W `[K, C, R, S]` of `g` from ∂y and x with `blocking` (`blocking(for: g)`): the image
     /// zero-padded (when padded), each worker's run of panels of ∂Wᵀ (`ShiftedRowsCall.run`),
     /// then ∂Wᵀ transposed (`transpose`).
     func backwardFilter(gradOutput: Tensor, input: Tensor, geometry g: Conv2DGeometry, blocking: Blocking) -> Tensor {
-        let image = blocking.isPadded ? zeroPadded(input, g, blocking) : input
-        // Row (c, r, s) of col starts at c·Hp·Wp + r·d·Wp + s·d; virtual positions per image.
-        let rowOffsets = planes.offsets(g)
+        let image = blocking.compactsColumns ? columnShifted(input, g, blocking) : blocking.isPadded ? zeroPadded(input, g, blocking) : input
+        // Row (c, r, s) of col starts at c·Hp·Wp + r·d·Wp + s·d (or (c·S + s)·Hp·Q + r·d·Q); virtual positions per image.
+        let rowOffsets = blocking.compactsColumns ? Self.compactedOffsets(g, planeHeight: blocking.planeHeight) : planes.offsets(g)
         let scratch = ScratchBuffers(workers: blocking.workers, capacity: blocking.panelFloats)
         var transposed = Tensor(uninitialized: [g.columnRows * g.outputChannels])  // every row is written by its worker
         image.withUnsafeBufferPointer { x in
@@ -161,6 +203,11 @@ struct ShiftedImageBackwardFilter: Sendable {
         for panel in 0..<((k + nr - 1) / nr) {
             let out = b + panel * kc * nr
             let rows = Int32(min(nr, k - panel * nr))
+            if wp == q {
+                // No padding columns: the positions are ∂y's own.
+                transposingPacker(dy + panel * nr * positions + from, positions, rows, length, Int32(nr), out)
+                continue
+            }
             var j = from
             while j < from + length {
                 let (oh, ow) = j.quotientAndRemainder(dividingBy: wp)
@@ -175,6 +222,54 @@ struct ShiftedImageBackwardFilter: Sendable {
                 }
             }
         }
+    }
+
+    /// The row offsets of col over the column-shifted copies: (c·S + s)·Hp·Q + r·d·Q for row
+    /// (c, r, s), then the kernel's slack of zeros (as `ShiftedImageConvolution.offsets`).
+    static func compactedOffsets(_ g: Conv2DGeometry, planeHeight hp: Int) -> [Int32] {
+        let (q, dh) = (g.outputWidth, g.options.dilation.height)
+        var table: [Int32] = []
+        table.reserveCapacity(g.columnRows + Int(FOVEA_SHIFTED_IMAGE_OFFSET_SLACK))
+        for c in 0..<g.inputChannels {
+            for r in 0..<g.kernelHeight {
+                for s in 0..<g.kernelWidth { table.append(Int32(((c * g.kernelWidth + s) * hp + r * dh) * q)) }
+            }
+        }
+        return table + [Int32](repeating: 0, count: Int(FOVEA_SHIFTED_IMAGE_OFFSET_SLACK))
+    }
+
+    /// x as S column-shifted copies per channel, `[N, C, S, Hp, Q]`:
+    /// `X[n, c, s, y, ow] = x[n, c, y − padH, ow + s·dW − padW]`, zero outside x.
+    private func columnShifted(_ input: Tensor, _ g: Conv2DGeometry, _ blocking: Blocking) -> Tensor {
+        let (hp, q, taps) = (blocking.planeHeight, g.outputWidth, g.kernelWidth)
+        let (h, w) = (g.inputHeight, g.inputWidth)
+        let (padH, padW, dw) = (g.options.padding.height, g.options.padding.width, g.options.dilation.width)
+        var shifted = Tensor(uninitialized: [g.batch * g.inputChannels * taps * hp * q])  // every element is written below
+        input.withUnsafeBufferPointer { x in
+            shifted.withUnsafeMutableBufferPointer { y in
+                let (x, y) = (SendablePointer(x.baseAddress!), SendablePointer(y.baseAddress!))
+                Parallel.forEach(g.batch * g.inputChannels, threads: threads) { _, plane in
+                    let source = x.pointer + plane * h * w
+                    for s in 0..<taps {
+                        // Output column ow reads input column ow + s·dW − padW: valid for ow in first..<end.
+                        let shift = s * dw - padW
+                        let first = min(max(0, -shift), q), end = max(first, min(q, w - shift))
+                        for row in 0..<hp {
+                            let out = y.pointer + ((plane * taps + s) * hp + row) * q
+                            let inputRow = row - padH
+                            guard inputRow >= 0 && inputRow < h else {
+                                out.update(repeating: 0, count: q)
+                                continue
+                            }
+                            out.update(repeating: 0, count: first)
+                            (out + first).update(from: source + inputRow * w + first + shift, count: end - first)
+                            (out + end).update(repeating: 0, count: q - end)
+                        }
+                    }
+                }
+            }
+        }
+        return shifted
     }
 
     /// x with its padding written out: `[N, C, H + 2·padH, W + 2·padW]`, zeros around.
@@ -200,7 +295,7 @@ private struct ShiftedRowsCall: @unchecked Sendable {
     let blocking: ShiftedImageBackwardFilter.Blocking
     let kernel: GEMMKernel
     let tile: ShiftedImageBackwardFilter.ShiftedRowsTile
-    /// The (zero-padded) images, `imageFloats` each.
+    /// The images as the kernel reads them (zero-padded, column-shifted or as they are), `imageFloats` each.
     let image: UnsafePointer<Float>
     /// ∂y `[N, K, P·Q]`.
     let gradOutput: UnsafePointer<Float>

@@ -13,9 +13,11 @@ struct ShiftedImageBackwardFilterTests {
     /// Random stride-1 geometries (padding at every border, dilation, 1×1 and non-square kernels,
     /// output channels that end mid-panel and past one panel, positions past a depth block,
     /// batches 1–3): agrees with naive; bit-identical at 1–4 threads and with depth blocks of 5
-    /// (the kernel's short blocks and gaps that straddle them); for each C kernel the CPU runs.
-    @Test(.enabled(if: !Self.nativeKernels.isEmpty, "needs AVX-512 or AVX2"), arguments: Self.nativeKernels)
-    func agreesWithNaiveAndAcrossThreads(kernel: GEMMKernel) throws {
+    /// (the kernel's short blocks and gaps that straddle them); for each C kernel the CPU runs,
+    /// over the padded image and over column-shifted copies.
+    @Test(.enabled(if: !Self.nativeKernels.isEmpty, "needs AVX-512 or AVX2"),
+          arguments: Self.nativeKernels, [false, true])
+    func agreesWithNaiveAndAcrossThreads(kernel: GEMMKernel, compacts: Bool) throws {
         var generator = SeededGenerator(seed: 1618)
         func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
         var geometries = [
@@ -36,15 +38,18 @@ struct ShiftedImageBackwardFilterTests {
             let input = Tensor.randomNormal(g.inputShape, seed: UInt64(index))
             let gradOutput = Tensor.randomNormal(g.outputShape, seed: UInt64(300 + index))
             let expected = TestDevices.naive.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: g).weight
-            let single = ShiftedImageBackwardFilter(threads: 1, kernel: kernel)
+            let single = ShiftedImageBackwardFilter(threads: 1, kernel: kernel, forcedCompaction: compacts)
             #expect(single.handles(g), "\(g)")
+            #expect(single.blocking(for: g).compactsColumns == compacts, "\(g)")
             let reference = single.backwardFilter(gradOutput: gradOutput, input: input, geometry: g)
             expectClose(reference, expected, absolute: 1e-3, relative: 1e-4, "\(kernel) \(g)")
             for threads in 2...4 {
-                let result = ShiftedImageBackwardFilter(threads: threads, kernel: kernel).backwardFilter(gradOutput: gradOutput, input: input, geometry: g)
+                let result = ShiftedImageBackwardFilter(threads: threads, kernel: kernel, forcedCompaction: compacts)
+                    .backwardFilter(gradOutput: gradOutput, input: input, geometry: g)
                 expectIdentical(result, reference, "\(kernel) \(g) at \(threads) threads vs 1")
             }
-            let tiny = ShiftedImageBackwardFilter(threads: 3, kernel: kernel.withBlocking(mc: kernel.mr, kc: 5, nc: 2 * kernel.nr))
+            let tiny = ShiftedImageBackwardFilter(threads: 3, kernel: kernel.withBlocking(mc: kernel.mr, kc: 5, nc: 2 * kernel.nr),
+                                                  forcedCompaction: compacts)
                 .backwardFilter(gradOutput: gradOutput, input: input, geometry: g)
             expectClose(tiny, expected, absolute: 1e-3, relative: 1e-4, "\(kernel) \(g) with depth blocks of 5")
         }
@@ -68,6 +73,13 @@ struct ShiftedImageBackwardFilterTests {
         #expect(!planner.shiftedRowsPays(try geometry(128, 128, 28, 3)))  // 128 outputs
         #expect(!planner.shiftedRowsPays(try geometry(64, 64, 56, 3, stride: 2)))
         #expect(!planner.shiftedRowsPays(try geometry(64, 64, 56, 3, groups: 2)))
+        // Column-shifted copies where the padding columns cost more than copying S images.
+        #expect(shifted.compactsColumns(try Conv2DGeometry(inputShape: [64, 32, 14, 14], weightShape: [64, 32, 5, 5],
+                                                           options: Conv2DOptions(padding: 2))))  // Fashion-MNIST cnn conv2
+        #expect(!shifted.compactsColumns(try geometry(128, 32, 14, 3)))  // DenseNet growth at 14×14
+        #expect(!shifted.compactsColumns(try geometry(128, 32, 7, 3)))   // and at 7×7
+        #expect(!shifted.compactsColumns(try geometry(64, 64, 56, 3)))   // 2 of 58 columns
+        #expect(!shifted.compactsColumns(try geometry(256, 64, 56, 1)))  // no padding columns
         let device = DispatchDevice(threads: 2, fallback: nil)
         let g = try Conv2DGeometry(inputShape: [2, 40, 12, 13], weightShape: [20, 40, 3, 3], options: Conv2DOptions(padding: 1))
         #expect(device.chosen(g, .backwardFilter) == .shiftedRows)
