@@ -15,6 +15,13 @@ extension CheckingDevice {
                 outputs: Self.trainingOutputs)
     }
 
+    public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation,
+                                  residual: Tensor) -> BatchNormTrainingResult {
+        checked("batchNormTraining+residual+\(activation)", shapes: "input \(input.shape), ε \(epsilon)",
+                run: { $0.batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: activation, residual: residual) },
+                outputs: Self.trainingOutputs)
+    }
+
     /// The output and the batch statistics of a training-mode batch norm, subject against reference.
     static func trainingOutputs(_ actual: BatchNormTrainingResult, _ expected: BatchNormTrainingResult, _ floor: Double) -> [Output] {
         [Output("output", actual.output, expected.output, floor: floor),

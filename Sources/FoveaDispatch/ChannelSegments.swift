@@ -198,6 +198,23 @@ enum SegmentKernels {
         if i < count { storeTail(finish(((loadTail(x, i, count - i) - mv) - cv) * av + bv), y, i, count - i) }
     }
 
+    /// `normalize` with `r[i]` added to each normalised value before `finish`:
+    /// `y[i] = finish((((x[i] − shift) − correction)·a + b) + r[i])`.
+    @inline(__always)
+    static func normalize(_ x: UnsafePointer<Float>, adding r: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+                          shift: Float, correction: Float, _ a: Float, _ b: Float, _ finish: (Vector) -> Vector) {
+        let (mv, cv, av, bv) = (Vector(repeating: shift), Vector(repeating: correction), Vector(repeating: a), Vector(repeating: b))
+        var i = 0
+        while i + 16 <= count {
+            store(finish((((load(x, i) - mv) - cv) * av + bv) + load(r, i)), y, i)
+            i += 16
+        }
+        if i < count {
+            let n = count - i
+            storeTail(finish((((loadTail(x, i, n) - mv) - cv) * av + bv) + loadTail(r, i, n)), y, i, n)
+        }
+    }
+
     /// `(Σ g[i], Σ g[i]·(x[i] − mean))`.
     @inline(__always)
     static func gradientSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int, mean: Float) -> (Float, Float) {

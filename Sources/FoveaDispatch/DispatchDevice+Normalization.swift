@@ -18,84 +18,112 @@ extension DispatchDevice {
         batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: Optional(activation))
     }
 
+    /// The same with `residual` added before the activation (a residual block's bn3 + add + ReLU).
+    public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation,
+                                  residual: Tensor) -> BatchNormTrainingResult {
+        batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: Optional(activation), residual: residual)
+    }
+
     /// Three steps over each channel's segments, in `Float`, 16 lanes at a time:
     /// 1. `μ₀ = Σ x / M`, rounded to `Float`;
     /// 2. `S₁ = Σ (x − μ₀)`, `S₂ = Σ (x − μ₀)²`, then (in `Double`) `δ = S₁/M`, `μ = μ₀ + δ`,
     ///    `σ² = (S₂ − S₁·δ)/M` (the corrected two-pass formula: δ removes the rounding of μ₀, and
     ///    nothing cancels, so a mean 10⁵ times the spread costs no digits);
-    /// 3. `y = f(((x − μ₀) − δ)·a + β)` with `a = γ/√(σ² + ε)`, f the activation or nothing.
-    private func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation?) -> BatchNormTrainingResult {
+    /// 3. `y = f(((x − μ₀) − δ)·a + β)` with `a = γ/√(σ² + ε)`, f the activation or nothing; with a
+    ///    `residual` r, `y = f((((x − μ₀) − δ)·a + β) + r)`.
+    private func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation?,
+                                   residual: Tensor? = nil) -> BatchNormTrainingResult {
         let segments = ChannelSegments(ChannelPlanes(input.shape))
         let split = SegmentSplit(segments, threads: threadCount)
         let (channels, perChannel) = (segments.planes.channels, segments.perChannel)
         let count = Double(segments.planes.valuesPerChannel)
         let (gamma, beta) = (scale.scalars, shift.scalars)
         var output = Tensor(uninitialized: input.shape)  // step 3 writes every element
+        precondition(residual.map { $0.shape == input.shape } ?? true, "batchNormTraining: the residual's shape must be the input's")
         // Two Double partial sums per segment (step 1 uses the first); per channel c: [6c] μ₀,
         // [6c + 1] δ, [6c + 2] a, [6c + 3] μ, [6c + 4] σ², [6c + 5] 1/√(σ² + ε).
         var partials = [Double](repeating: 0, count: 2 * channels * perChannel)
         var state = [Float](repeating: 0, count: 6 * channels)
         input.withUnsafeBufferPointer { xBuffer in
-            output.withUnsafeMutableBufferPointer { yBuffer in
-                partials.withUnsafeMutableBufferPointer { partialBuffer in
-                    state.withUnsafeMutableBufferPointer { stateBuffer in
-                        let x = SendablePointer(xBuffer.baseAddress!), y = SendablePointer(yBuffer.baseAddress!)
-                        let partial = SendablePointer(partialBuffer.baseAddress!), state = SendablePointer(stateBuffer.baseAddress!)
-                        let mean = SegmentSplit.Step(segments: { run, range in
-                            for s in range {
-                                for c in run {
-                                    let (start, n) = segments.segment(channel: c, s)
-                                    partial.pointer[2 * (c * perChannel + s)] = Double(SegmentKernels.sum(x.pointer + start, count: n))
+            (residual ?? input).withUnsafeBufferPointer { rBuffer in
+                output.withUnsafeMutableBufferPointer { yBuffer in
+                    partials.withUnsafeMutableBufferPointer { partialBuffer in
+                        state.withUnsafeMutableBufferPointer { stateBuffer in
+                            let x = SendablePointer(xBuffer.baseAddress!), y = SendablePointer(yBuffer.baseAddress!)
+                            let r = residual == nil ? nil : SendablePointer(rBuffer.baseAddress!)
+                            let partial = SendablePointer(partialBuffer.baseAddress!), state = SendablePointer(stateBuffer.baseAddress!)
+                            let mean = SegmentSplit.Step(segments: { run, range in
+                                for s in range {
+                                    for c in run {
+                                        let (start, n) = segments.segment(channel: c, s)
+                                        partial.pointer[2 * (c * perChannel + s)] = Double(SegmentKernels.sum(x.pointer + start, count: n))
+                                    }
                                 }
-                            }
-                        }, channel: { c in
-                            var sum: Double = 0
-                            for s in 0..<perChannel { sum += partial.pointer[2 * (c * perChannel + s)] }
-                            state.pointer[6 * c] = Float(sum / count)
-                        })
-                        let variance = SegmentSplit.Step(segments: { run, range in
-                            for s in range {
-                                for c in run {
-                                    let (start, n) = segments.segment(channel: c, s)
-                                    let (s1, s2) = SegmentKernels.deviationSums(x.pointer + start, count: n, shift: state.pointer[6 * c])
-                                    partial.pointer[2 * (c * perChannel + s)] = Double(s1)
-                                    partial.pointer[2 * (c * perChannel + s) + 1] = Double(s2)
+                            }, channel: { c in
+                                var sum: Double = 0
+                                for s in 0..<perChannel { sum += partial.pointer[2 * (c * perChannel + s)] }
+                                state.pointer[6 * c] = Float(sum / count)
+                            })
+                            let variance = SegmentSplit.Step(segments: { run, range in
+                                for s in range {
+                                    for c in run {
+                                        let (start, n) = segments.segment(channel: c, s)
+                                        let (s1, s2) = SegmentKernels.deviationSums(x.pointer + start, count: n, shift: state.pointer[6 * c])
+                                        partial.pointer[2 * (c * perChannel + s)] = Double(s1)
+                                        partial.pointer[2 * (c * perChannel + s) + 1] = Double(s2)
+                                    }
                                 }
-                            }
-                        }, channel: { c in
-                            let (s1, s2) = Self.pairSums(partial.pointer, channel: c, perChannel: perChannel)
-                            let correction = s1 / count
-                            let variance = max(0, (s2 - s1 * correction) / count)
-                            let invStd = 1 / (variance + Double(epsilon)).squareRoot()
-                            let moments = state.pointer + 6 * c
-                            moments[3] = Float(Double(moments[0]) + correction)
-                            moments[1] = Float(correction)
-                            moments[2] = Float(Double(gamma[c]) * invStd)
-                            moments[4] = Float(variance)
-                            moments[5] = Float(invStd)
-                        })
-                        let normalize = SegmentSplit.Step(segments: { run, range in
-                            for s in range {
-                                for c in run {
-                                    let moments = state.pointer + 6 * c
-                                    let (shift, correction, a, b) = (moments[0], moments[1], moments[2], beta[c])
-                                    let (start, n) = segments.segment(channel: c, s)
-                                    let (xs, ys) = (x.pointer + start, y.pointer + start)
-                                    switch activation {
-                                    case nil: SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) { $0 }
-                                    case .relu:
-                                        SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) {
-                                            $0.replacing(with: 0, where: $0 .< 0)
+                            }, channel: { c in
+                                let (s1, s2) = Self.pairSums(partial.pointer, channel: c, perChannel: perChannel)
+                                let correction = s1 / count
+                                let variance = max(0, (s2 - s1 * correction) / count)
+                                let invStd = 1 / (variance + Double(epsilon)).squareRoot()
+                                let moments = state.pointer + 6 * c
+                                moments[3] = Float(Double(moments[0]) + correction)
+                                moments[1] = Float(correction)
+                                moments[2] = Float(Double(gamma[c]) * invStd)
+                                moments[4] = Float(variance)
+                                moments[5] = Float(invStd)
+                            })
+                            let normalize = SegmentSplit.Step(segments: { run, range in
+                                for s in range {
+                                    for c in run {
+                                        let moments = state.pointer + 6 * c
+                                        let (shift, correction, a, b) = (moments[0], moments[1], moments[2], beta[c])
+                                        let (start, n) = segments.segment(channel: c, s)
+                                        let (xs, ys) = (x.pointer + start, y.pointer + start)
+                                        if let r {
+                                            // Only ReLU reaches here with a residual (`BatchNorm2D`); any activation works.
+                                            let rs = UnsafePointer(r.pointer + start)
+                                            switch activation {
+                                            case nil: SegmentKernels.normalize(xs, adding: rs, ys, count: n, shift: shift, correction: correction, a, b) { $0 }
+                                            case .relu:
+                                                SegmentKernels.normalize(xs, adding: rs, ys, count: n, shift: shift, correction: correction, a, b) {
+                                                    $0.replacing(with: 0, where: $0 .< 0)
+                                                }
+                                            case .leakyReLU(let slope):
+                                                SegmentKernels.normalize(xs, adding: rs, ys, count: n, shift: shift, correction: correction, a, b) {
+                                                    $0.replacing(with: $0 * slope, where: $0 .<= 0)
+                                                }
+                                            }
+                                            continue
                                         }
-                                    case .leakyReLU(let slope):
-                                        SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) {
-                                            $0.replacing(with: $0 * slope, where: $0 .<= 0)
+                                        switch activation {
+                                        case nil: SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) { $0 }
+                                        case .relu:
+                                            SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) {
+                                                $0.replacing(with: 0, where: $0 .< 0)
+                                            }
+                                        case .leakyReLU(let slope):
+                                            SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) {
+                                                $0.replacing(with: $0 * slope, where: $0 .<= 0)
+                                            }
                                         }
                                     }
                                 }
-                            }
-                        }, channel: nil)
-                        split.run([mean, variance, normalize])
+                            }, channel: nil)
+                            split.run([mean, variance, normalize])
+                        }
                     }
                 }
             }

@@ -64,6 +64,12 @@ public struct OpenBLASDevice: GEMMBackedDevice {
         delegate("batchNormTraining").batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: activation)
     }
 
+    public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation,
+                                  residual: Tensor) -> BatchNormTrainingResult {
+        delegate("batchNormTraining").batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: activation,
+                                                        residual: residual)
+    }
+
     public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
                                   activation: Activation, output: Tensor) -> BatchNormGradients {
         delegate("batchNormBackward").batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics,

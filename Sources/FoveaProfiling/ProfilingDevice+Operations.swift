@@ -149,6 +149,13 @@ extension ProfilingDevice {
         }
     }
 
+    public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation,
+                                  residual: Tensor) -> BatchNormTrainingResult {
+        timed("batchNormTraining+residual+\(activation)", .forward("batch norm"), shapes: Self.dims(input.shape)) {
+            $0.batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon, activation: activation, residual: residual)
+        }
+    }
+
     public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
                                   activation: Activation, output: Tensor) -> BatchNormGradients {
         timed("batchNormBackward+\(activation)", .backward("batch norm"), shapes: Self.dims(input.shape)) {

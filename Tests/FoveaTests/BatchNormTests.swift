@@ -209,6 +209,36 @@ struct BatchNormTests {
         }
     }
 
+    /// Batch norm in training with a residual added and an activation applied in the same pass is
+    /// bit for bit the device's batch norm, add and activation one after the other, with the
+    /// same statistics; and the same at 1–4 threads on Dispatch.
+    @Test(arguments: TestDevices.all)
+    func fusedResidualIsTheComposition(device: LabeledDevice) throws {
+        let d = device.device
+        for (index, c) in Self.cases.suffix(5).enumerated() {
+            let residual = Tensor.randomNormal(c.input.shape, seed: UInt64(40 + index))
+            for activation in [Activation.relu, .leakyReLU(negativeSlope: 0.1)] {
+                let fused = d.batchNormTraining(input: c.input, scale: c.scale, shift: c.shift, epsilon: c.epsilon, activation: activation,
+                                                residual: residual)
+                let plain = d.batchNormTraining(input: c.input, scale: c.scale, shift: c.shift, epsilon: c.epsilon)
+                let expected = d.activationForward(activation, input: d.add(plain.output, residual))
+                expectIdentical(fused.output, expected, "\(device) \(activation) output \(c)")
+                expectIdentical(fused.statistics.mean, plain.statistics.mean, "\(device) \(activation) mean \(c)")
+                expectIdentical(fused.statistics.variance, plain.statistics.variance, "\(device) \(activation) variance \(c)")
+                expectIdentical(fused.statistics.inverseStandardDeviation, plain.statistics.inverseStandardDeviation,
+                                "\(device) \(activation) 1/σ \(c)")
+            }
+            let reference = TestDevices.naive.batchNormTraining(input: c.input, scale: c.scale, shift: c.shift, epsilon: c.epsilon,
+                                                                activation: .relu, residual: residual)
+            for threads in 1...4 {
+                let dispatch = try Devices.make("dispatch", threads: threads)
+                let result = dispatch.batchNormTraining(input: c.input, scale: c.scale, shift: c.shift, epsilon: c.epsilon,
+                                                        activation: .relu, residual: residual)
+                expectClose(result.output, reference.output, absolute: 1e-4, relative: 1e-4, "dispatch at \(threads) threads vs naive \(c)")
+            }
+        }
+    }
+
     /// Every channel's sums run in one fixed order on one worker: 1–4 threads give identical bits.
     @Test func dispatchResultsIndependentOfThreadCount() throws {
         let devices = try [1, 2, 3, 4].map { try Devices.make("dispatch", threads: $0) }

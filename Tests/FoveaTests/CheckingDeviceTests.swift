@@ -109,7 +109,7 @@ struct CheckingDeviceTests {
 
     // MARK: Every operation is checked
 
-    /// The 26 operations of the 8 families, and the 4 fused variants, in Sources/FoveaCore/Device/. A family that grows must
+    /// The 26 operations of the 8 families, and the 5 fused variants, in Sources/FoveaCore/Device/. A family that grows must
     /// grow here too: an operation the checking device forgets either traps (it has no fallback)
     /// or, for the linear defaults composed from `gemm`, shows up as `gemm` instead of itself.
     static let allOperations: Set<String> = [
@@ -119,7 +119,7 @@ struct CheckingDeviceTests {
         "adaptiveAvgPool2dForward", "adaptiveAvgPool2dBackward",
         "activationForward", "activationBackward",
         "add", "multiply", "concatenateChannels", "splitChannels",
-        "batchNormTraining", "batchNormTraining+ReLU", "batchNormInference", "batchNormInference+ReLU",
+        "batchNormTraining", "batchNormTraining+ReLU", "batchNormTraining+residual+ReLU", "batchNormInference", "batchNormInference+ReLU",
         "batchNormBackward", "batchNormBackward+ReLU",
         "localResponseNormForward", "localResponseNormBackward",
         "softmaxForward", "softmaxBackward",
@@ -164,6 +164,7 @@ struct CheckingDeviceTests {
         let rectified = device.batchNormTraining(input: x, scale: scale, shift: shift, epsilon: 1e-5, activation: .relu)
         _ = device.batchNormBackward(gradOutput: activated, input: x, scale: scale, statistics: rectified.statistics,
                                      activation: .relu, output: rectified.output)
+        _ = device.batchNormTraining(input: x, scale: scale, shift: shift, epsilon: 1e-5, activation: .relu, residual: activated)
         let lrn = LocalResponseNormOptions(size: 3, alpha: 1e-2, beta: 0.75, k: 2)
         _ = device.localResponseNormForward(input: x, options: lrn)
         _ = device.localResponseNormBackward(gradOutput: activated, input: x, options: lrn)

@@ -97,7 +97,9 @@ struct CheckingNetworkTests {
         }
     }
 
-    /// A residual network adds `add` (attributed to the block) and adaptive pooling.
+    /// A residual network adds `add` (attributed to the block: the backward's sum of the two
+    /// paths' gradients), the block's skip connection and ReLU fused into its last batch norm
+    /// (attributed to that batch norm), and adaptive pooling.
     @Test func residualBlockOperationsAreAttributed() throws {
         let model = try SmallModels.make("resnet-small", seed: 5)
         let report = CheckReport()
@@ -107,7 +109,8 @@ struct CheckingNetworkTests {
         _ = try model.scopedBackward(Tensor.randomNormal(output.shape, seed: 7), device: device)
         let keys = Set(report.entries.map { "\($0.layer) \($0.operation)" })
         for key in ["layer1.0 add", "layer2.0.downsample.0 conv2dForward", "layer3.1.conv2 conv2dBackwardData",
-                    "avgpool adaptiveAvgPool2dForward", "avgpool adaptiveAvgPool2dBackward", "layer1.0.relu activationForward"] {
+                    "avgpool adaptiveAvgPool2dForward", "avgpool adaptiveAvgPool2dBackward",
+                    "layer1.0.bn2 batchNormTraining+residual+ReLU", "layer1.0.relu activationBackward"] {
             #expect(keys.contains(key), "\(key) missing")
         }
         #expect(report.violations.isEmpty, "\(report.violations)")

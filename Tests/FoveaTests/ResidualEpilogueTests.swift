@@ -103,6 +103,38 @@ struct ResidualEpilogueTests {
         expectClose(fused, unfused, absolute: 1e-5, relative: 1e-5, "resnet-small logits")
     }
 
+    /// A ResNet in training mode adds every block's skip connection in its last batch norm's pass
+    /// (`batchNormTraining+residual+ReLU`): no `add` is left in forward, and the logits, the
+    /// loss's input gradient and every parameter gradient match the unfused network's.
+    @Test(arguments: ["dispatch", "openblas", "naive"])
+    func resNetTrainingAddsTheSkipConnectionInTheBatchNorm(backend: String) throws {
+        let x = Tensor.randomNormal([3, 1, 28, 28], seed: 6)
+        let device = try Devices.make(backend, threads: 2)
+        func step(fused: Bool) throws -> (logits: Tensor, input: Tensor, gradients: [Tensor], operations: [String]) {
+            let model = try SmallModels.make("resnet-small", seed: 5)
+            model.train()
+            let profiling = ProfilingDevice(subject: device)
+            let run = { (body: () throws -> Tensor) in fused ? try LayerFusion.withFusion(body) : try LayerFusion.withoutFusion(body) }
+            let logits = try run { try model.scopedForward(x, device: profiling) }
+            let operations = profiling.log.all.map(\.operation)
+            let gradOutput = Tensor.randomNormal(logits.shape, seed: 7)
+            let input = try run { try model.scopedBackward(gradOutput, device: device) }
+            return (logits, input, model.namedParameters().map { $0.parameter.gradient ?? Tensor(zeros: $0.parameter.value.shape) }, operations)
+        }
+        let (fused, unfused) = (try step(fused: true), try step(fused: false))
+        let blocks = try SmallModels.make("resnet-small", seed: 5).namedLayers().filter { $0.layer is ResidualBlock }.count
+        #expect(blocks > 0)
+        #expect(fused.operations.filter { $0 == "batchNormTraining+residual+ReLU" }.count == blocks, "\(fused.operations)")
+        #expect(!fused.operations.contains("add"), "\(fused.operations)")
+        #expect(unfused.operations.contains("add"), "\(unfused.operations)")
+        expectClose(fused.logits, unfused.logits, absolute: 1e-5, relative: 1e-5, "\(backend) logits")
+        expectClose(fused.input, unfused.input, absolute: 1e-5, relative: 1e-4, "\(backend) input gradient")
+        #expect(fused.gradients.count == unfused.gradients.count)
+        for (index, (a, b)) in zip(fused.gradients, unfused.gradients).enumerated() {
+            expectClose(a, b, absolute: 1e-5, relative: 1e-4, "\(backend) gradient of parameter \(index)")
+        }
+    }
+
     /// A skip connection of the wrong shape is an error naming the convolution, not a trap.
     @Test func residualOfTheWrongShapeIsAnError() throws {
         let conv = try Conv2D(2, 3, kernelSize: 1, bias: false, seed: 1)

@@ -15,6 +15,10 @@ import Foundation
 ///   fused into that convolution's epilogue, `y = relu((conv(x, w′) + b′) + skip)`
 ///   (`ConvolutionOperations.conv2dForward(…, residual:, …)`), so ResNet's conv3 + bn3 + add +
 ///   ReLU write the block's output once.
+/// - A residual block's branch ending in `BatchNorm2D` in training mode: the block's add and ReLU
+///   fused into that batch norm's last pass, `y = relu(BN(x) + skip)`
+///   (`batchNormTraining(…, activation:, residual:)`); the ReLU keeps `y`, and its backward
+///   applies `[y > 0]` for both the branch and the skip path as without fusion.
 /// - `BatchNorm2D → ReLU → Conv2D` in evaluation mode (DenseNet's pre-activation): the batch norm
 ///   and ReLU applied by the convolution as it reads its input (`conv2dForward(input:prologue:…)`,
 ///   `BatchNormPrologue`).
@@ -99,6 +103,16 @@ public enum LayerFusion {
                 relu.recordFusedForward(output: current, derivativeAppliedByBatchNorm: norm.isTraining)
                 index += 2
                 continue
+            }
+            // The chain's last layer, a training-mode batch norm, takes the residual and its ReLU.
+            if index == layers.count - 1, let norm = layers[index].layer as? BatchNorm2D, norm.addsResidualInTraining,
+               let residual, residual.relu.activation == .relu, residual.relu.isTraining, residual.skip.shape == current.shape {
+                let input = current
+                current = try OperationScope.run(norm.displayName, device: device) {
+                    try norm.forwardTraining(input, adding: residual.skip, device: device, activation: .relu)
+                }
+                residual.relu.recordFusedForward(output: current)
+                return (current, true)
             }
             guard let conv = layers[index].layer as? Conv2D else {
                 current = try layers[index].layer.scopedForward(current, device: device)

@@ -71,6 +71,34 @@ public final class BatchNorm2D: Layer {
         try forward(input, device: device, activation: Optional(activation))
     }
 
+    /// Whether `forwardTraining(_:adding:device:activation:)` can take this layer's forward: in
+    /// training mode, with the batch's own statistics (not synchronized over replicas).
+    var addsResidualInTraining: Bool { isTraining && replicaGroup == nil }
+
+    /// Training mode (`addsResidualInTraining`): this layer's forward, then `residual` added and
+    /// `activation` applied in the same pass, `y = f(BN(x) + r)` (a residual block's last batch
+    /// norm with its skip connection and ReLU); the caller runs it instead of this layer's forward,
+    /// the add and the activation's forward. This layer's `backward` stays its own: the activation
+    /// layer keeps `y` and applies f′ for both the branch and the skip path.
+    /// - Throws: a shape error naming this layer when `input` does not have its channels, or when
+    ///   `residual`'s shape is not `input`'s.
+    func forwardTraining(_ input: Tensor, adding residual: Tensor, device: any Device, activation: Activation) throws -> Tensor {
+        precondition(addsResidualInTraining, "\(displayName): the residual is fused in unsynchronized training mode only")
+        _ = try outputShape(for: input.shape)
+        guard residual.shape == input.shape else {
+            throw shapeError("the residual must have the input's shape \(input.shape), got \(residual.shape)")
+        }
+        let count = input.count / channels
+        guard count > 1 else {
+            throw shapeError("training mode needs more than one value per channel to compute a variance, got input \(input.shape)")
+        }
+        let result = device.batchNormTraining(input: input, scale: weight.value, shift: bias.value, epsilon: epsilon, activation: activation,
+                                              residual: residual)
+        updateRunningStatistics(result.statistics, count: count)
+        saved = (input, result.statistics, nil)
+        return result.output
+    }
+
     private func forward(_ input: Tensor, device: any Device, activation: Activation?) throws -> Tensor {
         _ = try outputShape(for: input.shape)
         guard isTraining else {

@@ -13,6 +13,14 @@ public protocol NormalizationOperations: DeviceIdentity {
     /// statistics of `batchNormTraining`.
     func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation) -> BatchNormTrainingResult
 
+    /// `batchNormTraining`, then `residual` added, then `activation`, fused into one pass (a
+    /// residual block's last batch norm, its skip connection and its ReLU in training mode):
+    /// `y = f((γ·(x − μ)/√(σ² + ε) + β) + r)`, element by element the same as the three
+    /// operations one after the other (which is the default), with the statistics of
+    /// `batchNormTraining`. `residual` has the input's shape.
+    func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation,
+                           residual: Tensor) -> BatchNormTrainingResult
+
     /// Batch normalisation with fixed statistics (evaluation mode):
     /// `y = γ·(x − runningMean)/√(runningVariance + ε) + β`.
     func batchNormInference(input: Tensor, scale: Tensor, shift: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float) -> Tensor
@@ -120,6 +128,16 @@ extension NormalizationOperations where Self: ActivationOperations {
                                   activation: Activation, output: Tensor) -> BatchNormGradients {
         let gradient = activationBackward(activation, gradOutput: gradOutput, input: output)
         return batchNormBackward(gradOutput: gradient, input: input, scale: scale, statistics: statistics)
+    }
+}
+
+extension NormalizationOperations where Self: ActivationOperations & ElementwiseOperations {
+    /// The unfused composition: the device's own batch norm in training mode, its add, then its activation.
+    public func batchNormTraining(input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float, activation: Activation,
+                                  residual: Tensor) -> BatchNormTrainingResult {
+        var result = batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon)
+        result.output = activationForward(activation, input: add(result.output, residual))
+        return result
     }
 }
 
