@@ -73,6 +73,20 @@ extension CheckingDevice {
         }
     }
 
+    public func batchNormResidualBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                          activation: Activation, output: Tensor) -> BatchNormResidualGradients {
+        checked("batchNormBackward+residual+\(activation)", shapes: "input \(input.shape)") {
+            $0.batchNormResidualBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics,
+                                         activation: activation, output: output)
+        } outputs: { actual, expected, floor in
+            [Output("input gradient", actual.normalization.input, expected.normalization.input, floor: floor),
+             Output("scale gradient", actual.normalization.scale, expected.normalization.scale, floor: floor),
+             Output("shift gradient", actual.normalization.shift, expected.normalization.shift, floor: floor,
+                    scale: ReductionScale.largestChannelAbsoluteSum(gradOutput)),
+             Output("residual gradient", actual.residual, expected.residual, floor: floor)]
+        }
+    }
+
     public func localResponseNormForward(input: Tensor, options: LocalResponseNormOptions) -> Tensor {
         checked("localResponseNormForward", shapes: "input \(input.shape), size \(options.size)") {
             $0.localResponseNormForward(input: input, options: options)

@@ -185,13 +185,30 @@ extension DispatchDevice {
         batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics, activation: (activation, output))
     }
 
+    /// The fused backward with g kept as the residual's gradient (step 1 stores it in its own
+    /// tensor instead of in ∂x).
+    public func batchNormResidualBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                          activation: Activation, output: Tensor) -> BatchNormResidualGradients {
+        var residual = Tensor(uninitialized: input.shape)  // step 1 writes every element
+        let gradients = batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics,
+                                          activation: (activation, output), keeping: &residual)
+        return BatchNormResidualGradients(normalization: gradients, residual: residual)
+    }
+
     /// Two steps over each channel's segments, in `Float`, 16 lanes at a time, with g = ∂y (when
-    /// fused, g = ∂y times the activation's derivative, stored in ∂x by step 1 and read back by
-    /// step 2, so step 2 reads two tensors as without an activation):
+    /// fused, g = ∂y times the activation's derivative, stored by step 1 in ∂x, or in `kept` when
+    /// given, and read back by step 2, so step 2 reads two tensors as without an activation):
     /// 1. `Σ g` and `Σ g·(x − μ)`, then (in `Double`) `∂β = Σ g`, `∂γ = invStd·Σ g·(x − μ)`;
     /// 2. `∂x = a·((g − b) − (x − μ)·c)` with `a = γ·invStd`, `b = ∂β/M`, `c = invStd·∂γ/M`.
     private func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
                                    activation: (Activation, Tensor)?) -> BatchNormGradients {
+        var none = Tensor(uninitialized: [0])
+        return batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics, activation: activation,
+                                 keeping: &none, keeps: false)
+    }
+
+    private func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                   activation: (Activation, Tensor)?, keeping kept: inout Tensor, keeps: Bool = true) -> BatchNormGradients {
         let segments = ChannelSegments(ChannelPlanes(input.shape))
         let split = SegmentSplit(segments, threads: threadCount)
         let (channels, perChannel) = (segments.planes.channels, segments.perChannel)
@@ -213,49 +230,53 @@ extension DispatchDevice {
             input.withUnsafeBufferPointer { xBuffer in
                 activationOutput.withUnsafeBufferPointer { outputBuffer in
                     gradInput.withUnsafeMutableBufferPointer { dxBuffer in
-                        partials.withUnsafeMutableBufferPointer { partialBuffer in
-                            state.withUnsafeMutableBufferPointer { stateBuffer in
-                                let dy = SendablePointer(dyBuffer.baseAddress!), x = SendablePointer(xBuffer.baseAddress!)
-                                let y = SendablePointer(outputBuffer.baseAddress!), dx = SendablePointer(dxBuffer.baseAddress!)
-                                let partial = SendablePointer(partialBuffer.baseAddress!), state = SendablePointer(stateBuffer.baseAddress!)
-                                let sums = SegmentSplit.Step(segments: { run, range in
-                                    for s in range {
-                                        for c in run {
-                                            let (start, n) = segments.segment(channel: c, s)
-                                            let (dys, xs) = (dy.pointer + start, x.pointer + start)
-                                            let (s1, s2) = if let slope {
-                                                SegmentKernels.maskedGradientSums(dys, output: y.pointer + start, slope: slope,
-                                                                                  into: dx.pointer + start, xs, count: n, mean: means[c])
-                                            } else {
-                                                SegmentKernels.gradientSums(dys, xs, count: n, mean: means[c])
+                        kept.withUnsafeMutableBufferPointer { keptBuffer in
+                            partials.withUnsafeMutableBufferPointer { partialBuffer in
+                                state.withUnsafeMutableBufferPointer { stateBuffer in
+                                    // Where step 1 stores g: `kept`, or ∂x (which step 2 then overwrites).
+                                    let g = SendablePointer(keeps ? keptBuffer.baseAddress! : dxBuffer.baseAddress!)
+                                    let dy = SendablePointer(dyBuffer.baseAddress!), x = SendablePointer(xBuffer.baseAddress!)
+                                    let y = SendablePointer(outputBuffer.baseAddress!), dx = SendablePointer(dxBuffer.baseAddress!)
+                                    let partial = SendablePointer(partialBuffer.baseAddress!), state = SendablePointer(stateBuffer.baseAddress!)
+                                    let sums = SegmentSplit.Step(segments: { run, range in
+                                        for s in range {
+                                            for c in run {
+                                                let (start, n) = segments.segment(channel: c, s)
+                                                let (dys, xs) = (dy.pointer + start, x.pointer + start)
+                                                let (s1, s2) = if let slope {
+                                                    SegmentKernels.maskedGradientSums(dys, output: y.pointer + start, slope: slope,
+                                                                                      into: g.pointer + start, xs, count: n, mean: means[c])
+                                                } else {
+                                                    SegmentKernels.gradientSums(dys, xs, count: n, mean: means[c])
+                                                }
+                                                partial.pointer[2 * (c * perChannel + s)] = Double(s1)
+                                                partial.pointer[2 * (c * perChannel + s) + 1] = Double(s2)
                                             }
-                                            partial.pointer[2 * (c * perChannel + s)] = Double(s1)
-                                            partial.pointer[2 * (c * perChannel + s) + 1] = Double(s2)
                                         }
-                                    }
-                                }, channel: { c in
-                                    let (s1, s2) = Self.pairSums(partial.pointer, channel: c, perChannel: perChannel)
-                                    let invStd = Double(invStds[c])
-                                    let dGamma = s2 * invStd
-                                    let coefficients = state.pointer + 5 * c
-                                    coefficients[0] = Float(dGamma)
-                                    coefficients[1] = Float(s1)
-                                    coefficients[2] = Float(Double(gamma[c]) * invStd)
-                                    coefficients[3] = Float(s1 / count)
-                                    coefficients[4] = Float(invStd * dGamma / count)
-                                })
-                                let gradient = SegmentSplit.Step(segments: { run, range in
-                                    for s in range {
-                                        for c in run {
-                                            let coefficients = state.pointer + 5 * c
-                                            let (start, n) = segments.segment(channel: c, s)
-                                            let g = slope == nil ? dy.pointer + start : dx.pointer + start
-                                            SegmentKernels.inputGradient(g, x.pointer + start, dx.pointer + start, count: n, mean: means[c],
-                                                                         coefficients[2], coefficients[3], coefficients[4])
+                                    }, channel: { c in
+                                        let (s1, s2) = Self.pairSums(partial.pointer, channel: c, perChannel: perChannel)
+                                        let invStd = Double(invStds[c])
+                                        let dGamma = s2 * invStd
+                                        let coefficients = state.pointer + 5 * c
+                                        coefficients[0] = Float(dGamma)
+                                        coefficients[1] = Float(s1)
+                                        coefficients[2] = Float(Double(gamma[c]) * invStd)
+                                        coefficients[3] = Float(s1 / count)
+                                        coefficients[4] = Float(invStd * dGamma / count)
+                                    })
+                                    let gradient = SegmentSplit.Step(segments: { run, range in
+                                        for s in range {
+                                            for c in run {
+                                                let coefficients = state.pointer + 5 * c
+                                                let (start, n) = segments.segment(channel: c, s)
+                                                let gs = slope == nil ? dy.pointer + start : g.pointer + start
+                                                SegmentKernels.inputGradient(gs, x.pointer + start, dx.pointer + start, count: n, mean: means[c],
+                                                                             coefficients[2], coefficients[3], coefficients[4])
+                                            }
                                         }
-                                    }
-                                }, channel: nil)
-                                split.run([sums, gradient])
+                                    }, channel: nil)
+                                    split.run([sums, gradient])
+                                }
                             }
                         }
                     }

@@ -70,6 +70,12 @@ public struct OpenBLASDevice: GEMMBackedDevice {
                                                         residual: residual)
     }
 
+    public func batchNormResidualBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                          activation: Activation, output: Tensor) -> BatchNormResidualGradients {
+        delegate("batchNormBackward").batchNormResidualBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics,
+                                                                activation: activation, output: output)
+    }
+
     public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
                                   activation: Activation, output: Tensor) -> BatchNormGradients {
         delegate("batchNormBackward").batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics,

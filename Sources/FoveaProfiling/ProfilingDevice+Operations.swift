@@ -156,6 +156,14 @@ extension ProfilingDevice {
         }
     }
 
+    public func batchNormResidualBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                          activation: Activation, output: Tensor) -> BatchNormResidualGradients {
+        timed("batchNormBackward+residual+\(activation)", .backward("batch norm"), shapes: Self.dims(input.shape)) {
+            $0.batchNormResidualBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics,
+                                         activation: activation, output: output)
+        }
+    }
+
     public func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
                                   activation: Activation, output: Tensor) -> BatchNormGradients {
         timed("batchNormBackward+\(activation)", .backward("batch norm"), shapes: Self.dims(input.shape)) {

@@ -211,7 +211,8 @@ struct BatchNormTests {
 
     /// Batch norm in training with a residual added and an activation applied in the same pass is
     /// bit for bit the device's batch norm, add and activation one after the other, with the
-    /// same statistics; and the same at 1–4 threads on Dispatch.
+    /// same statistics, and its backward the activation's backward (∂r) then the batch norm's;
+    /// the forward agrees with naive at 1–4 threads on Dispatch.
     @Test(arguments: TestDevices.all)
     func fusedResidualIsTheComposition(device: LabeledDevice) throws {
         let d = device.device
@@ -227,6 +228,14 @@ struct BatchNormTests {
                 expectIdentical(fused.statistics.variance, plain.statistics.variance, "\(device) \(activation) variance \(c)")
                 expectIdentical(fused.statistics.inverseStandardDeviation, plain.statistics.inverseStandardDeviation,
                                 "\(device) \(activation) 1/σ \(c)")
+                let gradients = d.batchNormResidualBackward(gradOutput: c.gradOutput, input: c.input, scale: c.scale,
+                                                            statistics: fused.statistics, activation: activation, output: fused.output)
+                let masked = d.activationBackward(activation, gradOutput: c.gradOutput, input: fused.output)
+                let unfused = d.batchNormBackward(gradOutput: masked, input: c.input, scale: c.scale, statistics: fused.statistics)
+                expectIdentical(gradients.residual, masked, "\(device) \(activation) ∂r \(c)")
+                expectIdentical(gradients.normalization.input, unfused.input, "\(device) \(activation) ∂x \(c)")
+                expectIdentical(gradients.normalization.scale, unfused.scale, "\(device) \(activation) ∂γ \(c)")
+                expectIdentical(gradients.normalization.shift, unfused.shift, "\(device) \(activation) ∂β \(c)")
             }
             let reference = TestDevices.naive.batchNormTraining(input: c.input, scale: c.scale, shift: c.shift, epsilon: c.epsilon,
                                                                 activation: .relu, residual: residual)

@@ -109,7 +109,7 @@ struct CheckingDeviceTests {
 
     // MARK: Every operation is checked
 
-    /// The 26 operations of the 8 families, and the 5 fused variants, in Sources/FoveaCore/Device/. A family that grows must
+    /// The 26 operations of the 8 families, and the 6 fused variants, in Sources/FoveaCore/Device/. A family that grows must
     /// grow here too: an operation the checking device forgets either traps (it has no fallback)
     /// or, for the linear defaults composed from `gemm`, shows up as `gemm` instead of itself.
     static let allOperations: Set<String> = [
@@ -120,7 +120,7 @@ struct CheckingDeviceTests {
         "activationForward", "activationBackward",
         "add", "multiply", "concatenateChannels", "splitChannels",
         "batchNormTraining", "batchNormTraining+ReLU", "batchNormTraining+residual+ReLU", "batchNormInference", "batchNormInference+ReLU",
-        "batchNormBackward", "batchNormBackward+ReLU",
+        "batchNormBackward", "batchNormBackward+ReLU", "batchNormBackward+residual+ReLU",
         "localResponseNormForward", "localResponseNormBackward",
         "softmaxForward", "softmaxBackward",
         "linearForward", "linearBackward",
@@ -164,7 +164,9 @@ struct CheckingDeviceTests {
         let rectified = device.batchNormTraining(input: x, scale: scale, shift: shift, epsilon: 1e-5, activation: .relu)
         _ = device.batchNormBackward(gradOutput: activated, input: x, scale: scale, statistics: rectified.statistics,
                                      activation: .relu, output: rectified.output)
-        _ = device.batchNormTraining(input: x, scale: scale, shift: shift, epsilon: 1e-5, activation: .relu, residual: activated)
+        let added = device.batchNormTraining(input: x, scale: scale, shift: shift, epsilon: 1e-5, activation: .relu, residual: activated)
+        _ = device.batchNormResidualBackward(gradOutput: activated, input: x, scale: scale, statistics: added.statistics,
+                                             activation: .relu, output: added.output)
         let lrn = LocalResponseNormOptions(size: 3, alpha: 1e-2, beta: 0.75, k: 2)
         _ = device.localResponseNormForward(input: x, options: lrn)
         _ = device.localResponseNormBackward(gradOutput: activated, input: x, options: lrn)

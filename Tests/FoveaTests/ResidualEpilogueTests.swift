@@ -104,7 +104,8 @@ struct ResidualEpilogueTests {
     }
 
     /// A ResNet in training mode adds every block's skip connection in its last batch norm's pass
-    /// (`batchNormTraining+residual+ReLU`): no `add` is left in forward, and the logits, the
+    /// (`batchNormTraining+residual+ReLU`), and that batch norm's backward applies the block's
+    /// ReLU derivative for both paths (`batchNormBackward+residual+ReLU`); the logits, the
     /// loss's input gradient and every parameter gradient match the unfused network's.
     @Test(arguments: ["dispatch", "openblas", "naive"])
     func resNetTrainingAddsTheSkipConnectionInTheBatchNorm(backend: String) throws {
@@ -116,17 +117,22 @@ struct ResidualEpilogueTests {
             let profiling = ProfilingDevice(subject: device)
             let run = { (body: () throws -> Tensor) in fused ? try LayerFusion.withFusion(body) : try LayerFusion.withoutFusion(body) }
             let logits = try run { try model.scopedForward(x, device: profiling) }
-            let operations = profiling.log.all.map(\.operation)
             let gradOutput = Tensor.randomNormal(logits.shape, seed: 7)
-            let input = try run { try model.scopedBackward(gradOutput, device: device) }
-            return (logits, input, model.namedParameters().map { $0.parameter.gradient ?? Tensor(zeros: $0.parameter.value.shape) }, operations)
+            let input = try run { try model.scopedBackward(gradOutput, device: profiling) }
+            return (logits, input, model.namedParameters().map { $0.parameter.gradient ?? Tensor(zeros: $0.parameter.value.shape) },
+                    profiling.log.all.map(\.operation))
         }
         let (fused, unfused) = (try step(fused: true), try step(fused: false))
         let blocks = try SmallModels.make("resnet-small", seed: 5).namedLayers().filter { $0.layer is ResidualBlock }.count
         #expect(blocks > 0)
         #expect(fused.operations.filter { $0 == "batchNormTraining+residual+ReLU" }.count == blocks, "\(fused.operations)")
-        #expect(!fused.operations.contains("add"), "\(fused.operations)")
-        #expect(unfused.operations.contains("add"), "\(unfused.operations)")
+        #expect(fused.operations.filter { $0 == "batchNormBackward+residual+ReLU" }.count == blocks, "\(fused.operations)")
+        // Fused, the only adds are backward's sums of the two paths; unfused, forward adds too.
+        #expect(fused.operations.filter { $0 == "add" }.count == blocks, "\(fused.operations)")
+        #expect(unfused.operations.filter { $0 == "add" }.count == 2 * blocks, "\(unfused.operations)")
+        // Every ReLU's derivative is applied inside a batch norm's backward.
+        #expect(!fused.operations.contains("activationBackward"), "\(fused.operations)")
+        #expect(unfused.operations.filter { $0 == "activationBackward" }.count >= blocks, "\(unfused.operations)")
         expectClose(fused.logits, unfused.logits, absolute: 1e-5, relative: 1e-5, "\(backend) logits")
         expectClose(fused.input, unfused.input, absolute: 1e-5, relative: 1e-4, "\(backend) input gradient")
         #expect(fused.gradients.count == unfused.gradients.count)

@@ -10,6 +10,9 @@ public class ResidualBlock: Layer {
     public let downsample: Sequential?
     /// The activation after the addition.
     public let relu = ReLU()
+    /// The branch's last batch norm when the last forward added the skip connection and applied
+    /// the ReLU in its pass (training mode, `LayerFusion`): backward then starts there.
+    private var residualNorm: BatchNorm2D?
 
     public init(branch: [(String, Layer)], downsample: Sequential?) {
         self.branch = branch.map { ($0.0, $0.1) }
@@ -32,16 +35,30 @@ public class ResidualBlock: Layer {
     }
 
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
+        residualNorm = nil
         let skip = try downsample?.scopedForward(input, device: device) ?? input
         let (main, residualAdded) = try LayerFusion.forward(branch, input: input, device: device, residual: (skip, relu))
-        if residualAdded { return main }
+        if residualAdded {
+            if let norm = branch.last?.layer as? BatchNorm2D, norm.addedResidual { residualNorm = norm }
+            return main
+        }
         guard main.shape == skip.shape else {
             throw shapeError("the residual branch gives \(main.shape) but the skip path gives \(skip.shape)")
         }
         return try relu.scopedForward(device.add(main, skip), device: device)
     }
 
+    /// ∂x = branch′(∂s) + shortcut′(∂s) with ∂s = ∂y·[y > 0]. When the last batch norm added the
+    /// skip connection, its backward applies the ReLU's derivative and returns ∂s as well.
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
+        if let norm = residualNorm {
+            let (gradNorm, gradSum) = try OperationScope.run(norm.displayName, device: device) {
+                try norm.backwardWithResidual(gradOutput, device: device)
+            }
+            let gradMain = try branch.dropLast().reversed().reduce(gradNorm) { try $1.layer.scopedBackward($0, device: device) }
+            let gradSkip = try downsample?.scopedBackward(gradSum, device: device) ?? gradSum
+            return device.add(gradMain, gradSkip)
+        }
         let gradSum = try relu.scopedBackward(gradOutput, device: device)
         let gradMain = try branch.reversed().reduce(gradSum) { try $1.layer.scopedBackward($0, device: device) }
         let gradSkip = try downsample?.scopedBackward(gradSum, device: device) ?? gradSum

@@ -20,6 +20,8 @@ public final class BatchNorm2D: Layer {
     /// What backward needs from the last training-mode forward; `activation` when it ran fused
     /// with the activation after it (its output is the derivative's mask).
     var saved: (input: Tensor, statistics: BatchNormStatistics, activation: (Activation, output: Tensor)?)?
+    /// After `forwardTraining(_:adding:…)`: its activation and output, for `backwardWithResidual`.
+    private var residualOutput: (activation: Activation, output: Tensor)?
     /// Synchronized batch norm: in training mode the mean and variance are those of the whole
     /// batch over every replica of `replicaGroup` (PyTorch's `SyncBatchNorm`), so N replicas with
     /// B/N images each compute what one model computes with B. Nil (the default, as PyTorch DDP):
@@ -85,6 +87,7 @@ public final class BatchNorm2D: Layer {
     func forwardTraining(_ input: Tensor, adding residual: Tensor, device: any Device, activation: Activation) throws -> Tensor {
         precondition(addsResidualInTraining, "\(displayName): the residual is fused in unsynchronized training mode only")
         _ = try outputShape(for: input.shape)
+        residualOutput = nil
         guard residual.shape == input.shape else {
             throw shapeError("the residual must have the input's shape \(input.shape), got \(residual.shape)")
         }
@@ -96,11 +99,32 @@ public final class BatchNorm2D: Layer {
                                               residual: residual)
         updateRunningStatistics(result.statistics, count: count)
         saved = (input, result.statistics, nil)
+        residualOutput = (activation, result.output)
         return result.output
+    }
+
+    /// Whether the last forward was `forwardTraining(_:adding:…)`, so `backwardWithResidual` can run.
+    var addedResidual: Bool { residualOutput != nil }
+
+    /// Backward after `forwardTraining(_:adding:…)`, from ∂y of its output: the activation's
+    /// derivative applied (read from that output), which gives the residual's gradient, then this
+    /// layer's backward with it, in one call (`batchNormResidualBackward`). Accumulates ∂γ and ∂β
+    /// and returns ∂x and ∂r. (This layer's `backward` instead expects the derivative applied.)
+    func backwardWithResidual(_ gradOutput: Tensor, device: any Device) throws -> (input: Tensor, residual: Tensor) {
+        guard let saved, let fused = residualOutput else { throw missingForwardError() }
+        guard gradOutput.shape == saved.input.shape else {
+            throw shapeError("output gradient must be \(saved.input.shape), got \(gradOutput.shape)")
+        }
+        let gradients = device.batchNormResidualBackward(gradOutput: gradOutput, input: saved.input, scale: weight.value,
+                                                         statistics: saved.statistics, activation: fused.activation, output: fused.output)
+        weight.accumulateGradient(gradients.normalization.scale)
+        bias.accumulateGradient(gradients.normalization.shift)
+        return (gradients.normalization.input, gradients.residual)
     }
 
     private func forward(_ input: Tensor, device: any Device, activation: Activation?) throws -> Tensor {
         _ = try outputShape(for: input.shape)
+        residualOutput = nil
         guard isTraining else {
             saved = nil
             let (mean, variance) = (runningMean.value, runningVariance.value)
@@ -138,13 +162,17 @@ public final class BatchNorm2D: Layer {
         precondition(!isTraining, "\(displayName): a fused batch norm runs in evaluation mode only")
         _ = try outputShape(for: shape)
         saved = nil
+        residualOutput = nil
         return BatchNormPrologue(scale: weight.value, shift: bias.value, runningMean: runningMean.value,
                                  runningVariance: runningVariance.value, epsilon: epsilon, activation: activation)
     }
 
     /// Takes the place of an evaluation-mode `forward` when the preceding convolution folded this
     /// layer into its weights (`Conv2D.foldedParameters`): nothing to keep for backward.
-    func recordFoldedForward() { saved = nil }
+    func recordFoldedForward() {
+        saved = nil
+        residualOutput = nil
+    }
 
     func updateRunningStatistics(_ statistics: BatchNormStatistics, count: Int) {
         let unbiased = Float(count) / Float(count - 1)

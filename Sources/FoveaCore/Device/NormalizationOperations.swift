@@ -43,6 +43,13 @@ public protocol NormalizationOperations: DeviceIdentity {
     func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
                            activation: Activation, output: Tensor) -> BatchNormGradients
 
+    /// Backward of `batchNormTraining(…, activation:, residual:)`, from that call's `output`
+    /// y = f(BN(x) + r): `g = activationBackward(activation, gradOutput: ∂y, input: output)`,
+    /// which is also ∂r, and `batchNormBackward` with g. Returns both (the default runs the two),
+    /// so that the residual's path needs no pass of its own for f′.
+    func batchNormResidualBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                   activation: Activation, output: Tensor) -> BatchNormResidualGradients
+
     /// Local response normalisation across channels (AlexNet; PyTorch's `LocalResponseNorm`):
     /// `y[c] = x[c] / (k + α/size · Σ_{c′} x[c′]²)^β`, the sum over channels
     /// `c − ⌊size/2⌋ … c + ⌊(size−1)/2⌋` that exist.
@@ -76,6 +83,19 @@ public struct BatchNormTrainingResult: Sendable {
     public init(output: Tensor, statistics: BatchNormStatistics) {
         self.output = output
         self.statistics = statistics
+    }
+}
+
+/// What `batchNormResidualBackward` returns: the batch norm's gradients and the residual's.
+public struct BatchNormResidualGradients: Sendable {
+    /// ∂x, ∂γ and ∂β of the batch norm.
+    public var normalization: BatchNormGradients
+    /// ∂r: the output gradient times the activation's derivative.
+    public var residual: Tensor
+
+    public init(normalization: BatchNormGradients, residual: Tensor) {
+        self.normalization = normalization
+        self.residual = residual
     }
 }
 
@@ -121,6 +141,14 @@ extension NormalizationOperations where Self: ActivationOperations {
         var result = batchNormTraining(input: input, scale: scale, shift: shift, epsilon: epsilon)
         result.output = activationForward(activation, input: result.output)
         return result
+    }
+
+    /// The unfused composition: the device's own activation backward, then its batch-norm backward.
+    public func batchNormResidualBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
+                                          activation: Activation, output: Tensor) -> BatchNormResidualGradients {
+        let gradient = activationBackward(activation, gradOutput: gradOutput, input: output)
+        return BatchNormResidualGradients(
+            normalization: batchNormBackward(gradOutput: gradient, input: input, scale: scale, statistics: statistics), residual: gradient)
     }
 
     /// The unfused composition: the device's own activation backward, then its batch-norm backward.
