@@ -59,6 +59,12 @@ extension CheckingDevice {
         }
     }
 
+    public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry, adding: Tensor) -> Tensor {
+        checked("conv2dBackwardData+residual", shapes: Self.describe(geometry)) {
+            $0.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry, adding: adding)
+        }
+    }
+
     public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {
         checked("conv2dBackwardFilter", shapes: Self.describe(geometry)) {
             $0.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)

@@ -221,7 +221,28 @@ public struct DispatchDevice: GEMMBackedDevice {
     /// forward GEMM with the weight read transposed, spread over the stride's grid), `channel-lanes`
     /// (a stride-1 layer: the forward of ∂y with the flipped, transposed weight) or `im2col` (GEMM + col2im).
     public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor {
+        conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry, adding: nil)
+    }
+
+    /// The same plus `adding`: the `direct` plan of a stride-1 layer adds it per output tile (the
+    /// forward's residual epilogue), the others in one pass after.
+    public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry, adding: Tensor) -> Tensor {
+        conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry, adding: Optional(adding))
+    }
+
+    private func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry, adding: Tensor?) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .backwardData)
+        if let adding, case .directBackwardData(let blocking) = plan.blocking, geometry.options.stride == 1 {
+            precondition(adding.shape == geometry.inputShape, "DispatchDevice: the added gradient's shape must be the input's")
+            return directConvolution.forward(input: gradOutput, weight: weight, bias: nil, residual: adding, transposedWeight: true,
+                                             geometry: DirectGEMMConvolution.pointwiseBackwardDataGeometry(geometry)!, blocking: blocking)
+        }
+        let gradInput = conv2dBackwardDataWithoutAdding(gradOutput: gradOutput, weight: weight, geometry: geometry, plan: plan)
+        return adding.map { add(gradInput, $0) } ?? gradInput
+    }
+
+    private func conv2dBackwardDataWithoutAdding(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry,
+                                                 plan: DispatchConvolutionPlan) -> Tensor {
         switch plan.blocking {
         case .winograd(let tiles):
             return winograd.backwardData(gradOutput: gradOutput, weight: weight, geometry: geometry, plan: tiles)

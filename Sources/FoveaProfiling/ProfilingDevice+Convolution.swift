@@ -51,6 +51,12 @@ extension ProfilingDevice {
         }
     }
 
+    public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry, adding: Tensor) -> Tensor {
+        timedConvolution("conv2dBackwardData+residual", .backwardData, geometry) {
+            $0.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry, adding: adding)
+        }
+    }
+
     public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {
         timedConvolution("conv2dBackwardFilter", .backwardFilter, geometry) {
             $0.conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)

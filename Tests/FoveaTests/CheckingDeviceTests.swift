@@ -109,12 +109,12 @@ struct CheckingDeviceTests {
 
     // MARK: Every operation is checked
 
-    /// The 26 operations of the 8 families, and the 6 fused variants, in Sources/FoveaCore/Device/. A family that grows must
+    /// The 26 operations of the 8 families, and the 7 fused variants, in Sources/FoveaCore/Device/. A family that grows must
     /// grow here too: an operation the checking device forgets either traps (it has no fallback)
     /// or, for the linear defaults composed from `gemm`, shows up as `gemm` instead of itself.
     static let allOperations: Set<String> = [
         "gemm",
-        "conv2dForward", "conv2dForward+ReLU", "conv2dBackwardData", "conv2dBackwardFilter",
+        "conv2dForward", "conv2dForward+ReLU", "conv2dBackwardData", "conv2dBackwardData+residual", "conv2dBackwardFilter",
         "maxPool2dForward", "maxPool2dForwardValues", "maxPool2dBackward", "avgPool2dForward", "avgPool2dBackward",
         "adaptiveAvgPool2dForward", "adaptiveAvgPool2dBackward",
         "activationForward", "activationBackward",
@@ -132,6 +132,8 @@ struct CheckingDeviceTests {
         let w = Tensor.randomNormal([4, 3, 3, 3], seed: 2)
         let y = try device.conv2d(x, weight: w, bias: Tensor.randomNormal([4], seed: 3), options: Conv2DOptions(padding: 1))
         _ = try device.conv2dGradientInput(gradOutput: y, weight: w, inputShape: x.shape, options: Conv2DOptions(padding: 1))
+        _ = device.conv2dBackwardData(gradOutput: y, weight: w, geometry: try Conv2DGeometry(inputShape: x.shape, weightShape: w.shape,
+                                                                                           options: Conv2DOptions(padding: 1)), adding: x)
         _ = try device.conv2dGradientFilter(gradOutput: y, input: x, weightShape: w.shape, options: Conv2DOptions(padding: 1))
         let g = try Conv2DGeometry(inputShape: x.shape, weightShape: w.shape, options: Conv2DOptions(padding: 1))
         _ = device.conv2dForward(input: x, weight: w, bias: nil, epilogue: .relu, geometry: g)

@@ -127,8 +127,9 @@ struct ResidualEpilogueTests {
         #expect(blocks > 0)
         #expect(fused.operations.filter { $0 == "batchNormTraining+residual+ReLU" }.count == blocks, "\(fused.operations)")
         #expect(fused.operations.filter { $0 == "batchNormBackward+residual+ReLU" }.count == blocks, "\(fused.operations)")
-        // Fused, the only adds are backward's sums of the two paths; unfused, forward adds too.
-        #expect(fused.operations.filter { $0 == "add" }.count == blocks, "\(fused.operations)")
+        // Fused, no add is left: backward's sum of the two paths is the first convolution's.
+        #expect(!fused.operations.contains("add"), "\(fused.operations)")
+        #expect(fused.operations.filter { $0 == "conv2dBackwardData+residual" }.count == blocks, "\(fused.operations)")
         #expect(unfused.operations.filter { $0 == "add" }.count == 2 * blocks, "\(unfused.operations)")
         // Every ReLU's derivative is applied inside a batch norm's backward.
         #expect(!fused.operations.contains("activationBackward"), "\(fused.operations)")
@@ -138,6 +139,28 @@ struct ResidualEpilogueTests {
         #expect(fused.gradients.count == unfused.gradients.count)
         for (index, (a, b)) in zip(fused.gradients, unfused.gradients).enumerated() {
             expectClose(a, b, absolute: 1e-5, relative: 1e-4, "\(backend) gradient of parameter \(index)")
+        }
+    }
+
+    /// Backward-data with a gradient added (a residual block's first convolution) is bit for bit
+    /// the device's backward-data and add one after the other: Dispatch's direct plan of a 1×1
+    /// stride-1 layer adds it per tile, the other plans after; every backend.
+    @Test(arguments: TestDevices.all)
+    func backwardDataAddingIsTheComposition(device: LabeledDevice) throws {
+        let geometries = [
+            try Conv2DGeometry(inputShape: [2, 40, 9, 11], weightShape: [24, 40, 1, 1], options: Conv2DOptions()),
+            try Conv2DGeometry(inputShape: [1, 70, 5, 5], weightShape: [33, 70, 1, 1], options: Conv2DOptions()),
+            try Conv2DGeometry(inputShape: [2, 8, 10, 10], weightShape: [16, 8, 3, 3], options: Conv2DOptions(padding: 1)),
+            try Conv2DGeometry(inputShape: [2, 16, 12, 12], weightShape: [32, 16, 1, 1], options: Conv2DOptions(stride: 2)),
+        ]
+        let d = device.device
+        for (index, g) in geometries.enumerated() {
+            let gradOutput = Tensor.randomNormal(g.outputShape, seed: UInt64(10 + index))
+            let weight = Tensor.randomNormal(g.weightShape, seed: UInt64(20 + index))
+            let adding = Tensor.randomNormal(g.inputShape, seed: UInt64(30 + index))
+            let fused = d.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g, adding: adding)
+            let unfused = d.add(d.conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: g), adding)
+            expectIdentical(fused, unfused, "\(device) \(g)")
         }
     }
 

@@ -49,20 +49,29 @@ public class ResidualBlock: Layer {
     }
 
     /// ∂x = branch′(∂s) + shortcut′(∂s) with ∂s = ∂y·[y > 0]. When the last batch norm added the
-    /// skip connection, its backward applies the ReLU's derivative and returns ∂s as well.
+    /// skip connection, its backward applies the ReLU's derivative and returns ∂s as well. With
+    /// layer fusion on and a convolution first in the branch, that convolution adds the skip
+    /// path's gradient as it writes its ∂x (`Conv2D.backward(_:device:adding:)`).
     public override func backward(_ gradOutput: Tensor, device: any Device) throws -> Tensor {
+        var remaining = branch[...]
+        let gradSum: Tensor
+        var gradMain: Tensor
         if let norm = residualNorm {
-            let (gradNorm, gradSum) = try OperationScope.run(norm.displayName, device: device) {
+            (gradMain, gradSum) = try OperationScope.run(norm.displayName, device: device) {
                 try norm.backwardWithResidual(gradOutput, device: device)
             }
-            let gradMain = try branch.dropLast().reversed().reduce(gradNorm) { try $1.layer.scopedBackward($0, device: device) }
-            let gradSkip = try downsample?.scopedBackward(gradSum, device: device) ?? gradSum
+            remaining = remaining.dropLast()
+        } else {
+            gradSum = try relu.scopedBackward(gradOutput, device: device)
+            gradMain = gradSum
+        }
+        let gradSkip = try downsample?.scopedBackward(gradSum, device: device) ?? gradSum
+        guard try LayerFusion.isEnabled, let first = remaining.first?.layer as? Conv2D else {
+            gradMain = try remaining.reversed().reduce(gradMain) { try $1.layer.scopedBackward($0, device: device) }
             return device.add(gradMain, gradSkip)
         }
-        let gradSum = try relu.scopedBackward(gradOutput, device: device)
-        let gradMain = try branch.reversed().reduce(gradSum) { try $1.layer.scopedBackward($0, device: device) }
-        let gradSkip = try downsample?.scopedBackward(gradSum, device: device) ?? gradSum
-        return device.add(gradMain, gradSkip)
+        gradMain = try remaining.dropFirst().reversed().reduce(gradMain) { try $1.layer.scopedBackward($0, device: device) }
+        return try OperationScope.run(first.displayName, device: device) { try first.backward(gradMain, device: device, adding: gradSkip) }
     }
 
     public override func summaryRows(for shape: Shape) throws -> (rows: [SummaryRow], output: Shape) {

@@ -137,6 +137,18 @@ public final class Conv2D: Layer {
         return device.conv2dBackwardData(gradOutput: gradOutput, weight: weight.value, geometry: g)
     }
 
+    /// `backward` with `adding` added to the input gradient as it is written (a residual block's
+    /// first convolution: its ∂x plus the skip path's gradient, `conv2dBackwardData(…, adding:)`).
+    /// - Throws: a shape error naming this layer when `adding` does not have the input's shape.
+    func backward(_ gradOutput: Tensor, device: any Device, adding: Tensor) throws -> Tensor {
+        let g = try accumulateParameterGradients(gradOutput, device: device)
+        guard adding.shape == g.inputShape else {
+            throw shapeError("the gradient to add must have the input's shape \(g.inputShape), got \(adding.shape)")
+        }
+        try device.checkConvolutionPlan(for: g, pass: .backwardData)
+        return device.conv2dBackwardData(gradOutput: gradOutput, weight: weight.value, geometry: g, adding: adding)
+    }
+
     /// The weight and bias gradients only: no backward-data pass.
     public override func backwardWithoutInputGradient(_ gradOutput: Tensor, device: any Device) throws {
         _ = try accumulateParameterGradients(gradOutput, device: device)

@@ -61,6 +61,12 @@ public protocol ConvolutionOperations: DeviceIdentity {
     /// Returns a new tensor of `geometry.inputShape` (it does not accumulate into an existing one).
     func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry) -> Tensor
 
+    /// `conv2dBackwardData` plus `adding` (`geometry.inputShape`), element by element the same as
+    /// the two operations one after the other (which is the default): a residual block's input
+    /// gradient, the branch's first convolution's ∂x plus the skip path's gradient, in one pass
+    /// where the device adds it as it writes ∂x.
+    func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry, adding: Tensor) -> Tensor
+
     /// Convolution backward with respect to the weight and the bias:
     /// `∂L/∂w[k,c,r,s] = Σ_{n,p,q} ∂L/∂y[n,k,p,q] · x[n,c,…]`, `∂L/∂b[k] = Σ_{n,p,q} ∂L/∂y[n,k,p,q]`.
     func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients
@@ -141,5 +147,12 @@ extension ConvolutionOperations {
 
     public func conv2dBackwardFilter(gradOutput: Tensor, input: Tensor, geometry: Conv2DGeometry) -> Conv2DFilterGradients {
         delegate("conv2dBackwardFilter").conv2dBackwardFilter(gradOutput: gradOutput, input: input, geometry: geometry)
+    }
+}
+
+extension ConvolutionOperations where Self: ElementwiseOperations {
+    /// The unfused composition: the device's own backward-data, then its add.
+    public func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry, adding: Tensor) -> Tensor {
+        add(conv2dBackwardData(gradOutput: gradOutput, weight: weight, geometry: geometry), adding)
     }
 }
