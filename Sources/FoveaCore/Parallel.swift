@@ -66,4 +66,11 @@ extension Tensor {
         guard let tensor else { return try body(nil) }
         return try tensor.withUnsafeBufferPointer { try body($0.baseAddress) }
     }
+
+    /// Runs `body` with a mutable pointer to the elements of `tensor`, or nil when there is none
+    /// (an optional result such as a kept intermediate).
+    package static func withOptionalMutablePointer<R>(_ tensor: inout Tensor?, _ body: (UnsafeMutablePointer<Float>?) throws -> R) rethrows -> R {
+        guard tensor != nil else { return try body(nil) }
+        return try tensor!.withUnsafeMutableBufferPointer { try body($0.baseAddress) }
+    }
 }

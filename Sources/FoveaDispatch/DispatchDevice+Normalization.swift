@@ -45,12 +45,12 @@ extension DispatchDevice {
         var partials = [Double](repeating: 0, count: 2 * channels * perChannel)
         var state = [Float](repeating: 0, count: 6 * channels)
         input.withUnsafeBufferPointer { xBuffer in
-            (residual ?? input).withUnsafeBufferPointer { rBuffer in
+            Tensor.withOptionalPointer(residual) { residualPointer in
                 output.withUnsafeMutableBufferPointer { yBuffer in
                     partials.withUnsafeMutableBufferPointer { partialBuffer in
                         state.withUnsafeMutableBufferPointer { stateBuffer in
                             let x = SendablePointer(xBuffer.baseAddress!), y = SendablePointer(yBuffer.baseAddress!)
-                            let r = residual == nil ? nil : SendablePointer(rBuffer.baseAddress!)
+                            let r = residualPointer.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
                             let partial = SendablePointer(partialBuffer.baseAddress!), state = SendablePointer(stateBuffer.baseAddress!)
                             let mean = SegmentSplit.Step(segments: { run, range in
                                 for s in range {
@@ -92,32 +92,19 @@ extension DispatchDevice {
                                         let (shift, correction, a, b) = (moments[0], moments[1], moments[2], beta[c])
                                         let (start, n) = segments.segment(channel: c, s)
                                         let (xs, ys) = (x.pointer + start, y.pointer + start)
-                                        if let r {
-                                            // Only ReLU reaches here with a residual (`BatchNorm2D`); any activation works.
-                                            let rs = UnsafePointer(r.pointer + start)
-                                            switch activation {
-                                            case nil: SegmentKernels.normalize(xs, adding: rs, ys, count: n, shift: shift, correction: correction, a, b) { $0 }
-                                            case .relu:
-                                                SegmentKernels.normalize(xs, adding: rs, ys, count: n, shift: shift, correction: correction, a, b) {
-                                                    $0.replacing(with: 0, where: $0 .< 0)
-                                                }
-                                            case .leakyReLU(let slope):
-                                                SegmentKernels.normalize(xs, adding: rs, ys, count: n, shift: shift, correction: correction, a, b) {
-                                                    $0.replacing(with: $0 * slope, where: $0 .<= 0)
-                                                }
+                                        // f applied to each normalised value, with the residual added first when there is one.
+                                        @inline(__always) func store(_ finish: (SegmentKernels.Vector) -> SegmentKernels.Vector) {
+                                            if let r {
+                                                SegmentKernels.normalize(xs, adding: r.pointer + start, ys, count: n, shift: shift, correction: correction,
+                                                                         a, b, finish)
+                                            } else {
+                                                SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b, finish)
                                             }
-                                            continue
                                         }
                                         switch activation {
-                                        case nil: SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) { $0 }
-                                        case .relu:
-                                            SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) {
-                                                $0.replacing(with: 0, where: $0 .< 0)
-                                            }
-                                        case .leakyReLU(let slope):
-                                            SegmentKernels.normalize(xs, ys, count: n, shift: shift, correction: correction, a, b) {
-                                                $0.replacing(with: $0 * slope, where: $0 .<= 0)
-                                            }
+                                        case nil: store { $0 }
+                                        case .relu: store { $0.replacing(with: 0, where: $0 .< 0) }
+                                        case .leakyReLU(let slope): store { $0.replacing(with: $0 * slope, where: $0 .<= 0) }
                                         }
                                     }
                                 }
@@ -189,10 +176,10 @@ extension DispatchDevice {
     /// tensor instead of in ∂x).
     public func batchNormResidualBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
                                           activation: Activation, output: Tensor) -> BatchNormResidualGradients {
-        var residual = Tensor(uninitialized: input.shape)  // step 1 writes every element
+        var residual: Tensor? = Tensor(uninitialized: input.shape)  // step 1 writes every element
         let gradients = batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics,
                                           activation: (activation, output), keeping: &residual)
-        return BatchNormResidualGradients(normalization: gradients, residual: residual)
+        return BatchNormResidualGradients(normalization: gradients, residual: residual!)
     }
 
     /// Two steps over each channel's segments, in `Float`, 16 lanes at a time, with g = ∂y (when
@@ -202,13 +189,13 @@ extension DispatchDevice {
     /// 2. `∂x = a·((g − b) − (x − μ)·c)` with `a = γ·invStd`, `b = ∂β/M`, `c = invStd·∂γ/M`.
     private func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
                                    activation: (Activation, Tensor)?) -> BatchNormGradients {
-        var none = Tensor(uninitialized: [0])
+        var none: Tensor?
         return batchNormBackward(gradOutput: gradOutput, input: input, scale: scale, statistics: statistics, activation: activation,
-                                 keeping: &none, keeps: false)
+                                 keeping: &none)
     }
 
     private func batchNormBackward(gradOutput: Tensor, input: Tensor, scale: Tensor, statistics: BatchNormStatistics,
-                                   activation: (Activation, Tensor)?, keeping kept: inout Tensor, keeps: Bool = true) -> BatchNormGradients {
+                                   activation: (Activation, Tensor)?, keeping kept: inout Tensor?) -> BatchNormGradients {
         let segments = ChannelSegments(ChannelPlanes(input.shape))
         let split = SegmentSplit(segments, threads: threadCount)
         let (channels, perChannel) = (segments.planes.channels, segments.perChannel)
@@ -230,11 +217,11 @@ extension DispatchDevice {
             input.withUnsafeBufferPointer { xBuffer in
                 activationOutput.withUnsafeBufferPointer { outputBuffer in
                     gradInput.withUnsafeMutableBufferPointer { dxBuffer in
-                        kept.withUnsafeMutableBufferPointer { keptBuffer in
+                        Tensor.withOptionalMutablePointer(&kept) { keptPointer in
                             partials.withUnsafeMutableBufferPointer { partialBuffer in
                                 state.withUnsafeMutableBufferPointer { stateBuffer in
                                     // Where step 1 stores g: `kept`, or ∂x (which step 2 then overwrites).
-                                    let g = SendablePointer(keeps ? keptBuffer.baseAddress! : dxBuffer.baseAddress!)
+                                    let g = SendablePointer(keptPointer ?? dxBuffer.baseAddress!)
                                     let dy = SendablePointer(dyBuffer.baseAddress!), x = SendablePointer(xBuffer.baseAddress!)
                                     let y = SendablePointer(outputBuffer.baseAddress!), dx = SendablePointer(dxBuffer.baseAddress!)
                                     let partial = SendablePointer(partialBuffer.baseAddress!), state = SendablePointer(stateBuffer.baseAddress!)

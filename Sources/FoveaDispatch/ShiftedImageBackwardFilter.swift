@@ -249,22 +249,10 @@ struct ShiftedImageBackwardFilter: Sendable {
             shifted.withUnsafeMutableBufferPointer { y in
                 let (x, y) = (SendablePointer(x.baseAddress!), SendablePointer(y.baseAddress!))
                 Parallel.forEach(g.batch * g.inputChannels, threads: threads) { _, plane in
-                    let source = x.pointer + plane * h * w
                     for s in 0..<taps {
-                        // Output column ow reads input column ow + s·dW − padW: valid for ow in first..<end.
-                        let shift = s * dw - padW
-                        let first = min(max(0, -shift), q), end = max(first, min(q, w - shift))
-                        for row in 0..<hp {
-                            let out = y.pointer + ((plane * taps + s) * hp + row) * q
-                            let inputRow = row - padH
-                            guard inputRow >= 0 && inputRow < h else {
-                                out.update(repeating: 0, count: q)
-                                continue
-                            }
-                            out.update(repeating: 0, count: first)
-                            (out + first).update(from: source + inputRow * w + first + shift, count: end - first)
-                            (out + end).update(repeating: 0, count: q - end)
-                        }
+                        ShiftedImageConvolution.phasePlane(
+                            x.pointer + plane * h * w, height: h, width: w, rowStride: 1, columnStride: 1, firstRow: -padH,
+                            firstColumn: s * dw - padW, planeHeight: hp, planeWidth: q, into: y.pointer + (plane * taps + s) * hp * q)
                     }
                 }
             }

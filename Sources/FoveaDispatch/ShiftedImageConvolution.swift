@@ -242,46 +242,49 @@ struct ShiftedImageConvolution: Sendable {
     }
 
     /// Z[(a·sw + b), i, j] = source[sh·i + a − ph, sw·j + b − pw] (0 outside) for one channel's
-    /// sh·sw phase planes of Hz × Wz: on AVX-512 CPUs with sw ≤ 2, each plane by
-    /// `fovea_phase_plane_avx512` (masked loads and stores, no call per row: DenseNet's 16-wide
-    /// planes spent more time in three `memset`/`memcpy` calls per row than in copying), else
-    /// row by row here.
+    /// sh·sw phase planes of Hz × Wz, each by `phasePlane`.
     static func splitIntoPhases(_ source: UnsafePointer<Float>, geometry g: Conv2DGeometry, planeHeight hz: Int, planeWidth wz: Int,
                                 into target: UnsafeMutablePointer<Float>) {
         let (sh, sw) = (g.options.stride.height, g.options.stride.width)
         let (ph, pw) = (g.options.padding.height, g.options.padding.width)
-        let (h, w) = (g.inputHeight, g.inputWidth)
-        if GEMMKernel.cpuHasAVX512 && sw <= 2 {
-            for a in 0..<sh {
-                for b in 0..<sw {
-                    fovea_phase_plane_avx512(source, h, w, sh, sw, a - ph, b - pw, hz, wz, target + (a * sw + b) * hz * wz)
-                }
-            }
-            return
-        }
         for a in 0..<sh {
             for b in 0..<sw {
-                let plane = target + (a * sw + b) * hz * wz
-                // Columns j with 0 ≤ sw·j + b − pw < w: j in firstColumn..<endColumn.
-                let firstColumn = min(wz, max(0, (pw - b + sw - 1) / sw))
-                let endColumn = max(firstColumn, min(wz, (w + pw - b + sw - 1) / sw))
-                for i in 0..<hz {
-                    let line = plane + i * wz
-                    let row = sh * i + a - ph
-                    guard row >= 0 && row < h else {
-                        line.update(repeating: 0, count: wz)
-                        continue
-                    }
-                    line.update(repeating: 0, count: firstColumn)
-                    let input = source + row * w + (sw * firstColumn + b - pw)
-                    if sw == 1 {
-                        (line + firstColumn).update(from: input, count: endColumn - firstColumn)
-                    } else {
-                        for j in 0..<(endColumn - firstColumn) { line[firstColumn + j] = input[j * sw] }
-                    }
-                    (line + endColumn).update(repeating: 0, count: wz - endColumn)
-                }
+                phasePlane(source, height: g.inputHeight, width: g.inputWidth, rowStride: sh, columnStride: sw, firstRow: a - ph,
+                           firstColumn: b - pw, planeHeight: hz, planeWidth: wz, into: target + (a * sw + b) * hz * wz)
             }
+        }
+    }
+
+    /// plane[i·planeWidth + j] = source[(rowStride·i + firstRow)·width + columnStride·j + firstColumn]
+    /// where that row and column lie in the height × width image, else 0: on AVX-512 CPUs with a
+    /// column stride ≤ 2 by `fovea_phase_plane_avx512` (masked loads and stores, no call per row:
+    /// DenseNet's 16-wide planes spent more time in three `memset`/`memcpy` calls per row than in
+    /// copying), else row by row here (`vectorized: false` forces that, for tests).
+    static func phasePlane(_ source: UnsafePointer<Float>, height h: Int, width w: Int, rowStride rs: Int, columnStride cs: Int,
+                           firstRow: Int, firstColumn fc: Int, planeHeight hz: Int, planeWidth wz: Int,
+                           into plane: UnsafeMutablePointer<Float>, vectorized: Bool = GEMMKernel.cpuHasAVX512) {
+        if vectorized && cs <= 2 {
+            fovea_phase_plane_avx512(source, h, w, rs, cs, firstRow, fc, hz, wz, plane)
+            return
+        }
+        // Columns j with 0 ≤ cs·j + fc < w: j in firstColumn..<endColumn.
+        let firstColumn = min(wz, max(0, (-fc + cs - 1) / cs))
+        let endColumn = max(firstColumn, min(wz, (w - fc + cs - 1) / cs))
+        for i in 0..<hz {
+            let line = plane + i * wz
+            let row = rs * i + firstRow
+            guard row >= 0 && row < h else {
+                line.update(repeating: 0, count: wz)
+                continue
+            }
+            line.update(repeating: 0, count: firstColumn)
+            let input = source + row * w + (cs * firstColumn + fc)
+            if cs == 1 {
+                (line + firstColumn).update(from: input, count: endColumn - firstColumn)
+            } else {
+                for j in 0..<(endColumn - firstColumn) { line[firstColumn + j] = input[j * cs] }
+            }
+            (line + endColumn).update(repeating: 0, count: wz - endColumn)
         }
     }
 

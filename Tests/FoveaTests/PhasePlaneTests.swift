@@ -49,4 +49,39 @@ struct PhasePlaneTests {
             #expect(mismatches == 0, "\(g): \(mismatches) of \(planes.count) elements differ")
         }
     }
+
+    /// `phasePlane` alone, in C (where the CPU has AVX-512) and in Swift, against the formula on a
+    /// poisoned plane: first rows and columns before, inside and past the image (the column-shifted
+    /// copies of the shifted-rows backward-filter start inside it), column strides 1–3.
+    @Test func onePlaneFollowsTheFormulaInCAndInSwift() {
+        var generator = SeededGenerator(seed: 77)
+        func pick(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &generator) }
+        for index in 0..<200 {
+            let (h, w) = (pick(1...12), pick(1...40))
+            let (rowStride, columnStride) = (pick(1...2), pick(1...3))
+            let (firstRow, firstColumn) = (pick(-4...h + 1), pick(-5...w + 2))
+            let (planeHeight, planeWidth) = (pick(1...14), pick(1...35))
+            let x = Tensor.randomNormal([h * w], seed: UInt64(index)).scalars
+            for vectorized in GEMMKernel.cpuHasAVX512 ? [false, true] : [false] {
+                var plane = [Float](repeating: .nan, count: planeHeight * planeWidth)
+                x.withUnsafeBufferPointer { source in
+                    plane.withUnsafeMutableBufferPointer { target in
+                        ShiftedImageConvolution.phasePlane(source.baseAddress!, height: h, width: w, rowStride: rowStride,
+                                                           columnStride: columnStride, firstRow: firstRow, firstColumn: firstColumn,
+                                                           planeHeight: planeHeight, planeWidth: planeWidth, into: target.baseAddress!,
+                                                           vectorized: vectorized)
+                    }
+                }
+                var mismatches = 0
+                for i in 0..<planeHeight {
+                    for j in 0..<planeWidth {
+                        let (row, column) = (rowStride * i + firstRow, columnStride * j + firstColumn)
+                        let expected = row >= 0 && row < h && column >= 0 && column < w ? x[row * w + column] : 0
+                        if plane[i * planeWidth + j].bitPattern != expected.bitPattern { mismatches += 1 }
+                    }
+                }
+                #expect(mismatches == 0, "case \(index), vectorized \(vectorized): \(mismatches) elements differ")
+            }
+        }
+    }
 }

@@ -12,7 +12,9 @@ public class ResidualBlock: Layer {
     public let relu = ReLU()
     /// The branch's last batch norm when the last forward added the skip connection and applied
     /// the ReLU in its pass (training mode, `LayerFusion`): backward then starts there.
-    private var residualNorm: BatchNorm2D?
+    private var residualNorm: BatchNorm2D? {
+        (branch.last?.layer as? BatchNorm2D).flatMap { $0.addedResidual ? $0 : nil }
+    }
 
     public init(branch: [(String, Layer)], downsample: Sequential?) {
         self.branch = branch.map { ($0.0, $0.1) }
@@ -35,13 +37,9 @@ public class ResidualBlock: Layer {
     }
 
     public override func forward(_ input: Tensor, device: any Device) throws -> Tensor {
-        residualNorm = nil
         let skip = try downsample?.scopedForward(input, device: device) ?? input
         let (main, residualAdded) = try LayerFusion.forward(branch, input: input, device: device, residual: (skip, relu))
-        if residualAdded {
-            if let norm = branch.last?.layer as? BatchNorm2D, norm.addedResidual { residualNorm = norm }
-            return main
-        }
+        if residualAdded { return main }
         guard main.shape == skip.shape else {
             throw shapeError("the residual branch gives \(main.shape) but the skip path gives \(skip.shape)")
         }
