@@ -39,7 +39,7 @@ extension DispatchDevice {
         let count = Double(segments.planes.valuesPerChannel)
         let (gamma, beta) = (scale.scalars, shift.scalars)
         var output = Tensor(uninitialized: input.shape)  // step 3 writes every element
-        precondition(residual.map { $0.shape == input.shape } ?? true, "batchNormTraining: the residual's shape must be the input's")
+        if let residual { ElementwiseShapes.checkEqual(input.shape, residual.shape, operation: "batchNormTraining (residual)") }
         // Two Double partial sums per segment (step 1 uses the first); per channel c: [6c] μ₀,
         // [6c + 1] δ, [6c + 2] a, [6c + 3] μ, [6c + 4] σ², [6c + 5] 1/√(σ² + ε).
         var partials = [Double](repeating: 0, count: 2 * channels * perChannel)

@@ -233,7 +233,7 @@ public struct DispatchDevice: GEMMBackedDevice {
     private func conv2dBackwardData(gradOutput: Tensor, weight: Tensor, geometry: Conv2DGeometry, adding: Tensor?) -> Tensor {
         let plan = requiredPlan(for: geometry, pass: .backwardData)
         if let adding, case .directBackwardData(let blocking) = plan.blocking, geometry.options.stride == 1 {
-            precondition(adding.shape == geometry.inputShape, "DispatchDevice: the added gradient's shape must be the input's")
+            ElementwiseShapes.checkEqual(geometry.inputShape, adding.shape, operation: "conv2dBackwardData (adding)")
             return directConvolution.forward(input: gradOutput, weight: weight, bias: nil, residual: adding, transposedWeight: true,
                                              geometry: DirectGEMMConvolution.pointwiseBackwardDataGeometry(geometry)!, blocking: blocking)
         }
